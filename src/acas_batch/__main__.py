@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from acas_batch.cli import main
+
+main()

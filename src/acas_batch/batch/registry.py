@@ -1,0 +1,139 @@
+"""The job registry: job code declares itself with :func:`job`.
+
+The registry maps a job's handler key to its code, its parameter model and the way its
+run key is formed. Definitions in the database (``batch_job_rec``) point at handlers
+by key, so operators can tune timeouts and priorities without touching code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
+
+from acas_batch.batch.context import JobContext, JobResult
+from acas_batch.errors import JobNotFound, ValidationError
+from acas_batch.models.enums import Module
+
+
+class NoParams(BaseModel):
+    """The parameter model of a job that takes none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+JobFunc = Callable[[Any], JobResult | dict[str, Any] | None]
+RunKeyFunc = Callable[[Any, date], str]
+
+
+def business_date_key(_params: BaseModel, business_date: date) -> str:
+    """Run key part for daily jobs: the business date."""
+    return business_date.isoformat()
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What the code of a job declares about itself."""
+
+    key: str
+    func: JobFunc
+    module: Module
+    params_model: type[BaseModel] = NoParams
+    description: str = ""
+    run_key: RunKeyFunc = business_date_key
+    timeout_seconds: int | None = 3600
+    max_attempts: int = 3
+    retry_on: tuple[str, ...] | None = None
+    resources: tuple[Mapping[str, Any], ...] = ()
+    tags: frozenset[str] = field(default_factory=frozenset)
+
+    def validate_params(self, raw: Mapping[str, Any]) -> BaseModel:
+        """Parse raw parameters into the job's model.
+
+        Raises:
+            ValidationError: naming each offending field and why.
+        """
+        try:
+            return self.params_model.model_validate(dict(raw))
+        except PydanticValidationError as exc:
+            problems = []
+            for err in exc.errors():
+                where = ".".join(str(p) for p in err["loc"]) or "parameters"
+                msg = str(err["msg"]).removeprefix("Value error, ")
+                if err["type"] == "extra_forbidden":
+                    msg = "unknown parameter"
+                problems.append(f"{where}: {msg}")
+            raise ValidationError(f"invalid parameters for {self.key}: " + "; ".join(problems)) from None
+
+    def make_run_key(self, params: BaseModel, business_date: date) -> str:
+        return f"{self.key}:{self.run_key(params, business_date)}"
+
+
+class Registry:
+    """Handler key → :class:`JobSpec`."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, JobSpec] = {}
+
+    def add(self, spec: JobSpec) -> None:
+        if spec.key in self._specs and self._specs[spec.key].func is not spec.func:
+            raise ValueError(f"job handler {spec.key!r} is registered twice")
+        self._specs[spec.key] = spec
+
+    def get(self, key: str) -> JobSpec:
+        try:
+            return self._specs[key]
+        except KeyError:
+            raise JobNotFound(f"no job code is registered under {key!r}") from None
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._specs
+
+    def __iter__(self) -> Iterator[JobSpec]:
+        return iter(sorted(self._specs.values(), key=lambda s: s.key))
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+
+#: The registry the standard jobs declare themselves in (code, not state).
+REGISTRY = Registry()
+
+
+def job(
+    key: str,
+    *,
+    module: Module,
+    params: type[BaseModel] = NoParams,
+    description: str = "",
+    run_key: RunKeyFunc = business_date_key,
+    timeout_seconds: int | None = 3600,
+    max_attempts: int = 3,
+    retry_on: tuple[str, ...] | None = None,
+    resources: tuple[Mapping[str, Any], ...] = (),
+    registry: Registry | None = None,
+) -> Callable[[Callable[[JobContext[Any]], Any]], Callable[[JobContext[Any]], Any]]:
+    """Declare a function as the code of job ``key``."""
+
+    def decorate(func: Callable[[JobContext[Any]], Any]) -> Callable[[JobContext[Any]], Any]:
+        (registry if registry is not None else REGISTRY).add(
+            JobSpec(
+                key=key,
+                func=func,
+                module=module,
+                params_model=params,
+                description=description or (func.__doc__ or "").strip().split("\n")[0],
+                run_key=run_key,
+                timeout_seconds=timeout_seconds,
+                max_attempts=max_attempts,
+                retry_on=retry_on,
+                resources=resources,
+            )
+        )
+        return func
+
+    return decorate

@@ -1,0 +1,39 @@
+"""Bringing a database to a usable state: schema, then standard data, idempotently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, inspect
+
+from acas_batch.db import check_connection, transaction
+from acas_batch.models import SPEC_TABLES
+from acas_batch.models.migrate import current_revision, upgrade
+from acas_batch.security.roles import install_standard_roles
+
+
+@dataclass(frozen=True)
+class InitReport:
+    """What ``acas-batch init`` did."""
+
+    revision: str | None
+    tables: list[str]
+    roles_created: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "revision": self.revision,
+            "spec_tables": [t for t in SPEC_TABLES if t in self.tables],
+            "table_count": len(self.tables),
+            "roles_created": self.roles_created,
+        }
+
+
+def initialise(engine: Engine) -> InitReport:
+    """Migrate to head and install the standard data that is missing. Safe to run twice."""
+    check_connection(engine)
+    upgrade(engine)
+    with transaction(engine, write=True) as session:
+        roles = install_standard_roles(session)
+    tables = sorted(inspect(engine).get_table_names())
+    return InitReport(revision=current_revision(engine), tables=tables, roles_created=roles)

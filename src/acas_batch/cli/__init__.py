@@ -1,0 +1,80 @@
+"""The ``acas-batch`` command. Each command parses, calls one service function, renders."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from acas_batch import __version__
+from acas_batch.bootstrap import initialise
+from acas_batch.cli import db as db_cli
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json
+from acas_batch.errors import AcasBatchError
+
+app = typer.Typer(
+    name="acas-batch",
+    help="ACAS batch processing: schedules, runs and watches the ledger jobs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db_cli.app, name="db")
+
+
+@app.command()
+def version(json_: JsonOpt = False) -> None:
+    """Print the version of acas-batch."""
+    if json_:
+        print_json({"version": __version__})
+    else:
+        typer.echo(f"acas-batch {__version__}")
+
+
+@app.command()
+def init(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
+    """Create or upgrade the schema and install the standard data that is missing (idempotent)."""
+    settings, engine = engine_from(config, database_url)
+    report = initialise(engine)
+    if json_:
+        print_json(report.as_dict() | {"database_url": _safe_url(settings.database_url)})
+    else:
+        data = report.as_dict()
+        typer.echo(
+            f"database {_safe_url(settings.database_url)} at {data['revision']}: "
+            f"{data['table_count']} tables, {data['roles_created']} roles created"
+        )
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors print one line on stderr and exit non-zero, without a traceback."""
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("error: aborted", err=True)
+        sys.exit(130)
+    except AcasBatchError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        # Usage errors (unknown command, bad option) come from Typer's bundled Click.
+        exit_code = getattr(exc, "exit_code", None)
+        format_message = getattr(exc, "format_message", None)
+        if callable(format_message) and isinstance(exit_code, int):
+            message = format_message()
+            if message:  # an empty message: help was shown instead (no arguments given)
+                typer.echo(f"error: {message}", err=True)
+            sys.exit(exit_code)
+        raise
+    if isinstance(result, int) and result != 0:
+        sys.exit(result)

@@ -1,0 +1,163 @@
+"""Settings: one validated object from an optional TOML file and ``ACAS_*`` variables.
+
+Precedence, lowest first: defaults, the TOML file (``--config`` or ``ACAS_CONFIG``),
+environment variables, then explicit overrides (command-line flags).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from acas_batch.errors import ConfigError
+
+ENV_PREFIX = "ACAS_"
+DEFAULT_SQLITE_PATH = Path("var") / "acas.db"
+
+_ACCEPTED_URLS = "sqlite:///PATH (default var/acas.db) or postgresql+psycopg://USER@HOST:PORT/DBNAME"
+
+
+def normalise_database_url(url: str) -> str:
+    """Check a database URL and give it the one driver per database we support.
+
+    ``postgresql://`` and ``postgres://`` become ``postgresql+psycopg://``.
+
+    Raises:
+        ConfigError: the scheme is not SQLite or PostgreSQL, or the URL is malformed.
+    """
+    url = url.strip()
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigError(f"database URL {url!r} is malformed (no '://'); accepted: {_ACCEPTED_URLS}")
+    scheme = scheme.lower()
+    if scheme in ("sqlite", "sqlite+pysqlite"):
+        if not rest.startswith("/"):
+            raise ConfigError(
+                f"database URL {url!r}: SQLite URLs need three slashes (sqlite:///relative/path.db or "
+                f"sqlite:////absolute/path.db); accepted: {_ACCEPTED_URLS}"
+            )
+        return f"sqlite://{rest}"
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        if not rest or rest.startswith("/"):
+            raise ConfigError(f"database URL {url!r} names no host; accepted: {_ACCEPTED_URLS}")
+        return f"postgresql+psycopg://{rest}"
+    raise ConfigError(f"database URL scheme {scheme!r} is not supported; accepted: {_ACCEPTED_URLS}")
+
+
+class Settings(BaseModel):
+    """Every setting of acas-batch. Each field ``x`` is also read from ``ACAS_X``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_SQLITE_PATH.as_posix()}",
+        description="SQLAlchemy URL of the database: SQLite (default) or PostgreSQL with psycopg 3.",
+    )
+    data_dir: Path = Field(default=Path("var"), description="Folder for the database, outputs and backups.")
+    output_dir: Path | None = Field(default=None, description="Folder for job output files (data_dir/output).")
+    timezone: str = Field(default="Europe/London", description="Default time zone of schedules.")
+    holiday_country: str = Field(default="GB", description="Country of the bank-holiday calendar.")
+    holiday_subdivision: str | None = Field(default="ENG", description="Subdivision of that country.")
+    log_level: str = Field(default="INFO", description="Level of the application log.")
+    workers: int = Field(default=2, ge=1, le=256, description="Worker processes started by the scheduler.")
+    lease_seconds: int = Field(default=60, ge=5, le=3600, description="How long a claim lasts unrenewed.")
+    http_host: str = Field(default="127.0.0.1", description="Address the dashboard and API listen on.")
+    http_port: int = Field(default=8000, ge=1, le=65535, description="Port of the dashboard and API.")
+    smtp_host: str = Field(default="localhost", description="SMTP server for alert e-mail.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_from: str = Field(default="acas-batch@localhost", description="Sender address of alert e-mail.")
+    secret_key: str | None = Field(default=None, description="Key that encrypts secret job parameters.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from exc
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"unknown log level {value!r} (DEBUG, INFO, WARNING, ERROR or CRITICAL)")
+        return level
+
+    @property
+    def outputs(self) -> Path:
+        """Where job output files go."""
+        return self.output_dir if self.output_dir is not None else self.data_dir / "output"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {str(path)!r} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from exc
+    # Accept both a flat file and one with an [acas] table.
+    section = data.get("acas", data)
+    if not isinstance(section, dict):
+        raise ConfigError(f"config file {str(path)!r}: [acas] must be a table")
+    return dict(section)
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        key = ENV_PREFIX + name.upper()
+        if key in environ and environ[key] != "":
+            values[name] = environ[key]
+    return values
+
+
+def load_settings(
+    config_file: Path | str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build the settings from a TOML file, the environment and explicit overrides.
+
+    Raises:
+        ConfigError: a file is missing or malformed, or a value is invalid; the message
+            names the setting and the environment variable behind it.
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = config_file if config_file is not None else env.get(ENV_PREFIX + "CONFIG") or None
+    if path is not None:
+        values.update(_read_toml(Path(path)))
+    values.update(_from_env(env))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**values)
+    except PydanticValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "settings"
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown setting"
+            problems.append(f"{field} ({ENV_PREFIX}{field.upper()}): {msg}")
+        raise ConfigError("invalid settings: " + "; ".join(problems)) from None

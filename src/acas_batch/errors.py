@@ -1,0 +1,98 @@
+"""One error tree for the whole package.
+
+Every error names the offending value. Each class maps to an HTTP status and a CLI exit
+code here and nowhere else.
+"""
+
+from __future__ import annotations
+
+
+class AcasBatchError(Exception):
+    """Base of every error acas-batch raises on purpose."""
+
+    http_status: int = 500
+    exit_code: int = 1
+
+
+class ConfigError(AcasBatchError, ValueError):
+    """The settings (environment, TOML file or flags) are invalid."""
+
+    http_status = 500
+    exit_code = 78  # EX_CONFIG
+
+
+class ValidationError(AcasBatchError, ValueError):
+    """Input (a parameter, a schedule, a request) is invalid; nothing was changed."""
+
+    http_status = 422
+    exit_code = 65  # EX_DATAERR
+
+
+class NotFound(AcasBatchError, LookupError):
+    """Something named by the caller does not exist."""
+
+    http_status = 404
+    exit_code = 66  # EX_NOINPUT
+
+
+class JobNotFound(NotFound):
+    """No job definition has this name."""
+
+
+class ExecutionNotFound(NotFound):
+    """No execution has this id."""
+
+
+class ScheduleNotFound(NotFound):
+    """No schedule has this id."""
+
+
+class Conflict(AcasBatchError, RuntimeError):
+    """The request conflicts with the current state (a duplicate, a wrong state, a cycle)."""
+
+    http_status = 409
+    exit_code = 75  # EX_TEMPFAIL
+
+
+class DependencyCycle(Conflict):
+    """A dependency would close a cycle between jobs."""
+
+
+class RunKeyAlreadySucceeded(Conflict):
+    """The business work this run names has already succeeded; force it with a reason."""
+
+
+class InvalidStateTransition(Conflict):
+    """The execution is not in a state that allows this action."""
+
+
+class LeaseLost(Conflict):
+    """A worker tried to write through a lease it no longer holds."""
+
+
+class PermissionDenied(AcasBatchError, PermissionError):
+    """The user may not do this."""
+
+    http_status = 403
+    exit_code = 77  # EX_NOPERM
+
+
+class AuthenticationRequired(AcasBatchError, PermissionError):
+    """No valid credentials were given."""
+
+    http_status = 401
+    exit_code = 77
+
+
+class DatabaseError(AcasBatchError, RuntimeError):
+    """The database is unreachable or its schema is not what this version expects."""
+
+    http_status = 503
+    exit_code = 69  # EX_UNAVAILABLE
+
+
+class LedgerError(AcasBatchError, ValueError):
+    """A posting or ledger operation breaks an accounting rule; nothing was written."""
+
+    http_status = 422
+    exit_code = 65

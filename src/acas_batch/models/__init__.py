@@ -1,0 +1,88 @@
+"""Every table as a typed SQLAlchemy model. Importing this package registers them all."""
+
+from __future__ import annotations
+
+from acas_batch.models.base import Base, JSONType, Pence, UTCDateTime, enum_column
+from acas_batch.models.batch import (
+    BatchAlert,
+    BatchDependency,
+    BatchExecution,
+    BatchJob,
+    BatchLog,
+    BatchMetric,
+    BatchParameter,
+    BatchSchedule,
+    BatchThreshold,
+    BatchWorker,
+    Quarantine,
+)
+from acas_batch.models.enums import (
+    TERMINAL_STATES,
+    AlertSeverity,
+    AlertState,
+    DependencyCondition,
+    DependencyKind,
+    ExecutionState,
+    LogLevel,
+    MisfirePolicy,
+    Module,
+    RecoveryPolicy,
+    ScheduleKind,
+    ShiftPolicy,
+    TriggerKind,
+    WorkerRole,
+    WorkerState,
+)
+from acas_batch.models.security import Audit, Role, User, UserSession
+
+SPEC_TABLES = (
+    "batch_job_rec",
+    "batch_schedule_rec",
+    "batch_execution_rec",
+    "batch_log_rec",
+    "batch_dependency_rec",
+    "batch_parameter_rec",
+    "batch_alert_rec",
+    "batch_metrics_rec",
+    "batch_threshold_rec",
+    "quarantine_rec",
+)
+
+__all__ = [
+    "SPEC_TABLES",
+    "TERMINAL_STATES",
+    "AlertSeverity",
+    "AlertState",
+    "Audit",
+    "Base",
+    "BatchAlert",
+    "BatchDependency",
+    "BatchExecution",
+    "BatchJob",
+    "BatchLog",
+    "BatchMetric",
+    "BatchParameter",
+    "BatchSchedule",
+    "BatchThreshold",
+    "BatchWorker",
+    "DependencyCondition",
+    "DependencyKind",
+    "ExecutionState",
+    "JSONType",
+    "LogLevel",
+    "MisfirePolicy",
+    "Module",
+    "Pence",
+    "Quarantine",
+    "RecoveryPolicy",
+    "Role",
+    "ScheduleKind",
+    "ShiftPolicy",
+    "TriggerKind",
+    "UTCDateTime",
+    "User",
+    "UserSession",
+    "WorkerRole",
+    "WorkerState",
+    "enum_column",
+]

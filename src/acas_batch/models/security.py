@@ -1,0 +1,77 @@
+"""Users, roles, sessions and API tokens, and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from acas_batch.models.base import Base, JSONType, UTCDateTime
+
+
+class Role(Base):
+    """A named set of permissions (``jobs:run``, ``executions:cancel`` ...)."""
+
+    __tablename__ = "role_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    permissions: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    is_standard: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class User(Base):
+    """A person (or service account) who uses acas-batch."""
+
+    __tablename__ = "user_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    email: Mapped[str | None] = mapped_column(String(255))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role_id: Mapped[int] = mapped_column(ForeignKey("role_rec.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserSession(Base):
+    """A login session or an API token; only a hash of the secret is kept."""
+
+    __tablename__ = "user_session_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_rec.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16), doc="session or api_token")
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_user_session_rec_expires", "expires_at"),)
+
+
+class Audit(Base):
+    """Who did what, to what, when and why. Never updated, never deleted by the app."""
+
+    __tablename__ = "audit_rec"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64), doc="e.g. execution.hold, job.update, run.force")
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+    __table_args__ = (
+        Index("ix_audit_rec_time", "occurred_at"),
+        Index("ix_audit_rec_target", "target_type", "target_id"),
+    )
