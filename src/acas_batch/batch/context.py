@@ -19,6 +19,8 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from acas_batch.config import Settings
+
 P_co = TypeVar("P_co", bound=BaseModel, covariant=True)
 
 
@@ -55,6 +57,11 @@ class JobContext(Protocol, Generic[P_co]):
     @property
     def now(self) -> datetime:
         """The run's "now": its nominal time when scheduled, else when it started (UTC)."""
+        ...
+
+    @property
+    def settings(self) -> Settings:
+        """The system's settings (data and output folders, time zone, holiday calendar)."""
         ...
 
     @property
