@@ -96,3 +96,39 @@ class LedgerError(AcasBatchError, ValueError):
 
     http_status = 422
     exit_code = 65
+
+
+class UnbalancedJournal(LedgerError):
+    """A journal's debits and credits differ, or a line is neither a debit nor a credit."""
+
+
+class PeriodClosed(LedgerError):
+    """The posting date falls in a closed or locked accounting period."""
+
+
+class PeriodNotFound(LedgerError, LookupError):
+    """No accounting period covers the posting date."""
+
+
+class UnknownAccount(LedgerError, LookupError):
+    """An account (or a control account role) does not exist or accepts no postings."""
+
+
+class UnknownDocument(LedgerError, LookupError):
+    """A customer, supplier, item, invoice, receipt or order named by the caller does not exist."""
+
+
+class InvalidQuantity(LedgerError):
+    """A quantity or amount is zero or negative where only a positive one is allowed."""
+
+
+class InsufficientStock(LedgerError):
+    """An issue asks for more stock than is on hand and pickable."""
+
+
+class OverAllocation(LedgerError):
+    """An allocation exceeds what is still open on the invoice, receipt, payment or credit note."""
+
+
+class DemoDataExists(Conflict):
+    """The database already holds a company; the demo generator writes only into an empty ledger."""
