@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.orm import Session
 
 from acas_batch.models import (
@@ -184,12 +184,13 @@ def install_standard_books(
 STANDING_TABLES = ("company_rec", "gl_account_rec", "vat_code_rec", "accounting_period_rec", "bank_account_rec")
 
 
-def sync_id_sequences(session: Session, tables: list[str] | tuple[str, ...]) -> None:
+def sync_id_sequences(db: Session | Connection, tables: list[str] | tuple[str, ...]) -> None:
     """After rows were written with explicit ids, move PostgreSQL's id sequences past them."""
-    if session.get_bind().dialect.name != "postgresql":
+    dialect = db.dialect if isinstance(db, Connection) else db.get_bind().dialect
+    if dialect.name != "postgresql":
         return  # SQLite's rowid continues from the largest id by itself
     for table in tables:
-        session.execute(
+        db.execute(
             text(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
                 f" COALESCE((SELECT MAX(id) FROM {table}), 1), (SELECT MAX(id) FROM {table}) IS NOT NULL)"
