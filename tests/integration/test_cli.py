@@ -56,7 +56,7 @@ def test_database_url_from_environment_and_default_location(tmp_path: Path) -> N
     result = acas("db", "current", "--json", env={"ACAS_DATABASE_URL": f"sqlite:///{other}"})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["current"] is None
-    assert json.loads(result.stdout)["pending"] == ["0001_foundation"]
+    assert json.loads(result.stdout)["pending"][0] == "0001_foundation"
 
 
 @pytest.mark.parametrize(

@@ -218,7 +218,7 @@ def build_masters(
         demand = daily_lines * 2.2 * item_weights[i - 1] / total_weight  # units per day
         reorder_point = max(pack, math.ceil(demand * (lead + 5)))
         reorder_qty = max(pack, math.ceil(demand * 30 / pack) * pack)
-        dead = rng.random() < 0.06
+        dead = rng.random() < 0.03 or i % 25 == 0  # slow sellers that stopped selling: dead stock
         states.append(
             ItemState(
                 id=i,

@@ -598,9 +598,11 @@ class Trade:
         for item_id, wh in self.touched:
             item = self.m.items[item_id - 1]
             st = self.m.stock[(item_id, wh)]
-            if item.dead_from is None and st.qty + st.on_order <= item.reorder_point:
-                orders[(item.supplier, wh)].append((item_id, item.reorder_qty))
-                st.on_order += item.reorder_qty
+            if (item.dead_from is None or day < item.dead_from) and st.qty + st.on_order <= item.reorder_point:
+                # Items about to stop selling were over-bought: that is how dead stock happens.
+                qty = item.reorder_qty * (4 if item.dead_from is not None else 1)
+                orders[(item.supplier, wh)].append((item_id, qty))
+                st.on_order += qty
         self.touched.clear()
         for (s_index, wh), lines in orders.items():
             self.purchase_order(day, s_index, wh, lines)
