@@ -1,20 +1,24 @@
-"""Money arithmetic: integer pence, Decimal rates, half-up rounding done here and only here."""
+"""Money arithmetic for the posting rules: integer pence, Decimal rates.
+
+The rounding itself (half-up to the penny) is :func:`acas_batch.analysis.money.round_half_up`,
+the one rounding function of the package; this module names the ledger's uses of it.
+"""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-_ONE = Decimal(1)
+from acas_batch.analysis.money import apply_rate, round_half_up
 
 
 def round_pence(amount: Decimal) -> int:
     """Round an exact amount of pence to a whole penny, half away from zero (0.5p up)."""
-    return int(amount.quantize(_ONE, rounding=ROUND_HALF_UP))
+    return round_half_up(amount)
 
 
 def vat_for(net_pence: int, rate: Decimal) -> int:
     """VAT on one line: ``net * rate`` rounded half-up to the penny (HMRC: under 0.5p down, 0.5p or more up)."""
-    return round_pence(Decimal(net_pence) * rate)
+    return apply_rate(net_pence, rate)
 
 
 def percent_of(amount_pence: int, pct: Decimal) -> int:
