@@ -13,9 +13,10 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Connection, Numeric, Table, insert
+from sqlalchemy import Boolean, Connection, Date, DateTime, Numeric, Table, insert
+from sqlalchemy import Enum as SAEnum
 
-from acas_batch.models import Base
+from acas_batch.models import Base, UTCDateTime
 
 
 def _table_defaults(table: Table) -> dict[str, Any]:
@@ -30,20 +31,34 @@ def _table_defaults(table: Table) -> dict[str, Any]:
     return defaults
 
 
-def _sqlite_value(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
-def _pg_value(value: Any) -> Any:
+def _enum_value(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _sqlite_date(value: date) -> str:
+    return value.isoformat()
+
+
+def _converters(table: Table, postgres: bool) -> list[tuple[int, Callable[[Any], Any]]]:
+    """Which columns need converting, and how: only enums for COPY; dates, times and booleans too for SQLite."""
+    out: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, col in enumerate(table.columns):
+        kind = col.type
+        if isinstance(kind, SAEnum):
+            out.append((i, _enum_value))
+        elif postgres:
+            continue
+        elif isinstance(kind, UTCDateTime | DateTime):
+            out.append((i, _sqlite_datetime))
+        elif isinstance(kind, Date):
+            out.append((i, _sqlite_date))
+        elif isinstance(kind, Boolean):
+            out.append((i, int))
+    return out
 
 
 class BulkWriter:
@@ -60,6 +75,7 @@ class BulkWriter:
         self.tables: dict[str, Table] = {t.name: t for t in Base.metadata.sorted_tables}
         self.columns: dict[str, list[str]] = {n: [c.name for c in t.columns] for n, t in self.tables.items()}
         self.defaults: dict[str, dict[str, Any]] = {n: _table_defaults(t) for n, t in self.tables.items()}
+        self.converters = {n: _converters(t, self.postgres) for n, t in self.tables.items()}
         # Small tables with Decimal columns go through SQLAlchemy, which stores Numeric per dialect.
         self.via_core = {n for n, t in self.tables.items() if any(isinstance(c.type, Numeric) for c in t.columns)}
         self.buffers: dict[str, list[dict[str, Any]]] = {}
@@ -92,13 +108,18 @@ class BulkWriter:
         if self.on_flush is not None:
             self.on_flush(self.written)
 
-    def _tuples(self, name: str, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        cols, defaults = self.columns[name], self.defaults[name]
-        convert = _pg_value if self.postgres else _sqlite_value
+    def _tuples(self, name: str, rows: list[dict[str, Any]]) -> list[list[Any]]:
+        defaults = self.defaults[name]
+        pairs = [(c, defaults.get(c)) for c in self.columns[name]]
+        converters = self.converters[name]
         out = []
         for row in rows:
-            full = defaults | row
-            out.append(tuple(convert(full.get(c)) for c in cols))
+            values = [row.get(c, d) for c, d in pairs]
+            for i, convert in converters:
+                v = values[i]
+                if v is not None:
+                    values[i] = convert(v)
+            out.append(values)
         return out
 
     def _write(self, name: str, rows: list[dict[str, Any]]) -> None:
