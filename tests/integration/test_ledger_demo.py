@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
@@ -200,3 +202,30 @@ def test_demo_generate_command(tmp_path: Path) -> None:
     assert refused.returncode == 75 and "already holds ledger data" in refused.stderr
     bad = acas("demo", "generate", "--database-url", url, "--end-date", "23/11/2026")
     assert bad.returncode != 0 and "not a date" in bad.stderr
+
+
+def _empty_the_ledger(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name in LEDGER_TABLES:
+                conn.execute(table.delete())
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(min_value=0, max_value=2**31),
+    customers=st.integers(min_value=1, max_value=30),
+    items=st.integers(min_value=1, max_value=30),
+    months=st.integers(min_value=1, max_value=15),
+    end=st.dates(min_value=date(2024, 1, 1), max_value=date(2027, 12, 31)),
+)
+def test_any_seed_size_and_end_date_gives_sound_books(
+    engine: Engine, seed: int, customers: int, items: int, months: int, end: date
+) -> None:
+    _empty_the_ledger(engine)
+    generate(engine, size=DemoSize(customers, 8, items, months), end=end, seed=seed)
+    with Session(engine) as s:
+        assert balances.unbalanced_journals(s) == []
+        assert sum(r.balance_pence for r in balances.trial_balance(s)) == 0
+        assert [r.difference_pence for r in balances.reconcile(s)] == [0, 0, 0, 0]
+        assert s.scalar(select(func.max(Journal.journal_date))) <= end

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from acas_batch.errors import InvalidQuantity, OverAllocation
+from acas_batch.errors import InsufficientStock, InvalidQuantity, OverAllocation
 from acas_batch.ledger import balances
 from acas_batch.ledger.pl import (
     Delivery,
@@ -22,7 +22,7 @@ from acas_batch.ledger.pl import (
     post_supplier_payment,
     receive_goods,
 )
-from acas_batch.ledger.stock import adjust_stock, issue_stock
+from acas_batch.ledger.stock import adjust_stock, issue_stock, transfer_stock
 from acas_batch.models import (
     ControlKind,
     CostMethod,
@@ -36,6 +36,7 @@ from acas_batch.models import (
     PurchaseOrderLine,
     StockLevel,
     SupplierPayment,
+    Warehouse,
 )
 from tests.books import Books, S
 
@@ -189,5 +190,28 @@ def test_purchase_credit_notes_reduce_what_is_owed(books: Books) -> None:
             invoice_date=MAY,
             lines=[PurchaseLine(1, 5_000, S, order_line_id=1)],
             kind=DocumentKind.CREDIT_NOTE,
+        )
+    books.assert_sound()
+
+
+@pytest.mark.parametrize("method", list(CostMethod))
+def test_a_transfer_moves_quantity_and_exact_value_between_warehouses(books: Books, method: CostMethod) -> None:
+    s = books.session
+    north = Warehouse(code="NORTH", name="North")
+    s.add(north)
+    s.flush()
+    item = books.item(method, standard=100)
+    adjust_stock(s, item_id=item, warehouse_id=books.main, quantity=2, on=MAY, reference="A1", unit_cost_pence=100)
+    adjust_stock(s, item_id=item, warehouse_id=books.main, quantity=1, on=MAY, reference="A2", unit_cost_pence=101)
+    before = balances.stock_valuation_total(s)
+    transfer_stock(
+        s, item_id=item, from_warehouse_id=books.main, to_warehouse_id=north.id, quantity=2, on=MAY, reference="T1"
+    )
+    levels = {int(w): int(q) for w, q in s.execute(select(StockLevel.warehouse_id, StockLevel.quantity))}
+    assert levels == {books.main: 1, north.id: 2}
+    assert balances.stock_valuation_total(s) == before
+    with pytest.raises(InsufficientStock):
+        transfer_stock(
+            s, item_id=item, from_warehouse_id=north.id, to_warehouse_id=books.main, quantity=3, on=MAY, reference="T2"
         )
     books.assert_sound()

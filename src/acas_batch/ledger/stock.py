@@ -322,3 +322,62 @@ def adjust_stock(
         journal_id=journal_id,
     )
     return journal_id
+
+
+@atomic
+def transfer_stock(
+    session: Session,
+    *,
+    item_id: int,
+    from_warehouse_id: int,
+    to_warehouse_id: int,
+    quantity: int,
+    on: date,
+    reference: str,
+) -> None:
+    """Move stock between warehouses at its cost: out of the oldest lots, into new lots.
+
+    Value moves with the goods, so the stock account does not change and no journal is written.
+    """
+    if from_warehouse_id == to_warehouse_id:
+        raise InvalidQuantity(f"transfer {reference}: source and destination are both warehouse {to_warehouse_id}")
+    item = get_item(session, item_id)
+    _level(session, item.id, to_warehouse_id)  # the destination must exist before anything moves
+    plan = plan_issue(session, item, from_warehouse_id, quantity)
+    apply_issue(
+        session,
+        item=item,
+        warehouse_id=from_warehouse_id,
+        plan=plan,
+        on=on,
+        kind=MovementKind.TRANSFER_OUT,
+        reference=reference,
+        journal_id=None,
+    )
+    layers = (
+        [(t.quantity, t.unit_cost_pence) for t in plan.takes]
+        if item.cost_method == CostMethod.FIFO
+        else [(quantity, plan.value_pence // quantity)]
+    )
+    for n, (qty, cost) in enumerate(layers, start=1):
+        add_stock(
+            session,
+            item=item,
+            warehouse_id=to_warehouse_id,
+            quantity=qty,
+            unit_cost_pence=cost,
+            on=on,
+            kind=MovementKind.TRANSFER_IN,
+            reference=reference,
+            lot_number=f"{reference}-{n}",
+            journal_id=None,
+        )
+    # Average and standard costs may not divide evenly: the destination gets the exact value.
+    moved_in = sum(q * c for q, c in layers)
+    if moved_in != plan.value_pence:
+        session.execute(
+            update(StockLevel)
+            .where(StockLevel.item_id == item.id, StockLevel.warehouse_id == to_warehouse_id)
+            .values(value_pence=StockLevel.value_pence + plan.value_pence - moved_in)
+        )
+    session.flush()
