@@ -233,9 +233,10 @@ class Trade:
             for wh in self.m.warehouses:
                 qty = item.reorder_point + item.reorder_qty
                 cost = item.standard_cost if item.method == CostMethod.STANDARD else item.cost
-                stock_value += self.add_lot(
+                self.add_lot(
                     item.id, wh, qty=qty, cost=cost, day=day, lot_number=f"OPEN-{item.code}-{wh}", journal_id=jid
                 )
+                stock_value += qty * cost
         cash = int(2_000_000 * self.scale) + 500_000
         capital = int(1_000_000 * self.scale)
         self.journal(
@@ -255,6 +256,7 @@ class Trade:
     def add_lot(
         self, item_id: int, wh: int, *, qty: int, cost: int, day: date, lot_number: str, journal_id: int
     ) -> int:
+        """A new lot (FIFO layer) with its receipt movement; returns the lot id."""
         item = self.m.items[item_id - 1]
         lot_id = self.next_id("st_lot_rec")
         self.w.add(
@@ -293,7 +295,7 @@ class Trade:
         st.qty += qty
         st.value += qty * cost
         st.lots.append([lot_id, qty, cost])
-        return qty * cost
+        return lot_id
 
     def issue(self, item_id: int, wh: int, *, qty: int, day: date, reference: str, journal_id: int) -> int:
         """Take stock out by the item's cost method, oldest lots first; returns the value issued."""
@@ -697,8 +699,7 @@ class Trade:
             cost = item.standard_cost if item.method == CostMethod.STANDARD else price
             carried += q * cost
             accrued += q * price
-            lot_id = self.ids["st_lot_rec"] + 1
-            self.add_lot(
+            lot_id = self.add_lot(
                 item_id, wh, qty=q, cost=cost, day=day, lot_number=f"{number}-{line_id}", journal_id=journal_id
             )
             self.w.add(

@@ -11,7 +11,7 @@ is double-entry at every instant; :mod:`acas_batch.ledger.balances` counts both 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import wraps
 from typing import Concatenate, ParamSpec, TypeVar
@@ -81,7 +81,6 @@ class JournalDraft:
     description: str = ""
     auto_reverse_on: date | None = None
     reverses_journal_id: int | None = None
-    meta: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def debits(self) -> int:
