@@ -29,8 +29,8 @@ from acas_batch.ledger.chart import (
     sync_id_sequences,
     vat_rows,
 )
-from acas_batch.ledger.demo_masters import build_masters
-from acas_batch.ledger.demo_trade import PL_ACCOUNTS, Trade
+from acas_batch.ledger.demo_masters import PL_ACCOUNTS, build_masters
+from acas_batch.ledger.demo_trade import Trade
 from acas_batch.models import LEDGER_TABLES, Account, Customer, Lot, PeriodStatus, VatScheme
 
 YEAR_START_MONTH = 4  # April, as most UK small companies

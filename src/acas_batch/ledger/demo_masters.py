@@ -14,7 +14,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from acas_batch.ledger.bulk import BulkWriter
-from acas_batch.models import CostMethod, LocationKind
+from acas_batch.ledger.chart import STANDARD_CHART, STANDARD_VAT
+from acas_batch.models import AccountType, CostMethod, LocationKind
+
+#: Account ids of the standard chart by code and by control role; VAT rates by code id.
+ACC = {a.code: n for n, a in enumerate(STANDARD_CHART, start=1)}
+CTRL = {a.control: n for n, a in enumerate(STANDARD_CHART, start=1) if a.control is not None}
+PL_ACCOUNTS = {n for n, a in enumerate(STANDARD_CHART, start=1) if a.type in (AccountType.INCOME, AccountType.EXPENSE)}
+RATES = {n: v.rate for n, v in enumerate(STANDARD_VAT, start=1)}
+SEASON = (0.85, 0.9, 1.0, 1.0, 1.05, 1.0, 0.95, 0.85, 1.05, 1.1, 1.25, 1.2)  # January first
 
 # VAT code ids of the standard books (chart.STANDARD_VAT order).
 VAT_S, VAT_R, VAT_Z = 1, 2, 3
