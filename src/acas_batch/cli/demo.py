@@ -31,17 +31,31 @@ def generate_cmd(
     scale: Annotated[
         float | None,
         typer.Option(
-            "--scale", help="Size in one number: 1 = 40 customers (~2,000 invoices); 520 = ~1,000,000 invoices."
+            "--scale",
+            envvar="ACAS_DEMO_SCALE",
+            help="Size in one number: 1 = 40 customers (~1,800 invoices); 610 = ~1.1 million invoices, 10 million"
+            " journal lines.",
         ),
     ] = None,
-    customers: Annotated[int | None, typer.Option("--customers", help="Number of customers.")] = None,
-    suppliers: Annotated[int | None, typer.Option("--suppliers", help="Number of suppliers.")] = None,
-    items: Annotated[int | None, typer.Option("--items", help="Number of stock items.")] = None,
-    months: Annotated[int, typer.Option("--months", help="Months of history.")] = 24,
-    end_date: Annotated[
-        str | None, typer.Option("--end-date", help="Last day of the history, YYYY-MM-DD. Default: today.")
+    customers: Annotated[
+        int | None, typer.Option("--customers", envvar="ACAS_DEMO_CUSTOMERS", help="Number of customers.")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same company.")] = 1,
+    suppliers: Annotated[
+        int | None, typer.Option("--suppliers", envvar="ACAS_DEMO_SUPPLIERS", help="Number of suppliers.")
+    ] = None,
+    items: Annotated[
+        int | None, typer.Option("--items", envvar="ACAS_DEMO_ITEMS", help="Number of stock items.")
+    ] = None,
+    months: Annotated[int, typer.Option("--months", envvar="ACAS_DEMO_MONTHS", help="Months of history.")] = 24,
+    end_date: Annotated[
+        str | None,
+        typer.Option(
+            "--end-date", envvar="ACAS_DEMO_END_DATE", help="Last day of the history, YYYY-MM-DD. Default: today."
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", envvar="ACAS_DEMO_SEED", help="Random seed: the same seed gives the same company.")
+    ] = 1,
     if_empty: Annotated[
         bool, typer.Option("--if-empty", help="Do nothing (and succeed) if the database already holds a ledger.")
     ] = False,
