@@ -415,7 +415,7 @@ class Trade:
             return
         profit = -sum(totals.values())
         lines.append(cr(CTRL[ControlKind.RETAINED_EARNINGS], profit))
-        self.journal(fy_end, JournalSource.GL, f"YEAR END {fy_end.year}", lines, "Year-end close", closing=True)
+        self.journal(fy_end, JournalSource.GL, f"YEAR END {fy_end.isoformat()}", lines, "Year-end close", closing=True)
 
 
 def _cumulative(weights: list[float]) -> list[float]:
