@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from acas_batch.errors import LedgerError
@@ -28,9 +28,19 @@ from acas_batch.ledger.pl import (
     post_supplier_payment,
     receive_goods,
 )
+from acas_batch.ledger.posting import post_pending
 from acas_batch.ledger.sl import SalesLine, allocate_receipt, open_invoices, post_receipt, post_sales_invoice
 from acas_batch.ledger.stock import adjust_stock
-from acas_batch.models import CostMethod, DocumentKind, Journal, PurchaseInvoice, PurchaseOrderLine
+from acas_batch.models import (
+    AccountPeriodBalance,
+    CostMethod,
+    DocumentKind,
+    Journal,
+    JournalLine,
+    JournalStatus,
+    PurchaseInvoice,
+    PurchaseOrderLine,
+)
 from tests.books import RC, Books, S, Z
 
 DAY0 = date(2026, 4, 1)
@@ -80,6 +90,11 @@ class Adjust:
     day: int
 
 
+@dataclass(frozen=True)
+class Close:
+    day: int
+
+
 days = st.integers(min_value=0, max_value=300)
 ops = st.one_of(
     st.builds(
@@ -104,6 +119,7 @@ ops = st.one_of(
     ),
     st.builds(Pay, st.integers(0, 1), st.integers(1, 100), st.integers(0, 500), days),
     st.builds(Adjust, st.integers(0, 2), st.integers(-10, 10), st.integers(0, 3_000), days),
+    st.builds(Close, days),
 )
 
 
@@ -191,6 +207,17 @@ class Runner:
             on_account_pence=0,
         )
 
+    def close(self, op: Close) -> None:
+        """A daily close: post every pending journal dated on or before the day."""
+        s, on = self.b.session, DAY0 + timedelta(days=op.day)
+        pending = s.scalars(
+            select(Journal.id)
+            .where(Journal.status == JournalStatus.PENDING, Journal.journal_date <= on)
+            .order_by(Journal.id)
+        ).all()
+        for journal_id in pending:
+            post_pending(s, journal_id, posted_on=on)
+
     def adjust(self, op: Adjust) -> None:
         adjust_stock(
             self.b.session,
@@ -215,6 +242,22 @@ def test_random_transaction_sequences_keep_the_ledger_sound(engine: Engine) -> N
                 runner.apply(op)
             session.commit()
             runner.b.assert_sound()
+            # The period balances hold exactly the posted lines, and they balance.
+            posted = session.execute(
+                select(JournalLine.account_id, func.sum(JournalLine.debit_pence - JournalLine.credit_pence))
+                .join(Journal, Journal.id == JournalLine.journal_id)
+                .where(Journal.status == JournalStatus.POSTED)
+                .group_by(JournalLine.account_id)
+            ).all()
+            kept = session.execute(
+                select(
+                    AccountPeriodBalance.account_id,
+                    func.sum(AccountPeriodBalance.debit_pence - AccountPeriodBalance.credit_pence),
+                ).group_by(AccountPeriodBalance.account_id)
+            ).all()
+            assert {a: int(v) for a, v in posted if v} == {a: int(v) for a, v in kept if v}
+            assert sum(int(v) for _, v in kept) == 0
 
         run()
         assert runner.b.count(Journal) > 25  # the sequences did post, not only fail
+        assert session.scalar(select(func.count()).where(Journal.status == JournalStatus.POSTED)) > 0
