@@ -9,6 +9,7 @@ import typer
 from acas_batch import __version__
 from acas_batch.bootstrap import initialise
 from acas_batch.cli import db as db_cli
+from acas_batch.cli import schedules as schedules_cli
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json
 from acas_batch.errors import AcasBatchError
 
@@ -20,6 +21,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db_cli.app, name="db")
+app.add_typer(schedules_cli.app, name="schedules")
 
 
 @app.command()
