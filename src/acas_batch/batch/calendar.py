@@ -94,6 +94,10 @@ class Occurrence:
     ``business_date`` is the local date of ``nominal`` (after any shift). A skipped
     occurrence (shift policy ``skip`` on a non-business day) is still an occurrence, so
     the scheduler records it as SKIPPED with ``skipped_reason`` instead of losing it.
+
+    Compare instants through ``nominal``: by PEP 495, ``local == nominal`` is False
+    when ``local`` is an ambiguous wall time (01:30 BST on the fall-back Sunday), even
+    though both name the same instant.
     """
 
     nominal: datetime  # aware, UTC
