@@ -15,15 +15,24 @@ CLOSURE_NAME = "Company closure"
 _ONE_DAY = timedelta(days=1)
 
 
+@lru_cache(maxsize=1)
+def _supported() -> Mapping[str, list[str]]:
+    return dict(holidays_lib.list_supported_countries())
+
+
+def _check_country(country: str, subdivision: str | None) -> None:
+    supported = _supported()
+    if country not in supported:
+        raise ConfigError(f"holiday_country: no holiday calendar for country {country!r}")
+    if subdivision is not None and subdivision not in supported[country]:
+        known = ", ".join(supported[country]) or "none"
+        raise ConfigError(f"holiday_subdivision: {subdivision!r} is not a subdivision of {country!r} (known: {known})")
+
+
 @lru_cache(maxsize=512)
 def _public_holidays(country: str, subdivision: str | None, year: int) -> Mapping[date, str]:
     """The public holidays of one year; built once per process, the package is slow to build."""
-    try:
-        found = holidays_lib.country_holidays(country, subdiv=subdivision, years=year)
-    except NotImplementedError as exc:
-        raise ConfigError(f"holiday_country: no holiday calendar for country {country!r}") from exc
-    except ValueError as exc:  # an unknown subdivision of a known country
-        raise ConfigError(f"holiday_subdivision: {subdivision!r} is not a subdivision of {country!r}: {exc}") from exc
+    found = holidays_lib.country_holidays(country, subdiv=subdivision, years=year)
     return {day: str(name) for day, name in found.items() if day.year == year}
 
 
@@ -49,7 +58,7 @@ class BusinessCalendar:
         self._closures = frozenset(closures)
         self._off: dict[int, frozenset[date]] = {}
         if self.country is not None:
-            _public_holidays(self.country, self.subdivision, 2000)  # a bad country fails here, not mid-forecast
+            _check_country(self.country, self.subdivision)  # fail here, not in the middle of a forecast
 
     def __repr__(self) -> str:
         return f"BusinessCalendar({self.country!r}, {self.subdivision!r}, closures={len(self._closures)})"

@@ -373,7 +373,8 @@ class CronRule:
         where = f"cron.expr: {self.expr!r}"
         if len(fields) != 5:
             raise ValidationError(f"{where} has {len(fields)} fields, not 5 (minute hour day month weekday)")
-        if any(c in self.expr.upper() for c in "LW#"):
+        # Only where they mean something: month and weekday names (JUL, WED) contain L and W.
+        if any(c in fields[2].upper() for c in "LW") or any(c in fields[4].upper() for c in "L#"):
             raise ValidationError(f"{where}: L, W and # are not supported; use a monthly rule")
         try:
             (minutes, hours, doms, months, dows), _ = croniter.expand(self.expr)

@@ -80,7 +80,7 @@ def load_schedules(session: Session, *, job: str | None = None, include_disabled
     if not include_disabled:
         query = query.where(BatchSchedule.enabled.is_(True), BatchJob.enabled.is_(True))
     query = query.order_by(BatchJob.name, BatchSchedule.name, BatchSchedule.id)
-    return [_stored(row, job_name) for row, job_name in session.execute(query).tuples()]
+    return [_stored(row, job_name) for row, job_name in session.execute(query)]
 
 
 def find_schedules(session: Session, schedule_or_job: str) -> list[StoredSchedule]:

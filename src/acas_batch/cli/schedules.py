@@ -6,6 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
 
 from acas_batch.batch.calendar import BusinessCalendar, Occurrence
 from acas_batch.batch.localtime import zone
@@ -17,7 +20,7 @@ from acas_batch.batch.schedules import (
     load_schedules,
     next_of_schedules,
 )
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, console, engine_from, print_json
 from acas_batch.clock import SystemClock
 from acas_batch.db import transaction
 from acas_batch.errors import ValidationError
@@ -82,8 +85,11 @@ def _render(
     if json_:
         print_json(header | {"count": len(rows), "occurrences": [occurrence_row(s, o) for s, o in rows]})
         return
-    table = [
-        (
+    table = Table(title=f"{title} ({len(rows)})")
+    for column in COLUMNS:
+        table.add_column(column)
+    for s, o in rows:
+        table.add_row(
             s.job_name,
             s.name,
             o.nominal.strftime("%Y-%m-%d %H:%MZ"),
@@ -91,9 +97,13 @@ def _render(
             o.business_date.isoformat(),
             _note(o, calendar),
         )
-        for s, o in rows
-    ]
-    print_table(f"{title} ({len(rows)})", COLUMNS, table)
+    out = console
+    if not console.is_terminal:
+        # Piped into a file or another program there is no width to respect: print whole
+        # lines rather than names cut to fit Rich's default of 80 columns.
+        natural = Measurement.get(console, console.options.update_width(1000), table).maximum
+        out = Console(width=max(console.width, natural))
+    out.print(table)
 
 
 @app.command("forecast")
