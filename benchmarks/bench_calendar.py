@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import time
@@ -61,13 +62,14 @@ def varied_schedules(n: int, seed: int = 2026) -> list[ScheduleSpec]:
 
 
 def _pass(specs: list[ScheduleSpec], calendar: BusinessCalendar, after: datetime) -> float:
-    start = time.perf_counter()
+    """Milliseconds of CPU time (this process's), so other processes on a busy machine count less."""
+    start = time.process_time()
     for spec in specs:
         next_occurrence(spec, calendar, after)
-    return (time.perf_counter() - start) * 1000
+    return (time.process_time() - start) * 1000
 
 
-def run(n: int = 10_000, passes: int = 7) -> list[tuple[str, str]]:
+def run(n: int = 10_000, passes: int = 9) -> list[tuple[str, str]]:
     specs = varied_schedules(n)
     calendar = BusinessCalendar("GB", "ENG")
     base = datetime(2026, 12, 20, 21, 7, tzinfo=UTC)
@@ -75,8 +77,11 @@ def run(n: int = 10_000, passes: int = 7) -> list[tuple[str, str]]:
     # Later passes ask from other instants (as a scheduler does tick after tick), so
     # the caches hold holiday years and zone conversions but not the answers.
     warm = [_pass(specs, calendar, base + timedelta(minutes=97 * i)) for i in range(1, passes + 1)]
+    # CPU time of this process; the best pass is the one least disturbed by others.
     return [
         (f"next occurrence of {n:,} schedules, first pass (cold caches)", f"{cold:.1f} ms"),
+        (f"next occurrence of {n:,} schedules, best of {passes} passes", f"{min(warm):.1f} ms"),
         (f"next occurrence of {n:,} schedules, median of {passes} passes", f"{statistics.median(warm):.1f} ms"),
-        ("per schedule (median pass)", f"{statistics.median(warm) * 1000 / n:.2f} us"),
+        ("per schedule (best pass)", f"{min(warm) * 1000 / n:.2f} us"),
+        ("load average while measuring (1 min)", f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"),
     ]

@@ -61,5 +61,5 @@ def test_benchmark_schedules_cover_every_kind_and_policy() -> None:
     }  # fmt: skip
     assert {s.shift for s in specs} == set(ShiftPolicy)
     figures = dict(bench_calendar.run(n=200, passes=1))
-    assert all(value.endswith((" ms", " us")) for value in figures.values())
+    assert all(value.endswith((" ms", " us", " CPUs")) for value in figures.values())
     assert any("200 schedules" in name for name in figures)
