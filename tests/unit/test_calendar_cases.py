@@ -18,6 +18,7 @@ from acas_batch.batch.calendar import (
     occurrences,
     rule_from_json,
 )
+from acas_batch.batch.localtime import DST_POLICY, DstPolicy, resolve
 from acas_batch.errors import ValidationError
 
 CAL = BusinessCalendar("GB", "ENG")
@@ -367,3 +368,17 @@ def test_every_window_edge_agrees_with_one_long_run(kind: str, rule: dict[str, A
             assert list(occurrences(s, CAL, cut, utc(2027, 7, 1))) == [o for o in whole if o.nominal > cut]
             assert next_occurrence(s, CAL, cut) == next(o for o in whole if o.nominal > cut)
             cut += timedelta(hours=1)
+
+
+# --- the DST policy itself --------------------------------------------------------------
+
+
+def test_resolve_moves_a_nonexistent_time_to_the_end_of_the_gap() -> None:
+    assert DST_POLICY is DstPolicy.GAP_FORWARD_FOLD_FIRST
+    # Lord Howe Island moves its clocks by half an hour: 02:00-02:29 does not exist on 4 October 2026.
+    nominal, local = resolve(date(2026, 10, 4), time(2, 15), "Australia/Lord_Howe")
+    assert local.strftime("%H:%M") == "02:30"
+    assert nominal == utc(2026, 10, 3, 15, 30)
+    # London, clocks back: 01:30 is the BST one, with fold 0.
+    nominal, local = resolve(date(2026, 10, 25), time(1, 30), "Europe/London")
+    assert (nominal, local.fold, local.utcoffset()) == (utc(2026, 10, 25, 0, 30), 0, timedelta(hours=1))

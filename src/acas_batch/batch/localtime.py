@@ -60,7 +60,7 @@ def _gap_end(naive: datetime, tz: ZoneInfo) -> datetime:
     return hi
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def resolve(day: date, at: time, tz_name: str) -> tuple[datetime, datetime]:
     """The instant at which wall time ``day`` ``at`` in ``tz_name`` runs, under :data:`DST_POLICY`.
 
