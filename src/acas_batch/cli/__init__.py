@@ -8,7 +8,9 @@ import typer
 
 from acas_batch import __version__
 from acas_batch.bootstrap import initialise
+from acas_batch.cli import alerts as alerts_cli
 from acas_batch.cli import db as db_cli
+from acas_batch.cli import logs as logs_cli
 from acas_batch.cli import schedules as schedules_cli
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json
 from acas_batch.errors import AcasBatchError
@@ -21,6 +23,9 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db_cli.app, name="db")
+app.add_typer(logs_cli.app, name="logs")
+app.add_typer(alerts_cli.app, name="alerts")
+app.add_typer(alerts_cli.monitor_app, name="monitor")
 app.add_typer(schedules_cli.app, name="schedules")
 
 
