@@ -17,6 +17,7 @@ def modules(selected: list[str]) -> list[str]:
 
 def main(argv: list[str]) -> int:
     rows: list[tuple[str, str, str]] = []
+    print(f"{'benchmark':<12} {'figure':<60} value", flush=True)
     for name in modules(argv):
         module = importlib.import_module(f"benchmarks.{name}")
         for figure, value in module.run():
