@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from acas_batch.batch.business_days import BusinessCalendar
+from acas_batch.batch.cron import CronRule
 from acas_batch.batch.localtime import DEFAULT_TIMEZONE, DST_POLICY, DstPolicy, resolve, zone
 from acas_batch.batch.rules import (
-    CronRule,
     DailyRule,
     DateRule,
     IntervalRule,

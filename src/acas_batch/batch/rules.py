@@ -9,17 +9,16 @@ The JSON shapes are documented in ``docs/schedules.md``.
 from __future__ import annotations
 
 import calendar as stdlib_calendar
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from itertools import product
 from typing import Any, ClassVar, Literal
 
-from croniter import croniter
-
 from acas_batch.batch.business_days import BusinessCalendar
-from acas_batch.batch.localtime import format_hhmm, parse_hhmm
+from acas_batch.batch.cron import CronRule
+from acas_batch.batch.localtime import format_hhmm
+from acas_batch.batch.rule_fields import MonthEnd, RuleFields
 from acas_batch.errors import ValidationError
 from acas_batch.models.enums import ScheduleKind
 
@@ -34,9 +33,6 @@ class Overflow(StrEnum):
 
     LAST_DAY = "last_day"  # run on the month's last day: day 31 runs on 30 April and 28/29 February
     SKIP = "skip"  # no occurrence that month: day 31 runs in the seven 31-day months only
-
-
-MonthEnd = Literal["last", "last_business"]
 
 
 def _days_in_month(year: int, month: int) -> int:
@@ -74,44 +70,6 @@ def _month_end(cal: BusinessCalendar, year: int, month: int, which: MonthEnd) ->
     return _nth_business_day(cal, year, month, -1)
 
 
-class _Fields:
-    """Reads one rule's JSON object, naming ``kind.field`` and the value in every error."""
-
-    def __init__(self, kind: ScheduleKind, data: object, allowed: tuple[str, ...]) -> None:
-        if not isinstance(data, Mapping):
-            raise ValidationError(f"{kind.value} rule: {data!r} is not a JSON object")
-        unknown = sorted(set(data) - set(allowed))
-        if unknown:
-            raise ValidationError(f"{kind.value}.{unknown[0]}: unknown field (allowed: {', '.join(allowed)})")
-        self.kind, self.data = kind, data
-
-    def name(self, key: str) -> str:
-        return f"{self.kind.value}.{key}"
-
-    def has(self, key: str) -> bool:
-        return key in self.data
-
-    def get(self, key: str) -> Any:
-        if key not in self.data:
-            raise ValidationError(f"{self.name(key)}: required field is missing")
-        return self.data[key]
-
-    def at(self) -> time:
-        return parse_hhmm(self.name("at"), self.get("at"))
-
-    def integer(self, key: str, low: int, high: int, default: int | None = None) -> int:
-        value = self.data.get(key, default) if default is not None else self.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ValidationError(f"{self.name(key)}: {value!r} is not a whole number from {low} to {high}")
-        return value
-
-    def month_end(self) -> MonthEnd:
-        value = self.get("day")
-        if value not in ("last", "last_business"):
-            raise ValidationError(f"{self.name('day')}: {value!r} is not 'last' or 'last_business'")
-        return "last" if value == "last" else "last_business"
-
-
 @dataclass(frozen=True, slots=True)
 class DailyRule:
     """Every day at ``at`` (or every business day with ``business_days_only``).
@@ -144,7 +102,7 @@ class DailyRule:
 
     @classmethod
     def from_json(cls, data: object) -> DailyRule:
-        f = _Fields(cls.kind, data, ("at", "business_days_only"))
+        f = RuleFields(cls.kind, data, ("at", "business_days_only"))
         only = f.data.get("business_days_only", False)
         if not isinstance(only, bool):
             raise ValidationError(f"{f.name('business_days_only')}: {only!r} is not true or false")
@@ -179,7 +137,7 @@ class WeeklyRule:
 
     @classmethod
     def from_json(cls, data: object) -> WeeklyRule:
-        f = _Fields(cls.kind, data, ("at", "weekdays"))
+        f = RuleFields(cls.kind, data, ("at", "weekdays"))
         names = f.get("weekdays")
         if not isinstance(names, list) or not names:
             raise ValidationError(f"{f.name('weekdays')}: {names!r} is not a non-empty list of mon..sun")
@@ -247,7 +205,7 @@ class MonthlyRule:
 
     @classmethod
     def from_json(cls, data: object) -> MonthlyRule:
-        f = _Fields(cls.kind, data, ("at", "day", "business_day", "overflow"))
+        f = RuleFields(cls.kind, data, ("at", "day", "business_day", "overflow"))
         at = f.at()
         if f.has("day") == f.has("business_day"):
             raise ValidationError("monthly: give exactly one of day and business_day")
@@ -309,7 +267,7 @@ class QuarterlyRule:
 
     @classmethod
     def from_json(cls, data: object) -> QuarterlyRule:
-        f = _Fields(cls.kind, data, ("at", "day", "fy_start_month"))
+        f = RuleFields(cls.kind, data, ("at", "day", "fy_start_month"))
         return cls(f.at(), f.month_end(), f.integer("fy_start_month", 1, 12, default=1))
 
 
@@ -345,80 +303,8 @@ class YearlyRule:
 
     @classmethod
     def from_json(cls, data: object) -> YearlyRule:
-        f = _Fields(cls.kind, data, ("at", "day", "fy_start_month"))
+        f = RuleFields(cls.kind, data, ("at", "day", "fy_start_month"))
         return cls(f.at(), f.month_end(), f.integer("fy_start_month", 1, 12, default=1))
-
-
-@dataclass(frozen=True, slots=True)
-class CronRule:
-    """A five-field cron expression (minute hour day-of-month month day-of-week), in local time.
-
-    Parsed by croniter; a day-of-month and a day-of-week both given match either (as
-    Vixie cron). ``L``, ``W`` and ``#`` are refused (use a monthly rule). Month end: day 31
-    simply does not match a 30-day month. DST: each matching wall time follows the DST
-    policy, so ``30 1 * * *`` runs once on both clock-change Sundays, and
-    ``*/15 1 * * *`` runs once (at 02:00 BST) on the spring-forward Sunday, where its four
-    wall times all fall in the gap, and four times (in BST only) on the fall-back Sunday.
-    """
-
-    kind: ClassVar[ScheduleKind] = ScheduleKind.CRON
-    expr: str
-    times: tuple[time, ...] = field(init=False, compare=False, repr=False)
-    month_set: frozenset[int] = field(init=False, compare=False, repr=False)
-    dom_set: frozenset[int] | None = field(init=False, compare=False, repr=False)
-    dow_set: frozenset[int] | None = field(init=False, compare=False, repr=False)  # 0 = Monday
-
-    def __post_init__(self) -> None:
-        fields = self.expr.split()
-        where = f"cron.expr: {self.expr!r}"
-        if len(fields) != 5:
-            raise ValidationError(f"{where} has {len(fields)} fields, not 5 (minute hour day month weekday)")
-        # Only where they mean something: month and weekday names (JUL, WED) contain L and W.
-        if any(c in fields[2].upper() for c in "LW") or any(c in fields[4].upper() for c in "L#"):
-            raise ValidationError(f"{where}: L, W and # are not supported; use a monthly rule")
-        try:
-            (minutes, hours, doms, months, dows), _ = croniter.expand(self.expr)
-        except (ValueError, KeyError, IndexError) as exc:
-            raise ValidationError(f"{where} is not a valid cron expression: {exc}") from exc
-        set_ = object.__setattr__
-        set_(self, "times", tuple(time(h, m) for h, m in product(sorted(hours), sorted(minutes))))  # type: ignore[arg-type]
-        set_(self, "month_set", frozenset(range(1, 13)) if months == ["*"] else frozenset(months))
-        set_(self, "dom_set", None if doms == ["*"] else frozenset(doms))
-        set_(self, "dow_set", None if dows == ["*"] else frozenset((int(d) - 1) % 7 for d in dows))
-        if self.dow_set is None and self.dom_set is not None:
-            longest = max(29 if m == 2 else _days_in_month(2001, m) for m in self.month_set)
-            if min(self.dom_set) > longest:
-                raise ValidationError(f"{where} can never run: no chosen month has day {min(self.dom_set)}")
-
-    def matches(self, day: date) -> bool:
-        if day.month not in self.month_set:
-            return False
-        if self.dom_set is None:
-            return self.dow_set is None or day.weekday() in self.dow_set
-        if self.dow_set is None:
-            return day.day in self.dom_set
-        return day.day in self.dom_set or day.weekday() in self.dow_set
-
-    def dates(self, start: date, end: date, cal: BusinessCalendar) -> Iterator[date]:
-        day = start
-        while day <= end:
-            if day.month not in self.month_set:  # jump to the next month
-                day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-                continue
-            if self.matches(day):
-                yield day
-            day += _ONE_DAY
-
-    def to_json(self) -> dict[str, Any]:
-        return {"expr": self.expr}
-
-    @classmethod
-    def from_json(cls, data: object) -> CronRule:
-        f = _Fields(cls.kind, data, ("expr",))
-        expr = f.get("expr")
-        if not isinstance(expr, str):
-            raise ValidationError(f"{f.name('expr')}: {expr!r} is not a string")
-        return cls(" ".join(expr.split()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,7 +332,7 @@ class OnceRule:
 
     @classmethod
     def from_json(cls, data: object) -> OnceRule:
-        f = _Fields(cls.kind, data, ("at",))
+        f = RuleFields(cls.kind, data, ("at",))
         raw = f.get("at")
         try:
             at = datetime.fromisoformat(raw) if isinstance(raw, str) and "T" in raw else None
@@ -491,7 +377,7 @@ class IntervalRule:
 
     @classmethod
     def from_json(cls, data: object) -> IntervalRule:
-        f = _Fields(cls.kind, data, ("every_seconds", "anchor"))
+        f = RuleFields(cls.kind, data, ("every_seconds", "anchor"))
         every = f.integer("every_seconds", 1, 366 * 86400)
         if not f.has("anchor"):
             return cls(every)
