@@ -154,7 +154,12 @@ def test_next_runs_of_a_job_across_its_schedules(engine: Engine, db_url: str) ->
             expected += [_row(job_name, name, tz, o.nominal, o.local, o.business_date, o.skipped_reason)
                          for o in next_occurrences(spec, cal, after, 6)]  # fmt: skip
     expected = sorted(expected, key=lambda r: (r["nominal"], r["schedule"]))[:6]
-    assert _without_ids(json.loads(result.stdout)["occurrences"]) == expected
+    document = json.loads(result.stdout)
+    assert _without_ids(document["occurrences"]) == expected
+    assert [(s["schedule"], s["rule"], s["shift_policy"]) for s in document["schedules"]] == [
+        ("sunday", "every Sun at 01:00", "run_anyway"),
+        ("weekday nights", "cron 30 1 * * 1-5", "skip"),
+    ]
     # The clocks go back that night: the Sunday backup runs once, at 01:00 BST.
     assert expected[0]["nominal"] == "2026-10-25T00:00:00Z"
 

@@ -18,6 +18,7 @@ from acas_batch.batch.calendar import (
     QuarterlyRule,
     WeeklyRule,
     YearlyRule,
+    describe,
     rule_from_json,
 )
 from acas_batch.errors import ConfigError, ValidationError
@@ -199,3 +200,41 @@ def test_bacs_submission_two_working_days_before_payment() -> None:
     assert cal.business_days_between(date(2026, 4, 1), date(2026, 4, 7)) == 2
     assert cal.business_days_between(date(2026, 4, 7), date(2026, 4, 1)) == -2
     assert cal.add_business_days(date(2026, 4, 4), 1) == date(2026, 4, 7)  # Saturday + 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "text"),
+    [
+        ("daily", {"at": "05:00", "business_days_only": True}, "every business day at 05:00"),
+        ("weekly", {"at": "08:00", "weekdays": ["sun", "mon"]}, "every Mon, Sun at 08:00"),
+        ("monthly", {"at": "22:00", "day": 31}, "day 31 (or the last day if shorter) of each month at 22:00"),
+        (
+            "monthly",
+            {"at": "22:00", "day": 30, "overflow": "skip"},
+            "day 30 (skipped in shorter months) of each month at 22:00",
+        ),
+        ("monthly", {"at": "22:00", "business_day": -1}, "last business day of each month at 22:00"),
+        ("monthly", {"at": "22:00", "business_day": -2}, "2nd-last business day of each month at 22:00"),
+        ("monthly", {"at": "07:00", "business_day": 11}, "11th business day of each month at 07:00"),
+        (
+            "quarterly",
+            {"at": "10:00", "day": "last", "fy_start_month": 4},
+            "last day of each quarter (Mar, Jun, Sep, Dec) at 10:00",
+        ),
+        (
+            "yearly",
+            {"at": "18:00", "day": "last_business", "fy_start_month": 4},
+            "last business day of the financial year (end of Mar) at 18:00",
+        ),
+        ("cron", {"expr": "0 23 * * 1-5"}, "cron 0 23 * * 1-5"),
+        ("interval", {"every_seconds": 900}, "every 15 minutes from 1970-01-01 00:00:00Z"),
+        (
+            "interval",
+            {"every_seconds": 7200, "anchor": "2026-01-01T00:00:00Z"},
+            "every 2 hours from 2026-01-01 00:00:00Z",
+        ),
+        ("once", {"at": "2026-12-31T23:00"}, "once at 2026-12-31 23:00"),
+    ],
+)
+def test_rules_in_plain_english(kind: str, data: dict[str, Any], text: str) -> None:
+    assert describe(rule_from_json(kind, data)) == text

@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from acas_batch.batch.business_days import BusinessCalendar
 from acas_batch.batch.cron import CronRule
 from acas_batch.batch.localtime import DEFAULT_TIMEZONE, DST_POLICY, DstPolicy, resolve, zone
+from acas_batch.batch.rule_text import describe
 from acas_batch.batch.rules import (
     DailyRule,
     DateRule,
@@ -55,6 +56,7 @@ __all__ = [
     "ShiftPolicy",
     "WeeklyRule",
     "YearlyRule",
+    "describe",
     "next_occurrence",
     "next_occurrences",
     "occurrences",

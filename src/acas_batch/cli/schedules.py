@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from acas_batch.batch.calendar import BusinessCalendar, Occurrence
+from acas_batch.batch.calendar import BusinessCalendar, Occurrence, describe
 from acas_batch.batch.localtime import zone
 from acas_batch.batch.schedules import (
     StoredSchedule,
@@ -75,17 +75,31 @@ def _note(occurrence: Occurrence, calendar: BusinessCalendar) -> str:
     return f"skipped: {calendar.holiday_name(occurrence.business_date) or 'weekend'}"
 
 
+def schedule_summary(stored: StoredSchedule) -> dict[str, Any]:
+    """What a schedule is, in words."""
+    return {
+        "schedule_id": stored.id,
+        "job": stored.job_name,
+        "schedule": stored.name,
+        "rule": describe(stored.spec.rule),
+        "timezone": stored.spec.timezone,
+        "shift_policy": stored.spec.shift.value,
+        "enabled": stored.enabled,
+    }
+
+
 def _render(
     title: str,
     header: dict[str, Any],
     rows: list[tuple[StoredSchedule, Occurrence]],
     calendar: BusinessCalendar,
     json_: bool,
+    caption: str | None = None,
 ) -> None:
     if json_:
         print_json(header | {"count": len(rows), "occurrences": [occurrence_row(s, o) for s, o in rows]})
         return
-    table = Table(title=f"{title} ({len(rows)})")
+    table = Table(title=f"{title} ({len(rows)})", caption=caption, caption_justify="left")
     for column in COLUMNS:
         table.add_column(column)
     for s, o in rows:
@@ -160,5 +174,10 @@ def next_cmd(
         stored = find_schedules(session, schedule_or_job)
     calendar = calendar_from_settings(settings)
     rows = next_of_schedules(stored, calendar, start, n)
-    header = {"schedule_or_job": schedule_or_job, "after": utc_text(start)}
-    _render(f"Next runs of {schedule_or_job}", header, rows, calendar, json_)
+    summaries = [schedule_summary(s) for s in stored]
+    header = {"schedule_or_job": schedule_or_job, "after": utc_text(start), "schedules": summaries}
+    caption = "\n".join(
+        f"{s['schedule_id']} {s['job']} / {s['schedule']}: {s['rule']} ({s['timezone']}, {s['shift_policy']})"
+        for s in summaries
+    )
+    _render(f"Next runs of {schedule_or_job}", header, rows, calendar, json_, caption)
