@@ -205,3 +205,25 @@ def test_errors_name_the_schedule_or_job(engine: Engine, db_url: str) -> None:
     assert len(broken.stderr.strip().splitlines()) == 1
     backwards = acas("schedules", "forecast", "--from", "2026-12-02", "--to", "2026-12-01", "--database-url", db_url)
     assert backwards.stderr.strip() == "error: --to: 2026-12-01 is before --from 2026-12-02"
+
+
+def test_preview_checks_a_rule_without_a_database() -> None:
+    # Given a rule typed by an operator, before any schedule exists
+    result = acas("schedules", "preview", "monthly", '{"at": "22:00", "business_day": -1}', "-n", "3",
+                  "--after", "2026-07-01T00:00:00Z", "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    # Then it shows what the calendar computes, and the rule in words
+    spec = ScheduleSpec(rule_from_json("monthly", {"at": "22:00", "business_day": -1}))
+    expected = next_occurrences(spec, BusinessCalendar("GB", "ENG"), datetime(2026, 7, 1, tzinfo=UTC), 3)
+    assert [r["nominal"] for r in document["occurrences"]] == [
+        o.nominal.isoformat().replace("+00:00", "Z") for o in expected
+    ]
+    assert [r["business_date"] for r in document["occurrences"]] == ["2026-07-31", "2026-08-28", "2026-09-30"]
+    assert document["schedule"]["rule"] == "last business day of each month at 22:00"
+    # And a wrong rule is one line naming the field and the value
+    wrong = acas("schedules", "preview", "monthly", '{"at": "22:00", "day": 32}')
+    assert wrong.returncode == 65
+    assert wrong.stderr.strip() == "error: monthly.day: 32 is not a whole number from 1 to 31"
+    not_json = acas("schedules", "preview", "daily", "{at}")
+    assert not_json.stderr.startswith("error: rule: '{at}' is not JSON")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -10,7 +11,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from acas_batch.batch.calendar import BusinessCalendar, Occurrence, describe
+from acas_batch.batch.calendar import BusinessCalendar, Occurrence, ScheduleSpec, describe, rule_from_json
 from acas_batch.batch.localtime import zone
 from acas_batch.batch.schedules import (
     StoredSchedule,
@@ -22,12 +23,21 @@ from acas_batch.batch.schedules import (
 )
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, console, engine_from, print_json
 from acas_batch.clock import SystemClock
+from acas_batch.config import load_settings
 from acas_batch.db import transaction
 from acas_batch.errors import ValidationError
+from acas_batch.models.enums import ShiftPolicy
 
 app = typer.Typer(help="Schedules: when each job runs, the next runs and a forecast.", no_args_is_help=True)
 
 DEFAULT_FORECAST_DAYS = 31
+AfterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--after", help="Start after this time (ISO 8601; local if no offset). Default: now.", show_default=False
+    ),
+]
+CountOpt = Annotated[int, typer.Option("-n", "--count", min=1, max=10_000, help="How many runs to show.")]
 COLUMNS = ("job", "schedule", "nominal (UTC)", "local", "business date", "note")
 
 
@@ -156,13 +166,8 @@ def forecast_cmd(
 def next_cmd(
     schedule_or_job: Annotated[str, typer.Argument(help="A schedule id, or a job name (all its enabled schedules).")],
     *,
-    n: Annotated[int, typer.Option("-n", "--count", min=1, max=10_000, help="How many runs to show.")] = 10,
-    after: Annotated[
-        str | None,
-        typer.Option(
-            "--after", help="Start after this time (ISO 8601; local if no offset). Default: now.", show_default=False
-        ),
-    ] = None,
+    n: CountOpt = 10,
+    after: AfterOpt = None,
     config: ConfigOpt = None,
     database_url: DatabaseUrlOpt = None,
     json_: JsonOpt = False,
@@ -181,3 +186,36 @@ def next_cmd(
         for s in summaries
     )
     _render(f"Next runs of {schedule_or_job}", header, rows, calendar, json_, caption)
+
+
+@app.command("preview")
+def preview_cmd(
+    kind: Annotated[str, typer.Argument(help="The rule's kind: daily, weekly, monthly, quarterly, yearly, cron, ...")],
+    rule: Annotated[str, typer.Argument(help='The rule as JSON, e.g. \'{"at": "22:00", "business_day": -1}\'.')],
+    *,
+    timezone: Annotated[
+        str | None,
+        typer.Option("--timezone", help="IANA time zone. Default: the settings' timezone.", show_default=False),
+    ] = None,
+    shift: Annotated[ShiftPolicy, typer.Option("--shift", help="Shift policy for non-business days.")] = (
+        ShiftPolicy.RUN_ANYWAY
+    ),
+    n: CountOpt = 10,
+    after: AfterOpt = None,
+    config: ConfigOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Check a rule and show its next N runs, without a database (before creating a schedule)."""
+    settings = load_settings(config)
+    try:
+        data = json.loads(rule)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"rule: {rule!r} is not JSON: {exc.msg}") from None
+    spec = ScheduleSpec(rule_from_json(kind, data), timezone or settings.timezone, shift)
+    start = parse_instant("--after", after, spec.timezone) if after else SystemClock().now()
+    stored = StoredSchedule(id=0, job_name="(preview)", name=kind, spec=spec)
+    calendar = calendar_from_settings(settings)
+    rows = next_of_schedules([stored], calendar, start, n)
+    summary = schedule_summary(stored) | {"kind": kind, "rule_json": spec.rule.to_json()}
+    header = {"after": utc_text(start), "schedule": summary}
+    _render(f"Next runs of {describe(spec.rule)}", header, rows, calendar, json_)
