@@ -16,6 +16,8 @@ from acas_batch.batch.calendar import (
     OnceRule,
     Overflow,
     QuarterlyRule,
+    ScheduleSpec,
+    ShiftPolicy,
     WeeklyRule,
     YearlyRule,
     describe,
@@ -238,3 +240,15 @@ def test_bacs_submission_two_working_days_before_payment() -> None:
 )
 def test_rules_in_plain_english(kind: str, data: dict[str, Any], text: str) -> None:
     assert describe(rule_from_json(kind, data)) == text
+
+
+def test_closure_days_must_be_dates() -> None:
+    with pytest.raises(ValidationError, match=r"closures: datetime.datetime\(2026, 12, 29, 0, 0\) is not a date"):
+        BusinessCalendar(closures=[datetime(2026, 12, 29)])
+
+
+def test_specs_are_values() -> None:
+    one = ScheduleSpec(rule_from_json("cron", {"expr": "0  23 * * 1-5"}), shift=ShiftPolicy.SKIP)
+    two = ScheduleSpec(rule_from_json("cron", {"expr": "0 23 * * 1-5"}), "Europe/London", ShiftPolicy("skip"))
+    assert one == two
+    assert len({one, two}) == 1

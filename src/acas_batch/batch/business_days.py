@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 import holidays as holidays_lib
 
-from acas_batch.errors import ConfigError
+from acas_batch.errors import ConfigError, ValidationError
 
 WEEKEND = frozenset({5, 6})  # Saturday, Sunday
 CLOSURE_NAME = "Company closure"
@@ -56,6 +56,10 @@ class BusinessCalendar:
         self.country = country or None
         self.subdivision = (subdivision or None) if self.country else None
         self._closures = frozenset(closures)
+        for day in self._closures:
+            # A datetime is a date too, but never equal to one: it would silently match nothing.
+            if isinstance(day, datetime) or not isinstance(day, date):
+                raise ValidationError(f"closures: {day!r} is not a date")
         self._off: dict[int, frozenset[date]] = {}
         if self.country is not None:
             _check_country(self.country, self.subdivision)  # fail here, not in the middle of a forecast
