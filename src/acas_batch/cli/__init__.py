@@ -9,6 +9,7 @@ import typer
 from acas_batch import __version__
 from acas_batch.bootstrap import initialise
 from acas_batch.cli import db as db_cli
+from acas_batch.cli import jobs as jobs_cli
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json
 from acas_batch.errors import AcasBatchError
 
@@ -20,6 +21,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db_cli.app, name="db")
+app.add_typer(jobs_cli.app, name="jobs")
 
 
 @app.command()
@@ -42,7 +44,8 @@ def init(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: J
         data = report.as_dict()
         typer.echo(
             f"database {_safe_url(settings.database_url)} at {data['revision']}: "
-            f"{data['table_count']} tables, {data['roles_created']} roles created"
+            f"{data['table_count']} tables, {data['roles_created']} roles, {data['jobs_created']} jobs, "
+            f"{data['schedules_created']} schedules, {data['dependencies_created']} dependencies created"
         )
 
 
