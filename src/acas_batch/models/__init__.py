@@ -20,6 +20,7 @@ from acas_batch.models.enums import (
     TERMINAL_STATES,
     AlertSeverity,
     AlertState,
+    BackupGeneration,
     DependencyCondition,
     DependencyKind,
     ExecutionState,
@@ -34,6 +35,7 @@ from acas_batch.models.enums import (
     WorkerState,
 )
 from acas_batch.models.security import Audit, Role, User, UserSession
+from acas_batch.models.system import SysBackup
 
 SPEC_TABLES = (
     "batch_job_rec",
@@ -54,6 +56,7 @@ __all__ = [
     "AlertSeverity",
     "AlertState",
     "Audit",
+    "BackupGeneration",
     "Base",
     "BatchAlert",
     "BatchDependency",
@@ -78,6 +81,7 @@ __all__ = [
     "Role",
     "ScheduleKind",
     "ShiftPolicy",
+    "SysBackup",
     "TriggerKind",
     "UTCDateTime",
     "User",
