@@ -201,3 +201,24 @@ def test_a_wait_beats_the_default_time_in_the_effective_order() -> None:
     assert order[:2] == ["SYS_ARCHIVE_DATA", "SYS_USER_SESSION_CLEANUP"]  # 02:00; the archive waits on last week
     by_job = {s.job: s for s in effective_order(due)}
     assert set(by_job["GL_PERIOD_CLOSE"].after) == {"GL_DAILY_CLOSE", "PL_ACCRUALS_CALCULATION", "ST_STOCK_VALUATION"}
+
+
+def test_registered_job_code_accepts_the_catalogue_defaults() -> None:
+    from acas_batch.batch.registry import REGISTRY
+    from acas_batch.jobs import load_standard_jobs
+
+    load_standard_jobs()
+    registered = [j for j in STANDARD_JOBS if j.handler in REGISTRY]
+    assert {j.name for j in registered} >= {
+        "SYS_DATABASE_BACKUP",
+        "SYS_LOG_CLEANUP",
+        "SYS_PERFORMANCE_STATS",
+        "SYS_HEALTH_CHECK",
+        "SYS_USER_SESSION_CLEANUP",
+    }
+    for j in registered:
+        spec = REGISTRY.get(j.handler)
+        spec.validate_params(dict(j.params))
+        assert spec.module is j.module
+        assert spec.timeout_seconds == j.timeout_seconds and spec.max_attempts == j.max_attempts
+        assert [dict(r) for r in spec.resources] == [dict(r) for r in j.resources]
