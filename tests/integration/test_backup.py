@@ -61,30 +61,49 @@ def test_backup_while_a_writer_runs_restores_a_consistent_copy(
     writer = PairWriter(db_url)
     writer.start()
     assert writer.started_enough.wait(30)
-    # When a backup is taken while it writes
-    info = create_backup(engine, tmp_path / "backups", NOW)
+    # When the backup job runs while it writes
+    settings = load_settings(environ={}, database_url=db_url, data_dir=tmp_path)
+    run = run_job(engine, settings, "SYS_DATABASE_BACKUP", now=NOW)
     commits_at_backup_end = writer.commits
     while writer.commits < commits_at_backup_end + 10:
         writer.stop.wait(0.01)
     writer.stop.set()
     writer.join(30)
+    assert run.error is None and run.result is not None, run.error
 
     # Then the backup holds whole transactions only, and the writer went on after it
-    in_backup = info.row_counts["batch_metrics_rec"]
+    counts: dict[str, int] = run.result.data["row_counts"]
+    in_backup = counts["batch_metrics_rec"]
     assert in_backup % 2 == 0 and in_backup >= 50
     assert _ledger(engine)[0] > in_backup
-    assert info.sha256 and Path(str(info.path) + ".sha256").read_text().startswith(info.sha256)
+    path = Path(run.result.files[0])
+    assert Path(str(path) + ".sha256").read_text().startswith(run.result.data["sha256"])
 
-    # And a test restore into a scratch database reproduces the snapshot's counts
-    assert verify_backup(info, engine, tmp_path) == info.row_counts
+    # And it was verified by a test restore and registered
+    with transaction(engine) as s:
+        backup = s.scalars(select(SysBackup)).one()
+        assert backup.verified_at is not None and backup.row_counts == counts
 
     # And a restore into an empty database gives identical counts and balances
-    report = restore_backup(info.path, empty_db_url)
-    assert report.row_counts == info.row_counts and not report.replaced
+    report = restore_backup(path, empty_db_url)
+    assert report.row_counts == counts and not report.replaced
     target = make_engine(empty_db_url)
-    assert row_counts(target) == info.row_counts
+    assert row_counts(target) == counts
     assert _ledger(target) == (in_backup, 0.0)
     target.dispose()
+
+
+def test_create_and_verify_directly_under_a_writer(db_url: str, engine: Engine, tmp_path: Path) -> None:
+    writer = PairWriter(db_url)
+    writer.start()
+    assert writer.started_enough.wait(30)
+    try:
+        info = create_backup(engine, tmp_path / "backups", NOW)
+        assert info.row_counts["batch_metrics_rec"] % 2 == 0
+        assert verify_backup(info, engine, tmp_path) == info.row_counts
+    finally:
+        writer.stop.set()
+        writer.join(30)
 
 
 def test_restore_refuses_a_database_with_data_unless_forced(engine: Engine, db_url: str, tmp_path: Path) -> None:
