@@ -35,7 +35,7 @@ from acas_batch.models.enums import (
     WorkerState,
 )
 from acas_batch.models.security import Audit, Role, User, UserSession
-from acas_batch.models.system import SysBackup
+from acas_batch.models.system import ArchivedJournalLine, ArchivedStatementLine, ArchiveRun, SysBackup
 
 SPEC_TABLES = (
     "batch_job_rec",
@@ -55,6 +55,9 @@ __all__ = [
     "TERMINAL_STATES",
     "AlertSeverity",
     "AlertState",
+    "ArchiveRun",
+    "ArchivedJournalLine",
+    "ArchivedStatementLine",
     "Audit",
     "BackupGeneration",
     "Base",

@@ -1,14 +1,14 @@
-"""System maintenance records: the register of database backups."""
+"""System maintenance records: the register of backups, archive runs and the archive tables."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from acas_batch.models.base import Base, JSONType, UTCDateTime, enum_column
+from acas_batch.models.base import Base, JSONType, Pence, UTCDateTime, enum_column
 from acas_batch.models.enums import BackupGeneration
 
 
@@ -36,3 +36,68 @@ class SysBackup(Base):
         CheckConstraint("size_bytes >= 0", name="size_non_negative"),
         Index("ix_sys_backup_rec_verified", "deleted_at", "verified_at"),
     )
+
+
+class ArchiveRun(Base):
+    """The archiving of one closed financial year: progress, figures, the backup it relied on."""
+
+    __tablename__ = "sys_archive_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    financial_year: Mapped[int] = mapped_column(Integer, unique=True, doc="Calendar year in which it starts.")
+    status: Mapped[str] = mapped_column(String(16), doc="running (chunks committed so far) or complete")
+    backup_id: Mapped[int | None] = mapped_column(ForeignKey("sys_backup_rec.id", ondelete="SET NULL"))
+    brought_forward_journal_id: Mapped[int | None] = mapped_column(
+        Integer, doc="The live journal that carries the archived lines' net per account."
+    )
+    journal_lines: Mapped[int] = mapped_column(BigInteger, default=0)
+    statement_lines: Mapped[int] = mapped_column(BigInteger, default=0)
+    debit_pence: Mapped[int] = mapped_column(Pence, default=0, doc="Total debits archived (= credits).")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    execution_id: Mapped[int | None] = mapped_column(ForeignKey("batch_execution_rec.id", ondelete="SET NULL"))
+
+    __table_args__ = (CheckConstraint("status IN ('running', 'complete')", name="status_known"),)
+
+
+class ArchivedJournalLine(Base):
+    """A journal line moved out of ``gl_journal_line_rec``: same id and columns, plus where
+    it came from. No foreign keys: an archive must never block changes to live data."""
+
+    __tablename__ = "gl_journal_line_archive_rec"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    journal_id: Mapped[int] = mapped_column(Integer)
+    line_no: Mapped[int] = mapped_column(Integer)
+    account_id: Mapped[int] = mapped_column(Integer)
+    debit_pence: Mapped[int] = mapped_column(Pence)
+    credit_pence: Mapped[int] = mapped_column(Pence)
+    vat_code_id: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(128))
+    journal_date: Mapped[date] = mapped_column(Date)
+    financial_year: Mapped[int] = mapped_column(Integer)
+    archived_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_gl_journal_line_archive_rec_year_account", "financial_year", "account_id"),
+        Index("ix_gl_journal_line_archive_rec_journal", "journal_id"),
+    )
+
+
+class ArchivedStatementLine(Base):
+    """A bank statement line moved out with the archived journal line it was matched to."""
+
+    __tablename__ = "bank_statement_line_archive_rec"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    bank_account_id: Mapped[int] = mapped_column(Integer)
+    statement_date: Mapped[date] = mapped_column(Date)
+    amount_pence: Mapped[int] = mapped_column(Pence)
+    reference: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text)
+    matched_line_id: Mapped[int | None] = mapped_column(BigInteger)
+    matched_on: Mapped[date | None] = mapped_column(Date)
+    financial_year: Mapped[int] = mapped_column(Integer)
+    archived_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_bank_statement_line_archive_rec_year", "financial_year"),)

@@ -1,8 +1,8 @@
-"""system: backup register (sys_backup_rec)
+"""system: backup register, archive runs and archive tables
 
 Revision ID: 0004_system
 Revises: 0001_foundation
-Create Date: 2026-11-24 09:18:05.572255
+Create Date: 2026-11-24 09:28:44.142013
 """
 
 from __future__ import annotations
@@ -22,6 +22,44 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "bank_statement_line_archive_rec",
+        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("bank_account_id", sa.Integer(), nullable=False),
+        sa.Column("statement_date", sa.Date(), nullable=False),
+        sa.Column("amount_pence", sa.BigInteger(), nullable=False),
+        sa.Column("reference", sa.String(length=32), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("matched_line_id", sa.BigInteger(), nullable=True),
+        sa.Column("matched_on", sa.Date(), nullable=True),
+        sa.Column("financial_year", sa.Integer(), nullable=False),
+        sa.Column("archived_at", acas_batch.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bank_statement_line_archive_rec")),
+    )
+    with op.batch_alter_table("bank_statement_line_archive_rec", schema=None) as batch_op:
+        batch_op.create_index("ix_bank_statement_line_archive_rec_year", ["financial_year"], unique=False)
+
+    op.create_table(
+        "gl_journal_line_archive_rec",
+        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("journal_id", sa.Integer(), nullable=False),
+        sa.Column("line_no", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("debit_pence", sa.BigInteger(), nullable=False),
+        sa.Column("credit_pence", sa.BigInteger(), nullable=False),
+        sa.Column("vat_code_id", sa.Integer(), nullable=True),
+        sa.Column("description", sa.String(length=128), nullable=False),
+        sa.Column("journal_date", sa.Date(), nullable=False),
+        sa.Column("financial_year", sa.Integer(), nullable=False),
+        sa.Column("archived_at", acas_batch.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gl_journal_line_archive_rec")),
+    )
+    with op.batch_alter_table("gl_journal_line_archive_rec", schema=None) as batch_op:
+        batch_op.create_index("ix_gl_journal_line_archive_rec_journal", ["journal_id"], unique=False)
+        batch_op.create_index(
+            "ix_gl_journal_line_archive_rec_year_account", ["financial_year", "account_id"], unique=False
+        )
+
     op.create_table(
         "sys_backup_rec",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -56,9 +94,49 @@ def upgrade() -> None:
     with op.batch_alter_table("sys_backup_rec", schema=None) as batch_op:
         batch_op.create_index("ix_sys_backup_rec_verified", ["deleted_at", "verified_at"], unique=False)
 
+    op.create_table(
+        "sys_archive_rec",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("financial_year", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("backup_id", sa.Integer(), nullable=True),
+        sa.Column("brought_forward_journal_id", sa.Integer(), nullable=True),
+        sa.Column("journal_lines", sa.BigInteger(), nullable=False),
+        sa.Column("statement_lines", sa.BigInteger(), nullable=False),
+        sa.Column("debit_pence", sa.BigInteger(), nullable=False),
+        sa.Column("started_at", acas_batch.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", acas_batch.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("execution_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.CheckConstraint("status IN ('running', 'complete')", name=op.f("ck_sys_archive_rec_status_known")),
+        sa.ForeignKeyConstraint(
+            ["backup_id"],
+            ["sys_backup_rec.id"],
+            name=op.f("fk_sys_archive_rec_backup_id_sys_backup_rec"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["execution_id"],
+            ["batch_execution_rec.id"],
+            name=op.f("fk_sys_archive_rec_execution_id_batch_execution_rec"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sys_archive_rec")),
+        sa.UniqueConstraint("financial_year", name=op.f("uq_sys_archive_rec_financial_year")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("sys_archive_rec")
     with op.batch_alter_table("sys_backup_rec", schema=None) as batch_op:
         batch_op.drop_index("ix_sys_backup_rec_verified")
 
     op.drop_table("sys_backup_rec")
+    with op.batch_alter_table("gl_journal_line_archive_rec", schema=None) as batch_op:
+        batch_op.drop_index("ix_gl_journal_line_archive_rec_year_account")
+        batch_op.drop_index("ix_gl_journal_line_archive_rec_journal")
+
+    op.drop_table("gl_journal_line_archive_rec")
+    with op.batch_alter_table("bank_statement_line_archive_rec", schema=None) as batch_op:
+        batch_op.drop_index("ix_bank_statement_line_archive_rec_year")
+
+    op.drop_table("bank_statement_line_archive_rec")
