@@ -20,7 +20,7 @@ class SysBackup(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     backend: Mapped[str] = mapped_column(String(16), doc="sqlite or postgresql")
-    path: Mapped[str] = mapped_column(String(1024), unique=True)
+    path: Mapped[str] = mapped_column(String(1024), doc="Not unique: a deleted backup's name may be reused.")
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, doc="The snapshot's instant: data up to here.")

@@ -2,7 +2,7 @@
 
 Revision ID: 0004_system
 Revises: 0001_foundation
-Create Date: 2026-11-24 09:28:44.142013
+Create Date: 2026-11-24 09:30:09.551168
 """
 
 from __future__ import annotations
@@ -89,7 +89,6 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sys_backup_rec")),
-        sa.UniqueConstraint("path", name=op.f("uq_sys_backup_rec_path")),
     )
     with op.batch_alter_table("sys_backup_rec", schema=None) as batch_op:
         batch_op.create_index("ix_sys_backup_rec_verified", ["deleted_at", "verified_at"], unique=False)
