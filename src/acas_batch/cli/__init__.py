@@ -8,8 +8,10 @@ import typer
 
 from acas_batch import __version__
 from acas_batch.bootstrap import initialise
+from acas_batch.cli import alerts as alerts_cli
 from acas_batch.cli import db as db_cli
 from acas_batch.cli import jobs as jobs_cli
+from acas_batch.cli import logs as logs_cli
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json
 from acas_batch.errors import AcasBatchError
 
@@ -22,6 +24,9 @@ app = typer.Typer(
 )
 app.add_typer(db_cli.app, name="db")
 app.add_typer(jobs_cli.app, name="jobs")
+app.add_typer(logs_cli.app, name="logs")
+app.add_typer(alerts_cli.app, name="alerts")
+app.add_typer(alerts_cli.monitor_app, name="monitor")
 
 
 @app.command()
