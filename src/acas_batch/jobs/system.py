@@ -19,7 +19,7 @@ from acas_batch.errors import BackupError, HealthCheckFailed
 from acas_batch.jobs.backup import create_backup, verify_backup
 from acas_batch.jobs.backup_register import apply_retention, record_backup
 from acas_batch.jobs.health import HealthLimits, record_findings, run_checks, worst
-from acas_batch.jobs.housekeeping import log_cutoffs, purge_logs, purge_output_files, purge_sessions
+from acas_batch.jobs.housekeeping import LogPurge, log_cutoffs, purge_logs, purge_output_files, purge_sessions
 from acas_batch.jobs.perfstats import record_performance
 from acas_batch.models import AlertSeverity, Module
 
@@ -110,10 +110,9 @@ def log_cleanup(ctx: JobContext[LogCleanupParams]) -> JobResult:
         ctx.now, {"debug": p.debug_days, "info": p.info_days, "warning": p.warning_days, "error": p.error_days}
     )
 
-    def committed(progress: object) -> None:
-        done = getattr(progress, "total", 0)
-        ctx.checkpoint({"log_lines_deleted": done})
-        ctx.progress(done)
+    def committed(progress: LogPurge) -> None:
+        ctx.progress(progress.total)
+        ctx.checkpoint({"log_lines_deleted": progress.total})
 
     logs = purge_logs(ctx.session, cutoffs=cutoffs, chunk_size=p.chunk_size, on_chunk=committed)
     files = purge_output_files(ctx.settings.outputs, older_than=ctx.now - timedelta(days=p.output_days))
