@@ -177,6 +177,11 @@ def test_db_backup_and_restore_from_the_command_line(db_url: str, empty_db_url: 
         assert backup.verified_at is not None and backup.path == data["path"]
     source.dispose()
 
+    listed = acas("db", "backups", "--database-url", db_url, "--json")
+    assert [(b["path"], b["generation"], b["verified_at"] is not None) for b in json.loads(listed.stdout)] == [
+        (data["path"], "monthly", True)
+    ]
+
 
 def test_the_backup_job_registers_verifies_and_grades_generations(engine: Engine, db_url: str, tmp_path: Path) -> None:
     settings = load_settings(environ={}, database_url=db_url, data_dir=tmp_path)

@@ -7,11 +7,19 @@ from typing import Annotated
 
 import typer
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, settings_from
+from acas_batch.cli.common import (
+    ConfigOpt,
+    DatabaseUrlOpt,
+    JsonOpt,
+    engine_from,
+    print_json,
+    print_table,
+    settings_from,
+)
 from acas_batch.clock import SystemClock
-from acas_batch.db import check_connection
+from acas_batch.db import check_connection, transaction
 from acas_batch.jobs.backup import restore_backup
-from acas_batch.jobs.backup_register import take_backup
+from acas_batch.jobs.backup_register import list_backups, take_backup
 from acas_batch.models.migrate import current_revision, head_revision, pending_migrations, upgrade
 
 app = typer.Typer(help="The database: schema upgrades and versions, backups and restores.", no_args_is_help=True)
@@ -100,3 +108,34 @@ def restore_cmd(
         )
     else:
         typer.echo(f"restored {file} into {report.target}: {sum(report.row_counts.values())} rows")
+
+
+@app.command("backups")
+def backups_cmd(
+    all_: Annotated[bool, typer.Option("--all", help="Include backups the retention policy deleted.")] = False,
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """List the registered backups, newest first, with their verification and generation."""
+    _, engine = engine_from(config, database_url)
+    with transaction(engine) as session:
+        rows = list_backups(session, include_deleted=all_)
+    if json_:
+        print_json(rows)
+        return
+    print_table(
+        f"{len(rows)} backups",
+        ["id", "taken", "generation", "MB", "verified", "path"],
+        [
+            (
+                r["id"],
+                r["started_at"],
+                r["generation"],
+                f"{int(str(r['size_bytes'])) / 1e6:.1f}",
+                "deleted" if r["deleted_at"] else ("yes" if r["verified_at"] else f"no: {r['verify_error'] or ''}"),
+                r["path"],
+            )
+            for r in rows
+        ],
+    )

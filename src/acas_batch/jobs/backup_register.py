@@ -148,3 +148,24 @@ def take_backup(engine: Engine, dest_dir: Path, now: datetime, *, verify: bool =
     if error:
         raise BackupError(error)
     return taken
+
+
+def list_backups(session: Session, *, include_deleted: bool = False) -> list[dict[str, object]]:
+    """The register, newest first, as plain values."""
+    query = select(SysBackup).order_by(SysBackup.started_at.desc(), SysBackup.id.desc())
+    if not include_deleted:
+        query = query.where(SysBackup.deleted_at.is_(None))
+    return [
+        {
+            "id": b.id,
+            "started_at": b.started_at,
+            "backend": b.backend,
+            "generation": b.generation.value,
+            "size_bytes": b.size_bytes,
+            "verified_at": b.verified_at,
+            "verify_error": b.verify_error,
+            "deleted_at": b.deleted_at,
+            "path": b.path,
+        }
+        for b in session.scalars(query)
+    ]
