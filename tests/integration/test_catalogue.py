@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 
 from acas_batch.bootstrap import initialise
 from acas_batch.clock import SimulatedClock
@@ -42,6 +42,7 @@ def test_install_creates_the_catalogue_then_changes_nothing(engine: Engine) -> N
         "schedules_created": 0,
         "schedules_updated": 0,
         "dependencies_created": 0,
+        "deleted_kept_deleted": 0,
     }
     assert _counts(engine) == (32, 26, 15)
 
@@ -109,3 +110,33 @@ def test_jobs_list_and_show_from_the_command_line(db_url: str) -> None:
     missing = acas("jobs", "show", "NO_SUCH_JOB", "--database-url", db_url)
     assert missing.returncode == 66
     assert missing.stderr.strip() == "error: no job named 'NO_SUCH_JOB'"
+
+
+def test_what_an_operator_deleted_stays_deleted(engine: Engine) -> None:
+    # Given the catalogue, from which an operator deleted a schedule, a dependency and a job
+    with transaction(engine, write=True) as s:
+        install_catalogue(s, now=NOW)
+        ids = {j.name: j.id for j in s.scalars(select(BatchJob))}
+        s.execute(delete(BatchSchedule).where(BatchSchedule.job_id == ids["ST_DEAD_STOCK_ANALYSIS"]))
+        s.execute(
+            delete(BatchDependency).where(
+                BatchDependency.job_id == ids["PL_PAYMENT_RUN"],
+                BatchDependency.depends_on_job_id == ids["PL_THREE_WAY_MATCHING"],
+            )
+        )
+        s.execute(delete(BatchJob).where(BatchJob.name == "SL_COMMISSION_CALCULATION"))
+    # When init runs again
+    with transaction(engine, write=True) as s:
+        report = install_catalogue(s, now=NOW)
+    # Then nothing comes back
+    assert (report.jobs_created, report.schedules_created, report.dependencies_created) == (0, 0, 0)
+    assert report.deleted_kept_deleted == 3
+    assert _counts(engine) == (31, 24, 14)
+
+
+def test_the_year_end_follows_the_companys_financial_year(engine: Engine) -> None:
+    with transaction(engine, write=True) as s:
+        install_catalogue(s, now=NOW, fy_start_month=1)
+    with transaction(engine) as s:
+        shown = show_job(s, "GL_YEAR_END_CLOSE")
+    assert shown["schedules"][0]["rule"] == {"at": "23:30", "fy_start_month": 1, "day": "last"}

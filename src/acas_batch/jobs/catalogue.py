@@ -2,7 +2,8 @@
 
 Running the installer twice changes nothing. An upgrade that brings new jobs, schedules
 or dependencies adds them; a standard row an operator has edited (``modified_by_user``)
-is never overwritten, and rows that are not standard are never touched.
+is never overwritten, one an operator deleted is not brought back (``sys_catalogue_rec``
+remembers what was installed), and rows that are not standard are never touched.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from acas_batch.errors import JobNotFound
 from acas_batch.jobs.standard import STANDARD_JOBS, JobDef, ScheduleDef
-from acas_batch.models import BatchDependency, BatchJob, BatchSchedule, Module
+from acas_batch.models import BatchDependency, BatchJob, BatchSchedule, CatalogueItem, Module
 
 
 @dataclass
@@ -30,6 +31,7 @@ class CatalogueReport:
     schedules_created: int = 0
     schedules_updated: int = 0
     dependencies_created: int = 0
+    deleted_kept_deleted: int = 0
     kept_names: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -40,6 +42,7 @@ class CatalogueReport:
             "schedules_created": self.schedules_created,
             "schedules_updated": self.schedules_updated,
             "dependencies_created": self.dependencies_created,
+            "deleted_kept_deleted": self.deleted_kept_deleted,
         }
 
 
@@ -57,10 +60,13 @@ def _job_values(d: JobDef) -> dict[str, Any]:
     }
 
 
-def _schedule_values(s: ScheduleDef) -> dict[str, Any]:
+def _schedule_values(s: ScheduleDef, fy_start_month: int | None) -> dict[str, Any]:
+    rule = dict(s.rule)
+    if fy_start_month is not None and "fy_start_month" in rule:
+        rule["fy_start_month"] = fy_start_month
     return {
         "kind": s.kind,
-        "rule": dict(s.rule),
+        "rule": rule,
         "timezone": s.timezone,
         "shift_policy": s.shift_policy,
         "misfire_policy": s.misfire_policy,
@@ -78,13 +84,44 @@ def _apply(row: Any, values: dict[str, Any]) -> bool:
     return changed
 
 
-def install_catalogue(session: Session, *, now: datetime, jobs: Sequence[JobDef] = STANDARD_JOBS) -> CatalogueReport:
-    """Create or bring up to date the standard jobs, schedules and dependencies."""
+class _Installed:
+    """The register of catalogue items ever installed (``sys_catalogue_rec``)."""
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self._session, self._now = session, now
+        self._keys = {(i.kind, i.key) for i in session.scalars(select(CatalogueItem))}
+
+    def __contains__(self, item: tuple[str, str]) -> bool:
+        return item in self._keys
+
+    def add(self, kind: str, key: str) -> None:
+        if (kind, key) not in self._keys:
+            self._session.add(CatalogueItem(kind=kind, key=key, installed_at=self._now))
+            self._keys.add((kind, key))
+
+
+def install_catalogue(
+    session: Session,
+    *,
+    now: datetime,
+    jobs: Sequence[JobDef] = STANDARD_JOBS,
+    fy_start_month: int | None = None,
+) -> CatalogueReport:
+    """Create or bring up to date the standard jobs, schedules and dependencies.
+
+    An item is created only the first time it appears in the catalogue: one an operator
+    deleted stays deleted. ``fy_start_month`` (the company's) replaces the catalogue's
+    default in the yearly schedule's rule.
+    """
     report = CatalogueReport()
+    installed = _Installed(session, now)
     existing = {j.name: j for j in session.scalars(select(BatchJob))}
     rows: dict[str, BatchJob] = {}
     for d in jobs:
         row = existing.get(d.name)
+        if row is None and ("job", d.name) in installed:
+            report.deleted_kept_deleted += 1
+            continue
         if row is None:
             row = BatchJob(name=d.name, is_standard=True, created_at=now, updated_at=now, created_by="catalogue")
             _apply(row, _job_values(d))
@@ -96,40 +133,78 @@ def install_catalogue(session: Session, *, now: datetime, jobs: Sequence[JobDef]
         elif _apply(row, _job_values(d)):
             row.updated_at = now
             report.jobs_updated += 1
+        installed.add("job", d.name)
         rows[d.name] = row
     session.flush()
 
     for d in jobs:
-        if d.schedule is not None:
-            _install_schedule(session, rows[d.name], d.schedule, now, report)
-    _install_dependencies(session, jobs, rows, now, report)
+        if d.schedule is not None and d.name in rows:
+            _install_schedule(
+                session,
+                rows[d.name],
+                d.schedule,
+                now=now,
+                report=report,
+                installed=installed,
+                fy_start_month=fy_start_month,
+            )
+    _install_dependencies(session, jobs, rows, now=now, report=report, installed=installed)
     session.flush()
     return report
 
 
-def _install_schedule(session: Session, job: BatchJob, s: ScheduleDef, now: datetime, report: CatalogueReport) -> None:
+def _install_schedule(
+    session: Session,
+    job: BatchJob,
+    s: ScheduleDef,
+    *,
+    now: datetime,
+    report: CatalogueReport,
+    installed: _Installed,
+    fy_start_month: int | None,
+) -> None:
+    key = f"{job.name}/{s.name}"
+    values = _schedule_values(s, fy_start_month)
     row = session.scalar(select(BatchSchedule).where(BatchSchedule.job_id == job.id, BatchSchedule.name == s.name))
+    if row is None and ("schedule", key) in installed:
+        report.deleted_kept_deleted += 1
+        return
     if row is None:
         row = BatchSchedule(job_id=job.id, name=s.name, is_standard=True, params={}, created_at=now, updated_at=now)
-        _apply(row, _schedule_values(s))
+        _apply(row, values)
         session.add(row)
         report.schedules_created += 1
-    elif row.is_standard and not row.modified_by_user and _apply(row, _schedule_values(s)):
+    elif row.is_standard and not row.modified_by_user and _apply(row, values):
         row.updated_at = now
         report.schedules_updated += 1
+    installed.add("schedule", key)
 
 
 def _install_dependencies(
-    session: Session, jobs: Iterable[JobDef], rows: dict[str, BatchJob], now: datetime, report: CatalogueReport
+    session: Session,
+    jobs: Iterable[JobDef],
+    rows: dict[str, BatchJob],
+    *,
+    now: datetime,
+    report: CatalogueReport,
+    installed: _Installed,
 ) -> None:
     have = {(d.job_id, d.depends_on_job_id, d.kind) for d in session.scalars(select(BatchDependency))}
     for d in jobs:
+        if d.name not in rows:
+            continue
         for dep in d.depends_on:
+            key = f"{d.name}<-{dep.upstream}:{dep.kind.value}"
             upstream = rows.get(dep.upstream) or session.scalar(select(BatchJob).where(BatchJob.name == dep.upstream))
             if upstream is None:
+                if ("job", dep.upstream) in installed:
+                    continue  # its upstream was deleted by an operator: nothing to wait for
                 raise JobNotFound(f"standard job {d.name} depends on {dep.upstream!r}, which does not exist")
-            key = (rows[d.name].id, upstream.id, dep.kind)
-            if key in have:
+            if (rows[d.name].id, upstream.id, dep.kind) in have:
+                installed.add("dependency", key)
+                continue
+            if ("dependency", key) in installed:
+                report.deleted_kept_deleted += 1
                 continue
             session.add(
                 BatchDependency(
@@ -142,7 +217,8 @@ def _install_dependencies(
                     created_at=now,
                 )
             )
-            have.add(key)
+            have.add((rows[d.name].id, upstream.id, dep.kind))
+            installed.add("dependency", key)
             report.dependencies_created += 1
 
 

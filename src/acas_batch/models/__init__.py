@@ -35,7 +35,13 @@ from acas_batch.models.enums import (
     WorkerState,
 )
 from acas_batch.models.security import Audit, Role, User, UserSession
-from acas_batch.models.system import ArchivedJournalLine, ArchivedStatementLine, ArchiveRun, SysBackup
+from acas_batch.models.system import (
+    ArchivedJournalLine,
+    ArchivedStatementLine,
+    ArchiveRun,
+    CatalogueItem,
+    SysBackup,
+)
 
 SPEC_TABLES = (
     "batch_job_rec",
@@ -71,6 +77,7 @@ __all__ = [
     "BatchSchedule",
     "BatchThreshold",
     "BatchWorker",
+    "CatalogueItem",
     "DependencyCondition",
     "DependencyKind",
     "ExecutionState",

@@ -1,11 +1,11 @@
-"""System maintenance records: the register of backups, archive runs and the archive tables."""
+"""System records: the backup register, archive runs and archive tables, the installed catalogue."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from acas_batch.models.base import Base, JSONType, Pence, UTCDateTime, enum_column
@@ -101,3 +101,20 @@ class ArchivedStatementLine(Base):
     archived_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_bank_statement_line_archive_rec_year", "financial_year"),)
+
+
+class CatalogueItem(Base):
+    """A standard job, schedule or dependency once installed: an upgrade adds only what was
+    never installed, so one an operator deleted stays deleted."""
+
+    __tablename__ = "sys_catalogue_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), doc="job, schedule or dependency")
+    key: Mapped[str] = mapped_column(String(255), doc="JOB, JOB/schedule, or JOB<-UPSTREAM:kind")
+    installed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("kind", "key"),
+        CheckConstraint("kind IN ('job', 'schedule', 'dependency')", name="kind_known"),
+    )

@@ -1,8 +1,8 @@
-"""system: backup register, archive runs and archive tables
+"""system: backup register, archive runs and tables, installed catalogue
 
 Revision ID: 0004_system
 Revises: 0001_foundation
-Create Date: 2026-11-24 09:30:09.551168
+Create Date: 2026-11-24 09:46:24.589028
 """
 
 from __future__ import annotations
@@ -60,6 +60,16 @@ def upgrade() -> None:
             "ix_gl_journal_line_archive_rec_year_account", ["financial_year", "account_id"], unique=False
         )
 
+    op.create_table(
+        "sys_catalogue_rec",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("installed_at", acas_batch.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("kind IN ('job', 'schedule', 'dependency')", name=op.f("ck_sys_catalogue_rec_kind_known")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sys_catalogue_rec")),
+        sa.UniqueConstraint("kind", "key", name=op.f("uq_sys_catalogue_rec_kind_key")),
+    )
     op.create_table(
         "sys_backup_rec",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -130,6 +140,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_sys_backup_rec_verified")
 
     op.drop_table("sys_backup_rec")
+    op.drop_table("sys_catalogue_rec")
     with op.batch_alter_table("gl_journal_line_archive_rec", schema=None) as batch_op:
         batch_op.drop_index("ix_gl_journal_line_archive_rec_year_account")
         batch_op.drop_index("ix_gl_journal_line_archive_rec_journal")
