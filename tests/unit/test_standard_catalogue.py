@@ -222,3 +222,35 @@ def test_registered_job_code_accepts_the_catalogue_defaults() -> None:
         assert spec.module is j.module
         assert spec.timeout_seconds == j.timeout_seconds and spec.max_attempts == j.max_attempts
         assert [dict(r) for r in spec.resources] == [dict(r) for r in j.resources]
+
+
+def test_every_default_schedule_is_a_rule_the_calendar_reads() -> None:
+    from acas_batch.batch.rules import rule_from_json
+
+    for j in scheduled_jobs():
+        assert j.schedule is not None
+        rule = rule_from_json(j.schedule.kind, dict(j.schedule.rule))
+        assert rule is not None, j.name
+
+
+def test_on_31_march_the_calendar_fires_month_quarter_and_year_end_jobs_at_their_times() -> None:
+    from datetime import UTC, datetime
+
+    from acas_batch.batch.business_days import BusinessCalendar
+    from acas_batch.batch.calendar import ScheduleSpec, occurrences
+    from acas_batch.batch.rules import rule_from_json
+
+    # Given the default schedules, in London, over 31 March 2027 (a Wednesday, BST from the 28th)
+    after, until = datetime(2027, 3, 30, 23, 0, tzinfo=UTC), datetime(2027, 3, 31, 23, 0, tzinfo=UTC)
+    fired: dict[str, str] = {}
+    for j in scheduled_jobs():
+        assert j.schedule is not None
+        spec = ScheduleSpec(rule_from_json(j.schedule.kind, dict(j.schedule.rule)), j.schedule.timezone)
+        for occ in occurrences(spec, BusinessCalendar(), after, until):
+            fired[j.name] = occ.local.strftime("%H:%M")
+    # Then every daily, month-end, quarter-end and year-end job fires that day at its local time
+    expected = {
+        j.name: j.schedule.at for j in scheduled_jobs() if j.schedule and j.schedule.kind is not ScheduleKind.WEEKLY
+    }
+    assert fired == expected
+    assert fired["GL_YEAR_END_CLOSE"] == "23:30" and fired["SL_VAT_RETURN"] == "10:00"

@@ -12,6 +12,7 @@ from acas_batch.cli import alerts as alerts_cli
 from acas_batch.cli import db as db_cli
 from acas_batch.cli import jobs as jobs_cli
 from acas_batch.cli import logs as logs_cli
+from acas_batch.cli import schedules as schedules_cli
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json
 from acas_batch.errors import AcasBatchError
 
@@ -27,6 +28,7 @@ app.add_typer(jobs_cli.app, name="jobs")
 app.add_typer(logs_cli.app, name="logs")
 app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(alerts_cli.monitor_app, name="monitor")
+app.add_typer(schedules_cli.app, name="schedules")
 
 
 @app.command()
