@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from acas_batch.batch.calendar import BusinessCalendar, ScheduleSpec, ShiftPolicy, occurrences, rule_from_json
 from acas_batch.batch.forecast import forecast, forecast_days, next_across
+from acas_batch.batch.schedules import StoredSchedule, next_fire_times, next_of_schedules
 
 CAL = BusinessCalendar("GB", "ENG")
 
@@ -63,3 +64,24 @@ def test_benchmark_schedules_cover_every_kind_and_policy() -> None:
     figures = dict(bench_calendar.run(n=200, passes=1))
     assert all(value.endswith((" ms", " us", " CPUs")) for value in figures.values())
     assert any("200 schedules" in name for name in figures)
+
+
+def test_next_fire_times_respect_each_schedules_validity() -> None:
+    daily = ScheduleSpec(rule_from_json("daily", {"at": "23:00"}))
+    stored = [
+        StoredSchedule(1, "A", "always", daily),
+        StoredSchedule(2, "B", "from january", daily, valid_from=datetime(2027, 1, 1, 23, tzinfo=UTC)),
+        StoredSchedule(3, "C", "ended", daily, valid_until=datetime(2026, 12, 1, tzinfo=UTC)),
+        StoredSchedule(4, "D", "past one-off", ScheduleSpec(rule_from_json("once", {"at": "2026-01-01T09:00"}))),
+    ]
+    after = datetime(2026, 12, 10, 12, tzinfo=UTC)
+    found = {s.id: o.nominal if o else None for s, o in next_fire_times(stored, CAL, after)}
+    assert found == {
+        1: datetime(2026, 12, 10, 23, tzinfo=UTC),
+        2: datetime(2027, 1, 1, 23, tzinfo=UTC),  # valid_from is inclusive
+        3: None,
+        4: None,
+    }
+    # next_of_schedules agrees on the first one of each
+    merged = next_of_schedules(stored, CAL, after, 50)
+    assert {s.id for s, _ in merged} == {1, 2}

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from acas_batch.batch.business_days import BusinessCalendar
-from acas_batch.batch.calendar import Occurrence, ScheduleSpec, next_occurrences, rule_from_json
+from acas_batch.batch.calendar import Occurrence, ScheduleSpec, next_occurrence, next_occurrences, rule_from_json
 from acas_batch.batch.forecast import forecast_days
 from acas_batch.config import Settings
 from acas_batch.errors import JobNotFound, ScheduleNotFound, ValidationError
@@ -128,3 +128,18 @@ def next_of_schedules(
         rows.extend((s, o) for o in next_occurrences(s.spec, calendar, start, n) if s.in_force(o.nominal))
     rows.sort(key=lambda row: (row[1].nominal, row[0].job_name, row[0].name, row[0].id))
     return rows[: max(n, 0)]
+
+
+def next_fire_times(
+    stored: Sequence[StoredSchedule], calendar: BusinessCalendar, after: datetime
+) -> list[tuple[StoredSchedule, Occurrence | None]]:
+    """Each schedule's first occurrence after ``after`` within its validity (None: it has no more).
+
+    What ``batch_schedule_rec.next_fire_at`` should hold for each one.
+    """
+    rows: list[tuple[StoredSchedule, Occurrence | None]] = []
+    for s in stored:
+        start = after if s.valid_from is None else max(after, s.valid_from - _TICK)
+        found = next_occurrence(s.spec, calendar, start)
+        rows.append((s, found if found is not None and s.in_force(found.nominal) else None))
+    return rows
