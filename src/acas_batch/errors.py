@@ -91,6 +91,20 @@ class DatabaseError(AcasBatchError, RuntimeError):
     exit_code = 69  # EX_UNAVAILABLE
 
 
+class BackupError(AcasBatchError, RuntimeError):
+    """A backup could not be made, verified or restored: a corrupt file, a failed tool, a mismatch."""
+
+    http_status = 500
+    exit_code = 74  # EX_IOERR
+
+
+class HealthCheckFailed(AcasBatchError, RuntimeError):
+    """The health check found at least one critical problem."""
+
+    http_status = 503
+    exit_code = 69  # EX_UNAVAILABLE
+
+
 class LedgerError(AcasBatchError, ValueError):
     """A posting or ledger operation breaks an accounting rule; nothing was written."""
 

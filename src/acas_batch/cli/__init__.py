@@ -11,6 +11,7 @@ from acas_batch.bootstrap import initialise
 from acas_batch.cli import alerts as alerts_cli
 from acas_batch.cli import db as db_cli
 from acas_batch.cli import demo as demo_cli
+from acas_batch.cli import jobs as jobs_cli
 from acas_batch.cli import logs as logs_cli
 from acas_batch.cli import schedules as schedules_cli
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 app.add_typer(db_cli.app, name="db")
 app.add_typer(demo_cli.app, name="demo")
+app.add_typer(jobs_cli.app, name="jobs")
 app.add_typer(logs_cli.app, name="logs")
 app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(alerts_cli.monitor_app, name="monitor")
@@ -51,7 +53,8 @@ def init(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: J
         data = report.as_dict()
         typer.echo(
             f"database {_safe_url(settings.database_url)} at {data['revision']}: "
-            f"{data['table_count']} tables, {data['roles_created']} roles created"
+            f"{data['table_count']} tables, {data['roles_created']} roles, {data['jobs_created']} jobs, "
+            f"{data['schedules_created']} schedules, {data['dependencies_created']} dependencies created"
         )
 
 

@@ -21,6 +21,7 @@ from acas_batch.models.enums import (
     TERMINAL_STATES,
     AlertSeverity,
     AlertState,
+    BackupGeneration,
     DependencyCondition,
     DependencyKind,
     ExecutionState,
@@ -88,6 +89,13 @@ from acas_batch.models.stock import (
     StockMovement,
     Warehouse,
 )
+from acas_batch.models.system import (
+    ArchivedJournalLine,
+    ArchivedStatementLine,
+    ArchiveRun,
+    CatalogueItem,
+    SysBackup,
+)
 from acas_batch.models.vat import VatCode, VatKind, VatReturn, VatReturnStatus
 
 SPEC_TABLES = (
@@ -119,7 +127,11 @@ __all__ = [
     "AccountingPeriod",
     "AlertSeverity",
     "AlertState",
+    "ArchiveRun",
+    "ArchivedJournalLine",
+    "ArchivedStatementLine",
     "Audit",
+    "BackupGeneration",
     "BankAccount",
     "BankStatementLine",
     "Base",
@@ -134,6 +146,7 @@ __all__ = [
     "BatchThreshold",
     "BatchWorker",
     "Budget",
+    "CatalogueItem",
     "ClosureDay",
     "Company",
     "ControlKind",
@@ -187,6 +200,7 @@ __all__ = [
     "StockMovement",
     "Supplier",
     "SupplierPayment",
+    "SysBackup",
     "TriggerKind",
     "UTCDateTime",
     "User",
