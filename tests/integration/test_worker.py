@@ -1,0 +1,107 @@
+"""The worker runs jobs in child processes: results, logs, progress, outputs, timeouts, crashes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from acas_batch.batch.operations import cancel, enqueue
+from acas_batch.db import transaction
+from acas_batch.errors import ValidationError
+from acas_batch.models import BatchExecution, BatchLog, BatchMetric
+from acas_batch.models.enums import ExecutionState
+from tests.engine_helpers import NOW, Running, define, engine_settings, executions, wait_until
+
+
+def _run(engine: Engine, job: str, **params: object) -> int:
+    with transaction(engine, write=True) as s:
+        return enqueue(s, job, params, now=NOW, business_date=NOW.date()).id
+
+
+def _state(engine: Engine, eid: int) -> ExecutionState:
+    with transaction(engine) as s:
+        return s.get_one(BatchExecution, eid).state
+
+
+def test_a_job_commits_its_rows_logs_progress_and_output_with_its_success(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    settings = engine_settings(db_url, tmp_path)
+    define(engine, "TEST_WRITE")
+    eid = _run(engine, "TEST_WRITE", rows=4)
+    with Running(settings, engine, slots=1):
+        wait_until(lambda: _state(engine, eid) is ExecutionState.SUCCEEDED)
+    with transaction(engine) as s:
+        row = s.get_one(BatchExecution, eid)
+        assert (row.progress_done, row.progress_total) == (4, 4)
+        assert row.result is not None and row.result["counts"] == {"rows": 4}
+        assert row.started_at is not None and row.finished_at is not None and row.duration_ms is not None
+        rows = s.scalar(select(func.count()).select_from(BatchMetric).where(BatchMetric.execution_id == eid))
+        assert rows == 4
+        logs = s.scalars(select(BatchLog).where(BatchLog.execution_id == eid)).all()
+        assert [(log.event, log.context) for log in logs] == [("rows_written", {"rows": 4})]
+        assert row.output_dir is not None
+    report = Path(row.output_dir) / "report.csv"
+    assert report.read_text() == f"business_date,rows\n{NOW.date().isoformat()},4\n"
+
+
+def test_a_bad_parameter_is_refused_before_any_execution_exists(engine: Engine) -> None:
+    define(engine, "TEST_WRITE")
+    with pytest.raises(ValidationError, match="rows: Input should be less than or equal to 10000"):
+        _run(engine, "TEST_WRITE", rows=99_999)
+    assert executions(engine) == []
+
+
+def test_a_hung_job_is_killed_at_its_timeout_and_the_worker_carries_on(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    settings = engine_settings(db_url, tmp_path)
+    define(engine, "TEST_SLEEP", timeout_seconds=1)
+    define(engine, "TEST_NOOP")
+    hung = _run(engine, "TEST_SLEEP")
+    with Running(settings, engine, slots=1):
+        wait_until(lambda: _state(engine, hung) is ExecutionState.TIMED_OUT)
+        after = _run(engine, "TEST_NOOP")
+        wait_until(lambda: _state(engine, after) is ExecutionState.SUCCEEDED)
+    (row,) = executions(engine, job_id=executions(engine)[0].job_id)
+    assert row.error_type == "Timeout"
+    assert row.duration_ms is not None and 900 <= row.duration_ms < 10_000
+
+
+def test_a_crashing_job_fails_without_taking_the_worker_down(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    settings = engine_settings(db_url, tmp_path)
+    define(engine, "TEST_CRASH", max_attempts=1)
+    define(engine, "TEST_NOOP")
+    crashed = _run(engine, "TEST_CRASH")
+    with Running(settings, engine, slots=1):
+        wait_until(lambda: _state(engine, crashed) is ExecutionState.FAILED)
+        after = _run(engine, "TEST_NOOP")
+        wait_until(lambda: _state(engine, after) is ExecutionState.SUCCEEDED)
+    row = executions(engine, id=crashed)[0]
+    assert row.error_type == "WorkerChildDied"
+    assert "exited with code 3" in (row.error_message or "")
+
+
+def test_cancelling_a_running_job_terminates_it(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    settings = engine_settings(db_url, tmp_path, lease_seconds=1.5)
+    define(engine, "TEST_SLEEP", timeout_seconds=120)
+    eid = _run(engine, "TEST_SLEEP")
+    with Running(settings, engine, slots=1):
+        wait_until(lambda: _state(engine, eid) is ExecutionState.RUNNING)
+        with transaction(engine, write=True) as s:
+            cancel(s, eid, actor="alice", reason="wrong day", now=NOW)
+        wait_until(lambda: _state(engine, eid) is ExecutionState.CANCELLED, timeout=15)
+    row = executions(engine, id=eid)[0]
+    assert row.error_type == "Cancelled"
+    assert len(executions(engine)) == 1  # no retry of a cancelled run
+
+
+def test_a_job_can_finish_with_a_warning(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    settings = engine_settings(db_url, tmp_path)
+    define(engine, "TEST_WARN")
+    eid = _run(engine, "TEST_WARN")
+    with Running(settings, engine, slots=1):
+        wait_until(lambda: _state(engine, eid) is ExecutionState.WARNING)
+    assert executions(engine, id=eid)[0].reason == "2 journals were not posted"
