@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,65 @@ def test_a_job_can_finish_with_a_warning(engine: Engine, db_url: str, tmp_path: 
     with Running(settings, engine, slots=1):
         wait_until(lambda: _state(engine, eid) is ExecutionState.WARNING)
     assert executions(engine, id=eid)[0].reason == "2 journals were not posted"
+
+
+def test_a_failing_job_retries_with_growing_delays_then_succeeds(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    settings = engine_settings(db_url, tmp_path)
+    define(engine, "TEST_FAIL", max_attempts=3, retry_backoff_seconds=1, retry_backoff_max_seconds=60)
+    first = _run(engine, "TEST_FAIL", failures=2)
+    with Running(settings, engine, slots=1):
+        wait_until(lambda: [r.state for r in executions(engine)][-1:] == [ExecutionState.SUCCEEDED], timeout=30)
+    rows = executions(engine)
+    assert [(r.attempt, r.state) for r in rows] == [
+        (1, ExecutionState.FAILED),
+        (2, ExecutionState.FAILED),
+        (3, ExecutionState.SUCCEEDED),
+    ]
+    assert [r.root_execution_id for r in rows] == [None, first, first]
+    assert rows[0].error_message == "planned failure on attempt 1"
+    gaps = []
+    for before, after in itertools.pairwise(rows):
+        assert before.finished_at is not None and after.not_before is not None and after.started_at is not None
+        assert after.started_at >= after.not_before  # never before its backoff
+        gaps.append((after.not_before - before.finished_at).total_seconds())
+    assert 0.5 <= gaps[0] <= 1.0 <= gaps[1] <= 2.0
+
+
+def test_a_retry_resumes_from_the_last_checkpoint(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    settings = engine_settings(db_url, tmp_path)
+    define(engine, "TEST_CHECKPOINT", retry_backoff_seconds=0)
+    first = _run(engine, "TEST_CHECKPOINT", chunks=5, pause_after=1)
+    with Running(settings, engine, slots=1) as running:
+        wait_until(lambda: executions(engine, id=first)[0].checkpoint == {"next": 2})
+        # When the job's process dies mid-run (as on a crash)
+        running.worker._slots[0].process.kill()
+        wait_until(lambda: [r.state for r in executions(engine)][-1:] == [ExecutionState.SUCCEEDED])
+    rows = executions(engine)
+    assert [r.state for r in rows] == [ExecutionState.FAILED, ExecutionState.SUCCEEDED]
+    assert rows[0].error_type == "WorkerChildDied"
+    assert rows[1].result is not None and rows[1].result["counts"] == {"resumed_at": 2, "chunks_total": 5}
+    with transaction(engine) as s:
+        chunks = s.execute(select(BatchMetric.value, BatchMetric.execution_id).order_by(BatchMetric.value)).all()
+    # Then every chunk was written exactly once: two by the first attempt, three by the retry.
+    assert [(int(v), e) for v, e in chunks] == [
+        (0, first),
+        (1, first),
+        (2, rows[1].id),
+        (3, rows[1].id),
+        (4, rows[1].id),
+    ]
+
+
+def test_a_second_success_of_one_run_key_is_undone_with_its_writes(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    settings = engine_settings(db_url, tmp_path)
+    define(engine, "TEST_WRITE", max_concurrency=2)
+    a, b = _run(engine, "TEST_WRITE", rows=2), _run(engine, "TEST_WRITE", rows=2)
+    with Running(settings, engine, slots=2):
+        wait_until(lambda: all(r.state.is_terminal for r in executions(engine)))
+    states = {r.id: r for r in executions(engine)}
+    assert sorted(r.state for r in states.values()) == [ExecutionState.FAILED, ExecutionState.SUCCEEDED]
+    loser = next(r for r in states.values() if r.state is ExecutionState.FAILED)
+    assert loser.error_type == "RunKeyAlreadySucceeded"
+    with transaction(engine) as s:
+        owners = set(s.scalars(select(BatchMetric.execution_id)))
+    assert owners == {a, b} - {loser.id}
