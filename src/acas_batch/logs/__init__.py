@@ -1,0 +1,20 @@
+"""Execution logs: filtering and search, export, and error-pattern detection."""
+
+from __future__ import annotations
+
+from acas_batch.logs.export import ExportFormat, export_logs
+from acas_batch.logs.patterns import LogPattern, detect_patterns, signature
+from acas_batch.logs.query import LogEntry, LogFilter, iter_logs, parse_filter, query_logs
+
+__all__ = [
+    "ExportFormat",
+    "LogEntry",
+    "LogFilter",
+    "LogPattern",
+    "detect_patterns",
+    "export_logs",
+    "iter_logs",
+    "parse_filter",
+    "query_logs",
+    "signature",
+]

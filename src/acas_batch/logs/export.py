@@ -1,0 +1,76 @@
+"""Export of log lines to CSV, JSON or plain text, streamed and masked."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from acas_batch.errors import ValidationError
+from acas_batch.logs.query import LogEntry, LogFilter, iter_logs
+from acas_batch.masking import mask_any, mask_text
+
+
+class ExportFormat(StrEnum):
+    """File formats of a log export."""
+
+    CSV = "csv"  # one row per line; context as a JSON column
+    JSON = "json"  # one array of objects
+    TXT = "txt"  # one human-readable line per log line
+
+    @classmethod
+    def parse(cls, value: str) -> ExportFormat:
+        try:
+            return cls(value.lower())
+        except ValueError:
+            raise ValidationError(f"format {value!r} is not one of CSV, JSON, TXT") from None
+
+
+CSV_COLUMNS = ["id", "logged_at", "level", "job_name", "execution_id", "event", "message", "context"]
+
+
+def _txt(entry: LogEntry) -> str:
+    who = f"{entry.job_name or '-'}#{entry.execution_id}" if entry.execution_id else entry.job_name or "system"
+    return f"{entry.logged_at.isoformat()} {entry.level.value:<8} {who} {entry.event}: {mask_text(entry.message)}"
+
+
+def export_logs(session: Session, flt: LogFilter, fmt: ExportFormat, dest_dir: Path, now: datetime) -> tuple[Path, int]:
+    """Write the matching lines to a new file in ``dest_dir``; returns its path and the line count.
+
+    The file is written under a temporary name and renamed when complete.
+    """
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"logs-{flt.job_name or 'all'}-{now:%Y%m%dT%H%M%S}"
+    path = dest_dir / f"{stem}.{fmt.value}"
+    tmp = dest_dir / f".{stem}.{fmt.value}.tmp"
+    count = 0
+    with tmp.open("w", encoding="utf-8", newline="") as fh:
+        if fmt is ExportFormat.CSV:
+            writer = csv.writer(fh)
+            writer.writerow(CSV_COLUMNS)
+            for e in iter_logs(session, flt):
+                d = e.as_dict()
+                d["message"] = mask_text(e.message)
+                d["context"] = json.dumps(mask_any(e.context), sort_keys=True) if e.context else ""
+                writer.writerow([d[c] for c in CSV_COLUMNS])
+                count += 1
+        elif fmt is ExportFormat.JSON:
+            fh.write("[")
+            for e in iter_logs(session, flt):
+                d = e.as_dict()
+                d["message"] = mask_text(e.message)
+                d["context"] = mask_any(e.context)
+                fh.write(("," if count else "") + "\n" + json.dumps(d, sort_keys=True))
+                count += 1
+            fh.write("\n]\n")
+        else:
+            for e in iter_logs(session, flt):
+                fh.write(_txt(e) + "\n")
+                count += 1
+    os.replace(tmp, path)
+    return path, count

@@ -1,0 +1,210 @@
+"""Monitoring rules: each reads the batch tables as of ``now`` and returns findings.
+
+Rules never write; :mod:`acas_batch.monitoring.monitor` turns findings into alerts.
+Durations are compared with the job's own history (median of its last successful
+runs), not with fixed limits, so a month-end close that always takes an hour is not
+"slow" while a trial balance that usually takes a minute is.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased
+
+from acas_batch.models import AlertSeverity, BatchExecution, BatchJob, BatchSchedule, ExecutionState
+from acas_batch.monitoring.findings import Finding
+
+FAILED_STATES = (ExecutionState.FAILED, ExecutionState.TIMED_OUT)
+DONE_OK = (ExecutionState.SUCCEEDED, ExecutionState.WARNING)
+
+
+def failures(session: Session, since: datetime, now: datetime) -> list[Finding]:
+    """Final failures (no further attempt follows) that finished in (since, now]."""
+    nxt = aliased(BatchExecution)
+    rows = session.execute(
+        select(BatchExecution, BatchJob.name)
+        .join(BatchJob, BatchJob.id == BatchExecution.job_id)
+        .where(
+            BatchExecution.state.in_(FAILED_STATES),
+            BatchExecution.finished_at > since,
+            BatchExecution.finished_at <= now,
+            ~exists().where(nxt.previous_execution_id == BatchExecution.id),
+        )
+        .order_by(BatchExecution.finished_at)
+    ).all()
+    found = []
+    for ex, name in rows:
+        what = "timed out" if ex.state is ExecutionState.TIMED_OUT else "failed"
+        found.append(
+            Finding(
+                rule="failure",
+                severity=AlertSeverity.CRITICAL,
+                dedup_key=f"failure:{ex.run_key}",
+                title=f"{name} {what} (business date {ex.business_date.isoformat()})",
+                message=(
+                    f"{name} execution {ex.id} {what} after attempt {ex.attempt}: "
+                    f"{ex.error_type or 'error'}: {ex.error_message or 'no message'}"
+                ),
+                job_id=ex.job_id,
+                execution_id=ex.id,
+                details={"run_key": ex.run_key, "attempt": ex.attempt, "state": ex.state.value},
+            )
+        )
+    return found
+
+
+def _history_ms(session: Session, job_id: int, before: datetime, limit: int) -> list[int]:
+    return [
+        int(d)
+        for d in session.scalars(
+            select(BatchExecution.duration_ms)
+            .where(
+                BatchExecution.job_id == job_id,
+                BatchExecution.state.in_(DONE_OK),
+                BatchExecution.duration_ms.is_not(None),
+                BatchExecution.finished_at < before,
+            )
+            .order_by(BatchExecution.finished_at.desc())
+            .limit(limit)
+        )
+        if d is not None
+    ]
+
+
+def _usual(history: Sequence[int], min_history: int) -> float | None:
+    return statistics.median(history) if len(history) >= min_history else None
+
+
+def slow_runs(
+    session: Session, since: datetime, now: datetime, *, factor: float = 2.0, min_history: int = 5, history: int = 20
+) -> list[Finding]:
+    """Successful runs in (since, now] that took more than ``factor`` × the job's usual duration."""
+    rows = session.execute(
+        select(BatchExecution, BatchJob.name)
+        .join(BatchJob, BatchJob.id == BatchExecution.job_id)
+        .where(
+            BatchExecution.state.in_(DONE_OK),
+            BatchExecution.finished_at > since,
+            BatchExecution.finished_at <= now,
+            BatchExecution.duration_ms.is_not(None),
+        )
+    ).all()
+    found = []
+    for ex, name in rows:
+        assert ex.finished_at is not None and ex.duration_ms is not None
+        usual = _usual(_history_ms(session, ex.job_id, ex.finished_at, history), min_history)
+        if usual is None or usual <= 0 or ex.duration_ms <= factor * usual:
+            continue
+        found.append(
+            Finding(
+                rule="slow_run",
+                severity=AlertSeverity.WARNING,
+                dedup_key=f"slow_run:{ex.id}",
+                title=f"{name} ran {ex.duration_ms / usual:.1f}× slower than usual",
+                message=f"{name} execution {ex.id} took {ex.duration_ms / 1000:.1f} s; usually {usual / 1000:.1f} s",
+                job_id=ex.job_id,
+                execution_id=ex.id,
+                details={"duration_ms": ex.duration_ms, "usual_ms": usual},
+            )
+        )
+    return found
+
+
+def running_long(
+    session: Session, now: datetime, *, factor: float = 2.0, min_history: int = 5, history: int = 20
+) -> list[Finding]:
+    """Running executions already past ``factor`` × their usual duration: predicted late."""
+    rows = session.execute(
+        select(BatchExecution, BatchJob.name)
+        .join(BatchJob, BatchJob.id == BatchExecution.job_id)
+        .where(BatchExecution.state == ExecutionState.RUNNING, BatchExecution.started_at.is_not(None))
+    ).all()
+    found = []
+    for ex, name in rows:
+        assert ex.started_at is not None
+        usual = _usual(_history_ms(session, ex.job_id, now, history), min_history)
+        elapsed_ms = (now - ex.started_at).total_seconds() * 1000
+        if usual is None or usual <= 0 or elapsed_ms <= factor * usual:
+            continue
+        found.append(
+            Finding(
+                rule="running_long",
+                severity=AlertSeverity.WARNING,
+                dedup_key=f"running_long:{ex.id}",
+                title=f"{name} is running longer than usual",
+                message=f"{name} execution {ex.id} has run {elapsed_ms / 1000:.0f} s; usually {usual / 1000:.1f} s",
+                job_id=ex.job_id,
+                execution_id=ex.id,
+                details={"elapsed_ms": int(elapsed_ms), "usual_ms": usual},
+            )
+        )
+    return found
+
+
+def late_starts(session: Session, now: datetime, *, tolerance: timedelta = timedelta(minutes=30)) -> list[Finding]:
+    """Scheduled executions that have not started ``tolerance`` after their nominal time."""
+    rows = session.execute(
+        select(BatchExecution, BatchJob.name)
+        .join(BatchJob, BatchJob.id == BatchExecution.job_id)
+        .where(
+            BatchExecution.state.in_((ExecutionState.PENDING, ExecutionState.QUEUED)),
+            BatchExecution.nominal_time.is_not(None),
+            BatchExecution.nominal_time < now - tolerance,
+        )
+    ).all()
+    found = []
+    for ex, name in rows:
+        assert ex.nominal_time is not None
+        late_min = int((now - ex.nominal_time).total_seconds() // 60)
+        found.append(
+            Finding(
+                rule="late",
+                severity=AlertSeverity.WARNING,
+                dedup_key=f"late:{ex.id}",
+                title=f"{name} for {ex.business_date.isoformat()} has not started",
+                message=(
+                    f"{name} execution {ex.id} was due at {ex.nominal_time.isoformat()} and is still "
+                    f"{ex.state.value} {late_min} minutes later"
+                ),
+                job_id=ex.job_id,
+                execution_id=ex.id,
+                details={"minutes_late": late_min, "state": ex.state.value},
+            )
+        )
+    return found
+
+
+def missed_schedules(session: Session, now: datetime, *, grace: timedelta = timedelta(minutes=15)) -> list[Finding]:
+    """Enabled schedules whose next occurrence passed ``grace`` ago without being taken up."""
+    rows = session.execute(
+        select(BatchSchedule, BatchJob.name)
+        .join(BatchJob, BatchJob.id == BatchSchedule.job_id)
+        .where(
+            BatchSchedule.enabled.is_(True),
+            BatchJob.enabled.is_(True),
+            BatchSchedule.next_fire_at.is_not(None),
+            BatchSchedule.next_fire_at < now - grace,
+        )
+    ).all()
+    found = []
+    for sched, name in rows:
+        assert sched.next_fire_at is not None
+        found.append(
+            Finding(
+                rule="missed",
+                severity=AlertSeverity.CRITICAL,
+                dedup_key=f"missed:{sched.id}:{sched.next_fire_at.isoformat()}",
+                title=f"{name}: the run due at {sched.next_fire_at.isoformat()} was not started",
+                message=(
+                    f"schedule {sched.name!r} of {name} was due at {sched.next_fire_at.isoformat()}; "
+                    "no scheduler has taken it up (is the scheduler running?)"
+                ),
+                job_id=sched.job_id,
+                details={"schedule_id": sched.id},
+            )
+        )
+    return found

@@ -1,0 +1,7 @@
+"""Documents people read and files machines read: PDF from HTML templates, CSV streams."""
+
+from __future__ import annotations
+
+from acas_batch.reports.render import render_html, write_csv, write_pdf, write_table_pdf
+
+__all__ = ["render_html", "write_csv", "write_pdf", "write_table_pdf"]

@@ -1,0 +1,114 @@
+"""Rendering: Jinja2 templates to HTML, WeasyPrint HTML to PDF, rows to CSV.
+
+Money reaches templates as integer pence and is shown with the ``pounds`` filter, so a
+document can never print a float. Files are written to a temporary name and renamed
+into place, so a crash never leaves half a document where a user looks.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from acas_batch.analysis.money import format_pounds
+
+
+def _pounds(pence: int | None, blank_zero: bool = False) -> str:
+    if pence is None or (blank_zero and pence == 0):
+        return ""
+    return format_pounds(int(pence))
+
+
+def _uk_date(value: date | datetime | None) -> str:
+    return "" if value is None else value.strftime("%d/%m/%Y")
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("acas_batch.reports", "templates"),
+        autoescape=select_autoescape(("html",)),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["pounds"] = _pounds
+    env.filters["uk_date"] = _uk_date
+    return env
+
+
+def render_html(template: str, **context: Any) -> str:
+    """Render ``templates/<template>`` with ``context``."""
+    return environment().get_template(template).render(**context)
+
+
+def _replace_atomically(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
+def write_pdf(path: Path, template: str, **context: Any) -> Path:
+    """Render a template to a PDF file at ``path`` (replaced atomically)."""
+    with warnings.catch_warnings():
+        # Without libharfbuzz-subset WeasyPrint subsets fonts itself; nothing to act on.
+        warnings.filterwarnings("ignore", "HarfBuzz-Subset", DeprecationWarning)
+        from weasyprint import HTML  # imported lazily: loading Pango takes a moment
+
+    html = render_html(template, **context)
+    pdf = HTML(string=html, base_url=str(path.parent)).write_pdf()
+    if pdf is None:
+        raise RuntimeError(f"WeasyPrint produced no PDF for {template}")
+    return _replace_atomically(path, pdf)
+
+
+def write_table_pdf(
+    path: Path,
+    *,
+    title: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    money_columns: Sequence[int] = (),
+    totals: Sequence[Any] | None = None,
+    subtitle: str = "",
+    company: str = "",
+    notes: Sequence[str] = (),
+) -> Path:
+    """A titled report of one table; ``money_columns`` hold pence and print as pounds."""
+    return write_pdf(
+        path,
+        "table.html",
+        title=title,
+        subtitle=subtitle,
+        company=company,
+        columns=list(columns),
+        rows=[list(r) for r in rows],
+        money=set(money_columns),
+        totals=list(totals) if totals is not None else None,
+        notes=list(notes),
+    )
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Stream rows to a CSV file (written to a temporary name, then renamed). Returns the row count."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    count = 0
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(["" if v is None else v for v in row])
+            count += 1
+    os.replace(tmp, path)
+    return count
