@@ -296,6 +296,7 @@ class Scheduler:
         observers: Observers | None = None,
         calendar: Calendar | None = None,
         scheduler_id: str | None = None,
+        fire_schedules: bool = True,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -304,6 +305,7 @@ class Scheduler:
         self._calendar = calendar
         self.scheduler_id = scheduler_id or f"scheduler:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stop = threading.Event()
+        self.fire_schedules = fire_schedules
 
     @property
     def calendar(self) -> Calendar:
@@ -318,8 +320,10 @@ class Scheduler:
         t0 = time.perf_counter()
         now = self.clock.now()
         wait_default = self.settings.dependency_wait_seconds
-        with transaction(self.engine, write=True) as s:
-            fired = fire_due(s, now=now, calendar=self.calendar, wait_default_seconds=wait_default)
+        fired = FireReport()
+        if self.fire_schedules:
+            with transaction(self.engine, write=True) as s:
+                fired = fire_due(s, now=now, calendar=self.calendar, wait_default_seconds=wait_default)
         events: Events = list(fired.events)
         with transaction(self.engine, write=True) as s:
             promoted = promote_ready(s, now=now, ageing_seconds=self.settings.priority_ageing_seconds, events=events)

@@ -9,6 +9,8 @@ import typer
 from acas_batch import __version__
 from acas_batch.bootstrap import initialise
 from acas_batch.cli import db as db_cli
+from acas_batch.cli import executions as executions_cli
+from acas_batch.cli import processes as processes_cli
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json
 from acas_batch.errors import AcasBatchError
 
@@ -20,6 +22,12 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db_cli.app, name="db")
+app.add_typer(executions_cli.app, name="executions")
+app.add_typer(processes_cli.scheduler_app, name="scheduler")
+app.add_typer(processes_cli.worker_app, name="worker")
+app.add_typer(processes_cli.schedules_app, name="schedules")
+app.command("run")(executions_cli.run_command)
+app.command("status")(processes_cli.status_command)
 
 
 @app.command()
