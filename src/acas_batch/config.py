@@ -101,6 +101,9 @@ class Settings(BaseModel):
     shutdown_grace_seconds: float = Field(
         default=30, ge=0, description="On SIGTERM/SIGINT, how long running jobs may finish before interruption."
     )
+    clock_file: Path | None = Field(
+        default=None, description="Simulated time shared by processes, read from this file (tests, simulations)."
+    )
     resource_slots: str = Field(
         default="", description="Capacity of counted resources, e.g. 'cpu=2,printer=1' (undeclared: 1)."
     )

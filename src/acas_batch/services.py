@@ -11,8 +11,9 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
@@ -21,6 +22,7 @@ from acas_batch.batch.dependencies import add_dependency, dependency_impact, rem
 from acas_batch.batch.events import Observers
 from acas_batch.batch.executions import get_execution, job_by_name
 from acas_batch.batch.scheduler import Scheduler
+from acas_batch.batch.simulate import simulate
 from acas_batch.batch.status import (
     dashboard,
     execution_detail,
@@ -30,10 +32,10 @@ from acas_batch.batch.status import (
     schedule_list,
 )
 from acas_batch.batch.worker import Worker, load_job_modules
-from acas_batch.clock import Clock, SystemClock
+from acas_batch.clock import Clock, FileClock, SystemClock
 from acas_batch.config import Settings, load_settings
 from acas_batch.db import make_engine, transaction
-from acas_batch.errors import AcasBatchError
+from acas_batch.errors import AcasBatchError, ValidationError
 from acas_batch.models.enums import DependencyCondition, DependencyKind, ExecutionState, WorkerRole
 
 T = TypeVar("T")
@@ -57,7 +59,7 @@ class JobSchedulerService:
             settings = load_settings(database_url=url)
         self.settings = settings
         self.engine = db if isinstance(db, Engine) else make_engine(settings.database_url)
-        self.clock: Clock = clock or SystemClock()
+        self.clock: Clock = clock or (FileClock(settings.clock_file) if settings.clock_file else SystemClock())
         self.actor = actor
         self.observers = observers or Observers()
         self._scheduler: Scheduler | None = None
@@ -146,6 +148,23 @@ class JobSchedulerService:
                 thread.join(timeout=30)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+    def simulate(self, start: date, end: date, *, workers: int = 2) -> Outcome:
+        """Run every schedule from ``start`` to ``end`` (inclusive, local dates) on a virtual clock."""
+        zone = ZoneInfo(self.settings.timezone)
+        begin = datetime.combine(start, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+        finish = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(UTC)
+        if finish <= begin:
+            return self._failed(ValidationError(f"--to {end} is before --from {start}"))
+        report = simulate(
+            self.settings,
+            self.engine,
+            begin,
+            finish - timedelta(microseconds=1),
+            slots=workers,
+            observers=self.observers,
+        )
+        return True, report.as_dict()
 
     def stop_scheduler(self, timeout: float | None = None) -> Outcome:
         """Stop claiming, let running jobs finish within the grace period, then stop."""

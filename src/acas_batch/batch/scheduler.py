@@ -155,7 +155,7 @@ def fire_due(
     session: Session,
     *,
     now: datetime,
-    calendar: Calendar,
+    calendar: Calendar | Callable[[], Calendar],
     wait_default_seconds: int = 86_400,
     registry: Registry = REGISTRY,
     limit: int = 1000,
@@ -179,6 +179,8 @@ def fire_due(
         stmt = stmt.with_for_update(skip_locked=True, of=BatchSchedule)
     queued = False
     for schedule, job in session.execute(stmt).all():
+        if not isinstance(calendar, Calendar):
+            calendar = calendar()  # built only when a schedule is due
         report.schedules += 1
         spec = calendar.spec_of(schedule)
         after = schedule.last_fire_at or schedule.valid_from or schedule.created_at
@@ -323,7 +325,7 @@ class Scheduler:
         fired = FireReport()
         if self.fire_schedules:
             with transaction(self.engine, write=True) as s:
-                fired = fire_due(s, now=now, calendar=self.calendar, wait_default_seconds=wait_default)
+                fired = fire_due(s, now=now, calendar=lambda: self.calendar, wait_default_seconds=wait_default)
         events: Events = list(fired.events)
         with transaction(self.engine, write=True) as s:
             promoted = promote_ready(s, now=now, ageing_seconds=self.settings.priority_ageing_seconds, events=events)

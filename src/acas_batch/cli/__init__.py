@@ -28,6 +28,7 @@ app.add_typer(processes_cli.worker_app, name="worker")
 app.add_typer(processes_cli.schedules_app, name="schedules")
 app.command("run")(executions_cli.run_command)
 app.command("status")(processes_cli.status_command)
+app.command("simulate")(processes_cli.simulate_command)
 
 
 @app.command()
