@@ -32,7 +32,7 @@ def _run(engine: Engine, eid: int, *, ok: bool) -> None:
         claims = claim(s, worker_id="w", now=NOW, lease_seconds=30, limit=10, limits=ClaimLimits())
         (c,) = [c for c in claims if c.execution_id == eid]
         if ok:
-            finish_success(s, eid, c.token, now=NOW, result=None)
+            finish_success(s, c, now=NOW, result=None)
         else:
             finish_failure(s, eid, c.token, now=NOW, error_type="ValueError", error_message="bad", retry=False)
 

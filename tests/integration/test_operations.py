@@ -25,7 +25,7 @@ def _succeed(engine: Engine, eid: int) -> None:
     with transaction(engine, write=True) as s:
         (c,) = claim(s, worker_id="w", now=NOW, lease_seconds=30, limits=ClaimLimits())
         assert c.execution_id == eid
-        finish_success(s, eid, c.token, now=NOW, result=None)
+        finish_success(s, c, now=NOW, result=None)
 
 
 def _audit(engine: Engine) -> list[tuple[str, str, str | None, str | None]]:
@@ -54,7 +54,7 @@ def _succeed_any(engine: Engine, eid: int) -> None:
     with transaction(engine, write=True) as s:
         for c in claim(s, worker_id="w", now=NOW, lease_seconds=30, limit=5, limits=ClaimLimits()):
             if c.execution_id == eid:
-                finish_success(s, eid, c.token, now=NOW, result=None)
+                finish_success(s, c, now=NOW, result=None)
 
 
 def test_hold_and_release_return_to_the_state_held_from(engine: Engine) -> None:

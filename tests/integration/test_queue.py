@@ -52,7 +52,7 @@ def test_a_claim_leases_the_execution_and_a_stale_token_can_write_nothing(engine
         assert recover_expired(s, now=NOW + timedelta(seconds=31)) == [eid]
     # When the old worker tries to record its success or a checkpoint, Then it is refused
     with pytest.raises(LeaseLost), transaction(engine, write=True) as s:
-        finish_success(s, eid, c.token, now=NOW, result={"summary": "late"})
+        finish_success(s, c, now=NOW, result={"summary": "late"})
     with pytest.raises(LeaseLost), transaction(engine, write=True) as s:
         save_checkpoint(s, eid, c.token, {"next": 9}, NOW)
     row = executions(engine, id=eid)[0]
@@ -65,10 +65,11 @@ def test_a_claim_leases_the_execution_and_a_stale_token_can_write_nothing(engine
 def test_the_job_concurrency_limit_holds_back_a_second_run(engine: Engine) -> None:
     define(engine, "TEST_NOOP", max_concurrency=1)
     first, second = _enqueue(engine, "TEST_NOOP", "a"), _enqueue(engine, "TEST_NOOP", "b")
-    assert [c.execution_id for c in _claim(engine, 2)] == [first]
+    (c,) = _claim(engine, 2)
+    assert c.execution_id == first
     assert _claim(engine, 2, worker="w2") == []
     with transaction(engine, write=True) as s:
-        finish_success(s, first, 1, now=NOW, result=None)
+        finish_success(s, c, now=NOW, result=None)
     assert [c.execution_id for c in _claim(engine, 2, worker="w2")] == [second]
 
 
@@ -90,10 +91,10 @@ def test_exclusive_shared_and_counted_resources(engine: Engine) -> None:
     reports = [_enqueue(engine, "REPORT", t) for t in "ab"]
     cpus = [_enqueue(engine, "CPU", t) for t in "abc"]
     # The close holds ledger:GL exclusively: no report may share it; cpu has 2 slots.
-    got = [c.execution_id for c in _claim(engine, 10, slot_capacity={"cpu": 2})]
-    assert got == [close, cpus[0], cpus[1]]
+    claims = _claim(engine, 10, slot_capacity={"cpu": 2})
+    assert [c.execution_id for c in claims] == [close, cpus[0], cpus[1]]
     with transaction(engine, write=True) as s:
-        finish_success(s, close, 1, now=NOW, result=None)
+        finish_success(s, claims[0], now=NOW, result=None)
     got = [c.execution_id for c in _claim(engine, 10, worker="w2", slot_capacity={"cpu": 2})]
     assert got == reports  # both share the ledger now; the third cpu run still waits for a slot
 

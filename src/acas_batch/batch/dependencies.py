@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -247,9 +248,28 @@ def _trigger_matches(condition: DependencyCondition, state: ExecutionState) -> b
     return state.is_terminal
 
 
+class FinishedRun(Protocol):
+    """What a trigger needs to know about the run that finished."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def job_id(self) -> int: ...
+
+    @property
+    def state(self) -> ExecutionState: ...
+
+    @property
+    def business_date(self) -> date: ...
+
+    @property
+    def nominal_time(self) -> datetime | None: ...
+
+
 def fire_triggers(
     session: Session,
-    execution: BatchExecution,
+    execution: FinishedRun,
     *,
     now: datetime,
     wait_default_seconds: int,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, text, update
@@ -45,7 +45,11 @@ Events = list[tuple[str, ExecutionEvent]]
 
 @dataclass(frozen=True)
 class Claim:
-    """An execution a worker now holds: run it, renew it, finish it with ``token``."""
+    """An execution a worker now holds: run it, renew it, finish it with ``token``.
+
+    It carries what the job needs to start (a snapshot taken by the claim itself), so the
+    job's process reads nothing before it runs.
+    """
 
     execution_id: int
     token: int
@@ -55,6 +59,14 @@ class Claim:
     timeout_seconds: int | None
     attempt: int
     lease_expires_at: datetime
+    business_date: date
+    nominal_time: datetime | None
+    started_at: datetime
+    run_key: str
+    params: dict[str, Any]
+    default_params: dict[str, Any]
+    checkpoint: dict[str, Any] | None
+    forced: bool
 
 
 @dataclass
@@ -162,14 +174,45 @@ def claim(
             started_at=now,
             worker_pid=worker_pid,
         )
-        .returning(BatchExecution.id, BatchExecution.fencing_token, BatchExecution.attempt)
+        .returning(
+            BatchExecution.id,
+            BatchExecution.fencing_token,
+            BatchExecution.attempt,
+            BatchExecution.business_date,
+            BatchExecution.nominal_time,
+            BatchExecution.run_key,
+            BatchExecution.params,
+            BatchExecution.checkpoint,
+            BatchExecution.forced,
+        )
         .execution_options(synchronize_session=False)
     ).all()
     by_id = dict(chosen)
     claims = []
-    for eid, token, attempt in sorted(result, key=lambda r: ids.index(r[0])):
+    for eid, token, attempt, bdate, nominal, run_key, params, checkpoint, forced in sorted(
+        result, key=lambda r: ids.index(r[0])
+    ):
         job = by_id[eid]
-        claims.append(Claim(eid, token, job.id, job.name, job.handler, job.timeout_seconds, attempt, expires))
+        claims.append(
+            Claim(
+                eid,
+                token,
+                job.id,
+                job.name,
+                job.handler,
+                job.timeout_seconds,
+                attempt,
+                expires,
+                bdate,
+                nominal,
+                now,
+                run_key,
+                params or {},
+                dict(job.default_params or {}),
+                checkpoint,
+                forced,
+            )
+        )
         if events is not None:
             events.append(
                 (
@@ -205,7 +248,19 @@ def renew(session: Session, *, worker_id: str, held: dict[int, int], now: dateti
     ).all()
     kept = {eid for eid, token, _ in rows if held.get(eid) == token}
     cancels = {eid for eid, token, cancel in rows if cancel and held.get(eid) == token}
-    return Renewal(frozenset(set(held) - kept), frozenset(cancels))
+    lost = {eid for eid, token, _ in rows if held.get(eid) != token}
+    missing = set(held) - {eid for eid, _, _ in rows}
+    if missing:
+        # Not running any more: lost if someone else changed it (recovery bumps the token);
+        # finished with our own token means our job has just recorded its outcome.
+        for eid, token, owner in session.execute(
+            select(BatchExecution.id, BatchExecution.fencing_token, BatchExecution.lease_owner).where(
+                BatchExecution.id.in_(missing)
+            )
+        ):
+            if token != held[eid] or owner != worker_id:
+                lost.add(eid)
+    return Renewal(frozenset(lost - kept), frozenset(cancels))
 
 
 def fenced_row(session: Session, execution_id: int, token: int) -> BatchExecution:
@@ -319,50 +374,83 @@ def _retry_delay(job: BatchJob, attempt: int, error_type: str) -> timedelta | No
     return None
 
 
+@dataclass(frozen=True)
+class Finished:
+    """A run that just reached its final state (what triggers need to know)."""
+
+    id: int
+    job_id: int
+    state: ExecutionState
+    business_date: date
+    nominal_time: datetime | None
+
+
 def finish_success(
     session: Session,
-    execution_id: int,
-    token: int,
+    claim: Claim,
     *,
     now: datetime,
     result: dict[str, Any] | None,
     warning: str | None = None,
+    output_dir: str | None = None,
     wait_default_seconds: int = 86_400,
     events: Events | None = None,
 ) -> None:
     """Record SUCCEEDED (or WARNING), fenced, in the caller's transaction (with the job's writes).
 
-    A forced run supersedes the run key's earlier success. Without force, a second
-    success of the same run key violates the unique index: the caller's transaction is
-    rolled back and it must record a failure instead.
+    One ``UPDATE ... WHERE state = 'running' AND fencing_token = :token``: no row means
+    the lease was lost (:class:`LeaseLost`). A forced run supersedes the run key's
+    earlier success. Without force, a second success of the same run key violates the
+    unique index: the caller rolls back (the job's writes too) and records a failure.
     """
-    row = fenced_row(session, execution_id, token)
-    job = session.get_one(BatchJob, row.job_id)
-    if row.forced:
+    if claim.forced:
         session.execute(
             update(BatchExecution)
             .where(
-                BatchExecution.run_key == row.run_key,
+                BatchExecution.run_key == claim.run_key,
                 BatchExecution.state == ExecutionState.SUCCEEDED,
                 BatchExecution.superseded_by_id.is_(None),
-                BatchExecution.id != row.id,
+                BatchExecution.id != claim.execution_id,
             )
-            .values(superseded_by_id=row.id)
+            .values(superseded_by_id=claim.execution_id)
             .execution_options(synchronize_session=False)
         )
     state = ExecutionState.WARNING if warning else ExecutionState.SUCCEEDED
-    _finish_row(
-        session,
-        row,
-        job,
-        state,
-        now=now,
-        wait_default_seconds=wait_default_seconds,
-        events=events,
-        result=result,
-        reason=warning,
-        exit_code=0,
-    )
+    values: dict[str, Any] = {
+        "state": state,
+        "finished_at": now,
+        "duration_ms": int((now - claim.started_at).total_seconds() * 1000),
+        "result": result,
+        "exit_code": 0,
+    }
+    if warning:
+        values["reason"] = warning
+    if output_dir:
+        values["output_dir"] = output_dir
+    done = session.execute(
+        update(BatchExecution)
+        .where(
+            BatchExecution.id == claim.execution_id,
+            BatchExecution.state == ExecutionState.RUNNING,
+            BatchExecution.fencing_token == claim.token,
+        )
+        .values(**values)
+        .returning(BatchExecution.id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if done is None:
+        raise LeaseLost(f"execution {claim.execution_id}: lease with token {claim.token} is no longer held")
+    finished = Finished(claim.execution_id, claim.job_id, state, claim.business_date, claim.nominal_time)
+    if events is not None:
+        events.append(
+            (
+                "on_finished",
+                ExecutionEvent(claim.execution_id, claim.job_name, state, now, claim.attempt, reason=warning),
+            )
+        )
+    for created in fire_triggers(session, finished, now=now, wait_default_seconds=wait_default_seconds):
+        if events is not None:
+            events.append(("on_created", _event(created, claim.job_name, now)))
 
 
 def finish_failure(

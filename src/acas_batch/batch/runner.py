@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from acas_batch.batch.context import JobResult
 from acas_batch.batch.events import ExecutionEvent
 from acas_batch.batch.queue import (
+    Claim,
     Events,
     finish_failure,
     finish_success,
@@ -37,7 +38,7 @@ from acas_batch.batch.registry import Registry
 from acas_batch.config import Settings
 from acas_batch.db import is_sqlite, transaction, write_engine
 from acas_batch.errors import AcasBatchError, LeaseLost, RunKeyAlreadySucceeded
-from acas_batch.models import BatchExecution, BatchJob, BatchLog
+from acas_batch.models import BatchLog
 from acas_batch.models.enums import ExecutionState, LogLevel
 
 
@@ -86,25 +87,23 @@ class RunContext:
         *,
         engine: Engine,
         settings: Settings,
-        row: BatchExecution,
-        job_name: str,
+        claim: Claim,
         params: BaseModel,
-        token: int,
         clock: OffsetClock,
     ) -> None:
         self._engine = engine
         self._settings = settings
-        self._row = row
-        self._job_name = job_name
+        self._claim = claim
+        self._job_name = claim.job_name
         self._params = params
-        self._token = token
+        self._token = claim.token
         self._clock = clock
         self._sqlite = is_sqlite(engine)
         # On SQLite the job's transaction takes the write lock at BEGIN, so its writes and
         # the fenced finish can never fail to upgrade a read lock.
         self._session = Session(bind=write_engine(engine), expire_on_commit=False)
         self._pending = _Pending()
-        self._checkpoint = row.checkpoint
+        self._checkpoint = claim.checkpoint
         self._started = clock.now()
         self.warning: str | None = None
         self._log = _Log(self)
@@ -112,7 +111,7 @@ class RunContext:
     # --- the JobContext protocol -------------------------------------------------
     @property
     def execution_id(self) -> int:
-        return self._row.id
+        return self._claim.execution_id
 
     @property
     def job_name(self) -> str:
@@ -120,7 +119,7 @@ class RunContext:
 
     @property
     def attempt(self) -> int:
-        return self._row.attempt
+        return self._claim.attempt
 
     @property
     def params(self) -> BaseModel:
@@ -128,11 +127,11 @@ class RunContext:
 
     @property
     def business_date(self) -> date:
-        return self._row.business_date
+        return self._claim.business_date
 
     @property
     def now(self) -> datetime:
-        return self._row.nominal_time or self._started
+        return self._claim.nominal_time or self._started
 
     @property
     def settings(self) -> Settings:
@@ -183,7 +182,7 @@ class RunContext:
     def write_log(self, level: LogLevel, event: str, message: str, context: dict[str, Any]) -> None:
         line = BatchLog(
             execution_id=self.execution_id,
-            job_id=self._row.job_id,
+            job_id=self._claim.job_id,
             logged_at=self._clock.now(),
             level=level,
             event=event,
@@ -228,15 +227,13 @@ class RunContext:
     def finish(self, result: dict[str, Any] | None, wait_default: int, events: Events) -> None:
         self._flush_pending(self._session)
         output_dir = self._settings.outputs / str(self.execution_id)
-        if output_dir.exists():
-            self._session.get_one(BatchExecution, self.execution_id).output_dir = str(output_dir)
         finish_success(
             self._session,
-            self.execution_id,
-            self._token,
+            self._claim,
             now=self._clock.now(),
             result=result,
             warning=self.warning,
+            output_dir=str(output_dir) if output_dir.exists() else None,
             wait_default_seconds=wait_default,
             events=events,
         )
@@ -298,26 +295,17 @@ def _fail(  # noqa: PLR0917
     return Outcome(execution_id, ExecutionState.FAILED.value, tuple(events), error=message)
 
 
-def run_execution(  # noqa: PLR0917
-    engine: Engine, settings: Settings, registry: Registry, execution_id: int, token: int, start: datetime
-) -> Outcome:
+def run_execution(engine: Engine, settings: Settings, registry: Registry, claim: Claim, start: datetime) -> Outcome:
     """Run one claimed execution to its recorded outcome. Never raises for job errors."""
     clock = OffsetClock(start)
     wait_default = settings.dependency_wait_seconds
-    with Session(bind=engine, expire_on_commit=False) as s:
-        row = s.get_one(BatchExecution, execution_id)
-        job = s.get_one(BatchJob, row.job_id)
-        s.expunge_all()
-    if row.state is not ExecutionState.RUNNING or row.fencing_token != token:
-        return Outcome(execution_id, "lease_lost", error="lease no longer held at start")
+    execution_id, token = claim.execution_id, claim.token
     try:
-        spec = registry.get(job.handler)
-        params = spec.validate_params({**(job.default_params or {}), **(row.params or {})})
+        spec = registry.get(claim.handler)
+        params = spec.validate_params({**claim.default_params, **claim.params})
     except AcasBatchError as exc:
         return _fail(engine, execution_id, token, clock.now(), type(exc).__name__, str(exc), wait_default, retry=False)
-    ctx = RunContext(
-        engine=engine, settings=settings, row=row, job_name=job.name, params=params, token=token, clock=clock
-    )
+    ctx = RunContext(engine=engine, settings=settings, claim=claim, params=params, clock=clock)
     events: Events = []
     try:
         try:
@@ -343,7 +331,7 @@ def run_execution(  # noqa: PLR0917
             ctx.session.rollback()
             if not is_run_key_conflict(exc):
                 raise
-            message = f"run key {row.run_key} already succeeded in another execution; this run's writes were undone"
+            message = f"run key {claim.run_key} already succeeded in another execution; this run's writes were undone"
             return _fail(
                 engine,
                 execution_id,

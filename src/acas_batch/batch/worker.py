@@ -78,8 +78,8 @@ def _child_main(conn: Connection, settings_data: dict[str, Any], parent_pid: int
                 return
             if message is None:
                 return
-            execution_id, token, start = message
-            outcome = run_execution(engine, settings, REGISTRY, execution_id, token, start)
+            claim, start = message
+            outcome = run_execution(engine, settings, REGISTRY, claim, start)
             conn.send(outcome)
     finally:
         engine.dispose()
@@ -269,7 +269,7 @@ class Worker:
         for slot, c in zip(idle, claims, strict=False):
             slot.claim = c
             slot.deadline = time.monotonic() + c.timeout_seconds if c.timeout_seconds else None
-            slot.conn.send((c.execution_id, c.token, now))
+            slot.conn.send((c, now))
         self._emit(events)
         return len(claims)
 
