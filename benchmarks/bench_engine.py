@@ -90,10 +90,10 @@ def _settings(url: str, data_dir: Path) -> Settings:
     )
 
 
-def _worker_main(settings_data: dict[str, Any], stop: Any) -> None:
+def _worker_main(settings_data: dict[str, Any], stop: Any, slots: int = 1) -> None:
     from acas_batch.batch.worker import Worker
 
-    worker = Worker(Settings(**settings_data), clock=SystemClock(), slots=1)
+    worker = Worker(Settings(**settings_data), clock=SystemClock(), slots=slots)
     worker.run(until=stop.is_set)
 
 
@@ -150,12 +150,15 @@ def _engine_run(backend: str, workers: int) -> tuple[float, float, float]:
         settings = _settings(url, Path(tmp))
         engine = make_engine(url)
         stop = ctx.Event()
-        procs = [ctx.Process(target=_worker_main, args=(settings.model_dump(), stop)) for _ in range(workers)]
+        if os.environ.get("ACAS_BENCH_ONE_PARENT"):
+            procs = [ctx.Process(target=_worker_main, args=(settings.model_dump(), stop, workers))]
+        else:
+            procs = [ctx.Process(target=_worker_main, args=(settings.model_dump(), stop)) for _ in range(workers)]
         for p in procs:
             p.start()
         try:
             # Idle workers: one job at a time, for the ready -> running latency.
-            _wait_for_workers(engine, workers)
+            _wait_for_workers(engine, len(procs))
             for i in range(LATENCY_JOBS):
                 _enqueue(engine, 1)
                 _wait(lambda i=i: _done(engine) >= i + 1)
@@ -163,7 +166,7 @@ def _engine_run(backend: str, workers: int) -> tuple[float, float, float]:
             # Throughput: a burst of JOBS no-op jobs.
             start = time.perf_counter()
             _enqueue(engine, JOBS)
-            _wait(lambda: _done(engine) >= LATENCY_JOBS + JOBS, timeout=600)
+            _wait(lambda: _done(engine) >= LATENCY_JOBS + JOBS, timeout=600, interval=0.1)
             elapsed = time.perf_counter() - start
         finally:
             stop.set()
@@ -186,12 +189,12 @@ def _wait_for_workers(engine: Engine, n: int) -> None:
     time.sleep(1.0)  # let the job processes finish starting
 
 
-def _wait(predicate: Any, timeout: float = 120) -> None:
+def _wait(predicate: Any, timeout: float = 120, interval: float = 0.005) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
             raise TimeoutError("benchmark did not finish in time")
-        time.sleep(0.002)
+        time.sleep(interval)
 
 
 def _tick_times(backend: str) -> tuple[float, float]:
