@@ -140,7 +140,7 @@ def _latencies(engine: Engine) -> list[float]:
 
 
 def _pct(values: list[float], p: float) -> float:
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def _engine_run(backend: str, workers: int) -> tuple[float, float, float]:
@@ -208,8 +208,14 @@ def _tick_times(backend: str) -> tuple[float, float]:
         with transaction(engine, write=True) as s:
             create_job(s, "BENCH_SCHED", handler="BENCH_NOOP", module="SYS", now=created)
             for i in range(10_000):
-                create_schedule(s, "BENCH_SCHED", now=created, name=f"s{i}", kind="daily",
-                                rule={"at": f"{i % 24:02d}:{(i // 24) % 60:02d}"})
+                create_schedule(
+                    s,
+                    "BENCH_SCHED",
+                    now=created,
+                    name=f"s{i}",
+                    kind="daily",
+                    rule={"at": f"{i % 24:02d}:{(i // 24) % 60:02d}"},
+                )
         with transaction(engine, write=True) as s:
             fire_due(s, now=created, calendar=cal, limit=20_000)  # compute every next_fire_at
         now = created + timedelta(minutes=1)
@@ -241,7 +247,8 @@ def run() -> list[tuple[str, str]]:
             if backend == "postgresql":
                 pg_rates[workers] = rate
             results.append((f"engine {backend} {workers} worker(s): no-op jobs/s", f"{rate:,.0f}"))
-            results.append((f"engine {backend} {workers} worker(s): ready->running p50/p99 ms", f"{p50:.1f} / {p99:.1f}"))
+            latency = f"{p50:.1f} / {p99:.1f}"
+            results.append((f"engine {backend} {workers} worker(s): ready->running p50/p99 ms", latency))
     for workers in WORKER_COUNTS:
         theirs = procrastinate_rate(PG_ADMIN_URL, workers, JOBS)
         results.append((f"procrastinate postgresql {workers} worker(s): no-op jobs/s", f"{theirs:,.0f}"))

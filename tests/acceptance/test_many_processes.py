@@ -94,7 +94,7 @@ def test_two_schedulers_and_three_workers_run_each_occurrence_exactly_once(
             if now >= END:
                 break
             clock.set(now)
-            wait_until(lambda: _settled(engine, now), timeout=60)
+            wait_until(lambda at=now: _settled(engine, at), timeout=60)  # type: ignore[misc]
     finally:
         stop.set()
         for p in procs:
