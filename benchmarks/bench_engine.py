@@ -87,6 +87,7 @@ def _settings(url: str, data_dir: Path) -> Settings:
         job_modules="benchmarks.bench_engine",
         poll_seconds=0.02,
         lease_seconds=30,
+        prefetch=int(os.environ.get("ACAS_BENCH_PREFETCH", "0")),
     )
 
 

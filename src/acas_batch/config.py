@@ -101,6 +101,9 @@ class Settings(BaseModel):
     shutdown_grace_seconds: float = Field(
         default=30, ge=0, description="On SIGTERM/SIGINT, how long running jobs may finish before interruption."
     )
+    prefetch: int = Field(
+        default=0, ge=0, le=1000, description="Executions a worker claims ahead of its free job processes."
+    )
     clock_file: Path | None = Field(
         default=None, description="Simulated time shared by processes, read from this file (tests, simulations)."
     )

@@ -168,3 +168,31 @@ def test_a_second_success_of_one_run_key_is_undone_with_its_writes(engine: Engin
     with transaction(engine) as s:
         owners = set(s.scalars(select(BatchMetric.execution_id)))
     assert owners == {a, b} - {loser.id}
+
+
+def test_claimed_ahead_work_runs_in_turn_and_goes_back_to_the_queue_on_shutdown(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    from acas_batch.batch.worker import Worker
+    from acas_batch.clock import SystemClock
+
+    settings = engine_settings(db_url, tmp_path, shutdown_grace_seconds=0.5, prefetch=2)
+    define(engine, "TEST_SLEEP", timeout_seconds=120, max_attempts=1)
+    define(engine, "TEST_NOOP", max_concurrency=5)
+    first = [_run(engine, "TEST_NOOP", tag=t) for t in "ab"]
+    worker = Worker(settings, clock=SystemClock(), slots=1, engine=engine)
+    worker.start()
+    try:
+        wait_until(lambda: (worker.step(), all(_state(engine, e) is ExecutionState.SUCCEEDED for e in first))[1])
+        hung = _run(engine, "TEST_SLEEP")
+        later = [_run(engine, "TEST_NOOP", tag=t) for t in "cd"]
+        # Given the hung job holds the only job process and the two others were claimed ahead
+        wait_until(
+            lambda: (worker.step(), [_state(engine, e) for e in (hung, *later)])[1] == [ExecutionState.RUNNING] * 3
+        )
+    finally:
+        worker.shutdown()
+    # Then shutting down interrupts the hung job and hands the claimed-ahead ones back
+    assert _state(engine, hung) is ExecutionState.FAILED
+    assert [_state(engine, e) for e in later] == [ExecutionState.QUEUED, ExecutionState.QUEUED]
+    assert all(r.lease_owner is None for r in executions(engine) if r.id in later)

@@ -35,8 +35,8 @@ from acas_batch.batch.executions import NewExecution, insert_execution, notify_w
 from acas_batch.batch.resources import ResourceClaim, conflicts, parse_resources
 from acas_batch.batch.retry import LEASE_EXPIRED, policy_of
 from acas_batch.errors import LeaseLost
-from acas_batch.models import BatchExecution, BatchJob
-from acas_batch.models.enums import ExecutionState, RecoveryPolicy, TriggerKind
+from acas_batch.models import BatchDependency, BatchExecution, BatchJob
+from acas_batch.models.enums import DependencyKind, ExecutionState, RecoveryPolicy, TriggerKind
 
 _GLOBAL_LIMIT_LOCK = 0x41434153  # advisory lock key for the global running limit ("ACAS")
 
@@ -67,6 +67,7 @@ class Claim:
     default_params: dict[str, Any]
     checkpoint: dict[str, Any] | None
     forced: bool
+    has_triggers: bool = True  # False: no TRIGGER edge started from this job when it was claimed
 
 
 @dataclass
@@ -188,6 +189,14 @@ def claim(
         .execution_options(synchronize_session=False)
     ).all()
     by_id = dict(chosen)
+    triggering = set(
+        session.scalars(
+            select(BatchDependency.depends_on_job_id).where(
+                BatchDependency.kind == DependencyKind.TRIGGER,
+                BatchDependency.depends_on_job_id.in_({job.id for _, job in chosen}),
+            )
+        )
+    )
     claims = []
     for eid, token, attempt, bdate, nominal, run_key, params, checkpoint, forced in sorted(
         result, key=lambda r: ids.index(r[0])
@@ -211,6 +220,7 @@ def claim(
                 dict(job.default_params or {}),
                 checkpoint,
                 forced,
+                job.id in triggering,
             )
         )
         if events is not None:
@@ -261,6 +271,25 @@ def renew(session: Session, *, worker_id: str, held: dict[int, int], now: dateti
             if token != held[eid] or owner != worker_id:
                 lost.add(eid)
     return Renewal(frozenset(lost - kept), frozenset(cancels))
+
+
+def release_claim(session: Session, claim: Claim) -> bool:
+    """Put a claimed execution that never started back in the queue, if the lease is still ours."""
+    result = session.execute(
+        update(BatchExecution)
+        .where(
+            BatchExecution.id == claim.execution_id,
+            BatchExecution.state == ExecutionState.RUNNING,
+            BatchExecution.fencing_token == claim.token,
+        )
+        .values(
+            state=ExecutionState.QUEUED, lease_owner=None, lease_expires_at=None, started_at=None, heartbeat_at=None
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:  # type: ignore[attr-defined]
+        notify_workers(session)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def fenced_row(session: Session, execution_id: int, token: int) -> BatchExecution:
@@ -448,6 +477,8 @@ def finish_success(
                 ExecutionEvent(claim.execution_id, claim.job_name, state, now, claim.attempt, reason=warning),
             )
         )
+    if not claim.has_triggers:
+        return
     for created in fire_triggers(session, finished, now=now, wait_default_seconds=wait_default_seconds):
         if events is not None:
             events.append(("on_created", _event(created, claim.job_name, now)))

@@ -22,8 +22,10 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -33,7 +35,7 @@ from sqlalchemy.engine import make_url
 
 from acas_batch import __version__
 from acas_batch.batch.events import Observers
-from acas_batch.batch.queue import Claim, ClaimLimits, Events, claim, finish_failure, renew
+from acas_batch.batch.queue import Claim, ClaimLimits, Events, claim, finish_failure, release_claim, renew
 from acas_batch.batch.registry import REGISTRY
 from acas_batch.batch.retry import CHILD_DIED
 from acas_batch.batch.runner import Outcome, run_execution
@@ -109,6 +111,7 @@ class Worker:
         observers: Observers | None = None,
         engine: Engine | None = None,
         worker_id: str | None = None,
+        prefetch: int | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -119,6 +122,10 @@ class Worker:
         self.limits = ClaimLimits(max_running=settings.max_running, slot_capacity=settings.slot_capacity)
         self._ctx = multiprocessing.get_context("spawn")
         self._slots: list[_Slot] = []
+        # Claimed ahead, waiting here for a free child: bounded by ``prefetch``, renewed by the
+        # heartbeat like the running ones, released back to the queue on shutdown.
+        self._ready: deque[tuple[Claim, datetime]] = deque()
+        self.prefetch = settings.prefetch if prefetch is None else prefetch
         self._stop = threading.Event()
         self._listener: Any = None
         self._last_beat = 0.0
@@ -164,6 +171,7 @@ class Worker:
     def shutdown(self) -> None:
         """Graceful stop: no new claims; wait for running jobs, then interrupt and record them."""
         self._stop.set()
+        self._release_ready()
         deadline = time.monotonic() + self.settings.shutdown_grace_seconds
         while any(s.busy for s in self._slots) and time.monotonic() < deadline:
             self._maintain()
@@ -251,7 +259,10 @@ class Worker:
 
     def _claim(self) -> int:
         idle = [s for s in self._slots if not s.busy]
-        if not idle:
+        while idle and self._ready:
+            self._dispatch(idle.pop(0), *self._ready.popleft())
+        want = len(idle) + (self.prefetch - len(self._ready) if idle else 0)
+        if want <= 0:
             return 0
         events: Events = []
         now = self.clock.now()
@@ -261,17 +272,36 @@ class Worker:
                 worker_id=self.worker_id,
                 now=now,
                 lease_seconds=self.settings.lease_seconds,
-                limit=len(idle),
+                limit=want,
                 limits=self.limits,
                 worker_pid=os.getpid(),
                 events=events,
             )
-        for slot, c in zip(idle, claims, strict=False):
-            slot.claim = c
-            slot.deadline = time.monotonic() + c.timeout_seconds if c.timeout_seconds else None
-            slot.conn.send((c, now))
+        for c in claims:
+            if idle:
+                self._dispatch(idle.pop(0), c, now)
+            else:
+                self._ready.append((c, now))
         self._emit(events)
         return len(claims)
+
+    def _dispatch(self, slot: _Slot, c: Claim, _claimed_at: datetime) -> None:
+        slot.claim = c
+        slot.deadline = time.monotonic() + c.timeout_seconds if c.timeout_seconds else None
+        slot.conn.send((c, self.clock.now()))
+
+    def _release_ready(self) -> None:
+        """Give claimed-ahead executions back to the queue (fenced: only if still ours)."""
+        if not self._ready:
+            return
+        held = [c for c, _ in self._ready]
+        self._ready.clear()
+        try:
+            with transaction(self.engine, write=True) as s:
+                for c in held:
+                    release_claim(s, c)
+        except Exception:  # their leases expire and a scheduler recovers them
+            log.warning("could not release claimed-ahead executions", exc_info=True)
 
     def _maintain(self) -> None:
         """Heartbeat when due (learning of lost leases and cancellations) and enforce timeouts."""
@@ -294,6 +324,7 @@ class Worker:
 
     def _heartbeat(self) -> None:
         held = {s.claim.execution_id: s.claim.token for s in self._slots if s.claim is not None}
+        held |= {c.execution_id: c.token for c, _ in self._ready}
         now = self.clock.now()
         try:
             with transaction(self.engine, write=True) as s:
@@ -304,6 +335,11 @@ class Worker:
         except Exception:  # a busy or unreachable database: try again at the next beat
             log.warning("heartbeat failed", exc_info=True)
             return
+        for c, at in list(self._ready):
+            if c.execution_id in renewal.lost | renewal.cancel_requested:
+                self._ready.remove((c, at))
+                if c.execution_id in renewal.cancel_requested:
+                    self._record(c, ExecutionState.CANCELLED, "Cancelled", "cancelled by an operator", retry=False)
         for slot in self._slots:
             if slot.claim is None:
                 continue
