@@ -200,9 +200,9 @@ def _wait(predicate: Any, timeout: float = 120, interval: float = 0.005) -> None
 
 def _tick_times(backend: str) -> tuple[float, float]:
     """Milliseconds for one fire pass over 10,000 schedules: none due; 100 due."""
-    from tests.engine_helpers import daily_calendar  # a fixed daily rule, no calendar module needed
+    from tests.engine_helpers import uk_calendar
 
-    cal: Calendar = daily_calendar()
+    cal: Calendar = uk_calendar()
     with _database(backend) as url:
         engine = make_engine(url)
         created = datetime(2026, 11, 1, tzinfo=UTC)

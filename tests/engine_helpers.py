@@ -1,21 +1,18 @@
-"""Helpers for engine tests: settings, job definitions, a tiny daily calendar, waiting."""
+"""Helpers for engine tests: settings, job definitions, the calendar, waiting."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dtime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
 import tests.jobs_fixture  # noqa: F401  (registers the test jobs in this process)
 from acas_batch.batch.definitions import create_job
-from acas_batch.batch.scheduler import Calendar
+from acas_batch.batch.scheduler import Calendar, business_calendar
 from acas_batch.config import Settings
 from acas_batch.db import transaction
 from acas_batch.models import BatchExecution, BatchSchedule
@@ -58,42 +55,9 @@ def executions(engine: Engine, **where: Any) -> list[BatchExecution]:
         return list(s.scalars(stmt))
 
 
-@dataclass(frozen=True)
-class Occ:
-    nominal: datetime
-    local: datetime
-    business_date: date
-    skipped_reason: str | None = None
-
-
-def _daily(rule: dict[str, Any], tz: str, after: datetime, until: datetime) -> Iterator[Occ]:
-    """Every day at rule["at"] local time; a nonexistent local time (spring forward) moves on by the gap."""
-    zone = ZoneInfo(tz)
-    hh, mm = (int(x) for x in rule["at"].split(":"))
-    day = after.astimezone(zone).date() - timedelta(days=1)
-    while True:
-        local = datetime.combine(day, dtime(hh, mm), tzinfo=zone)
-        nominal = local.astimezone(UTC)
-        # round-trip check for a time that does not exist locally
-        if nominal.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
-            nominal = local.replace(fold=1).astimezone(UTC)
-        if nominal > until:
-            return
-        if nominal > after:
-            yield Occ(nominal, nominal.astimezone(zone), day)
-        day += timedelta(days=1)
-
-
-def daily_calendar() -> Calendar:
-    """A stand-in for ``batch.calendar`` that knows only {"at": "HH:MM"} daily rules."""
-    return Calendar(
-        calendar=None,
-        spec_of=lambda schedule: (dict(schedule.rule), schedule.timezone),
-        occurrences=lambda spec, cal, after, until: _daily(spec[0], spec[1], after, until),
-        next_occurrence=lambda spec, cal, after: next(
-            _daily(spec[0], spec[1], after, after + timedelta(days=400)), None
-        ),
-    )
+def uk_calendar() -> Calendar:
+    """The real business calendar (England and Wales bank holidays) with the real schedule rules."""
+    return business_calendar(Settings())
 
 
 def schedules(engine: Engine) -> list[BatchSchedule]:
@@ -111,7 +75,7 @@ class Running:
         from acas_batch.batch.worker import Worker
         from acas_batch.clock import SystemClock
 
-        self.scheduler = Scheduler(settings, engine, clock=SystemClock(), calendar=calendar or daily_calendar())
+        self.scheduler = Scheduler(settings, engine, clock=SystemClock(), calendar=calendar or uk_calendar())
         self.worker = Worker(settings, clock=SystemClock(), slots=slots, engine=engine)
         self.worker.start()
         self._threads = [

@@ -116,6 +116,14 @@ class Settings(BaseModel):
     smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP server.")
     smtp_from: str = Field(default="acas-batch@localhost", description="Sender address of alert e-mail.")
     secret_key: str | None = Field(default=None, description="Key that encrypts secret job parameters.")
+    alert_email_to: str = Field(default="", description="Comma-separated recipients of alert e-mail.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_username: str | None = Field(default=None, description="SMTP login, if the server needs one.")
+    smtp_password: str | None = Field(default=None, description="SMTP password (never logged).")
+
+    @property
+    def alert_recipients(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.alert_email_to.split(",") if a.strip())
 
     @field_validator("database_url")
     @classmethod

@@ -31,12 +31,12 @@ JOBS = {"DAY_OPEN": "06:00", "DAY_CHECK": "06:00", "DAY_CLOSE": "23:00"}
 
 def _scheduler(settings_data: dict[str, Any], stop: Any) -> None:
     from acas_batch.batch.scheduler import Scheduler
-    from tests.engine_helpers import daily_calendar
+    from tests.engine_helpers import uk_calendar
 
     settings = Settings(**settings_data)
     assert settings.clock_file is not None
     engine = make_engine(settings.database_url)
-    Scheduler(settings, engine, clock=FileClock(settings.clock_file), calendar=daily_calendar()).run(until=stop.is_set)
+    Scheduler(settings, engine, clock=FileClock(settings.clock_file), calendar=uk_calendar()).run(until=stop.is_set)
 
 
 def _worker(settings_data: dict[str, Any], stop: Any) -> None:

@@ -13,7 +13,7 @@ from acas_batch.batch.scheduler import Scheduler, fire_due
 from acas_batch.clock import SimulatedClock
 from acas_batch.db import transaction
 from acas_batch.models.enums import ExecutionState, MisfirePolicy, TriggerKind
-from tests.engine_helpers import daily_calendar, define, engine_settings, executions, schedules
+from tests.engine_helpers import define, engine_settings, executions, schedules, uk_calendar
 
 CREATED = datetime(2026, 10, 20, 12, 0, tzinfo=UTC)
 LAST_TICK = datetime(2026, 10, 24, 12, 0, tzinfo=UTC)  # the scheduler goes down after this tick
@@ -36,9 +36,7 @@ def _schedule(engine: Engine, policy: MisfirePolicy, grace: int = 3600, **values
 
 
 def _tick(engine: Engine, db_url: str, tmp_path: Path, now: datetime) -> None:
-    scheduler = Scheduler(
-        engine_settings(db_url, tmp_path), engine, clock=SimulatedClock(now), calendar=daily_calendar()
-    )
+    scheduler = Scheduler(engine_settings(db_url, tmp_path), engine, clock=SimulatedClock(now), calendar=uk_calendar())
     scheduler.tick()
 
 
@@ -106,7 +104,7 @@ def test_skip_runs_nothing_past_the_grace_period_and_says_why(
 
 def test_an_occurrence_is_created_once_however_many_ticks_race_for_it(engine: Engine) -> None:
     _schedule(engine, MisfirePolicy.RUN_ALL)
-    cal = daily_calendar()
+    cal = uk_calendar()
     with transaction(engine, write=True) as s:
         first = fire_due(s, now=LAST_TICK, calendar=cal)
     # A second scheduler that read the schedule before the first one advanced it

@@ -14,7 +14,7 @@ from acas_batch.batch.simulate import simulate
 from acas_batch.db import transaction
 from acas_batch.models import BatchMetric
 from acas_batch.models.enums import DependencyKind, ExecutionState, TriggerKind
-from tests.engine_helpers import NOW, daily_calendar, define, engine_settings, executions
+from tests.engine_helpers import NOW, define, engine_settings, executions, uk_calendar
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 END = datetime(2026, 10, 31, 23, 59, tzinfo=UTC)
@@ -30,7 +30,7 @@ def test_a_month_runs_every_occurrence_once_with_retries_and_triggers(
         create_schedule(s, "CLOSE", now=NOW, kind="daily", rule={"at": "23:00"})
         create_schedule(s, "FLAKY", now=NOW, kind="daily", rule={"at": "06:00"})
         add_dependency(s, job_by_name(s, "REPORT"), job_by_name(s, "CLOSE"), now=NOW, kind=DependencyKind.TRIGGER)
-    report = simulate(engine_settings(db_url, tmp_path), engine, START, END, slots=2, calendar=daily_calendar())
+    report = simulate(engine_settings(db_url, tmp_path), engine, START, END, slots=2, calendar=uk_calendar())
     assert report.by_job == {"CLOSE": 31, "FLAKY": 62, "REPORT": 31}
     assert report.states == {"succeeded": 31 * 3, "failed": 31}
     rows = executions(engine)

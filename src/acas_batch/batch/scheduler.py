@@ -18,7 +18,6 @@ clocks go back and once (at 02:30 local, per the calendar's rule) on the day the
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import socket
@@ -35,10 +34,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from acas_batch import __version__
+from acas_batch.batch.calendar import next_occurrence, occurrences
 from acas_batch.batch.events import ExecutionEvent, Observers
 from acas_batch.batch.executions import has_wait_dependencies, live_success, notify_workers, run_key_for
 from acas_batch.batch.queue import Events, promote_ready, recover_expired
 from acas_batch.batch.registry import REGISTRY, Registry
+from acas_batch.batch.schedules import calendar_from_settings, spec_of
 from acas_batch.clock import Clock
 from acas_batch.config import Settings
 from acas_batch.db import transaction
@@ -76,18 +77,12 @@ class Calendar:
 
 
 def business_calendar(settings: Settings) -> Calendar:
-    """The calendar of ``settings`` (country, subdivision), from ``batch.calendar``."""
-    cal = importlib.import_module("acas_batch.batch.calendar")
-
-    def spec_of(schedule: BatchSchedule) -> Any:
-        rule = cal.rule_from_json(schedule.kind, dict(schedule.rule))
-        return cal.ScheduleSpec(rule, schedule.timezone, schedule.shift_policy)
-
+    """The calendar of ``settings`` (holiday country and subdivision) and the rules of ``batch.calendar``."""
     return Calendar(
-        calendar=cal.BusinessCalendar(country=settings.holiday_country, subdivision=settings.holiday_subdivision or ""),
+        calendar=calendar_from_settings(settings),
         spec_of=spec_of,
-        occurrences=cal.occurrences,
-        next_occurrence=cal.next_occurrence,
+        occurrences=occurrences,
+        next_occurrence=next_occurrence,
     )
 
 

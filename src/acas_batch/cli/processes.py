@@ -19,7 +19,6 @@ scheduler_app = typer.Typer(
     help="The scheduler: turns schedules into executions, recovers lost work.", no_args_is_help=True
 )
 worker_app = typer.Typer(help="Workers: claim executions and run them in child processes.", no_args_is_help=True)
-schedules_app = typer.Typer(help="Schedules: when each job runs.", no_args_is_help=True)
 
 
 def _service(config: Any, database_url: str | None) -> JobSchedulerService:
@@ -57,7 +56,6 @@ def worker_start(
     svc.serve(scheduler=False, workers=max(1, count))
 
 
-@schedules_app.command("list")
 def schedules_list(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
     """List schedules with their rule, policies and next run."""
     _, rows = _service(config, database_url).list_schedules()

@@ -1,0 +1,130 @@
+"""``acas-batch alerts`` and ``acas-batch monitor``: what went wrong, and checking for it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
+from acas_batch.clock import utcnow
+from acas_batch.config import Settings
+from acas_batch.db import transaction
+from acas_batch.masking import mask_text
+from acas_batch.monitoring import (
+    EmailNotifier,
+    MonitorOptions,
+    SmtpConfig,
+    acknowledge_alert,
+    open_alerts,
+    resolve_alert,
+    run_checks,
+)
+
+app = typer.Typer(help="Alerts: list the open ones, acknowledge, resolve.")
+monitor_app = typer.Typer(help="Monitoring: run the checks that raise alerts.")
+
+UserOpt = Annotated[str, typer.Option("--user", help="Who is acting (kept on the alert).", envvar="USER")]
+
+
+def notifier_for(settings: Settings) -> EmailNotifier | None:
+    """The e-mail notifier the settings describe, or None without recipients."""
+    if not settings.alert_recipients:
+        return None
+    return EmailNotifier(
+        SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            recipients=settings.alert_recipients,
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+        )
+    )
+
+
+@app.command("list")
+def list_cmd(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
+    """Open and acknowledged alerts, newest first."""
+    _, engine = engine_from(config, database_url)
+    with transaction(engine) as session:
+        rows = [
+            {
+                "id": a.id,
+                "severity": a.severity.value,
+                "state": a.state.value,
+                "rule": a.rule,
+                "title": a.title,
+                "message": mask_text(a.message),
+                "occurrences": a.occurrences,
+                "last_raised_at": a.last_raised_at.isoformat(),
+            }
+            for a in open_alerts(session)
+        ]
+    if json_:
+        print_json(rows)
+        return
+    print_table(
+        f"{len(rows)} open alerts",
+        ["id", "severity", "state", "title", "seen", "last"],
+        [(r["id"], r["severity"], r["state"], r["title"], r["occurrences"], r["last_raised_at"]) for r in rows],
+    )
+
+
+@app.command("ack")
+def ack_cmd(
+    alert_id: Annotated[int, typer.Argument(help="The alert's id.")],
+    user: UserOpt = "operator",
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Acknowledge an open alert: someone is on it."""
+    _, engine = engine_from(config, database_url)
+    with transaction(engine, write=True) as session:
+        alert = acknowledge_alert(session, alert_id, user, utcnow())
+        state = alert.state.value
+    if json_:
+        print_json({"id": alert_id, "state": state})
+    else:
+        typer.echo(f"alert {alert_id} {state} by {user}")
+
+
+@app.command("resolve")
+def resolve_cmd(
+    alert_id: Annotated[int, typer.Argument(help="The alert's id.")],
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Mark an alert resolved: its cause is gone."""
+    _, engine = engine_from(config, database_url)
+    with transaction(engine, write=True) as session:
+        state = resolve_alert(session, alert_id, utcnow()).state.value
+    if json_:
+        print_json({"id": alert_id, "state": state})
+    else:
+        typer.echo(f"alert {alert_id} {state}")
+
+
+@monitor_app.command("run")
+def monitor_run_cmd(
+    send: Annotated[bool, typer.Option("--send/--no-send", help="E-mail new alerts to ACAS_ALERT_EMAIL_TO.")] = True,
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Check failures, slow runs and late or missed schedules now; raise and e-mail alerts."""
+    settings, engine = engine_from(config, database_url)
+    with transaction(engine, write=True) as session:
+        report = run_checks(session, utcnow(), MonitorOptions(send_alerts=send), notifier_for(settings))
+    data = report.as_dict()
+    if json_:
+        print_json(data)
+    else:
+        typer.echo(
+            f"{data['findings']} problems: {data['alerts_raised']} new alerts, {data['alerts_repeated']} repeated, "
+            f"{data['alerts_resolved']} resolved, {data['notified']} e-mailed"
+            + (f"; e-mail failed: {data['notify_error']}" if data["notify_error"] else "")
+        )

@@ -1,0 +1,144 @@
+"""``acas-batch logs``: view, search, export and analyse execution logs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
+from acas_batch.clock import utcnow
+from acas_batch.db import transaction
+from acas_batch.logs import ExportFormat, detect_patterns, export_logs, parse_filter, query_logs
+from acas_batch.masking import mask_text
+
+app = typer.Typer(help="Execution logs: view with filters, search, export to CSV/JSON/TXT, find patterns.")
+
+JobOpt = Annotated[str | None, typer.Option("--job", help="Only this job's lines.")]
+ExecOpt = Annotated[int | None, typer.Option("--execution", help="Only this execution's lines.")]
+FromOpt = Annotated[str | None, typer.Option("--from", help="From this date (YYYYMMDD or YYYY-MM-DD).")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Up to this date, inclusive.")]
+LevelOpt = Annotated[str | None, typer.Option("--level", help="Minimum level: DEBUG, INFO, WARNING, ERROR, CRITICAL.")]
+LimitOpt = Annotated[int, typer.Option("--limit", help="At most this many lines.")]
+
+
+def _filter(**raw: Any) -> dict[str, Any]:
+    return {k: v for k, v in raw.items() if v is not None}
+
+
+@app.command("view")
+def view_cmd(
+    job: JobOpt = None,
+    execution: ExecOpt = None,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    level: LevelOpt = None,
+    search: Annotated[str | None, typer.Option("--search", help="Text the message or event contains.")] = None,
+    limit: LimitOpt = 200,
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Show log lines, oldest first, filtered by job, execution, dates, level and text."""
+    flt = parse_filter(
+        _filter(
+            job_name=job,
+            execution_id=execution,
+            date_from=date_from,
+            date_to=date_to,
+            log_level=level,
+            search=search,
+            limit=limit,
+        )
+    )
+    _, engine = engine_from(config, database_url)
+    with transaction(engine) as session:
+        entries, total = query_logs(session, flt)
+    if json_:
+        print_json({"total": total, "logs": [{**e.as_dict(), "message": mask_text(e.message)} for e in entries]})
+        return
+    print_table(
+        f"{len(entries)} of {total} log lines",
+        ["time (UTC)", "level", "job", "exec", "event", "message"],
+        [
+            (
+                e.logged_at.strftime("%Y-%m-%d %H:%M:%S"),
+                e.level.value,
+                e.job_name,
+                e.execution_id,
+                e.event,
+                mask_text(e.message),
+            )
+            for e in entries
+        ],
+    )
+
+
+@app.command("search")
+def search_cmd(
+    text: Annotated[str, typer.Argument(help="Text to find in messages and events (case-insensitive).")],
+    job: JobOpt = None,
+    level: LevelOpt = None,
+    limit: LimitOpt = 200,
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Find log lines containing TEXT."""
+    view_cmd(job=job, level=level, search=text, limit=limit, config=config, database_url=database_url, json_=json_)
+
+
+@app.command("export")
+def export_cmd(
+    fmt: Annotated[str, typer.Option("--format", help="CSV, JSON or TXT.")] = "CSV",
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", help="Folder for the file (data_dir/exports).")
+    ] = None,
+    job: JobOpt = None,
+    execution: ExecOpt = None,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    level: LevelOpt = None,
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Export matching log lines to a file (secrets masked); prints its path."""
+    flt = parse_filter(
+        _filter(job_name=job, execution_id=execution, date_from=date_from, date_to=date_to, log_level=level)
+    )
+    export_format = ExportFormat.parse(fmt)
+    settings, engine = engine_from(config, database_url)
+    with transaction(engine) as session:
+        path, count = export_logs(session, flt, export_format, output_dir or settings.data_dir / "exports", utcnow())
+    if json_:
+        print_json({"path": str(path), "lines": count, "format": export_format.value})
+    else:
+        typer.echo(f"{count} lines written to {path}")
+
+
+@app.command("patterns")
+def patterns_cmd(
+    job: JobOpt = None,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    level: LevelOpt = None,
+    min_count: Annotated[int, typer.Option("--min-count", help="Only shapes seen at least this often.")] = 2,
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Recurring warning and error messages, grouped by their shape."""
+    flt = parse_filter(_filter(job_name=job, date_from=date_from, date_to=date_to, log_level=level))
+    _, engine = engine_from(config, database_url)
+    with transaction(engine) as session:
+        found = detect_patterns(session, flt, min_count=min_count)
+    if json_:
+        print_json([p.as_dict() for p in found])
+        return
+    print_table(
+        "recurring messages",
+        ["count", "pattern", "jobs", "last seen"],
+        [(p.count, p.signature, ", ".join(p.jobs), p.last_seen.strftime("%Y-%m-%d %H:%M")) for p in found],
+    )
