@@ -86,3 +86,23 @@ def test_operator_actions_from_the_command_line(engine: Engine, db_url: str, tmp
     assert board["running"] == [] and board["recent_failures"] == []
     assert "executions:" in acas(db_url, tmp_path, "status").stdout
     assert json.loads(acas(db_url, tmp_path, "schedules", "list", "--json").stdout) == []
+
+
+def test_simulate_runs_a_week_of_schedules_on_a_virtual_clock(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    from acas_batch.batch.definitions import create_schedule
+    from acas_batch.db import transaction
+    from tests.engine_helpers import NOW
+
+    define(engine, "TEST_WRITE")
+    with transaction(engine, write=True) as s:
+        create_schedule(s, "TEST_WRITE", now=NOW, kind="daily", rule={"at": "23:00", "business_days_only": True})
+    result = acas(db_url, tmp_path, "simulate", "--from", "2026-12-21", "--to", "2026-12-31", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    # Business days between 21 and 31 December 2026: not the weekend, not Christmas or Boxing Day (moved to the 28th).
+    days = sorted(r.business_date.isoformat() for r in executions(engine))
+    assert days == ["2026-12-21", "2026-12-22", "2026-12-23", "2026-12-24", "2026-12-29", "2026-12-30", "2026-12-31"]
+    assert report["executions_by_state"] == {"succeeded": 7}
+    assert report["executions_by_job"] == {"TEST_WRITE": 7}
+    bad = acas(db_url, tmp_path, "simulate", "--from", "2026-12-31", "--to", "2026-12-01")
+    assert bad.returncode == 65 and "before" in bad.stderr

@@ -125,3 +125,26 @@ def test_a_schedule_that_starts_held_creates_held_executions(engine: Engine, db_
     _tick(engine, db_url, tmp_path, datetime(2026, 10, 21, 12, 0, tzinfo=UTC))
     (row,) = executions(engine)
     assert (row.state, row.held_from) == (ExecutionState.HELD, ExecutionState.QUEUED)
+
+
+def test_month_end_runs_once_and_weekend_skips_are_recorded_across_the_outage(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    define(engine, "PERIOD_CLOSE", handler="TEST_WRITE")
+    define(engine, "WEEKDAY", handler="TEST_WRITE", max_concurrency=5)
+    with transaction(engine, write=True) as s:
+        create_schedule(s, "PERIOD_CLOSE", now=CREATED, kind="monthly", rule={"day": "last", "at": "22:00"})
+        create_schedule(s, "WEEKDAY", now=CREATED, kind="daily", rule={"at": "01:30"}, shift_policy="skip")
+    _tick(engine, db_url, tmp_path, LAST_TICK)
+    _tick(engine, db_url, tmp_path, RESTART)
+    _tick(engine, db_url, tmp_path, RESTART + timedelta(minutes=1))
+    rows = executions(engine)
+    closes = [r for r in rows if r.run_key.startswith("PERIOD_CLOSE:")]
+    assert [(r.business_date, r.nominal_time, r.state) for r in closes] == [
+        (date(2026, 10, 31), datetime(2026, 10, 31, 22, 0, tzinfo=UTC), ExecutionState.QUEUED)
+    ]
+    weekday = {r.business_date: r for r in rows if r.run_key.startswith("WEEKDAY:")}
+    assert sorted(weekday) == [date(2026, 10, d) for d in range(21, 32)] + [date(2026, 11, 1), date(2026, 11, 2)]
+    skipped = sorted(d for d, r in weekday.items() if r.state is ExecutionState.SKIPPED)
+    assert skipped == [date(2026, 10, 24), date(2026, 10, 25), date(2026, 10, 31), date(2026, 11, 1)]
+    assert all(weekday[d].reason for d in skipped)  # the calendar's reason is kept
