@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from acas_batch.batch.calendar import ScheduleSpec, rule_from_json
 from acas_batch.batch.executions import audit, job_by_name
 from acas_batch.batch.registry import REGISTRY, Registry
 from acas_batch.batch.resources import parse_resources
@@ -183,12 +184,27 @@ def create_schedule(
     actor: str = "system",
     **values: Any,
 ) -> BatchSchedule:
-    """Add a schedule to a job. Its first occurrence is the first one after ``now`` (or ``valid_from``)."""
+    """Add a schedule to a job. Its first occurrence is the first one after ``now`` (or ``valid_from``).
+
+    Raises:
+        ValidationError: the rule, time zone or a policy is invalid (the message names it).
+        Conflict: the job already has a schedule of that name.
+    """
     _check_schedule({"kind": kind, **values})
+    _check_rule(kind, rule, values.get("timezone", "Europe/London"), values.get("shift_policy", "run_anyway"))
     job = job_by_name(session, job_name)
+    taken = set(session.scalars(select(BatchSchedule.name).where(BatchSchedule.job_id == job.id)))
+    if name is None:
+        name = f"{job_name} {ScheduleKind(kind).value}"
+        n = 1
+        while name in taken:
+            n += 1
+            name = f"{job_name} {ScheduleKind(kind).value} {n}"
+    elif name in taken:
+        raise Conflict(f"job {job_name!r} already has a schedule named {name!r}")
     schedule = BatchSchedule(
         job_id=job.id,
-        name=name or f"{job_name} {ScheduleKind(kind).value}",
+        name=name,
         kind=ScheduleKind(kind),
         rule=rule,
         created_at=now,
@@ -199,6 +215,11 @@ def create_schedule(
     session.flush()
     audit(session, actor=actor, action="schedule.create", target_type="schedule", target_id=schedule.id, now=now)
     return schedule
+
+
+def _check_rule(kind: ScheduleKind | str, rule: dict[str, Any], timezone: str, shift: ShiftPolicy | str) -> None:
+    """Refuse a rule the calendar cannot read (it names the field)."""
+    ScheduleSpec(rule_from_json(ScheduleKind(kind), rule), timezone, ShiftPolicy(shift))
 
 
 def get_schedule(session: Session, schedule_id: int) -> BatchSchedule:
@@ -214,6 +235,12 @@ def update_schedule(
     """Change a schedule; a changed rule is recomputed from the last occurrence handled."""
     _check_schedule(values)
     schedule = get_schedule(session, schedule_id)
+    _check_rule(
+        values.get("kind", schedule.kind),
+        values.get("rule", schedule.rule),
+        values.get("timezone", schedule.timezone),
+        values.get("shift_policy", schedule.shift_policy),
+    )
     for key, value in values.items():
         setattr(schedule, key, value)
     if {"rule", "kind", "timezone", "shift_policy", "valid_from"} & set(values):
