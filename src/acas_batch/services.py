@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from acas_batch.batch import definitions, operations
 from acas_batch.batch.dependencies import add_dependency, dependency_impact, remove_dependency
-from acas_batch.batch.events import Observers
+from acas_batch.batch.events import ExecutionEvent, Observers
 from acas_batch.batch.executions import get_execution, job_by_name
 from acas_batch.batch.scheduler import Scheduler
 from acas_batch.batch.simulate import simulate
@@ -193,17 +193,21 @@ class JobSchedulerService:
             when = self.business_date(raw_date)
         except AcasBatchError as exc:
             return self._failed(exc)
+        now = self.clock.now()
         ok, row = self._write(
             operations.enqueue,
             name,
             params,
-            now=self.clock.now(),
+            now=now,
             business_date=when,
             actor=self.actor,
             force_reason=force_reason,
             wait_default_seconds=self._wait_default,
         )
-        return (True, row.id) if ok and not isinstance(row, str) else (False, row)
+        if not ok or isinstance(row, str):
+            return False, row
+        self.observers.emit("on_created", ExecutionEvent(row.id, name, row.state, now, reason=row.reason))
+        return True, row.id
 
     def wait_for(self, execution_id: int, *, timeout: float | None = None, run_inline: bool = True) -> Outcome:
         """Wait until the run (the execution and its retries) finishes; return its last attempt.
