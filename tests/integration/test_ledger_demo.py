@@ -16,9 +16,9 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from acas_batch.db import make_engine
-from acas_batch.errors import DemoDataExists
+from acas_batch.errors import DemoDataExists, ValidationError
 from acas_batch.ledger import balances
-from acas_batch.ledger.demo import DemoProgress, DemoSize, generate
+from acas_batch.ledger.demo import MAX_SEED, DemoProgress, DemoSize, generate, ledger_is_empty
 from acas_batch.ledger.sl import SalesLine, post_sales_invoice
 from acas_batch.models import (
     LEDGER_TABLES,
@@ -213,7 +213,7 @@ def _empty_the_ledger(engine: Engine) -> None:
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    seed=st.integers(min_value=0, max_value=2**31),
+    seed=st.integers(min_value=0, max_value=MAX_SEED),
     customers=st.integers(min_value=1, max_value=30),
     items=st.integers(min_value=1, max_value=30),
     months=st.integers(min_value=1, max_value=15),
@@ -229,3 +229,10 @@ def test_any_seed_size_and_end_date_gives_sound_books(
         assert sum(r.balance_pence for r in balances.trial_balance(s)) == 0
         assert [r.difference_pence for r in balances.reconcile(s)] == [0, 0, 0, 0]
         assert s.scalar(select(func.max(Journal.journal_date))) <= end
+
+
+@pytest.mark.parametrize("seed", [-1, MAX_SEED + 1])
+def test_a_seed_out_of_range_is_refused_and_writes_nothing(engine: Engine, seed: int) -> None:
+    with pytest.raises(ValidationError, match=f"seed {seed} must be"):
+        generate(engine, size=SMALL, end=END, seed=seed)
+    assert ledger_is_empty(engine)

@@ -116,6 +116,10 @@ def ledger_is_empty(engine: Engine) -> bool:
         return not conn.scalar(select(func.count()).select_from(Account))
 
 
+#: Seeds are kept on the company record, an integer column on both databases.
+MAX_SEED = 2**31 - 1
+
+
 def generate(
     engine: Engine,
     *,
@@ -127,6 +131,8 @@ def generate(
 ) -> DemoReport:
     """Write a demo company with ``size.months`` of history ending on ``end`` into an empty ledger."""
     size.check()
+    if not 0 <= seed <= MAX_SEED:
+        raise ValidationError(f"seed {seed} must be a whole number from 0 to {MAX_SEED}")
     if not ledger_is_empty(engine):
         raise DemoDataExists("the database already holds ledger data; the demo company goes into an empty ledger")
     started = clock.perf_counter()
