@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/acas-batch init
 	$(BIN)/acas-batch demo generate --if-empty
-	$(BIN)/acas-batch db current
+	$(BIN)/acas-batch schedules forecast --from $$(date +%F) --to $$(date -d '+7 days' +%F)
+	$(BIN)/acas-batch scheduler start --workers 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

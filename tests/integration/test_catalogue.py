@@ -30,7 +30,8 @@ def _counts(engine: Engine) -> tuple[int, int, int]:
 def test_install_creates_the_catalogue_then_changes_nothing(engine: Engine) -> None:
     with transaction(engine, write=True) as s:
         first = install_catalogue(s, now=NOW)
-    assert (first.jobs_created, first.schedules_created, first.dependencies_created) == (32, 26, 15)
+    assert (first.jobs_created, first.schedules_created, first.dependencies_created) == (32, 25, 15)
+    assert first.held_schedules_created == 1  # the year-end close starts held
     assert _counts(engine) == (32, 26, 15)
 
     with transaction(engine, write=True) as s:
@@ -40,6 +41,7 @@ def test_install_creates_the_catalogue_then_changes_nothing(engine: Engine) -> N
         "jobs_updated": 0,
         "jobs_kept": 0,
         "schedules_created": 0,
+        "held_schedules_created": 0,
         "schedules_updated": 0,
         "dependencies_created": 0,
         "deleted_kept_deleted": 0,
@@ -50,6 +52,17 @@ def test_install_creates_the_catalogue_then_changes_nothing(engine: Engine) -> N
         year_end = s.scalars(select(BatchSchedule).join(BatchJob).where(BatchJob.name == "GL_YEAR_END_CLOSE")).one()
         assert year_end.kind is ScheduleKind.YEARLY and year_end.start_held
         assert year_end.timezone == "Europe/London"
+
+
+def test_jobs_first_then_schedules_as_the_spec_does(engine: Engine) -> None:
+    with transaction(engine, write=True) as s:
+        jobs_only = install_catalogue(s, now=NOW, with_schedules=False)
+    assert (jobs_only.jobs_created, jobs_only.schedules_created, jobs_only.dependencies_created) == (32, 0, 15)
+    assert _counts(engine) == (32, 0, 15)
+    with transaction(engine, write=True) as s:
+        schedules = install_catalogue(s, now=NOW, with_jobs=False)
+    assert (schedules.jobs_created, schedules.schedules_created, schedules.held_schedules_created) == (0, 25, 1)
+    assert _counts(engine) == (32, 26, 15)
 
 
 def test_an_upgrade_adds_what_is_new_and_keeps_user_edits(engine: Engine) -> None:
@@ -86,7 +99,8 @@ def test_an_upgrade_adds_what_is_new_and_keeps_user_edits(engine: Engine) -> Non
 def test_init_reports_the_catalogue_once(engine: Engine) -> None:
     first = initialise(engine, clock=SimulatedClock(NOW))
     assert first.as_dict()["jobs_created"] == 32
-    assert first.as_dict()["schedules_created"] == 26
+    assert first.as_dict()["schedules_created"] == 25
+    assert first.as_dict()["held_schedules_created"] == 1
     second = initialise(engine, clock=SimulatedClock(NOW))
     assert second.as_dict()["jobs_created"] == second.as_dict()["schedules_created"] == 0
 

@@ -63,7 +63,8 @@ def init(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: J
         typer.echo(
             f"database {_safe_url(settings.database_url)} at {data['revision']}: "
             f"{data['table_count']} tables, {data['roles_created']} roles, {data['jobs_created']} jobs, "
-            f"{data['schedules_created']} schedules, {data['dependencies_created']} dependencies created"
+            f"{data['schedules_created']} schedules (+{data['held_schedules_created']} held), "
+            f"{data['dependencies_created']} dependencies created"
         )
 
 

@@ -29,6 +29,7 @@ class CatalogueReport:
     jobs_updated: int = 0
     jobs_kept: int = 0
     schedules_created: int = 0
+    held_schedules_created: int = 0
     schedules_updated: int = 0
     dependencies_created: int = 0
     deleted_kept_deleted: int = 0
@@ -40,6 +41,7 @@ class CatalogueReport:
             "jobs_updated": self.jobs_updated,
             "jobs_kept": self.jobs_kept,
             "schedules_created": self.schedules_created,
+            "held_schedules_created": self.held_schedules_created,
             "schedules_updated": self.schedules_updated,
             "dependencies_created": self.dependencies_created,
             "deleted_kept_deleted": self.deleted_kept_deleted,
@@ -106,12 +108,16 @@ def install_catalogue(
     now: datetime,
     jobs: Sequence[JobDef] = STANDARD_JOBS,
     fy_start_month: int | None = None,
+    with_jobs: bool = True,
+    with_schedules: bool = True,
 ) -> CatalogueReport:
     """Create or bring up to date the standard jobs, schedules and dependencies.
 
     An item is created only the first time it appears in the catalogue: one an operator
     deleted stays deleted. ``fy_start_month`` (the company's) replaces the catalogue's
-    default in the yearly schedule's rule.
+    default in the yearly schedule's rule. ``with_jobs=False`` installs schedules for the
+    standard jobs already present (the spec's ``create_default_schedules``);
+    ``with_schedules=False`` installs jobs and their dependencies only.
     """
     report = CatalogueReport()
     installed = _Installed(session, now)
@@ -119,6 +125,10 @@ def install_catalogue(
     rows: dict[str, BatchJob] = {}
     for d in jobs:
         row = existing.get(d.name)
+        if not with_jobs:
+            if row is not None:
+                rows[d.name] = row
+            continue
         if row is None and ("job", d.name) in installed:
             report.deleted_kept_deleted += 1
             continue
@@ -138,7 +148,7 @@ def install_catalogue(
     session.flush()
 
     for d in jobs:
-        if d.schedule is not None and d.name in rows:
+        if with_schedules and d.schedule is not None and d.name in rows:
             _install_schedule(
                 session,
                 rows[d.name],
@@ -148,7 +158,8 @@ def install_catalogue(
                 installed=installed,
                 fy_start_month=fy_start_month,
             )
-    _install_dependencies(session, jobs, rows, now=now, report=report, installed=installed)
+    if with_jobs:
+        _install_dependencies(session, jobs, rows, now=now, report=report, installed=installed)
     session.flush()
     return report
 
@@ -173,7 +184,10 @@ def _install_schedule(
         row = BatchSchedule(job_id=job.id, name=s.name, is_standard=True, params={}, created_at=now, updated_at=now)
         _apply(row, values)
         session.add(row)
-        report.schedules_created += 1
+        if s.start_held:
+            report.held_schedules_created += 1
+        else:
+            report.schedules_created += 1
     elif row.is_standard and not row.modified_by_user and _apply(row, values):
         row.updated_at = now
         report.schedules_updated += 1

@@ -1,0 +1,88 @@
+"""``BatchLogViewerService``: view, search, export, analyse and clean up logs (the spec's facade)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from acas_batch.errors import AcasBatchError, ValidationError
+from acas_batch.jobs.housekeeping import log_cutoffs, purge_logs
+from acas_batch.logs import ExportFormat, detect_patterns, export_logs, parse_filter, query_logs
+from acas_batch.logs.reliability import reliability_scores
+from acas_batch.masking import mask_any, mask_text
+from acas_batch.services.base import Facade, Outcome
+
+_EXPORT_ONLY = {"format", "output_dir"}
+
+
+class BatchLogViewerService(Facade):
+    """Execution logs for people: filtered, searched, exported (masked), analysed, pruned."""
+
+    def get_execution_logs(self, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Matching log lines (``job_name``, ``execution_id``, ``date_from``/``date_to`` as
+        ``20241201`` or ISO, ``log_level`` minimum, ``event``, ``search``, ``limit``, ``offset``)."""
+        try:
+            flt = parse_filter(filters)
+            entries, total = self._run(lambda s: query_logs(s, flt))
+        except AcasBatchError as exc:
+            self.last_error = exc
+            return {"success": False, "error": str(exc), "logs": [], "total": 0}
+        logs = [{**e.as_dict(), "message": mask_text(e.message), "context": mask_any(e.context)} for e in entries]
+        return {"success": True, "total": total, "limit": flt.limit, "offset": flt.offset, "logs": logs}
+
+    def search_logs(self, text: str, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Lines whose message or event contains ``text`` (case-insensitive)."""
+        return self.get_execution_logs({**dict(filters or {}), "search": text})
+
+    def export_logs(self, params: Mapping[str, Any]) -> Outcome:
+        """Export matching lines: ``(True, file_path)``. ``format`` is CSV, JSON or TXT."""
+        raw = dict(params)
+        try:
+            fmt = ExportFormat.parse(str(raw.get("format", "CSV")))
+            flt = parse_filter({k: v for k, v in raw.items() if k not in _EXPORT_ONLY})
+        except AcasBatchError as exc:
+            return self._failed(exc)
+        dest = Path(raw["output_dir"]) if raw.get("output_dir") else self.settings.data_dir / "exports"
+        now = self.clock.now()
+        try:
+            path, _count = self._run(lambda s: export_logs(s, flt, fmt, dest, now))
+        except AcasBatchError as exc:
+            return self._failed(exc)
+        return True, str(path)
+
+    def analyze_log_patterns(self, filters: Mapping[str, Any] | None = None, min_count: int = 2) -> Outcome:
+        """Recurring warning and error shapes, most frequent first."""
+        try:
+            flt = parse_filter(filters)
+        except AcasBatchError as exc:
+            return self._failed(exc)
+        return self._call(lambda s: [p.as_dict() for p in detect_patterns(s, flt, min_count=min_count)])
+
+    def get_reliability_scores(self, days: int = 30) -> Outcome:
+        """Per job over the last ``days``: runs, outcomes, first-attempt success and a 0-100 score."""
+        if days < 1:
+            return self._failed(ValidationError(f"days {days} must be at least 1"))
+        now = self.clock.now()
+        return self._call(lambda s: [r.as_dict() for r in reliability_scores(s, since=now - timedelta(days=days))])
+
+    def cleanup_logs(self, retention_days: Mapping[str, int] | None = None) -> Outcome:
+        """Delete log lines past their level's retention (defaults: debug 7, info 30, warning 90,
+        error (with critical) 365 days), in chunks. Returns the count deleted per level."""
+        days = {"debug": 7, "info": 30, "warning": 90, "error": 365}
+        for group, value in dict(retention_days or {}).items():
+            if group.lower() not in days or int(value) < 1:
+                return self._failed(
+                    ValidationError(f"retention {group}={value}: use debug, info, warning or error and >= 1 day")
+                )
+            days[group.lower()] = int(value)
+        now = self.clock.now()
+
+        def act(session: Session) -> dict[str, Any]:
+            purge = purge_logs(session, cutoffs=log_cutoffs(now, days))
+            return {"deleted": purge.deleted, "total": purge.total, "chunks": purge.chunks}
+
+        return self._call(act, write=True)
