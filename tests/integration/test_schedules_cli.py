@@ -12,6 +12,7 @@ from acas_batch.batch.calendar import BusinessCalendar, ScheduleSpec, next_occur
 from acas_batch.batch.schedules import load_schedules
 from acas_batch.db import transaction
 from acas_batch.models.batch import BatchJob, BatchSchedule
+from acas_batch.models.company import ClosureDay
 from acas_batch.models.enums import Module, ScheduleKind, ShiftPolicy
 from tests.integration.test_cli import acas
 
@@ -227,3 +228,21 @@ def test_preview_checks_a_rule_without_a_database() -> None:
     assert wrong.stderr.strip() == "error: monthly.day: 32 is not a whole number from 1 to 31"
     not_json = acas("schedules", "preview", "daily", "{at}")
     assert not_json.stderr.startswith("error: rule: '{at}' is not JSON")
+
+
+def test_company_closure_days_shift_the_forecast(engine: Engine, db_url: str) -> None:
+    # Given the company closes on Tuesday 29 December 2026 and the weekday backup skips non-business days
+    seed(engine)
+    with transaction(engine, write=True) as session:
+        session.add(ClosureDay(day=date(2026, 12, 29), description="stocktake"))
+    # When the forecast covers that week
+    out = acas(
+        "schedules", "forecast", "--from", "2026-12-28", "--to", "2026-12-31",
+        "--job", "SYS_DATABASE_BACKUP", "--database-url", db_url, "--json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    rows = [r for r in json.loads(out.stdout)["occurrences"] if r["schedule"] == "weekday nights"]
+    # Then the closure day's run is skipped like a bank holiday; the 28th is the Boxing Day substitute
+    skipped = {r["business_date"] for r in rows if r["skipped_reason"]}
+    assert skipped == {"2026-12-28", "2026-12-29"}
+    assert {r["business_date"] for r in rows if not r["skipped_reason"]} == {"2026-12-30", "2026-12-31"}

@@ -24,7 +24,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -39,7 +39,7 @@ from acas_batch.batch.events import ExecutionEvent, Observers
 from acas_batch.batch.executions import has_wait_dependencies, live_success, notify_workers, run_key_for
 from acas_batch.batch.queue import Events, promote_ready, recover_expired
 from acas_batch.batch.registry import REGISTRY, Registry
-from acas_batch.batch.schedules import calendar_from_settings, spec_of
+from acas_batch.batch.schedules import calendar_from_settings, company_closures, spec_of
 from acas_batch.clock import Clock
 from acas_batch.config import Settings
 from acas_batch.db import transaction
@@ -51,6 +51,8 @@ log = logging.getLogger("acas_batch.scheduler")
 
 #: How many occurrences one schedule may fire in one tick (an outage of years is caught up over ticks).
 MAX_OCCURRENCES_PER_TICK = 500
+#: How often a running scheduler re-reads the company's closure days.
+CLOSURES_REFRESH_SECONDS = 300
 
 
 class Occurrence(Protocol):
@@ -76,10 +78,11 @@ class Calendar:
     next_occurrence: Callable[[Any, Any, datetime], Occurrence | None]
 
 
-def business_calendar(settings: Settings) -> Calendar:
-    """The calendar of ``settings`` (holiday country and subdivision) and the rules of ``batch.calendar``."""
+def business_calendar(settings: Settings, closures: Iterable[date] = ()) -> Calendar:
+    """The calendar of ``settings`` (holiday country and subdivision, plus the company's
+    closure days) and the rules of ``batch.calendar``."""
     return Calendar(
-        calendar=calendar_from_settings(settings),
+        calendar=calendar_from_settings(settings, closures),
         spec_of=spec_of,
         occurrences=occurrences,
         next_occurrence=next_occurrence,
@@ -300,14 +303,22 @@ class Scheduler:
         self.clock = clock
         self.observers = observers or Observers()
         self._calendar = calendar
+        self._calendar_from_db = False  # a calendar handed in (tests, simulation) is kept as is
+        self._calendar_loaded = time.monotonic()
         self.scheduler_id = scheduler_id or f"scheduler:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stop = threading.Event()
         self.fire_schedules = fire_schedules
 
     @property
     def calendar(self) -> Calendar:
-        if self._calendar is None:
-            self._calendar = business_calendar(self.settings)
+        """The business calendar; closure days are re-read every ``CLOSURES_REFRESH_SECONDS``."""
+        stale = time.monotonic() - self._calendar_loaded > CLOSURES_REFRESH_SECONDS
+        if self._calendar is None or (stale and self._calendar_from_db):
+            with transaction(self.engine) as s:
+                closures = company_closures(s)
+            self._calendar = business_calendar(self.settings, closures)
+            self._calendar_from_db = True
+            self._calendar_loaded = time.monotonic()
         return self._calendar
 
     def request_stop(self) -> None:

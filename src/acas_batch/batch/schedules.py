@@ -15,6 +15,7 @@ from acas_batch.batch.forecast import forecast_days
 from acas_batch.config import Settings
 from acas_batch.errors import JobNotFound, ScheduleNotFound, ValidationError
 from acas_batch.models.batch import BatchJob, BatchSchedule
+from acas_batch.models.company import ClosureDay
 
 _TICK = timedelta(microseconds=1)
 
@@ -108,6 +109,16 @@ def find_schedules(session: Session, schedule_or_job: str) -> list[StoredSchedul
 def calendar_from_settings(settings: Settings, closures: Iterable[date] = ()) -> BusinessCalendar:
     """The business calendar of the settings' holiday country and subdivision, plus closure days."""
     return BusinessCalendar(settings.holiday_country, settings.holiday_subdivision, closures)
+
+
+def company_closures(session: Session) -> set[date]:
+    """The company's own closure days (``closure_day_rec``), which are not business days."""
+    return set(session.scalars(select(ClosureDay.day)))
+
+
+def company_calendar(session: Session, settings: Settings) -> BusinessCalendar:
+    """The settings' bank holidays plus the company's closure days: the calendar schedules run on."""
+    return calendar_from_settings(settings, company_closures(session))
 
 
 def forecast_schedules(

@@ -16,6 +16,7 @@ from acas_batch.batch.localtime import zone
 from acas_batch.batch.schedules import (
     StoredSchedule,
     calendar_from_settings,
+    company_calendar,
     find_schedules,
     forecast_schedules,
     load_schedules,
@@ -156,7 +157,7 @@ def forecast_cmd(
         raise ValidationError(f"--to: {last.isoformat()} is before --from {first.isoformat()}")
     with transaction(engine) as session:
         stored = load_schedules(session, job=job)
-    calendar = calendar_from_settings(settings)
+        calendar = company_calendar(session, settings)
     rows = forecast_schedules(stored, calendar, first, last)
     header = {"from": first.isoformat(), "to": last.isoformat(), "job": job}
     _render(f"Runs from {first.isoformat()} to {last.isoformat()}", header, rows, calendar, json_)
@@ -177,7 +178,7 @@ def next_cmd(
     start = parse_instant("--after", after, settings.timezone) if after else SystemClock().now()
     with transaction(engine) as session:
         stored = find_schedules(session, schedule_or_job)
-    calendar = calendar_from_settings(settings)
+        calendar = company_calendar(session, settings)
     rows = next_of_schedules(stored, calendar, start, n)
     summaries = [schedule_summary(s) for s in stored]
     header = {"schedule_or_job": schedule_or_job, "after": utc_text(start), "schedules": summaries}
