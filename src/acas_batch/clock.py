@@ -6,9 +6,11 @@ whole quarter of schedules run in seconds in tests and in ``acas-batch simulate`
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -60,6 +62,42 @@ class SimulatedClock:
 
     def sleep(self, seconds: float) -> None:
         self.advance(timedelta(seconds=seconds))
+
+
+class FileClock:
+    """Simulated time shared by several processes: the instant written in a file.
+
+    A driver (a test, or ``acas-batch simulate`` across processes) writes ISO-8601 UTC
+    instants to the file; every process reading it agrees on "now". ``sleep`` waits in
+    real time: the driver decides when time moves.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._path = Path(path)
+        self._cache: tuple[tuple[int, int], datetime] | None = None
+
+    def now(self) -> datetime:
+        stat = self._path.stat()
+        key = (stat.st_ino, stat.st_mtime_ns)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        value = datetime.fromisoformat(self._path.read_text().strip())
+        if value.tzinfo is None:
+            raise ValueError(f"clock file {self._path} holds a naive time {value.isoformat()}")
+        value = value.astimezone(UTC)
+        self._cache = (key, value)
+        return value
+
+    def set(self, when: datetime) -> None:
+        """Move shared time (atomically: readers never see a half-written file)."""
+        if when.tzinfo is None:
+            raise ValueError(f"FileClock.set needs an aware datetime, got naive {when.isoformat()}")
+        tmp = self._path.with_suffix(".tmp")
+        tmp.write_text(when.astimezone(UTC).isoformat())
+        os.replace(tmp, self._path)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
 
 
 def utcnow() -> datetime:

@@ -51,6 +51,23 @@ def normalise_database_url(url: str) -> str:
     raise ConfigError(f"database URL scheme {scheme!r} is not supported; accepted: {_ACCEPTED_URLS}")
 
 
+def parse_slots(value: str) -> dict[str, int]:
+    """Parse ``'cpu=2,printer=1'`` into capacities.
+
+    Raises:
+        ValueError: an item is not ``name=N`` with N a positive integer.
+    """
+    slots: dict[str, int] = {}
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        name, sep, count = item.partition("=")
+        if not sep or not name.strip() or not count.strip().isdigit() or int(count) < 1:
+            raise ValueError(f"resource slot {item.strip()!r} is not name=N with N >= 1")
+        slots[name.strip()] = int(count)
+    return slots
+
+
 class Settings(BaseModel):
     """Every setting of acas-batch. Each field ``x`` is also read from ``ACAS_X``."""
 
@@ -67,7 +84,32 @@ class Settings(BaseModel):
     holiday_subdivision: str | None = Field(default="ENG", description="Subdivision of that country.")
     log_level: str = Field(default="INFO", description="Level of the application log.")
     workers: int = Field(default=2, ge=1, le=256, description="Worker processes started by the scheduler.")
-    lease_seconds: int = Field(default=60, ge=5, le=3600, description="How long a claim lasts unrenewed.")
+    lease_seconds: float = Field(default=60, gt=0, le=3600, description="How long a claim lasts unrenewed.")
+    job_modules: str = Field(
+        default="acas_batch.jobs", description="Comma-separated modules imported to register job code."
+    )
+    poll_seconds: float = Field(default=0.5, gt=0, le=60, description="How often idle workers and schedulers look.")
+    max_running: int = Field(
+        default=0, ge=0, description="Executions running at once across all workers (0: no limit)."
+    )
+    priority_ageing_seconds: int = Field(
+        default=600, ge=1, description="Waiting this long raises a queued execution's priority by one."
+    )
+    dependency_wait_seconds: int = Field(
+        default=86_400, ge=1, description="How long an execution waits for upstream jobs when its job sets no limit."
+    )
+    shutdown_grace_seconds: float = Field(
+        default=30, ge=0, description="On SIGTERM/SIGINT, how long running jobs may finish before interruption."
+    )
+    prefetch: int = Field(
+        default=0, ge=0, le=1000, description="Executions a worker claims ahead of its free job processes."
+    )
+    clock_file: Path | None = Field(
+        default=None, description="Simulated time shared by processes, read from this file (tests, simulations)."
+    )
+    resource_slots: str = Field(
+        default="", description="Capacity of counted resources, e.g. 'cpu=2,printer=1' (undeclared: 1)."
+    )
     http_host: str = Field(default="127.0.0.1", description="Address the dashboard and API listen on.")
     http_port: int = Field(default=8000, ge=1, le=65535, description="Port of the dashboard and API.")
     smtp_host: str = Field(default="localhost", description="SMTP server for alert e-mail.")
@@ -104,6 +146,21 @@ class Settings(BaseModel):
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError(f"unknown log level {value!r} (DEBUG, INFO, WARNING, ERROR or CRITICAL)")
         return level
+
+    @field_validator("resource_slots")
+    @classmethod
+    def _check_slots(cls, value: str) -> str:
+        parse_slots(value)
+        return value
+
+    @property
+    def slot_capacity(self) -> dict[str, int]:
+        """Counted resources and how many slots each has."""
+        return parse_slots(self.resource_slots)
+
+    @property
+    def job_module_names(self) -> tuple[str, ...]:
+        return tuple(m.strip() for m in self.job_modules.split(",") if m.strip())
 
     @property
     def outputs(self) -> Path:

@@ -11,8 +11,10 @@ from acas_batch.bootstrap import initialise
 from acas_batch.cli import alerts as alerts_cli
 from acas_batch.cli import db as db_cli
 from acas_batch.cli import demo as demo_cli
+from acas_batch.cli import executions as executions_cli
 from acas_batch.cli import jobs as jobs_cli
 from acas_batch.cli import logs as logs_cli
+from acas_batch.cli import processes as processes_cli
 from acas_batch.cli import schedules as schedules_cli
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json
 from acas_batch.errors import AcasBatchError
@@ -27,10 +29,17 @@ app = typer.Typer(
 app.add_typer(db_cli.app, name="db")
 app.add_typer(demo_cli.app, name="demo")
 app.add_typer(jobs_cli.app, name="jobs")
+app.add_typer(executions_cli.app, name="executions")
+app.add_typer(processes_cli.scheduler_app, name="scheduler")
+app.add_typer(processes_cli.worker_app, name="worker")
 app.add_typer(logs_cli.app, name="logs")
 app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(alerts_cli.monitor_app, name="monitor")
 app.add_typer(schedules_cli.app, name="schedules")
+schedules_cli.app.command("list")(processes_cli.schedules_list)
+app.command("run")(executions_cli.run_command)
+app.command("status")(processes_cli.status_command)
+app.command("simulate")(processes_cli.simulate_command)
 
 
 @app.command()

@@ -1,0 +1,371 @@
+"""The scheduler tick: due occurrences become executions, exactly once, by misfire policy.
+
+Each tick, in its own transactions:
+
+1. **fire**: every enabled schedule whose ``next_fire_at`` has come is locked (``FOR
+   UPDATE SKIP LOCKED``: concurrent schedulers share the schedules out; SQLite's
+   ``BEGIN IMMEDIATE`` serialises them) and its occurrences since ``last_fire_at`` become
+   executions. The unique (schedule_id, nominal_time) constraint makes a second insert of
+   an occurrence a no-op, whatever the number of schedulers or restarts.
+2. **promote**: retries past their backoff and executions whose upstream jobs are done
+   become QUEUED; waits past their deadline fail with the reason.
+3. **recover**: executions whose worker stopped renewing its lease are recovered.
+
+Occurrences come from the business calendar (``batch.calendar``), which computes them in
+the schedule's time zone: a 01:30 daily run in Europe/London happens once on the day the
+clocks go back and once (at 02:30 local, per the calendar's rule) on the day they go forward.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from acas_batch import __version__
+from acas_batch.batch.calendar import next_occurrence, occurrences
+from acas_batch.batch.events import ExecutionEvent, Observers
+from acas_batch.batch.executions import has_wait_dependencies, live_success, notify_workers, run_key_for
+from acas_batch.batch.queue import Events, promote_ready, recover_expired
+from acas_batch.batch.registry import REGISTRY, Registry
+from acas_batch.batch.schedules import calendar_from_settings, spec_of
+from acas_batch.clock import Clock
+from acas_batch.config import Settings
+from acas_batch.db import transaction
+from acas_batch.errors import ValidationError
+from acas_batch.models import BatchExecution, BatchJob, BatchSchedule, BatchWorker
+from acas_batch.models.enums import ExecutionState, MisfirePolicy, TriggerKind, WorkerRole, WorkerState
+
+log = logging.getLogger("acas_batch.scheduler")
+
+#: How many occurrences one schedule may fire in one tick (an outage of years is caught up over ticks).
+MAX_OCCURRENCES_PER_TICK = 500
+
+
+class Occurrence(Protocol):
+    """What the calendar yields for one nominal time (see ``batch.calendar.Occurrence``)."""
+
+    @property
+    def nominal(self) -> datetime: ...
+
+    @property
+    def business_date(self) -> date: ...
+
+    @property
+    def skipped_reason(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """The business calendar and the functions of ``batch.calendar`` the tick uses."""
+
+    calendar: Any
+    spec_of: Callable[[BatchSchedule], Any]
+    occurrences: Callable[[Any, Any, datetime, datetime], Iterator[Occurrence]]
+    next_occurrence: Callable[[Any, Any, datetime], Occurrence | None]
+
+
+def business_calendar(settings: Settings) -> Calendar:
+    """The calendar of ``settings`` (holiday country and subdivision) and the rules of ``batch.calendar``."""
+    return Calendar(
+        calendar=calendar_from_settings(settings),
+        spec_of=spec_of,
+        occurrences=occurrences,
+        next_occurrence=next_occurrence,
+    )
+
+
+@dataclass(frozen=True)
+class Planned:
+    """An occurrence and what the misfire policy decided for it."""
+
+    occurrence: Occurrence
+    skip_reason: str | None
+
+
+def plan_occurrences(
+    occurrences: list[Occurrence], *, now: datetime, policy: MisfirePolicy, grace: timedelta
+) -> list[Planned]:
+    """Apply a misfire policy to the due occurrences of one schedule (oldest first).
+
+    An occurrence is *late* when ``now`` is past its nominal time plus the grace period.
+    RUN_ALL runs every one; RUN_LATEST runs only the newest due occurrence and skips the
+    older ones; SKIP runs those within the grace and skips the late ones. A skip is
+    recorded with its reason, never dropped. The calendar's own skips (shift policy SKIP
+    on a holiday) keep their reason.
+    """
+    planned: list[Planned] = []
+    runnable = [o for o in occurrences if o.skipped_reason is None]
+    latest = runnable[-1].nominal if runnable else None
+    for occ in occurrences:
+        if occ.skipped_reason is not None:
+            planned.append(Planned(occ, occ.skipped_reason))
+            continue
+        late = now - occ.nominal > grace
+        reason = None
+        if policy is MisfirePolicy.RUN_LATEST and latest is not None and occ.nominal != latest:
+            reason = f"misfire (run_latest): superseded by the occurrence at {latest:%Y-%m-%d %H:%M} UTC"
+        elif policy is MisfirePolicy.SKIP and late:
+            lateness = int((now - occ.nominal).total_seconds())
+            reason = f"misfire (skip): {lateness}s late, past the grace of {int(grace.total_seconds())}s"
+        planned.append(Planned(occ, reason))
+    return planned
+
+
+def _insert_occurrence(session: Session, values: dict[str, Any]) -> int | None:
+    """Insert one occurrence unless it exists; the unique constraint decides, not a read."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(BatchExecution)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["schedule_id", "nominal_time"])
+        .returning(BatchExecution.id)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+@dataclass
+class FireReport:
+    """What one fire pass did."""
+
+    created: int = 0
+    skipped: int = 0
+    duplicates: int = 0
+    schedules: int = 0
+    events: Events = field(default_factory=list)
+
+
+def fire_due(
+    session: Session,
+    *,
+    now: datetime,
+    calendar: Calendar | Callable[[], Calendar],
+    wait_default_seconds: int = 86_400,
+    registry: Registry = REGISTRY,
+    limit: int = 1000,
+) -> FireReport:
+    """Turn the due occurrences of due schedules into executions (see the module docstring)."""
+    report = FireReport()
+    stmt = (
+        select(BatchSchedule, BatchJob)
+        .join(BatchJob, BatchJob.id == BatchSchedule.job_id)
+        .where(
+            BatchSchedule.enabled.is_(True),
+            BatchJob.enabled.is_(True),
+            # never computed yet, or due; a finished schedule has no next and a last: not due
+            (BatchSchedule.next_fire_at.is_(None) & BatchSchedule.last_fire_at.is_(None))
+            | (BatchSchedule.next_fire_at <= now),
+        )
+        .order_by(BatchSchedule.next_fire_at, BatchSchedule.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=BatchSchedule)
+    queued = False
+    for schedule, job in session.execute(stmt).all():
+        if not isinstance(calendar, Calendar):
+            calendar = calendar()  # built only when a schedule is due
+        report.schedules += 1
+        spec = calendar.spec_of(schedule)
+        after = schedule.last_fire_at or schedule.valid_from or schedule.created_at
+        until = min(now, schedule.valid_until) if schedule.valid_until else now
+        occs = []
+        for occ in calendar.occurrences(spec, calendar.calendar, after, until):
+            occs.append(occ)
+            if len(occs) >= MAX_OCCURRENCES_PER_TICK:
+                break
+        planned = plan_occurrences(
+            occs,
+            now=now,
+            policy=schedule.misfire_policy,
+            grace=timedelta(seconds=schedule.misfire_grace_seconds),
+        )
+        waits = has_wait_dependencies(session, job.id)
+        for item in planned:
+            queued |= _create(session, schedule, job, item, now, waits, wait_default_seconds, registry, report)
+        last = occs[-1].nominal if occs else schedule.last_fire_at
+        if last is not None:
+            schedule.last_fire_at = last
+        nxt = calendar.next_occurrence(spec, calendar.calendar, last or after)
+        if schedule.valid_until is not None and nxt is not None and nxt.nominal > schedule.valid_until:
+            nxt = None
+        schedule.next_fire_at = nxt.nominal if nxt else None
+        if nxt is None and schedule.last_fire_at is None:
+            schedule.last_fire_at = until
+        schedule.updated_at = now
+    if queued:
+        notify_workers(session)
+    return report
+
+
+def _create(  # noqa: PLR0917
+    session: Session,
+    schedule: BatchSchedule,
+    job: BatchJob,
+    item: Planned,
+    now: datetime,
+    waits: bool,
+    wait_default_seconds: int,
+    registry: Registry,
+    report: FireReport,
+) -> bool:
+    occ = item.occurrence
+    params = {**(job.default_params or {}), **(schedule.params or {})}
+    reason = item.skip_reason
+    state = ExecutionState.SKIPPED if reason else (ExecutionState.PENDING if waits else ExecutionState.QUEUED)
+    try:
+        run_key = run_key_for(job, params, occ.business_date, registry)
+    except ValidationError as exc:
+        run_key, state, reason = f"{job.name}:{occ.business_date.isoformat()}", ExecutionState.FAILED, str(exc)
+    if state in (ExecutionState.PENDING, ExecutionState.QUEUED) and (done := live_success(session, run_key)):
+        state, reason = ExecutionState.SKIPPED, f"run key {run_key} already succeeded in execution {done.id}"
+    held_from = None
+    if schedule.start_held and state in (ExecutionState.PENDING, ExecutionState.QUEUED):
+        held_from, state, reason = state, ExecutionState.HELD, "schedule starts held: an operator releases it"
+    values = {
+        "job_id": job.id,
+        "schedule_id": schedule.id,
+        "nominal_time": occ.nominal,
+        "business_date": occ.business_date,
+        "state": state,
+        "held_from": held_from,
+        "trigger": TriggerKind.SCHEDULE,
+        "run_key": run_key,
+        "params": params,
+        "priority": job.priority,
+        "attempt": 1,
+        "fencing_token": 0,
+        "cancel_requested": False,
+        "forced": False,
+        "created_at": now,
+        "queued_at": now if state is ExecutionState.QUEUED else None,
+        "wait_deadline": (
+            now + timedelta(seconds=job.dependency_wait_seconds or wait_default_seconds)
+            if state is ExecutionState.PENDING or held_from is ExecutionState.PENDING
+            else None
+        ),
+        "finished_at": now if state.is_terminal else None,
+        "reason": reason,
+    }
+    new_id = _insert_occurrence(session, values)
+    if new_id is None:
+        report.duplicates += 1
+        log.info("occurrence %s of schedule %s already dispatched", occ.nominal.isoformat(), schedule.id)
+        return False
+    if state is ExecutionState.SKIPPED:
+        report.skipped += 1
+    else:
+        report.created += 1
+    report.events.append(("on_created", ExecutionEvent(new_id, job.name, state, now, reason=reason)))
+    return state is ExecutionState.QUEUED
+
+
+@dataclass
+class TickReport:
+    """What one scheduler tick did, and how long it took."""
+
+    fired: FireReport
+    promoted: int
+    recovered: list[int]
+    seconds: float
+
+
+class Scheduler:
+    """Runs the tick every ``poll_seconds`` until stopped; any number may run at once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        clock: Clock,
+        observers: Observers | None = None,
+        calendar: Calendar | None = None,
+        scheduler_id: str | None = None,
+        fire_schedules: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.clock = clock
+        self.observers = observers or Observers()
+        self._calendar = calendar
+        self.scheduler_id = scheduler_id or f"scheduler:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._stop = threading.Event()
+        self.fire_schedules = fire_schedules
+
+    @property
+    def calendar(self) -> Calendar:
+        if self._calendar is None:
+            self._calendar = business_calendar(self.settings)
+        return self._calendar
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def tick(self) -> TickReport:
+        t0 = time.perf_counter()
+        now = self.clock.now()
+        wait_default = self.settings.dependency_wait_seconds
+        fired = FireReport()
+        if self.fire_schedules:
+            with transaction(self.engine, write=True) as s:
+                fired = fire_due(s, now=now, calendar=lambda: self.calendar, wait_default_seconds=wait_default)
+        events: Events = list(fired.events)
+        with transaction(self.engine, write=True) as s:
+            promoted = promote_ready(s, now=now, ageing_seconds=self.settings.priority_ageing_seconds, events=events)
+        with transaction(self.engine, write=True) as s:
+            recovered = recover_expired(s, now=now, wait_default_seconds=wait_default, events=events)
+            self._beat(s, now)
+        for hook, event in events:
+            self.observers.emit(hook, event)
+        return TickReport(fired, promoted, recovered, time.perf_counter() - t0)
+
+    def run(self, until: Callable[[], bool] | None = None) -> None:
+        """Tick until stopped. A failed tick (database away) is logged and retried."""
+        try:
+            while not self._stop.is_set() and not (until and until()):
+                try:
+                    self.tick()
+                except Exception:
+                    log.exception("scheduler tick failed; retrying")
+                self._stop.wait(self.settings.poll_seconds)
+        finally:
+            with transaction(self.engine, write=True) as s:
+                now = self.clock.now()
+                s.execute(
+                    update(BatchWorker)
+                    .where(BatchWorker.id == self.scheduler_id)
+                    .values(state=WorkerState.STOPPED, stopped_at=now, heartbeat_at=now)
+                )
+
+    def _beat(self, session: Session, now: datetime) -> None:
+        updated = session.execute(
+            update(BatchWorker)
+            .where(BatchWorker.id == self.scheduler_id)
+            .values(heartbeat_at=now, state=WorkerState.RUNNING)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        if not updated:
+            session.add(
+                BatchWorker(
+                    id=self.scheduler_id,
+                    role=WorkerRole.SCHEDULER,
+                    state=WorkerState.RUNNING,
+                    hostname=socket.gethostname(),
+                    pid=os.getpid(),
+                    started_at=now,
+                    heartbeat_at=now,
+                    version=__version__,
+                )
+            )

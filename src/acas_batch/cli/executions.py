@@ -1,0 +1,263 @@
+"""``acas-batch run`` and ``acas-batch executions``: run jobs now and act on executions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, print_json, print_table, settings_from
+from acas_batch.errors import Conflict, ValidationError
+from acas_batch.models.enums import ExecutionState
+from acas_batch.services import RESULT_EXIT_CODES, JobSchedulerService
+
+app = typer.Typer(help="Executions: list, show, cancel, hold, release, rerun, mark succeeded.", no_args_is_help=True)
+
+ActorOpt = Annotated[str, typer.Option("--actor", envvar="ACAS_ACTOR", help="Who is acting (kept in the audit trail).")]
+ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why (kept in the audit trail).")]
+
+
+def service(config: Any, database_url: str | None, actor: str = "cli") -> JobSchedulerService:
+    return JobSchedulerService(settings=settings_from(config, database_url), actor=actor)
+
+
+def _raise_for(svc: JobSchedulerService, message: str) -> None:
+    """Turn a facade's ``(False, message)`` back into its error (and so its exit code)."""
+    raise svc.last_error or Conflict(message)
+
+
+def _params(values: list[str]) -> dict[str, str]:
+    params = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError(f"--param {item!r} is not KEY=VALUE")
+        params[key.strip()] = value
+    return params
+
+
+def run_command(
+    job: Annotated[str, typer.Argument(help="Job name, e.g. GL_DAILY_CLOSE.")],
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Parameter KEY=VALUE (repeatable).")] = None,
+    business_date: Annotated[
+        str | None, typer.Option("--business-date", help="YYYY-MM-DD or YYYYMMDD; default: today (local).")
+    ] = None,
+    force_reason: Annotated[
+        str | None, typer.Option("--force-reason", help="Run again a run key that already succeeded, saying why.")
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for the result; the exit status reflects it.")] = False,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="With --wait: give up after SECONDS.")] = None,
+    actor: ActorOpt = "cli",
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> int:
+    """Run a job now. Parameters are validated first; with --wait, exit 0 only on success."""
+    svc = service(config, database_url, actor)
+    ok, result = svc.execute_job_now(job, _params(param or []), business_date=business_date, force_reason=force_reason)
+    if not ok:
+        _raise_for(svc, str(result))
+    execution_id = int(result)
+    if not wait:
+        if json_:
+            print_json({"execution_id": execution_id})
+        else:
+            typer.echo(f"execution {execution_id} created")
+        return 0
+    ok, detail = svc.wait_for(execution_id, timeout=timeout)
+    if not ok:
+        raise Conflict(str(detail))
+    state = ExecutionState(detail["state"])
+    if json_:
+        print_json(detail)
+    else:
+        line = f"execution {detail['id']} {state.value}"
+        if detail.get("error_message"):
+            line += f": {detail['error_type']}: {detail['error_message']}"
+        elif detail.get("reason"):
+            line += f": {detail['reason']}"
+        typer.echo(line)
+    return RESULT_EXIT_CODES.get(state, 1)
+
+
+@app.command("list")
+def list_cmd(
+    state: Annotated[str | None, typer.Option("--state", help="Only this state (queued, running, failed ...).")] = None,
+    job: Annotated[str | None, typer.Option("--job", help="Only this job.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many, newest first.")] = 50,
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """List executions, newest first."""
+    if state is not None and state not in {s.value for s in ExecutionState}:
+        raise ValidationError(f"--state {state!r} is not one of {', '.join(s.value for s in ExecutionState)}")
+    svc = service(config, database_url)
+    ok, rows = svc.list_executions(state=state, job=job, limit=limit)
+    if not ok:
+        _raise_for(svc, str(rows))
+    if json_:
+        print_json(rows)
+        return
+    print_table(
+        None,
+        ["id", "job", "state", "business date", "attempt", "trigger", "started", "finished", "error / reason"],
+        [
+            [
+                r["id"],
+                r["job"],
+                r["state"],
+                r["business_date"],
+                r["attempt"],
+                r["trigger"],
+                r["started_at"] and r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
+                r["finished_at"] and r["finished_at"].strftime("%Y-%m-%d %H:%M:%S"),
+                r["error_message"] or r["reason"] or "",
+            ]
+            for r in rows
+        ],
+    )
+
+
+@app.command("show")
+def show_cmd(
+    execution_id: Annotated[int, typer.Argument(help="Execution id.")],
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Show one execution: state, timings, result, attempts and log lines."""
+    svc = service(config, database_url)
+    ok, detail = svc.get_execution(execution_id)
+    if not ok:
+        _raise_for(svc, str(detail))
+    if json_:
+        print_json(detail)
+        return
+    for key in (
+        "id",
+        "job",
+        "state",
+        "business_date",
+        "run_key",
+        "trigger",
+        "attempt",
+        "started_at",
+        "finished_at",
+        "duration_ms",
+        "progress",
+        "error_type",
+        "error_message",
+        "reason",
+        "result",
+        "output_dir",
+    ):
+        if detail.get(key) is not None:
+            typer.echo(f"{key:>14}: {detail[key]}")
+    typer.echo("      attempts: " + ", ".join(f"#{a['id']} {a['state']}" for a in detail["attempts"]))
+    for line in detail["logs"]:
+        typer.echo(f"  {line['at']:%H:%M:%S} {line['level']:<8} {line['event']}: {line['message']}")
+
+
+def _act(svc: JobSchedulerService, result: tuple[bool, Any], json_: bool) -> None:
+    ok, value = result
+    if not ok:
+        _raise_for(svc, str(value))
+    if json_:
+        print_json(value)
+    else:
+        typer.echo(f"execution {value['id']} {value['state']}")
+
+
+@app.command("cancel")
+def cancel_cmd(
+    execution_id: Annotated[int, typer.Argument(help="Execution id.")],
+    reason: ReasonOpt = None,
+    actor: ActorOpt = "cli",
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Cancel an execution; a running one is terminated by its worker."""
+    svc = service(config, database_url, actor)
+    _act(svc, svc.cancel_execution(execution_id, reason), json_)
+
+
+@app.command("hold")
+def hold_cmd(
+    execution_id: Annotated[int, typer.Argument(help="Execution id.")],
+    reason: ReasonOpt = None,
+    actor: ActorOpt = "cli",
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Hold an execution that has not started; release puts it back."""
+    svc = service(config, database_url, actor)
+    _act(svc, svc.hold_execution(execution_id, reason), json_)
+
+
+@app.command("release")
+def release_cmd(
+    execution_id: Annotated[int, typer.Argument(help="Execution id.")],
+    reason: ReasonOpt = None,
+    actor: ActorOpt = "cli",
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Release a held execution to the state it was held from."""
+    svc = service(config, database_url, actor)
+    _act(svc, svc.release_execution(execution_id, reason), json_)
+
+
+@app.command("rerun")
+def rerun_cmd(
+    execution_id: Annotated[int, typer.Argument(help="Execution id of a finished run.")],
+    reason: ReasonOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Rerun a run key that succeeded (needs --reason).")] = False,
+    actor: ActorOpt = "cli",
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Run a finished execution's work again as a new execution."""
+    svc = service(config, database_url, actor)
+    _act(svc, svc.rerun_execution(execution_id, reason, force=force), json_)
+
+
+@app.command("mark-succeeded")
+def mark_succeeded_cmd(
+    execution_id: Annotated[int, typer.Argument(help="Execution id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the work counts as done (required).")],
+    actor: ActorOpt = "cli",
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Record that an execution's work was done by other means; dependants may proceed."""
+    svc = service(config, database_url, actor)
+    _act(svc, svc.mark_succeeded(execution_id, reason), json_)
+
+
+@app.command("impact")
+def impact_cmd(
+    execution_id: Annotated[int, typer.Argument(help="Execution id (usually a failed one).")],
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """What this execution's failure blocks: downstream jobs and their waiting executions."""
+    svc = service(config, database_url)
+    ok, impact = svc.get_dependency_impact(execution_id)
+    if not ok:
+        _raise_for(svc, str(impact))
+    if json_:
+        print_json(impact)
+        return
+    typer.echo(f"execution {impact['execution_id']} ({impact['job_name']}) blocks:")
+    typer.echo("  jobs: " + (", ".join(impact["blocked_jobs"]) or "none"))
+    typer.echo("  executions: " + (", ".join(str(i) for i in impact["blocked_executions"]) or "none"))
+
+
+__all__ = ["app", "run_command"]

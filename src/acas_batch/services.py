@@ -1,0 +1,399 @@
+"""The spec's Python API: thin facades over the engine that return ``(success, result)``.
+
+``JobSchedulerService(db)`` runs jobs now, starts and stops the scheduler and its
+workers in this process, and manages jobs, schedules and dependencies. Errors the user
+can act on come back as ``(False, message)``; bugs still raise.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from acas_batch.batch import definitions, operations
+from acas_batch.batch.dependencies import add_dependency, dependency_impact, remove_dependency
+from acas_batch.batch.events import ExecutionEvent, Observers
+from acas_batch.batch.executions import get_execution, job_by_name
+from acas_batch.batch.scheduler import Scheduler
+from acas_batch.batch.simulate import simulate
+from acas_batch.batch.status import (
+    dashboard,
+    execution_detail,
+    list_executions,
+    live_workers,
+    run_outcome,
+    schedule_list,
+)
+from acas_batch.batch.worker import Worker, load_job_modules
+from acas_batch.clock import Clock, FileClock, SystemClock
+from acas_batch.config import Settings, load_settings
+from acas_batch.db import make_engine, transaction
+from acas_batch.errors import AcasBatchError, ValidationError
+from acas_batch.models.enums import DependencyCondition, DependencyKind, ExecutionState, WorkerRole
+
+T = TypeVar("T")
+Outcome = tuple[bool, Any]
+
+
+class JobSchedulerService:
+    """Run jobs, drive the scheduler, manage jobs, schedules and dependencies."""
+
+    def __init__(
+        self,
+        db: Engine | str | None = None,
+        *,
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+        actor: str = "system",
+        observers: Observers | None = None,
+    ) -> None:
+        if settings is None:
+            url = db if isinstance(db, str) else (db.url.render_as_string(hide_password=False) if db else None)
+            settings = load_settings(database_url=url)
+        self.settings = settings
+        self.engine = db if isinstance(db, Engine) else make_engine(settings.database_url)
+        self.clock: Clock = clock or (FileClock(settings.clock_file) if settings.clock_file else SystemClock())
+        self.actor = actor
+        self.observers = observers or Observers()
+        self._scheduler: Scheduler | None = None
+        self._worker: Worker | None = None
+        self._threads: list[threading.Thread] = []
+        #: The error behind the last ``(False, message)``, for callers that map it (the CLI's exit code).
+        self.last_error: AcasBatchError | None = None
+        load_job_modules(settings)
+
+    # --- helpers ---------------------------------------------------------------------
+    def _failed(self, exc: AcasBatchError) -> tuple[bool, str]:
+        self.last_error = exc
+        return False, str(exc)
+
+    def _write(self, action: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[bool, T | str]:
+        try:
+            with transaction(self.engine, write=True) as s:
+                return True, action(s, *args, **kwargs)
+        except AcasBatchError as exc:
+            return self._failed(exc)
+
+    @property
+    def _wait_default(self) -> int:
+        return self.settings.dependency_wait_seconds
+
+    def business_date(self, value: object | None) -> date:
+        if value is None:
+            return operations.local_date(self.clock.now(), self.settings.timezone)
+        return operations.parse_business_date(value)
+
+    # --- running -----------------------------------------------------------------------
+    def start_scheduler(self, workers: int | None = None) -> Outcome:
+        """Start a scheduler and a worker with ``workers`` job processes in this process."""
+        if self._scheduler is not None:
+            return False, "the scheduler is already running in this process"
+        self._scheduler = Scheduler(self.settings, self.engine, clock=self.clock, observers=self.observers)
+        self._worker = Worker(
+            self.settings,
+            clock=self.clock,
+            slots=workers or self.settings.workers,
+            observers=self.observers,
+            engine=self.engine,
+        )
+        self._worker.start()
+        self._threads = [
+            threading.Thread(target=self._scheduler.run, name="acas-scheduler", daemon=True),
+            threading.Thread(target=self._worker.run, name="acas-worker", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        return True, {"scheduler_id": self._scheduler.scheduler_id, "worker_id": self._worker.worker_id}
+
+    def serve(self, *, scheduler: bool = True, workers: int = 0) -> None:
+        """Run a scheduler and/or a worker in the foreground until SIGTERM or SIGINT.
+
+        On the signal: stop claiming, let running jobs finish within the grace period,
+        then interrupt them and record it (see ``Worker.shutdown``).
+        """
+        sched = Scheduler(self.settings, self.engine, clock=self.clock, observers=self.observers) if scheduler else None
+        worker = (
+            Worker(self.settings, clock=self.clock, slots=workers, observers=self.observers, engine=self.engine)
+            if workers > 0
+            else None
+        )
+
+        def stop(_signum: int, _frame: object) -> None:
+            if sched is not None:
+                sched.request_stop()
+            if worker is not None:
+                worker.request_stop()
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        thread = threading.Thread(target=sched.run, name="acas-scheduler", daemon=True) if sched else None
+        try:
+            if thread is not None:
+                thread.start()
+            if worker is not None:
+                worker.run()
+            elif sched is not None:
+                while thread is not None and thread.is_alive():
+                    thread.join(timeout=0.5)
+        finally:
+            if sched is not None:
+                sched.request_stop()
+            if thread is not None:
+                thread.join(timeout=30)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def simulate(self, start: date, end: date, *, workers: int = 2) -> Outcome:
+        """Run every schedule from ``start`` to ``end`` (inclusive, local dates) on a virtual clock."""
+        zone = ZoneInfo(self.settings.timezone)
+        begin = datetime.combine(start, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+        finish = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(UTC)
+        if finish <= begin:
+            return self._failed(ValidationError(f"--to {end} is before --from {start}"))
+        report = simulate(
+            self.settings,
+            self.engine,
+            begin,
+            finish - timedelta(microseconds=1),
+            slots=workers,
+            observers=self.observers,
+        )
+        return True, report.as_dict()
+
+    def stop_scheduler(self, timeout: float | None = None) -> Outcome:
+        """Stop claiming, let running jobs finish within the grace period, then stop."""
+        if self._scheduler is None or self._worker is None:
+            return False, "the scheduler is not running in this process"
+        self._scheduler.request_stop()
+        self._worker.request_stop()
+        limit = timeout if timeout is not None else self.settings.shutdown_grace_seconds + 30
+        for thread in self._threads:
+            thread.join(timeout=limit)
+        self._scheduler, self._worker, self._threads = None, None, []
+        return True, {"stopped": True}
+
+    def execute_job_now(
+        self,
+        name: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        business_date: object | None = None,
+        force_reason: str | None = None,
+    ) -> Outcome:
+        """Create an execution of ``name`` now: ``(True, execution_id)`` or ``(False, error)``."""
+        params = dict(params or {})
+        raw_date = params.pop("business_date", business_date)
+        try:
+            when = self.business_date(raw_date)
+        except AcasBatchError as exc:
+            return self._failed(exc)
+        now = self.clock.now()
+        ok, row = self._write(
+            operations.enqueue,
+            name,
+            params,
+            now=now,
+            business_date=when,
+            actor=self.actor,
+            force_reason=force_reason,
+            wait_default_seconds=self._wait_default,
+        )
+        if not ok or isinstance(row, str):
+            return False, row
+        self.observers.emit("on_created", ExecutionEvent(row.id, name, row.state, now, reason=row.reason))
+        return True, row.id
+
+    def wait_for(self, execution_id: int, *, timeout: float | None = None, run_inline: bool = True) -> Outcome:
+        """Wait until the run (the execution and its retries) finishes; return its last attempt.
+
+        With no live worker and ``run_inline``, runs a worker in this process meanwhile.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        started_here = False
+        if run_inline and not self._has_live_worker() and self._scheduler is None:
+            self._start_inline()
+            started_here = True
+        try:
+            while True:
+                with transaction(self.engine) as s:
+                    latest = run_outcome(s, execution_id)
+                    if latest.state.is_terminal:
+                        return True, execution_detail(s, latest.id)
+                if deadline is not None and time.monotonic() > deadline:
+                    return False, f"execution {execution_id} still {latest.state.value} after {timeout}s"
+                time.sleep(min(self.settings.poll_seconds, 0.2))
+        finally:
+            if started_here:
+                self.stop_scheduler()
+
+    def _has_live_worker(self) -> bool:
+        with transaction(self.engine) as s:
+            stale = timedelta(seconds=max(3 * self.settings.lease_seconds, 30))
+            workers = live_workers(s, now=self.clock.now(), stale_after=stale)
+        return any(w.role is WorkerRole.WORKER for w in workers)
+
+    def _start_inline(self) -> None:
+        self._scheduler = Scheduler(
+            self.settings, self.engine, clock=self.clock, observers=self.observers, fire_schedules=False
+        )
+        self._worker = Worker(self.settings, clock=self.clock, slots=1, observers=self.observers, engine=self.engine)
+        self._worker.start()
+        self._threads = [
+            threading.Thread(target=self._scheduler.run, daemon=True),
+            threading.Thread(target=self._worker.run, daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def get_scheduler_dashboard(self) -> dict[str, Any]:
+        """Counts by state, running executions with progress, next runs, recent failures, processes."""
+        with transaction(self.engine) as s:
+            stale = timedelta(seconds=max(3 * self.settings.lease_seconds, 30))
+            return dashboard(s, now=self.clock.now(), stale_after=stale)
+
+    # --- executions ----------------------------------------------------------------------
+    def list_executions(self, *, state: str | None = None, job: str | None = None, limit: int = 50) -> Outcome:
+        try:
+            with transaction(self.engine) as s:
+                return True, list_executions(s, state=state, job=job, limit=limit)
+        except AcasBatchError as exc:
+            return self._failed(exc)
+
+    def get_execution(self, execution_id: int) -> Outcome:
+        try:
+            with transaction(self.engine) as s:
+                return True, execution_detail(s, execution_id)
+        except AcasBatchError as exc:
+            return self._failed(exc)
+
+    def _act(self, action: Callable[..., Any], execution_id: int, **kwargs: Any) -> Outcome:
+        ok, row = self._write(action, execution_id, actor=self.actor, now=self.clock.now(), **kwargs)
+        if not ok:
+            return False, row
+        return True, {"id": row.id, "state": row.state.value}  # type: ignore[union-attr]
+
+    def hold_execution(self, execution_id: int, reason: str | None = None) -> Outcome:
+        return self._act(operations.hold, execution_id, reason=reason)
+
+    def release_execution(self, execution_id: int, reason: str | None = None) -> Outcome:
+        return self._act(operations.release, execution_id, reason=reason)
+
+    def cancel_execution(self, execution_id: int, reason: str | None = None) -> Outcome:
+        return self._act(operations.cancel, execution_id, reason=reason)
+
+    def rerun_execution(self, execution_id: int, reason: str | None = None, *, force: bool = False) -> Outcome:
+        return self._act(
+            operations.rerun, execution_id, reason=reason, force=force, wait_default_seconds=self._wait_default
+        )
+
+    def mark_succeeded(self, execution_id: int, reason: str) -> Outcome:
+        return self._act(
+            operations.mark_succeeded, execution_id, reason=reason, wait_default_seconds=self._wait_default
+        )
+
+    def get_dependency_impact(self, execution_id: int) -> Outcome:
+        try:
+            with transaction(self.engine) as s:
+                return True, dependency_impact(s, get_execution(s, execution_id)).as_dict()
+        except AcasBatchError as exc:
+            return self._failed(exc)
+
+    # --- jobs ----------------------------------------------------------------------------
+    def create_job(self, name: str, module: str, handler: str | None = None, **values: Any) -> Outcome:
+        ok, job = self._write(
+            definitions.create_job,
+            name,
+            now=self.clock.now(),
+            module=module,
+            handler=handler,
+            actor=self.actor,
+            **values,
+        )
+        return (True, job.id) if ok and not isinstance(job, str) else (False, job)
+
+    def update_job(self, name: str, **values: Any) -> Outcome:
+        ok, job = self._write(definitions.update_job, name, now=self.clock.now(), actor=self.actor, **values)
+        return (True, job.id) if ok and not isinstance(job, str) else (False, job)
+
+    def enable_job(self, name: str) -> Outcome:
+        ok, job = self._write(definitions.set_job_enabled, name, True, now=self.clock.now(), actor=self.actor)
+        return (True, job.id) if ok and not isinstance(job, str) else (False, job)
+
+    def disable_job(self, name: str) -> Outcome:
+        ok, job = self._write(definitions.set_job_enabled, name, False, now=self.clock.now(), actor=self.actor)
+        return (True, job.id) if ok and not isinstance(job, str) else (False, job)
+
+    # --- schedules -------------------------------------------------------------------------
+    def create_schedule(self, job_name: str, kind: str, rule: dict[str, Any], **values: Any) -> Outcome:
+        ok, row = self._write(
+            definitions.create_schedule,
+            job_name,
+            now=self.clock.now(),
+            kind=kind,
+            rule=rule,
+            actor=self.actor,
+            **values,
+        )
+        return (True, row.id) if ok and not isinstance(row, str) else (False, row)
+
+    def update_schedule(self, schedule_id: int, **values: Any) -> Outcome:
+        ok, row = self._write(
+            definitions.update_schedule, schedule_id, now=self.clock.now(), actor=self.actor, **values
+        )
+        return (True, row.id) if ok and not isinstance(row, str) else (False, row)
+
+    def delete_schedule(self, schedule_id: int) -> Outcome:
+        ok, err = self._write(definitions.delete_schedule, schedule_id, now=self.clock.now(), actor=self.actor)
+        return (True, schedule_id) if ok else (False, err)
+
+    def list_schedules(self) -> Outcome:
+        with transaction(self.engine) as s:
+            return True, schedule_list(s)
+
+    # --- dependencies ------------------------------------------------------------------------
+    def add_dependency(
+        self,
+        job_name: str,
+        depends_on: str,
+        *,
+        kind: str = DependencyKind.WAIT.value,
+        condition: str = DependencyCondition.SUCCESS.value,
+        lookback_days: int = 0,
+    ) -> Outcome:
+        def act(s: Any) -> int:
+            edge = add_dependency(
+                s,
+                job_by_name(s, job_name),
+                job_by_name(s, depends_on),
+                now=self.clock.now(),
+                kind=DependencyKind(kind),
+                condition=DependencyCondition(condition),
+                lookback_days=lookback_days,
+            )
+            return edge.id
+
+        ok, edge_id = self._write(act)
+        return ok, edge_id
+
+    def remove_dependency(self, job_name: str, depends_on: str, *, kind: str = DependencyKind.WAIT.value) -> Outcome:
+        ok, removed = self._write(
+            lambda s: remove_dependency(s, job_by_name(s, job_name), job_by_name(s, depends_on), DependencyKind(kind))
+        )
+        return ok, removed
+
+
+#: Exit status of ``acas-batch run --wait`` per final state (0 only for a success).
+RESULT_EXIT_CODES = {
+    ExecutionState.SUCCEEDED: 0,
+    ExecutionState.WARNING: 10,
+    ExecutionState.FAILED: 11,
+    ExecutionState.TIMED_OUT: 12,
+    ExecutionState.CANCELLED: 13,
+    ExecutionState.SKIPPED: 14,
+}

@@ -1,0 +1,127 @@
+"""Job code for the engine's tests, imported by worker children via ``ACAS_JOB_MODULES``.
+
+Each job does real, observable work (rows written, files created) except ``TEST_SLEEP``,
+which exists to be killed at its timeout, and ``TEST_CHECKPOINT``'s pause, which exists to
+be killed mid-run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+
+from acas_batch.batch.context import JobContext, JobResult
+from acas_batch.batch.registry import job
+from acas_batch.models import BatchMetric
+from acas_batch.models.enums import Module
+
+
+class NoopParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tag: str = "x"
+
+
+def _tag_key(params: NoopParams, business_date: date) -> str:
+    return f"{business_date.isoformat()}/{params.tag}"
+
+
+@job("TEST_NOOP", module=Module.SYS, params=NoopParams, run_key=_tag_key, timeout_seconds=60)
+def noop(ctx: JobContext[NoopParams]) -> JobResult:
+    """Do nothing, successfully."""
+    return JobResult(summary=f"noop {ctx.params.tag}")
+
+
+class WriteParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rows: int = Field(default=3, ge=1, le=10_000)
+    label: str = "written"
+
+
+@job("TEST_WRITE", module=Module.SYS, params=WriteParams)
+def write(ctx: JobContext[WriteParams]) -> JobResult:
+    """Write rows, a log line, progress and an output file."""
+    for i in range(ctx.params.rows):
+        ctx.session.add(
+            BatchMetric(name=ctx.params.label, recorded_at=ctx.now, value=float(i), execution_id=ctx.execution_id)
+        )
+        ctx.progress(i + 1, ctx.params.rows)
+    ctx.log.info(f"wrote {ctx.params.rows} rows", event="rows_written", rows=ctx.params.rows)
+    path = ctx.output("report.csv")
+    path.write_text(f"business_date,rows\n{ctx.business_date.isoformat()},{ctx.params.rows}\n")
+    return JobResult(summary="written", counts={"rows": ctx.params.rows}, files=[str(path)])
+
+
+@job("TEST_SLEEP", module=Module.SYS, timeout_seconds=1, max_attempts=1)
+def sleep_forever(ctx: JobContext[Any]) -> None:
+    """Hang, to be killed at the time limit."""
+    ctx.log.info("going to sleep", event="sleeping")
+    while True:
+        time.sleep(0.05)
+
+
+class FailParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    failures: int = 2
+    error: str = "ValueError"
+
+
+class FlakyError(RuntimeError):
+    """A failure the job's retry policy may or may not accept."""
+
+
+@job("TEST_FAIL", module=Module.SYS, params=FailParams, max_attempts=3)
+def fail_n_times(ctx: JobContext[FailParams]) -> JobResult:
+    """Fail on the first ``failures`` attempts, then succeed."""
+    if ctx.attempt <= ctx.params.failures:
+        if ctx.params.error == "FlakyError":
+            raise FlakyError(f"flaky failure on attempt {ctx.attempt}")
+        raise ValueError(f"planned failure on attempt {ctx.attempt}")
+    return JobResult(summary=f"succeeded on attempt {ctx.attempt}")
+
+
+class CheckpointParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    chunks: int = 5
+    pause_after: int = -1  # on the first attempt, pause after this chunk (to be killed)
+    pause_seconds: float = 30
+
+
+@job("TEST_CHECKPOINT", module=Module.SYS, params=CheckpointParams, max_attempts=3)
+def checkpointing(ctx: JobContext[CheckpointParams]) -> JobResult:
+    """Write one row per chunk, checkpointing after each; resumes where the last attempt stopped."""
+    start = int((ctx.last_checkpoint or {}).get("next", 0))
+    for chunk in range(start, ctx.params.chunks):
+        ctx.session.add(
+            BatchMetric(
+                name="chunk",
+                recorded_at=ctx.now,
+                value=float(chunk),
+                execution_id=ctx.execution_id,
+                labels={"attempt": ctx.attempt, "pid": os.getpid()},
+            )
+        )
+        ctx.checkpoint({"next": chunk + 1})
+        if ctx.attempt == 1 and chunk == ctx.params.pause_after:
+            ctx.log.info("pausing to be killed", event="pausing")
+            deadline = time.monotonic() + ctx.params.pause_seconds
+            while time.monotonic() < deadline:
+                time.sleep(0.05)
+    total = ctx.session.scalar(select(func.count()).select_from(BatchMetric).where(BatchMetric.name == "chunk"))
+    return JobResult(summary="chunks written", counts={"resumed_at": start, "chunks_total": int(total or 0)})
+
+
+@job("TEST_WARN", module=Module.SYS)
+def warn(ctx: JobContext[Any]) -> None:
+    """Finish with a warning."""
+    ctx.warn_outcome("2 journals were not posted")
+
+
+@job("TEST_CRASH", module=Module.SYS, max_attempts=1)
+def crash(ctx: JobContext[Any]) -> None:
+    """Kill its own process, as a segfault would."""
+    os._exit(3)
