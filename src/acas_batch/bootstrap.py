@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, select
 
 from acas_batch.clock import Clock, SystemClock
 from acas_batch.db import check_connection, transaction
 from acas_batch.jobs.catalogue import CatalogueReport, install_catalogue
-from acas_batch.models import SPEC_TABLES
+from acas_batch.models import SPEC_TABLES, Company
 from acas_batch.models.migrate import current_revision, upgrade
 from acas_batch.security.roles import install_standard_roles
 
@@ -40,6 +40,8 @@ def initialise(engine: Engine, *, clock: Clock | None = None) -> InitReport:
     upgrade(engine)
     with transaction(engine, write=True) as session:
         roles = install_standard_roles(session)
-        catalogue = install_catalogue(session, now=now)
+        # The year-end schedule follows the company's financial year once a company exists.
+        fy_start = session.scalar(select(Company.year_start_month).order_by(Company.id).limit(1))
+        catalogue = install_catalogue(session, now=now, fy_start_month=fy_start)
     tables = sorted(inspect(engine).get_table_names())
     return InitReport(revision=current_revision(engine), tables=tables, roles_created=roles, catalogue=catalogue)

@@ -98,6 +98,10 @@ class BackupError(AcasBatchError, RuntimeError):
     exit_code = 74  # EX_IOERR
 
 
+class ArchiveRefused(Conflict):
+    """Archiving was refused: no verified backup is newer than the data it would move."""
+
+
 class HealthCheckFailed(AcasBatchError, RuntimeError):
     """The health check found at least one critical problem."""
 

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from acas_batch.config import load_settings
 from acas_batch.db import make_engine, transaction
 from acas_batch.errors import BackupError, Conflict
 from acas_batch.jobs.backup import BackupInfo, create_backup, restore_backup, row_counts, verify_backup
 from acas_batch.jobs.backup_register import apply_retention, latest_verified, record_backup
-from acas_batch.models import BackupGeneration, BatchMetric, SysBackup
+from acas_batch.ledger import balances
+from acas_batch.models import (
+    Account,
+    BackupGeneration,
+    BatchMetric,
+    ControlKind,
+    Journal,
+    JournalLine,
+    SalesInvoice,
+    SysBackup,
+)
+from tests.books import Books
 from tests.integration.test_cli import acas
 from tests.support.context import run_job
 
@@ -226,3 +238,74 @@ def test_retention_keeps_n_of_each_generation_and_the_newest(engine: Engine, tmp
     assert by_gen[BackupGeneration.DAILY][-1] == "2026-03-11"  # the newest survives
     assert result.kept == 7 and len(result.deleted) == 63
     assert sorted(p.name for p in tmp_path.glob("*.gz")) == sorted(f"b-{b.started_at:%Y%m%d}.sqlite.gz" for b in live)
+
+
+class InvoiceWriter(threading.Thread):
+    """Posts sales invoices (document, customer balance and journal) one transaction each."""
+
+    def __init__(self, url: str, customer: int, numbers: dict[str, int]) -> None:
+        super().__init__(daemon=True)
+        self.engine = make_engine(url)
+        self.customer, self.numbers = customer, numbers
+        self.stop = threading.Event()
+        self.enough = threading.Event()
+        self.commits = 0
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            with transaction(self.engine, write=True) as s:
+                Books(s, self.numbers).invoice(self.customer, 1_000 + self.commits, on=date(2026, 5, 1))
+            self.commits += 1
+            if self.commits >= 15:
+                self.enough.set()
+        self.engine.dispose()
+
+
+def _books_up_to(s: Session, last_journal: int) -> dict[str, int]:
+    """Debit-positive balance per account over the journals with id <= ``last_journal``."""
+    rows = s.execute(
+        select(Account.code, func.sum(JournalLine.debit_pence - JournalLine.credit_pence))
+        .join(JournalLine, JournalLine.account_id == Account.id)
+        .where(JournalLine.journal_id <= last_journal)
+        .group_by(Account.code)
+    )
+    return {code: int(total) for code, total in rows if total}
+
+
+def test_a_backup_during_invoice_postings_restores_books_that_balance_and_reconcile(
+    db_url: str, engine: Engine, empty_db_url: str, tmp_path: Path
+) -> None:
+    # Given a company whose sales ledger is being posted to while the backup runs
+    with transaction(engine, write=True) as s:
+        books = Books.open(s)
+        customer = books.customer()
+        numbers = books._n
+    writer = InvoiceWriter(db_url, customer, numbers)
+    writer.start()
+    assert writer.enough.wait(60)
+    info = create_backup(engine, tmp_path, NOW)
+    after_backup = writer.commits
+    while writer.commits < after_backup + 5:
+        writer.stop.wait(0.01)
+    writer.stop.set()
+    writer.join(60)
+
+    # When it is restored into an empty database
+    restore_backup(info.path, empty_db_url)
+    target = make_engine(empty_db_url)
+    with transaction(target) as restored, transaction(engine) as source:
+        last = int(restored.scalar(select(func.max(Journal.id))) or 0)
+        # Then it holds a prefix of the postings: every invoice with its journal, none half-written
+        assert (
+            15
+            <= restored.scalar(select(func.count()).select_from(SalesInvoice))
+            < source.scalar(select(func.count()).select_from(SalesInvoice))
+        )
+        assert balances.unbalanced_journals(restored) == []
+        # And its books are the source's books as of that journal, and still reconcile
+        assert _books_up_to(restored, last) == _books_up_to(source, last)
+        assert {r.name: r.difference_pence for r in balances.reconcile(restored)} == {
+            r.name: 0 for r in balances.reconcile(restored)
+        }
+        assert balances.customer_balances_total(restored) == balances.control_balance(restored, ControlKind.DEBTORS)
+    target.dispose()

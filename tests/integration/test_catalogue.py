@@ -154,3 +154,17 @@ def test_the_year_end_follows_the_companys_financial_year(engine: Engine) -> Non
     with transaction(engine) as s:
         shown = show_job(s, "GL_YEAR_END_CLOSE")
     assert shown["schedules"][0]["rule"] == {"at": "23:30", "fy_start_month": 1, "day": "last"}
+
+
+def test_init_gives_the_year_end_the_companys_financial_year(engine: Engine) -> None:
+    from sqlalchemy import insert
+
+    from acas_batch.models import Company
+
+    initialise(engine, clock=SimulatedClock(NOW))
+    with transaction(engine, write=True) as s:
+        s.execute(insert(Company).values(id=1, name="Calendar Year Ltd", year_start_month=1, created_at=NOW))
+    report = initialise(engine, clock=SimulatedClock(NOW))
+    assert report.catalogue.schedules_updated == 1
+    with transaction(engine) as s:
+        assert show_job(s, "GL_YEAR_END_CLOSE")["schedules"][0]["rule"]["fy_start_month"] == 1

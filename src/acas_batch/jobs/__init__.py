@@ -1,4 +1,8 @@
-"""The 32 standard jobs, one module per ledger; ``standard`` holds the catalogue as data."""
+"""The 32 standard jobs, one module per ledger; ``standard`` holds the catalogue as data.
+
+Importing this package registers the job code (the workers import it: the
+``job_modules`` setting defaults to ``acas_batch.jobs``).
+"""
 
 from __future__ import annotations
 
@@ -12,3 +16,6 @@ def load_standard_jobs() -> None:
     """Import every job module, registering its code in the registry (idempotent)."""
     for name in JOB_MODULES:
         importlib.import_module(name)
+
+
+load_standard_jobs()

@@ -444,7 +444,7 @@ STANDARD_JOBS: tuple[JobDef, ...] = (
         "SYS_ARCHIVE_DATA",
         Module.SYS,
         "Moves transactions of closed financial years into archive tables, keeping balances brought forward.",
-        params=_frozen({"retention_years": 6}),
+        params=_frozen({"retention_years": 6, "chunk_size": 500}),
         timeout_seconds=14400,
         max_attempts=2,
         priority=150,

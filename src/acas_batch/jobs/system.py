@@ -8,7 +8,7 @@ CLI and tests call directly too.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.errors import BackupError, HealthCheckFailed
+from acas_batch.jobs.archive import ChunkProgress, archive_year, backup_covering, year_states
 from acas_batch.jobs.backup import create_backup, verify_backup
 from acas_batch.jobs.backup_register import apply_retention, record_backup
 from acas_batch.jobs.health import HealthLimits, record_findings, run_checks, worst
@@ -210,4 +211,76 @@ def user_session_cleanup(ctx: JobContext[SessionCleanupParams]) -> JobResult:
         summary=f"{result.expired_idle} idle session(s) expired; {deleted} session(s) and token(s) deleted",
         counts={"expired_idle": result.expired_idle, "deleted": deleted}
         | {f"deleted_{k}": v for k, v in result.deleted.items()},
+    )
+
+
+class ArchiveParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    retention_years: int = Field(6, ge=1, le=100, description="Archive years that ended this many years ago.")
+    chunk_size: int = Field(500, ge=1, le=50_000, description="Journals moved per transaction.")
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+@job(
+    "SYS_ARCHIVE_DATA",
+    module=Module.SYS,
+    params=ArchiveParams,
+    timeout_seconds=14400,
+    max_attempts=2,
+    resources=(
+        {"name": "database", "mode": "shared"},
+        {"name": "ledger:GL", "mode": "exclusive"},
+        {"name": "ledger:SL", "mode": "exclusive"},
+        {"name": "ledger:PL", "mode": "exclusive"},
+        {"name": "ledger:ST", "mode": "exclusive"},
+    ),
+)
+def archive_data(ctx: JobContext[ArchiveParams]) -> JobResult:
+    """Moves journal lines of closed years past retention into the archive, balances carried forward."""
+    p = ctx.params
+    cutoff = _years_before(ctx.business_date, p.retention_years)
+    due = [y for y in year_states(ctx.session) if y.end < cutoff and not y.archived]
+    still_open = [y.financial_year for y in due if not y.locked]
+    ready = [y for y in due if y.locked]
+    backups = {y.financial_year: backup_covering(ctx.session, y) for y in ready}  # refuse before moving anything
+    totals = {"journal_lines": 0, "statement_lines": 0, "chunks": 0, "debit_pence": 0}
+    for year in ready:
+
+        def committed(progress: ChunkProgress, fy: int = year.financial_year) -> None:
+            totals["chunks"] += 1
+            ctx.progress(progress.journal_lines)
+            ctx.checkpoint({"financial_year": fy, "last_journal_id": progress.last_journal_id})
+
+        run = archive_year(
+            ctx.session,
+            year,
+            now=ctx.now,
+            backup=backups[year.financial_year],
+            chunk_size=p.chunk_size,
+            execution_id=ctx.execution_id,
+            on_chunk=committed,
+        )
+        ctx.log.info(
+            f"financial year {year.financial_year}: {run.journal_lines} journal lines archived",
+            event="archive_year_done",
+        )
+        totals["journal_lines"] += run.journal_lines
+        totals["statement_lines"] += run.statement_lines
+        totals["debit_pence"] += run.debit_pence
+    if still_open:
+        ctx.warn_outcome("not archived, still open (run the year-end close first): " + ", ".join(map(str, still_open)))
+    return JobResult(
+        summary=f"{len(ready)} year(s) archived ({totals['journal_lines']} journal lines); "
+        f"{len(still_open)} open year(s) refused",
+        counts={"years": len(ready), "open_years": len(still_open)}
+        | {k: v for k, v in totals.items() if k != "debit_pence"},
+        totals={"debit_pence": totals["debit_pence"]},
+        data={"cutoff": cutoff.isoformat(), "archived": [y.financial_year for y in ready], "open": still_open},
     )
