@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 run: $(STAMP)
 	$(BIN)/acas-batch init
+	$(BIN)/acas-batch demo generate --if-empty
 	$(BIN)/acas-batch db current
 
 lint: $(STAMP)

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, inspect
 
+from acas_batch.clock import Clock, SystemClock
 from acas_batch.db import check_connection, transaction
+from acas_batch.jobs.catalogue import CatalogueReport, install_catalogue
 from acas_batch.models import SPEC_TABLES
 from acas_batch.models.migrate import current_revision, upgrade
 from acas_batch.security.roles import install_standard_roles
@@ -19,6 +21,7 @@ class InitReport:
     revision: str | None
     tables: list[str]
     roles_created: int
+    catalogue: CatalogueReport
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -26,14 +29,17 @@ class InitReport:
             "spec_tables": [t for t in SPEC_TABLES if t in self.tables],
             "table_count": len(self.tables),
             "roles_created": self.roles_created,
+            **self.catalogue.as_dict(),
         }
 
 
-def initialise(engine: Engine) -> InitReport:
+def initialise(engine: Engine, *, clock: Clock | None = None) -> InitReport:
     """Migrate to head and install the standard data that is missing. Safe to run twice."""
+    now = (clock or SystemClock()).now()
     check_connection(engine)
     upgrade(engine)
     with transaction(engine, write=True) as session:
         roles = install_standard_roles(session)
+        catalogue = install_catalogue(session, now=now)
     tables = sorted(inspect(engine).get_table_names())
-    return InitReport(revision=current_revision(engine), tables=tables, roles_created=roles)
+    return InitReport(revision=current_revision(engine), tables=tables, roles_created=roles, catalogue=catalogue)

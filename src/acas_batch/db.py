@@ -104,3 +104,9 @@ def check_connection(engine: Engine) -> None:
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise DatabaseError(f"cannot connect to {engine.url.render_as_string(hide_password=True)}: {reason}") from exc
+
+
+def rowcount(result: Any) -> int:
+    """Rows matched by an UPDATE or DELETE (``Session.execute`` types it as a plain Result)."""
+    count = getattr(result, "rowcount", None)
+    return int(count) if isinstance(count, int) and count >= 0 else 0

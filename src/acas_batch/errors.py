@@ -91,8 +91,58 @@ class DatabaseError(AcasBatchError, RuntimeError):
     exit_code = 69  # EX_UNAVAILABLE
 
 
+class BackupError(AcasBatchError, RuntimeError):
+    """A backup could not be made, verified or restored: a corrupt file, a failed tool, a mismatch."""
+
+    http_status = 500
+    exit_code = 74  # EX_IOERR
+
+
+class HealthCheckFailed(AcasBatchError, RuntimeError):
+    """The health check found at least one critical problem."""
+
+    http_status = 503
+    exit_code = 69  # EX_UNAVAILABLE
+
+
 class LedgerError(AcasBatchError, ValueError):
     """A posting or ledger operation breaks an accounting rule; nothing was written."""
 
     http_status = 422
     exit_code = 65
+
+
+class UnbalancedJournal(LedgerError):
+    """A journal's debits and credits differ, or a line is neither a debit nor a credit."""
+
+
+class PeriodClosed(LedgerError):
+    """The posting date falls in a closed or locked accounting period."""
+
+
+class PeriodNotFound(LedgerError, LookupError):
+    """No accounting period covers the posting date."""
+
+
+class UnknownAccount(LedgerError, LookupError):
+    """An account (or a control account role) does not exist or accepts no postings."""
+
+
+class UnknownDocument(LedgerError, LookupError):
+    """A customer, supplier, item, invoice, receipt or order named by the caller does not exist."""
+
+
+class InvalidQuantity(LedgerError):
+    """A quantity or amount is zero or negative where only a positive one is allowed."""
+
+
+class InsufficientStock(LedgerError):
+    """An issue asks for more stock than is on hand and pickable."""
+
+
+class OverAllocation(LedgerError):
+    """An allocation exceeds what is still open on the invoice, receipt, payment or credit note."""
+
+
+class DemoDataExists(Conflict):
+    """The database already holds a company; the demo generator writes only into an empty ledger."""

@@ -10,7 +10,9 @@ from acas_batch import __version__
 from acas_batch.bootstrap import initialise
 from acas_batch.cli import alerts as alerts_cli
 from acas_batch.cli import db as db_cli
+from acas_batch.cli import demo as demo_cli
 from acas_batch.cli import executions as executions_cli
+from acas_batch.cli import jobs as jobs_cli
 from acas_batch.cli import logs as logs_cli
 from acas_batch.cli import processes as processes_cli
 from acas_batch.cli import schedules as schedules_cli
@@ -25,6 +27,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db_cli.app, name="db")
+app.add_typer(demo_cli.app, name="demo")
+app.add_typer(jobs_cli.app, name="jobs")
 app.add_typer(executions_cli.app, name="executions")
 app.add_typer(processes_cli.scheduler_app, name="scheduler")
 app.add_typer(processes_cli.worker_app, name="worker")
@@ -58,7 +62,8 @@ def init(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: J
         data = report.as_dict()
         typer.echo(
             f"database {_safe_url(settings.database_url)} at {data['revision']}: "
-            f"{data['table_count']} tables, {data['roles_created']} roles created"
+            f"{data['table_count']} tables, {data['roles_created']} roles, {data['jobs_created']} jobs, "
+            f"{data['schedules_created']} schedules, {data['dependencies_created']} dependencies created"
         )
 
 

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json
-from acas_batch.db import check_connection
+from acas_batch.cli.common import (
+    ConfigOpt,
+    DatabaseUrlOpt,
+    JsonOpt,
+    engine_from,
+    print_json,
+    print_table,
+    settings_from,
+)
+from acas_batch.clock import SystemClock
+from acas_batch.db import check_connection, transaction
+from acas_batch.jobs.backup import restore_backup
+from acas_batch.jobs.backup_register import list_backups, take_backup
 from acas_batch.models.migrate import current_revision, head_revision, pending_migrations, upgrade
 
-app = typer.Typer(help="Database schema: upgrade to the newest version, show the current one.", no_args_is_help=True)
+app = typer.Typer(help="The database: schema upgrades and versions, backups and restores.", no_args_is_help=True)
 
 
 @app.command("upgrade")
@@ -35,3 +49,93 @@ def current_cmd(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, j
         print_json({"current": current, "head": head_revision(), "pending": pending})
     else:
         typer.echo(f"current {current or 'empty'}; head {head_revision()}; pending {len(pending)}")
+
+
+@app.command("backup")
+def backup_cmd(
+    dest_dir: Annotated[
+        Path | None, typer.Option("--dest-dir", help="Folder for the backup (default: data_dir/backups).")
+    ] = None,
+    verify: Annotated[
+        bool, typer.Option("--verify/--no-verify", help="Test-restore it into a scratch database.")
+    ] = True,
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Back up the database now: consistent, compressed, checksummed, verified and registered."""
+    settings, engine = engine_from(config, database_url)
+    check_connection(engine)
+    taken = take_backup(engine, dest_dir or settings.data_dir / "backups", SystemClock().now(), verify=verify)
+    info = taken.info
+    data = {
+        "path": str(info.path),
+        "backend": info.backend,
+        "size_bytes": info.size_bytes,
+        "sha256": info.sha256,
+        "verified": taken.verified,
+        "generation": taken.generation,
+        "row_counts": info.row_counts,
+    }
+    if json_:
+        print_json(data)
+    else:
+        typer.echo(
+            f"{info.path} ({info.size_bytes} bytes, {sum(info.row_counts.values())} rows, "
+            f"{'verified' if taken.verified else 'not verified'})"
+        )
+
+
+@app.command("restore")
+def restore_cmd(
+    file: Annotated[Path, typer.Argument(help="A backup file written by `acas-batch db backup`.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace a target database that holds data.")] = False,
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Restore a backup into the database (checksum checked first; a non-empty target needs --force)."""
+    settings = settings_from(config, database_url)
+    report = restore_backup(file, settings.database_url, force=force)
+    if json_:
+        print_json(
+            {
+                "target": report.target,
+                "backend": report.backend,
+                "replaced": report.replaced,
+                "row_counts": report.row_counts,
+            }
+        )
+    else:
+        typer.echo(f"restored {file} into {report.target}: {sum(report.row_counts.values())} rows")
+
+
+@app.command("backups")
+def backups_cmd(
+    all_: Annotated[bool, typer.Option("--all", help="Include backups the retention policy deleted.")] = False,
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """List the registered backups, newest first, with their verification and generation."""
+    _, engine = engine_from(config, database_url)
+    with transaction(engine) as session:
+        rows = list_backups(session, include_deleted=all_)
+    if json_:
+        print_json(rows)
+        return
+    print_table(
+        f"{len(rows)} backups",
+        ["id", "taken", "generation", "MB", "verified", "path"],
+        [
+            (
+                r["id"],
+                r["started_at"],
+                r["generation"],
+                f"{int(str(r['size_bytes'])) / 1e6:.1f}",
+                "deleted" if r["deleted_at"] else ("yes" if r["verified_at"] else f"no: {r['verify_error'] or ''}"),
+                r["path"],
+            )
+            for r in rows
+        ],
+    )

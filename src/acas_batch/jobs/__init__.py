@@ -1,3 +1,14 @@
-"""The 32 standard jobs, one module per ledger."""
+"""The 32 standard jobs, one module per ledger; ``standard`` holds the catalogue as data."""
 
 from __future__ import annotations
+
+import importlib
+
+#: Modules whose ``@job`` functions make up the standard jobs' code.
+JOB_MODULES = ("acas_batch.jobs.system",)
+
+
+def load_standard_jobs() -> None:
+    """Import every job module, registering its code in the registry (idempotent)."""
+    for name in JOB_MODULES:
+        importlib.import_module(name)

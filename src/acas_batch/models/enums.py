@@ -150,3 +150,11 @@ class WorkerState(StrEnum):
     RUNNING = "running"  # heartbeating
     STOPPING = "stopping"  # graceful shutdown: no new claims
     STOPPED = "stopped"  # exited cleanly (terminal)
+
+
+class BackupGeneration(StrEnum):
+    """Which retention generation a backup belongs to (grandfather-father-son)."""
+
+    DAILY = "daily"  # any backup not the first of its week or month; the shortest-kept
+    WEEKLY = "weekly"  # the first backup of its ISO week (Monday to Sunday, UTC)
+    MONTHLY = "monthly"  # the first backup of its calendar month (UTC); the longest-kept

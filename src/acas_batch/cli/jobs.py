@@ -1,0 +1,83 @@
+"""``acas-batch jobs``: the job definitions held in the database."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
+from acas_batch.db import transaction
+from acas_batch.errors import ValidationError
+from acas_batch.jobs.catalogue import list_jobs, show_job
+from acas_batch.models import Module
+
+app = typer.Typer(
+    help="Job definitions: list them, show one with its schedules and dependencies.", no_args_is_help=True
+)
+
+ModuleOpt = Annotated[
+    str | None, typer.Option("--module", help="Only jobs of this ledger: GL, SL, PL, ST or SYS.", show_default=False)
+]
+
+
+def _module(value: str | None) -> Module | None:
+    if value is None:
+        return None
+    try:
+        return Module(value.upper())
+    except ValueError:
+        raise ValidationError(f"unknown module {value!r} (GL, SL, PL, ST or SYS)") from None
+
+
+@app.command("list")
+def list_cmd(
+    module: ModuleOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False
+) -> None:
+    """List the job definitions with their schedules."""
+    wanted = _module(module)
+    _, engine = engine_from(config, database_url)
+    with transaction(engine) as session:
+        jobs = list_jobs(session, module=wanted)
+    if json_:
+        print_json([asdict(j) for j in jobs])
+        return
+    print_table(
+        f"{len(jobs)} jobs",
+        ["name", "module", "enabled", "priority", "schedule"],
+        [
+            (j.name, j.module, "yes" if j.enabled else "no", j.priority, j.schedule or "on demand / dependency")
+            for j in jobs
+        ],
+    )
+
+
+@app.command("show")
+def show_cmd(
+    name: Annotated[str, typer.Argument(help="The job's name, e.g. GL_DAILY_CLOSE.")],
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Show one job definition: settings, default parameters, schedules and dependencies."""
+    _, engine = engine_from(config, database_url)
+    with transaction(engine) as session:
+        data = show_job(session, name.upper())
+    if json_:
+        print_json(data)
+        return
+    typer.echo(f"{data['name']} ({data['module']}): {data['description']}")
+    typer.echo(
+        f"  priority {data['priority']}, timeout {data['timeout_seconds']} s, attempts {data['max_attempts']}, "
+        f"recovery {data['recovery_policy']}, enabled {'yes' if data['enabled'] else 'no'}"
+    )
+    typer.echo(f"  parameters: {data['default_params']}")
+    typer.echo(f"  resources: {', '.join(r['name'] + ' ' + r['mode'] for r in data['resources']) or 'none'}")
+    for s in data["schedules"]:
+        typer.echo(f"  schedule {s['name']}: {s['summary']} {s['timezone']}, misfire {s['misfire_policy']}")
+    for d in data["depends_on"]:
+        extra = f" within {d['lookback_days']} days" if d["lookback_days"] else ""
+        typer.echo(f"  {d['kind']} for {d['job']} ({d['condition']}{extra})")
+    for d in data["dependants"]:
+        typer.echo(f"  then {d['job']} ({d['kind']})")

@@ -1,0 +1,163 @@
+"""The ledger's invariants as queries: trial balance, control accounts vs subledgers, stock valuation.
+
+Balances are debit-positive. By default pending journals count too (they passed every
+check when written); ``posted_only=True`` gives the posted ledger the period close sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVarTuple
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from acas_batch.ledger.posting import control_account
+from acas_batch.models import (
+    Account,
+    ControlKind,
+    DocumentKind,
+    Journal,
+    JournalLine,
+    JournalStatus,
+    PurchaseInvoice,
+    PurchaseOrderLine,
+    Receipt,
+    SalesInvoice,
+    StockLevel,
+    SupplierPayment,
+)
+
+Ts = TypeVarTuple("Ts")
+
+
+@dataclass(frozen=True)
+class AccountBalance:
+    """One trial balance row."""
+
+    account_id: int
+    code: str
+    name: str
+    debit_pence: int
+    credit_pence: int
+
+    @property
+    def balance_pence(self) -> int:
+        """Debit-positive balance."""
+        return self.debit_pence - self.credit_pence
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """A control account against its subledger; both in the account's natural sign."""
+
+    name: str
+    control_pence: int
+    subledger_pence: int
+
+    @property
+    def difference_pence(self) -> int:
+        return self.control_pence - self.subledger_pence
+
+
+def _counted(query: Select[*Ts], as_of: date | None, posted_only: bool) -> Select[*Ts]:
+    query = query.join(Journal, Journal.id == JournalLine.journal_id)
+    if posted_only:
+        query = query.where(Journal.status != JournalStatus.PENDING)
+    if as_of is not None:
+        query = query.where(Journal.journal_date <= as_of)
+    return query
+
+
+def trial_balance(session: Session, *, as_of: date | None = None, posted_only: bool = False) -> list[AccountBalance]:
+    """Debits and credits per account with any movement, in code order."""
+    sums = _counted(
+        select(
+            JournalLine.account_id,
+            func.sum(JournalLine.debit_pence).label("dr"),
+            func.sum(JournalLine.credit_pence).label("cr"),
+        ),
+        as_of,
+        posted_only,
+    ).group_by(JournalLine.account_id)
+    sub = sums.subquery()
+    rows = session.execute(
+        select(Account.id, Account.code, Account.name, sub.c.dr, sub.c.cr)
+        .join(sub, sub.c.account_id == Account.id)
+        .order_by(Account.code)
+    )
+    return [AccountBalance(int(i), c, n, int(d or 0), int(k or 0)) for i, c, n, d, k in rows]
+
+
+def account_balance(session: Session, account_id: int, *, as_of: date | None = None, posted_only: bool = False) -> int:
+    """Debit-positive balance of one account."""
+    query = _counted(
+        select(
+            func.coalesce(func.sum(JournalLine.debit_pence), 0),
+            func.coalesce(func.sum(JournalLine.credit_pence), 0),
+            func.count(),
+        ),
+        as_of,
+        posted_only,
+    ).where(JournalLine.account_id == account_id)
+    row = session.execute(query).one()
+    debit, credit = row[0], row[1]
+    return int(debit) - int(credit)
+
+
+def control_balance(session: Session, kind: ControlKind, *, posted_only: bool = False) -> int:
+    """Debit-positive balance of the control account playing ``kind``."""
+    return account_balance(session, control_account(session, kind), posted_only=posted_only)
+
+
+def _sum(session: Session, column: Any, *where: Any) -> int:
+    return int(session.scalar(select(func.coalesce(func.sum(column), 0)).where(*where)) or 0)
+
+
+def customer_balances_total(session: Session) -> int:
+    """What all customers owe: open invoices less unallocated credit notes and receipts."""
+    invoices = _sum(session, SalesInvoice.outstanding_pence, SalesInvoice.kind == DocumentKind.INVOICE)
+    notes = _sum(session, SalesInvoice.outstanding_pence, SalesInvoice.kind == DocumentKind.CREDIT_NOTE)
+    return invoices - notes - _sum(session, Receipt.unallocated_pence)
+
+
+def supplier_balances_total(session: Session) -> int:
+    """What we owe all suppliers: open invoices less unallocated credit notes and payments."""
+    invoices = _sum(session, PurchaseInvoice.outstanding_pence, PurchaseInvoice.kind == DocumentKind.INVOICE)
+    notes = _sum(session, PurchaseInvoice.outstanding_pence, PurchaseInvoice.kind == DocumentKind.CREDIT_NOTE)
+    return invoices - notes - _sum(session, SupplierPayment.unallocated_pence)
+
+
+def stock_valuation_total(session: Session) -> int:
+    """Value of all stock on hand."""
+    return _sum(session, StockLevel.value_pence)
+
+
+def grni_listing_total(session: Session) -> int:
+    """Goods received not invoiced: sum of (received - invoiced) * order price."""
+    return _sum(
+        session,
+        (PurchaseOrderLine.quantity_received - PurchaseOrderLine.quantity_invoiced)
+        * PurchaseOrderLine.unit_price_pence,
+    )
+
+
+def reconcile(session: Session) -> list[Reconciliation]:
+    """Debtors, creditors, stock and GRNI control accounts against their subledgers."""
+    return [
+        Reconciliation("debtors", control_balance(session, ControlKind.DEBTORS), customer_balances_total(session)),
+        Reconciliation("creditors", -control_balance(session, ControlKind.CREDITORS), supplier_balances_total(session)),
+        Reconciliation("stock", control_balance(session, ControlKind.STOCK), stock_valuation_total(session)),
+        Reconciliation("grni", -control_balance(session, ControlKind.GRNI), grni_listing_total(session)),
+    ]
+
+
+def unbalanced_journals(session: Session) -> list[int]:
+    """Ids of journals whose lines do not balance (always empty in a sound ledger)."""
+    rows = session.execute(
+        select(JournalLine.journal_id)
+        .group_by(JournalLine.journal_id)
+        .having(func.sum(JournalLine.debit_pence) != func.sum(JournalLine.credit_pence))
+    )
+    return [int(r) for (r,) in rows]

@@ -1,0 +1,223 @@
+"""A real, minimal job context for testing jobs until the engine runs them.
+
+It implements ``batch.context.JobContext`` on a real database: an execution row in
+``batch_execution_rec`` (RUNNING, with a lease), log lines in ``batch_log_rec`` (written
+in their own transaction), checkpoints committed together with the job's writes, and an
+output folder per execution. No mocks: what a job writes is really there afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from acas_batch.batch.context import JobResult
+from acas_batch.batch.registry import REGISTRY
+from acas_batch.config import Settings
+from acas_batch.db import transaction, write_engine
+from acas_batch.jobs import load_standard_jobs
+from acas_batch.models import BatchExecution, BatchJob, BatchLog, ExecutionState, LogLevel, TriggerKind
+
+
+class HarnessLog:
+    """Buffers lines and writes them to ``batch_log_rec`` outside the job's transaction
+    (after each commit), so a log line never waits on the job's own SQLite write lock."""
+
+    def __init__(self, ctx: HarnessContext) -> None:
+        self._ctx = ctx
+        self.pending: list[BatchLog] = []
+
+    def _add(self, level: LogLevel, message: str, event: str, context: dict[str, Any]) -> None:
+        self.pending.append(
+            BatchLog(
+                execution_id=self._ctx.execution_id,
+                job_id=self._ctx.job_id,
+                logged_at=self._ctx.now,
+                level=level,
+                event=event,
+                message=message,
+                logger=self._ctx.job_name,
+                context={k: v for k, v in context.items() if v is not None} or None,
+            )
+        )
+
+    def debug(self, message: str, *, event: str = "job_log", **context: Any) -> None:
+        self._add(LogLevel.DEBUG, message, event, context)
+
+    def info(self, message: str, *, event: str = "job_log", **context: Any) -> None:
+        self._add(LogLevel.INFO, message, event, context)
+
+    def warning(self, message: str, *, event: str = "job_warning", **context: Any) -> None:
+        self._add(LogLevel.WARNING, message, event, context)
+
+    def error(self, message: str, *, event: str = "job_error", **context: Any) -> None:
+        self._add(LogLevel.ERROR, message, event, context)
+
+    def flush(self, engine: Engine) -> None:
+        if self.pending:
+            with transaction(engine, write=True) as s:
+                s.add_all(self.pending)
+            self.pending = []
+
+
+class HarnessContext:
+    """The context one execution of one job sees."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        job_id: int,
+        job_name: str,
+        execution_id: int,
+        params: BaseModel,
+        business_date: date,
+        now: datetime,
+    ) -> None:
+        self._engine = engine
+        self._settings = settings
+        self.job_id = job_id
+        self._job_name = job_name
+        self._execution_id = execution_id
+        self._params = params
+        self._business_date = business_date
+        self._now = now
+        self._session = Session(bind=write_engine(engine), expire_on_commit=False)
+        self._log = HarnessLog(self)
+        self._checkpoint: dict[str, Any] | None = None
+        self.warning: str | None = None
+        self.checkpoints = 0
+
+    execution_id = property(lambda self: self._execution_id)
+    job_name = property(lambda self: self._job_name)
+    attempt = property(lambda self: 1)
+    params = property(lambda self: self._params)
+    business_date = property(lambda self: self._business_date)
+    now = property(lambda self: self._now)
+    settings = property(lambda self: self._settings)
+    engine = property(lambda self: self._engine)
+    session = property(lambda self: self._session)
+    log = property(lambda self: self._log)
+    last_checkpoint = property(lambda self: self._checkpoint)
+
+    def progress(self, done: int, total: int | None = None) -> None:
+        self._session.execute(
+            update(BatchExecution)
+            .where(BatchExecution.id == self._execution_id)
+            .values(progress_done=done, progress_total=total)
+        )
+
+    def checkpoint(self, state: dict[str, Any]) -> None:
+        self._session.execute(
+            update(BatchExecution).where(BatchExecution.id == self._execution_id).values(checkpoint=state)
+        )
+        self._session.commit()
+        self._checkpoint = dict(state)
+        self.checkpoints += 1
+        self._log.flush(self._engine)
+
+    def output(self, name: str) -> Path:
+        folder = self._settings.outputs / str(self._execution_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / name
+
+    def warn_outcome(self, reason: str) -> None:
+        self.warning = reason
+
+
+@dataclass
+class JobRun:
+    """How a harness run ended."""
+
+    execution_id: int
+    state: ExecutionState
+    result: JobResult | None
+    error: BaseException | None
+    context: HarnessContext
+
+
+def _job_row(engine: Engine, name: str, now: datetime) -> tuple[int, dict[str, Any]]:
+    spec = REGISTRY.get(name)
+    with transaction(engine, write=True) as s:
+        row = s.scalar(select(BatchJob).where(BatchJob.name == name))
+        if row is None:
+            row = BatchJob(name=name, module=spec.module, handler=name, created_at=now, updated_at=now)
+            s.add(row)
+            s.flush()
+        return row.id, dict(row.default_params or {})
+
+
+def run_job(
+    engine: Engine,
+    settings: Settings,
+    name: str,
+    *,
+    now: datetime,
+    params: Mapping[str, Any] | None = None,
+    business_date: date | None = None,
+) -> JobRun:
+    """Run job ``name`` once, as a worker would, and record the outcome on its execution row."""
+    load_standard_jobs()
+    spec = REGISTRY.get(name)
+    job_id, defaults = _job_row(engine, name, now)
+    model = spec.validate_params({**defaults, **(params or {})})
+    day = business_date or now.date()
+    with transaction(engine, write=True) as s:
+        execution = BatchExecution(
+            job_id=job_id,
+            business_date=day,
+            state=ExecutionState.RUNNING,
+            trigger=TriggerKind.MANUAL,
+            run_key=spec.make_run_key(model, day),
+            params=model.model_dump(mode="json"),
+            lease_owner="test-harness",
+            lease_expires_at=now + timedelta(hours=1),
+            fencing_token=1,
+            created_at=now,
+            started_at=now,
+        )
+        s.add(execution)
+        s.flush()
+        execution_id = execution.id
+    ctx = HarnessContext(
+        engine, settings, job_id=job_id, job_name=name, execution_id=execution_id, params=model,
+        business_date=day, now=now,
+    )  # fmt: skip
+    result: JobResult | None = None
+    error: BaseException | None = None
+    try:
+        raw = spec.func(ctx)
+        result = raw if isinstance(raw, JobResult) else JobResult(**(raw or {}))
+        ctx.session.commit()
+        state = ExecutionState.WARNING if ctx.warning else ExecutionState.SUCCEEDED
+    except Exception as exc:
+        ctx.session.rollback()
+        error, state = exc, ExecutionState.FAILED
+    finally:
+        ctx.session.close()
+    ctx.log.flush(engine)
+    with transaction(engine, write=True) as s:
+        s.execute(
+            update(BatchExecution)
+            .where(BatchExecution.id == execution_id)
+            .values(
+                state=state,
+                finished_at=now,
+                duration_ms=0,
+                result=result.model_dump(mode="json") if result else None,
+                error_type=type(error).__name__ if error else None,
+                error_message=str(error) if error else None,
+                reason=ctx.warning,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+        )
+    return JobRun(execution_id, state, result, error, ctx)
