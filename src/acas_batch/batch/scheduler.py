@@ -160,23 +160,25 @@ def fire_due(
 ) -> FireReport:
     """Turn the due occurrences of due schedules into executions (see the module docstring)."""
     report = FireReport()
-    stmt = (
-        select(BatchSchedule, BatchJob)
-        .join(BatchJob, BatchJob.id == BatchSchedule.job_id)
-        .where(
-            BatchSchedule.enabled.is_(True),
-            BatchJob.enabled.is_(True),
-            # never computed yet, or due; a finished schedule has no next and a last: not due
-            (BatchSchedule.next_fire_at.is_(None) & BatchSchedule.last_fire_at.is_(None))
-            | (BatchSchedule.next_fire_at <= now),
+    # Two index range scans rather than one OR (which scans every schedule): the due ones,
+    # and the new ones whose next run was never computed. A finished schedule has no next
+    # run but has a last one: it is in neither.
+    due = (BatchSchedule.next_fire_at <= now,)
+    new = (BatchSchedule.next_fire_at.is_(None), BatchSchedule.last_fire_at.is_(None))
+    rows: list[tuple[BatchSchedule, BatchJob]] = []
+    for condition in (new, due):
+        stmt = (
+            select(BatchSchedule, BatchJob)
+            .join(BatchJob, BatchJob.id == BatchSchedule.job_id)
+            .where(BatchSchedule.enabled.is_(True), BatchJob.enabled.is_(True), *condition)
+            .order_by(BatchSchedule.next_fire_at, BatchSchedule.id)
+            .limit(limit)
         )
-        .order_by(BatchSchedule.next_fire_at, BatchSchedule.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True, of=BatchSchedule)
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True, of=BatchSchedule)
+        rows.extend((schedule, job) for schedule, job in session.execute(stmt))
     queued = False
-    for schedule, job in session.execute(stmt).all():
+    for schedule, job in rows:
         if not isinstance(calendar, Calendar):
             calendar = calendar()  # built only when a schedule is due
         report.schedules += 1

@@ -52,9 +52,15 @@ _PR_SET_PDEATHSIG = 1
 
 
 def load_job_modules(settings: Settings) -> None:
-    """Import the modules whose ``@job`` declarations fill the registry."""
+    """Import the modules whose ``@job`` declarations fill the registry.
+
+    A package that lists its job modules in ``JOB_MODULES`` (as ``acas_batch.jobs`` does)
+    has those imported too.
+    """
     for name in settings.job_module_names:
-        importlib.import_module(name)
+        module = importlib.import_module(name)
+        for sub in getattr(module, "JOB_MODULES", ()):
+            importlib.import_module(sub)
 
 
 def _die_with_parent() -> None:
