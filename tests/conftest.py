@@ -15,12 +15,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from acas_batch.db import make_engine
 from acas_batch.models import Base
 from acas_batch.models.migrate import upgrade
+
+# Wall-clock limits make property tests flaky on a loaded machine; what they check is not time.
+hypothesis_settings.register_profile(
+    "acas", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors]
+)
+hypothesis_settings.load_profile("acas")
 
 PG_ADMIN_URL = os.environ.get("ACAS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = ("sqlite", "postgresql")

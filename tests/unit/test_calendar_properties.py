@@ -280,9 +280,9 @@ def test_adding_business_days(day: date, n: int, data: st.DataObject) -> None:
 
 
 @settings(deadline=None)
-@given(a=business_days, b=business_days)
-def test_business_days_between_counts_them(a: date, b: date) -> None:
-    assume(abs((b - a).days) < 800)
+@given(a=business_days, offset=st.integers(-799, 799))
+def test_business_days_between_counts_them(a: date, offset: int) -> None:
+    b = a + DAY * offset  # drawn near a, not filtered: filtering trips Hypothesis's health check
     lo, hi = min(a, b), max(a, b)
     count = sum(1 for k in range(1, (hi - lo).days + 1) if CALENDAR.is_business_day(lo + DAY * k))
     assert CALENDAR.business_days_between(a, b) == (count if b >= a else -count)
