@@ -63,6 +63,7 @@ from acas_batch.models.pl import (
     Supplier,
     SupplierPayment,
 )
+from acas_batch.models.results_pl import AgedCreditorLine, MatchResultLine
 from acas_batch.models.security import Audit, Role, User, UserSession
 from acas_batch.models.sl import (
     Customer,
@@ -125,6 +126,7 @@ __all__ = [
     "AccountPeriodBalance",
     "AccountType",
     "AccountingPeriod",
+    "AgedCreditorLine",
     "AlertSeverity",
     "AlertState",
     "ArchiveRun",
@@ -170,6 +172,7 @@ __all__ = [
     "LocationKind",
     "LogLevel",
     "Lot",
+    "MatchResultLine",
     "MatchStatus",
     "MisfirePolicy",
     "Module",

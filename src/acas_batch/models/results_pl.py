@@ -1,0 +1,56 @@
+"""Result snapshots of the purchase ledger jobs, keyed by the run that wrote them.
+
+A rerun of the same run key replaces its snapshot (delete by run key, then insert), so a
+report is never doubled.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from acas_batch.models.base import Base, Pence, enum_column
+from acas_batch.models.pl import MatchStatus
+
+
+class AgedCreditorLine(Base):
+    """One supplier's open balance in one age bucket (PL_AGED_CREDITORS)."""
+
+    __tablename__ = "pl_aged_creditor_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(64))
+    execution_id: Mapped[int | None] = mapped_column(ForeignKey("batch_execution_rec.id", ondelete="SET NULL"))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("pl_supplier_rec.id"))
+    bucket_no: Mapped[int] = mapped_column(Integer, doc="0 = the youngest bucket.")
+    bucket_label: Mapped[str] = mapped_column(String(16))
+    amount_pence: Mapped[int] = mapped_column(Pence, doc="Invoices less credit notes and unallocated payments.")
+    items: Mapped[int] = mapped_column(Integer, doc="Open items in the bucket.")
+
+    __table_args__ = (
+        UniqueConstraint("run_key", "supplier_id", "bucket_no"),
+        Index("ix_pl_aged_creditor_rec_execution", "execution_id"),
+    )
+
+
+class MatchResultLine(Base):
+    """The three-way match of one invoice line as a run found it (PL_THREE_WAY_MATCHING)."""
+
+    __tablename__ = "pl_match_result_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(64))
+    execution_id: Mapped[int | None] = mapped_column(ForeignKey("batch_execution_rec.id", ondelete="SET NULL"))
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("pl_invoice_rec.id"))
+    invoice_line_id: Mapped[int] = mapped_column(ForeignKey("pl_invoice_line_rec.id"))
+    status: Mapped[MatchStatus] = mapped_column(enum_column(MatchStatus, "match_status"))
+    quantity_invoiced: Mapped[int] = mapped_column(Integer, doc="Invoiced against the order line so far.")
+    quantity_received: Mapped[int] = mapped_column(Integer)
+    quantity_variance: Mapped[int | None] = mapped_column(Integer, doc="Invoiced - received.")
+    price_variance_pence: Mapped[int | None] = mapped_column(Pence, doc="Invoice - order unit price.")
+    variance_amount_pence: Mapped[int | None] = mapped_column(Pence, doc="Price variance x invoiced quantity.")
+
+    __table_args__ = (
+        UniqueConstraint("run_key", "invoice_line_id"),
+        Index("ix_pl_match_result_rec_execution", "execution_id"),
+    )
