@@ -8,6 +8,7 @@ import importlib
 JOB_MODULES = (
     "acas_batch.jobs.system",
     "acas_batch.jobs.pl",
+    "acas_batch.jobs.pl_payments",
 )
 
 

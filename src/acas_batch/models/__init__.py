@@ -63,7 +63,7 @@ from acas_batch.models.pl import (
     Supplier,
     SupplierPayment,
 )
-from acas_batch.models.results_pl import AgedCreditorLine, MatchResultLine
+from acas_batch.models.results_pl import AgedCreditorLine, MatchResultLine, PaymentRun
 from acas_batch.models.security import Audit, Role, User, UserSession
 from acas_batch.models.sl import (
     Customer,
@@ -179,6 +179,7 @@ __all__ = [
     "MovementKind",
     "OrderStatus",
     "PaymentMethod",
+    "PaymentRun",
     "Pence",
     "PeriodStatus",
     "PurchaseAllocation",

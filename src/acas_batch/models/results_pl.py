@@ -6,7 +6,9 @@ report is never doubled.
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from datetime import date
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from acas_batch.models.base import Base, Pence, enum_column
@@ -54,3 +56,20 @@ class MatchResultLine(Base):
         UniqueConstraint("run_key", "invoice_line_id"),
         Index("ix_pl_match_result_rec_execution", "execution_id"),
     )
+
+
+class PaymentRun(Base):
+    """One payment run (PL_PAYMENT_RUN): its dates, totals and bank file; the payments carry its run key."""
+
+    __tablename__ = "pl_payment_run_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(64), unique=True)
+    execution_id: Mapped[int | None] = mapped_column(ForeignKey("batch_execution_rec.id", ondelete="SET NULL"))
+    payment_date: Mapped[date] = mapped_column(Date)
+    processing_date: Mapped[date] = mapped_column(Date, doc="Bacs submission: two working days before payment.")
+    payments: Mapped[int] = mapped_column(Integer, default=0)
+    paid_pence: Mapped[int] = mapped_column(Pence, default=0, doc="Money paid out.")
+    discount_pence: Mapped[int] = mapped_column(Pence, default=0, doc="Settlement discount taken.")
+    bank_file: Mapped[str | None] = mapped_column(Text, doc="Path of the Bacs or bank CSV file.")
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,8 +1,8 @@
-"""pl jobs: aged creditors and three-way match results
+"""pl jobs: aged creditors, three-way match results, payment runs
 
 Revision ID: 0007_pl_jobs
 Revises: 0004_system
-Create Date: 2026-11-24 10:20:54.371443
+Create Date: 2026-11-24 10:29:13.631741
 """
 
 from __future__ import annotations
@@ -46,6 +46,27 @@ def upgrade() -> None:
     with op.batch_alter_table("pl_aged_creditor_rec", schema=None) as batch_op:
         batch_op.create_index("ix_pl_aged_creditor_rec_execution", ["execution_id"], unique=False)
 
+    op.create_table(
+        "pl_payment_run_rec",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("run_key", sa.String(length=64), nullable=False),
+        sa.Column("execution_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("payment_date", sa.Date(), nullable=False),
+        sa.Column("processing_date", sa.Date(), nullable=False),
+        sa.Column("payments", sa.Integer(), nullable=False),
+        sa.Column("paid_pence", sa.BigInteger(), nullable=False),
+        sa.Column("discount_pence", sa.BigInteger(), nullable=False),
+        sa.Column("bank_file", sa.Text(), nullable=True),
+        sa.Column("completed", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["execution_id"],
+            ["batch_execution_rec.id"],
+            name=op.f("fk_pl_payment_run_rec_execution_id_batch_execution_rec"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pl_payment_run_rec")),
+        sa.UniqueConstraint("run_key", name=op.f("uq_pl_payment_run_rec_run_key")),
+    )
     op.create_table(
         "pl_match_result_rec",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -100,6 +121,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_pl_match_result_rec_execution")
 
     op.drop_table("pl_match_result_rec")
+    op.drop_table("pl_payment_run_rec")
     with op.batch_alter_table("pl_aged_creditor_rec", schema=None) as batch_op:
         batch_op.drop_index("ix_pl_aged_creditor_rec_execution")
 
