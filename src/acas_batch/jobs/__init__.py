@@ -9,6 +9,7 @@ JOB_MODULES = (
     "acas_batch.jobs.system",
     "acas_batch.jobs.pl",
     "acas_batch.jobs.pl_payments",
+    "acas_batch.jobs.pl_remittance",
 )
 
 
