@@ -10,6 +10,7 @@ JOB_MODULES = (
     "acas_batch.jobs.pl",
     "acas_batch.jobs.pl_payments",
     "acas_batch.jobs.pl_remittance",
+    "acas_batch.jobs.pl_period",
 )
 
 

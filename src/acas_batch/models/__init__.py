@@ -63,7 +63,7 @@ from acas_batch.models.pl import (
     Supplier,
     SupplierPayment,
 )
-from acas_batch.models.results_pl import AgedCreditorLine, MatchResultLine, PaymentRun
+from acas_batch.models.results_pl import AccrualLine, AgedCreditorLine, MatchResultLine, PaymentRun
 from acas_batch.models.security import Audit, Role, User, UserSession
 from acas_batch.models.sl import (
     Customer,
@@ -126,6 +126,7 @@ __all__ = [
     "AccountPeriodBalance",
     "AccountType",
     "AccountingPeriod",
+    "AccrualLine",
     "AgedCreditorLine",
     "AlertSeverity",
     "AlertState",

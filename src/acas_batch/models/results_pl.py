@@ -73,3 +73,26 @@ class PaymentRun(Base):
     discount_pence: Mapped[int] = mapped_column(Pence, default=0, doc="Settlement discount taken.")
     bank_file: Mapped[str | None] = mapped_column(Text, doc="Path of the Bacs or bank CSV file.")
     completed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AccrualLine(Base):
+    """Goods received not invoiced on one order line at a period end (PL_ACCRUALS_CALCULATION)."""
+
+    __tablename__ = "pl_accrual_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(64))
+    execution_id: Mapped[int | None] = mapped_column(ForeignKey("batch_execution_rec.id", ondelete="SET NULL"))
+    period_end: Mapped[date] = mapped_column(Date)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("pl_order_line_rec.id"))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("pl_supplier_rec.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("st_item_rec.id"))
+    quantity_received: Mapped[int] = mapped_column(Integer, doc="Received on or before the period end.")
+    quantity_invoiced: Mapped[int] = mapped_column(Integer, doc="Invoiced on or before the period end.")
+    unit_price_pence: Mapped[int] = mapped_column(Pence, doc="The order price.")
+    value_pence: Mapped[int] = mapped_column(Pence, doc="(received - invoiced) x order price.")
+
+    __table_args__ = (
+        UniqueConstraint("run_key", "order_line_id"),
+        Index("ix_pl_accrual_rec_execution", "execution_id"),
+    )

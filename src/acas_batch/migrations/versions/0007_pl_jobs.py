@@ -1,8 +1,8 @@
-"""pl jobs: aged creditors, three-way match results, payment runs
+"""pl jobs: aged creditors, three-way match results, payment runs, accruals
 
 Revision ID: 0007_pl_jobs
 Revises: 0004_system
-Create Date: 2026-11-24 10:29:13.631741
+Create Date: 2026-11-24 10:37:04.647259
 """
 
 from __future__ import annotations
@@ -19,6 +19,38 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "pl_accrual_rec",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("run_key", sa.String(length=64), nullable=False),
+        sa.Column("execution_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("period_end", sa.Date(), nullable=False),
+        sa.Column("order_line_id", sa.Integer(), nullable=False),
+        sa.Column("supplier_id", sa.Integer(), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("quantity_received", sa.Integer(), nullable=False),
+        sa.Column("quantity_invoiced", sa.Integer(), nullable=False),
+        sa.Column("unit_price_pence", sa.BigInteger(), nullable=False),
+        sa.Column("value_pence", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["execution_id"],
+            ["batch_execution_rec.id"],
+            name=op.f("fk_pl_accrual_rec_execution_id_batch_execution_rec"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(["item_id"], ["st_item_rec.id"], name=op.f("fk_pl_accrual_rec_item_id_st_item_rec")),
+        sa.ForeignKeyConstraint(
+            ["order_line_id"], ["pl_order_line_rec.id"], name=op.f("fk_pl_accrual_rec_order_line_id_pl_order_line_rec")
+        ),
+        sa.ForeignKeyConstraint(
+            ["supplier_id"], ["pl_supplier_rec.id"], name=op.f("fk_pl_accrual_rec_supplier_id_pl_supplier_rec")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pl_accrual_rec")),
+        sa.UniqueConstraint("run_key", "order_line_id", name=op.f("uq_pl_accrual_rec_run_key_order_line_id")),
+    )
+    with op.batch_alter_table("pl_accrual_rec", schema=None) as batch_op:
+        batch_op.create_index("ix_pl_accrual_rec_execution", ["execution_id"], unique=False)
+
     op.create_table(
         "pl_aged_creditor_rec",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -126,3 +158,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_pl_aged_creditor_rec_execution")
 
     op.drop_table("pl_aged_creditor_rec")
+    with op.batch_alter_table("pl_accrual_rec", schema=None) as batch_op:
+        batch_op.drop_index("ix_pl_accrual_rec_execution")
+
+    op.drop_table("pl_accrual_rec")
