@@ -150,3 +150,7 @@ class OverAllocation(LedgerError):
 
 class DemoDataExists(Conflict):
     """The database already holds a company; the demo generator writes only into an empty ledger."""
+
+
+class ReturnSubmitted(Conflict):
+    """A VAT return already sent to HMRC: it is never changed again."""

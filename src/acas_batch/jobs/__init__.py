@@ -9,7 +9,13 @@ from __future__ import annotations
 import importlib
 
 #: Modules whose ``@job`` functions make up the standard jobs' code.
-JOB_MODULES = ("acas_batch.jobs.system",)
+JOB_MODULES = (
+    "acas_batch.jobs.system",
+    "acas_batch.jobs.pl",
+    "acas_batch.jobs.pl_payments",
+    "acas_batch.jobs.pl_remittance",
+    "acas_batch.jobs.pl_period",
+)
 
 
 def load_standard_jobs() -> None:

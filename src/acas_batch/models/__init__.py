@@ -63,6 +63,7 @@ from acas_batch.models.pl import (
     Supplier,
     SupplierPayment,
 )
+from acas_batch.models.results_pl import AccrualLine, AgedCreditorLine, MatchResultLine, PaymentRun
 from acas_batch.models.security import Audit, Role, User, UserSession
 from acas_batch.models.sl import (
     Customer,
@@ -125,6 +126,8 @@ __all__ = [
     "AccountPeriodBalance",
     "AccountType",
     "AccountingPeriod",
+    "AccrualLine",
+    "AgedCreditorLine",
     "AlertSeverity",
     "AlertState",
     "ArchiveRun",
@@ -170,12 +173,14 @@ __all__ = [
     "LocationKind",
     "LogLevel",
     "Lot",
+    "MatchResultLine",
     "MatchStatus",
     "MisfirePolicy",
     "Module",
     "MovementKind",
     "OrderStatus",
     "PaymentMethod",
+    "PaymentRun",
     "Pence",
     "PeriodStatus",
     "PurchaseAllocation",

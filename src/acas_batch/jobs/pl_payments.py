@@ -1,0 +1,367 @@
+"""PL_PAYMENT_RUN: pays approved supplier invoices due by the payment date, and never twice.
+
+Safety comes from the schema as much as from this code: a payment run pays a supplier once
+(``UNIQUE (run_key, supplier_id)`` on payments), a payment allocates an invoice once
+(``UNIQUE (payment_id, invoice_id)``) and an invoice's outstanding amount can never go below
+zero (guarded UPDATE and CHECK). Suppliers are paid in chunks, each committed with a
+checkpoint; a rerun or a resumed run selects only what is still outstanding and skips the
+suppliers this run key has already paid, so a crash mid-run never pays anything twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from acas_batch.analysis.bacs import BacsPayment, Originator, bank_csv, standard18
+from acas_batch.batch.context import JobContext, JobResult
+from acas_batch.batch.registry import job
+from acas_batch.batch.schedules import calendar_from_settings
+from acas_batch.errors import OverAllocation, ValidationError
+from acas_batch.jobs.params import Notify
+from acas_batch.ledger.calendar import closure_days
+from acas_batch.ledger.money import percent_of
+from acas_batch.ledger.pl import PaymentAllocation, allocate_purchase_credit_note, post_supplier_payment
+from acas_batch.models import (
+    BankAccount,
+    Company,
+    DocumentKind,
+    Module,
+    PaymentMethod,
+    PaymentRun,
+    PurchaseAllocation,
+    PurchaseInvoice,
+    Supplier,
+    SupplierPayment,
+)
+from acas_batch.reports import write_csv
+
+#: Test-only hook: each function is called with the number of suppliers paid so far, after
+#: every committed chunk (a test raises in it to crash the run part way).
+AFTER_CHUNK: list[Callable[[int], None]] = []
+
+
+class PaymentRunParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payment_date: date | None = Field(
+        None, description="The day the money arrives (default: two working days after the business date)."
+    )
+    lookahead_days: int = Field(0, ge=0, le=366, description="Also pay invoices due this many days later.")
+    max_total: int | None = Field(None, gt=0, description="Pay at most this many pence, oldest due first.")
+    bank_format: Literal["bacs18", "csv"] = Field("bacs18", description="Bacs Standard 18 file or the bank's CSV.")
+    bank_account_id: int = Field(1, ge=1, description="The bank account paid from.")
+    service_user_number: str = Field("000000", pattern=r"^\d{6}$", description="Bacs service user number.")
+    chunk_suppliers: int = Field(50, ge=1, le=10_000, description="Suppliers paid per committed chunk.")
+    notify: Notify = Field(default_factory=Notify)
+
+
+@dataclass(frozen=True)
+class OpenDoc:
+    """An open invoice or credit note of a supplier."""
+
+    id: int
+    outstanding: int
+    due_date: date
+    invoice_date: date
+
+
+@dataclass
+class SupplierPlan:
+    """What one supplier is paid: credit notes set against invoices, then the payment's allocations."""
+
+    supplier_id: int
+    credits: list[tuple[int, int, int]] = field(default_factory=list)  # (credit note, invoice, pence)
+    allocations: list[PaymentAllocation] = field(default_factory=list)
+
+    @property
+    def paid(self) -> int:
+        return sum(a.amount_pence - a.discount_pence for a in self.allocations)
+
+    @property
+    def discount(self) -> int:
+        return sum(a.discount_pence for a in self.allocations)
+
+
+def plan_supplier(
+    supplier_id: int,
+    invoices: Sequence[OpenDoc],
+    credits: Sequence[OpenDoc],
+    *,
+    payment_date: date,
+    discount_pct: Decimal,
+    settlement_days: int,
+    budget: int | None,
+) -> SupplierPlan | None:
+    """Oldest due first: credit notes clear invoices, the rest is paid less any settlement discount.
+
+    Returns None when nothing is to be paid: the supplier's net is a debit (credits cover the
+    invoices) or the budget cannot take even the oldest invoice.
+    """
+    if sum(i.outstanding for i in invoices) - sum(c.outstanding for c in credits) <= 0:
+        return None
+    plan = SupplierPlan(supplier_id)
+    left = [[c.id, c.outstanding] for c in sorted(credits, key=lambda c: (c.invoice_date, c.id))]
+    cash = 0
+    for inv in sorted(invoices, key=lambda i: (i.due_date, i.id)):
+        use = min(sum(amount for _, amount in left), inv.outstanding)
+        rest = inv.outstanding - use
+        in_time = payment_date <= inv.invoice_date + timedelta(days=settlement_days)
+        discount = percent_of(rest, discount_pct) if in_time and discount_pct > 0 else 0
+        if budget is not None and cash + rest - discount > budget:
+            break
+        cash += rest - discount
+        for entry in left:
+            take = min(entry[1], use)
+            if take:
+                plan.credits.append((int(entry[0]), inv.id, take))
+                entry[1] -= take
+                use -= take
+        if rest:
+            plan.allocations.append(PaymentAllocation(inv.id, rest, discount))
+    return plan if plan.paid > 0 else None
+
+
+def _open_documents(
+    session: Session, run_key: str, due_by: date
+) -> tuple[dict[int, list[OpenDoc]], dict[int, list[OpenDoc]]]:
+    """Payable invoices and open credit notes per supplier, suppliers paid by this run left out."""
+    inv = PurchaseInvoice
+    paid_here = exists().where(SupplierPayment.run_key == run_key, SupplierPayment.supplier_id == inv.supplier_id)
+    active = select(Supplier.id).where(Supplier.on_hold.is_(False))
+    rows = session.execute(
+        select(inv.supplier_id, inv.id, inv.outstanding_pence, inv.due_date, inv.invoice_date)
+        .where(
+            inv.kind == DocumentKind.INVOICE,
+            inv.outstanding_pence > 0,
+            inv.approved.is_(True),
+            inv.on_hold.is_(False),
+            inv.due_date <= due_by,
+            inv.supplier_id.in_(active),
+            ~paid_here,
+        )
+        .order_by(inv.supplier_id, inv.due_date, inv.id)
+        .execution_options(yield_per=5000)
+    )
+    invoices: dict[int, list[OpenDoc]] = defaultdict(list)
+    for sid, doc_id, outstanding, due, on in rows:
+        invoices[sid].append(OpenDoc(doc_id, outstanding, due, on))
+    credits: dict[int, list[OpenDoc]] = defaultdict(list)
+    notes = session.execute(
+        select(inv.supplier_id, inv.id, inv.outstanding_pence, inv.due_date, inv.invoice_date).where(
+            inv.kind == DocumentKind.CREDIT_NOTE, inv.outstanding_pence > 0, inv.supplier_id.in_(list(invoices))
+        )
+    )
+    for sid, doc_id, outstanding, due, on in notes:
+        credits[sid].append(OpenDoc(doc_id, outstanding, due, on))
+    return invoices, credits
+
+
+def _pay(session: Session, plan: SupplierPlan, *, run_key: str, on: date, bank_account_id: int) -> int:
+    """Post one supplier's credit allocations and payment in one savepoint. Returns the payment id."""
+    with session.begin_nested():
+        for note_id, invoice_id, amount in plan.credits:
+            allocate_purchase_credit_note(
+                session, credit_note_id=note_id, invoice_id=invoice_id, amount_pence=amount, on=on
+            )
+        return post_supplier_payment(
+            session,
+            supplier_id=plan.supplier_id,
+            payment_date=on,
+            allocations=plan.allocations,
+            bank_account_id=bank_account_id,
+            reference=f"PAYRUN {on:%Y%m%d} {plan.supplier_id}",
+            run_key=run_key,
+        )
+
+
+def _start(ctx: JobContext[PaymentRunParams], run_key: str, pay_day: date, processing: date) -> PaymentRun:
+    s = ctx.session
+    run = s.scalar(select(PaymentRun).where(PaymentRun.run_key == run_key))
+    if run is None:
+        run = PaymentRun(
+            run_key=run_key, execution_id=ctx.execution_id, payment_date=pay_day, processing_date=processing
+        )
+        s.add(run)
+        s.flush()
+    elif run.payment_date != pay_day:
+        raise ValidationError(
+            f"payment_date: run {run_key} pays on {run.payment_date.isoformat()}, not {pay_day.isoformat()}"
+        )
+    else:
+        run.execution_id = ctx.execution_id
+    return run
+
+
+@job(
+    "PL_PAYMENT_RUN",
+    module=Module.PL,
+    params=PaymentRunParams,
+    timeout_seconds=3600,
+    max_attempts=1,
+    resources=({"name": "ledger:PL", "mode": "exclusive"}, {"name": "ledger:GL", "mode": "shared"}),
+)
+def payment_run(ctx: JobContext[PaymentRunParams]) -> JobResult:
+    """Pays approved supplier invoices due by the payment date (Bacs or cheque); never pays an invoice twice."""
+    p, s = ctx.params, ctx.session
+    calendar = calendar_from_settings(ctx.settings, closure_days(s))
+    pay_day = p.payment_date or calendar.add_business_days(ctx.business_date, 2)
+    processing = calendar.add_business_days(pay_day, -2)
+    run_key = f"PL_PAYMENT_RUN:{ctx.business_date.isoformat()}"
+    if s.get(BankAccount, p.bank_account_id) is None:
+        raise ValidationError(f"bank_account_id: bank account {p.bank_account_id} does not exist")
+    run = _start(ctx, run_key, pay_day, processing)
+    if processing < ctx.business_date:
+        ctx.log.warning(
+            f"Bacs processing date {processing.isoformat()} is before the business date: payments may arrive late",
+            event="late_submission",
+        )
+    resumed = run.payments
+    invoices, credits = _open_documents(s, run_key, pay_day + timedelta(days=p.lookahead_days))
+    terms = {
+        sid: (pct, days)
+        for sid, pct, days in s.execute(
+            select(Supplier.id, Supplier.settlement_discount_pct, Supplier.settlement_days).where(
+                Supplier.id.in_(list(invoices))
+            )
+        )
+    }
+    order = sorted(invoices, key=lambda sid: (invoices[sid][0].due_date, sid))
+    ctx.log.info(
+        f"payment run {run_key}: paying on {pay_day.isoformat()} (Bacs processing {processing.isoformat()}); "
+        f"{sum(len(v) for v in invoices.values())} invoices of {len(order)} suppliers due by "
+        f"{(pay_day + timedelta(days=p.lookahead_days)).isoformat()}"
+        + (f"; resuming after {resumed} suppliers already paid" if resumed else ""),
+        event="payment_run_started",
+    )
+    skipped_debit, skipped_budget, conflicts, in_chunk = 0, 0, 0, 0
+    for n, sid in enumerate(order, start=1):
+        budget = None if p.max_total is None else p.max_total - run.paid_pence
+        pct, days = terms[sid]
+        plan = plan_supplier(
+            sid,
+            invoices[sid],
+            credits.get(sid, []),
+            payment_date=pay_day,
+            discount_pct=pct,
+            settlement_days=days,
+            budget=budget,
+        )
+        if plan is None:
+            net = sum(i.outstanding for i in invoices[sid]) - sum(c.outstanding for c in credits.get(sid, []))
+            if net <= 0:
+                skipped_debit += 1
+            else:
+                skipped_budget += 1
+            continue
+        try:
+            _pay(s, plan, run_key=run_key, on=pay_day, bank_account_id=p.bank_account_id)
+        except (OverAllocation, IntegrityError) as exc:
+            conflicts += 1
+            ctx.log.warning(f"supplier {sid} not paid: {exc}".splitlines()[0], event="payment_conflict")
+            continue
+        run.payments += 1
+        run.paid_pence += plan.paid
+        run.discount_pence += plan.discount
+        in_chunk += 1
+        if in_chunk >= p.chunk_suppliers or n == len(order):
+            in_chunk = 0
+            ctx.progress(n, len(order))
+            ctx.checkpoint({"suppliers_paid": run.payments, "paid_pence": run.paid_pence})
+            for hook in AFTER_CHUNK:
+                hook(run.payments)
+    files = _write_files(ctx, run)
+    run.completed = True
+    ctx.log.info(
+        f"{run.payments} suppliers paid {run.paid_pence} pence (discount taken {run.discount_pence} pence); "
+        f"{skipped_debit} skipped with a net debit, {skipped_budget} over max_total",
+        event="payment_run_done",
+    )
+    if conflicts:
+        ctx.warn_outcome(f"{conflicts} supplier(s) could not be paid: already paid elsewhere")
+    return JobResult(
+        summary=f"{run.payments} payments totalling {run.paid_pence} pence on {pay_day.isoformat()}",
+        counts={
+            "payments": run.payments,
+            "skipped_debit": skipped_debit,
+            "skipped_budget": skipped_budget,
+            "conflicts": conflicts,
+        },
+        totals={"paid_pence": run.paid_pence, "discount_pence": run.discount_pence},
+        files=files,
+        data={"payment_date": pay_day.isoformat(), "processing_date": processing.isoformat(), "run_key": run_key},
+    )
+
+
+def _write_files(ctx: JobContext[PaymentRunParams], run: PaymentRun) -> list[str]:
+    """Payments list (remittance data), cheque list, and the Bacs file or bank CSV, from every payment of the run."""
+    s, p = ctx.session, ctx.params
+    rows = s.execute(
+        select(
+            Supplier.code,
+            Supplier.name,
+            Supplier.sort_code,
+            Supplier.bank_account_number,
+            SupplierPayment.id,
+            SupplierPayment.method,
+            SupplierPayment.amount_pence,
+            SupplierPayment.discount_pence,
+            SupplierPayment.reference,
+        )
+        .join(Supplier, Supplier.id == SupplierPayment.supplier_id)
+        .where(SupplierPayment.run_key == run.run_key)
+        .order_by(Supplier.code)
+    ).all()
+    files = []
+    lines = s.execute(
+        select(Supplier.code, SupplierPayment.id, PurchaseInvoice.number, PurchaseInvoice.invoice_date)
+        .add_columns(PurchaseAllocation.amount_pence, PurchaseAllocation.discount_pence)
+        .join(SupplierPayment, SupplierPayment.id == PurchaseAllocation.payment_id)
+        .join(Supplier, Supplier.id == SupplierPayment.supplier_id)
+        .join(PurchaseInvoice, PurchaseInvoice.id == PurchaseAllocation.invoice_id)
+        .where(SupplierPayment.run_key == run.run_key)
+        .order_by(Supplier.code, PurchaseInvoice.invoice_date, PurchaseInvoice.id)
+    )
+    path = ctx.output("payments.csv")
+    write_csv(
+        path,
+        ["supplier", "payment_id", "invoice", "invoice_date", "cleared_pence", "discount_pence", "paid_pence"],
+        ([*r[:4], r[4], r[5], r[4] - r[5]] for r in lines),
+    )
+    files.append(str(path))
+    cheques = [r for r in rows if r.method is PaymentMethod.CHEQUE]
+    if cheques:
+        path = ctx.output("cheques.csv")
+        write_csv(path, ["supplier", "name", "amount_pence", "reference"], ((r[0], r[1], r[6], r[8]) for r in cheques))
+        files.append(str(path))
+    bacs = [
+        BacsPayment(sort_code=r[2] or "", account=r[3] or "", name=r[1], amount_pence=r[6], reference=r[8])
+        for r in rows
+        if r.method is PaymentMethod.BACS
+    ]
+    if bacs:
+        bank = s.get_one(BankAccount, p.bank_account_id)
+        if p.bank_format == "bacs18":
+            originator = Originator(
+                service_user_number=p.service_user_number,
+                name=s.scalar(select(Company.name).limit(1)) or bank.name,
+                sort_code=bank.sort_code,
+                account=bank.account_number,
+            )
+            text = standard18(originator, bacs, run.processing_date, created=ctx.business_date)
+            path = ctx.output("bacs_standard18.txt")
+        else:
+            text, path = bank_csv(bacs), ctx.output("bank_payments.csv")
+        path.write_text(text, encoding="ascii", newline="")
+        run.bank_file = str(path)
+        files.append(str(path))
+    return files

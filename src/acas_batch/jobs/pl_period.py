@@ -1,0 +1,341 @@
+"""Purchase ledger period jobs: the GRNI accrual listing and the input side of the VAT return."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import Date, Integer, Select, String, case, delete, func, insert, literal, select
+from sqlalchemy.orm import Session
+
+from acas_batch.analysis.money import whole_pounds_truncated
+from acas_batch.analysis.vat_return import VatBoxesPence, build_return
+from acas_batch.batch.context import JobContext, JobResult
+from acas_batch.batch.registry import job
+from acas_batch.errors import ReturnSubmitted
+from acas_batch.jobs.params import Notify, OutputFormat, Period, resolve_period, wants_pdf
+from acas_batch.ledger.balances import account_balance
+from acas_batch.ledger.posting import control_account
+from acas_batch.models import (
+    AccrualLine,
+    ControlKind,
+    DocumentKind,
+    GoodsReceivedLine,
+    GoodsReceivedNote,
+    Module,
+    PurchaseInvoice,
+    PurchaseInvoiceLine,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    VatCode,
+    VatReturn,
+    VatReturnStatus,
+)
+from acas_batch.reports import write_csv, write_table_pdf
+
+# ---- PL_ACCRUALS_CALCULATION ------------------------------------------------------------
+
+
+class AccrualsParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    period: Period = "CURRENT"
+    post_journal: bool = Field(False, description="Accrue by journal (refused: GRNI already accrues at receipt).")
+    output_format: OutputFormat = "both"
+    notify: Notify = Field(default_factory=Notify)
+
+    @field_validator("post_journal")
+    @classmethod
+    def _no_journal(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "goods received are accrued in GRNI when they arrive; an accrual journal would count them twice"
+            )
+        return value
+
+
+def _period_key(params: Any, business_date: date) -> str:
+    """The month of the period (accounting periods are calendar months)."""
+    period = str(params.period)
+    if period == "CURRENT":
+        return f"{business_date:%Y-%m}"
+    if period == "PREVIOUS":
+        return f"{business_date.replace(day=1) - timedelta(days=1):%Y-%m}"
+    return period
+
+
+def grni_lines(end: date) -> Select[Any]:
+    """Per order line: received and invoiced on or before ``end``, where they differ."""
+    received = (
+        select(GoodsReceivedLine.order_line_id.label("ol"), func.sum(GoodsReceivedLine.quantity).label("qty"))
+        .join(GoodsReceivedNote, GoodsReceivedNote.id == GoodsReceivedLine.grn_id)
+        .where(GoodsReceivedNote.received_on <= end)
+        .group_by(GoodsReceivedLine.order_line_id)
+        .subquery()
+    )
+    invoiced = (
+        select(PurchaseInvoiceLine.order_line_id.label("ol"), func.sum(PurchaseInvoiceLine.quantity).label("qty"))
+        .join(PurchaseInvoice, PurchaseInvoice.id == PurchaseInvoiceLine.invoice_id)
+        .where(PurchaseInvoice.invoice_date <= end, PurchaseInvoiceLine.order_line_id.is_not(None))
+        .group_by(PurchaseInvoiceLine.order_line_id)
+        .subquery()
+    )
+    got = func.coalesce(received.c.qty, 0)
+    billed = func.coalesce(invoiced.c.qty, 0)
+    ol = PurchaseOrderLine
+    return (
+        select(
+            ol.id,
+            PurchaseOrder.supplier_id,
+            ol.item_id,
+            got.label("received"),
+            billed.label("invoiced"),
+            ol.unit_price_pence,
+            ((got - billed) * ol.unit_price_pence).label("value"),
+        )
+        .join(PurchaseOrder, PurchaseOrder.id == ol.order_id)
+        .outerjoin(received, received.c.ol == ol.id)
+        .outerjoin(invoiced, invoiced.c.ol == ol.id)
+        .where(got != billed)
+    )
+
+
+@job(
+    "PL_ACCRUALS_CALCULATION",
+    module=Module.PL,
+    params=AccrualsParams,
+    run_key=_period_key,
+    timeout_seconds=1800,
+    resources=({"name": "ledger:PL", "mode": "shared"}, {"name": "ledger:GL", "mode": "shared"}),
+)
+def accruals_calculation(ctx: JobContext[AccrualsParams]) -> JobResult:
+    """Goods received not invoiced at period end, tied to the GRNI account."""
+    p, s = ctx.params, ctx.session
+    period = resolve_period(s, p.period, ctx.business_date)
+    end = period.end_date
+    run_key = f"PL_ACCRUALS_CALCULATION:{end:%Y-%m}"
+    s.execute(delete(AccrualLine).where(AccrualLine.run_key == run_key))
+    lines = grni_lines(end).subquery()
+    s.execute(
+        insert(AccrualLine).from_select(
+            [
+                "run_key",
+                "execution_id",
+                "period_end",
+                "order_line_id",
+                "supplier_id",
+                "item_id",
+                "quantity_received",
+                "quantity_invoiced",
+                "unit_price_pence",
+                "value_pence",
+            ],
+            select(literal(run_key, String()), literal(ctx.execution_id, Integer()), literal(end, Date()), *lines.c),
+        )
+    )
+    count, total = s.execute(
+        select(func.count(), func.coalesce(func.sum(AccrualLine.value_pence), 0)).where(AccrualLine.run_key == run_key)
+    ).one()
+    grni = -account_balance(s, control_account(s, ControlKind.GRNI), as_of=end)
+    difference = int(total) - grni
+    rows = [
+        list(r)
+        for r in s.execute(
+            select(
+                AccrualLine.order_line_id,
+                AccrualLine.supplier_id,
+                AccrualLine.item_id,
+                AccrualLine.quantity_received,
+                AccrualLine.quantity_invoiced,
+                AccrualLine.unit_price_pence,
+                AccrualLine.value_pence,
+            )
+            .where(AccrualLine.run_key == run_key)
+            .order_by(AccrualLine.supplier_id, AccrualLine.order_line_id)
+        )
+    ]
+    header = ["order_line", "supplier", "item", "received", "invoiced", "unit_price_pence", "value_pence"]
+    csv_path = ctx.output("accruals.csv")
+    write_csv(csv_path, header, [*rows, ["Total", "", "", "", "", "", int(total)]])
+    files = [str(csv_path)]
+    if wants_pdf(p.output_format):
+        files.append(
+            str(
+                write_table_pdf(
+                    ctx.output("accruals.pdf"),
+                    title=f"Goods received not invoiced at {end:%d/%m/%Y}",
+                    columns=header,
+                    rows=rows,
+                    money_columns=(5, 6),
+                    totals=["Total", None, None, None, None, None, int(total)],
+                    notes=[f"GRNI account: {grni} pence; difference {difference} pence."],
+                )
+            )
+        )
+    ctx.log.info(
+        f"{count} order lines received not invoiced at {end.isoformat()}: {total} pence; GRNI account {grni} pence",
+        event="accruals_done",
+    )
+    if difference:
+        msg = f"GRNI listing {total} differs from the GRNI account {grni} by {difference} pence"
+        ctx.log.warning(msg, event="control_difference")
+        ctx.warn_outcome(msg)
+    return JobResult(
+        summary=f"GRNI at {end.isoformat()}: {count} lines, {total} pence; difference {difference}",
+        counts={"lines": int(count)},
+        totals={"grni_listing_pence": int(total), "grni_account_pence": grni, "difference_pence": difference},
+        files=files,
+        data={"period_end": end.isoformat()},
+    )
+
+
+# ---- PL_VAT_RETURN ----------------------------------------------------------------------
+
+
+def _quarter(value: str) -> str:
+    text = value.strip().upper()
+    if text in {"CURRENT", "PREVIOUS"} or re.fullmatch(r"\d{4}-Q[1-4]", text):
+        return text
+    raise ValueError(f"quarter {value!r} must be CURRENT, PREVIOUS or YYYY-Qn")
+
+
+class VatReturnParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quarter: Annotated[str, AfterValidator(_quarter)] = Field(
+        "CURRENT", description="CURRENT, PREVIOUS or YYYY-Qn (calendar quarters)."
+    )
+    scheme: Literal["accrual"] = Field("accrual", description="Accrual (invoice date) accounting.")
+    output_format: OutputFormat = "both"
+    notify: Notify = Field(default_factory=Notify)
+
+
+def quarter_dates(quarter: str, business_date: date) -> tuple[date, date]:
+    """First and last day of the calendar quarter ``quarter`` names, seen from ``business_date``."""
+    if quarter in {"CURRENT", "PREVIOUS"}:
+        year, q = business_date.year, (business_date.month - 1) // 3 + 1
+        if quarter == "PREVIOUS":
+            year, q = (year - 1, 4) if q == 1 else (year, q - 1)
+    else:
+        year, q = int(quarter[:4]), int(quarter[-1])
+    start = date(year, 3 * q - 2, 1)
+    end = date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
+    return start, end - timedelta(days=1)
+
+
+def period_key(end: date) -> str:
+    """The return's period key, as the demo company and SL_VAT_RETURN write it (e.g. ``26C2``)."""
+    return f"{end:%y}C{(end.month - 1) // 3 + 1}"
+
+
+def _quarter_key(params: Any, business_date: date) -> str:
+    start, _ = quarter_dates(params.quarter, business_date)
+    return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+
+
+def input_side(session: Session, start: date, end: date) -> tuple[int, int, int]:
+    """Box 4 (VAT on purchases), box 7 and box 9 (net, in pence, before rounding), by invoice date."""
+    line, inv = PurchaseInvoiceLine, PurchaseInvoice
+    sign = case((inv.kind == DocumentKind.CREDIT_NOTE, -1), else_=1)
+    row = session.execute(
+        select(
+            func.coalesce(func.sum(sign * line.vat_pence), 0),
+            func.coalesce(func.sum(case((VatCode.in_net_boxes.is_(True), sign * line.net_pence), else_=0)), 0),
+            func.coalesce(func.sum(case((VatCode.ec_goods.is_(True), sign * line.net_pence), else_=0)), 0),
+        )
+        .join(inv, inv.id == line.invoice_id)
+        .join(VatCode, VatCode.id == line.vat_code_id)
+        .where(inv.invoice_date >= start, inv.invoice_date <= end)
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+@job(
+    "PL_VAT_RETURN",
+    module=Module.PL,
+    params=VatReturnParams,
+    run_key=_quarter_key,
+    timeout_seconds=1800,
+    max_attempts=2,
+    resources=({"name": "ledger:PL", "mode": "shared"}, {"name": "ledger:GL", "mode": "shared"}),
+)
+def vat_return(ctx: JobContext[VatReturnParams]) -> JobResult:
+    """Input side of the VAT return (boxes 4, 7, 9); completes boxes 3 and 5."""
+    p, s = ctx.params, ctx.session
+    start, end = quarter_dates(p.quarter, ctx.business_date)
+    key = period_key(end)
+    row = s.scalar(select(VatReturn).where(VatReturn.period_key == key)) or s.scalar(
+        select(VatReturn).where(VatReturn.start_date == start, VatReturn.end_date == end)
+    )
+    if row is not None and row.status is VatReturnStatus.SUBMITTED:
+        raise ReturnSubmitted(f"quarter: the VAT return {row.period_key} was submitted; it is never changed again")
+    if row is None:
+        row = VatReturn(period_key=key, start_date=start, end_date=end, created_at=ctx.now)
+        row.box1_pence = row.box2_pence = row.box6_pence = row.box8_pence = 0
+        s.add(row)
+        ctx.log.warning(
+            f"no output side for {key} (SL_VAT_RETURN has not run): boxes 1, 2, 6 and 8 are zero",
+            event="vat_output_missing",
+        )
+    elif row.status is VatReturnStatus.COMPLETE:
+        ctx.log.info(f"VAT return {key} was complete: its input side is computed again", event="vat_recomputed")
+    box4, net7, net9 = input_side(s, start, end)
+    figures = VatBoxesPence(
+        vat_due_sales=row.box1_pence,
+        vat_due_acquisitions=row.box2_pence,
+        vat_reclaimed=box4,
+        sales_ex_vat=row.box6_pence,
+        purchases_ex_vat=net7,
+        goods_supplied_ex_vat=row.box8_pence,
+        acquisitions_ex_vat=net9,
+    )
+    mtd = build_return(row.period_key, figures)
+    row.box3_pence = row.box1_pence + row.box2_pence
+    row.box4_pence = box4
+    row.box5_pence = abs(row.box3_pence - box4)
+    row.box7_pence = whole_pounds_truncated(net7) * 100
+    row.box9_pence = whole_pounds_truncated(net9) * 100
+    row.status = VatReturnStatus.COMPLETE
+    s.flush()
+    boxes = [getattr(row, f"box{n}_pence") for n in range(1, 10)]
+    names = [
+        "VAT due on sales",
+        "VAT due on acquisitions",
+        "Total VAT due",
+        "VAT reclaimed on purchases",
+        "Net VAT to pay or reclaim",
+        "Sales excluding VAT",
+        "Purchases excluding VAT",
+        "Supplies to EU excluding VAT",
+        "Acquisitions from EU excluding VAT",
+    ]
+    table = [[f"Box {n}", names[n - 1], boxes[n - 1]] for n in range(1, 10)]
+    csv_path = ctx.output("vat_return.csv")
+    write_csv(csv_path, ["box", "description", "pence"], table)
+    json_path = ctx.output("vat_return_mtd.json")
+    json_path.write_text(json.dumps(mtd.mtd_json(), indent=2), encoding="utf-8")
+    files = [str(csv_path), str(json_path)]
+    if wants_pdf(p.output_format):
+        pdf = write_table_pdf(
+            ctx.output("vat_return.pdf"),
+            title=f"VAT return {row.period_key}",
+            subtitle=f"{start:%d/%m/%Y} to {end:%d/%m/%Y}",
+            columns=["Box", "Description", "Amount"],
+            rows=table,
+            money_columns=(2,),
+        )
+        files.append(str(pdf))
+    pay = "to pay" if row.box3_pence >= box4 else "to reclaim"
+    ctx.log.info(
+        f"VAT return {row.period_key}: box 4 {box4} pence, box 7 {row.box7_pence}, box 5 {row.box5_pence} {pay}",
+        event="vat_return_complete",
+    )
+    return JobResult(
+        summary=f"VAT return {row.period_key} complete: {row.box5_pence} pence {pay}",
+        totals={f"box{n}_pence": boxes[n - 1] for n in range(1, 10)},
+        files=files,
+        data={"period_key": row.period_key, "start": start.isoformat(), "end": end.isoformat()},
+    )
