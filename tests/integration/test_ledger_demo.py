@@ -16,9 +16,9 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from acas_batch.db import make_engine
-from acas_batch.errors import DemoDataExists
+from acas_batch.errors import DemoDataExists, ValidationError
 from acas_batch.ledger import balances
-from acas_batch.ledger.demo import DemoProgress, DemoSize, generate
+from acas_batch.ledger.demo import DemoProgress, DemoSize, generate, ledger_is_empty
 from acas_batch.ledger.sl import SalesLine, post_sales_invoice
 from acas_batch.models import (
     LEDGER_TABLES,
@@ -144,6 +144,16 @@ def test_the_demo_goes_only_into_an_empty_ledger(demo: Session, engine: Engine) 
         generate(engine, size=SMALL, end=END, seed=11)
 
 
+def test_the_demo_refuses_sizes_and_seeds_it_cannot_store(engine: Engine) -> None:
+    with pytest.raises(ValidationError, match="seed must be between 0 and 2147483647, not 2147483648"):
+        generate(engine, size=SMALL, end=END, seed=2**31)
+    with pytest.raises(ValidationError, match="customers must be at least 1, not 0"):
+        generate(engine, size=DemoSize(0, 8, 10), end=END)
+    with pytest.raises(ValidationError, match="scale must be positive"):
+        DemoSize.scaled(0)
+    assert ledger_is_empty(engine)
+
+
 def _dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     out = {}
     with engine.connect() as conn:
@@ -213,7 +223,7 @@ def _empty_the_ledger(engine: Engine) -> None:
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    seed=st.integers(min_value=0, max_value=2**31),
+    seed=st.integers(min_value=0, max_value=2**31 - 1),
     customers=st.integers(min_value=1, max_value=30),
     items=st.integers(min_value=1, max_value=30),
     months=st.integers(min_value=1, max_value=15),

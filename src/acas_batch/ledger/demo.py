@@ -127,6 +127,8 @@ def generate(
 ) -> DemoReport:
     """Write a demo company with ``size.months`` of history ending on ``end`` into an empty ledger."""
     size.check()
+    if not 0 <= seed < 2**31:
+        raise ValidationError(f"demo seed must be between 0 and {2**31 - 1}, not {seed}")
     if not ledger_is_empty(engine):
         raise DemoDataExists("the database already holds ledger data; the demo company goes into an empty ledger")
     started = clock.perf_counter()
