@@ -49,7 +49,7 @@ class DemoSize:
     @classmethod
     def scaled(cls, scale: float, months: int = 24) -> DemoSize:
         """Scale 1 is a small company (40 customers, about 2,000 invoices in 24 months);
-        scale 610 gives about 1,100,000 invoices and 10,000,000 journal lines."""
+        scale 650 gives over 1,000,000 invoices and 10,000,000 journal lines."""
         if scale <= 0:
             raise ValidationError(f"demo scale must be positive, not {scale}")
         return cls(
