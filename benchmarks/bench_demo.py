@@ -1,7 +1,7 @@
 """Demo company generation: rows per second and peak memory, on SQLite and PostgreSQL.
 
 Each size runs in a fresh process so its peak RSS is its own. Sizes come from
-``ACAS_BENCH_DEMO_SCALES`` (comma-separated ``--scale`` values, default ``2,8``; 610 is the
+``ACAS_BENCH_DEMO_SCALES`` (comma-separated ``--scale`` values, default ``2,8``; 650 is the
 full 1,000,000 invoices / 10,000,000 journal lines) and backends from
 ``ACAS_BENCH_DEMO_BACKENDS`` (default ``sqlite,postgresql``).
 """

@@ -144,6 +144,16 @@ def test_the_demo_goes_only_into_an_empty_ledger(demo: Session, engine: Engine) 
         generate(engine, size=SMALL, end=END, seed=11)
 
 
+def test_the_demo_refuses_sizes_and_seeds_it_cannot_store(engine: Engine) -> None:
+    with pytest.raises(ValidationError, match="seed must be between 0 and 2147483647, not 2147483648"):
+        generate(engine, size=SMALL, end=END, seed=2**31)
+    with pytest.raises(ValidationError, match="customers must be at least 1, not 0"):
+        generate(engine, size=DemoSize(0, 8, 10), end=END)
+    with pytest.raises(ValidationError, match="scale must be positive"):
+        DemoSize.scaled(0)
+    assert ledger_is_empty(engine)
+
+
 def _dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     out = {}
     with engine.connect() as conn:
@@ -233,6 +243,6 @@ def test_any_seed_size_and_end_date_gives_sound_books(
 
 @pytest.mark.parametrize("seed", [-1, MAX_SEED + 1])
 def test_a_seed_out_of_range_is_refused_and_writes_nothing(engine: Engine, seed: int) -> None:
-    with pytest.raises(ValidationError, match=f"seed {seed} must be"):
+    with pytest.raises(ValidationError, match=f"demo seed must be between 0 and {MAX_SEED}, not {seed}$"):
         generate(engine, size=SMALL, end=END, seed=seed)
     assert ledger_is_empty(engine)

@@ -33,7 +33,7 @@ def generate_cmd(
         typer.Option(
             "--scale",
             envvar="ACAS_DEMO_SCALE",
-            help="Size in one number: 1 = 40 customers (~1,800 invoices); 610 = ~1.1 million invoices, 10 million"
+            help="Size in one number: 1 = 40 customers (~1,800 invoices); 650 = over 1 million invoices and 10 million"
             " journal lines.",
         ),
     ] = None,

@@ -49,7 +49,7 @@ class DemoSize:
     @classmethod
     def scaled(cls, scale: float, months: int = 24) -> DemoSize:
         """Scale 1 is a small company (40 customers, about 2,000 invoices in 24 months);
-        scale 610 gives about 1,100,000 invoices and 10,000,000 journal lines."""
+        scale 650 gives over 1,000,000 invoices and 10,000,000 journal lines."""
         if scale <= 0:
             raise ValidationError(f"demo scale must be positive, not {scale}")
         return cls(
@@ -132,7 +132,7 @@ def generate(
     """Write a demo company with ``size.months`` of history ending on ``end`` into an empty ledger."""
     size.check()
     if not 0 <= seed <= MAX_SEED:
-        raise ValidationError(f"seed {seed} must be a whole number from 0 to {MAX_SEED}")
+        raise ValidationError(f"demo seed must be between 0 and {MAX_SEED}, not {seed}")
     if not ledger_is_empty(engine):
         raise DemoDataExists("the database already holds ledger data; the demo company goes into an empty ledger")
     started = clock.perf_counter()
