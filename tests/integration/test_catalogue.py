@@ -168,3 +168,25 @@ def test_init_gives_the_year_end_the_companys_financial_year(engine: Engine) -> 
     assert report.catalogue.schedules_updated == 1
     with transaction(engine) as s:
         assert show_job(s, "GL_YEAR_END_CLOSE")["schedules"][0]["rule"]["fy_start_month"] == 1
+
+
+def test_jobs_order_shows_waits_beating_default_times(db_url: str) -> None:
+    assert acas("init", "--database-url", db_url).returncode == 0
+    # 31 March 2027: a month end, a quarter end and (April start) the financial year end
+    result = acas("jobs", "order", "20270331", "--database-url", db_url, "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["business_date"] == "2027-03-31"
+    rows = {r["job"]: r for r in data["order"]}
+    order = [r["job"] for r in data["order"]]
+    assert len(order) == 19  # 7 daily + 9 month-end + 2 quarter-end + the year end; no weekly job on a Wednesday
+    assert order.index("GL_DAILY_CLOSE") < order.index("GL_PERIOD_CLOSE") < order.index("SL_VAT_RETURN")
+    assert order.index("SL_VAT_RETURN") < order.index("PL_VAT_RETURN")
+    assert rows["GL_PERIOD_CLOSE"]["nominal"] == "22:00" and rows["GL_PERIOD_CLOSE"]["late_by_wait"] is True
+    assert rows["SL_VAT_RETURN"]["after"] == ["GL_PERIOD_CLOSE"] and rows["SL_VAT_RETURN"]["late_by_wait"] is True
+    assert rows["PL_PAYMENT_RUN"]["after"] == ["PL_THREE_WAY_MATCHING"] and not rows["PL_PAYMENT_RUN"]["late_by_wait"]
+    assert rows["GL_YEAR_END_CLOSE"]["after"] == ["GL_PERIOD_CLOSE"]
+    assert rows["SYS_ARCHIVE_DATA"]["after"] == []  # its backup wait looks back 8 days
+
+    text = acas("jobs", "order", "2027-03-31", "--database-url", db_url)
+    assert "GL_PERIOD_CLOSE" in text.stdout and "(later than due)" in text.stdout

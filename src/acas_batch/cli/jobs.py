@@ -7,10 +7,14 @@ from typing import Annotated
 
 import typer
 
+from acas_batch.batch.localtime import zone
+from acas_batch.batch.schedules import calendar_from_settings
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
+from acas_batch.cli.schedules import parse_day
+from acas_batch.clock import SystemClock
 from acas_batch.db import transaction
 from acas_batch.errors import ValidationError
-from acas_batch.jobs.catalogue import list_jobs, show_job
+from acas_batch.jobs.catalogue import day_order, list_jobs, show_job
 from acas_batch.models import Module
 
 app = typer.Typer(
@@ -81,3 +85,35 @@ def show_cmd(
         typer.echo(f"  {d['kind']} for {d['job']} ({d['condition']}{extra})")
     for d in data["dependants"]:
         typer.echo(f"  then {d['job']} ({d['kind']})")
+
+
+@app.command("order")
+def order_cmd(
+    day: Annotated[
+        str | None, typer.Argument(help="Business date (YYYY-MM-DD or YYYYMMDD). Default: today.", show_default=False)
+    ] = None,
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The jobs scheduled on a business date in the order they can start (waits beat times)."""
+    settings, engine = engine_from(config, database_url)
+    when = parse_day("DAY", day) if day else SystemClock().now().astimezone(zone(settings.timezone)).date()
+    with transaction(engine) as session:
+        rows = day_order(session, calendar_from_settings(settings), when)
+    if json_:
+        print_json({"business_date": when.isoformat(), "order": rows})
+        return
+    print_table(
+        f"{when.isoformat()}: {len(rows)} jobs",
+        ["#", "job", "due", "starts after"],
+        [
+            (
+                r["position"],
+                r["job"],
+                r["nominal"],
+                ", ".join(r["after"]) + (" (later than due)" if r["late_by_wait"] else ""),
+            )
+            for r in rows
+        ],
+    )

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
+from acas_batch.batch.business_days import BusinessCalendar
+from acas_batch.batch.schedules import forecast_schedules, load_schedules
 from acas_batch.errors import JobNotFound
-from acas_batch.jobs.standard import STANDARD_JOBS, JobDef, ScheduleDef
-from acas_batch.models import BatchDependency, BatchJob, BatchSchedule, CatalogueItem, Module
+from acas_batch.jobs.standard import STANDARD_JOBS, JobDef, ScheduleDef, order_day
+from acas_batch.models import BatchDependency, BatchJob, BatchSchedule, CatalogueItem, DependencyKind, Module
 
 
 @dataclass
@@ -335,3 +337,37 @@ def show_job(session: Session, name: str) -> dict[str, Any]:
         ],
         "dependants": [{"job": names[d.job_id], "kind": d.kind.value} for d in downs],
     }
+
+
+def day_order(session: Session, calendar: BusinessCalendar, day: date) -> list[dict[str, Any]]:
+    """The enabled schedules' runs with business date ``day``, in the order they can start.
+
+    A job waits (same business date) for its upstream jobs due that day, whatever its own
+    time: ``late_by_wait`` marks a job whose upstream is due later than itself.
+    """
+    runs = forecast_schedules(load_schedules(session), calendar, day, day)
+    nominal: dict[str, str] = {}
+    for stored, occurrence in runs:
+        at = occurrence.local.strftime("%H:%M")
+        nominal[stored.job_name] = min(at, nominal.get(stored.job_name, at))
+    down, up = aliased(BatchJob), aliased(BatchJob)
+    waits: dict[str, list[str]] = {}
+    edges = session.execute(
+        select(down.name, up.name)
+        .select_from(BatchDependency)
+        .join(down, down.id == BatchDependency.job_id)
+        .join(up, up.id == BatchDependency.depends_on_job_id)
+        .where(BatchDependency.kind == DependencyKind.WAIT, BatchDependency.lookback_days == 0)
+    )
+    for job, upstream in edges:
+        waits.setdefault(job, []).append(upstream)
+    return [
+        {
+            "position": n,
+            "job": e.job,
+            "nominal": e.nominal,
+            "after": list(e.after),
+            "late_by_wait": any(nominal[u] > e.nominal for u in e.after),
+        }
+        for n, e in enumerate(order_day(nominal, waits), start=1)
+    ]

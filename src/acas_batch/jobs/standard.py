@@ -541,35 +541,39 @@ class EffectiveStart:
     after: tuple[str, ...]
 
 
-def effective_order(due: Iterable[str], jobs: Mapping[str, JobDef] = JOBS_BY_NAME) -> list[EffectiveStart]:
-    """The order in which the jobs ``due`` on one business date can start.
+def order_day(nominal: Mapping[str, str], waits: Mapping[str, Iterable[str]]) -> list[EffectiveStart]:
+    """The order in which jobs due on one business date can start.
 
-    Sorted by nominal time, then moved after every same-day job it waits for, so a wait
-    beats a default time (GL_PERIOD_CLOSE at 22:00 comes after GL_DAILY_CLOSE at 23:00).
-    Waits on jobs not due that day (lookback waits) are satisfied by earlier runs.
+    ``nominal`` maps each due job to its local time (``HH:MM``, "" for none); ``waits`` maps
+    a job to the jobs it waits for on the same business date. Jobs are taken by nominal
+    time, but none before every due job it waits for: a wait beats a default time.
+
+    Raises:
+        ValueError: the waits among the due jobs form a cycle.
     """
-    names = set(due)
-
-    def nominal(name: str) -> str:
-        sched = jobs[name].schedule
-        return sched.at if sched is not None else ""
-
-    by_time = sorted(names, key=lambda n: (nominal(n) or "99:99", n))
+    remaining = sorted(nominal, key=lambda n: (nominal[n] or "99:99", n))
     placed: list[EffectiveStart] = []
     done: set[str] = set()
-    remaining = list(by_time)
     while remaining:
         for name in remaining:
-            waits = tuple(
-                d.upstream
-                for d in jobs[name].depends_on
-                if d.kind is DependencyKind.WAIT and d.upstream in names and d.lookback_days == 0
-            )
-            if set(waits) <= done:
-                placed.append(EffectiveStart(name, nominal(name), waits))
+            upstream = tuple(sorted(u for u in waits.get(name, ()) if u in nominal))
+            if set(upstream) <= done:
+                placed.append(EffectiveStart(name, nominal[name], upstream))
                 done.add(name)
                 remaining.remove(name)
                 break
         else:
             raise ValueError("dependency cycle among " + ", ".join(sorted(remaining)))
     return placed
+
+
+def effective_order(due: Iterable[str], jobs: Mapping[str, JobDef] = JOBS_BY_NAME) -> list[EffectiveStart]:
+    """:func:`order_day` for catalogue jobs due on one day (GL_PERIOD_CLOSE at 22:00 comes
+    after GL_DAILY_CLOSE at 23:00). Lookback waits are met by earlier runs, not that day's."""
+    names = set(due)
+    nominal = {n: (s.at if (s := jobs[n].schedule) is not None else "") for n in names}
+    waits = {
+        n: [d.upstream for d in jobs[n].depends_on if d.kind is DependencyKind.WAIT and d.lookback_days == 0]
+        for n in names
+    }
+    return order_day(nominal, waits)
