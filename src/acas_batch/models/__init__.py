@@ -63,6 +63,7 @@ from acas_batch.models.pl import (
     Supplier,
     SupplierPayment,
 )
+from acas_batch.models.results_st import AbcResult, ForecastAccuracy, ForecastResult, ValuationResult
 from acas_batch.models.security import Audit, Role, User, UserSession
 from acas_batch.models.sl import (
     Customer,
@@ -121,6 +122,7 @@ __all__ = [
     "SPEC_TABLES",
     "TERMINAL_STATES",
     "AbcClass",
+    "AbcResult",
     "Account",
     "AccountPeriodBalance",
     "AccountType",
@@ -158,6 +160,8 @@ __all__ = [
     "DocumentKind",
     "DocumentStatus",
     "ExecutionState",
+    "ForecastAccuracy",
+    "ForecastResult",
     "GoodsReceivedLine",
     "GoodsReceivedNote",
     "Item",
@@ -205,6 +209,7 @@ __all__ = [
     "UTCDateTime",
     "User",
     "UserSession",
+    "ValuationResult",
     "VatCode",
     "VatKind",
     "VatReturn",
