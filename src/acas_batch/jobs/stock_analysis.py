@@ -19,7 +19,7 @@ from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.db import rowcount
 from acas_batch.jobs.params import Notify, OutputFormat, WarehouseParam, warehouse_ids
-from acas_batch.jobs.stock_common import replace_snapshot, stream, year_before
+from acas_batch.jobs.stock_common import replace_snapshot, stream, warehouse_day_key, year_before
 from acas_batch.ledger import balances
 from acas_batch.models import (
     AbcClass,
@@ -38,6 +38,7 @@ from acas_batch.models import (
 from acas_batch.reports import write_csv, write_table_pdf
 
 _ST = ({"name": "ledger:ST", "mode": "shared"},)
+_ST_WRITE = ({"name": "ledger:ST", "mode": "exclusive"},)  # ABC rewrites item classes
 
 
 class AbcParams(BaseModel):
@@ -104,7 +105,14 @@ def abc_select(*, warehouses: list[int] | None, since: date, until: date, a_pct:
     return select(ranked.c.item_id, ranked.c.rank, ranked.c.qty, ranked.c.value, ranked.c.before, klass)
 
 
-@job("ST_ABC_ANALYSIS", module=Module.ST, params=AbcParams, timeout_seconds=1800, resources=_ST)
+@job(
+    "ST_ABC_ANALYSIS",
+    module=Module.ST,
+    params=AbcParams,
+    run_key=warehouse_day_key,
+    timeout_seconds=1800,
+    resources=_ST_WRITE,
+)
 def abc_analysis(ctx: JobContext[AbcParams]) -> JobResult:
     """Classes A, B, C by the last 12 months' consumption value; item classes updated."""
     p, s = ctx.params, ctx.session
@@ -262,7 +270,14 @@ def valuation_select(warehouses: list[int] | None) -> Any:
     return q
 
 
-@job("ST_STOCK_VALUATION", module=Module.ST, params=ValuationParams, timeout_seconds=3600, resources=_ST)
+@job(
+    "ST_STOCK_VALUATION",
+    module=Module.ST,
+    params=ValuationParams,
+    run_key=warehouse_day_key,
+    timeout_seconds=3600,
+    resources=_ST,
+)
 def stock_valuation(ctx: JobContext[ValuationParams]) -> JobResult:
     """Stock value per item by its cost method, totals by warehouse and category, tied to stock control."""
     p, s = ctx.params, ctx.session

@@ -31,6 +31,12 @@ def replace_snapshot(session: Session, table: Any, execution_id: int) -> int:
     )
 
 
+def warehouse_day_key(params: Any, business_date: date) -> str:
+    """Run key part of a daily stock job: the business date, and the warehouse unless ALL."""
+    warehouse = getattr(params, "warehouse", "ALL")
+    return business_date.isoformat() if warehouse == "ALL" else f"{business_date.isoformat()}/{warehouse}"
+
+
 def stream(session: Session, query: Select[*Ts]) -> Iterator[Row[*Ts]]:
     """Rows of ``query`` fetched in batches, not all at once."""
     yield from session.execute(query.execution_options(yield_per=STREAM_ROWS))
