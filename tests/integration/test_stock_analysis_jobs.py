@@ -103,7 +103,7 @@ def test_abc_classes_follow_the_last_twelve_months_consumption_value(
     # Then A holds the items before 80% (7000, then 1500 at 70%), B the next up to 95%, the rest C
     assert run.state is ExecutionState.SUCCEEDED, run.error
     with Session(engine) as s:
-        classes = dict(s.execute(select(Item.id, Item.abc_class)).tuples().all())
+        classes = dict(s.execute(select(Item.id, Item.abc_class)).all())
         rows = {r.item_id: r for r in s.scalars(select(AbcResult).where(AbcResult.execution_id == run.execution_id))}
     assert [classes[i] for i in items] == ["A", "A", "B", "C", "C"]
     assert [rows[i].consumption_value_pence for i in items] == [7000, 1500, 1000, 500, 0]

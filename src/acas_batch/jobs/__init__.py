@@ -5,7 +5,12 @@ from __future__ import annotations
 import importlib
 
 #: Modules whose ``@job`` functions make up the standard jobs' code.
-JOB_MODULES = ("acas_batch.jobs.system", "acas_batch.jobs.stock_analysis", "acas_batch.jobs.stock_forecast")
+JOB_MODULES = (
+    "acas_batch.jobs.system",
+    "acas_batch.jobs.stock_analysis",
+    "acas_batch.jobs.stock_forecast",
+    "acas_batch.jobs.stock_reorder",
+)
 
 
 def load_standard_jobs() -> None:

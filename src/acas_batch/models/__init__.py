@@ -63,7 +63,7 @@ from acas_batch.models.pl import (
     Supplier,
     SupplierPayment,
 )
-from acas_batch.models.results_st import AbcResult, ForecastAccuracy, ForecastResult, ValuationResult
+from acas_batch.models.results_st import AbcResult, ForecastAccuracy, ForecastResult, ReorderResult, ValuationResult
 from acas_batch.models.security import Audit, Role, User, UserSession
 from acas_batch.models.sl import (
     Customer,
@@ -192,6 +192,7 @@ __all__ = [
     "RecoveryPolicy",
     "Reminder",
     "Remittance",
+    "ReorderResult",
     "Role",
     "SalesAllocation",
     "SalesInvoice",

@@ -81,3 +81,27 @@ class ForecastAccuracy(Base):
     mase: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (UniqueConstraint("execution_id", "item_id"), Index("ix_st_forecast_accuracy_item", "item_id"))
+
+
+class ReorderResult(Base):
+    """ST_REORDER_CALCULATION: an item's demand, reorder point and EOQ in a warehouse, and what to order."""
+
+    __tablename__ = "st_reorder_result_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("batch_execution_rec.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("st_item_rec.id"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("st_warehouse_rec.id"))
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("pl_supplier_rec.id"))
+    mean_daily: Mapped[float] = mapped_column(Float, doc="Units a day; a statistic.")
+    stdev_daily: Mapped[float] = mapped_column(Float)
+    lead_time_days: Mapped[int] = mapped_column(Integer)
+    safety_stock: Mapped[float] = mapped_column(Float)
+    reorder_point: Mapped[float] = mapped_column(Float)
+    eoq: Mapped[float] = mapped_column(Float)
+    available: Mapped[int] = mapped_column(Integer, doc="On hand + on order - allocated.")
+    suggested_qty: Mapped[int] = mapped_column(Integer, doc="0: no order needed.")
+    unit_cost_pence: Mapped[int] = mapped_column(Pence)
+    order_value_pence: Mapped[int] = mapped_column(Pence)
+
+    __table_args__ = (UniqueConstraint("execution_id", "item_id", "warehouse_id"),)

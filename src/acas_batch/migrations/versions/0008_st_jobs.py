@@ -2,7 +2,7 @@
 
 Revision ID: 0008_st_jobs
 Revises: 0004_system
-Create Date: 2026-11-24 10:28:45.143686
+Create Date: 2026-11-24 10:45:03.404009
 """
 
 from __future__ import annotations
@@ -92,6 +92,48 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
+        "st_reorder_result_rec",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("execution_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("warehouse_id", sa.Integer(), nullable=False),
+        sa.Column("supplier_id", sa.Integer(), nullable=True),
+        sa.Column("mean_daily", sa.Float(), nullable=False),
+        sa.Column("stdev_daily", sa.Float(), nullable=False),
+        sa.Column("lead_time_days", sa.Integer(), nullable=False),
+        sa.Column("safety_stock", sa.Float(), nullable=False),
+        sa.Column("reorder_point", sa.Float(), nullable=False),
+        sa.Column("eoq", sa.Float(), nullable=False),
+        sa.Column("available", sa.Integer(), nullable=False),
+        sa.Column("suggested_qty", sa.Integer(), nullable=False),
+        sa.Column("unit_cost_pence", sa.BigInteger(), nullable=False),
+        sa.Column("order_value_pence", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["execution_id"],
+            ["batch_execution_rec.id"],
+            name=op.f("fk_st_reorder_result_rec_execution_id_batch_execution_rec"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["st_item_rec.id"], name=op.f("fk_st_reorder_result_rec_item_id_st_item_rec")
+        ),
+        sa.ForeignKeyConstraint(
+            ["supplier_id"], ["pl_supplier_rec.id"], name=op.f("fk_st_reorder_result_rec_supplier_id_pl_supplier_rec")
+        ),
+        sa.ForeignKeyConstraint(
+            ["warehouse_id"],
+            ["st_warehouse_rec.id"],
+            name=op.f("fk_st_reorder_result_rec_warehouse_id_st_warehouse_rec"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_st_reorder_result_rec")),
+        sa.UniqueConstraint(
+            "execution_id",
+            "item_id",
+            "warehouse_id",
+            name=op.f("uq_st_reorder_result_rec_execution_id_item_id_warehouse_id"),
+        ),
+    )
+    op.create_table(
         "st_valuation_result_rec",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("execution_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -133,6 +175,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("st_valuation_result_rec")
+    op.drop_table("st_reorder_result_rec")
     op.drop_table("st_forecast_result_rec")
     with op.batch_alter_table("st_forecast_accuracy_rec", schema=None) as batch_op:
         batch_op.drop_index("ix_st_forecast_accuracy_item")
