@@ -15,6 +15,9 @@ JOB_MODULES = (
     "acas_batch.jobs.pl_payments",
     "acas_batch.jobs.pl_remittance",
     "acas_batch.jobs.pl_period",
+    "acas_batch.jobs.stock_analysis",
+    "acas_batch.jobs.stock_forecast",
+    "acas_batch.jobs.stock_reorder",
 )
 
 

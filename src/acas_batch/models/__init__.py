@@ -64,6 +64,7 @@ from acas_batch.models.pl import (
     SupplierPayment,
 )
 from acas_batch.models.results_pl import AccrualLine, AgedCreditorLine, MatchResultLine, PaymentRun
+from acas_batch.models.results_st import AbcResult, ForecastAccuracy, ForecastResult, ReorderResult, ValuationResult
 from acas_batch.models.security import Audit, Role, User, UserSession
 from acas_batch.models.sl import (
     Customer,
@@ -122,6 +123,7 @@ __all__ = [
     "SPEC_TABLES",
     "TERMINAL_STATES",
     "AbcClass",
+    "AbcResult",
     "Account",
     "AccountPeriodBalance",
     "AccountType",
@@ -161,6 +163,8 @@ __all__ = [
     "DocumentKind",
     "DocumentStatus",
     "ExecutionState",
+    "ForecastAccuracy",
+    "ForecastResult",
     "GoodsReceivedLine",
     "GoodsReceivedNote",
     "Item",
@@ -193,6 +197,7 @@ __all__ = [
     "RecoveryPolicy",
     "Reminder",
     "Remittance",
+    "ReorderResult",
     "Role",
     "SalesAllocation",
     "SalesInvoice",
@@ -210,6 +215,7 @@ __all__ = [
     "UTCDateTime",
     "User",
     "UserSession",
+    "ValuationResult",
     "VatCode",
     "VatKind",
     "VatReturn",

@@ -1,0 +1,390 @@
+"""ST_ABC_ANALYSIS and ST_STOCK_VALUATION: set-based SQL over movements, lots and stock levels.
+
+Both compute inside the database (one grouped query each, window functions for the
+ranking) and write their snapshot with ``INSERT ... SELECT``; Python only reads totals
+back for the log, the CSV and the PDF.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import case, func, insert, literal, select, update
+
+from acas_batch.analysis.money import format_pounds
+from acas_batch.batch.context import JobContext, JobResult
+from acas_batch.batch.registry import job
+from acas_batch.db import rowcount
+from acas_batch.jobs.stock_common import replace_snapshot, stream, warehouse_day_key, year_before
+from acas_batch.jobs.stock_params import Notify, OutputFormat, WarehouseParam, warehouse_ids
+from acas_batch.ledger import balances
+from acas_batch.models import (
+    AbcClass,
+    AbcResult,
+    ControlKind,
+    CostMethod,
+    Item,
+    Lot,
+    Module,
+    MovementKind,
+    StockLevel,
+    StockMovement,
+    ValuationResult,
+    Warehouse,
+)
+from acas_batch.reports import write_csv, write_table_pdf
+
+_ST = ({"name": "ledger:ST", "mode": "shared"},)
+_ST_WRITE = ({"name": "ledger:ST", "mode": "exclusive"},)  # ABC rewrites item classes
+
+
+class AbcParams(BaseModel):
+    """ST_ABC_ANALYSIS parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    warehouse: WarehouseParam = "ALL"
+    a_pct: int = Field(80, gt=0, lt=100, description="Cumulative share of value that is class A.")
+    b_pct: int = Field(95, gt=0, le=100, description="Cumulative share of value up to which items are B.")
+    output_format: OutputFormat = OutputFormat.CSV
+    notify: Notify = Field(default_factory=Notify)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AbcParams:
+        if self.b_pct <= self.a_pct:
+            raise ValueError(f"b_pct ({self.b_pct}) must be above a_pct ({self.a_pct})")
+        return self
+
+
+def abc_select(*, warehouses: list[int] | None, since: date, until: date, a_pct: int, b_pct: int) -> Any:
+    """Per active item: consumption in (since, until], its rank, the value ranked above it, its class."""
+    value_expr = func.sum(-StockMovement.value_pence)
+    used = select(
+        StockMovement.item_id,
+        func.sum(-StockMovement.quantity).label("qty"),
+        value_expr.label("value"),
+    ).where(
+        StockMovement.kind == MovementKind.ISSUE,
+        StockMovement.movement_date > since,
+        StockMovement.movement_date <= until,
+    )
+    if warehouses is not None:
+        used = used.where(StockMovement.warehouse_id.in_(warehouses))
+    used_q = used.group_by(StockMovement.item_id).subquery("used")
+    base = (
+        select(
+            Item.id.label("item_id"),
+            Item.code.label("code"),
+            func.coalesce(used_q.c.qty, 0).label("qty"),
+            func.coalesce(used_q.c.value, 0).label("value"),
+        )
+        .outerjoin(used_q, used_q.c.item_id == Item.id)
+        .where(Item.active.is_(True))
+        .subquery("base")
+    )
+    order = (base.c.value.desc(), base.c.code)
+    positive = case((base.c.value > 0, base.c.value), else_=0)
+    ranked = select(
+        base.c.item_id,
+        base.c.qty,
+        base.c.value,
+        func.row_number().over(order_by=order).label("rank"),
+        func.coalesce(func.sum(positive).over(order_by=order, rows=(None, -1)), 0).label("before"),
+        func.coalesce(func.sum(positive).over(), 0).label("total"),
+    ).subquery("ranked")
+    # The item that crosses a boundary still belongs to the class below it (as analysis.inventory.abc_classify).
+    klass = case(
+        (ranked.c.value <= 0, AbcClass.C.value),
+        (ranked.c.before * 100 < a_pct * ranked.c.total, AbcClass.A.value),
+        (ranked.c.before * 100 < b_pct * ranked.c.total, AbcClass.B.value),
+        else_=AbcClass.C.value,
+    )
+    return select(ranked.c.item_id, ranked.c.rank, ranked.c.qty, ranked.c.value, ranked.c.before, klass)
+
+
+@job(
+    "ST_ABC_ANALYSIS",
+    module=Module.ST,
+    params=AbcParams,
+    run_key=warehouse_day_key,
+    timeout_seconds=1800,
+    resources=_ST_WRITE,
+)
+def abc_analysis(ctx: JobContext[AbcParams]) -> JobResult:
+    """Classes A, B, C by the last 12 months' consumption value; item classes updated."""
+    p, s = ctx.params, ctx.session
+    warehouses = warehouse_ids(s, p.warehouse)
+    since, until = year_before(ctx.business_date), ctx.business_date
+    replaced = replace_snapshot(s, AbcResult, ctx.execution_id)
+    s.execute(_abc_insert(ctx.execution_id, warehouses, since, until, p))
+    ctx.progress(1, 2)
+    updated = 0
+    if warehouses is None:
+        mine = AbcResult.execution_id == ctx.execution_id
+        klass = select(AbcResult.abc_class).where(mine, AbcResult.item_id == Item.id).scalar_subquery()
+        updated = rowcount(
+            s.execute(
+                update(Item)
+                .where(Item.id.in_(select(AbcResult.item_id).where(mine)))
+                .values(abc_class=klass)
+                .execution_options(synchronize_session=False)
+            )
+        )
+    else:
+        ctx.log.info(f"classes of warehouse {p.warehouse} reported only: item classes follow ALL warehouses")
+    summary = {
+        AbcClass(k): (int(n), int(v or 0))
+        for k, n, v in s.execute(
+            select(AbcResult.abc_class, func.count(), func.sum(AbcResult.consumption_value_pence))
+            .where(AbcResult.execution_id == ctx.execution_id)
+            .group_by(AbcResult.abc_class)
+        )
+    }
+    total = sum(v for _, v in summary.values())
+    counts = {f"class_{c.value}": summary.get(c, (0, 0))[0] for c in AbcClass}
+    totals = {f"class_{c.value}_value": summary.get(c, (0, 0))[1] for c in AbcClass}
+    for c in AbcClass:
+        n, v = summary.get(c, (0, 0))
+        share = f"{v * 100 / total:.1f}%" if total else "0.0%"
+        ctx.log.info(f"class {c.value}: {n} items, {share} of consumption value", event="abc_class", items=n, value=v)
+    files = [str(_abc_csv(ctx))]
+    if p.output_format.pdf:
+        rows = [[c.value, summary.get(c, (0, 0))[0], summary.get(c, (0, 0))[1]] for c in AbcClass]
+        files.append(
+            str(
+                write_table_pdf(
+                    ctx.output("abc_analysis.pdf"),
+                    title="ABC analysis",
+                    subtitle=f"Consumption {since:%d/%m/%Y} (excl.) to {until:%d/%m/%Y}, warehouse {p.warehouse}",
+                    columns=["Class", "Items", "Consumption value"],
+                    rows=rows,
+                    money_columns=[2],
+                    totals=["Total", sum(counts.values()), total],
+                )
+            )
+        )
+    ctx.progress(2, 2)
+    if replaced:
+        ctx.log.info(f"replaced {replaced} rows of an earlier run of this run key")
+    return JobResult(
+        summary=f"{sum(counts.values())} items classed: " + ", ".join(f"{k[-1]} {v}" for k, v in counts.items()),
+        counts={**counts, "items_updated": updated},
+        totals={"consumption_value": total, **totals},
+        files=files,
+    )
+
+
+def _abc_insert(execution_id: int, warehouses: list[int] | None, since: date, until: date, p: AbcParams) -> Any:
+    ranked = abc_select(warehouses=warehouses, since=since, until=until, a_pct=p.a_pct, b_pct=p.b_pct).subquery()
+    return insert(AbcResult).from_select(
+        [
+            AbcResult.execution_id,
+            AbcResult.item_id,
+            AbcResult.rank,
+            AbcResult.consumption_qty,
+            AbcResult.consumption_value_pence,
+            AbcResult.cumulative_before_pence,
+            AbcResult.abc_class,
+        ],
+        select(literal(execution_id), *ranked.c),
+    )
+
+
+def _abc_csv(ctx: JobContext[AbcParams]) -> Path:
+    q = (
+        select(
+            AbcResult.rank,
+            Item.code,
+            Item.description,
+            AbcResult.consumption_qty,
+            AbcResult.consumption_value_pence,
+            AbcResult.cumulative_before_pence + AbcResult.consumption_value_pence,
+            AbcResult.abc_class,
+        )
+        .join(Item, Item.id == AbcResult.item_id)
+        .where(AbcResult.execution_id == ctx.execution_id)
+        .order_by(AbcResult.rank)
+    )
+    path = ctx.output("abc_analysis.csv")
+    header = ["rank", "item", "description", "quantity", "value_pence", "cumulative_pence", "class"]
+    write_csv(path, header, stream(ctx.session, q))
+    return path
+
+
+class ValuationParams(BaseModel):
+    """ST_STOCK_VALUATION parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    warehouse: WarehouseParam = "ALL"
+    output_format: OutputFormat = OutputFormat.BOTH
+    notify: Notify = Field(default_factory=Notify)
+
+
+def valuation_select(warehouses: list[int] | None) -> Any:
+    """Per stock level: quantity, value by the item's cost method, book value.
+
+    FIFO: the lots on hand at their receipt cost. Average: the running sum of movement
+    values (the moving average carried). Standard: quantity x the item's standard cost now.
+    """
+    fifo = (
+        select(
+            Lot.item_id,
+            Lot.warehouse_id,
+            func.sum(Lot.quantity_on_hand * Lot.unit_cost_pence).label("value"),
+        )
+        .where(Lot.quantity_on_hand > 0)
+        .group_by(Lot.item_id, Lot.warehouse_id)
+        .subquery("fifo")
+    )
+    moved = (
+        select(StockMovement.item_id, StockMovement.warehouse_id, func.sum(StockMovement.value_pence).label("value"))
+        .group_by(StockMovement.item_id, StockMovement.warehouse_id)
+        .subquery("moved")
+    )
+    value = case(
+        (Item.cost_method == CostMethod.FIFO, func.coalesce(fifo.c.value, 0)),
+        (Item.cost_method == CostMethod.AVERAGE, func.coalesce(moved.c.value, 0)),
+        else_=StockLevel.quantity * Item.standard_cost_pence,
+    )
+    q = (
+        select(
+            StockLevel.item_id,
+            StockLevel.warehouse_id,
+            Item.cost_method,
+            StockLevel.quantity,
+            value,
+            StockLevel.value_pence,
+            value - StockLevel.value_pence,
+        )
+        .join(Item, Item.id == StockLevel.item_id)
+        .outerjoin(fifo, (fifo.c.item_id == StockLevel.item_id) & (fifo.c.warehouse_id == StockLevel.warehouse_id))
+        .outerjoin(moved, (moved.c.item_id == StockLevel.item_id) & (moved.c.warehouse_id == StockLevel.warehouse_id))
+        .where((StockLevel.quantity != 0) | (StockLevel.value_pence != 0))
+    )
+    if warehouses is not None:
+        q = q.where(StockLevel.warehouse_id.in_(warehouses))
+    return q
+
+
+@job(
+    "ST_STOCK_VALUATION",
+    module=Module.ST,
+    params=ValuationParams,
+    run_key=warehouse_day_key,
+    timeout_seconds=3600,
+    resources=_ST,
+)
+def stock_valuation(ctx: JobContext[ValuationParams]) -> JobResult:
+    """Stock value per item by its cost method, totals by warehouse and category, tied to stock control."""
+    p, s = ctx.params, ctx.session
+    warehouses = warehouse_ids(s, p.warehouse)
+    replace_snapshot(s, ValuationResult, ctx.execution_id)
+    inner = valuation_select(warehouses).subquery()
+    s.execute(
+        insert(ValuationResult).from_select(
+            [
+                ValuationResult.execution_id,
+                ValuationResult.item_id,
+                ValuationResult.warehouse_id,
+                ValuationResult.cost_method,
+                ValuationResult.quantity,
+                ValuationResult.value_pence,
+                ValuationResult.book_value_pence,
+                ValuationResult.difference_pence,
+            ],
+            select(literal(ctx.execution_id), *inner.c),
+        )
+    )
+    ctx.progress(1, 3)
+    mine = ValuationResult.execution_id == ctx.execution_id
+    groups = [
+        (str(wh), str(cat), int(n), int(v), int(b))
+        for wh, cat, n, v, b in s.execute(
+            select(
+                Warehouse.code,
+                Item.category,
+                func.count(),
+                func.sum(ValuationResult.value_pence),
+                func.sum(ValuationResult.book_value_pence),
+            )
+            .join(Item, Item.id == ValuationResult.item_id)
+            .join(Warehouse, Warehouse.id == ValuationResult.warehouse_id)
+            .where(mine)
+            .group_by(Warehouse.code, Item.category)
+            .order_by(Warehouse.code, Item.category)
+        )
+    ]
+    lines = sum(g[2] for g in groups)
+    total = sum(g[3] for g in groups)
+    book = sum(g[4] for g in groups)
+    differing = int(s.scalar(select(func.count()).where(mine, ValuationResult.difference_pence != 0)) or 0)
+    notes = [f"Valuation {format_pounds(total)}; book value (stock records) {format_pounds(book)}."]
+    totals = {"valuation": total, "book_value": book, "item_difference": total - book}
+    if warehouses is None:
+        control = balances.control_balance(s, ControlKind.STOCK)
+        totals |= {"stock_control": control, "control_difference": total - control}
+        notes.append(f"Stock control account {format_pounds(control)}; difference {format_pounds(total - control)}.")
+        if total != control:
+            ctx.warn_outcome(
+                f"stock valuation {total} differs from the stock control account {control} by {total - control}"
+            )
+    else:
+        notes.append("The stock control account covers every warehouse: tie with warehouse ALL.")
+    for note in notes:
+        ctx.log.info(note, event="valuation_total")
+    if differing:
+        ctx.log.warning(
+            f"{differing} item(s) valued differently from their stock records", event="valuation_difference"
+        )
+    ctx.progress(2, 3)
+    files = [str(_valuation_csv(ctx))]
+    if p.output_format.pdf:
+        files.append(
+            str(
+                write_table_pdf(
+                    ctx.output("stock_valuation.pdf"),
+                    title="Stock valuation",
+                    subtitle=f"At {ctx.business_date:%d/%m/%Y}, warehouse {p.warehouse}",
+                    columns=["Warehouse", "Category", "Lines", "Valuation", "Book value", "Difference"],
+                    rows=[[w, c, n, v, b, v - b] for w, c, n, v, b in groups],
+                    money_columns=[3, 4, 5],
+                    totals=["Total", "", lines, total, book, total - book],
+                    notes=notes,
+                )
+            )
+        )
+    ctx.progress(3, 3)
+    return JobResult(
+        summary=f"{lines} stock lines valued at {format_pounds(total)}",
+        counts={"lines": lines, "lines_with_difference": differing},
+        totals=totals,
+        files=files,
+    )
+
+
+def _valuation_csv(ctx: JobContext[ValuationParams]) -> Path:
+    q = (
+        select(
+            Item.code,
+            Item.description,
+            Warehouse.code,
+            Item.category,
+            ValuationResult.cost_method,
+            ValuationResult.quantity,
+            ValuationResult.value_pence,
+            ValuationResult.book_value_pence,
+            ValuationResult.difference_pence,
+        )
+        .join(Item, Item.id == ValuationResult.item_id)
+        .join(Warehouse, Warehouse.id == ValuationResult.warehouse_id)
+        .where(ValuationResult.execution_id == ctx.execution_id)
+        .order_by(Warehouse.code, Item.code)
+    )
+    path = ctx.output("stock_valuation.csv")
+    header = ["item", "description", "warehouse", "category", "cost_method", "quantity", "value_pence"]
+    write_csv(path, [*header, "book_value_pence", "difference_pence"], stream(ctx.session, q))
+    return path

@@ -1,0 +1,169 @@
+"""ST_DEMAND_FORECAST on hand-written books and a demo company, both databases."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from acas_batch.analysis.forecast import forecast_many
+from acas_batch.batch.registry import REGISTRY
+from acas_batch.config import Settings, load_settings
+from acas_batch.errors import ValidationError
+from acas_batch.jobs import load_standard_jobs, stock_forecast
+from acas_batch.ledger.demo import DemoSize, generate
+from acas_batch.ledger.stock import adjust_stock, issue_stock
+from acas_batch.models import (
+    ExecutionState,
+    ForecastAccuracy,
+    ForecastResult,
+    Item,
+    MovementKind,
+    StockMovement,
+)
+from acas_batch.services import JobSchedulerService
+from tests.books import Books
+from tests.engine_helpers import engine_settings
+from tests.support.context import run_job
+
+DAY = date(2027, 3, 31)
+NOW = datetime(2027, 3, 31, 21, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def books(engine: Engine) -> Iterator[Books]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield Books.open(session)
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return load_settings(environ={}, database_url=db_url, data_dir=tmp_path)
+
+
+def _history(books: Books, item: int, monthly: list[int]) -> None:
+    """Issues of ``monthly[k]`` units on the 10th of the k-th month from April 2026."""
+    adjust_stock(
+        books.session,
+        item_id=item,
+        warehouse_id=books.main,
+        quantity=sum(monthly) + 1,
+        on=date(2026, 4, 1),
+        reference=books.next("IN"),
+        unit_cost_pence=100,
+    )
+    for k, qty in enumerate(monthly):
+        if qty:
+            on = date(2026 + (3 + k) // 12, (3 + k) % 12 + 1, 10)
+            issue_stock(
+                books.session, item_id=item, warehouse_id=books.main, quantity=qty, on=on, reference=books.next("OUT")
+            )
+
+
+def test_steady_intermittent_and_idle_items_get_their_methods(
+    books: Books, engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a year of history: 10 a month; 6 in three months only; nothing
+    steady, lumpy, idle = books.item(), books.item(), books.item()
+    _history(books, steady, [10] * 12)
+    _history(books, lumpy, [6, 0, 0, 0, 6, 0, 0, 0, 6, 0, 0, 0])
+    books.session.commit()
+    monkeypatch.setattr(stock_forecast, "CHUNK_ITEMS", 2)
+
+    # When the forecast runs for the period ending 31 March 2027 over 12 months, 3 ahead
+    run = run_job(
+        engine, settings, "ST_DEMAND_FORECAST", now=NOW, business_date=DAY, params={"history_months": 12, "horizon": 3}
+    )
+
+    # Then the steady item is forecast at 10 a month with no hold-out error, the lumpy one by Croston
+    assert run.state is ExecutionState.SUCCEEDED, run.error
+    with Session(engine) as s:
+        acc = {a.item_id: a for a in s.scalars(select(ForecastAccuracy))}
+        fc = {(f.item_id, f.month): f.quantity for f in s.scalars(select(ForecastResult))}
+    assert {i: acc[i].method for i in (steady, lumpy, idle)} == {
+        steady: "moving_average",
+        lumpy: "croston_sba",
+        idle: "none",
+    }
+    months = [date(2027, 4, 1), date(2027, 5, 1), date(2027, 6, 1)]
+    assert [fc[steady, m] for m in months] == [10.0, 10.0, 10.0]
+    assert [fc[idle, m] for m in months] == [0.0, 0.0, 0.0]
+    assert fc[lumpy, months[0]] > 0 and len({fc[lumpy, m] for m in months}) == 1
+    assert (acc[steady].mae, acc[steady].holdout_months, acc[lumpy].adi) == (0.0, 3, 4.0)
+    assert acc[idle].adi is None
+    # Written in two chunks of two items, each with its checkpoint
+    assert run.context.checkpoints == 2
+    assert run.result is not None and run.result.counts["items"] == 3
+    with open(run.result.files[0], newline="", encoding="utf-8") as fh:
+        assert len(list(csv.DictReader(fh))) == 9
+    books.session.close()
+    with Session(engine) as s:
+        Books(s).assert_sound()
+
+
+def test_forecast_parameters_are_checked_before_the_run() -> None:
+    load_standard_jobs()
+    spec = REGISTRY.get("ST_DEMAND_FORECAST")
+    assert spec.make_run_key(spec.validate_params({"period": "previous"}), DAY) == "ST_DEMAND_FORECAST:2027-02"
+    assert spec.make_run_key(spec.validate_params({"warehouse": "main"}), DAY) == "ST_DEMAND_FORECAST:2027-03/MAIN"
+    with pytest.raises(ValidationError, match="period: period '2027-13' must be CURRENT, PREVIOUS or YYYY-MM"):
+        spec.validate_params({"period": "2027-13"})
+    with pytest.raises(ValidationError, match="horizon"):
+        spec.validate_params({"horizon": 0})
+
+
+def test_demo_company_forecast_matches_the_same_method_over_a_matrix_built_in_python(
+    engine: Engine, settings: Settings
+) -> None:
+    end = date(2026, 11, 23)
+    generate(engine, size=DemoSize(customers=8, suppliers=8, items=20, months=14), end=end, seed=3)
+    run = run_job(
+        engine,
+        settings,
+        "ST_DEMAND_FORECAST",
+        now=datetime(2026, 11, 23, 22, 0, tzinfo=UTC),
+        business_date=end,
+        params={"period": "PREVIOUS", "history_months": 12, "horizon": 6},
+    )
+    assert run.state is ExecutionState.SUCCEEDED, run.error
+    with Session(engine) as s:
+        items = sorted(s.scalars(select(Item.id).where(Item.active.is_(True))))
+        y = np.zeros((len(items), 12))
+        for m in s.scalars(select(StockMovement).where(StockMovement.kind == MovementKind.ISSUE)):
+            k = (m.movement_date.year - 2025) * 12 + m.movement_date.month - 11  # November 2025 is month 0
+            if 0 <= k < 12 and m.item_id in items:
+                y[items.index(m.item_id), k] -= m.quantity
+        want = forecast_many(y, 6)
+        stored = {(f.item_id, f.month): f.quantity for f in s.scalars(select(ForecastResult))}
+        methods = {a.item_id: a.method for a in s.scalars(select(ForecastAccuracy))}
+    assert y.sum() > 0
+    assert methods == {item: want.methods[i].value for i, item in enumerate(items)}
+    for i, item in enumerate(items):
+        got = [stored[item, date(2026 + (10 + j) // 12, (10 + j) % 12 + 1, 1)] for j in range(6)]  # from November
+        assert got == pytest.approx(list(want.forecasts[i]), abs=1e-3)
+
+
+def test_the_engine_runs_the_forecast(books: Books, engine: Engine, db_url: str, tmp_path: Path) -> None:
+    item = books.item()
+    _history(books, item, [5] * 12)
+    books.session.commit()
+    load_standard_jobs()
+    settings = engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.stock_forecast")
+    svc = JobSchedulerService(engine, settings=settings, actor="ann")
+    created, problem = svc.create_job("ST_DEMAND_FORECAST", "ST")
+    assert created, problem
+    ok, execution_id = svc.execute_job_now(
+        "ST_DEMAND_FORECAST", {"business_date": "2027-03-31", "horizon": 2, "history_months": 12}
+    )
+    assert ok, execution_id
+    ok, detail = svc.wait_for(execution_id, timeout=120)
+    assert ok and detail["state"] == "succeeded", (detail.get("error_type"), detail.get("error_message"))
+    assert detail["run_key"] == "ST_DEMAND_FORECAST:2027-03"
+    with Session(engine) as s:
+        assert sorted(s.scalars(select(ForecastResult.quantity))) == [5.0, 5.0]
