@@ -63,6 +63,7 @@ from acas_batch.models.pl import (
     Supplier,
     SupplierPayment,
 )
+from acas_batch.models.results_sl import AgedDebtorLine, CreditAction, CreditChange, VatReturnRun
 from acas_batch.models.security import Audit, Role, User, UserSession
 from acas_batch.models.sl import (
     Customer,
@@ -125,6 +126,7 @@ __all__ = [
     "AccountPeriodBalance",
     "AccountType",
     "AccountingPeriod",
+    "AgedDebtorLine",
     "AlertSeverity",
     "AlertState",
     "ArchiveRun",
@@ -152,6 +154,8 @@ __all__ = [
     "ControlKind",
     "CostMethod",
     "CountStatus",
+    "CreditAction",
+    "CreditChange",
     "Customer",
     "DependencyCondition",
     "DependencyKind",
@@ -208,6 +212,7 @@ __all__ = [
     "VatCode",
     "VatKind",
     "VatReturn",
+    "VatReturnRun",
     "VatReturnStatus",
     "VatScheme",
     "Warehouse",
