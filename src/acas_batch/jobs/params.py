@@ -128,5 +128,7 @@ def resolve_quarter(session: Session, name: str, business_date: date) -> DateRan
 
 
 def hmrc_period_key(quarter: DateRange) -> str:
-    """HMRC's four-character period key for a quarter: ``26A1`` for 2026-Q1."""
-    return f"{quarter.financial_year % 100:02d}A{(quarter.first_period_no - 1) // 3 + 1}"
+    """The period key a new return of ``quarter`` gets: year and calendar quarter of its last day
+    (``26C3`` for July to September 2026), as the demo company's returns have them. A return
+    already in the books keeps the key it has (HMRC issues the keys; ours is a placeholder)."""
+    return f"{quarter.end:%y}C{(quarter.end.month - 1) // 3 + 1}"
