@@ -63,7 +63,7 @@ from acas_batch.models.pl import (
     Supplier,
     SupplierPayment,
 )
-from acas_batch.models.results_sl import AgedDebtorLine, CreditAction, CreditChange, VatReturnRun
+from acas_batch.models.results_sl import AgedDebtorLine, CreditAction, CreditChange, StatementLine, VatReturnRun
 from acas_batch.models.security import Audit, Role, User, UserSession
 from acas_batch.models.sl import (
     Customer,
@@ -199,6 +199,7 @@ __all__ = [
     "Salesperson",
     "ScheduleKind",
     "ShiftPolicy",
+    "StatementLine",
     "StockCount",
     "StockLevel",
     "StockMovement",

@@ -10,7 +10,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from acas_batch.models.base import Base, JSONType, Pence, enum_column
@@ -83,3 +83,30 @@ class VatReturnRun(Base):
     figures: Mapped[dict[str, Any]] = mapped_column(JSONType, doc="Raw pence before rounding, by box.")
 
     __table_args__ = (Index("ix_sl_vat_return_run_rec_return", "vat_return_id"),)
+
+
+class StatementLine(Base):
+    """One customer's statement for a period (SL_STATEMENT_GENERATION) and its e-mail state."""
+
+    __tablename__ = "sl_statement_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("batch_execution_rec.id", ondelete="CASCADE"))
+    run_key: Mapped[str] = mapped_column(String(200))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("sl_customer_rec.id"))
+    opening_pence: Mapped[int] = mapped_column(Pence)
+    debits_pence: Mapped[int] = mapped_column(Pence)
+    credits_pence: Mapped[int] = mapped_column(Pence)
+    closing_pence: Mapped[int] = mapped_column(Pence)
+    transactions: Mapped[int] = mapped_column(Integer)
+    file: Mapped[str | None] = mapped_column(String(255), doc="The customer's PDF, if PDFs were written.")
+    email_to: Mapped[str | None] = mapped_column(String(128))
+    email_state: Mapped[str | None] = mapped_column(String(16), doc="'queued' until the e-mail work sends it.")
+
+    __table_args__ = (
+        CheckConstraint("closing_pence = opening_pence + debits_pence - credits_pence", name="closing_adds_up"),
+        Index("ix_sl_statement_rec_run_key", "run_key"),
+        Index("ix_sl_statement_rec_execution", "execution_id"),
+    )

@@ -1,8 +1,8 @@
-"""sales ledger job results: aged debtors, credit changes, VAT return runs
+"""sales ledger job results: aged debtors, credit changes, VAT return runs, statements
 
 Revision ID: 0006_sl_jobs
 Revises: 0004_system
-Create Date: 2026-11-24 10:22:01.169590
+Create Date: 2026-11-24 10:49:25.001292
 """
 
 from __future__ import annotations
@@ -90,6 +90,41 @@ def upgrade() -> None:
         batch_op.create_index("ix_sl_credit_change_rec_execution", ["execution_id"], unique=False)
 
     op.create_table(
+        "sl_statement_rec",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("execution_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("run_key", sa.String(length=200), nullable=False),
+        sa.Column("period_start", sa.Date(), nullable=False),
+        sa.Column("period_end", sa.Date(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("opening_pence", sa.BigInteger(), nullable=False),
+        sa.Column("debits_pence", sa.BigInteger(), nullable=False),
+        sa.Column("credits_pence", sa.BigInteger(), nullable=False),
+        sa.Column("closing_pence", sa.BigInteger(), nullable=False),
+        sa.Column("transactions", sa.Integer(), nullable=False),
+        sa.Column("file", sa.String(length=255), nullable=True),
+        sa.Column("email_to", sa.String(length=128), nullable=True),
+        sa.Column("email_state", sa.String(length=16), nullable=True),
+        sa.CheckConstraint(
+            "closing_pence = opening_pence + debits_pence - credits_pence",
+            name=op.f("ck_sl_statement_rec_closing_adds_up"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["sl_customer_rec.id"], name=op.f("fk_sl_statement_rec_customer_id_sl_customer_rec")
+        ),
+        sa.ForeignKeyConstraint(
+            ["execution_id"],
+            ["batch_execution_rec.id"],
+            name=op.f("fk_sl_statement_rec_execution_id_batch_execution_rec"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sl_statement_rec")),
+    )
+    with op.batch_alter_table("sl_statement_rec", schema=None) as batch_op:
+        batch_op.create_index("ix_sl_statement_rec_execution", ["execution_id"], unique=False)
+        batch_op.create_index("ix_sl_statement_rec_run_key", ["run_key"], unique=False)
+
+    op.create_table(
         "sl_vat_return_run_rec",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("execution_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -119,6 +154,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_sl_vat_return_run_rec_return")
 
     op.drop_table("sl_vat_return_run_rec")
+    with op.batch_alter_table("sl_statement_rec", schema=None) as batch_op:
+        batch_op.drop_index("ix_sl_statement_rec_run_key")
+        batch_op.drop_index("ix_sl_statement_rec_execution")
+
+    op.drop_table("sl_statement_rec")
     with op.batch_alter_table("sl_credit_change_rec", schema=None) as batch_op:
         batch_op.drop_index("ix_sl_credit_change_rec_execution")
         batch_op.drop_index("ix_sl_credit_change_rec_customer")
