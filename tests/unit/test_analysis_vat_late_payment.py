@@ -68,3 +68,9 @@ def test_not_late_and_unknown_rate() -> None:
     assert statutory_claim(100_000, date(2025, 3, 1), date(2025, 3, 1)).total_pence == 0
     with pytest.raises(ValidationError, match="2019-01-01"):
         reference_rate(date(2019, 3, 1))
+
+
+def test_the_rate_for_the_first_half_of_2026_is_the_base_rate_of_31_december_2025() -> None:
+    assert reference_rate(date(2026, 3, 1)) == Decimal("3.75")
+    with pytest.raises(ValidationError, match="2026-07-01"):
+        reference_rate(date(2026, 7, 1))  # the rate of 30 June 2026 is added when it is known

@@ -33,6 +33,7 @@ REFERENCE_RATES: dict[date, Decimal] = {
     date(2024, 7, 1): Decimal("5.25"),
     date(2025, 1, 1): Decimal("4.75"),
     date(2025, 7, 1): Decimal("4.25"),
+    date(2026, 1, 1): Decimal("3.75"),  # Bank Rate cut to 3.75% on 18 December 2025
 }
 
 #: (upper bound in pence, exclusive, or None for no bound; compensation in pence)

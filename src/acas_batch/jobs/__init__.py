@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 
 #: Modules whose ``@job`` functions make up the standard jobs' code.
-JOB_MODULES = (
+JOB_MODULES: tuple[str, ...] = (
     "acas_batch.jobs.system",
     "acas_batch.jobs.pl",
     "acas_batch.jobs.pl_payments",
@@ -18,6 +18,7 @@ JOB_MODULES = (
     "acas_batch.jobs.stock_analysis",
     "acas_batch.jobs.stock_forecast",
     "acas_batch.jobs.stock_reorder",
+    "acas_batch.jobs.sl",
 )
 
 

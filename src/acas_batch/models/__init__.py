@@ -64,6 +64,7 @@ from acas_batch.models.pl import (
     SupplierPayment,
 )
 from acas_batch.models.results_pl import AccrualLine, AgedCreditorLine, MatchResultLine, PaymentRun
+from acas_batch.models.results_sl import AgedDebtorLine, CreditAction, CreditChange, StatementLine, VatReturnRun
 from acas_batch.models.results_st import AbcResult, ForecastAccuracy, ForecastResult, ReorderResult, ValuationResult
 from acas_batch.models.security import Audit, Role, User, UserSession
 from acas_batch.models.sl import (
@@ -130,6 +131,7 @@ __all__ = [
     "AccountingPeriod",
     "AccrualLine",
     "AgedCreditorLine",
+    "AgedDebtorLine",
     "AlertSeverity",
     "AlertState",
     "ArchiveRun",
@@ -157,6 +159,8 @@ __all__ = [
     "ControlKind",
     "CostMethod",
     "CountStatus",
+    "CreditAction",
+    "CreditChange",
     "Customer",
     "DependencyCondition",
     "DependencyKind",
@@ -205,6 +209,7 @@ __all__ = [
     "Salesperson",
     "ScheduleKind",
     "ShiftPolicy",
+    "StatementLine",
     "StockCount",
     "StockLevel",
     "StockMovement",
@@ -219,6 +224,7 @@ __all__ = [
     "VatCode",
     "VatKind",
     "VatReturn",
+    "VatReturnRun",
     "VatReturnStatus",
     "VatScheme",
     "Warehouse",

@@ -1,0 +1,108 @@
+"""The sales ledger's open items and exposures as set-based queries (shared by the SL jobs).
+
+Each query aggregates inside the database and is streamed by the caller; no query is
+issued per customer.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from sqlalchemy import Select, and_, case, func, literal, select, union_all
+
+from acas_batch.models import Customer, DocumentKind, Journal, JournalStatus, Receipt, SalesInvoice
+
+AgeBy = Literal["due_date", "invoice_date"]
+
+
+def open_items_by_date(age_by: AgeBy) -> Select[Any]:
+    """``(customer_id, age_date, amount_pence, items)``: open items summed per customer and ageing date.
+
+    Invoices count positive; open credit notes and unallocated receipts negative. Receipts
+    age from their receipt date whatever ``age_by`` says (they have no due date).
+    """
+    age_date = SalesInvoice.due_date if age_by == "due_date" else SalesInvoice.invoice_date
+    sign = case((SalesInvoice.kind == DocumentKind.INVOICE, 1), else_=-1)
+    docs = select(
+        SalesInvoice.customer_id.label("customer_id"),
+        age_date.label("age_date"),
+        (sign * SalesInvoice.outstanding_pence).label("amount"),
+    ).where(SalesInvoice.outstanding_pence > 0)
+    receipts = select(
+        Receipt.customer_id.label("customer_id"),
+        Receipt.receipt_date.label("age_date"),
+        (literal(0) - Receipt.unallocated_pence).label("amount"),
+    ).where(Receipt.unallocated_pence > 0)
+    items = union_all(docs, receipts).subquery()
+    return (
+        select(items.c.customer_id, items.c.age_date, func.sum(items.c.amount), func.count())
+        .group_by(items.c.customer_id, items.c.age_date)
+        .order_by(items.c.customer_id, items.c.age_date)
+    )
+
+
+def exposures(as_of: date) -> Select[Any]:
+    """Per customer: ``(id, code, name, limit, on_stop, balance, unposted, oldest_overdue_due_date)``.
+
+    ``balance`` is what the customer owes on posted documents (pending credit notes and
+    every unallocated receipt count against it); ``unposted`` is the outstanding amount of
+    invoices whose journal the daily close has not yet posted. Disputed invoices do not
+    make a customer overdue.
+    """
+    posted = Journal.status != JournalStatus.PENDING
+    is_invoice = SalesInvoice.kind == DocumentKind.INVOICE
+    docs = (
+        select(
+            SalesInvoice.customer_id.label("customer_id"),
+            func.sum(
+                case(
+                    (and_(is_invoice, posted), SalesInvoice.outstanding_pence),
+                    (is_invoice, 0),
+                    else_=-SalesInvoice.outstanding_pence,
+                )
+            ).label("balance"),
+            func.sum(case((and_(is_invoice, ~posted), SalesInvoice.outstanding_pence), else_=0)).label("unposted"),
+            func.min(
+                case(
+                    (
+                        and_(is_invoice, SalesInvoice.disputed.is_(False), SalesInvoice.due_date < as_of),
+                        SalesInvoice.due_date,
+                    ),
+                    else_=None,
+                )
+            ).label("oldest_due"),
+        )
+        .join(Journal, Journal.id == SalesInvoice.journal_id)
+        .where(SalesInvoice.outstanding_pence > 0)
+        .group_by(SalesInvoice.customer_id)
+        .subquery()
+    )
+    receipts = (
+        select(Receipt.customer_id.label("customer_id"), func.sum(Receipt.unallocated_pence).label("unallocated"))
+        .where(Receipt.unallocated_pence > 0)
+        .group_by(Receipt.customer_id)
+        .subquery()
+    )
+    return (
+        select(
+            Customer.id,
+            Customer.code,
+            Customer.name,
+            Customer.credit_limit_pence,
+            Customer.on_stop,
+            func.coalesce(docs.c.balance, 0) - func.coalesce(receipts.c.unallocated, 0),
+            func.coalesce(docs.c.unposted, 0),
+            docs.c.oldest_due,
+        )
+        .outerjoin(docs, docs.c.customer_id == Customer.id)
+        .outerjoin(receipts, receipts.c.customer_id == Customer.id)
+        .order_by(Customer.id)
+    )
+
+
+def as_date(value: date | str | None) -> date | None:
+    """A date read back from an aggregate (SQLite returns MIN() of dates as text)."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)

@@ -1,0 +1,225 @@
+"""SL_OVERDUE_REMINDERS: dunning letters at levels 1-3 by days overdue (as ACAS sl190)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated, Any, cast
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from sqlalchemy import CursorResult, and_, insert, select, update
+
+from acas_batch.analysis.late_payment import statutory_claim
+from acas_batch.batch.context import JobContext, JobResult
+from acas_batch.batch.registry import job
+from acas_batch.jobs.sl_ageing import company_name
+from acas_batch.jobs.sl_params import Notify, OutputFormat
+from acas_batch.models import Customer, DocumentKind, Module, Reminder, SalesInvoice
+from acas_batch.reports.render import write_csv, write_pdf
+
+CHUNK = 500
+
+
+def _levels(values: list[int]) -> list[int]:
+    if len(values) != 3 or values[0] < 1 or any(b <= a for a, b in itertools.pairwise(values)):
+        raise ValueError(f"{values} must be three increasing day counts, the first at least 1")
+    return values
+
+
+class ReminderParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    level_days: Annotated[list[int], AfterValidator(_levels)] = Field(
+        default_factory=lambda: [7, 30, 60], description="Days overdue that reach letter levels 1, 2 and 3."
+    )
+    repeat_days: int = Field(14, ge=1, le=365, description="A level is not sent again within this many days.")
+    statutory_interest: bool = Field(False, description="State Late Payment Act interest and compensation.")
+    output_format: OutputFormat = OutputFormat.PDF
+    notify: Notify = Field(default_factory=Notify)
+
+
+@dataclass
+class Letter:
+    """One customer's reminder: the level, the overdue invoices and what they add up to."""
+
+    customer_id: int
+    code: str
+    name: str
+    level: int
+    days_overdue: int
+    oldest_invoice_id: int
+    invoices: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def overdue(self) -> int:
+        return sum(i["outstanding"] for i in self.invoices)
+
+    @property
+    def interest(self) -> int:
+        return sum(i["interest"] for i in self.invoices)
+
+    @property
+    def compensation(self) -> int:
+        return sum(i["compensation"] for i in self.invoices)
+
+
+def level_for(days_overdue: int, level_days: list[int]) -> int:
+    """0 (no letter yet) to 3: how many thresholds the oldest item has reached."""
+    return sum(days_overdue >= d for d in level_days)
+
+
+def _overdue_query(day: date) -> Any:
+    """Overdue, undisputed, not-held invoices of customers with dunning on, oldest first per customer."""
+    return (
+        select(
+            Customer.id,
+            Customer.code,
+            Customer.name,
+            Customer.dunning_level,
+            Customer.last_dunning_on,
+            SalesInvoice.id,
+            SalesInvoice.number,
+            SalesInvoice.invoice_date,
+            SalesInvoice.due_date,
+            SalesInvoice.outstanding_pence,
+        )
+        .join(SalesInvoice, SalesInvoice.customer_id == Customer.id)
+        .where(
+            Customer.dunning_enabled.is_(True),
+            SalesInvoice.kind == DocumentKind.INVOICE,
+            SalesInvoice.outstanding_pence > 0,
+            SalesInvoice.due_date < day,
+            SalesInvoice.disputed.is_(False),
+            SalesInvoice.on_hold.is_(False),
+        )
+        .order_by(Customer.code, SalesInvoice.due_date, SalesInvoice.id)
+        .execution_options(yield_per=5000)
+    )
+
+
+def _letters(ctx: JobContext[ReminderParams]) -> tuple[list[Letter], set[int], int]:
+    """Letters due today; every customer with something overdue; letters held back by repeat_days."""
+    p, day = ctx.params, ctx.business_date
+    letters: list[Letter] = []
+    overdue_customers: set[int] = set()
+    held = 0
+    rows = ctx.session.execute(_overdue_query(day))
+    for cid, group in itertools.groupby(rows, key=lambda r: r[0]):
+        invoices = list(group)
+        overdue_customers.add(cid)
+        _, code, name, sent_level, sent_on, oldest_id, *_ = invoices[0]
+        days = (day - invoices[0][8]).days
+        level = max(level_for(days, p.level_days), sent_level)  # never down while the item stays overdue
+        if level == 0:
+            continue
+        if level == sent_level and sent_on is not None and (day - sent_on).days < p.repeat_days:
+            held += 1
+            continue
+        letter = Letter(cid, code, name, level, days, oldest_id)
+        for *_, number, invoice_date, due, outstanding in invoices:
+            claim = statutory_claim(int(outstanding), due, day) if p.statutory_interest else None
+            letter.invoices.append(
+                {
+                    "number": number,
+                    "invoice_date": invoice_date,
+                    "due_date": due,
+                    "days": (day - due).days,
+                    "outstanding": int(outstanding),
+                    "interest": claim.interest_pence if claim else 0,
+                    "compensation": claim.compensation_pence if claim else 0,
+                }
+            )
+        letters.append(letter)
+    return letters, overdue_customers, held
+
+
+@job(
+    "SL_OVERDUE_REMINDERS",
+    module=Module.SL,
+    params=ReminderParams,
+    timeout_seconds=1800,
+    resources=({"name": "ledger:SL", "mode": "exclusive"},),
+)
+def overdue_reminders(ctx: JobContext[ReminderParams]) -> JobResult:
+    """Dunning letters at levels 1-3 by days overdue, never repeated within the repeat days."""
+    p, day, s = ctx.params, ctx.business_date, ctx.session
+    letters, overdue_customers, held = _letters(ctx)
+    # Customers whose overdue items are all settled start again from level 0.
+    reset = cast(
+        "CursorResult[Any]",
+        s.execute(
+            update(Customer)
+            .where(
+                and_(
+                    Customer.dunning_level > 0,
+                    Customer.id.not_in(
+                        select(SalesInvoice.customer_id).where(
+                            SalesInvoice.kind == DocumentKind.INVOICE,
+                            SalesInvoice.outstanding_pence > 0,
+                            SalesInvoice.due_date < day,
+                        )
+                    ),
+                )
+            )
+            .values(dunning_level=0, in_collection=False)
+        ),
+    ).rowcount
+    for start in range(0, len(letters), CHUNK):
+        part = letters[start : start + CHUNK]
+        s.execute(
+            insert(Reminder),
+            [
+                {
+                    "customer_id": x.customer_id,
+                    "invoice_id": x.oldest_invoice_id,
+                    "level": x.level,
+                    "sent_on": day,
+                    "days_overdue": x.days_overdue,
+                    "overdue_pence": x.overdue,
+                    "interest_pence": x.interest,
+                    "compensation_pence": x.compensation,
+                    "note": f"{ctx.job_name} execution {ctx.execution_id}",
+                }
+                for x in part
+            ],
+        )
+        for level in (1, 2, 3):
+            ids = [x.customer_id for x in part if x.level == level]
+            if ids:
+                values: dict[str, Any] = {"dunning_level": level, "last_dunning_on": day}
+                if level == 3:
+                    values["in_collection"] = True
+                s.execute(update(Customer).where(Customer.id.in_(ids)).values(**values))
+        ctx.checkpoint({"letters_written": start + len(part)})
+    company = company_name(ctx)
+    files = [ctx.output("reminders.csv")]
+    write_csv(
+        files[0],
+        ["customer", "name", "level", "days_overdue", "overdue", "interest", "compensation", "invoices"],
+        (
+            [x.code, x.name, x.level, x.days_overdue, x.overdue, x.interest, x.compensation, len(x.invoices)]
+            for x in letters
+        ),
+    )
+    if p.output_format.pdf and letters:
+        common = {"company": company, "day": day, "statutory": p.statutory_interest, "title": "Payment reminder"}
+        for x in letters:
+            files.append(write_pdf(ctx.output(f"reminder_{x.code}.pdf"), "reminder.html", letters=[x], **common))
+        files.append(write_pdf(ctx.output("reminders_all.pdf"), "reminder.html", letters=letters, **common))
+    by_level = {n: sum(1 for x in letters if x.level == n) for n in (1, 2, 3)}
+    ctx.log.info(
+        f"{len(letters)} reminder(s): level 1 {by_level[1]}, level 2 {by_level[2]}, level 3 {by_level[3]}; "
+        f"{held} held back (sent within {p.repeat_days} days); {reset} customer(s) back to level 0",
+        event="reminders_written",
+        customers_overdue=len(overdue_customers),
+    )
+    if by_level[3]:
+        ctx.log.warning(f"{by_level[3]} customer(s) passed for collection", event="customers_to_collection")
+    return JobResult(
+        summary=f"{len(letters)} reminders ({by_level[3]} final); {held} held back",
+        counts={"letters": len(letters), "held": held, "reset": int(reset or 0)}
+        | {f"level_{n}": c for n, c in by_level.items()},
+        totals={"overdue_pence": sum(x.overdue for x in letters), "interest_pence": sum(x.interest for x in letters)},
+        files=[str(f) for f in files],
+    )

@@ -1,0 +1,212 @@
+"""SL_STATEMENT_GENERATION: the period's statement for each customer with a balance or activity (as ACAS sl110)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import case, delete, func, insert, literal, select, union_all
+from sqlalchemy.orm import Session
+
+from acas_batch.analysis.ageing import DEFAULT_BOUNDS, age_items, bucket_labels
+from acas_batch.analysis.money import format_pounds
+from acas_batch.batch.context import JobContext, JobResult
+from acas_batch.batch.registry import job
+from acas_batch.jobs.sl_ageing import company_name
+from acas_batch.jobs.sl_params import DateRange, Notify, OutputFormat, PeriodName, resolve_period
+from acas_batch.jobs.sl_queries import as_date, open_items_by_date
+from acas_batch.models import Customer, DocumentKind, Module, Receipt, SalesInvoice, StatementLine
+from acas_batch.reports.render import write_csv, write_pdf
+
+CHUNK = 200
+
+
+class StatementParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    period: PeriodName = Field("CURRENT", description="CURRENT, PREVIOUS or YYYY-MM.")
+    include_zero_balance: bool = Field(False, description="Also customers with no balance and no activity.")
+    output_format: OutputFormat = OutputFormat.PDF
+    notify: Notify = Field(default_factory=Notify)
+
+
+def period_key(params: StatementParams, business_date: date) -> str:
+    """Run key: the month named, or the calendar month CURRENT/PREVIOUS stand for (monthly periods)."""
+    if params.period not in ("CURRENT", "PREVIOUS"):
+        return params.period
+    index = business_date.year * 12 + business_date.month - 1 - (params.period == "PREVIOUS")
+    return f"{index // 12}-{index % 12 + 1:02d}"
+
+
+@dataclass
+class Statement:
+    """One customer's statement, as the template prints it."""
+
+    customer_id: int
+    code: str
+    name: str
+    email: str | None
+    opening: int = 0
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    aged: list[int] = field(default_factory=list)
+
+    @property
+    def debits(self) -> int:
+        return sum(t["debit"] for t in self.lines)
+
+    @property
+    def credits(self) -> int:
+        return sum(t["credit"] for t in self.lines)
+
+    @property
+    def closing(self) -> int:
+        return self.opening + self.debits - self.credits
+
+
+def _movements() -> Any:
+    """Every document and receipt as ``(customer_id, on, kind, ref, amount, doc_id)``; debit-positive."""
+    is_invoice = SalesInvoice.kind == DocumentKind.INVOICE
+    docs = select(
+        SalesInvoice.customer_id.label("customer_id"),
+        SalesInvoice.invoice_date.label("on"),
+        case((is_invoice, "invoice"), else_="credit note").label("kind"),
+        SalesInvoice.number.label("ref"),
+        (case((is_invoice, 1), else_=-1) * SalesInvoice.gross_pence).label("amount"),
+        SalesInvoice.id.label("doc_id"),
+    )
+    receipts = select(
+        Receipt.customer_id,
+        Receipt.receipt_date,
+        literal("receipt"),
+        Receipt.reference,
+        literal(0) - Receipt.amount_pence,
+        Receipt.id,
+    )
+    return union_all(docs, receipts).subquery()
+
+
+def build_statements(session: Session, p: DateRange, *, include_zero: bool) -> Iterator[Statement]:
+    """Statements in customer code order: opening balance, the period's lines with a running balance."""
+    moves = _movements()
+    opening = {
+        int(cid): int(total)
+        for cid, total in session.execute(
+            select(moves.c.customer_id, func.sum(moves.c.amount))
+            .where(moves.c.on < p.start)
+            .group_by(moves.c.customer_id)
+        )
+    }
+    lines: dict[int, list[tuple[Any, ...]]] = {}
+    for cid, on, kind, ref, amount, _ in session.execute(
+        select(moves)
+        .where(moves.c.on.between(p.start, p.end))
+        .order_by(moves.c.customer_id, moves.c.on, moves.c.kind, moves.c.doc_id)
+        .execution_options(yield_per=5000)
+    ):
+        lines.setdefault(cid, []).append((as_date(on), kind, ref, int(amount)))
+    aged = age_items(
+        (
+            (cid, int(amount), (p.end - (as_date(d) or p.end)).days)
+            for cid, d, amount, _ in session.execute(open_items_by_date("due_date"))
+        ),
+        DEFAULT_BOUNDS,
+    )
+    for cid, code, name, email in session.execute(
+        select(Customer.id, Customer.code, Customer.name, Customer.statement_email).order_by(Customer.code)
+    ):
+        st = Statement(cid, code, name, email, opening=int(opening.get(cid) or 0))
+        balance = st.opening
+        for on, kind, ref, amount in lines.get(cid, ()):
+            balance += amount
+            st.lines.append(
+                {
+                    "on": on,
+                    "kind": kind,
+                    "ref": ref,
+                    "debit": max(amount, 0),
+                    "credit": max(-amount, 0),
+                    "balance": balance,
+                }
+            )
+        bal = aged.balances.get(cid)
+        st.aged = bal.buckets if bal else [0] * len(aged.labels)
+        if include_zero or st.lines or st.closing:
+            yield st
+
+
+@job(
+    "SL_STATEMENT_GENERATION",
+    module=Module.SL,
+    params=StatementParams,
+    run_key=period_key,
+    timeout_seconds=3600,
+    resources=({"name": "ledger:SL", "mode": "shared"},),
+)
+def statement_generation(ctx: JobContext[StatementParams]) -> JobResult:
+    """Customer statements for the period: opening balance, transactions, closing balance, aged summary."""
+    p, s = ctx.params, ctx.session
+    period = resolve_period(s, p.period, ctx.business_date)
+    key = f"SL_STATEMENT_GENERATION:{period.label}"
+    company = company_name(ctx)
+    labels = bucket_labels(DEFAULT_BOUNDS)
+    s.execute(delete(StatementLine).where(StatementLine.run_key == key))  # a rerun replaces the period's set
+    statements = list(build_statements(s, period, include_zero=p.include_zero_balance))
+    common = {"company": company, "start": period.start, "end": period.end, "labels": labels, "title": "Statement"}
+    rows: list[dict[str, Any]] = []
+    files: list[str] = []
+    for n, st in enumerate(statements, 1):
+        path = None
+        if p.output_format.pdf:
+            path = write_pdf(ctx.output(f"statement_{st.code}.pdf"), "statement.html", statements=[st], **common)
+            files.append(str(path))
+        rows.append(
+            {
+                "execution_id": ctx.execution_id,
+                "run_key": key,
+                "period_start": period.start,
+                "period_end": period.end,
+                "customer_id": st.customer_id,
+                "opening_pence": st.opening,
+                "debits_pence": st.debits,
+                "credits_pence": st.credits,
+                "closing_pence": st.closing,
+                "transactions": len(st.lines),
+                "file": str(path) if path else None,
+                "email_to": st.email,
+                "email_state": "queued" if st.email else None,
+            }
+        )
+        if len(rows) == CHUNK or n == len(statements):
+            s.execute(insert(StatementLine), rows)
+            ctx.progress(n, len(statements))
+            ctx.checkpoint({"statements_written": n})
+            rows = []
+    if p.output_format.pdf and statements:
+        combined = write_pdf(ctx.output("statements_all.pdf"), "statement.html", statements=statements, **common)
+        files.append(str(combined))
+    csv_path = ctx.output("statements.csv")
+    write_csv(
+        csv_path,
+        ["customer", "name", "opening", "debits", "credits", "closing", "transactions", "email"],
+        (
+            [st.code, st.name, st.opening, st.debits, st.credits, st.closing, len(st.lines), st.email or ""]
+            for st in statements
+        ),
+    )
+    queued = sum(1 for st in statements if st.email)
+    owed = sum(st.closing for st in statements)
+    ctx.log.info(
+        f"{len(statements)} statements for {period.label}, {format_pounds(owed)} due; {queued} queued for e-mail",
+        event="statements_written",
+        statements=len(statements),
+        queued=queued,
+    )
+    return JobResult(
+        summary=f"{len(statements)} statements for {period.label}; {queued} queued for e-mail",
+        counts={"statements": len(statements), "email_queued": queued},
+        totals={"closing_pence": owed},
+        files=[str(csv_path), *files],
+    )
