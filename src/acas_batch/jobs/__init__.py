@@ -5,7 +5,12 @@ from __future__ import annotations
 import importlib
 
 #: Modules whose ``@job`` functions make up the standard jobs' code.
-JOB_MODULES = ("acas_batch.jobs.system",)
+JOB_MODULES = (
+    "acas_batch.jobs.system",
+    "acas_batch.jobs.gl_daily",
+    "acas_batch.jobs.gl_close",
+    "acas_batch.jobs.gl_reports",
+)
 
 
 def load_standard_jobs() -> None:

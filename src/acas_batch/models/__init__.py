@@ -63,6 +63,13 @@ from acas_batch.models.pl import (
     Supplier,
     SupplierPayment,
 )
+from acas_batch.models.results_gl import (
+    BudgetVarianceLine,
+    DayBookLine,
+    PeriodClosingBalance,
+    TrialBalanceLine,
+    YearEndLine,
+)
 from acas_batch.models.security import Audit, Role, User, UserSession
 from acas_batch.models.sl import (
     Customer,
@@ -146,6 +153,7 @@ __all__ = [
     "BatchThreshold",
     "BatchWorker",
     "Budget",
+    "BudgetVarianceLine",
     "CatalogueItem",
     "ClosureDay",
     "Company",
@@ -153,6 +161,7 @@ __all__ = [
     "CostMethod",
     "CountStatus",
     "Customer",
+    "DayBookLine",
     "DependencyCondition",
     "DependencyKind",
     "DocumentKind",
@@ -177,6 +186,7 @@ __all__ = [
     "OrderStatus",
     "PaymentMethod",
     "Pence",
+    "PeriodClosingBalance",
     "PeriodStatus",
     "PurchaseAllocation",
     "PurchaseInvoice",
@@ -201,6 +211,7 @@ __all__ = [
     "Supplier",
     "SupplierPayment",
     "SysBackup",
+    "TrialBalanceLine",
     "TriggerKind",
     "UTCDateTime",
     "User",
@@ -213,5 +224,6 @@ __all__ = [
     "Warehouse",
     "WorkerRole",
     "WorkerState",
+    "YearEndLine",
     "enum_column",
 ]
