@@ -17,6 +17,8 @@ from acas_batch.models import (
     AccountingPeriod,
     AccountPeriodBalance,
     AccountType,
+    BankAccount,
+    BankStatementLine,
     Budget,
     BudgetVarianceLine,
     ExecutionState,
@@ -25,6 +27,7 @@ from acas_batch.models import (
     JournalStatus,
     PeriodClosingBalance,
     PeriodStatus,
+    ReconciliationLine,
     TrialBalanceLine,
 )
 from acas_batch.services import JobSchedulerService
@@ -136,6 +139,47 @@ def test_demo_company_daily_close_period_close_trial_balance_and_budget(engine: 
             if (b or act) and v == b - act
         }  # fmt: skip
         assert got == want and len(want) > 3
+        assert_sound(s)
+
+
+def test_demo_company_bank_reconciliation(engine: Engine, settings: Settings) -> None:
+    generate(engine, size=SIZE, end=END, seed=5)
+    run_job(engine, settings, "GL_DAILY_CLOSE", now=at(END), business_date=END)
+
+    run = run_job(engine, settings, "GL_ACCOUNT_RECONCILIATION", now=at(END), business_date=END,
+                  params={"output_format": "csv"})  # fmt: skip
+
+    assert run.state is ExecutionState.SUCCEEDED, (run.error, run.context.warning)
+    assert run.result is not None and run.result.counts["matched"] > 10
+    with Session(engine) as s:
+        # Every stored pair, old or new, has equal amounts; each cash-book line is matched at most once
+        cash = {
+            i: (d - c, day, ref)
+            for i, d, c, day, ref in s.execute(
+                select(JournalLine.id, JournalLine.debit_pence, JournalLine.credit_pence, Journal.journal_date,
+                       Journal.reference)
+                .join(Journal, Journal.id == JournalLine.journal_id)
+                .join(BankAccount, BankAccount.account_id == JournalLine.account_id)
+                .where(Journal.status != JournalStatus.PENDING)
+            )
+        }  # fmt: skip
+        statement = s.execute(
+            select(BankStatementLine.amount_pence, BankStatementLine.statement_date, BankStatementLine.reference,
+                   BankStatementLine.matched_line_id, BankStatementLine.matched_on)
+        ).all()  # fmt: skip
+        matched = [m for *_x, m, _on in statement if m is not None]
+        assert len(matched) == len(set(matched))
+        for amount, day, ref, line, on in statement:
+            if line is not None:
+                assert cash[line][0] == amount
+                if on == END:  # matched by this run: by reference, or within three days
+                    assert cash[line][2] == ref or abs((cash[line][1] - day).days) <= 3
+        # The proof, in Python: statement = cash book - open cash-book items + open statement items
+        open_cash = sum(v for i, (v, _d, _r) in cash.items() if i not in set(matched))
+        open_statement = sum(a for a, *_x, m, _on in statement if m is None)
+        assert sum(a for a, *_x in statement) == sum(v for v, _d, _r in cash.values()) - open_cash + open_statement
+        proof = s.scalar(select(ReconciliationLine.difference_pence).where(ReconciliationLine.section == "bank_proof"))
+        assert proof == 0
         assert_sound(s)
 
 

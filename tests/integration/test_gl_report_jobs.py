@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 
 from acas_batch.batch.registry import REGISTRY
 from acas_batch.config import Settings
@@ -15,12 +15,14 @@ from acas_batch.errors import TrialBalanceOutOfBalance, ValidationError
 from acas_batch.jobs import load_standard_jobs
 from acas_batch.models import (
     AccountingPeriod,
+    BankStatementLine,
     BatchExecution,
     Budget,
     BudgetVarianceLine,
     ExecutionState,
     Journal,
     JournalLine,
+    ReconciliationLine,
     TrialBalanceLine,
 )
 from tests.books import Books
@@ -187,3 +189,75 @@ def test_bad_parameters_are_refused_naming_the_field() -> None:
             REGISTRY.get(name).validate_params(params)
     ok = REGISTRY.get("GL_TRIAL_BALANCE").validate_params({"period": "2026/3"})
     assert ok.model_dump()["period"] == "2026-03"
+
+
+def test_bank_reconciliation_matches_once_and_proves_the_statement_balance(
+    engine: Engine, settings: Settings, books: Books
+) -> None:
+    # Given a cash book (takings 500.00, rent 120.00, a cheque 30.00 not yet presented) ...
+    gl(books, date(2026, 4, 15), "CASH4", ("1200", 50_000), ("4000", -50_000))
+    gl(books, date(2026, 4, 10), "RENT4", ("6100", 12_000), ("1200", -12_000))
+    gl(books, date(2026, 4, 28), "CHQ100", ("6400", 3_000), ("1200", -3_000))
+    s = books.session
+    s.commit()
+    post_all(engine, settings, APR_END)
+    # ... and a statement: takings by reference, rent 2 days later, bank charges, a stray debit 15 days out
+    statement = [
+        (date(2026, 4, 16), 50_000, "CASH4"),
+        (date(2026, 4, 12), -12_000, "SO RENT"),
+        (date(2026, 4, 30), -1_500, "BANK CHARGES"),
+        (date(2026, 4, 25), -12_000, "X"),
+    ]
+    s.execute(
+        insert(BankStatementLine),
+        [{"bank_account_id": 1, "statement_date": d, "amount_pence": a, "reference": r} for d, a, r in statement],
+    )
+    s.commit()
+
+    run = run_job(engine, settings, "GL_ACCOUNT_RECONCILIATION", now=at(APR_END), business_date=APR_END)
+
+    assert run.state is ExecutionState.SUCCEEDED, (run.error, run.context.warning)
+    s.rollback()
+    got = s.execute(
+        select(ReconciliationLine.section, ReconciliationLine.reference, ReconciliationLine.rule,
+               ReconciliationLine.amount_pence).where(ReconciliationLine.section != "control")
+        .order_by(ReconciliationLine.section, ReconciliationLine.reference)
+    ).all()  # fmt: skip
+    assert [tuple(r) for r in got] == [
+        ("bank_proof", "", None, 24_500),
+        ("cashbook_unmatched", "CHQ100", None, -3_000),
+        ("matched", "CASH4", "reference", 50_000),
+        ("matched", "SO RENT", "date_window", -12_000),
+        ("statement_unmatched", "BANK CHARGES", None, -1_500),
+        ("statement_unmatched", "X", None, -12_000),
+    ]
+    proof = s.execute(
+        select(ReconciliationLine.control_pence, ReconciliationLine.subledger_pence,
+               ReconciliationLine.difference_pence).where(ReconciliationLine.section == "bank_proof")
+    ).one()  # fmt: skip
+    # statement 245.00 = cash book 350.00 + unpresented 30.00 - charges 15.00 - stray 120.00
+    assert tuple(proof) == (35_000, 24_500, 0)
+    assert {
+        r.name: r.difference_pence
+        for r in s.scalars(select(ReconciliationLine).where(ReconciliationLine.section == "control"))
+    } == {"debtors": 0, "creditors": 0, "stock": 0, "grni": 0}
+    assert s.scalar(select(func.count()).where(BankStatementLine.matched_line_id.is_not(None))) == 2
+    out = settings.outputs / str(run.execution_id)
+    assert (out / "reconciliation_2026-04-30.pdf").read_bytes().startswith(b"%PDF")
+
+    # A pair stored with unequal amounts breaks the proof: the run ends in warning, naming the difference
+    cheque_line = s.scalar(
+        select(JournalLine.id).join(Journal, Journal.id == JournalLine.journal_id)
+        .where(Journal.reference == "CHQ100", JournalLine.account_id == books.acc("1200"))
+    )  # fmt: skip
+    s.execute(
+        insert(BankStatementLine).values(
+            bank_account_id=1, statement_date=APR_END, amount_pence=100, reference="?", matched_line_id=cheque_line
+        )
+    )
+    s.commit()
+    forced_rerun(engine, run.execution_id)
+    again = run_job(engine, settings, "GL_ACCOUNT_RECONCILIATION", now=at(APR_END), business_date=APR_END)
+    assert again.state is ExecutionState.WARNING
+    assert again.context.warning == "bank BANK1 does not reconcile: difference 3100 pence"
+    assert again.result is not None and "matched" not in again.result.counts  # nothing matched twice

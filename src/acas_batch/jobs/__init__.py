@@ -10,6 +10,7 @@ JOB_MODULES = (
     "acas_batch.jobs.gl_daily",
     "acas_batch.jobs.gl_close",
     "acas_batch.jobs.gl_reports",
+    "acas_batch.jobs.gl_reconcile",
 )
 
 

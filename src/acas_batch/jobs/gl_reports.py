@@ -125,7 +125,9 @@ def _tb_files(
         files.append(str(path))
     if ctx.params.output_format.pdf:
         path = ctx.output(f"trial_balance_{as_of.isoformat()}.pdf")
-        totals = ["Total", "", sum(r[3] for r in table), sum(r[4] for r in table)] + ([sum(r[5] for r in table)] if compare else [])
+        totals = ["Total", "", sum(r[3] for r in table), sum(r[4] for r in table)] + (
+            [sum(r[5] for r in table)] if compare else []
+        )
         write_table_pdf(
             path,
             title=f"Trial balance at {as_of:%d/%m/%Y}",

@@ -67,6 +67,7 @@ from acas_batch.models.results_gl import (
     BudgetVarianceLine,
     DayBookLine,
     PeriodClosingBalance,
+    ReconciliationLine,
     TrialBalanceLine,
     YearEndLine,
 )
@@ -195,6 +196,7 @@ __all__ = [
     "PurchaseOrderLine",
     "Quarantine",
     "Receipt",
+    "ReconciliationLine",
     "RecoveryPolicy",
     "Reminder",
     "Remittance",

@@ -125,3 +125,32 @@ class BudgetVarianceLine(Base):
     flagged: Mapped[bool] = mapped_column(Boolean, doc="Adverse beyond threshold_pct in the period.")
 
     __table_args__ = (Unique("execution_id", "account_id"), Index("ix_gl_budget_variance_rec_run_key", "run_key"))
+
+
+class ReconciliationLine(Base):
+    """A line of GL_ACCOUNT_RECONCILIATION: a matched pair, an unmatched item, the bank proof, or a control account."""
+
+    __tablename__ = "gl_reconciliation_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey(_EXECUTION, ondelete="CASCADE"))
+    run_key: Mapped[str] = mapped_column(String(128))
+    section: Mapped[str] = mapped_column(String(24))
+    name: Mapped[str] = mapped_column(String(64), doc="Bank account code or control account name.")
+    statement_line_id: Mapped[int | None] = mapped_column(ForeignKey("bank_statement_line_rec.id"))
+    journal_line_id: Mapped[int | None] = mapped_column(ForeignKey("gl_journal_line_rec.id"))
+    line_date: Mapped[date | None] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(32), default="")
+    rule: Mapped[str | None] = mapped_column(String(16), doc="How a pair matched: reference or date_window.")
+    amount_pence: Mapped[int | None] = mapped_column(Pence, doc="Money in positive.")
+    control_pence: Mapped[int | None] = mapped_column(Pence)
+    subledger_pence: Mapped[int | None] = mapped_column(Pence)
+    difference_pence: Mapped[int | None] = mapped_column(Pence)
+
+    __table_args__ = (
+        CheckConstraint(
+            "section IN ('matched', 'statement_unmatched', 'cashbook_unmatched', 'bank_proof', 'control')",
+            name="section_known",
+        ),
+        Index("ix_gl_reconciliation_rec_run_key", "run_key"),
+    )

@@ -1,8 +1,8 @@
-"""gl jobs: day book, trial balance, period closing balances, year end, budget variance
+"""gl jobs: day book, trial balance, period closing balances, year end, budget variance, reconciliation
 
 Revision ID: 0005_gl_jobs
 Revises: 0004_system
-Create Date: 2026-11-24 10:23:34.813726
+Create Date: 2026-11-24 10:32:30.950324
 """
 
 from __future__ import annotations
@@ -173,10 +173,55 @@ def upgrade() -> None:
             "financial_year", "section", "account_id", name=op.f("uq_gl_year_end_rec_financial_year_section_account_id")
         ),
     )
+    op.create_table(
+        "gl_reconciliation_rec",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("execution_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("run_key", sa.String(length=128), nullable=False),
+        sa.Column("section", sa.String(length=24), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("statement_line_id", sa.Integer(), nullable=True),
+        sa.Column("journal_line_id", sa.Integer(), nullable=True),
+        sa.Column("line_date", sa.Date(), nullable=True),
+        sa.Column("reference", sa.String(length=32), nullable=False),
+        sa.Column("rule", sa.String(length=16), nullable=True),
+        sa.Column("amount_pence", sa.BigInteger(), nullable=True),
+        sa.Column("control_pence", sa.BigInteger(), nullable=True),
+        sa.Column("subledger_pence", sa.BigInteger(), nullable=True),
+        sa.Column("difference_pence", sa.BigInteger(), nullable=True),
+        sa.CheckConstraint(
+            "section IN ('matched', 'statement_unmatched', 'cashbook_unmatched', 'bank_proof', 'control')",
+            name=op.f("ck_gl_reconciliation_rec_section_known"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["execution_id"],
+            ["batch_execution_rec.id"],
+            name=op.f("fk_gl_reconciliation_rec_execution_id_batch_execution_rec"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["journal_line_id"],
+            ["gl_journal_line_rec.id"],
+            name=op.f("fk_gl_reconciliation_rec_journal_line_id_gl_journal_line_rec"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["statement_line_id"],
+            ["bank_statement_line_rec.id"],
+            name=op.f("fk_gl_reconciliation_rec_statement_line_id_bank_statement_line_rec"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gl_reconciliation_rec")),
+    )
+    with op.batch_alter_table("gl_reconciliation_rec", schema=None) as batch_op:
+        batch_op.create_index("ix_gl_reconciliation_rec_run_key", ["run_key"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("gl_reconciliation_rec", schema=None) as batch_op:
+        batch_op.drop_index("ix_gl_reconciliation_rec_run_key")
+
+    op.drop_table("gl_reconciliation_rec")
     op.drop_table("gl_year_end_rec")
     with op.batch_alter_table("gl_trial_balance_rec", schema=None) as batch_op:
         batch_op.drop_index("ix_gl_trial_balance_rec_run_key")
