@@ -148,6 +148,14 @@ class OverAllocation(LedgerError):
     """An allocation exceeds what is still open on the invoice, receipt, payment or credit note."""
 
 
+class CloseRefused(LedgerError):
+    """A period or year close is refused: journals pending, subledgers out of step, periods open, or already closed."""
+
+
+class TrialBalanceOutOfBalance(LedgerError):
+    """Total debits differ from total credits: a ledger fault, never a report to file."""
+
+
 class DemoDataExists(Conflict):
     """The database already holds a company; the demo generator writes only into an empty ledger."""
 

@@ -362,6 +362,11 @@ class Scheduler:
                     .values(state=WorkerState.STOPPED, stopped_at=now, heartbeat_at=now)
                 )
 
+    def register(self) -> None:
+        """Record this scheduler's heartbeat now, so it is seen before its first tick."""
+        with transaction(self.engine, write=True) as s:
+            self._beat(s, self.clock.now())
+
     def _beat(self, session: Session, now: datetime) -> None:
         updated = session.execute(
             update(BatchWorker)

@@ -19,6 +19,10 @@ JOB_MODULES: tuple[str, ...] = (
     "acas_batch.jobs.stock_forecast",
     "acas_batch.jobs.stock_reorder",
     "acas_batch.jobs.sl",
+    "acas_batch.jobs.gl_daily",
+    "acas_batch.jobs.gl_close",
+    "acas_batch.jobs.gl_reports",
+    "acas_batch.jobs.gl_reconcile",
 )
 
 

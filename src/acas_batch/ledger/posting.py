@@ -152,17 +152,27 @@ def _check_accounts(session: Session, account_ids: Iterable[int]) -> None:
 
 
 @atomic
-def post_journal(session: Session, draft: JournalDraft, *, post: bool = False, posted_on: date | None = None) -> int:
+def post_journal(
+    session: Session,
+    draft: JournalDraft,
+    *,
+    post: bool = False,
+    posted_on: date | None = None,
+    into_closed: bool = False,
+) -> int:
     """Check and write a journal; pending unless ``post``. Returns its id.
 
     Refused with a :class:`~acas_batch.errors.LedgerError` (and nothing written) when it
     does not balance, names an unknown or inactive account, or falls in a period that is
-    not open.
+    not open. ``into_closed`` (the year-end close only) also accepts a closed, not locked,
+    period: the closing journal is dated the year's last day, whose period is closed by then.
     """
     problems = journal_problems(draft)
     if problems:
         raise UnbalancedJournal("; ".join(problems))
-    period = open_period_for(session, draft.journal_date)
+    period = period_for(session, draft.journal_date) if into_closed else open_period_for(session, draft.journal_date)
+    if period.status == PeriodStatus.LOCKED:
+        raise PeriodClosed(f"period {period.financial_year}/{period.period_no:02d} is locked: nothing may be posted")
     lines = draft.nonzero_lines()
     _check_accounts(session, (line.account_id for line in lines))
     status = JournalStatus.POSTED if post else JournalStatus.PENDING

@@ -63,6 +63,14 @@ from acas_batch.models.pl import (
     Supplier,
     SupplierPayment,
 )
+from acas_batch.models.results_gl import (
+    BudgetVarianceLine,
+    DayBookLine,
+    PeriodClosingBalance,
+    ReconciliationLine,
+    TrialBalanceLine,
+    YearEndLine,
+)
 from acas_batch.models.results_pl import AccrualLine, AgedCreditorLine, MatchResultLine, PaymentRun
 from acas_batch.models.results_sl import AgedDebtorLine, CreditAction, CreditChange, StatementLine, VatReturnRun
 from acas_batch.models.results_st import AbcResult, ForecastAccuracy, ForecastResult, ReorderResult, ValuationResult
@@ -153,6 +161,7 @@ __all__ = [
     "BatchThreshold",
     "BatchWorker",
     "Budget",
+    "BudgetVarianceLine",
     "CatalogueItem",
     "ClosureDay",
     "Company",
@@ -162,6 +171,7 @@ __all__ = [
     "CreditAction",
     "CreditChange",
     "Customer",
+    "DayBookLine",
     "DependencyCondition",
     "DependencyKind",
     "DocumentKind",
@@ -190,6 +200,7 @@ __all__ = [
     "PaymentMethod",
     "PaymentRun",
     "Pence",
+    "PeriodClosingBalance",
     "PeriodStatus",
     "PurchaseAllocation",
     "PurchaseInvoice",
@@ -198,6 +209,7 @@ __all__ = [
     "PurchaseOrderLine",
     "Quarantine",
     "Receipt",
+    "ReconciliationLine",
     "RecoveryPolicy",
     "Reminder",
     "Remittance",
@@ -216,6 +228,7 @@ __all__ = [
     "Supplier",
     "SupplierPayment",
     "SysBackup",
+    "TrialBalanceLine",
     "TriggerKind",
     "UTCDateTime",
     "User",
@@ -230,5 +243,6 @@ __all__ = [
     "Warehouse",
     "WorkerRole",
     "WorkerState",
+    "YearEndLine",
     "enum_column",
 ]

@@ -104,6 +104,7 @@ class JobSchedulerService:
             engine=self.engine,
         )
         self._worker.start()
+        self._scheduler.register()  # the dashboard shows it running as soon as this returns
         self._threads = [
             threading.Thread(target=self._scheduler.run, name="acas-scheduler", daemon=True),
             threading.Thread(target=self._worker.run, name="acas-worker", daemon=True),
