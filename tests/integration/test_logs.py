@@ -123,3 +123,11 @@ def test_recurring_errors_form_one_pattern(logged: Engine) -> None:
     assert top.signature == "journal <n> does not balance by <n>p"
     assert top.count == 3
     assert top.jobs == {"GL_DAILY_CLOSE": 2, "SL_AGED_DEBTORS": 1}
+
+
+def test_two_exports_in_the_same_second_keep_both_files(logged: Engine, tmp_path: Path) -> None:
+    with Session(logged) as s:
+        first, _ = export_logs(s, parse_filter({"log_level": "ERROR"}), ExportFormat.TXT, tmp_path, T0)
+        second, count = export_logs(s, parse_filter({"log_level": "ERROR"}), ExportFormat.TXT, tmp_path, T0)
+    assert first != second and first.exists() and second.exists()
+    assert len(second.read_text().splitlines()) == count == 4

@@ -47,7 +47,11 @@ def export_logs(session: Session, flt: LogFilter, fmt: ExportFormat, dest_dir: P
     dest_dir.mkdir(parents=True, exist_ok=True)
     stem = f"logs-{flt.job_name or 'all'}-{now:%Y%m%dT%H%M%S}"
     path = dest_dir / f"{stem}.{fmt.value}"
-    tmp = dest_dir / f".{stem}.{fmt.value}.tmp"
+    n = 1
+    while path.exists():  # two exports in one second each keep their own file
+        n += 1
+        path = dest_dir / f"{stem}-{n}.{fmt.value}"
+    tmp = dest_dir / f".{path.name}.tmp{os.getpid()}"
     count = 0
     with tmp.open("w", encoding="utf-8", newline="") as fh:
         if fmt is ExportFormat.CSV:
