@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import csv
+from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 from pypdf import PdfReader
 
 from acas_batch.reports import render_html, write_csv, write_table_pdf
+from acas_batch.reports.render import write_pdf_set
 
 
 def test_table_pdf_shows_pounds_totals_and_escapes_text(tmp_path: Path) -> None:
@@ -50,3 +54,63 @@ def test_csv_streams_rows(tmp_path: Path) -> None:
     with path.open() as fh:
         rows = list(csv.reader(fh))
     assert rows[0] == ["customer", "total"] and rows[-1] == ["C999", "99900"] and len(rows) == 1001
+
+
+def _letter(code: str, invoices: int) -> SimpleNamespace:
+    lines = [
+        SimpleNamespace(
+            number=f"{code}-INV{i:03d}",
+            invoice_date=date(2026, 9, 1),
+            due_date=date(2026, 10, 1),
+            days=30,
+            outstanding=1_000,
+            interest=0,
+            compensation=0,
+        )
+        for i in range(invoices)
+    ]
+    return SimpleNamespace(
+        code=code, name=f"Customer {code}", level=1, invoices=lines, days_overdue=30, overdue=1_000 * invoices
+    )
+
+
+def test_a_pdf_set_gives_each_document_exactly_its_own_pages(tmp_path: Path) -> None:
+    # Three letters laid out two at a time; the middle one runs over several pages.
+    letters = [_letter("A001", 2), _letter("B002", 90), _letter("C003", 1)]
+    paths = [tmp_path / f"{x.code}.pdf" for x in letters]
+    common = {"company": "Acme", "day": date(2026, 10, 31), "statutory": False, "title": "Payment reminder"}
+    written = write_pdf_set(
+        "reminder.html", "letters", letters, paths, context=common, combined=tmp_path / "all.pdf", chunk=2
+    )
+    assert written == [*paths, tmp_path / "all.pdf"]
+    pages = {x.code: PdfReader(path).pages for x, path in zip(letters, paths, strict=True)}
+    assert len(pages["A001"]) == 1 and len(pages["C003"]) == 1 and len(pages["B002"]) >= 2
+    for code, own in pages.items():
+        text = "".join(page.extract_text() for page in own)
+        assert f"Account {code}" in text
+        assert all(f"Account {other}" not in text for other in pages if other != code)
+    # B002's invoices are all in its own file, none lost at a page break.
+    b_text = "".join(page.extract_text() for page in pages["B002"])
+    assert all(f"B002-INV{i:03d}" in b_text for i in range(90))
+    assert len(PdfReader(tmp_path / "all.pdf").pages) == sum(len(p) for p in pages.values())
+
+
+def test_a_pdf_set_refuses_a_template_that_does_not_mark_its_documents(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="id=doc-<index>"):
+        write_pdf_set(
+            "table.html",
+            "letters",
+            [1],
+            [tmp_path / "x.pdf"],
+            context={
+                "title": "t",
+                "subtitle": "",
+                "company": "",
+                "columns": [],
+                "rows": [],
+                "money": set(),
+                "totals": None,
+                "notes": [],
+            },
+        )
+    assert not (tmp_path / "x.pdf").exists()

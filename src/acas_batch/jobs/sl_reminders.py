@@ -16,7 +16,7 @@ from acas_batch.batch.registry import job
 from acas_batch.jobs.sl_ageing import company_name
 from acas_batch.jobs.sl_params import Notify, OutputFormat
 from acas_batch.models import Customer, DocumentKind, Module, Reminder, SalesInvoice
-from acas_batch.reports.render import write_csv, write_pdf
+from acas_batch.reports.render import write_csv, write_pdf_set
 
 CHUNK = 500
 
@@ -204,9 +204,14 @@ def overdue_reminders(ctx: JobContext[ReminderParams]) -> JobResult:
     )
     if p.output_format.pdf and letters:
         common = {"company": company, "day": day, "statutory": p.statutory_interest, "title": "Payment reminder"}
-        for x in letters:
-            files.append(write_pdf(ctx.output(f"reminder_{x.code}.pdf"), "reminder.html", letters=[x], **common))
-        files.append(write_pdf(ctx.output("reminders_all.pdf"), "reminder.html", letters=letters, **common))
+        files += write_pdf_set(
+            "reminder.html",
+            "letters",
+            letters,
+            [ctx.output(f"reminder_{x.code}.pdf") for x in letters],
+            combined=ctx.output("reminders_all.pdf"),
+            context=common,
+        )
     by_level = {n: sum(1 for x in letters if x.level == n) for n in (1, 2, 3)}
     ctx.log.info(
         f"{len(letters)} reminder(s): level 1 {by_level[1]}, level 2 {by_level[2]}, level 3 {by_level[3]}; "

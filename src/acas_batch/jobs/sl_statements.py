@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +20,7 @@ from acas_batch.jobs.sl_ageing import company_name
 from acas_batch.jobs.sl_params import DateRange, Notify, OutputFormat, PeriodName, resolve_period
 from acas_batch.jobs.sl_queries import as_date, open_items_by_date
 from acas_batch.models import Customer, DocumentKind, Module, Receipt, SalesInvoice, StatementLine
-from acas_batch.reports.render import write_csv, write_pdf
+from acas_batch.reports.render import merge_pdfs, write_csv, write_pdf_set
 
 CHUNK = 200
 
@@ -155,37 +156,47 @@ def statement_generation(ctx: JobContext[StatementParams]) -> JobResult:
     s.execute(delete(StatementLine).where(StatementLine.run_key == key))  # a rerun replaces the period's set
     statements = list(build_statements(s, period, include_zero=p.include_zero_balance))
     common = {"company": company, "start": period.start, "end": period.end, "labels": labels, "title": "Statement"}
-    rows: list[dict[str, Any]] = []
     files: list[str] = []
-    for n, st in enumerate(statements, 1):
-        path = None
+    for first in range(0, len(statements), CHUNK):
+        part = statements[first : first + CHUNK]
+        paths: list[Path | None] = [None] * len(part)
         if p.output_format.pdf:
-            path = write_pdf(ctx.output(f"statement_{st.code}.pdf"), "statement.html", statements=[st], **common)
-            files.append(str(path))
-        rows.append(
-            {
-                "execution_id": ctx.execution_id,
-                "run_key": key,
-                "period_start": period.start,
-                "period_end": period.end,
-                "customer_id": st.customer_id,
-                "opening_pence": st.opening,
-                "debits_pence": st.debits,
-                "credits_pence": st.credits,
-                "closing_pence": st.closing,
-                "transactions": len(st.lines),
-                "file": str(path) if path else None,
-                "email_to": st.email,
-                "email_state": "queued" if st.email else None,
-            }
+            written = write_pdf_set(
+                "statement.html",
+                "statements",
+                part,
+                [ctx.output(f"statement_{st.code}.pdf") for st in part],
+                context=common,
+            )
+            paths = list(written)
+            files += [str(x) for x in written]
+        s.execute(
+            insert(StatementLine),
+            [
+                {
+                    "execution_id": ctx.execution_id,
+                    "run_key": key,
+                    "period_start": period.start,
+                    "period_end": period.end,
+                    "customer_id": st.customer_id,
+                    "opening_pence": st.opening,
+                    "debits_pence": st.debits,
+                    "credits_pence": st.credits,
+                    "closing_pence": st.closing,
+                    "transactions": len(st.lines),
+                    "file": str(path) if path else None,
+                    "email_to": st.email,
+                    "email_state": "queued" if st.email else None,
+                }
+                for st, path in zip(part, paths, strict=True)
+            ],
         )
-        if len(rows) == CHUNK or n == len(statements):
-            s.execute(insert(StatementLine), rows)
-            ctx.progress(n, len(statements))
-            ctx.checkpoint({"statements_written": n})
-            rows = []
+        done = first + len(part)
+        ctx.progress(done, len(statements))
+        ctx.checkpoint({"statements_written": done})
     if p.output_format.pdf and statements:
-        combined = write_pdf(ctx.output("statements_all.pdf"), "statement.html", statements=statements, **common)
+        combined = ctx.output("statements_all.pdf")
+        merge_pdfs(combined, [ctx.output(f"statement_{st.code}.pdf") for st in statements])
         files.append(str(combined))
     csv_path = ctx.output("statements.csv")
     write_csv(

@@ -8,6 +8,7 @@ into place, so a crash never leaves half a document where a user looks.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import warnings
 from collections.abc import Iterable, Sequence
@@ -58,18 +59,94 @@ def _replace_atomically(path: Path, data: bytes) -> Path:
     return path
 
 
-def write_pdf(path: Path, template: str, **context: Any) -> Path:
-    """Render a template to a PDF file at ``path`` (replaced atomically)."""
+def _weasyprint_html() -> Any:
     with warnings.catch_warnings():
         # Without libharfbuzz-subset WeasyPrint subsets fonts itself; nothing to act on.
         warnings.filterwarnings("ignore", "HarfBuzz-Subset", DeprecationWarning)
         from weasyprint import HTML  # imported lazily: loading Pango takes a moment
+    return HTML
 
+
+def write_pdf(path: Path, template: str, **context: Any) -> Path:
+    """Render a template to a PDF file at ``path`` (replaced atomically)."""
     html = render_html(template, **context)
-    pdf = HTML(string=html, base_url=str(path.parent)).write_pdf()
+    pdf = _weasyprint_html()(string=html, base_url=str(path.parent)).write_pdf()
     if pdf is None:
         raise RuntimeError(f"WeasyPrint produced no PDF for {template}")
     return _replace_atomically(path, pdf)
+
+
+#: Documents laid out together by :func:`write_pdf_set`.
+PDF_SET_CHUNK = 200
+
+
+def write_pdf_set(
+    template: str,
+    items_name: str,
+    items: Sequence[Any],
+    paths: Sequence[Path],
+    *,
+    context: dict[str, Any],
+    combined: Path | None = None,
+    chunk: int = PDF_SET_CHUNK,
+) -> list[Path]:
+    """One PDF per item (``paths[i]`` for ``items[i]``), and optionally all of them in ``combined``.
+
+    Writing a PDF costs far more than laying out a page (fonts are subset and embedded per
+    file), so the items are laid out ``chunk`` at a time in one document, written once, and
+    the pages of each item are cut out of it. The template loops over ``items_name`` and
+    marks each item's first element with ``id="doc-{{ loop.index0 }}"``.
+    """
+    from pypdf import PdfReader, PdfWriter
+
+    if len(items) != len(paths):
+        raise ValueError(f"{len(items)} documents but {len(paths)} file names")
+    html_class = _weasyprint_html()
+    everything = PdfWriter() if combined is not None else None
+    base_url = str((combined or paths[0]).parent) if paths or combined else "."
+    for first in range(0, len(items), chunk):
+        part = items[first : first + chunk]
+        html = render_html(template, **{**context, items_name: part})
+        document = html_class(string=html, base_url=base_url).render()
+        starts: dict[int, int] = {}
+        for number, page in enumerate(document.pages):
+            for anchor in page.anchors:
+                if anchor.startswith("doc-"):
+                    starts.setdefault(int(anchor[4:]), number)
+        if sorted(starts) != list(range(len(part))):
+            raise RuntimeError(f"{template} must mark each of its {items_name} with id=doc-<index>")
+        pdf = document.write_pdf()
+        if pdf is None:
+            raise RuntimeError(f"WeasyPrint produced no PDF for {template}")
+        reader = PdfReader(io.BytesIO(pdf))
+        bounds = [starts[i] for i in range(len(part))] + [len(reader.pages)]
+        for i in range(len(part)):
+            one = PdfWriter()
+            for page in reader.pages[bounds[i] : bounds[i + 1]]:
+                one.add_page(page)
+            buffer = io.BytesIO()
+            one.write(buffer)
+            _replace_atomically(paths[first + i], buffer.getvalue())
+        if everything is not None:
+            everything.append(reader)
+    if combined is not None and everything is not None and items:
+        buffer = io.BytesIO()
+        everything.write(buffer)
+        _replace_atomically(combined, buffer.getvalue())
+        return [*paths, combined]
+    return list(paths)
+
+
+def merge_pdfs(path: Path, parts: Sequence[Path]) -> Path:
+    """Concatenate PDF files into ``path`` (replaced atomically)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for part in parts:
+        writer.append(str(part))
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return _replace_atomically(path, buffer.getvalue())
 
 
 def write_table_pdf(
