@@ -2,8 +2,9 @@
 
 Time jumps from one event to the next (an occurrence, a retry's backoff, a wait's
 deadline) as soon as nothing is running or ready, so a quarter of schedules runs in
-seconds. Jobs run in real worker child processes; their ``ctx.now`` is the nominal
-time. Point it at a scratch database: it records every execution it runs.
+seconds; while work runs, virtual time moves a millisecond per step of the worker, so
+what happened in one instant keeps its order in the records. Jobs run in real worker child
+processes; their ``ctx.now`` is the nominal time. Point it at a scratch database: it records every execution it runs.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from acas_batch.batch.worker import Worker
 from acas_batch.clock import SimulatedClock
 from acas_batch.config import Settings
 from acas_batch.db import transaction
-from acas_batch.models import BatchExecution, BatchJob, BatchSchedule
+from acas_batch.models import BatchExecution, BatchJob, BatchSchedule, BatchWorker
 from acas_batch.models.enums import ExecutionState
 
 
@@ -45,6 +46,11 @@ class SimulationReport:
             "executions_by_state": self.states,
             "executions_by_job": self.by_job,
         }
+
+
+#: Virtual time that passes at each step of the worker while jobs run or wait to, so the
+#: records of one instant (an upstream's finish, its downstream's start) keep their order.
+STEP = timedelta(milliseconds=1)
 
 
 def _ready_or_running(engine: Engine, now: datetime) -> bool:
@@ -81,6 +87,12 @@ def next_event(engine: Engine) -> datetime | None:
     return min(found) if found else None
 
 
+def _beat(engine: Engine, worker: Worker, now: datetime) -> None:
+    """The worker is alive at every instant time jumps to: its heartbeat follows the virtual clock."""
+    with transaction(engine, write=True) as s:
+        s.execute(update(BatchWorker).where(BatchWorker.id == worker.worker_id).values(heartbeat_at=now))
+
+
 def rewind_schedules(engine: Engine, start: datetime) -> None:
     """Make every schedule's first occurrence the first one after ``start``."""
     with transaction(engine, write=True) as s:
@@ -111,6 +123,7 @@ def simulate(
             report.ticks += 1
             while worker.busy_count or _ready_or_running(engine, clock.now()):
                 worker.step(timeout=0.005)
+                clock.advance(STEP)  # virtual time flows while work runs: every event has its own instant
                 if not worker.busy_count:
                     scheduler.tick()  # promote retries, released waits and triggered work
                     report.ticks += 1
@@ -118,6 +131,7 @@ def simulate(
             if nxt is None or nxt > end:
                 break
             clock.set(max(nxt, clock.now() + timedelta(microseconds=1)))
+            _beat(engine, worker, clock.now())
     finally:
         worker.shutdown()
     report.real_seconds = time.perf_counter() - t0
