@@ -128,7 +128,7 @@ def tasks_select(*, business_date: date, warehouses: list[int] | None) -> Any:
             lots.c.id,
             lots.c.location_id,
             lots.c.expiry_date,
-            func.coalesce(end - start, 0),
+            case((lots.c.id.is_(None), 0), else_=end - start),  # no lot: bulk holds none
         )
         .select_from(needs)
         .outerjoin(lots, overlap)
