@@ -37,7 +37,9 @@ from acas_batch.models import (
     StockLevel,
     StockMovement,
 )
+from acas_batch.services import JobSchedulerService
 from tests.books import Books
+from tests.engine_helpers import engine_settings
 from tests.support.context import run_job
 
 DAY = date(2027, 6, 30)
@@ -378,3 +380,32 @@ def test_expiry_on_a_demo_company_matches_plain_python_and_keeps_the_books_sound
     assert again.state is ExecutionState.SUCCEEDED, again.error
     assert again.result is not None and again.result.counts["newly_quarantined"] == 0
     assert _snapshot(demo, again.execution_id) == want
+
+
+def test_the_engine_quarantines_once_and_a_forced_rerun_replaces_the_list(
+    books: Books, engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    # Given the expiring books, run by the engine's workers in child processes
+    lots = _expiring_books(books)
+    load_standard_jobs()
+    svc = JobSchedulerService(
+        engine, settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.stock_ageing"), actor="ann"
+    )
+    created, problem = svc.create_job("ST_EXPIRY_MONITORING", "ST")
+    assert created, problem
+    states = []
+    for reason in (None, "lot dates corrected"):
+        ok, execution_id = svc.execute_job_now(
+            "ST_EXPIRY_MONITORING", {"business_date": "2027-06-30"}, force_reason=reason
+        )
+        assert ok, execution_id
+        ok, detail = svc.wait_for(execution_id, timeout=120)
+        assert ok, detail
+        states.append((detail["state"], detail["result"]["counts"]["newly_quarantined"]))
+    # Then the first run quarantined the lot and ended in warning; the forced rerun found nothing new
+    assert states == [("warning", 1), ("succeeded", 0)]
+    with Session(engine) as s:
+        assert set(s.scalars(select(Lot.id).where(Lot.quarantined.is_(True)))) == {lots["a1"], lots["e1"]}
+        assert set(s.scalars(select(ExpiryResult.execution_id))) == {execution_id}
+        assert s.scalar(select(func.count()).select_from(BatchAlert)) == 1
+        Books(s).assert_sound()
