@@ -1,4 +1,4 @@
-"""What the stock control jobs share: snapshot replacement and streamed queries."""
+"""What the stock control jobs share: snapshot replacement, streamed queries, day arithmetic in SQL."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Row, Select, delete, select
+from sqlalchemy import Integer, Row, Select, delete, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from acas_batch.db import rowcount
 from acas_batch.models import BatchExecution
@@ -48,3 +51,27 @@ def year_before(day: date) -> date:
         return day.replace(year=day.year - 1)
     except ValueError:
         return day.replace(year=day.year - 1, day=28)
+
+
+class days_between(FunctionElement[int]):
+    """``days_between(start, end)``: the whole days from ``start`` to ``end`` (dates), in SQL.
+
+    PostgreSQL subtracts dates to an integer; SQLite stores dates as ISO text, so the
+    difference of their Julian day numbers (a whole number for two dates) is taken.
+    """
+
+    type = Integer()
+    name = "days_between"
+    inherit_cache = True
+
+
+@compiles(days_between)
+def _days_between(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(CAST({end} AS DATE) - CAST({start} AS DATE))"
+
+
+@compiles(days_between, "sqlite")
+def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(julianday({end}) - julianday({start}) AS INTEGER)"

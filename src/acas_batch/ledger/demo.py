@@ -31,7 +31,17 @@ from acas_batch.ledger.chart import (
 )
 from acas_batch.ledger.demo_masters import PL_ACCOUNTS, build_masters
 from acas_batch.ledger.demo_trade import Trade
-from acas_batch.models import LEDGER_TABLES, Account, Customer, Lot, PeriodStatus, VatScheme
+from acas_batch.models import (
+    LEDGER_TABLES,
+    Account,
+    Customer,
+    Item,
+    Location,
+    LocationKind,
+    Lot,
+    PeriodStatus,
+    VatScheme,
+)
 
 YEAR_START_MONTH = 4  # April, as most UK small companies
 INVOICES_PER_CUSTOMER_MONTH = 2.0
@@ -281,6 +291,7 @@ def _finish(w: BulkWriter, trade: Trade, rng: random.Random, periods: dict[tuple
     remaining = [{"lot": lot[0], "qty": lot[1]} for st in trade.m.stock.values() for lot in st.lots]
     if remaining:
         conn.execute(update(Lot).where(Lot.id == bindparam("lot")).values(quantity_on_hand=bindparam("qty")), remaining)
+    _warehouse_floor(w, trade, end)
     dunned = [
         {"cust": customer, "level": level, "sent": on, "collect": level == 3}
         for customer, (level, on) in sorted(trade.dunning.items())
@@ -295,3 +306,26 @@ def _finish(w: BulkWriter, trade: Trade, rng: random.Random, periods: dict[tuple
             dunned,
         )
     conn.commit()
+
+
+def _warehouse_floor(w: BulkWriter, trade: Trade, end: date) -> None:
+    """Pick bins and counts as a warehouse would have them; no random draws, so other rows stay as they were.
+
+    Every other item's newest lot sits in its pick bin (some bins above their minimum, some
+    not: replenishment has work of both kinds); most items were last counted some days ago
+    and every fifth never was (the cycle count starts with those).
+    """
+    conn = w.conn
+    bins = conn.execute(
+        select(Location.id, Location.warehouse_id, Location.item_id).where(Location.kind == LocationKind.PICK)
+    ).all()
+    moves = []
+    for bin_id, wh, item_id in bins:
+        lots = trade.m.stock[(item_id, wh)].lots if item_id is not None else ()
+        if item_id is not None and item_id % 2 == 0 and lots:
+            moves.append({"lot": lots[-1][0], "bin": bin_id})
+    if moves:
+        conn.execute(update(Lot).where(Lot.id == bindparam("lot")).values(location_id=bindparam("bin")), moves)
+    counted = [{"item": it.id, "on": end - timedelta(days=(it.id * 37) % 360 + 1)} for it in trade.m.items if it.id % 5]
+    if counted:
+        conn.execute(update(Item).where(Item.id == bindparam("item")).values(last_counted_on=bindparam("on")), counted)

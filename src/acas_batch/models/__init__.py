@@ -73,7 +73,17 @@ from acas_batch.models.results_gl import (
 )
 from acas_batch.models.results_pl import AccrualLine, AgedCreditorLine, MatchResultLine, PaymentRun
 from acas_batch.models.results_sl import AgedDebtorLine, CreditAction, CreditChange, StatementLine, VatReturnRun
-from acas_batch.models.results_st import AbcResult, ForecastAccuracy, ForecastResult, ReorderResult, ValuationResult
+from acas_batch.models.results_st import (
+    AbcResult,
+    DeadStockResult,
+    ExpiryResult,
+    ForecastAccuracy,
+    ForecastResult,
+    ReorderResult,
+    ReplenishmentTask,
+    StockAge,
+    ValuationResult,
+)
 from acas_batch.models.security import Audit, Role, User, UserSession
 from acas_batch.models.sl import (
     Customer,
@@ -172,11 +182,13 @@ __all__ = [
     "CreditChange",
     "Customer",
     "DayBookLine",
+    "DeadStockResult",
     "DependencyCondition",
     "DependencyKind",
     "DocumentKind",
     "DocumentStatus",
     "ExecutionState",
+    "ExpiryResult",
     "ForecastAccuracy",
     "ForecastResult",
     "GoodsReceivedLine",
@@ -214,6 +226,7 @@ __all__ = [
     "Reminder",
     "Remittance",
     "ReorderResult",
+    "ReplenishmentTask",
     "Role",
     "SalesAllocation",
     "SalesInvoice",
@@ -222,6 +235,7 @@ __all__ = [
     "ScheduleKind",
     "ShiftPolicy",
     "StatementLine",
+    "StockAge",
     "StockCount",
     "StockLevel",
     "StockMovement",

@@ -7,8 +7,9 @@ always finds one answer per run key.
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from acas_batch.models.base import Base, Pence, enum_column
@@ -105,3 +106,77 @@ class ReorderResult(Base):
     order_value_pence: Mapped[int] = mapped_column(Pence)
 
     __table_args__ = (UniqueConstraint("execution_id", "item_id", "warehouse_id"),)
+
+
+class StockAge(StrEnum):
+    """How long stock has sat without an issue (ST_DEAD_STOCK_ANALYSIS)."""
+
+    DEAD = "dead"  # no issue for dead_days (180) or more
+    SLOW = "slow"  # no issue for slow_days (90) or more, but less than dead_days
+
+
+class DeadStockResult(Base):
+    """ST_DEAD_STOCK_ANALYSIS: a stock line (item in a warehouse) with no issue for a while, and its value."""
+
+    __tablename__ = "st_dead_stock_result_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("batch_execution_rec.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("st_item_rec.id"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("st_warehouse_rec.id"))
+    status: Mapped[StockAge] = mapped_column(enum_column(StockAge, "stock_age"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    value_pence: Mapped[int] = mapped_column(Pence, doc="Book value tied up (st_stock_rec.value_pence).")
+    last_issue_on: Mapped[date | None] = mapped_column(Date, doc="None: never issued from this warehouse.")
+    last_movement_on: Mapped[date | None] = mapped_column(Date, doc="Any movement, receipts and transfers too.")
+    idle_since: Mapped[date] = mapped_column(Date, doc="The last issue, else the oldest lot on hand's receipt.")
+    idle_days: Mapped[int] = mapped_column(Integer)
+    oldest_lot_on: Mapped[date | None] = mapped_column(Date, doc="Receipt date of the oldest lot on hand.")
+    average_age_days: Mapped[int] = mapped_column(Integer, doc="Age of the lots on hand, weighted by quantity.")
+
+    __table_args__ = (UniqueConstraint("execution_id", "item_id", "warehouse_id"),)
+
+
+class ExpiryResult(Base):
+    """ST_EXPIRY_MONITORING: a lot with stock that has expired (quarantined) or expires within the warning days."""
+
+    __tablename__ = "st_expiry_result_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("batch_execution_rec.id", ondelete="CASCADE"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("st_lot_rec.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("st_item_rec.id"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("st_warehouse_rec.id"))
+    expiry_date: Mapped[date] = mapped_column(Date)
+    days_left: Mapped[int] = mapped_column(Integer, doc="expiry_date - business date; negative once expired.")
+    band_days: Mapped[int] = mapped_column(
+        Integer, doc="0: expired; else the first warning band (30, 60, 90) it falls in."
+    )
+    quantity: Mapped[int] = mapped_column(Integer)
+    value_pence: Mapped[int] = mapped_column(Pence, doc="Value at risk, at the cost the stock is carried at.")
+    quarantined: Mapped[bool] = mapped_column(Boolean, doc="The lot is quarantined (expired lots always are).")
+
+    __table_args__ = (UniqueConstraint("execution_id", "lot_id"),)
+
+
+class ReplenishmentTask(Base):
+    """ST_LOCATION_REPLENISHMENT: move ``quantity`` of a bulk lot into a pick bin (no lot: bulk has nothing)."""
+
+    __tablename__ = "st_replenishment_task_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("batch_execution_rec.id", ondelete="CASCADE"))
+    pick_location_id: Mapped[int] = mapped_column(ForeignKey("st_location_rec.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("st_item_rec.id"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("st_warehouse_rec.id"))
+    bin_quantity: Mapped[int] = mapped_column(Integer, doc="Pickable stock in the bin before the move.")
+    bin_need: Mapped[int] = mapped_column(Integer, doc="max - bin quantity: what filling it takes.")
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("st_lot_rec.id"))
+    from_location_id: Mapped[int | None] = mapped_column(ForeignKey("st_location_rec.id"))
+    expiry_date: Mapped[date | None] = mapped_column(Date)
+    quantity: Mapped[int] = mapped_column(Integer, doc="To move; 0 when bulk holds none of the item.")
+
+    __table_args__ = (
+        UniqueConstraint("execution_id", "pick_location_id", "lot_id"),
+        CheckConstraint("quantity >= 0 AND quantity <= bin_need", name="quantity_within_need"),
+    )

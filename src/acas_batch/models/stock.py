@@ -224,9 +224,14 @@ class StockCount(Base):
     expected_qty: Mapped[int | None] = mapped_column(Integer)
     counted_qty: Mapped[int | None] = mapped_column(Integer)
     counted_on: Mapped[date | None] = mapped_column(Date)
+    execution_id: Mapped[int | None] = mapped_column(
+        ForeignKey("batch_execution_rec.id", ondelete="SET NULL"),
+        doc="The ST_CYCLE_COUNT_SCHEDULE execution that planned it (None: planned by hand).",
+    )
 
     __table_args__ = (
         UniqueConstraint("item_id", "warehouse_id", "scheduled_on"),
         CheckConstraint("counted_qty IS NULL OR counted_qty >= 0", name="counted_non_negative"),
         Index("ix_st_count_rec_date", "scheduled_on"),
+        Index("ix_st_count_rec_execution", "execution_id"),
     )
