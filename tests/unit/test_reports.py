@@ -114,3 +114,14 @@ def test_a_pdf_set_refuses_a_template_that_does_not_mark_its_documents(tmp_path:
             },
         )
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_pdfs_use_the_small_report_font_and_fall_back_for_other_scripts(tmp_path: Path) -> None:
+    path = write_table_pdf(
+        tmp_path / "fonts.pdf", title="Debtors", columns=["Name"], rows=[("Łódź Trading",), ("Smith & Sons",)]
+    )
+    page = PdfReader(path).pages[0]
+    fonts = {str(f.get_object()["/BaseFont"]).split("+")[-1] for f in page["/Resources"]["/Font"].values()}
+    assert {"ACAS-Sans", "ACAS-Sans-Bold"} <= fonts  # body and headings in the shipped subset
+    assert "DejaVu-Sans" in fonts  # Ł and ź are outside it and still print
+    assert "Łódź Trading" in page.extract_text()

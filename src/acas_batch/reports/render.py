@@ -21,6 +21,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from acas_batch.analysis.money import format_pounds
 
+#: The report fonts (a Latin subset of DejaVu Sans; see ``fonts/LICENSE``).
+FONTS = Path(__file__).resolve().parent / "fonts"
+
 
 def _pounds(pence: int | None, blank_zero: bool = False) -> str:
     if pence is None or (blank_zero and pence == 0):
@@ -41,6 +44,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["fonts"] = FONTS.as_uri()
     env.filters["pounds"] = _pounds
     env.filters["uk_date"] = _uk_date
     return env
