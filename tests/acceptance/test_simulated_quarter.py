@@ -112,14 +112,20 @@ def test_a_quarter_of_the_standard_catalogue_runs_once_in_order_on_the_right_day
     for r in runs:
         by_job[jobs[r.job_id]].append(r)
 
-    # Every run succeeded: no failure, no retry, nothing left waiting or running.
+    # Every run succeeded: no failure, no retry, nothing left waiting or running. The one
+    # warning allowed is the expiry monitor quarantining the demo's expired lots.
     states = Counter(r.state for r in runs)
-    assert set(states) == {ExecutionState.SUCCEEDED}, {
+    assert set(states) <= {ExecutionState.SUCCEEDED, ExecutionState.WARNING}, {
         (jobs[r.job_id], r.business_date.isoformat(), r.state.value, r.error_message)
         for r in runs
-        if r.state is not ExecutionState.SUCCEEDED
+        if r.state not in (ExecutionState.SUCCEEDED, ExecutionState.WARNING)
     }
-    assert report["executions_by_state"] == {"succeeded": len(runs)}
+    for r in runs:
+        if r.state is ExecutionState.WARNING:
+            assert jobs[r.job_id] == "ST_EXPIRY_MONITORING", (jobs[r.job_id], r.business_date, r.result)
+            assert r.result is not None and r.result["counts"]["newly_quarantined"] > 0
+    assert states[ExecutionState.WARNING] >= 1  # the demo's expired lots, found on the first day
+    assert set(report["executions_by_state"]) <= {"succeeded", "warning"}  # the catch-up runs too
 
     # Every default schedule fired exactly once on each of its days, at its local time.
     scheduled_total = 0
