@@ -183,6 +183,9 @@ def test_two_processes_paying_the_same_invoices_at_once_pay_each_invoice_exactly
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
     due = _payables(engine)
+    load_standard_jobs()
+    with transaction(engine, write=True) as s:  # the job's row, which both runs share
+        create_job(s, "PL_PAYMENT_RUN", module=Module.PL, now=NOW, max_attempts=1)
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(2), ctx.Queue()
     # Given two payment runs (two run keys) started together in two processes

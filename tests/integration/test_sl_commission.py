@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from acas_batch.ledger import balances
 from acas_batch.ledger.demo import DemoSize, generate
 from acas_batch.ledger.sl import allocate_credit_note, allocate_receipt
 from acas_batch.models import (
@@ -246,6 +247,14 @@ def test_the_accrual_is_posted_once_per_period_however_often_the_job_runs(
         )
         with pytest.raises(IntegrityError):
             s.flush()
+    # The daily close posts the accrual like any journal; the posted trial balance still balances.
+    close = run_job(engine, settings, "GL_DAILY_CLOSE", now=at(MONTH_END), business_date=MONTH_END)
+    assert close.state is ExecutionState.SUCCEEDED, (close.error, close.context.warning)
+    assert _journals(engine)[0][2] is JournalStatus.POSTED
+    with Session(engine) as s:
+        tb = {r.code: r for r in balances.trial_balance(s, posted_only=True)}
+        assert sum(r.debit_pence for r in tb.values()) == sum(r.credit_pence for r in tb.values())
+        assert (tb["6500"].balance_pence, tb["2300"].balance_pence) == (7_690, -7_690)
     assert_ledger_sound(engine)
 
 
