@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import and_, case, delete, func, insert, select
+from sqlalchemy import case, delete, func, insert, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -116,35 +116,32 @@ def paid_documents(session: Session, period: DateRange) -> Iterator[Counted]:
     """Invoices settled in the period (net share of the settlement) and credit notes dated in it."""
     before = func.sum(case((SalesAllocation.allocated_on < period.start, SalesAllocation.amount_pence), else_=0))
     upto = func.sum(case((SalesAllocation.allocated_on <= period.end, SalesAllocation.amount_pence), else_=0))
+    touched = select(SalesAllocation.invoice_id).where(SalesAllocation.allocated_on.between(period.start, period.end))
     settled = (
         select(SalesAllocation.invoice_id.label("invoice_id"), before.label("before"), upto.label("upto"))
+        .where(SalesAllocation.invoice_id.in_(touched))
         .group_by(SalesAllocation.invoice_id)
-        .having(
-            func.sum(
-                case((SalesAllocation.allocated_on.between(period.start, period.end), 1), else_=0)  # settled now
-            )
-            > 0
-        )
         .subquery()
     )
-    rows = session.execute(
-        select(Customer.salesperson_id, SalesInvoice.customer_id, SalesInvoice.id, SalesInvoice.kind)
-        .add_columns(SalesInvoice.net_pence, SalesInvoice.gross_pence, settled.c.before, settled.c.upto)
+    doc = (Customer.salesperson_id, SalesInvoice.customer_id, SalesInvoice.id, SalesInvoice.kind)
+    amounts = (SalesInvoice.net_pence, SalesInvoice.gross_pence)
+    invoices = (
+        select(*doc, *amounts, settled.c.before, settled.c.upto)
+        .join(settled, settled.c.invoice_id == SalesInvoice.id)
         .join(Customer, Customer.id == SalesInvoice.customer_id)
-        .outerjoin(settled, settled.c.invoice_id == SalesInvoice.id)
-        .where(
-            Customer.salesperson_id.is_not(None),
-            ((SalesInvoice.kind == DocumentKind.INVOICE) & settled.c.invoice_id.is_not(None))
-            | (
-                and_(
-                    SalesInvoice.kind == DocumentKind.CREDIT_NOTE,
-                    SalesInvoice.invoice_date.between(period.start, period.end),
-                )
-            ),
-        )
-        .order_by(SalesInvoice.id)
-        .execution_options(yield_per=5000)
+        .where(SalesInvoice.kind == DocumentKind.INVOICE, Customer.salesperson_id.is_not(None))
     )
+    credits = (
+        select(*doc, *amounts, literal(0), literal(0))
+        .join(Customer, Customer.id == SalesInvoice.customer_id)
+        .where(
+            SalesInvoice.kind == DocumentKind.CREDIT_NOTE,
+            SalesInvoice.invoice_date.between(period.start, period.end),
+            Customer.salesperson_id.is_not(None),
+        )
+    )
+    both = union_all(invoices, credits).subquery()
+    rows = session.execute(select(both).order_by(both.c.id).execution_options(yield_per=5000))
     for sp, cid, doc, kind, net, gross, settled_before, settled_upto in rows:
         if kind == DocumentKind.CREDIT_NOTE:
             yield Counted(sp, cid, doc, kind, 0, -int(net))
