@@ -67,6 +67,11 @@ STANDARD_CHART: tuple[AccountDef, ...] = (
 )
 
 
+#: Accounts without a control role that jobs post to, by code.
+COMMISSION_EXPENSE_CODE = "6500"  # SL_COMMISSION_CALCULATION's accrual: the expense side
+ACCRUALS_CODE = "2300"  # ... and the liability side
+
+
 @dataclass(frozen=True)
 class VatDef:
     code: str

@@ -72,7 +72,17 @@ from acas_batch.models.results_gl import (
     YearEndLine,
 )
 from acas_batch.models.results_pl import AccrualLine, AgedCreditorLine, MatchResultLine, PaymentRun
-from acas_batch.models.results_sl import AgedDebtorLine, CreditAction, CreditChange, StatementLine, VatReturnRun
+from acas_batch.models.results_sl import (
+    AgedDebtorLine,
+    CommissionAccrual,
+    CommissionBasis,
+    CommissionDocument,
+    CommissionLine,
+    CreditAction,
+    CreditChange,
+    StatementLine,
+    VatReturnRun,
+)
 from acas_batch.models.results_st import (
     AbcResult,
     DeadStockResult,
@@ -86,6 +96,7 @@ from acas_batch.models.results_st import (
 )
 from acas_batch.models.security import Audit, Role, User, UserSession
 from acas_batch.models.sl import (
+    CommissionTier,
     Customer,
     DocumentKind,
     DocumentStatus,
@@ -174,6 +185,11 @@ __all__ = [
     "BudgetVarianceLine",
     "CatalogueItem",
     "ClosureDay",
+    "CommissionAccrual",
+    "CommissionBasis",
+    "CommissionDocument",
+    "CommissionLine",
+    "CommissionTier",
     "Company",
     "ControlKind",
     "CostMethod",

@@ -6,14 +6,26 @@ the run key), so a rerun never leaves two aged-debtors listings for one day.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from acas_batch.models.base import Base, JSONType, Pence, enum_column
+from acas_batch.models.base import Base, JSONType, Pence, UTCDateTime, enum_column
 
 
 class CreditAction(StrEnum):
@@ -21,6 +33,13 @@ class CreditAction(StrEnum):
 
     STOP = "stop"  # put on stop: over the limit or overdue past the stop days
     RELEASE = "release"  # taken off stop: back under the limit, nothing overdue past the stop days
+
+
+class CommissionBasis(StrEnum):
+    """When a sale earns commission (SL_COMMISSION_CALCULATION)."""
+
+    INVOICED = "invoiced"  # in the period the invoice or credit note is dated
+    PAID = "paid"  # as receipts and credit notes settle the invoice; credit notes when dated
 
 
 class AgedDebtorLine(Base):
@@ -110,3 +129,67 @@ class StatementLine(Base):
         Index("ix_sl_statement_rec_run_key", "run_key"),
         Index("ix_sl_statement_rec_execution", "execution_id"),
     )
+
+
+class CommissionLine(Base):
+    """One salesperson's commission for a period (SL_COMMISSION_CALCULATION)."""
+
+    __tablename__ = "sl_commission_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("batch_execution_rec.id", ondelete="CASCADE"))
+    run_key: Mapped[str] = mapped_column(String(200))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    basis: Mapped[CommissionBasis] = mapped_column(enum_column(CommissionBasis, "commission_basis"))
+    salesperson_id: Mapped[int] = mapped_column(ForeignKey("sl_salesperson_rec.id"))
+    documents: Mapped[int] = mapped_column(Integer, doc="Invoices and credit notes counted.")
+    sales_pence: Mapped[int] = mapped_column(Pence, doc="Net (ex VAT) of the invoices counted.")
+    credits_pence: Mapped[int] = mapped_column(Pence, doc="Net (ex VAT) of the credit notes counted, positive.")
+    net_sales_pence: Mapped[int] = mapped_column(Pence)
+    rate: Mapped[Decimal] = mapped_column(Numeric(6, 4), doc="The salesperson's base rate.")
+    tiered: Mapped[bool] = mapped_column(Boolean, doc="Tier rates applied above the base rate.")
+    commission_pence: Mapped[int] = mapped_column(Pence, doc="Negative when credit notes exceed sales.")
+
+    __table_args__ = (
+        UniqueConstraint("execution_id", "salesperson_id"),
+        CheckConstraint("net_sales_pence = sales_pence - credits_pence", name="net_adds_up"),
+        CheckConstraint("credits_pence >= 0", name="credits_positive"),
+        Index("ix_sl_commission_rec_run_key", "run_key"),
+    )
+
+
+class CommissionDocument(Base):
+    """An invoice or credit note counted in a salesperson's commission, and how much of it counted."""
+
+    __tablename__ = "sl_commission_doc_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("batch_execution_rec.id", ondelete="CASCADE"))
+    salesperson_id: Mapped[int] = mapped_column(ForeignKey("sl_salesperson_rec.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("sl_customer_rec.id"))
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("sl_invoice_rec.id"))
+    settled_pence: Mapped[int] = mapped_column(Pence, doc="Paid basis: gross settled in the period (else 0).")
+    net_pence: Mapped[int] = mapped_column(Pence, doc="Net sales counted: negative for a credit note.")
+
+    __table_args__ = (
+        UniqueConstraint("execution_id", "invoice_id"),
+        Index("ix_sl_commission_doc_rec_salesperson", "execution_id", "salesperson_id"),
+    )
+
+
+class CommissionAccrual(Base):
+    """The commission accrual journal of a period: one per period, whatever reruns there are."""
+
+    __tablename__ = "sl_commission_accrual_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date, unique=True)
+    period_end: Mapped[date] = mapped_column(Date)
+    execution_id: Mapped[int | None] = mapped_column(ForeignKey("batch_execution_rec.id", ondelete="SET NULL"))
+    basis: Mapped[CommissionBasis] = mapped_column(enum_column(CommissionBasis, "commission_basis"))
+    journal_id: Mapped[int] = mapped_column(ForeignKey("gl_journal_rec.id"), unique=True)
+    amount_pence: Mapped[int] = mapped_column(Pence, doc="Commission accrued (negative: a clawback).")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("amount_pence <> 0", name="amount_non_zero"),)

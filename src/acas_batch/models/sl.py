@@ -23,6 +23,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -65,6 +66,26 @@ class Salesperson(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     __table_args__ = (CheckConstraint("commission_rate >= 0 AND commission_rate < 1", name="rate_range"),)
+
+
+class CommissionTier(Base):
+    """A tier of a salesperson's commission: net sales of a period above ``from_pence`` earn ``rate``.
+
+    Marginal, as tax bands are: the salesperson's own rate applies below the first tier.
+    """
+
+    __tablename__ = "sl_commission_tier_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    salesperson_id: Mapped[int] = mapped_column(ForeignKey("sl_salesperson_rec.id", ondelete="CASCADE"))
+    from_pence: Mapped[int] = mapped_column(Pence, doc="Net sales in the period above this earn the rate.")
+    rate: Mapped[Decimal] = mapped_column(Numeric(6, 4), doc="0.0300 for 3%.")
+
+    __table_args__ = (
+        UniqueConstraint("salesperson_id", "from_pence"),
+        CheckConstraint("from_pence > 0", name="threshold_positive"),
+        CheckConstraint("rate >= 0 AND rate < 1", name="rate_range"),
+    )
 
 
 class Customer(Base):
