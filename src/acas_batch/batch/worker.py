@@ -271,8 +271,8 @@ class Worker:
         if want <= 0:
             return 0
         events: Events = []
-        now = self.clock.now()
         with transaction(self.engine, write=True) as s:
+            now = self.clock.now()  # once the write lock is ours: what we claim is at least this recent
             claims = claim(
                 s,
                 worker_id=self.worker_id,
