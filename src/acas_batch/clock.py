@@ -33,32 +33,48 @@ class SystemClock:
 
 
 class SimulatedClock:
-    """A clock that moves only when told to (``advance``/``set``) or when slept on.
+    """A clock that moves only when told to (``advance``/``set``), when slept on, or while flowing.
 
     ``sleep`` advances virtual time instead of waiting, so code that polls on a
-    schedule runs at full speed.
+    schedule runs at full speed. Between ``flow(True)`` and ``flow(False)`` virtual time
+    also runs at the wall clock's pace, as it does for a job's own clock while it runs, so
+    whatever is recorded meanwhile keeps the order it happened in.
     """
 
     def __init__(self, start: datetime) -> None:
         if start.tzinfo is None:
             raise ValueError(f"SimulatedClock needs an aware datetime, got naive {start.isoformat()}")
         self._now = start.astimezone(UTC)
+        self._flowing_since: float | None = None
         self._lock = threading.Lock()
+
+    def _current(self) -> datetime:
+        if self._flowing_since is None:
+            return self._now
+        return self._now + timedelta(seconds=time.perf_counter() - self._flowing_since)
 
     def now(self) -> datetime:
         with self._lock:
-            return self._now
+            return self._current()
+
+    def flow(self, on: bool) -> None:
+        """Let virtual time run at the wall clock's pace (``True``) or stand still (``False``)."""
+        with self._lock:
+            self._now = self._current()
+            self._flowing_since = time.perf_counter() if on else None
 
     def set(self, when: datetime) -> None:
         if when.tzinfo is None:
             raise ValueError(f"SimulatedClock.set needs an aware datetime, got naive {when.isoformat()}")
         with self._lock:
             self._now = when.astimezone(UTC)
+            if self._flowing_since is not None:
+                self._flowing_since = time.perf_counter()
 
     def advance(self, delta: timedelta) -> datetime:
         with self._lock:
             self._now += delta
-            return self._now
+            return self._current()
 
     def sleep(self, seconds: float) -> None:
         self.advance(timedelta(seconds=seconds))

@@ -2,8 +2,8 @@
 
 Time jumps from one event to the next (an occurrence, a retry's backoff, a wait's
 deadline) as soon as nothing is running or ready, so a quarter of schedules runs in
-seconds; while work runs, virtual time flows at least as fast as real time (and a
-millisecond per step of the worker), so the records keep the order things happened in. Jobs run in real worker child
+seconds; while work runs, virtual time flows at the wall clock's pace, as each job's own
+clock does, so the records keep the order things happened in. Jobs run in real worker child
 processes; their ``ctx.now`` is the nominal time. Point it at a scratch database: it records every execution it runs.
 """
 
@@ -46,10 +46,6 @@ class SimulationReport:
             "executions_by_state": self.states,
             "executions_by_job": self.by_job,
         }
-
-
-#: The least virtual time that passes at each step of the worker while jobs run or wait to.
-STEP = timedelta(milliseconds=1)
 
 
 def _ready_or_running(engine: Engine, now: datetime) -> bool:
@@ -120,17 +116,13 @@ def simulate(
         while True:
             scheduler.tick()
             report.ticks += 1
-            last = time.perf_counter()
+            clock.flow(True)  # while work runs, virtual time keeps pace with the jobs' own clocks
             while worker.busy_count or _ready_or_running(engine, clock.now()):
                 worker.step(timeout=0.005)
-                # Virtual time flows at least as fast as real time while work runs, so each
-                # record (a start, a finish measured by its duration) keeps its order.
-                real = time.perf_counter()
-                clock.advance(max(STEP, timedelta(seconds=real - last)))
-                last = real
                 if not worker.busy_count:
                     scheduler.tick()  # promote retries, released waits and triggered work
                     report.ticks += 1
+            clock.flow(False)
             nxt = next_event(engine)
             if nxt is None or nxt > end:
                 break

@@ -272,7 +272,8 @@ class Worker:
             return 0
         events: Events = []
         with transaction(self.engine, write=True) as s:
-            now = self.clock.now()  # once the write lock is ours: what we claim is at least this recent
+            s.connection()  # begins the transaction: on SQLite, BEGIN IMMEDIATE waits for the write lock
+            now = self.clock.now()  # read once the lock is ours: what we claim is at least this recent
             claims = claim(
                 s,
                 worker_id=self.worker_id,
