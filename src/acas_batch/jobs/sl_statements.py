@@ -11,13 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import case, delete, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from acas_batch.analysis.ageing import DEFAULT_BOUNDS, age_items, bucket_labels
+from acas_batch.analysis.ageing import DEFAULT_BOUNDS, bucket_labels
 from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.jobs.sl_ageing import company_name
 from acas_batch.jobs.sl_params import DateRange, Notify, OutputFormat, PeriodName, resolve_period
-from acas_batch.jobs.sl_queries import as_date, open_items_by_date
+from acas_batch.jobs.sl_queries import aged_by_customer, as_date
 from acas_batch.models import Customer, DocumentKind, Module, Receipt, SalesInvoice, StatementLine
 from acas_batch.reports.render import write_csv, write_pdf
 
@@ -107,13 +107,11 @@ def build_statements(session: Session, p: DateRange, *, include_zero: bool) -> I
         .execution_options(yield_per=5000)
     ):
         lines.setdefault(cid, []).append((as_date(on), kind, ref, int(amount)))
-    aged = age_items(
-        (
-            (cid, int(amount), (p.end - (as_date(d) or p.end)).days)
-            for cid, d, amount, _ in session.execute(open_items_by_date("due_date"))
-        ),
-        DEFAULT_BOUNDS,
-    )
+    aged = {
+        int(cid): [int(v) for v in figures[:-2]]
+        for cid, _code, _name, _limit, *figures in session.execute(aged_by_customer("due_date", p.end, DEFAULT_BOUNDS))
+    }
+    no_items = [0] * (len(DEFAULT_BOUNDS) + 1)
     for cid, code, name, email in session.execute(
         select(Customer.id, Customer.code, Customer.name, Customer.statement_email).order_by(Customer.code)
     ):
@@ -131,8 +129,7 @@ def build_statements(session: Session, p: DateRange, *, include_zero: bool) -> I
                     "balance": balance,
                 }
             )
-        bal = aged.balances.get(cid)
-        st.aged = bal.buckets if bal else [0] * len(aged.labels)
+        st.aged = aged.get(cid, no_items)
         if include_zero or st.lines or st.closing:
             yield st
 
