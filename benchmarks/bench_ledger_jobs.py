@@ -47,7 +47,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.engine import make_url
 
 from acas_batch.db import make_engine
@@ -100,6 +100,8 @@ WITH items AS (
   SELECT customer_id, {days_receipt}, -unallocated_pence FROM sl_receipt_rec WHERE unallocated_pence > 0
 )
 SELECT customer_id,
+  (SELECT SUM(l.debit_pence - l.credit_pence) FROM gl_journal_line_rec l
+   WHERE l.account_id = (SELECT id FROM gl_account_rec WHERE control = 'debtors')) AS control,
   SUM(CASE WHEN days <= 0 THEN amount ELSE 0 END),
   SUM(CASE WHEN days BETWEEN 1 AND 30 THEN amount ELSE 0 END),
   SUM(CASE WHEN days BETWEEN 31 AND 60 THEN amount ELSE 0 END),
@@ -127,6 +129,9 @@ WITH m AS (
 SELECT customer_id, opening, debits, credits, opening + debits - credits, n FROM per
 WHERE n > 0 OR opening + debits - credits <> 0
 """
+
+STOCK_CONTROL_SQL = """SELECT SUM(l.debit_pence - l.credit_pence) FROM gl_journal_line_rec l
+   WHERE l.account_id = (SELECT id FROM gl_account_rec WHERE control = 'stock')"""
 
 PAYMENT_SQL = """
 WITH inv AS (
@@ -183,9 +188,10 @@ def base_trial_balance(engine: Engine) -> Figures:
 
 
 def base_aged_debtors(engine: Engine) -> Figures:
+    """Per customer the buckets and total; and the debtors control balance the job ties them to."""
     with engine.connect() as conn:
-        rows = conn.execute(text(_dialect_sql(engine, AGED_SQL)))
-        return {int(r[0]): tuple(int(v) for v in r[1:]) for r in rows}
+        rows = conn.execute(text(_dialect_sql(engine, AGED_SQL))).all()
+        return {int(r[0]): tuple(int(v) for v in r[2:]) for r in rows} | {"control": int(rows[0][1]) if rows else 0}
 
 
 def base_statements(engine: Engine) -> Figures:
@@ -210,8 +216,11 @@ def base_abc(engine: Engine) -> Figures:
 
 
 def base_valuation(engine: Engine) -> Figures:
+    """Per stock level its value; and the stock control balance the job ties the total to."""
+    sql = VALUATION_SQL.replace("SELECT s.item_id,", f"SELECT ({STOCK_CONTROL_SQL}), s.item_id,", 1)
     with engine.connect() as conn:
-        return {(int(i), int(w)): int(v) for i, w, v in conn.execute(text(VALUATION_SQL))}
+        rows = conn.execute(text(sql)).all()
+        return {(int(i), int(w)): int(v) for _c, i, w, v in rows} | {"control": int(rows[0][0]) if rows else 0}
 
 
 def base_forecast(engine: Engine) -> Figures:
@@ -252,7 +261,7 @@ BASELINES: dict[str, Callable[[Engine], Figures]] = {
 # The job's figures, read back from what it wrote (after the timed run).
 
 
-def job_figures(engine: Engine, name: str, execution_id: int) -> Figures:
+def job_figures(engine: Engine, name: str, execution_id: int, result: Any) -> Figures:
     from acas_batch.models import AgedDebtorLine
 
     e = {"e": execution_id}
@@ -266,7 +275,9 @@ def job_figures(engine: Engine, name: str, execution_id: int) -> Figures:
                     AgedDebtorLine.execution_id == execution_id
                 )
             )
-            return {int(c): (*(int(v) for v in b), int(t)) for c, b, t in rows}
+            return {int(c): (*(int(v) for v in b), int(t)) for c, b, t in rows} | {
+                "control": int(result.totals["control_pence"])
+            }
         if name == "SL_STATEMENT_GENERATION":
             q = (
                 "SELECT customer_id, opening_pence, debits_pence, credits_pence, closing_pence, transactions"
@@ -281,7 +292,9 @@ def job_figures(engine: Engine, name: str, execution_id: int) -> Figures:
             return {int(i): str(k) for i, k in conn.execute(text(q), e)}
         if name == "ST_STOCK_VALUATION":
             q = "SELECT item_id, warehouse_id, value_pence FROM st_valuation_result_rec WHERE execution_id = :e"
-            return {(int(i), int(w)): int(v) for i, w, v in conn.execute(text(q), e)}
+            return {(int(i), int(w)): int(v) for i, w, v in conn.execute(text(q), e)} | {
+                "control": int(result.totals["stock_control"])
+            }
         if name == "ST_DEMAND_FORECAST":
             q = (
                 "SELECT a.item_id, a.method, (SELECT SUM(f.quantity) FROM st_forecast_result_rec f"
@@ -311,6 +324,7 @@ def _child_job(url: str, name: str, params: dict[str, Any], folder: str, figures
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     settings = load_settings(environ={}, database_url=url, data_dir=Path(folder))
+    supersede_earlier_runs(engine, name)
     began = time.perf_counter()
     done = run_job(engine, settings, name, now=NOW, business_date=END, params=params)
     seconds = time.perf_counter() - began
@@ -319,9 +333,27 @@ def _child_job(url: str, name: str, params: dict[str, Any], folder: str, figures
         raise RuntimeError(f"{name} failed: {done.error!r}")
     out = {"seconds": seconds, "peak_mb": peak, "state": str(done.state), "result": done.result}
     if figures:
-        out["figures"] = job_figures(engine, name, done.execution_id)
+        out["figures"] = job_figures(engine, name, done.execution_id, done.result)
     engine.dispose()
     return out
+
+
+def supersede_earlier_runs(engine: Engine, name: str) -> None:
+    """Earlier successes of the job marked superseded, as a forced rerun does, so the same
+    database serves any number of runs (one live success per run key)."""
+    from acas_batch.db import transaction
+    from acas_batch.models import BatchExecution, BatchJob, ExecutionState
+
+    with transaction(engine, write=True) as s:
+        s.execute(
+            update(BatchExecution)
+            .where(
+                BatchExecution.job_id.in_(select(BatchJob.id).where(BatchJob.name == name)),
+                BatchExecution.state == ExecutionState.SUCCEEDED,
+                BatchExecution.superseded_by_id.is_(None),
+            )
+            .values(superseded_by_id=BatchExecution.id)
+        )
 
 
 def _child_baseline(url: str, name: str) -> dict[str, Any]:
@@ -436,7 +468,7 @@ def run() -> list[tuple[str, str]]:
         ratio = job["seconds"] / base["seconds"] if base["seconds"] else float("inf")
         out.append(
             (
-                f"{name} ({len(base['figures']):,} rows equal; load {load})",
+                f"{name} ({len(base['figures']):,} figures equal; load {load})",
                 f"job {job['seconds']:.2f} s / {job['peak_mb']:.0f} MB;"
                 f" SQL {base['seconds']:.2f} s / {base['peak_mb']:.0f} MB; ratio {ratio:.2f}",
             )
