@@ -39,6 +39,7 @@ import multiprocessing
 import os
 import resource
 import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -137,13 +138,13 @@ PAYMENT_SQL = """
 WITH inv AS (
   SELECT i.supplier_id, i.id, i.outstanding_pence AS o, i.invoice_date, s.settlement_days,
          CAST(ROUND(s.settlement_discount_pct * 100) AS INTEGER) AS pct100,
-         COALESCE(SUM(i.outstanding_pence) OVER (PARTITION BY i.supplier_id ORDER BY i.due_date, i.id
-                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+         CAST(COALESCE(SUM(i.outstanding_pence) OVER (PARTITION BY i.supplier_id ORDER BY i.due_date, i.id
+                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS before
   FROM pl_invoice_rec i JOIN pl_supplier_rec s ON s.id = i.supplier_id
   WHERE i.kind = 'invoice' AND i.outstanding_pence > 0 AND i.approved AND NOT i.on_hold
     AND i.due_date <= :due_by AND NOT s.on_hold
 ), cr AS (
-  SELECT supplier_id, SUM(outstanding_pence) AS c FROM pl_invoice_rec
+  SELECT supplier_id, CAST(SUM(outstanding_pence) AS BIGINT) AS c FROM pl_invoice_rec
   WHERE kind = 'credit_note' AND outstanding_pence > 0 GROUP BY supplier_id
 ), rest AS (
   SELECT inv.supplier_id, inv.o, COALESCE(cr.c, 0) AS c, inv.invoice_date, inv.settlement_days, inv.pct100,
@@ -426,16 +427,16 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _compare(name: str, job: Figures, base: Figures) -> None:
+def _compare(name: str, job: Figures, base: Figures) -> str | None:
+    """None when the job's figures equal the baseline's, else what differs."""
     differ = [(k, job[k], base[k]) for k in sorted(set(job) & set(base), key=str) if not _same(job[k], base[k])]
     if set(job) == set(base) and not differ:
-        return
+        return None
     missing = sorted(set(base) - set(job), key=str)[:3]
     extra = sorted(set(job) - set(base), key=str)[:3]
-    differ = differ[:3]
-    raise AssertionError(
-        f"{name}: the job's figures differ from the baseline's ({len(job)} vs {len(base)} rows);"
-        f" only in baseline {missing}, only in job {extra}, different {differ}"
+    return (
+        f"{name}: the job's figures differ from the baseline's ({len(job)} vs {len(base)} keys);"
+        f" only in baseline {missing}, only in job {extra}, different (key, job, baseline) {differ[:3]}"
     )
 
 
@@ -449,7 +450,9 @@ def run() -> list[tuple[str, str]]:
     url = os.environ.get("ACAS_BENCH_LEDGER_URL") or f"sqlite:///{Path(folder) / 'ledger.db'}"
     names = [n.strip() for n in os.environ.get("ACAS_BENCH_LEDGER_JOBS", ",".join(JOBS)).split(",") if n.strip()]
     pdfs = int(os.environ.get("ACAS_BENCH_LEDGER_STATEMENT_PDF", "200"))
-    out = [("company", _company(url, scale))]
+    out: list[tuple[str, str]] = []
+    problems: list[str] = []
+    _row(out, "company", _company(url, scale))
     for name in names:
         if name not in BASELINES:
             raise ValueError(f"ACAS_BENCH_LEDGER_JOBS: unknown job {name!r}; known: {', '.join(JOBS)}")
@@ -464,19 +467,29 @@ def run() -> list[tuple[str, str]]:
         finally:
             if drop is not None:
                 drop()
-        _compare(name, job["figures"], base["figures"])
+        problem = _compare(name, job["figures"], base["figures"])
+        if problem:
+            problems.append(problem)
         ratio = job["seconds"] / base["seconds"] if base["seconds"] else float("inf")
-        out.append(
-            (
-                f"{name} ({len(base['figures']):,} figures equal; load {load})",
-                f"job {job['seconds']:.2f} s / {job['peak_mb']:.0f} MB;"
-                f" SQL {base['seconds']:.2f} s / {base['peak_mb']:.0f} MB; ratio {ratio:.2f}",
-            )
+        rows = len([k for k in base["figures"] if k != "control"])
+        _row(
+            out,
+            f"{name} ({rows:,} rows, {'FIGURES DIFFER' if problem else 'figures equal'}; load {load})",
+            f"job {job['seconds']:.2f} s / {job['peak_mb']:.0f} MB;"
+            f" SQL {base['seconds']:.2f} s / {base['peak_mb']:.0f} MB; ratio {ratio:.2f}",
         )
         if name == "SL_STATEMENT_GENERATION" and pdfs:
-            out.append(_statement_pdfs(url, folder, pdfs))
+            _row(out, *_statement_pdfs(url, folder, pdfs))
     shutil.rmtree(folder, ignore_errors=True)
+    if problems:
+        raise AssertionError("\n".join(problems))
     return out
+
+
+def _row(out: list[tuple[str, str]], figure: str, value: str) -> None:
+    """Keep a figure, and show it at once on stderr (a full-size run takes long)."""
+    out.append((figure, value))
+    print(f"# {figure}: {value}", file=sys.stderr, flush=True)
 
 
 def _child_pdfs(url: str, folder: str, count: int) -> dict[str, Any]:
