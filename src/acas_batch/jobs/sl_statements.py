@@ -21,7 +21,7 @@ from acas_batch.jobs.sl_queries import aged_by_customer, as_date
 from acas_batch.models import Customer, DocumentKind, Module, Receipt, SalesInvoice, StatementLine
 from acas_batch.reports.render import write_csv, write_pdf
 
-CHUNK = 200
+CHUNK = 1000
 
 
 class StatementParams(BaseModel):
@@ -134,6 +134,14 @@ def build_statements(session: Session, p: DateRange, *, include_zero: bool) -> I
             yield st
 
 
+def _write_chunk(ctx: JobContext[StatementParams], rows: list[dict[str, Any]], written: int) -> None:
+    # render_nulls: rows with and without an e-mail address go in one multi-row INSERT, not
+    # in runs split wherever a NULL appears.
+    ctx.session.execute(insert(StatementLine).execution_options(render_nulls=True), rows)
+    ctx.progress(written)
+    ctx.checkpoint({"statements_written": written})
+
+
 @job(
     "SL_STATEMENT_GENERATION",
     module=Module.SL,
@@ -150,15 +158,24 @@ def statement_generation(ctx: JobContext[StatementParams]) -> JobResult:
     company = company_name(ctx)
     labels = bucket_labels(DEFAULT_BOUNDS)
     s.execute(delete(StatementLine).where(StatementLine.run_key == key))  # a rerun replaces the period's set
-    statements = list(build_statements(s, period, include_zero=p.include_zero_balance))
     common = {"company": company, "start": period.start, "end": period.end, "labels": labels, "title": "Statement"}
+    # Statements stream: only the combined PDF needs them all at once.
+    combined: list[Statement] = []
+    csv_rows: list[list[Any]] = []
     rows: list[dict[str, Any]] = []
     files: list[str] = []
-    for n, st in enumerate(statements, 1):
+    n = queued = owed = 0
+    for n, st in enumerate(build_statements(s, period, include_zero=p.include_zero_balance), 1):
         path = None
         if p.output_format.pdf:
             path = write_pdf(ctx.output(f"statement_{st.code}.pdf"), "statement.html", statements=[st], **common)
             files.append(str(path))
+            combined.append(st)
+        debits, credits = st.debits, st.credits
+        closing = st.opening + debits - credits
+        queued += bool(st.email)
+        owed += closing
+        csv_rows.append([st.code, st.name, st.opening, debits, credits, closing, len(st.lines), st.email or ""])
         rows.append(
             {
                 "execution_id": ctx.execution_id,
@@ -167,43 +184,36 @@ def statement_generation(ctx: JobContext[StatementParams]) -> JobResult:
                 "period_end": period.end,
                 "customer_id": st.customer_id,
                 "opening_pence": st.opening,
-                "debits_pence": st.debits,
-                "credits_pence": st.credits,
-                "closing_pence": st.closing,
+                "debits_pence": debits,
+                "credits_pence": credits,
+                "closing_pence": closing,
                 "transactions": len(st.lines),
                 "file": str(path) if path else None,
                 "email_to": st.email,
                 "email_state": "queued" if st.email else None,
             }
         )
-        if len(rows) == CHUNK or n == len(statements):
-            s.execute(insert(StatementLine), rows)
-            ctx.progress(n, len(statements))
-            ctx.checkpoint({"statements_written": n})
+        if len(rows) == CHUNK:
+            _write_chunk(ctx, rows, n)
             rows = []
-    if p.output_format.pdf and statements:
-        combined = write_pdf(ctx.output("statements_all.pdf"), "statement.html", statements=statements, **common)
-        files.append(str(combined))
+    if rows:
+        _write_chunk(ctx, rows, n)
+    if combined:
+        path = write_pdf(ctx.output("statements_all.pdf"), "statement.html", statements=combined, **common)
+        files.append(str(path))
     csv_path = ctx.output("statements.csv")
     write_csv(
-        csv_path,
-        ["customer", "name", "opening", "debits", "credits", "closing", "transactions", "email"],
-        (
-            [st.code, st.name, st.opening, st.debits, st.credits, st.closing, len(st.lines), st.email or ""]
-            for st in statements
-        ),
+        csv_path, ["customer", "name", "opening", "debits", "credits", "closing", "transactions", "email"], csv_rows
     )
-    queued = sum(1 for st in statements if st.email)
-    owed = sum(st.closing for st in statements)
     ctx.log.info(
-        f"{len(statements)} statements for {period.label}, {format_pounds(owed)} due; {queued} queued for e-mail",
+        f"{n} statements for {period.label}, {format_pounds(owed)} due; {queued} queued for e-mail",
         event="statements_written",
-        statements=len(statements),
+        statements=n,
         queued=queued,
     )
     return JobResult(
-        summary=f"{len(statements)} statements for {period.label}; {queued} queued for e-mail",
-        counts={"statements": len(statements), "email_queued": queued},
+        summary=f"{n} statements for {period.label}; {queued} queued for e-mail",
+        counts={"statements": n, "email_queued": queued},
         totals={"closing_pence": owed},
         files=[str(csv_path), *files],
     )
