@@ -9,12 +9,12 @@ we emit ``BEGIN`` ourselves, ``BEGIN IMMEDIATE`` when a connection is opened wit
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -110,22 +110,3 @@ def rowcount(result: Any) -> int:
     """Rows matched by an UPDATE or DELETE (``Session.execute`` types it as a plain Result)."""
     count = getattr(result, "rowcount", None)
     return int(count) if isinstance(count, int) and count >= 0 else 0
-
-
-#: Bind parameters per multi-row INSERT: under SQLite's 32,766 and PostgreSQL's 65,535.
-VALUES_PARAMS = 30_000
-
-
-def insert_values(session: Session, model: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (each with the same keys) as multi-row ``INSERT ... VALUES`` statements.
-
-    A list of rows passed to ``session.execute(insert(model), rows)`` becomes one INSERT per
-    row on PostgreSQL (psycopg's pipelined executemany) and a new batch wherever a row's NULLs
-    differ from the one before; here each statement carries as many rows as the bind
-    parameter limit allows, on both databases.
-    """
-    if not rows:
-        return
-    per = max(1, VALUES_PARAMS // len(rows[0]))
-    for start in range(0, len(rows), per):
-        session.execute(insert(model).values(list(rows[start : start + per])))

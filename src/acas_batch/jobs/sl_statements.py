@@ -8,14 +8,13 @@ from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import case, delete, func, literal, select, union_all
+from sqlalchemy import case, delete, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from acas_batch.analysis.ageing import DEFAULT_BOUNDS, bucket_labels
 from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
-from acas_batch.db import insert_values
 from acas_batch.jobs.sl_ageing import company_name
 from acas_batch.jobs.sl_params import DateRange, Notify, OutputFormat, PeriodName, resolve_period
 from acas_batch.jobs.sl_queries import aged_by_customer, as_date
@@ -136,7 +135,9 @@ def build_statements(session: Session, p: DateRange, *, include_zero: bool) -> I
 
 
 def _write_chunk(ctx: JobContext[StatementParams], rows: list[dict[str, Any]], written: int) -> None:
-    insert_values(ctx.session, StatementLine, rows)
+    # render_nulls: rows with and without an e-mail address go in one multi-row INSERT, not
+    # in runs split wherever a NULL appears.
+    ctx.session.execute(insert(StatementLine).execution_options(render_nulls=True), rows)
     ctx.progress(written)
     ctx.checkpoint({"statements_written": written})
 
