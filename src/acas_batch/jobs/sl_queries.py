@@ -37,16 +37,6 @@ def _open_items(age_by: AgeBy) -> Any:
     return union_all(docs, receipts).subquery()
 
 
-def open_items_by_date(age_by: AgeBy) -> Select[Any]:
-    """``(customer_id, age_date, amount_pence, items)``: open items summed per customer and ageing date."""
-    items = _open_items(age_by)
-    return (
-        select(items.c.customer_id, items.c.age_date, func.sum(items.c.amount), func.count())
-        .group_by(items.c.customer_id, items.c.age_date)
-        .order_by(items.c.customer_id, items.c.age_date)
-    )
-
-
 def aged_by_customer(age_by: AgeBy, day: date, bounds: Sequence[int]) -> Select[Any]:
     """``(customer_id, code, name, credit_limit, bucket 0 .. bucket n, total, items)`` in code order.
 
