@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -92,6 +92,26 @@ def test_open_items_are_aged_by_due_date_and_the_total_ties_to_debtors_control(
         messages = list(s.scalars(select(BatchLog.message).where(BatchLog.execution_id == run.execution_id)))
     assert "1 customer(s) over their credit limit" in messages
     assert_ledger_sound(engine)
+
+
+def test_items_on_the_bucket_bounds_fall_where_the_bounds_say(
+    engine: Engine, db_url: str, tmp_path: Path, books: Books
+) -> None:
+    """Bounds are inclusive upper limits in days past due: 0 is current, 30 is 1-30, 31 is 31-60."""
+    days_late = (-5, 0, 1, 30, 31, 60, 61, 90, 91, 120, 121, 150)
+    customers = {}
+    for days in days_late:
+        customers[days] = books.customer(terms=30)
+        books.invoice(customers[days], 1_000, on=DAY - timedelta(days=days + 30))  # due DAY - days
+    books.session.commit()
+    run = run_job(engine, settings_for(db_url, tmp_path), "SL_AGED_DEBTORS", now=at(DAY))
+    assert run.state is ExecutionState.SUCCEEDED, run.error
+    lines = _lines(engine)
+    expected_bucket = {-5: 0, 0: 0, 1: 1, 30: 1, 31: 2, 60: 2, 61: 3, 90: 3, 91: 4, 120: 4, 121: 5, 150: 5}
+    for days, customer in customers.items():
+        buckets = [0] * 6
+        buckets[expected_bucket[days]] = 1_200  # £10.00 + 20% VAT
+        assert lines[customer].bucket_pence == buckets, days
 
 
 def test_acas_ageing_by_invoice_date_with_its_own_buckets(

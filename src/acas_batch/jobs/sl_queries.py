@@ -6,7 +6,9 @@ issued per customer.
 
 from __future__ import annotations
 
-from datetime import date
+import itertools
+from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Select, and_, case, func, literal, select, union_all
@@ -16,12 +18,10 @@ from acas_batch.models import Customer, DocumentKind, Journal, JournalStatus, Re
 AgeBy = Literal["due_date", "invoice_date"]
 
 
-def open_items_by_date(age_by: AgeBy) -> Select[Any]:
-    """``(customer_id, age_date, amount_pence, items)``: open items summed per customer and ageing date.
-
-    Invoices count positive; open credit notes and unallocated receipts negative. Receipts
-    age from their receipt date whatever ``age_by`` says (they have no due date).
-    """
+def _open_items(age_by: AgeBy) -> Any:
+    """Every open item as ``(customer_id, age_date, amount)``: invoices positive; open credit
+    notes and unallocated receipts negative. Receipts age from their receipt date whatever
+    ``age_by`` says (they have no due date)."""
     age_date = SalesInvoice.due_date if age_by == "due_date" else SalesInvoice.invoice_date
     sign = case((SalesInvoice.kind == DocumentKind.INVOICE, 1), else_=-1)
     docs = select(
@@ -34,11 +34,37 @@ def open_items_by_date(age_by: AgeBy) -> Select[Any]:
         Receipt.receipt_date.label("age_date"),
         (literal(0) - Receipt.unallocated_pence).label("amount"),
     ).where(Receipt.unallocated_pence > 0)
-    items = union_all(docs, receipts).subquery()
+    return union_all(docs, receipts).subquery()
+
+
+def aged_by_customer(age_by: AgeBy, day: date, bounds: Sequence[int]) -> Select[Any]:
+    """``(customer_id, code, name, credit_limit, bucket 0 .. bucket n, total, items)`` in code order.
+
+    The buckets of ``analysis.ageing`` (inclusive upper bounds in days past the ageing date),
+    summed in the database: an item ``days`` old is in bucket ``i`` when ``bounds[i-1] < days
+    <= bounds[i]``, that is when ``day - bounds[i] <= age_date < day - bounds[i-1]``, so the
+    buckets are date comparisons, the same on both databases.
+    """
+    items = _open_items(age_by)
+    age, amount = items.c.age_date, items.c.amount
+    limits = [day - timedelta(days=b) for b in bounds]
+    conditions = [age >= limits[0]]
+    conditions += [and_(age >= lo, age < hi) for hi, lo in itertools.pairwise(limits)]
+    conditions.append(age < limits[-1])
+    per = (
+        select(
+            items.c.customer_id.label("customer_id"),
+            *(func.sum(case((c, amount), else_=0)).label(f"b{i}") for i, c in enumerate(conditions)),
+            func.sum(amount).label("total"),
+            func.count().label("items"),
+        )
+        .group_by(items.c.customer_id)
+        .subquery()
+    )
     return (
-        select(items.c.customer_id, items.c.age_date, func.sum(items.c.amount), func.count())
-        .group_by(items.c.customer_id, items.c.age_date)
-        .order_by(items.c.customer_id, items.c.age_date)
+        select(Customer.id, Customer.code, Customer.name, Customer.credit_limit_pence, *list(per.c)[1:])
+        .join(per, per.c.customer_id == Customer.id)
+        .order_by(Customer.code)
     )
 
 

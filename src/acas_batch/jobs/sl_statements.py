@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -12,17 +12,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import case, delete, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from acas_batch.analysis.ageing import DEFAULT_BOUNDS, age_items, bucket_labels
+from acas_batch.analysis.ageing import DEFAULT_BOUNDS, bucket_labels
 from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.jobs.sl_ageing import company_name
 from acas_batch.jobs.sl_params import DateRange, Notify, OutputFormat, PeriodName, resolve_period
-from acas_batch.jobs.sl_queries import as_date, open_items_by_date
+from acas_batch.jobs.sl_queries import aged_by_customer, as_date
 from acas_batch.models import Customer, DocumentKind, Module, Receipt, SalesInvoice, StatementLine
-from acas_batch.reports.render import merge_pdfs, write_csv, write_pdf_set
+from acas_batch.reports.render import PDF_SET_CHUNK, merge_pdfs, write_csv, write_pdf_set
 
-CHUNK = 200
+CHUNK = 1000
 
 
 class StatementParams(BaseModel):
@@ -108,13 +108,11 @@ def build_statements(session: Session, p: DateRange, *, include_zero: bool) -> I
         .execution_options(yield_per=5000)
     ):
         lines.setdefault(cid, []).append((as_date(on), kind, ref, int(amount)))
-    aged = age_items(
-        (
-            (cid, int(amount), (p.end - (as_date(d) or p.end)).days)
-            for cid, d, amount, _ in session.execute(open_items_by_date("due_date"))
-        ),
-        DEFAULT_BOUNDS,
-    )
+    aged = {
+        int(cid): [int(v) for v in figures[:-2]]
+        for cid, _code, _name, _limit, *figures in session.execute(aged_by_customer("due_date", p.end, DEFAULT_BOUNDS))
+    }
+    no_items = [0] * (len(DEFAULT_BOUNDS) + 1)
     for cid, code, name, email in session.execute(
         select(Customer.id, Customer.code, Customer.name, Customer.statement_email).order_by(Customer.code)
     ):
@@ -132,10 +130,28 @@ def build_statements(session: Session, p: DateRange, *, include_zero: bool) -> I
                     "balance": balance,
                 }
             )
-        bal = aged.balances.get(cid)
-        st.aged = bal.buckets if bal else [0] * len(aged.labels)
+        st.aged = aged.get(cid, no_items)
         if include_zero or st.lines or st.closing:
             yield st
+
+
+def _batches(items: Iterable[Statement], size: int) -> Iterator[list[Statement]]:
+    batch: list[Statement] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _write_chunk(ctx: JobContext[StatementParams], rows: list[dict[str, Any]], written: int) -> None:
+    # render_nulls: rows with and without an e-mail address go in one multi-row INSERT, not
+    # in runs split wherever a NULL appears.
+    ctx.session.execute(insert(StatementLine).execution_options(render_nulls=True), rows)
+    ctx.progress(written)
+    ctx.checkpoint({"statements_written": written})
 
 
 @job(
@@ -154,11 +170,14 @@ def statement_generation(ctx: JobContext[StatementParams]) -> JobResult:
     company = company_name(ctx)
     labels = bucket_labels(DEFAULT_BOUNDS)
     s.execute(delete(StatementLine).where(StatementLine.run_key == key))  # a rerun replaces the period's set
-    statements = list(build_statements(s, period, include_zero=p.include_zero_balance))
     common = {"company": company, "start": period.start, "end": period.end, "labels": labels, "title": "Statement"}
-    files: list[str] = []
-    for first in range(0, len(statements), CHUNK):
-        part = statements[first : first + CHUNK]
+    # Statements stream, laid out PDF_SET_CHUNK at a time; the combined PDF is put together
+    # from the per-customer files at the end.
+    csv_rows: list[list[Any]] = []
+    rows: list[dict[str, Any]] = []
+    pdfs: list[Path] = []
+    n = queued = owed = 0
+    for part in _batches(build_statements(s, period, include_zero=p.include_zero_balance), PDF_SET_CHUNK):
         paths: list[Path | None] = [None] * len(part)
         if p.output_format.pdf:
             written = write_pdf_set(
@@ -169,10 +188,15 @@ def statement_generation(ctx: JobContext[StatementParams]) -> JobResult:
                 context=common,
             )
             paths = list(written)
-            files += [str(x) for x in written]
-        s.execute(
-            insert(StatementLine),
-            [
+            pdfs += written
+        for st, path in zip(part, paths, strict=True):
+            n += 1
+            debits, credits = st.debits, st.credits
+            closing = st.opening + debits - credits
+            queued += bool(st.email)
+            owed += closing
+            csv_rows.append([st.code, st.name, st.opening, debits, credits, closing, len(st.lines), st.email or ""])
+            rows.append(
                 {
                     "execution_id": ctx.execution_id,
                     "run_key": key,
@@ -180,44 +204,36 @@ def statement_generation(ctx: JobContext[StatementParams]) -> JobResult:
                     "period_end": period.end,
                     "customer_id": st.customer_id,
                     "opening_pence": st.opening,
-                    "debits_pence": st.debits,
-                    "credits_pence": st.credits,
-                    "closing_pence": st.closing,
+                    "debits_pence": debits,
+                    "credits_pence": credits,
+                    "closing_pence": closing,
                     "transactions": len(st.lines),
                     "file": str(path) if path else None,
                     "email_to": st.email,
                     "email_state": "queued" if st.email else None,
                 }
-                for st, path in zip(part, paths, strict=True)
-            ],
-        )
-        done = first + len(part)
-        ctx.progress(done, len(statements))
-        ctx.checkpoint({"statements_written": done})
-    if p.output_format.pdf and statements:
-        combined = ctx.output("statements_all.pdf")
-        merge_pdfs(combined, [ctx.output(f"statement_{st.code}.pdf") for st in statements])
-        files.append(str(combined))
+            )
+            if len(rows) == CHUNK:
+                _write_chunk(ctx, rows, n)
+                rows = []
+    if rows:
+        _write_chunk(ctx, rows, n)
+    files = [str(x) for x in pdfs]
+    if pdfs:
+        files.append(str(merge_pdfs(ctx.output("statements_all.pdf"), pdfs)))
     csv_path = ctx.output("statements.csv")
     write_csv(
-        csv_path,
-        ["customer", "name", "opening", "debits", "credits", "closing", "transactions", "email"],
-        (
-            [st.code, st.name, st.opening, st.debits, st.credits, st.closing, len(st.lines), st.email or ""]
-            for st in statements
-        ),
+        csv_path, ["customer", "name", "opening", "debits", "credits", "closing", "transactions", "email"], csv_rows
     )
-    queued = sum(1 for st in statements if st.email)
-    owed = sum(st.closing for st in statements)
     ctx.log.info(
-        f"{len(statements)} statements for {period.label}, {format_pounds(owed)} due; {queued} queued for e-mail",
+        f"{n} statements for {period.label}, {format_pounds(owed)} due; {queued} queued for e-mail",
         event="statements_written",
-        statements=len(statements),
+        statements=n,
         queued=queued,
     )
     return JobResult(
-        summary=f"{len(statements)} statements for {period.label}; {queued} queued for e-mail",
-        counts={"statements": len(statements), "email_queued": queued},
+        summary=f"{n} statements for {period.label}; {queued} queued for e-mail",
+        counts={"statements": n, "email_queued": queued},
         totals={"closing_pence": owed},
         files=[str(csv_path), *files],
     )

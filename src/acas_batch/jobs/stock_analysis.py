@@ -230,24 +230,21 @@ def valuation_select(warehouses: list[int] | None) -> Any:
     FIFO: the lots on hand at their receipt cost. Average: the running sum of movement
     values (the moving average carried). Standard: quantity x the item's standard cost now.
     """
+    here = (Lot.item_id == StockLevel.item_id) & (Lot.warehouse_id == StockLevel.warehouse_id)
     fifo = (
-        select(
-            Lot.item_id,
-            Lot.warehouse_id,
-            func.sum(Lot.quantity_on_hand * Lot.unit_cost_pence).label("value"),
-        )
-        .where(Lot.quantity_on_hand > 0)
-        .group_by(Lot.item_id, Lot.warehouse_id)
-        .subquery("fifo")
+        select(func.coalesce(func.sum(Lot.quantity_on_hand * Lot.unit_cost_pence), 0))
+        .where(here, Lot.quantity_on_hand > 0)
+        .scalar_subquery()
     )
+    # Correlated, so only the levels of average-cost items read their movements (by index).
     moved = (
-        select(StockMovement.item_id, StockMovement.warehouse_id, func.sum(StockMovement.value_pence).label("value"))
-        .group_by(StockMovement.item_id, StockMovement.warehouse_id)
-        .subquery("moved")
+        select(func.coalesce(func.sum(StockMovement.value_pence), 0))
+        .where(StockMovement.item_id == StockLevel.item_id, StockMovement.warehouse_id == StockLevel.warehouse_id)
+        .scalar_subquery()
     )
     value = case(
-        (Item.cost_method == CostMethod.FIFO, func.coalesce(fifo.c.value, 0)),
-        (Item.cost_method == CostMethod.AVERAGE, func.coalesce(moved.c.value, 0)),
+        (Item.cost_method == CostMethod.FIFO, fifo),
+        (Item.cost_method == CostMethod.AVERAGE, moved),
         else_=StockLevel.quantity * Item.standard_cost_pence,
     )
     q = (
@@ -256,18 +253,16 @@ def valuation_select(warehouses: list[int] | None) -> Any:
             StockLevel.warehouse_id,
             Item.cost_method,
             StockLevel.quantity,
-            value,
-            StockLevel.value_pence,
-            value - StockLevel.value_pence,
+            value.label("value"),
+            StockLevel.value_pence.label("book"),
         )
         .join(Item, Item.id == StockLevel.item_id)
-        .outerjoin(fifo, (fifo.c.item_id == StockLevel.item_id) & (fifo.c.warehouse_id == StockLevel.warehouse_id))
-        .outerjoin(moved, (moved.c.item_id == StockLevel.item_id) & (moved.c.warehouse_id == StockLevel.warehouse_id))
         .where((StockLevel.quantity != 0) | (StockLevel.value_pence != 0))
     )
     if warehouses is not None:
         q = q.where(StockLevel.warehouse_id.in_(warehouses))
-    return q
+    v = q.subquery("valued")  # each value computed once, then its difference from the book
+    return select(*v.c, v.c.value - v.c.book)
 
 
 @job(

@@ -91,7 +91,8 @@ def _rows(
         ],
     )
     ctx.session.execute(
-        insert(ForecastAccuracy),
+        # render_nulls: items with and without a measured accuracy share one multi-row INSERT.
+        insert(ForecastAccuracy).execution_options(render_nulls=True),
         [
             {
                 "execution_id": ctx.execution_id,

@@ -1,0 +1,543 @@
+"""Ledger jobs at full size, each beside the best single hand-written computation of the same figures.
+
+Jobs: GL_TRIAL_BALANCE, SL_AGED_DEBTORS, SL_STATEMENT_GENERATION, PL_PAYMENT_RUN,
+ST_ABC_ANALYSIS, ST_STOCK_VALUATION and ST_DEMAND_FORECAST. Each job runs through the real
+job context (``tests.support.context.run_job``: execution row, logs, checkpoints, snapshot
+rows and files written and committed); its baseline is one read-only SQL statement (a SQL
+read plus vectorised numpy for the forecast) that computes the same figures with no writes.
+After each pair the job's figures (read back from its snapshot rows and result) are compared
+with the baseline's, figure for figure (forecast units, floats, to within 0.01); a difference
+is marked on its row and fails the run at the end, so the baseline is honest.
+
+Every measurement (each job, each baseline) runs in a fresh ``multiprocessing`` spawn child:
+its wall time is taken around the work only (imports and the connection are made first),
+its peak memory is the child's peak RSS (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` read
+at its end), so it includes the interpreter and the imported libraries (about 100 MB).
+
+Environment:
+
+- ``ACAS_BENCH_LEDGER_URL``: the database. Default: a fresh SQLite file in a temporary folder.
+  The demo company is generated into it only if its ledger is empty, so a full-size company
+  (e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/acas_bench_full`` or
+  ``sqlite:////work/bench-data/full.db``) is generated once and reused.
+- ``ACAS_BENCH_LEDGER_SCALE``: demo scale when generating (default 2; 640 gives 1,104,317
+  sales invoices, 9,911,775 journal lines, 25,600 customers and 32,000 items, and takes
+  about 35 minutes per database on a busy 2-core machine).
+- ``ACAS_BENCH_LEDGER_JOBS``: comma-separated job names (default: all seven).
+- ``ACAS_BENCH_LEDGER_STATEMENT_PDF``: number of customers whose statement PDF is rendered in a
+  separate measurement (default 30, after one warm-up render); the SQL/CSV part of
+  SL_STATEMENT_GENERATION is measured on its own with ``output_format=csv``, since rendering a
+  PDF per customer dominates at full size. 0 leaves the PDF measurement out.
+
+Earlier successful executions of a job are marked superseded before it runs (as a forced
+rerun does), so one database serves any number of runs. Figures are printed to stderr as
+they are measured and returned as the table at the end.
+
+The company must end on 2026-11-23 (the generated one does): every job runs with business
+date 2026-11-23. PL_PAYMENT_RUN pays invoices, so it runs on a copy of the database
+(``CREATE DATABASE ... TEMPLATE`` on PostgreSQL, which needs no other session connected to
+the database; a file copy on SQLite), dropped afterwards; the copy is not timed.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select, text, update
+from sqlalchemy.engine import make_url
+
+from acas_batch.db import make_engine
+from acas_batch.ledger.demo import DemoSize, generate, ledger_is_empty
+from acas_batch.models.migrate import upgrade
+from benchmarks.bench_stock_jobs import ABC_SQL, MONTHLY_SQL, VALUATION_SQL
+
+END = date(2026, 11, 23)
+NOW = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
+PAY_DAY = date(2026, 11, 25)
+LOOKAHEAD = 30  # the demo's suppliers are paid to date: the run also pays what falls due in 30 days
+PREVIOUS = (date(2026, 10, 1), date(2026, 10, 31))  # the statements' period: PREVIOUS at END
+JOBS = (
+    "GL_TRIAL_BALANCE",
+    "SL_AGED_DEBTORS",
+    "SL_STATEMENT_GENERATION",
+    "PL_PAYMENT_RUN",
+    "ST_ABC_ANALYSIS",
+    "ST_STOCK_VALUATION",
+    "ST_DEMAND_FORECAST",
+)
+PARAMS: dict[str, dict[str, Any]] = {
+    "GL_TRIAL_BALANCE": {"as_of": END.isoformat(), "output_format": "csv"},
+    "SL_AGED_DEBTORS": {"output_format": "csv"},
+    "SL_STATEMENT_GENERATION": {"period": "PREVIOUS", "output_format": "csv"},
+    "PL_PAYMENT_RUN": {"payment_date": PAY_DAY.isoformat(), "lookahead_days": LOOKAHEAD, "bank_format": "csv"},
+    "ST_ABC_ANALYSIS": {},
+    "ST_STOCK_VALUATION": {"output_format": "csv"},
+    "ST_DEMAND_FORECAST": {"period": "PREVIOUS"},
+}
+
+Figures = dict[Any, Any]
+
+# ---------------------------------------------------------------------------------------------
+# Baselines: one statement each, no writes. ``{days}``-style fields are the dialect's spelling.
+
+TB_SQL = """
+SELECT l.account_id, SUM(l.debit_pence) - SUM(l.credit_pence)
+FROM gl_journal_line_rec l JOIN gl_journal_rec j ON j.id = l.journal_id
+WHERE j.status <> 'pending' AND j.journal_date <= :as_of
+GROUP BY l.account_id
+"""
+
+AGED_SQL = """
+WITH items AS (
+  SELECT customer_id, {days_due} AS days,
+         CASE WHEN kind = 'invoice' THEN outstanding_pence ELSE -outstanding_pence END AS amount
+  FROM sl_invoice_rec WHERE outstanding_pence > 0
+  UNION ALL
+  SELECT customer_id, {days_receipt}, -unallocated_pence FROM sl_receipt_rec WHERE unallocated_pence > 0
+)
+SELECT customer_id,
+  (SELECT SUM(l.debit_pence - l.credit_pence) FROM gl_journal_line_rec l
+   WHERE l.account_id = (SELECT id FROM gl_account_rec WHERE control = 'debtors')) AS control,
+  SUM(CASE WHEN days <= 0 THEN amount ELSE 0 END),
+  SUM(CASE WHEN days BETWEEN 1 AND 30 THEN amount ELSE 0 END),
+  SUM(CASE WHEN days BETWEEN 31 AND 60 THEN amount ELSE 0 END),
+  SUM(CASE WHEN days BETWEEN 61 AND 90 THEN amount ELSE 0 END),
+  SUM(CASE WHEN days BETWEEN 91 AND 120 THEN amount ELSE 0 END),
+  SUM(CASE WHEN days > 120 THEN amount ELSE 0 END),
+  SUM(amount)
+FROM items GROUP BY customer_id
+"""
+
+STATEMENT_SQL = """
+WITH m AS (
+  SELECT customer_id, invoice_date AS day,
+         CASE WHEN kind = 'invoice' THEN gross_pence ELSE -gross_pence END AS amount FROM sl_invoice_rec
+  UNION ALL
+  SELECT customer_id, receipt_date, -amount_pence FROM sl_receipt_rec
+), per AS (
+  SELECT customer_id,
+    SUM(CASE WHEN day < :start THEN amount ELSE 0 END) AS opening,
+    SUM(CASE WHEN day >= :start AND day <= :end AND amount > 0 THEN amount ELSE 0 END) AS debits,
+    SUM(CASE WHEN day >= :start AND day <= :end AND amount < 0 THEN -amount ELSE 0 END) AS credits,
+    SUM(CASE WHEN day >= :start AND day <= :end THEN 1 ELSE 0 END) AS n
+  FROM m WHERE day <= :end GROUP BY customer_id
+)
+SELECT customer_id, opening, debits, credits, opening + debits - credits, n FROM per
+WHERE n > 0 OR opening + debits - credits <> 0
+"""
+
+STOCK_CONTROL_SQL = """SELECT SUM(l.debit_pence - l.credit_pence) FROM gl_journal_line_rec l
+   WHERE l.account_id = (SELECT id FROM gl_account_rec WHERE control = 'stock')"""
+
+PAYMENT_SQL = """
+WITH inv AS (
+  SELECT i.supplier_id, i.id, i.outstanding_pence AS o, i.invoice_date, s.settlement_days,
+         CAST(ROUND(s.settlement_discount_pct * 100) AS INTEGER) AS pct100,
+         CAST(COALESCE(SUM(i.outstanding_pence) OVER (PARTITION BY i.supplier_id ORDER BY i.due_date, i.id
+                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS before
+  FROM pl_invoice_rec i JOIN pl_supplier_rec s ON s.id = i.supplier_id
+  WHERE i.kind = 'invoice' AND i.outstanding_pence > 0 AND i.approved AND NOT i.on_hold
+    AND i.due_date <= :due_by AND NOT s.on_hold
+), cr AS (
+  SELECT supplier_id, CAST(SUM(outstanding_pence) AS BIGINT) AS c FROM pl_invoice_rec
+  WHERE kind = 'credit_note' AND outstanding_pence > 0 GROUP BY supplier_id
+), rest AS (
+  SELECT inv.supplier_id, inv.o, COALESCE(cr.c, 0) AS c, inv.invoice_date, inv.settlement_days, inv.pct100,
+         inv.o - CASE WHEN COALESCE(cr.c, 0) - inv.before <= 0 THEN 0
+                      WHEN COALESCE(cr.c, 0) - inv.before >= inv.o THEN inv.o
+                      ELSE COALESCE(cr.c, 0) - inv.before END AS r
+  FROM inv LEFT JOIN cr ON cr.supplier_id = inv.supplier_id
+), disc AS (
+  SELECT supplier_id, o, c, r,
+         CASE WHEN {in_time} AND pct100 > 0 THEN (r * pct100 + 5000) / 10000 ELSE 0 END AS d
+  FROM rest
+)
+SELECT supplier_id, SUM(r) - SUM(d), SUM(d) FROM disc
+GROUP BY supplier_id HAVING SUM(o) - MAX(c) > 0 AND SUM(r) - SUM(d) > 0
+"""
+
+
+def _dialect_sql(engine: Engine, sql: str) -> str:
+    sqlite = engine.dialect.name == "sqlite"
+    day = f"'{END.isoformat()}'"
+    return sql.format(
+        days_due=f"CAST(julianday({day}) - julianday(due_date) AS INTEGER)" if sqlite else f"DATE {day} - due_date",
+        days_receipt=(
+            f"CAST(julianday({day}) - julianday(receipt_date) AS INTEGER)" if sqlite else f"DATE {day} - receipt_date"
+        ),
+        in_time=(
+            f"date(invoice_date, '+' || settlement_days || ' days') >= '{PAY_DAY.isoformat()}'"
+            if sqlite
+            else f"invoice_date + settlement_days >= DATE '{PAY_DAY.isoformat()}'"
+        ),
+    )
+
+
+def _bind(engine: Engine, value: date) -> Any:
+    return value.isoformat() if engine.dialect.name == "sqlite" else value
+
+
+def base_trial_balance(engine: Engine) -> Figures:
+    with engine.connect() as conn:
+        rows = conn.execute(text(TB_SQL), {"as_of": _bind(engine, END)})
+        return {int(a): (max(int(b), 0), max(-int(b), 0)) for a, b in rows if int(b)}
+
+
+def base_aged_debtors(engine: Engine) -> Figures:
+    """Per customer the buckets and total; and the debtors control balance the job ties them to."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(_dialect_sql(engine, AGED_SQL))).all()
+        return {int(r[0]): tuple(int(v) for v in r[2:]) for r in rows} | {"control": int(rows[0][1]) if rows else 0}
+
+
+def base_statements(engine: Engine) -> Figures:
+    start, end = PREVIOUS
+    with engine.connect() as conn:
+        rows = conn.execute(text(STATEMENT_SQL), {"start": _bind(engine, start), "end": _bind(engine, end)})
+        return {int(r[0]): tuple(int(v) for v in r[1:]) for r in rows}
+
+
+def base_payment_run(engine: Engine) -> Figures:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(_dialect_sql(engine, PAYMENT_SQL)), {"due_by": _bind(engine, PAY_DAY + timedelta(days=LOOKAHEAD))}
+        )
+        return {int(s): (int(paid), int(d)) for s, paid, d in rows}
+
+
+def base_abc(engine: Engine) -> Figures:
+    with engine.connect() as conn:
+        rows = conn.execute(text(ABC_SQL), {"since": _bind(engine, date(2025, 11, 23)), "until": _bind(engine, END)})
+        return {int(i): str(k) for i, k in rows}
+
+
+def base_valuation(engine: Engine) -> Figures:
+    """Per stock level its value; and the stock control balance the job ties the total to."""
+    sql = VALUATION_SQL.replace("SELECT s.item_id,", f"SELECT ({STOCK_CONTROL_SQL}), s.item_id,", 1)
+    with engine.connect() as conn:
+        rows = conn.execute(text(sql)).all()
+        return {(int(i), int(w)): int(v) for _c, i, w, v in rows} | {"control": int(rows[0][0]) if rows else 0}
+
+
+def base_forecast(engine: Engine) -> Figures:
+    import numpy as np
+
+    from acas_batch.analysis.forecast import forecast_many
+
+    sql = MONTHLY_SQL
+    if engine.dialect.name == "sqlite":
+        sql = sql.replace("EXTRACT(YEAR FROM movement_date)", "CAST(strftime('%Y', movement_date) AS INTEGER)")
+        sql = sql.replace("EXTRACT(MONTH FROM movement_date)", "CAST(strftime('%m', movement_date) AS INTEGER)")
+    with engine.connect() as conn:
+        items = [r[0] for r in conn.execute(text("SELECT id FROM st_item_rec WHERE active ORDER BY id"))]
+        first, last = date(2024, 11, 1), date(2026, 10, 31)
+        rows = np.array(
+            list(conn.execute(text(sql), {"first": _bind(engine, first), "last": _bind(engine, last)})),
+            dtype=np.int64,
+        ).reshape(-1, 4)
+    index = np.searchsorted(np.array(items), rows[:, 0])
+    month = (rows[:, 1] - 2024) * 12 + rows[:, 2] - 11
+    y = np.zeros((len(items), 24))
+    np.add.at(y, (index, month), rows[:, 3])
+    fc = forecast_many(y, 12)
+    return {int(item): (fc.methods[n].value, float(fc.forecasts[n].round(3).sum())) for n, item in enumerate(items)}
+
+
+BASELINES: dict[str, Callable[[Engine], Figures]] = {
+    "GL_TRIAL_BALANCE": base_trial_balance,
+    "SL_AGED_DEBTORS": base_aged_debtors,
+    "SL_STATEMENT_GENERATION": base_statements,
+    "PL_PAYMENT_RUN": base_payment_run,
+    "ST_ABC_ANALYSIS": base_abc,
+    "ST_STOCK_VALUATION": base_valuation,
+    "ST_DEMAND_FORECAST": base_forecast,
+}
+
+# ---------------------------------------------------------------------------------------------
+# The job's figures, read back from what it wrote (after the timed run).
+
+
+def job_figures(engine: Engine, name: str, execution_id: int, result: Any) -> Figures:
+    from acas_batch.models import AgedDebtorLine
+
+    e = {"e": execution_id}
+    with engine.connect() as conn:
+        if name == "GL_TRIAL_BALANCE":
+            q = "SELECT account_id, debit_pence, credit_pence FROM gl_trial_balance_rec WHERE execution_id = :e"
+            return {int(a): (int(d), int(c)) for a, d, c in conn.execute(text(q), e)}
+        if name == "SL_AGED_DEBTORS":
+            rows = conn.execute(
+                select(AgedDebtorLine.customer_id, AgedDebtorLine.bucket_pence, AgedDebtorLine.total_pence).where(
+                    AgedDebtorLine.execution_id == execution_id
+                )
+            )
+            return {int(c): (*(int(v) for v in b), int(t)) for c, b, t in rows} | {
+                "control": int(result.totals["control_pence"])
+            }
+        if name == "SL_STATEMENT_GENERATION":
+            q = (
+                "SELECT customer_id, opening_pence, debits_pence, credits_pence, closing_pence, transactions"
+                " FROM sl_statement_rec WHERE execution_id = :e"
+            )
+            return {int(r[0]): tuple(int(v) for v in r[1:]) for r in conn.execute(text(q), e)}
+        if name == "PL_PAYMENT_RUN":
+            q = "SELECT supplier_id, amount_pence, discount_pence FROM pl_payment_rec WHERE run_key = :k"
+            return {int(s): (int(a), int(d)) for s, a, d in conn.execute(text(q), {"k": f"PL_PAYMENT_RUN:{END}"})}
+        if name == "ST_ABC_ANALYSIS":
+            q = "SELECT item_id, abc_class FROM st_abc_result_rec WHERE execution_id = :e"
+            return {int(i): str(k) for i, k in conn.execute(text(q), e)}
+        if name == "ST_STOCK_VALUATION":
+            q = "SELECT item_id, warehouse_id, value_pence FROM st_valuation_result_rec WHERE execution_id = :e"
+            return {(int(i), int(w)): int(v) for i, w, v in conn.execute(text(q), e)} | {
+                "control": int(result.totals["stock_control"])
+            }
+        if name == "ST_DEMAND_FORECAST":
+            q = (
+                "SELECT a.item_id, a.method, (SELECT SUM(f.quantity) FROM st_forecast_result_rec f"
+                " WHERE f.execution_id = a.execution_id AND f.item_id = a.item_id)"
+                " FROM st_forecast_accuracy_rec a WHERE a.execution_id = :e"
+            )
+            return {int(i): (str(m), float(s)) for i, m, s in conn.execute(text(q), e)}
+    raise ValueError(f"no figures for {name}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Children: one measurement each, in a fresh spawned interpreter.
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child_job(url: str, name: str, params: dict[str, Any], folder: str, figures: bool) -> dict[str, Any]:
+    from tests.support.context import run_job
+
+    from acas_batch.config import load_settings
+    from acas_batch.jobs import load_standard_jobs
+
+    load_standard_jobs()
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    settings = load_settings(environ={}, database_url=url, data_dir=Path(folder))
+    supersede_earlier_runs(engine, name)
+    began = time.perf_counter()
+    done = run_job(engine, settings, name, now=NOW, business_date=END, params=params)
+    seconds = time.perf_counter() - began
+    peak = _peak_mb()
+    if done.error is not None:
+        raise RuntimeError(f"{name} failed: {done.error!r}")
+    out = {"seconds": seconds, "peak_mb": peak, "state": str(done.state), "result": done.result}
+    if figures:
+        out["figures"] = job_figures(engine, name, done.execution_id, done.result)
+    engine.dispose()
+    return out
+
+
+def supersede_earlier_runs(engine: Engine, name: str) -> None:
+    """Earlier successes of the job marked superseded, as a forced rerun does, so the same
+    database serves any number of runs (one live success per run key)."""
+    from acas_batch.db import transaction
+    from acas_batch.models import BatchExecution, BatchJob, ExecutionState
+
+    with transaction(engine, write=True) as s:
+        s.execute(
+            update(BatchExecution)
+            .where(
+                BatchExecution.job_id.in_(select(BatchJob.id).where(BatchJob.name == name)),
+                BatchExecution.state == ExecutionState.SUCCEEDED,
+                BatchExecution.superseded_by_id.is_(None),
+            )
+            .values(superseded_by_id=BatchExecution.id)
+        )
+
+
+def _child_baseline(url: str, name: str) -> dict[str, Any]:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    began = time.perf_counter()
+    figures = BASELINES[name](engine)
+    seconds = time.perf_counter() - began
+    peak = _peak_mb()
+    engine.dispose()
+    return {"seconds": seconds, "peak_mb": peak, "figures": figures}
+
+
+def _in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    with multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
+        result: dict[str, Any] = pool.apply(fn, args)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _copy_database(url: str) -> tuple[str, Callable[[], None]]:
+    """A throwaway copy of the database (the payment run writes payments)."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        assert u.database
+        copy = Path(tempfile.mkdtemp(prefix="acas-bench-pay-")) / "copy.db"
+        shutil.copyfile(u.database, copy)
+        return f"sqlite:///{copy}", lambda: shutil.rmtree(copy.parent, ignore_errors=True)
+    name = f"acas_bench_pay_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(u.set(database="postgres").render_as_string(hide_password=False)).execution_options(
+        isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{u.database}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return u.set(database=name).render_as_string(hide_password=False), drop
+
+
+def _company(url: str, scale: float) -> str:
+    engine = make_engine(url)
+    upgrade(engine)
+    if ledger_is_empty(engine):
+        generate(engine, size=DemoSize.scaled(scale), end=END, seed=1)
+    counts = {}
+    with engine.connect() as conn:
+        for table in ("sl_invoice_rec", "gl_journal_line_rec", "sl_customer_rec", "pl_supplier_rec", "st_item_rec"):
+            counts[table] = int(conn.scalar(text(f"SELECT COUNT(*) FROM {table}")) or 0)
+    engine.dispose()
+    return (
+        f"{make_url(url).get_backend_name()}: {counts['sl_invoice_rec']:,} sales invoices,"
+        f" {counts['gl_journal_line_rec']:,} journal lines, {counts['sl_customer_rec']:,} customers,"
+        f" {counts['pl_supplier_rec']:,} suppliers, {counts['st_item_rec']:,} items"
+    )
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal; forecast units (floats, written rounded to 0.001 per month) to within 0.01."""
+    if isinstance(a, float) or isinstance(b, float):
+        return math.isclose(a, b, abs_tol=0.01)
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _compare(name: str, job: Figures, base: Figures) -> str | None:
+    """None when the job's figures equal the baseline's, else what differs."""
+    differ = [(k, job[k], base[k]) for k in sorted(set(job) & set(base), key=str) if not _same(job[k], base[k])]
+    if set(job) == set(base) and not differ:
+        return None
+    missing = sorted(set(base) - set(job), key=str)[:3]
+    extra = sorted(set(job) - set(base), key=str)[:3]
+    return (
+        f"{name}: the job's figures differ from the baseline's ({len(job)} vs {len(base)} keys);"
+        f" only in baseline {missing}, only in job {extra}, different (key, job, baseline) {differ[:3]}"
+    )
+
+
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
+
+
+def run() -> list[tuple[str, str]]:
+    scale = float(os.environ.get("ACAS_BENCH_LEDGER_SCALE", "2"))
+    folder = tempfile.mkdtemp(prefix="acas-bench-ledger-")
+    url = os.environ.get("ACAS_BENCH_LEDGER_URL") or f"sqlite:///{Path(folder) / 'ledger.db'}"
+    names = [n.strip() for n in os.environ.get("ACAS_BENCH_LEDGER_JOBS", ",".join(JOBS)).split(",") if n.strip()]
+    pdfs = int(os.environ.get("ACAS_BENCH_LEDGER_STATEMENT_PDF", "30"))
+    out: list[tuple[str, str]] = []
+    problems: list[str] = []
+    _row(out, "company", _company(url, scale))
+    for name in names:
+        if name not in BASELINES:
+            raise ValueError(f"ACAS_BENCH_LEDGER_JOBS: unknown job {name!r}; known: {', '.join(JOBS)}")
+        load = _load()
+        base = _in_child(_child_baseline, url, name)
+        drop = None
+        job_url = url
+        if name == "PL_PAYMENT_RUN":
+            job_url, drop = _copy_database(url)
+        try:
+            job = _in_child(_child_job, job_url, name, PARAMS[name], folder, True)
+        finally:
+            if drop is not None:
+                drop()
+        problem = _compare(name, job["figures"], base["figures"])
+        if problem:
+            problems.append(problem)
+        ratio = job["seconds"] / base["seconds"] if base["seconds"] else float("inf")
+        rows = len([k for k in base["figures"] if k != "control"])
+        _row(
+            out,
+            f"{name} ({rows:,} rows, {'FIGURES DIFFER' if problem else 'figures equal'}; load {load})",
+            f"job {job['seconds']:.2f} s / {job['peak_mb']:.0f} MB;"
+            f" SQL {base['seconds']:.2f} s / {base['peak_mb']:.0f} MB; ratio {ratio:.2f}",
+        )
+        if name == "SL_STATEMENT_GENERATION" and pdfs:
+            _row(out, *_statement_pdfs(url, folder, pdfs))
+    shutil.rmtree(folder, ignore_errors=True)
+    if problems:
+        raise AssertionError("\n".join(problems))
+    return out
+
+
+def _row(out: list[tuple[str, str]], figure: str, value: str) -> None:
+    """Keep a figure, and show it at once on stderr (a full-size run takes long)."""
+    out.append((figure, value))
+    print(f"# {figure}: {value}", file=sys.stderr, flush=True)
+
+
+def _child_pdfs(url: str, folder: str, count: int) -> dict[str, Any]:
+    from acas_batch.analysis.ageing import DEFAULT_BOUNDS, bucket_labels
+    from acas_batch.db import transaction
+    from acas_batch.jobs.sl_params import resolve_period
+    from acas_batch.jobs.sl_statements import build_statements
+    from acas_batch.reports.render import write_pdf
+
+    engine = make_engine(url)
+    with transaction(engine) as s:
+        period = resolve_period(s, "PREVIOUS", END)
+        statements = []
+        for st in build_statements(s, period, include_zero=False):
+            statements.append(st)
+            if len(statements) == count:
+                break
+    common = {"company": "", "start": PREVIOUS[0], "end": PREVIOUS[1], "labels": bucket_labels(DEFAULT_BOUNDS)}
+    if statements:  # the first render loads Pango and the fonts: warm up outside the timing
+        write_pdf(
+            Path(folder) / "warm-up.pdf", "statement.html", statements=statements[:1], title="Statement", **common
+        )
+    began = time.perf_counter()
+    for st in statements:
+        write_pdf(
+            Path(folder) / f"statement_{st.code}.pdf", "statement.html", statements=[st], title="Statement", **common
+        )
+    seconds = time.perf_counter() - began
+    engine.dispose()
+    return {"seconds": seconds, "count": len(statements), "peak_mb": _peak_mb()}
+
+
+def _statement_pdfs(url: str, folder: str, count: int) -> tuple[str, str]:
+    r = _in_child(_child_pdfs, url, folder, count)
+    each = r["seconds"] / max(r["count"], 1)
+    return (
+        f"SL_STATEMENT_GENERATION PDF part: {r['count']} statements rendered",
+        f"{r['seconds']:.2f} s = {each * 1000:.0f} ms per customer / {r['peak_mb']:.0f} MB",
+    )
+
+
+if __name__ == "__main__":
+    for figure, value in run():
+        print(f"{figure}: {value}")
