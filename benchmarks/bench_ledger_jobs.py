@@ -504,7 +504,7 @@ def _child_pdfs(url: str, folder: str, count: int) -> dict[str, Any]:
     from acas_batch.db import transaction
     from acas_batch.jobs.sl_params import resolve_period
     from acas_batch.jobs.sl_statements import build_statements
-    from acas_batch.reports.render import write_pdf
+    from acas_batch.reports.render import write_pdf, write_pdf_set
 
     engine = make_engine(url)
     with transaction(engine) as s:
@@ -525,16 +525,29 @@ def _child_pdfs(url: str, folder: str, count: int) -> dict[str, Any]:
             Path(folder) / f"statement_{st.code}.pdf", "statement.html", statements=[st], title="Statement", **common
         )
     seconds = time.perf_counter() - began
+    # As the job writes them: laid out together, cut into one file per customer.
+    began = time.perf_counter()
+    write_pdf_set(
+        "statement.html",
+        "statements",
+        statements,
+        [Path(folder) / f"set_{st.code}.pdf" for st in statements],
+        context={**common, "title": "Statement"},
+    )
+    set_seconds = time.perf_counter() - began
     engine.dispose()
-    return {"seconds": seconds, "count": len(statements), "peak_mb": _peak_mb()}
+    return {"seconds": seconds, "set_seconds": set_seconds, "count": len(statements), "peak_mb": _peak_mb()}
 
 
 def _statement_pdfs(url: str, folder: str, count: int) -> tuple[str, str]:
     r = _in_child(_child_pdfs, url, folder, count)
     each = r["seconds"] / max(r["count"], 1)
+    each_set = r["set_seconds"] / max(r["count"], 1)
     return (
         f"SL_STATEMENT_GENERATION PDF part: {r['count']} statements rendered",
-        f"{r['seconds']:.2f} s = {each * 1000:.0f} ms per customer / {r['peak_mb']:.0f} MB",
+        f"as the job does (laid out together, cut per customer) {r['set_seconds']:.2f} s = "
+        f"{each_set * 1000:.0f} ms per customer; one WeasyPrint run each {r['seconds']:.2f} s = "
+        f"{each * 1000:.0f} ms per customer / {r['peak_mb']:.0f} MB",
     )
 
 
