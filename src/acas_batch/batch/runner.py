@@ -36,7 +36,7 @@ from acas_batch.batch.queue import (
 )
 from acas_batch.batch.registry import Registry
 from acas_batch.config import Settings
-from acas_batch.db import is_sqlite, transaction, write_engine
+from acas_batch.db import is_sqlite, rowcount, transaction, write_engine
 from acas_batch.errors import AcasBatchError, LeaseLost, RunKeyAlreadySucceeded
 from acas_batch.models import BatchExecution, BatchLog
 from acas_batch.models.enums import ExecutionState, LogLevel
@@ -436,10 +436,10 @@ def finish_deferred(engine: Engine, settings: Settings, items: list[DeferredSucc
     """Record deferred successes: all in one transaction (group commit), fenced by their tokens.
 
     One batched ``UPDATE ... WHERE id = :id AND fencing_token = :token AND state =
-    'running'`` for the group, then one read checks that every row is now ours and
-    successful. If any is not (a lease lost, a cancel recorded, a run key that already
-    succeeded) the group is rolled back and each is recorded on its own, as
-    :func:`run_execution` records it.
+    'running'`` for the group, whose row count (or, where the driver cannot count the rows
+    of a batch, one read) says whether every row was ours. If any was not (a lease lost, a
+    cancel recorded, a run key that already succeeded) the group is rolled back and each
+    is recorded on its own, as :func:`run_execution` records it.
     """
     if not items:
         return []
@@ -464,15 +464,18 @@ def finish_deferred(engine: Engine, settings: Settings, items: list[DeferredSucc
     tokens = {i.claim.execution_id: i.claim.token for i in items}
     try:
         with transaction(engine, write=True) as s:
-            s.execute(stmt, [_success_values(i) for i in items])
-            mine = {
-                eid
-                for eid, token, state in s.execute(
-                    select(table.c.id, table.c.fencing_token, table.c.state).where(table.c.id.in_(list(tokens)))
-                )
-                if tokens[eid] == token and state in (ExecutionState.SUCCEEDED, ExecutionState.WARNING)
-            }
-            if mine != set(tokens):
+            updated = s.execute(stmt, [_success_values(i) for i in items])
+            if s.get_bind().dialect.supports_sane_multi_rowcount:
+                whole = rowcount(updated) == len(items)  # each id matches one row at most
+            else:
+                whole = {
+                    eid
+                    for eid, token, state in s.execute(
+                        select(table.c.id, table.c.fencing_token, table.c.state).where(table.c.id.in_(list(tokens)))
+                    )
+                    if tokens[eid] == token and state in (ExecutionState.SUCCEEDED, ExecutionState.WARNING)
+                } == set(tokens)
+            if not whole:
                 raise _GroupRefused
     except (_GroupRefused, IntegrityError):
         return [_finish_alone(engine, settings, i) for i in items]

@@ -69,6 +69,8 @@ def _die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+#: A worker's or job process's pooled connection is pinged before use only after this long unused (s).
+PING_AFTER_IDLE = 2.0
 #: Deferred successes recorded together at most this many at a time ...
 GROUP_MAX = 64
 #: ... and none waits longer than this (seconds) for the next job to finish.
@@ -91,7 +93,7 @@ def _child_main(conn: Connection, settings_data: dict[str, Any], parent_pid: int
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when we stop
     settings = Settings(**settings_data)
     load_job_modules(settings)
-    engine = make_engine(settings.database_url, pool_size=2)
+    engine = make_engine(settings.database_url, pool_size=2, ping_after_idle=PING_AFTER_IDLE)
     group: list[DeferredSuccess] = []
 
     def record_group() -> None:
@@ -175,7 +177,7 @@ class Worker:
         self.clock = clock
         self.slots_wanted = slots
         self.observers = observers or Observers()
-        self.engine = engine or make_engine(settings.database_url)
+        self.engine = engine or make_engine(settings.database_url, ping_after_idle=PING_AFTER_IDLE)
         self.worker_id = worker_id or f"worker:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.limits = ClaimLimits(max_running=settings.max_running, slot_capacity=settings.slot_capacity)
         self._ctx = multiprocessing.get_context("spawn")
