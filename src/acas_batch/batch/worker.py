@@ -419,7 +419,9 @@ class Worker:
                 if c.execution_id in renewal.cancel_requested:
                     self._record(c, ExecutionState.CANCELLED, "Cancelled", "cancelled by an operator", retry=False)
         for slot in self._slots:
-            hit = [c for c in slot.queue if c.execution_id in gone]
+            # A run whose success waits to be recorded needs nothing: its fenced record either
+            # lands first or is refused.
+            hit = [c for c in slot.queue if c.execution_id in gone and c.execution_id not in slot.ran]
             if not hit:
                 continue
             # A claim queued in a process cannot be taken back from it: stop the process (the
