@@ -9,6 +9,7 @@ we emit ``BEGIN`` ourselves, ``BEGIN IMMEDIATE`` when a connection is opened wit
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from acas_batch.config import normalise_database_url
@@ -44,10 +45,35 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
+def _install_idle_ping(engine: Engine, idle_seconds: float) -> None:
+    """Ping a pooled PostgreSQL connection on checkout only if it sat idle for ``idle_seconds``.
+
+    A connection that fails the ping is replaced (``DisconnectionError`` makes the pool
+    retry with a fresh one), as ``pool_pre_ping`` does, without a round trip per checkout
+    for a process that uses its connections continuously.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since <= idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError("connection failed its ping") from exc
+
+
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 10, ping_after_idle: float | None = None) -> Engine:
     """Create the engine for ``url`` (SQLite file or PostgreSQL via psycopg 3).
 
-    A SQLite file's folder is created if missing.
+    A SQLite file's folder is created if missing. PostgreSQL connections are checked
+    before use: at every checkout, or with ``ping_after_idle`` only after that many
+    seconds unused (for the engine's hot loops: a worker and its job processes).
     """
     url = normalise_database_url(url)
     sa_url = make_url(url)
@@ -58,14 +84,17 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _install_sqlite_hooks(engine)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
-        pool_pre_ping=True,
+        pool_pre_ping=ping_after_idle is None,
         pool_recycle=1800,
     )
+    if ping_after_idle is not None:
+        _install_idle_ping(engine, ping_after_idle)
+    return engine
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -110,8 +110,8 @@ def claim(
     pg = _is_pg(session)
     if pg and limits.max_running:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _GLOBAL_LIMIT_LOCK})
-    stmt = (
-        select(BatchExecution.id, BatchExecution.job_id)
+    cand_stmt = (
+        select(BatchExecution.id, BatchExecution.job_id, BatchExecution.priority)
         .where(
             BatchExecution.state == ExecutionState.QUEUED,
             (BatchExecution.not_before.is_(None)) | (BatchExecution.not_before <= now),
@@ -120,25 +120,43 @@ def claim(
         .limit(max(limit * 4, limit + 8))
     )
     if pg:
-        stmt = stmt.with_for_update(skip_locked=True)
-    candidates = session.execute(stmt).all()
+        cand_stmt = cand_stmt.with_for_update(skip_locked=True)
+    # One statement: the candidates (locked first, SKIP LOCKED), then their jobs (locked in id
+    # order), with whether a TRIGGER edge starts from each job.
+    cand = cand_stmt.cte("candidates").prefix_with("MATERIALIZED", dialect="postgresql")
+    starts_triggers = (
+        exists()
+        .where(BatchDependency.kind == DependencyKind.TRIGGER, BatchDependency.depends_on_job_id == BatchJob.id)
+        .label("starts_triggers")
+    )
+    stmt = (
+        select(cand.c.id, cand.c.priority, BatchJob, starts_triggers)
+        .join(BatchJob, BatchJob.id == cand.c.job_id)
+        .order_by(BatchJob.id, cand.c.id)
+    )
+    if pg:
+        # FOR NO KEY UPDATE (inserts referring to the job still pass), of the job rows only
+        stmt = stmt.with_for_update(key_share=True, of=BatchJob)
+    jobs: dict[int, BatchJob] = {}
+    triggering: set[int] = set()
+    candidates: list[tuple[int, int, int]] = []  # (priority, id, job id)
+    for eid, priority, j, triggers in session.execute(stmt):
+        jobs[j.id] = j
+        candidates.append((priority, eid, j.id))
+        if triggers:
+            triggering.add(j.id)
     if not candidates:
         return []
-    job_ids = sorted({c.job_id for c in candidates})
-    job_stmt = select(BatchJob).where(BatchJob.id.in_(job_ids)).order_by(BatchJob.id)
-    if pg:
-        job_stmt = job_stmt.with_for_update(key_share=True)  # FOR NO KEY UPDATE: inserts still pass
-    jobs = {j.id: j for j in session.scalars(job_stmt)}
+    candidates.sort(key=lambda c: (-c[0], c[1]))  # highest priority first, then oldest
     wanted = {j.id: parse_resources(j.resources) for j in jobs.values()}
     names = sorted({r.name for claims in wanted.values() for r in claims})
     if pg:
         for name in names:
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _resource_lock_key(name)})
-    running = session.execute(
-        select(BatchExecution.job_id, func.count())
-        .where(BatchExecution.state == ExecutionState.RUNNING)
-        .group_by(BatchExecution.job_id)
-    )
+    counted = select(BatchExecution.job_id, func.count()).where(BatchExecution.state == ExecutionState.RUNNING)
+    if not limits.max_running and not names:  # only the candidates' jobs matter
+        counted = counted.where(BatchExecution.job_id.in_(list(jobs)))
+    running = session.execute(counted.group_by(BatchExecution.job_id))
     per_job: Counter[int] = Counter({job_id: n for job_id, n in running})  # noqa: C416 (a Result is not a mapping)
     total = sum(per_job.values())
     held: list[ResourceClaim] = []
@@ -147,15 +165,15 @@ def claim(
         for rj in running_jobs:
             held.extend(parse_resources(rj.resources) * per_job[rj.id])
     chosen: list[tuple[int, BatchJob]] = []
-    for cand in candidates:
+    for _, cand_id, cand_job_id in candidates:
         if len(chosen) >= limit or (limits.max_running and total >= limits.max_running):
             break
-        job = jobs[cand.job_id]
+        job = jobs[cand_job_id]
         if per_job[job.id] >= job.max_concurrency:
             continue
         if wanted[job.id] and conflicts(wanted[job.id], held, limits.slot_capacity):
             continue
-        chosen.append((cand.id, job))
+        chosen.append((cand_id, job))
         per_job[job.id] += 1
         total += 1
         held.extend(wanted[job.id])
@@ -189,14 +207,6 @@ def claim(
         .execution_options(synchronize_session=False)
     ).all()
     by_id = dict(chosen)
-    triggering = set(
-        session.scalars(
-            select(BatchDependency.depends_on_job_id).where(
-                BatchDependency.kind == DependencyKind.TRIGGER,
-                BatchDependency.depends_on_job_id.in_({job.id for _, job in chosen}),
-            )
-        )
-    )
     claims = []
     for eid, token, attempt, bdate, nominal, run_key, params, checkpoint, forced in sorted(
         result, key=lambda r: ids.index(r[0])

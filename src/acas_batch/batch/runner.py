@@ -16,10 +16,10 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,9 +36,9 @@ from acas_batch.batch.queue import (
 )
 from acas_batch.batch.registry import Registry
 from acas_batch.config import Settings
-from acas_batch.db import is_sqlite, transaction, write_engine
+from acas_batch.db import is_sqlite, rowcount, transaction, write_engine
 from acas_batch.errors import AcasBatchError, LeaseLost, RunKeyAlreadySucceeded
-from acas_batch.models import BatchLog
+from acas_batch.models import BatchExecution, BatchLog
 from acas_batch.models.enums import ExecutionState, LogLevel
 
 
@@ -203,6 +203,10 @@ class RunContext:
             save_progress(session, self.execution_id, self._token, *self._pending.progress)
         self._pending = _Pending()
 
+    def has_pending(self) -> bool:
+        """Whether log lines or progress wait for the job's next commit (SQLite)."""
+        return bool(self._pending.logs) or self._pending.progress is not None
+
     def flush_pending_separately(self) -> None:
         """Write buffered log lines in their own transaction (after a rollback)."""
         if not self._pending.logs:
@@ -295,8 +299,45 @@ def _fail(  # noqa: PLR0917
     return Outcome(execution_id, ExecutionState.FAILED.value, tuple(events), error=message)
 
 
-def run_execution(engine: Engine, settings: Settings, registry: Registry, claim: Claim, start: datetime) -> Outcome:
-    """Run one claimed execution to its recorded outcome. Never raises for job errors."""
+@dataclass(frozen=True)
+class DeferredSuccess:
+    """A write-free run that succeeded, waiting to be recorded with others in one transaction."""
+
+    claim: Claim
+    finished_at: datetime
+    result: dict[str, Any] | None
+    warning: str | None
+    output_dir: str | None
+    ran_at: float = field(default_factory=time.monotonic)
+
+
+def _deferrable(ctx: RunContext, claim: Claim) -> bool:
+    """A success that can be recorded later, alone: no open unit of work, no new checkpoint,
+    nothing buffered, and neither a forced run (it supersedes) nor a job with TRIGGER edges."""
+    return (
+        not ctx.session.in_transaction()
+        and ctx.last_checkpoint is claim.checkpoint
+        and not ctx.has_pending()
+        and not claim.forced
+        and not claim.has_triggers
+    )
+
+
+def run_execution(
+    engine: Engine,
+    settings: Settings,
+    registry: Registry,
+    claim: Claim,
+    start: datetime,
+    *,
+    deferred: list[DeferredSuccess] | None = None,
+) -> Outcome:
+    """Run one claimed execution to its recorded outcome. Never raises for job errors.
+
+    With ``deferred``, a success that wrote nothing through ``ctx.session`` is appended
+    there instead of being recorded (state ``"ran"``); :func:`finish_deferred` records
+    a group of them in one transaction.
+    """
     clock = OffsetClock(start)
     wait_default = settings.dependency_wait_seconds
     execution_id, token = claim.execution_id, claim.token
@@ -322,6 +363,18 @@ def run_execution(engine: Engine, settings: Settings, registry: Registry, claim:
             )
             ctx.flush_pending_separately()
             return _fail(engine, execution_id, token, clock.now(), type(exc).__name__, str(exc), wait_default)
+        if deferred is not None and _deferrable(ctx, claim):
+            output_dir = settings.outputs / str(execution_id)
+            deferred.append(
+                DeferredSuccess(
+                    claim,
+                    clock.now(),
+                    _result_dict(value),
+                    ctx.warning,
+                    str(output_dir) if output_dir.exists() else None,
+                )
+            )
+            return Outcome(execution_id, RAN)
         try:
             ctx.finish(_result_dict(value), wait_default, events)
         except LeaseLost as exc:
@@ -331,18 +384,128 @@ def run_execution(engine: Engine, settings: Settings, registry: Registry, claim:
             ctx.session.rollback()
             if not is_run_key_conflict(exc):
                 raise
-            message = f"run key {claim.run_key} already succeeded in another execution; this run's writes were undone"
-            return _fail(
-                engine,
-                execution_id,
-                token,
-                clock.now(),
-                RunKeyAlreadySucceeded.__name__,
-                message,
-                wait_default,
-                retry=False,
-            )
+            return _run_key_taken(engine, claim, clock.now(), wait_default)
     finally:
         ctx.close()
     state = ExecutionState.WARNING if ctx.warning else ExecutionState.SUCCEEDED
     return Outcome(execution_id, state.value, tuple(events))
+
+
+#: The state of an :class:`Outcome` whose success is deferred (run, not yet recorded).
+RAN = "ran"
+
+
+def _run_key_taken(engine: Engine, claim: Claim, now: datetime, wait_default: int) -> Outcome:
+    message = f"run key {claim.run_key} already succeeded in another execution; this run's writes were undone"
+    return _fail(
+        engine,
+        claim.execution_id,
+        claim.token,
+        now,
+        RunKeyAlreadySucceeded.__name__,
+        message,
+        wait_default,
+        retry=False,
+    )
+
+
+def _success_values(item: DeferredSuccess) -> dict[str, Any]:
+    c = item.claim
+    return {
+        "b_id": c.execution_id,
+        "b_token": c.token,
+        "b_state": ExecutionState.WARNING if item.warning else ExecutionState.SUCCEEDED,
+        "b_finished": item.finished_at,
+        "b_duration": int((item.finished_at - c.started_at).total_seconds() * 1000),
+        "b_result": item.result,
+        "b_reason": item.warning,
+        "b_output": item.output_dir,
+    }
+
+
+def _event_of(item: DeferredSuccess) -> tuple[str, ExecutionEvent]:
+    c = item.claim
+    state = ExecutionState.WARNING if item.warning else ExecutionState.SUCCEEDED
+    return (
+        "on_finished",
+        ExecutionEvent(c.execution_id, c.job_name, state, item.finished_at, c.attempt, reason=item.warning),
+    )
+
+
+def finish_deferred(engine: Engine, settings: Settings, items: list[DeferredSuccess]) -> list[Outcome]:
+    """Record deferred successes: all in one transaction (group commit), fenced by their tokens.
+
+    One batched ``UPDATE ... WHERE id = :id AND fencing_token = :token AND state =
+    'running'`` for the group, whose row count (or, where the driver cannot count the rows
+    of a batch, one read) says whether every row was ours. If any was not (a lease lost, a
+    cancel recorded, a run key that already succeeded) the group is rolled back and each
+    is recorded on its own, as :func:`run_execution` records it.
+    """
+    if not items:
+        return []
+    table = cast(Table, BatchExecution.__table__)
+    stmt = (
+        update(table)
+        .where(
+            table.c.id == bindparam("b_id"),
+            table.c.fencing_token == bindparam("b_token"),
+            table.c.state == ExecutionState.RUNNING,
+        )
+        .values(
+            state=bindparam("b_state", type_=table.c.state.type),
+            finished_at=bindparam("b_finished", type_=table.c.finished_at.type),
+            duration_ms=bindparam("b_duration"),
+            result=bindparam("b_result", type_=table.c.result.type),
+            exit_code=0,
+            reason=func.coalesce(bindparam("b_reason", type_=table.c.reason.type), table.c.reason),
+            output_dir=func.coalesce(bindparam("b_output", type_=table.c.output_dir.type), table.c.output_dir),
+        )
+    )
+    tokens = {i.claim.execution_id: i.claim.token for i in items}
+    try:
+        with transaction(engine, write=True) as s:
+            updated = s.execute(stmt, [_success_values(i) for i in items])
+            if s.get_bind().dialect.supports_sane_multi_rowcount:
+                whole = rowcount(updated) == len(items)  # each id matches one row at most
+            else:
+                whole = {
+                    eid
+                    for eid, token, state in s.execute(
+                        select(table.c.id, table.c.fencing_token, table.c.state).where(table.c.id.in_(list(tokens)))
+                    )
+                    if tokens[eid] == token and state in (ExecutionState.SUCCEEDED, ExecutionState.WARNING)
+                } == set(tokens)
+            if not whole:
+                raise _GroupRefused
+    except (_GroupRefused, IntegrityError):
+        return [_finish_alone(engine, settings, i) for i in items]
+    return [Outcome(i.claim.execution_id, _event_of(i)[1].state.value, (_event_of(i),)) for i in items]
+
+
+class _GroupRefused(Exception):
+    """One of a group's rows cannot be recorded together with the others."""
+
+
+def _finish_alone(engine: Engine, settings: Settings, item: DeferredSuccess) -> Outcome:
+    c = item.claim
+    events: Events = []
+    try:
+        with transaction(engine, write=True) as s:
+            finish_success(
+                s,
+                c,
+                now=item.finished_at,
+                result=item.result,
+                warning=item.warning,
+                output_dir=item.output_dir,
+                wait_default_seconds=settings.dependency_wait_seconds,
+                events=events,
+            )
+    except LeaseLost as exc:
+        return Outcome(c.execution_id, "lease_lost", error=str(exc))
+    except IntegrityError as exc:
+        if not is_run_key_conflict(exc):
+            raise
+        return _run_key_taken(engine, c, item.finished_at, settings.dependency_wait_seconds)
+    state = ExecutionState.WARNING if item.warning else ExecutionState.SUCCEEDED
+    return Outcome(c.execution_id, state.value, tuple(events))

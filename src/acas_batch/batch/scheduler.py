@@ -27,16 +27,17 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from acas_batch import __version__
 from acas_batch.batch.calendar import next_occurrence, occurrences
 from acas_batch.batch.events import ExecutionEvent, Observers
-from acas_batch.batch.executions import has_wait_dependencies, live_success, notify_workers, run_key_for
+from acas_batch.batch.executions import notify_workers, run_key_for
 from acas_batch.batch.queue import Events, promote_ready, recover_expired
 from acas_batch.batch.registry import REGISTRY, Registry
 from acas_batch.batch.schedules import calendar_from_settings, company_closures, spec_of
@@ -44,8 +45,8 @@ from acas_batch.clock import Clock
 from acas_batch.config import Settings
 from acas_batch.db import transaction
 from acas_batch.errors import ValidationError
-from acas_batch.models import BatchExecution, BatchJob, BatchSchedule, BatchWorker
-from acas_batch.models.enums import ExecutionState, MisfirePolicy, TriggerKind, WorkerRole, WorkerState
+from acas_batch.models import BatchDependency, BatchExecution, BatchJob, BatchSchedule, BatchWorker
+from acas_batch.models.enums import DependencyKind, ExecutionState, MisfirePolicy, TriggerKind, WorkerRole, WorkerState
 
 log = logging.getLogger("acas_batch.scheduler")
 
@@ -126,18 +127,6 @@ def plan_occurrences(
     return planned
 
 
-def _insert_occurrence(session: Session, values: dict[str, Any]) -> int | None:
-    """Insert one occurrence unless it exists; the unique constraint decides, not a read."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = (
-        dialect.insert(BatchExecution)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["schedule_id", "nominal_time"])
-        .returning(BatchExecution.id)
-    )
-    return session.execute(stmt).scalar_one_or_none()
-
-
 @dataclass
 class FireReport:
     """What one fire pass did."""
@@ -158,7 +147,13 @@ def fire_due(
     registry: Registry = REGISTRY,
     limit: int = 1000,
 ) -> FireReport:
-    """Turn the due occurrences of due schedules into executions (see the module docstring)."""
+    """Turn the due occurrences of due schedules into executions (see the module docstring).
+
+    Set-based: the due schedules are read (and locked) in two statements, the jobs with
+    WAIT edges and the run keys' live successes in one each, every occurrence of every
+    schedule is inserted by one ``INSERT ... ON CONFLICT DO NOTHING`` (in pages) and the
+    schedules are advanced by one batched ``UPDATE``; only the calendar runs per schedule.
+    """
     report = FireReport()
     # Two index range scans rather than one OR (which scans every schedule): the due ones,
     # and the new ones whose next run was never computed. A finished schedule has no next
@@ -177,10 +172,13 @@ def fire_due(
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True, of=BatchSchedule)
         rows.extend((schedule, job) for schedule, job in session.execute(stmt))
-    queued = False
+    if not rows:
+        return report
+    if not isinstance(calendar, Calendar):
+        calendar = calendar()  # built only when a schedule is due
+    waiting = _jobs_with_waits(session, {job.id for _, job in rows})
+    plans: list[_SchedulePlan] = []
     for schedule, job in rows:
-        if not isinstance(calendar, Calendar):
-            calendar = calendar()  # built only when a schedule is due
         report.schedules += 1
         spec = calendar.spec_of(schedule)
         after = schedule.last_fire_at or schedule.valid_from or schedule.created_at
@@ -196,26 +194,44 @@ def fire_due(
             policy=schedule.misfire_policy,
             grace=timedelta(seconds=schedule.misfire_grace_seconds),
         )
-        waits = has_wait_dependencies(session, job.id)
-        for item in planned:
-            queued |= _create(session, schedule, job, item, now, waits, wait_default_seconds, registry, report)
+        values = [
+            _values(schedule, job, item, now, job.id in waiting, wait_default_seconds, registry) for item in planned
+        ]
         last = occs[-1].nominal if occs else schedule.last_fire_at
-        if last is not None:
-            schedule.last_fire_at = last
         nxt = calendar.next_occurrence(spec, calendar.calendar, last or after)
         if schedule.valid_until is not None and nxt is not None and nxt.nominal > schedule.valid_until:
             nxt = None
-        schedule.next_fire_at = nxt.nominal if nxt else None
-        if nxt is None and schedule.last_fire_at is None:
-            schedule.last_fire_at = until
-        schedule.updated_at = now
+        last_fire = last if last is not None else (until if nxt is None else None)
+        plans.append(_SchedulePlan(schedule, job, values, last_fire, nxt.nominal if nxt else None))
+    queued = _insert_occurrences(session, plans, report, wait_default_seconds)
+    _advance(session, plans, now)
     if queued:
         notify_workers(session)
     return report
 
 
-def _create(  # noqa: PLR0917
-    session: Session,
+@dataclass
+class _SchedulePlan:
+    """One due schedule: the rows of its occurrences and where it moves to."""
+
+    schedule: BatchSchedule
+    job: BatchJob
+    values: list[dict[str, Any]]
+    last_fire_at: datetime | None
+    next_fire_at: datetime | None
+
+
+def _jobs_with_waits(session: Session, job_ids: set[int]) -> set[int]:
+    return set(
+        session.scalars(
+            select(BatchDependency.job_id)
+            .where(BatchDependency.job_id.in_(job_ids), BatchDependency.kind == DependencyKind.WAIT)
+            .distinct()
+        )
+    )
+
+
+def _values(  # noqa: PLR0917
     schedule: BatchSchedule,
     job: BatchJob,
     item: Planned,
@@ -223,8 +239,8 @@ def _create(  # noqa: PLR0917
     waits: bool,
     wait_default_seconds: int,
     registry: Registry,
-    report: FireReport,
-) -> bool:
+) -> dict[str, Any]:
+    """The row of one occurrence, before the run key's live success is looked at."""
     occ = item.occurrence
     params = {**(job.default_params or {}), **(schedule.params or {})}
     reason = item.skip_reason
@@ -233,18 +249,13 @@ def _create(  # noqa: PLR0917
         run_key = run_key_for(job, params, occ.business_date, registry)
     except ValidationError as exc:
         run_key, state, reason = f"{job.name}:{occ.business_date.isoformat()}", ExecutionState.FAILED, str(exc)
-    if state in (ExecutionState.PENDING, ExecutionState.QUEUED) and (done := live_success(session, run_key)):
-        state, reason = ExecutionState.SKIPPED, f"run key {run_key} already succeeded in execution {done.id}"
-    held_from = None
-    if schedule.start_held and state in (ExecutionState.PENDING, ExecutionState.QUEUED):
-        held_from, state, reason = state, ExecutionState.HELD, "schedule starts held: an operator releases it"
-    values = {
+    return {
         "job_id": job.id,
         "schedule_id": schedule.id,
         "nominal_time": occ.nominal,
         "business_date": occ.business_date,
         "state": state,
-        "held_from": held_from,
+        "held_from": None,
         "trigger": TriggerKind.SCHEDULE,
         "run_key": run_key,
         "params": params,
@@ -254,26 +265,104 @@ def _create(  # noqa: PLR0917
         "cancel_requested": False,
         "forced": False,
         "created_at": now,
-        "queued_at": now if state is ExecutionState.QUEUED else None,
-        "wait_deadline": (
-            now + timedelta(seconds=job.dependency_wait_seconds or wait_default_seconds)
-            if state is ExecutionState.PENDING or held_from is ExecutionState.PENDING
-            else None
-        ),
-        "finished_at": now if state.is_terminal else None,
+        "queued_at": None,
+        "wait_deadline": None,
+        "finished_at": None,
         "reason": reason,
     }
-    new_id = _insert_occurrence(session, values)
-    if new_id is None:
-        report.duplicates += 1
-        log.info("occurrence %s of schedule %s already dispatched", occ.nominal.isoformat(), schedule.id)
-        return False
-    if state is ExecutionState.SKIPPED:
-        report.skipped += 1
-    else:
-        report.created += 1
-    report.events.append(("on_created", ExecutionEvent(new_id, job.name, state, now, reason=reason)))
-    return state is ExecutionState.QUEUED
+
+
+def _live_successes(session: Session, run_keys: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    keys = sorted(run_keys)
+    for i in range(0, len(keys), _PAGE):
+        for run_key, eid in session.execute(
+            select(BatchExecution.run_key, func.min(BatchExecution.id))
+            .where(
+                BatchExecution.run_key.in_(keys[i : i + _PAGE]),
+                BatchExecution.state == ExecutionState.SUCCEEDED,
+                BatchExecution.superseded_by_id.is_(None),
+            )
+            .group_by(BatchExecution.run_key)
+        ):
+            found[run_key] = eid
+    return found
+
+
+#: Rows per statement (SQLite allows 32,766 bound parameters; an occurrence has 19).
+_PAGE = 500
+
+
+def _insert_occurrences(
+    session: Session, plans: list[_SchedulePlan], report: FireReport, wait_default_seconds: int
+) -> bool:
+    """Insert every occurrence unless it exists; the unique constraint decides, not a read."""
+    runnable = (ExecutionState.PENDING, ExecutionState.QUEUED)
+    done = _live_successes(session, {v["run_key"] for p in plans for v in p.values if v["state"] in runnable})
+    rows: list[dict[str, Any]] = []
+    for plan in plans:
+        for v in plan.values:
+            state = v["state"]
+            if state in runnable and v["run_key"] in done:
+                state = ExecutionState.SKIPPED
+                v["reason"] = f"run key {v['run_key']} already succeeded in execution {done[v['run_key']]}"
+            if plan.schedule.start_held and state in runnable:
+                v["held_from"], state = state, ExecutionState.HELD
+                v["reason"] = "schedule starts held: an operator releases it"
+            v["state"] = state
+            v["queued_at"] = v["created_at"] if state is ExecutionState.QUEUED else None
+            if state is ExecutionState.PENDING or v["held_from"] is ExecutionState.PENDING:
+                wait = plan.job.dependency_wait_seconds or wait_default_seconds
+                v["wait_deadline"] = v["created_at"] + timedelta(seconds=wait)
+            v["finished_at"] = v["created_at"] if state.is_terminal else None
+            rows.append(v)
+    created: dict[tuple[int, datetime], int] = {}
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = BatchExecution.__table__
+    for i in range(0, len(rows), _PAGE):
+        stmt = (
+            dialect.insert(table)
+            .values(rows[i : i + _PAGE])
+            .on_conflict_do_nothing(index_elements=["schedule_id", "nominal_time"])
+            .returning(table.c.id, table.c.schedule_id, table.c.nominal_time)
+        )
+        for eid, schedule_id, nominal in session.execute(stmt):
+            created[schedule_id, nominal] = eid
+    queued = False
+    for plan in plans:
+        for v in plan.values:
+            new_id = created.get((plan.schedule.id, v["nominal_time"]))
+            if new_id is None:
+                report.duplicates += 1
+                log.info(
+                    "occurrence %s of schedule %s already dispatched", v["nominal_time"].isoformat(), plan.schedule.id
+                )
+                continue
+            state = v["state"]
+            if state is ExecutionState.SKIPPED:
+                report.skipped += 1
+            else:
+                report.created += 1
+            queued |= state is ExecutionState.QUEUED
+            report.events.append(
+                ("on_created", ExecutionEvent(new_id, plan.job.name, state, v["created_at"], reason=v["reason"]))
+            )
+    return queued
+
+
+def _advance(session: Session, plans: list[_SchedulePlan], now: datetime) -> None:
+    """Move every fired schedule to its next occurrence: one batched UPDATE."""
+    table = cast(Table, BatchSchedule.__table__)
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(last_fire_at=bindparam("b_last"), next_fire_at=bindparam("b_next"), updated_at=now),
+        [{"b_id": p.schedule.id, "b_last": p.last_fire_at, "b_next": p.next_fire_at} for p in plans],
+    )
+    for p in plans:  # the loaded rows say what the database now says
+        set_committed_value(p.schedule, "last_fire_at", p.last_fire_at)
+        set_committed_value(p.schedule, "next_fire_at", p.next_fire_at)
+        set_committed_value(p.schedule, "updated_at", now)
 
 
 @dataclass

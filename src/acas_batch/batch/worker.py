@@ -24,8 +24,8 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import timedelta
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -38,7 +38,7 @@ from acas_batch.batch.events import Observers
 from acas_batch.batch.queue import Claim, ClaimLimits, Events, claim, finish_failure, release_claim, renew
 from acas_batch.batch.registry import REGISTRY
 from acas_batch.batch.retry import CHILD_DIED
-from acas_batch.batch.runner import Outcome, run_execution
+from acas_batch.batch.runner import RAN, DeferredSuccess, Outcome, finish_deferred, run_execution
 from acas_batch.clock import Clock
 from acas_batch.config import Settings
 from acas_batch.db import make_engine, transaction
@@ -69,40 +69,94 @@ def _die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _child_main(conn: Connection, settings_data: dict[str, Any], parent_pid: int) -> None:
-    """A child's life: run what the worker sends until it sends ``None``."""
+#: A worker's or job process's pooled connection is pinged before use only after this long unused (s).
+PING_AFTER_IDLE = 2.0
+#: Deferred successes recorded together at most this many at a time ...
+GROUP_MAX = 64
+#: ... and none waits longer than this (seconds) for the next job to finish.
+GROUP_WAIT = 0.05
+
+
+def _child_main(conn: Connection, settings_data: dict[str, Any], parent_pid: int, draining: Any) -> None:
+    """A child's life: run what the worker sends, in order, until it sends ``None``.
+
+    The worker may queue several claims here (``prefetch``); each is run in turn and
+    reported: its outcome, or ``"ran"`` for a write-free success whose recording is
+    deferred, then recorded with the others that finish close together in one
+    transaction (:func:`finish_deferred`) as soon as no claim is waiting, or the group is
+    full or old. Once ``draining`` is set (shutdown), a claim sent ahead (behind another)
+    and not yet started is handed back (``"skipped"``) instead of run.
+    """
     _die_with_parent()
     if os.getppid() != parent_pid:  # the worker died before we could ask to follow it
         os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when we stop
     settings = Settings(**settings_data)
     load_job_modules(settings)
-    engine = make_engine(settings.database_url, pool_size=2)
+    engine = make_engine(settings.database_url, pool_size=2, ping_after_idle=PING_AFTER_IDLE)
+    group: list[DeferredSuccess] = []
+
+    def record_group() -> None:
+        for outcome in finish_deferred(engine, settings, group):
+            conn.send(outcome)
+        group.clear()
+
     try:
         while True:
+            if group and (
+                not conn.poll() or len(group) >= GROUP_MAX or time.monotonic() - group[0].ran_at >= GROUP_WAIT
+            ):
+                record_group()
             try:
                 message = conn.recv()
             except EOFError:
                 return
             if message is None:
+                record_group()
                 return
-            claim, start = message
-            outcome = run_execution(engine, settings, REGISTRY, claim, start)
+            claim, start, sent, ahead = message
+            if ahead and draining.is_set():
+                conn.send(Outcome(claim.execution_id, SKIPPED))
+                continue
+            start += timedelta(seconds=max(0.0, time.monotonic() - sent))  # it waited here since
+            outcome = run_execution(engine, settings, REGISTRY, claim, start, deferred=group)
             conn.send(outcome)
     finally:
         engine.dispose()
 
 
+#: The state of an :class:`Outcome` for a claim handed back unstarted.
+SKIPPED = "skipped"
+
+
 @dataclass
 class _Slot:
+    """A job process and the claims sent to it, in order: the first not yet ``ran`` is running."""
+
     process: BaseProcess
     conn: Connection
-    claim: Claim | None = None
-    deadline: float | None = None  # monotonic instant of the timeout
+    queue: deque[Claim] = field(default_factory=deque)
+    ran: set[int] = field(default_factory=set)  # run, success not yet recorded
+    running_id: int | None = None
+    deadline: float | None = None  # monotonic instant of the running claim's timeout
 
     @property
     def busy(self) -> bool:
-        return self.claim is not None
+        return bool(self.queue)
+
+    @property
+    def claim(self) -> Claim | None:
+        """The claim the process is running (or about to), if any."""
+        return next((c for c in self.queue if c.execution_id not in self.ran), None)
+
+    def track(self) -> None:
+        """Start the running claim's timeout when the process moves on to it."""
+        c = self.claim
+        if c is None:
+            self.running_id, self.deadline = None, None
+        elif c.execution_id != self.running_id:
+            self.running_id = c.execution_id
+            self.deadline = time.monotonic() + c.timeout_seconds if c.timeout_seconds else None
 
 
 class Worker:
@@ -123,15 +177,19 @@ class Worker:
         self.clock = clock
         self.slots_wanted = slots
         self.observers = observers or Observers()
-        self.engine = engine or make_engine(settings.database_url)
+        self.engine = engine or make_engine(settings.database_url, ping_after_idle=PING_AFTER_IDLE)
         self.worker_id = worker_id or f"worker:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.limits = ClaimLimits(max_running=settings.max_running, slot_capacity=settings.slot_capacity)
         self._ctx = multiprocessing.get_context("spawn")
+        self._draining = self._ctx.Event()
         self._slots: list[_Slot] = []
-        # Claimed ahead, waiting here for a free child: bounded by ``prefetch``, renewed by the
-        # heartbeat like the running ones, released back to the queue on shutdown.
-        self._ready: deque[tuple[Claim, datetime]] = deque()
+        # Claimed but given back by a process that died or was stopped before starting them:
+        # they go to the next free process. Renewed by the heartbeat like the others and
+        # released back to the queue on shutdown.
+        self._ready: deque[Claim] = deque()
         self.prefetch = settings.prefetch if prefetch is None else prefetch
+        # Each process holds its running claim and up to ``ahead`` claimed ahead.
+        self._ahead = -(-self.prefetch // max(1, slots))
         self._stop = threading.Event()
         self._listener: Any = None
         self._last_beat = 0.0
@@ -175,26 +233,33 @@ class Worker:
         return claimed
 
     def shutdown(self) -> None:
-        """Graceful stop: no new claims; wait for running jobs, then interrupt and record them."""
+        """Graceful stop: no new claims; wait for running jobs, then interrupt and record them.
+
+        Claims not yet started go back to the queue: the processes hand back the ones
+        queued with them instead of starting them.
+        """
         self._stop.set()
-        self._release_ready()
+        self._draining.set()
+        self._release(list(self._ready))
+        self._ready.clear()
         deadline = time.monotonic() + self.settings.shutdown_grace_seconds
         while any(s.busy for s in self._slots) and time.monotonic() < deadline:
             self._maintain()
             self._wait(min(self.settings.poll_seconds, max(0.0, deadline - time.monotonic())))
             self._collect()
         for slot in self._slots:
-            if slot.busy and slot.claim is not None:
-                self._kill(slot)
-                self._record(
-                    slot.claim,
+            if slot.busy:
+                self._stop_child(
+                    slot,
                     ExecutionState.FAILED,
                     "WorkerShutdown",
                     f"interrupted: worker {self.worker_id} shut down after a "
                     f"{self.settings.shutdown_grace_seconds:g}s grace period",
                     retry=True,
+                    replace=False,
                 )
-                slot.claim = None
+        self._release(list(self._ready))
+        self._ready.clear()
         for slot in self._slots:
             with contextlib.suppress(OSError, BrokenPipeError):
                 slot.conn.send(None)
@@ -220,7 +285,7 @@ class Worker:
         parent, child = self._ctx.Pipe()
         process = self._ctx.Process(
             target=_child_main,
-            args=(child, self.settings.model_dump(), os.getpid()),
+            args=(child, self.settings.model_dump(), os.getpid(), self._draining),
             name="acas-batch-job",
             daemon=True,
         )
@@ -263,12 +328,21 @@ class Worker:
                 .values(state=WorkerState.STOPPED, stopped_at=now, heartbeat_at=now)
             )
 
+    def _room(self, slot: _Slot) -> int:
+        return 1 + self._ahead - len(slot.queue)
+
+    def _free_slot(self) -> _Slot | None:
+        """The process with the fewest claims, if it has room for one more."""
+        slot = min(self._slots, key=lambda s: len(s.queue), default=None)
+        return slot if slot is not None and self._room(slot) > 0 else None
+
     def _claim(self) -> int:
-        idle = [s for s in self._slots if not s.busy]
-        while idle and self._ready:
-            self._dispatch(idle.pop(0), *self._ready.popleft())
-        want = len(idle) + (self.prefetch - len(self._ready) if idle else 0)
-        if want <= 0:
+        while self._ready and (slot := self._free_slot()) is not None:
+            self._dispatch(slot, self._ready.popleft())
+        room = sum(max(0, self._room(s)) for s in self._slots)
+        # Claim when a process is idle, or when at least half the claimed-ahead room is free:
+        # one claim transaction then serves several jobs.
+        if room <= 0 or (all(s.busy for s in self._slots) and room < max(1, (self._ahead * len(self._slots) + 1) // 2)):
             return 0
         events: Events = []
         with transaction(self.engine, write=True) as s:
@@ -279,33 +353,32 @@ class Worker:
                 worker_id=self.worker_id,
                 now=now,
                 lease_seconds=self.settings.lease_seconds,
-                limit=want,
+                limit=room,
                 limits=self.limits,
                 worker_pid=os.getpid(),
                 events=events,
             )
         for c in claims:
-            if idle:
-                self._dispatch(idle.pop(0), c, now)
+            slot = self._free_slot()
+            if slot is None:  # cannot happen: no more were claimed than there is room for
+                self._ready.append(c)
             else:
-                self._ready.append((c, now))
+                self._dispatch(slot, c)
         self._emit(events)
         return len(claims)
 
-    def _dispatch(self, slot: _Slot, c: Claim, _claimed_at: datetime) -> None:
-        slot.claim = c
-        slot.deadline = time.monotonic() + c.timeout_seconds if c.timeout_seconds else None
-        slot.conn.send((c, self.clock.now()))
+    def _dispatch(self, slot: _Slot, c: Claim) -> None:
+        slot.queue.append(c)
+        slot.track()
+        slot.conn.send((c, self.clock.now(), time.monotonic(), len(slot.queue) > 1))
 
-    def _release_ready(self) -> None:
-        """Give claimed-ahead executions back to the queue (fenced: only if still ours)."""
-        if not self._ready:
+    def _release(self, claims: list[Claim]) -> None:
+        """Give claimed executions that never started back to the queue (fenced: only if still ours)."""
+        if not claims:
             return
-        held = [c for c, _ in self._ready]
-        self._ready.clear()
         try:
             with transaction(self.engine, write=True) as s:
-                for c in held:
+                for c in claims:
                     release_claim(s, c)
         except Exception:  # their leases expire and a scheduler recovers them
             log.warning("could not release claimed-ahead executions", exc_info=True)
@@ -321,17 +394,15 @@ class Worker:
             self._last_beat = mono
             self._heartbeat()
         for slot in self._slots:
-            if slot.busy and slot.deadline is not None and mono >= slot.deadline and slot.claim is not None:
-                c = slot.claim
-                self._kill(slot)
-                self._record(
-                    c, ExecutionState.TIMED_OUT, "Timeout", f"killed at its time limit of {c.timeout_seconds}s"
+            c = slot.claim
+            if c is not None and slot.deadline is not None and mono >= slot.deadline:
+                self._stop_child(
+                    slot, ExecutionState.TIMED_OUT, "Timeout", f"killed at its time limit of {c.timeout_seconds}s"
                 )
-                self._replace(slot)
 
     def _heartbeat(self) -> None:
-        held = {s.claim.execution_id: s.claim.token for s in self._slots if s.claim is not None}
-        held |= {c.execution_id: c.token for c, _ in self._ready}
+        held = {c.execution_id: c.token for s in self._slots for c in s.queue}
+        held |= {c.execution_id: c.token for c in self._ready}
         now = self.clock.now()
         try:
             with transaction(self.engine, write=True) as s:
@@ -342,23 +413,35 @@ class Worker:
         except Exception:  # a busy or unreachable database: try again at the next beat
             log.warning("heartbeat failed", exc_info=True)
             return
-        for c, at in list(self._ready):
-            if c.execution_id in renewal.lost | renewal.cancel_requested:
-                self._ready.remove((c, at))
+        gone = renewal.lost | renewal.cancel_requested
+        for c in list(self._ready):
+            if c.execution_id in gone:
+                self._ready.remove(c)
                 if c.execution_id in renewal.cancel_requested:
                     self._record(c, ExecutionState.CANCELLED, "Cancelled", "cancelled by an operator", retry=False)
         for slot in self._slots:
-            if slot.claim is None:
+            # A run whose success waits to be recorded needs nothing: its fenced record either
+            # lands first or is refused.
+            hit = [c for c in slot.queue if c.execution_id in gone and c.execution_id not in slot.ran]
+            if not hit:
                 continue
-            if slot.claim.execution_id in renewal.lost:
-                log.warning("lease of execution %s lost; stopping its job", slot.claim.execution_id)
-                self._kill(slot)
-                self._replace(slot)
-            elif slot.claim.execution_id in renewal.cancel_requested:
-                c = slot.claim
-                self._kill(slot)
-                self._record(c, ExecutionState.CANCELLED, "Cancelled", "cancelled by an operator", retry=False)
-                self._replace(slot)
+            # A claim queued in a process cannot be taken back from it: stop the process (the
+            # running job is recorded as the cancelled or lost one only if it is one of them).
+            self._collect_slot(slot)
+            running = slot.claim
+            for c in hit:
+                if c.execution_id in renewal.lost:
+                    log.warning("lease of execution %s lost; stopping its job", c.execution_id)
+            self._kill(slot)
+            self._drain(slot)
+            for c in hit:
+                if c in slot.queue:
+                    slot.queue.remove(c)
+                    slot.ran.discard(c.execution_id)
+                    if c.execution_id in renewal.cancel_requested:
+                        self._record(c, ExecutionState.CANCELLED, "Cancelled", "cancelled by an operator", retry=False)
+            self._orphans(slot, running, "the job's process was stopped to cancel work queued with it")
+            self._replace(slot)
 
     def _wait(self, timeout: float) -> None:
         waitables: list[Any] = [s.conn for s in self._slots if s.busy]
@@ -377,22 +460,82 @@ class Worker:
 
     def _collect(self) -> None:
         for slot in self._slots:
-            if not slot.busy or slot.claim is None:
+            if not slot.busy:
                 continue
-            c = slot.claim
-            if slot.conn.poll():
-                try:
-                    outcome: Outcome = slot.conn.recv()
-                except (EOFError, OSError):
-                    outcome = None  # type: ignore[assignment]
-                if outcome is not None:
-                    slot.claim, slot.deadline = None, None
-                    self._emit(list(outcome.events))
-                    continue
-            if not slot.process.is_alive():
+            self._collect_slot(slot)
+            if slot.busy and not slot.process.is_alive():
+                self._drain(slot)
                 code = slot.process.exitcode
-                self._record(c, ExecutionState.FAILED, CHILD_DIED, f"the job's process exited with code {code}")
+                running = slot.claim
+                self._orphans(slot, running, f"the job's process exited with code {code}")
                 self._replace(slot)
+
+    def _collect_slot(self, slot: _Slot) -> None:
+        """Take in what the process has reported so far."""
+        skipped: list[Claim] = []
+        with contextlib.suppress(EOFError, OSError):
+            while slot.busy and slot.conn.poll():
+                outcome: Outcome = slot.conn.recv()
+                self._take(slot, outcome, skipped)
+        slot.track()
+        self._release(skipped)
+
+    def _drain(self, slot: _Slot) -> None:
+        """After the process ended: what it reported before it ended still counts."""
+        self._collect_slot(slot)
+
+    def _take(self, slot: _Slot, outcome: Outcome, skipped: list[Claim]) -> None:
+        eid = outcome.execution_id
+        c = next((c for c in slot.queue if c.execution_id == eid), None)
+        if c is None:
+            return
+        if outcome.state == RAN:
+            slot.ran.add(eid)
+            return
+        slot.queue.remove(c)
+        slot.ran.discard(eid)
+        if outcome.state == SKIPPED:
+            skipped.append(c)
+            return
+        self._emit(list(outcome.events))
+
+    def _orphans(self, slot: _Slot, running: Claim | None, died: str) -> None:
+        """A process is gone: record what it ran or was running (``died`` says why), and queue
+        again what it never started."""
+        for c in list(slot.queue):
+            if c.execution_id in slot.ran:
+                self._record(
+                    c, ExecutionState.FAILED, CHILD_DIED, "the job's process ended before its result was recorded"
+                )
+            elif c is running:
+                self._record(c, ExecutionState.FAILED, CHILD_DIED, died)
+            else:
+                self._ready.append(c)
+        slot.queue.clear()
+        slot.ran.clear()
+        slot.track()
+
+    def _stop_child(
+        self,
+        slot: _Slot,
+        state: ExecutionState,
+        error_type: str,
+        message: str,
+        *,
+        retry: bool = False,
+        replace: bool = True,
+    ) -> None:
+        """Kill the process over its running claim, record that claim as ``state``, and deal with the rest."""
+        c = slot.claim
+        self._kill(slot)
+        self._drain(slot)
+        running = slot.claim
+        if running is not None and running is c:
+            slot.queue.remove(running)
+            self._record(running, state, error_type, message, retry=retry)
+        self._orphans(slot, running if running is not c else None, "the job's process was stopped")
+        if replace:
+            self._replace(slot)
 
     def _kill(self, slot: _Slot) -> None:
         if slot.process.is_alive():
@@ -402,7 +545,10 @@ class Worker:
     def _replace(self, slot: _Slot) -> None:
         slot.conn.close()
         fresh = self._spawn()
-        slot.process, slot.conn, slot.claim, slot.deadline = fresh.process, fresh.conn, None, None
+        slot.process, slot.conn = fresh.process, fresh.conn
+        slot.queue.clear()
+        slot.ran.clear()
+        slot.track()
 
     def _record(self, c: Claim, state: ExecutionState, error_type: str, message: str, *, retry: bool = True) -> None:
         events: Events = []
