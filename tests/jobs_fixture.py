@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
+from acas_batch.errors import CloseRefused
 from acas_batch.models import BatchMetric
 from acas_batch.models.enums import Module
 
@@ -80,6 +81,8 @@ def fail_n_times(ctx: JobContext[FailParams]) -> JobResult:
     if ctx.attempt <= ctx.params.failures:
         if ctx.params.error == "FlakyError":
             raise FlakyError(f"flaky failure on attempt {ctx.attempt}")
+        if ctx.params.error == "CloseRefused":
+            raise CloseRefused(f"period not closed: refused on attempt {ctx.attempt}")
         raise ValueError(f"planned failure on attempt {ctx.attempt}")
     return JobResult(summary=f"succeeded on attempt {ctx.attempt}")
 

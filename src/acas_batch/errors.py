@@ -162,3 +162,9 @@ class DemoDataExists(Conflict):
 
 class ReturnSubmitted(Conflict):
     """A VAT return already sent to HMRC: it is never changed again."""
+
+
+#: Errors that say the data or the request is wrong (a ledger rule refused, a value is
+#: invalid, an archive is refused): a retry minutes later would only say the same again, so
+#: the execution fails at once and an operator looks.
+NEVER_RETRIED: tuple[type[AcasBatchError], ...] = (LedgerError, ValidationError, ArchiveRefused)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,18 @@ def test_a_failing_job_retries_with_growing_delays_then_succeeds(engine: Engine,
         assert after.started_at >= after.not_before  # never before its backoff
         gaps.append((after.not_before - before.finished_at).total_seconds())
     assert 0.5 <= gaps[0] <= 1.0 <= gaps[1] <= 2.0
+
+
+def test_a_refusal_by_a_ledger_rule_is_not_retried(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    settings = engine_settings(db_url, tmp_path)
+    define(engine, "TEST_FAIL", max_attempts=3, retry_backoff_seconds=0)
+    first = _run(engine, "TEST_FAIL", failures=3, error="CloseRefused")
+    with Running(settings, engine, slots=1):
+        wait_until(lambda: _state(engine, first) is ExecutionState.FAILED)
+        time.sleep(0.5)  # time enough for a retry to be created, were there one
+    rows = executions(engine)
+    assert [(r.attempt, r.state, r.error_type) for r in rows] == [(1, ExecutionState.FAILED, "CloseRefused")]
+    assert rows[0].error_message == "period not closed: refused on attempt 1"
 
 
 def test_a_retry_resumes_from_the_last_checkpoint(engine: Engine, db_url: str, tmp_path: Path) -> None:
