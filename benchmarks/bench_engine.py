@@ -7,7 +7,8 @@
 * one scheduler tick over 10,000 schedules (none due, and 1% due).
 
 Sizes: ``ACAS_BENCH_JOBS`` (default 2000), ``ACAS_BENCH_LATENCY_JOBS`` (200); each worker
-claims ``ACAS_BENCH_PREFETCH`` (default 4) executions ahead (the ``prefetch`` setting).
+claims ``ACAS_BENCH_PREFETCH`` (default 32, the setting for many short jobs) executions ahead (the
+``prefetch`` setting).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ PG_ADMIN_URL = os.environ.get("ACAS_TEST_PG_URL", "postgresql+psycopg://postgres
 JOBS = int(os.environ.get("ACAS_BENCH_JOBS", "2000"))
 LATENCY_JOBS = int(os.environ.get("ACAS_BENCH_LATENCY_JOBS", "200"))
 WORKER_COUNTS = (1, 2, 4)
-PREFETCH = int(os.environ.get("ACAS_BENCH_PREFETCH", "4"))
+PREFETCH = int(os.environ.get("ACAS_BENCH_PREFETCH", "32"))
 
 
 @job("BENCH_NOOP", module=Module.SYS, timeout_seconds=60)
