@@ -3,9 +3,11 @@
 Safety comes from the schema as much as from this code: a payment run pays a supplier once
 (``UNIQUE (run_key, supplier_id)`` on payments), a payment allocates an invoice once
 (``UNIQUE (payment_id, invoice_id)``) and an invoice's outstanding amount can never go below
-zero (guarded UPDATE and CHECK). Suppliers are paid in chunks, each committed with a
-checkpoint; a rerun or a resumed run selects only what is still outstanding and skips the
-suppliers this run key has already paid, so a crash mid-run never pays anything twice.
+zero (guarded UPDATE and CHECK). Suppliers are paid set-based in chunks, each committed with
+a checkpoint; a chunk whose documents were paid elsewhere after the run read them is refused
+whole by the guarded UPDATE, read again and planned again without them. A rerun or a resumed
+run selects only what is still outstanding and skips the suppliers this run key has already
+paid, so a crash mid-run never pays anything twice.
 """
 
 from __future__ import annotations
@@ -192,6 +194,7 @@ def _plan_chunk(
     """The chunk's supplier plans in order, the budget shrinking as they go, and the suppliers left unpaid."""
     plans: list[SupplierPlan] = []
     unpaid: list[int] = []
+    spent = 0
     for sid in chunk:
         pct, days = terms[sid]
         plan = plan_supplier(
@@ -201,12 +204,13 @@ def _plan_chunk(
             payment_date=pay_day,
             discount_pct=pct,
             settlement_days=days,
-            budget=None if budget is None else budget - sum(p.paid for p in plans),
+            budget=None if budget is None else budget - spent,
         )
         if plan is None:
             unpaid.append(sid)
         else:
             plans.append(plan)
+            spent += plan.paid
     return plans, unpaid
 
 

@@ -443,41 +443,52 @@ class PaymentDraft:
         return self.cleared - self.discount
 
 
-#: Rows per guarded UPDATE: three parameters a row stays far below SQLite's and PostgreSQL's limits.
+#: Rows per guarded UPDATE on SQLite: three parameters a row stay far below its limit.
 _UPDATE_ROWS = 2_000
 
 # Takes ``amount`` off each document still holding exactly the ``expected`` open amount it was
 # read with, in one statement; a document changed meanwhile (paid or allocated by another run)
 # fails the WHERE and is missing from RETURNING. The status follows the new outstanding amount
-# (the table's CHECK ties the two). Every value is CAST so PostgreSQL types the VALUES rows.
+# (the table's CHECK ties the two). ``{source}`` is the (doc_id, expected, amount) rows: three
+# arrays unnested on PostgreSQL (three parameters, whatever the chunk's size), a VALUES list
+# on SQLite, which has no arrays.
 _DECREMENT = """
-WITH v(doc_id, expected, amount) AS (VALUES {rows})
-UPDATE pl_invoice_rec
+{prefix}UPDATE pl_invoice_rec
 SET outstanding_pence = pl_invoice_rec.outstanding_pence - v.amount,
     status = CASE
         WHEN pl_invoice_rec.outstanding_pence - v.amount = 0 THEN 'paid'
         WHEN pl_invoice_rec.outstanding_pence - v.amount = pl_invoice_rec.gross_pence THEN 'open'
         ELSE 'part_paid'
     END
-FROM v
+FROM {source}
 WHERE pl_invoice_rec.id = v.doc_id AND pl_invoice_rec.outstanding_pence = v.expected AND v.amount <= v.expected
 RETURNING pl_invoice_rec.id
 """
+_UNNEST = (
+    "unnest(CAST(:ids AS INTEGER[]), CAST(:expected AS BIGINT[]), CAST(:amounts AS BIGINT[]))"
+    " AS v(doc_id, expected, amount)"
+)
 
 
 def _decrement_documents(session: Session, take: Mapping[int, tuple[int, int]]) -> set[int]:
     """Apply ``{document id: (expected outstanding, amount)}``; returns the ids that failed the guard."""
-    done: set[int] = set()
     items = sorted(take.items())
+    if session.get_bind().dialect.name == "postgresql":
+        ids = [doc_id for doc_id, _ in items]
+        expected = [e for _, (e, _) in items]
+        amounts = [a for _, (_, a) in items]
+        statement = text(_DECREMENT.format(prefix="", source=_UNNEST))
+        done = set(session.scalars(statement, {"ids": ids, "expected": expected, "amounts": amounts}))
+        return set(take) - done
+    done = set()
     for start in range(0, len(items), _UPDATE_ROWS):
         part = items[start : start + _UPDATE_ROWS]
-        rows = ", ".join(
-            f"(CAST(:d{n} AS INTEGER), CAST(:e{n} AS BIGINT), CAST(:a{n} AS BIGINT))" for n in range(len(part))
-        )
+        rows = ", ".join(f"(:d{n}, :e{n}, :a{n})" for n in range(len(part)))
         params: dict[str, int] = {}
-        for n, (doc_id, (expected, amount)) in enumerate(part):
-            params |= {f"d{n}": doc_id, f"e{n}": expected, f"a{n}": amount}
-        done.update(session.scalars(text(_DECREMENT.format(rows=rows)), params))
+        for n, (doc_id, (expected_pence, amount)) in enumerate(part):
+            params |= {f"d{n}": doc_id, f"e{n}": expected_pence, f"a{n}": amount}
+        prefix = f"WITH v(doc_id, expected, amount) AS (VALUES {rows})\n"
+        done.update(session.scalars(text(_DECREMENT.format(prefix=prefix, source="v")), params))
     return set(take) - done
 
 
@@ -495,8 +506,8 @@ def post_supplier_payments(
 
     ``expected`` gives, for every invoice and credit note the drafts touch, the outstanding
     amount it was planned with. The amounts, suppliers and documents (kind and owner) are
-    checked in Python first; then one guarded UPDATE per 2,000 documents takes the amounts off
-    only where a document still holds its expected amount. If any document was changed
+    checked in Python first; then one guarded UPDATE (on SQLite one per 2,000 documents) takes
+    the amounts off only where a document still holds its expected amount. If any document was changed
     meanwhile (another run paid it) the whole batch is refused with
     :class:`~acas_batch.errors.StaleDocuments` naming them: the caller re-reads and plans again
     without them, so nothing is ever paid twice. Then :func:`post_journals` checks and writes
