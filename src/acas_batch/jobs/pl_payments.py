@@ -48,7 +48,7 @@ from acas_batch.models import (
 from acas_batch.reports import write_csv
 
 #: Test-only hook: each function is called with the number of suppliers paid so far, after
-#: every committed chunk (a test raises in it to crash the run part way).
+#: every committed chunk that paid someone (a test raises in it to crash the run part way).
 AFTER_CHUNK: list[Callable[[int], None]] = []
 
 #: How often a chunk is planned again after other runs paid some of its documents, before the run fails.
