@@ -10,16 +10,9 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from acas_batch.errors import OverAllocation, PeriodClosed, StaleDocuments, UnbalancedJournal, UnknownAccount
-from acas_batch.ledger.pl import (
-    CreditAllocation,
-    PaymentAllocation,
-    PaymentDraft,
-    PurchaseLine,
-    post_purchase_invoice,
-    post_supplier_payment,
-    post_supplier_payments,
-)
+from acas_batch.ledger.pl import PaymentAllocation, PurchaseLine, post_purchase_invoice, post_supplier_payment
 from acas_batch.ledger.posting import JournalDraft, cr, dr, post_journals
+from acas_batch.ledger.supplier_payments import CreditAllocation, PaymentDraft, post_supplier_payments
 from acas_batch.models import (
     AccountingPeriod,
     AccountPeriodBalance,

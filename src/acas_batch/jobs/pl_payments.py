@@ -32,7 +32,8 @@ from acas_batch.errors import StaleDocuments, ValidationError
 from acas_batch.jobs.params import Notify
 from acas_batch.ledger.calendar import closure_days
 from acas_batch.ledger.money import percent_of
-from acas_batch.ledger.pl import CreditAllocation, PaymentAllocation, PaymentDraft, post_supplier_payments
+from acas_batch.ledger.pl import PaymentAllocation
+from acas_batch.ledger.supplier_payments import CreditAllocation, PaymentDraft, post_supplier_payments
 from acas_batch.models import (
     BankAccount,
     Company,
@@ -228,7 +229,7 @@ def _pay_chunk(
     """Pay one chunk of suppliers set-based; returns the plans paid, the suppliers not paid and those re-planned.
 
     The chunk is planned from the documents as read, then posted at once by
-    :func:`~acas_batch.ledger.pl.post_supplier_payments`, whose guarded UPDATE refuses the
+    :func:`~acas_batch.ledger.supplier_payments.post_supplier_payments`, whose guarded UPDATE refuses the
     whole chunk if any document no longer holds the amount it was planned with (another run
     paid or allocated it meanwhile). The chunk's documents are then read again (suppliers this
     run key has paid are left out, which also answers a refusal by ``UNIQUE (run_key,
