@@ -148,6 +148,14 @@ class OverAllocation(LedgerError):
     """An allocation exceeds what is still open on the invoice, receipt, payment or credit note."""
 
 
+class StaleDocuments(OverAllocation):
+    """Documents no longer hold the open amount they were read with: something else allocated them meanwhile."""
+
+    def __init__(self, message: str, document_ids: frozenset[int]) -> None:
+        super().__init__(message)
+        self.document_ids = document_ids
+
+
 class CloseRefused(LedgerError):
     """A period or year close is refused: journals pending, subledgers out of step, periods open, or already closed."""
 

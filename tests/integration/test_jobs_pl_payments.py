@@ -16,7 +16,7 @@ from acas_batch.config import Settings, load_settings
 from acas_batch.db import transaction
 from acas_batch.jobs import load_standard_jobs, pl_payments
 from acas_batch.ledger.demo import DemoSize, generate
-from acas_batch.ledger.pl import PurchaseLine, post_purchase_invoice
+from acas_batch.ledger.pl import PaymentAllocation, PurchaseLine, post_purchase_invoice, post_supplier_payment
 from acas_batch.models import (
     BatchExecution,
     DocumentKind,
@@ -307,3 +307,50 @@ def test_payment_run_through_the_engine(engine: Engine, db_url: str, tmp_path: P
     assert ok and detail["state"] == "succeeded", (detail.get("error_type"), detail.get("error_message"))
     assert _bank_credits(engine, "PL_PAYMENT_RUN:2026-06-30") == 39_300
     assert (settings.outputs / str(execution_id) / "bacs_standard18.txt").exists()
+
+
+def test_an_invoice_paid_elsewhere_after_the_run_read_it_is_not_paid_again_and_the_rest_is(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    ids = _payables(engine)
+    with transaction(engine, write=True) as s:
+        c2 = _doc(Books(s), ids["c"], 500, date(2026, 6, 1), date(2026, 6, 20))  # 600, due before C1
+    paid_elsewhere: list[int] = []
+
+    def pay_c1_elsewhere(paid: int) -> None:
+        if paid == 1:  # A's chunk is committed; C's documents were read before this payment
+            with transaction(engine, write=True) as s:
+                paid_elsewhere.append(
+                    post_supplier_payment(
+                        s, supplier_id=ids["c"], payment_date=PAY, allocations=[PaymentAllocation(ids["C1"], 1_200)]
+                    )
+                )
+
+    # Given a run paying one supplier a chunk, and C's invoice C1 paid by someone else once A is paid
+    pl_payments.AFTER_CHUNK.append(pay_c1_elsewhere)
+    try:
+        params = {"payment_date": PAY.isoformat(), "chunk_suppliers": 1}
+        run = run_job(engine, _settings(db_url, tmp_path), "PL_PAYMENT_RUN", now=NOW, business_date=DAY, params=params)
+    finally:
+        pl_payments.AFTER_CHUNK.clear()
+    # Then C's chunk is refused by the guarded UPDATE, planned again and pays C2 alone; C1 is paid once
+    assert run.state is ExecutionState.WARNING, run.error
+    assert run.result is not None and run.result.counts["conflicts"] == 1
+    assert run.result.counts["payments"] == 3 and run.result.totals["paid_pence"] == 17_700 + 20_400 + 600
+    with transaction(engine) as s:
+        run_payments = dict(
+            s.execute(
+                select(SupplierPayment.supplier_id, SupplierPayment.amount_pence).where(
+                    SupplierPayment.run_key == "PL_PAYMENT_RUN:2026-06-30"
+                )
+            ).all()
+        )
+        paid_c1 = s.scalars(
+            select(PurchaseAllocation.payment_id).where(PurchaseAllocation.invoice_id == ids["C1"])
+        ).all()
+        left = dict(s.execute(select(PurchaseInvoice.id, PurchaseInvoice.outstanding_pence)).all())
+    assert run_payments == {ids["a"]: 17_700, ids["b"]: 20_400, ids["c"]: 600}
+    assert paid_c1 == paid_elsewhere
+    assert left[ids["C1"]] == 0 and left[c2] == 0
+    assert _bank_credits(engine, "PL_PAYMENT_RUN:2026-06-30") == 38_700
+    _assert_sound(engine)

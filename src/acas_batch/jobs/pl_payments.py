@@ -3,15 +3,17 @@
 Safety comes from the schema as much as from this code: a payment run pays a supplier once
 (``UNIQUE (run_key, supplier_id)`` on payments), a payment allocates an invoice once
 (``UNIQUE (payment_id, invoice_id)``) and an invoice's outstanding amount can never go below
-zero (guarded UPDATE and CHECK). Suppliers are paid in chunks, each committed with a
-checkpoint; a rerun or a resumed run selects only what is still outstanding and skips the
-suppliers this run key has already paid, so a crash mid-run never pays anything twice.
+zero (guarded UPDATE and CHECK). Suppliers are paid set-based in chunks, each committed with
+a checkpoint; a chunk whose documents were paid elsewhere after the run read them is refused
+whole by the guarded UPDATE, read again and planned again without them. A rerun or a resumed
+run selects only what is still outstanding and skips the suppliers this run key has already
+paid, so a crash mid-run never pays anything twice.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -26,11 +28,12 @@ from acas_batch.analysis.bacs import BacsPayment, Originator, bank_csv, standard
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.batch.schedules import calendar_from_settings
-from acas_batch.errors import OverAllocation, ValidationError
+from acas_batch.errors import StaleDocuments, ValidationError
 from acas_batch.jobs.params import Notify
 from acas_batch.ledger.calendar import closure_days
 from acas_batch.ledger.money import percent_of
-from acas_batch.ledger.pl import PaymentAllocation, allocate_purchase_credit_note, post_supplier_payment
+from acas_batch.ledger.pl import PaymentAllocation
+from acas_batch.ledger.supplier_payments import CreditAllocation, PaymentDraft, post_supplier_payments
 from acas_batch.models import (
     BankAccount,
     Company,
@@ -46,8 +49,11 @@ from acas_batch.models import (
 from acas_batch.reports import write_csv
 
 #: Test-only hook: each function is called with the number of suppliers paid so far, after
-#: every committed chunk (a test raises in it to crash the run part way).
+#: every committed chunk that paid someone (a test raises in it to crash the run part way).
 AFTER_CHUNK: list[Callable[[int], None]] = []
+
+#: How often a chunk is planned again after other runs paid some of its documents, before the run fails.
+_ATTEMPTS = 10
 
 
 class PaymentRunParams(BaseModel):
@@ -61,7 +67,7 @@ class PaymentRunParams(BaseModel):
     bank_format: Literal["bacs18", "csv"] = Field("bacs18", description="Bacs Standard 18 file or the bank's CSV.")
     bank_account_id: int = Field(1, ge=1, description="The bank account paid from.")
     service_user_number: str = Field("000000", pattern=r"^\d{6}$", description="Bacs service user number.")
-    chunk_suppliers: int = Field(50, ge=1, le=10_000, description="Suppliers paid per committed chunk.")
+    chunk_suppliers: int = Field(500, ge=1, le=10_000, description="Suppliers paid per committed chunk.")
     notify: Notify = Field(default_factory=Notify)
 
 
@@ -132,13 +138,14 @@ def plan_supplier(
 
 
 def _open_documents(
-    session: Session, run_key: str, due_by: date
+    session: Session, run_key: str, due_by: date, suppliers: Collection[int] | None = None
 ) -> tuple[dict[int, list[OpenDoc]], dict[int, list[OpenDoc]]]:
-    """Payable invoices and open credit notes per supplier, suppliers paid by this run left out."""
+    """Payable invoices and open credit notes per supplier (of ``suppliers``, default all), those
+    paid by this run left out: the whole run's plan in one query, a chunk's fresh one in another."""
     inv = PurchaseInvoice
     paid_here = exists().where(SupplierPayment.run_key == run_key, SupplierPayment.supplier_id == inv.supplier_id)
     active = select(Supplier.id).where(Supplier.on_hold.is_(False))
-    rows = session.execute(
+    query = (
         select(inv.supplier_id, inv.id, inv.outstanding_pence, inv.due_date, inv.invoice_date)
         .where(
             inv.kind == DocumentKind.INVOICE,
@@ -150,38 +157,117 @@ def _open_documents(
             ~paid_here,
         )
         .order_by(inv.supplier_id, inv.due_date, inv.id)
-        .execution_options(yield_per=5000)
     )
+    if suppliers is not None:
+        query = query.where(inv.supplier_id.in_(list(suppliers)))
     invoices: dict[int, list[OpenDoc]] = defaultdict(list)
-    for sid, doc_id, outstanding, due, on in rows:
+    for sid, doc_id, outstanding, due, on in session.execute(query.execution_options(yield_per=5000)):
         invoices[sid].append(OpenDoc(doc_id, outstanding, due, on))
     credits: dict[int, list[OpenDoc]] = defaultdict(list)
     notes = session.execute(
-        select(inv.supplier_id, inv.id, inv.outstanding_pence, inv.due_date, inv.invoice_date).where(
-            inv.kind == DocumentKind.CREDIT_NOTE, inv.outstanding_pence > 0, inv.supplier_id.in_(list(invoices))
-        )
+        select(inv.supplier_id, inv.id, inv.outstanding_pence, inv.due_date, inv.invoice_date)
+        .where(inv.kind == DocumentKind.CREDIT_NOTE, inv.outstanding_pence > 0, inv.supplier_id.in_(list(invoices)))
+        .order_by(inv.supplier_id, inv.invoice_date, inv.id)
     )
     for sid, doc_id, outstanding, due, on in notes:
         credits[sid].append(OpenDoc(doc_id, outstanding, due, on))
     return invoices, credits
 
 
-def _pay(session: Session, plan: SupplierPlan, *, run_key: str, on: date, bank_account_id: int) -> int:
-    """Post one supplier's credit allocations and payment in one savepoint. Returns the payment id."""
-    with session.begin_nested():
-        for note_id, invoice_id, amount in plan.credits:
-            allocate_purchase_credit_note(
-                session, credit_note_id=note_id, invoice_id=invoice_id, amount_pence=amount, on=on
-            )
-        return post_supplier_payment(
-            session,
-            supplier_id=plan.supplier_id,
-            payment_date=on,
-            allocations=plan.allocations,
-            bank_account_id=bank_account_id,
-            reference=f"PAYRUN {on:%Y%m%d} {plan.supplier_id}",
-            run_key=run_key,
+def _draft(plan: SupplierPlan, on: date) -> PaymentDraft:
+    return PaymentDraft(
+        plan.supplier_id,
+        tuple(plan.allocations),
+        tuple(CreditAllocation(note, invoice, amount) for note, invoice, amount in plan.credits),
+        reference=f"PAYRUN {on:%Y%m%d} {plan.supplier_id}",
+    )
+
+
+def _plan_chunk(
+    chunk: Sequence[int],
+    invoices: Mapping[int, Sequence[OpenDoc]],
+    credits: Mapping[int, Sequence[OpenDoc]],
+    terms: Mapping[int, tuple[Decimal, int]],
+    *,
+    pay_day: date,
+    budget: int | None,
+) -> tuple[list[SupplierPlan], list[int]]:
+    """The chunk's supplier plans in order, the budget shrinking as they go, and the suppliers left unpaid."""
+    plans: list[SupplierPlan] = []
+    unpaid: list[int] = []
+    spent = 0
+    for sid in chunk:
+        pct, days = terms[sid]
+        plan = plan_supplier(
+            sid,
+            invoices.get(sid, []),
+            credits.get(sid, []),
+            payment_date=pay_day,
+            discount_pct=pct,
+            settlement_days=days,
+            budget=None if budget is None else budget - spent,
         )
+        if plan is None:
+            unpaid.append(sid)
+        else:
+            plans.append(plan)
+            spent += plan.paid
+    return plans, unpaid
+
+
+def _pay_chunk(
+    ctx: JobContext[PaymentRunParams],
+    chunk: Sequence[int],
+    invoices: dict[int, list[OpenDoc]],
+    credits: dict[int, list[OpenDoc]],
+    terms: Mapping[int, tuple[Decimal, int]],
+    *,
+    run_key: str,
+    pay_day: date,
+    budget: int | None,
+) -> tuple[list[SupplierPlan], list[int], set[int]]:
+    """Pay one chunk of suppliers set-based; returns the plans paid, the suppliers not paid and those re-planned.
+
+    The chunk is planned from the documents as read, then posted at once by
+    :func:`~acas_batch.ledger.supplier_payments.post_supplier_payments`, whose guarded UPDATE refuses the
+    whole chunk if any document no longer holds the amount it was planned with (another run
+    paid or allocated it meanwhile). The chunk's documents are then read again (suppliers this
+    run key has paid are left out, which also answers a refusal by ``UNIQUE (run_key,
+    supplier_id)``) and the chunk planned and posted again without what was paid elsewhere.
+    ``invoices`` and ``credits`` are updated in place with what was read again.
+    """
+    s, p = ctx.session, ctx.params
+    changed: set[int] = set()
+    attempt = 0
+    while True:
+        attempt += 1
+        plans, unpaid = _plan_chunk(chunk, invoices, credits, terms, pay_day=pay_day, budget=budget)
+        expected = {doc.id: doc.outstanding for sid in chunk for doc in (*invoices[sid], *credits.get(sid, []))}
+        try:
+            post_supplier_payments(
+                s,
+                [_draft(plan, pay_day) for plan in plans],
+                expected=expected,
+                payment_date=pay_day,
+                bank_account_id=p.bank_account_id,
+                run_key=run_key,
+            )
+            return plans, unpaid, changed
+        except (StaleDocuments, IntegrityError) as exc:
+            if attempt == _ATTEMPTS:
+                raise
+            reason = str(exc).splitlines()[0]
+        due_by = pay_day + timedelta(days=p.lookahead_days)
+        fresh_invoices, fresh_credits = _open_documents(s, run_key, due_by, chunk)
+        for sid in chunk:
+            before = (invoices[sid], credits.get(sid, []))
+            invoices[sid], credits[sid] = fresh_invoices.get(sid, []), fresh_credits.get(sid, [])
+            if (invoices[sid], credits[sid]) != before:
+                changed.add(sid)
+                ctx.log.warning(
+                    f"supplier {sid}: documents paid elsewhere since the run read them ({reason}); planned again",
+                    event="payment_conflict",
+                )
 
 
 def _start(ctx: JobContext[PaymentRunParams], run_key: str, pay_day: date, processing: date) -> PaymentRun:
@@ -243,40 +329,28 @@ def payment_run(ctx: JobContext[PaymentRunParams]) -> JobResult:
         + (f"; resuming after {resumed} suppliers already paid" if resumed else ""),
         event="payment_run_started",
     )
-    skipped_debit, skipped_budget, conflicts, in_chunk = 0, 0, 0, 0
-    for n, sid in enumerate(order, start=1):
+    skipped_debit, skipped_budget, conflicted = 0, 0, set[int]()
+    for start in range(0, len(order), p.chunk_suppliers):
+        chunk = order[start : start + p.chunk_suppliers]
         budget = None if p.max_total is None else p.max_total - run.paid_pence
-        pct, days = terms[sid]
-        plan = plan_supplier(
-            sid,
-            invoices[sid],
-            credits.get(sid, []),
-            payment_date=pay_day,
-            discount_pct=pct,
-            settlement_days=days,
-            budget=budget,
+        plans, unpaid, changed = _pay_chunk(
+            ctx, chunk, invoices, credits, terms, run_key=run_key, pay_day=pay_day, budget=budget
         )
-        if plan is None:
-            net = sum(i.outstanding for i in invoices[sid]) - sum(c.outstanding for c in credits.get(sid, []))
+        conflicted |= changed
+        for sid in unpaid:
+            if sid in conflicted:
+                continue
+            net = sum(i.outstanding for i in invoices.get(sid, [])) - sum(c.outstanding for c in credits.get(sid, []))
             if net <= 0:
                 skipped_debit += 1
             else:
                 skipped_budget += 1
-            continue
-        try:
-            _pay(s, plan, run_key=run_key, on=pay_day, bank_account_id=p.bank_account_id)
-        except (OverAllocation, IntegrityError) as exc:
-            conflicts += 1
-            ctx.log.warning(f"supplier {sid} not paid: {exc}".splitlines()[0], event="payment_conflict")
-            continue
-        run.payments += 1
-        run.paid_pence += plan.paid
-        run.discount_pence += plan.discount
-        in_chunk += 1
-        if in_chunk >= p.chunk_suppliers or n == len(order):
-            in_chunk = 0
-            ctx.progress(n, len(order))
-            ctx.checkpoint({"suppliers_paid": run.payments, "paid_pence": run.paid_pence})
+        run.payments += len(plans)
+        run.paid_pence += sum(plan.paid for plan in plans)
+        run.discount_pence += sum(plan.discount for plan in plans)
+        ctx.progress(start + len(chunk), len(order))
+        ctx.checkpoint({"suppliers_paid": run.payments, "paid_pence": run.paid_pence})
+        if plans:
             for hook in AFTER_CHUNK:
                 hook(run.payments)
     files = _write_files(ctx, run)
@@ -286,15 +360,17 @@ def payment_run(ctx: JobContext[PaymentRunParams]) -> JobResult:
         f"{skipped_debit} skipped with a net debit, {skipped_budget} over max_total",
         event="payment_run_done",
     )
-    if conflicts:
-        ctx.warn_outcome(f"{conflicts} supplier(s) could not be paid: already paid elsewhere")
+    if conflicted:
+        ctx.warn_outcome(
+            f"{len(conflicted)} supplier(s) had invoices paid elsewhere while the run was paying: not paid again"
+        )
     return JobResult(
         summary=f"{run.payments} payments totalling {run.paid_pence} pence on {pay_day.isoformat()}",
         counts={
             "payments": run.payments,
             "skipped_debit": skipped_debit,
             "skipped_budget": skipped_budget,
-            "conflicts": conflicts,
+            "conflicts": len(conflicted),
         },
         totals={"paid_pence": run.paid_pence, "discount_pence": run.discount_pence},
         files=files,

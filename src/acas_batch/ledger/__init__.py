@@ -1,9 +1,10 @@
 """The accounting data the jobs work on, and the posting rules that keep it double-entry.
 
 ``posting`` writes journals (the only place), ``sl``/``pl``/``stock`` post subledger
-transactions through it, ``balances`` states the invariants as queries, ``money`` names the
-rounding, ``calendar`` reads the closure days, ``demo`` builds a deterministic demo company
-(import it from ``acas_batch.ledger.demo``: it is not loaded here).
+transactions through it (``supplier_payments`` pays a payment run's chunk of suppliers at
+once), ``balances`` states the invariants as queries, ``money`` names the rounding,
+``calendar`` reads the closure days, ``demo`` builds a deterministic demo company (import it
+from ``acas_batch.ledger.demo``: it is not loaded here).
 """
 
 from __future__ import annotations
