@@ -176,3 +176,8 @@ class ReturnSubmitted(Conflict):
 #: invalid, an archive is refused): a retry minutes later would only say the same again, so
 #: the execution fails at once and an operator looks.
 NEVER_RETRIED: tuple[type[AcasBatchError], ...] = (LedgerError, ValidationError, ArchiveRefused)
+
+
+def never_retried(exc: BaseException) -> bool:
+    """Whether ``exc`` is a refusal a retry would only repeat (a race lost to another run is not)."""
+    return isinstance(exc, NEVER_RETRIED) and not isinstance(exc, StaleDocuments)

@@ -37,7 +37,7 @@ from acas_batch.batch.queue import (
 from acas_batch.batch.registry import Registry
 from acas_batch.config import Settings
 from acas_batch.db import is_sqlite, rowcount, transaction, write_engine
-from acas_batch.errors import NEVER_RETRIED, AcasBatchError, LeaseLost, RunKeyAlreadySucceeded
+from acas_batch.errors import AcasBatchError, LeaseLost, RunKeyAlreadySucceeded, never_retried
 from acas_batch.models import BatchExecution, BatchLog
 from acas_batch.models.enums import ExecutionState, LogLevel
 
@@ -370,7 +370,7 @@ def run_execution(
                 type(exc).__name__,
                 str(exc),
                 wait_default,
-                retry=not isinstance(exc, NEVER_RETRIED),
+                retry=not never_retried(exc),
             )
         if deferred is not None and _deferrable(ctx, claim):
             output_dir = settings.outputs / str(execution_id)
