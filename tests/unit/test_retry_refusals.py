@@ -25,7 +25,7 @@ def test_refusals_are_never_retried(exc: Exception) -> None:
 
 @pytest.mark.parametrize(
     "exc",
-    [StaleDocuments("paid by another run meanwhile", frozenset({1})), DatabaseError("gone"), OSError("disk"), ValueError()],
+    [StaleDocuments("paid meanwhile", frozenset({1})), DatabaseError("gone"), OSError("disk"), ValueError()],
 )
 def test_races_and_outages_are_retried(exc: Exception) -> None:
     assert not never_retried(exc)
