@@ -185,11 +185,19 @@ def _abc_insert(execution_id: int, warehouses: list[int] | None, since: date, un
 
 
 def _abc_update(execution_id: int) -> Any:
-    """Every classed item takes its class from the snapshot just written: one ``UPDATE ... FROM``."""
+    """Every classed item takes its class from the snapshot just written: one ``UPDATE ... FROM``.
+
+    Only items whose class changes are written (an unchanged row is not rewritten), so the
+    count is of items reclassified.
+    """
     return (
         update(Item)
         .values(abc_class=AbcResult.abc_class)
-        .where(AbcResult.execution_id == execution_id, AbcResult.item_id == Item.id)
+        .where(
+            AbcResult.execution_id == execution_id,
+            AbcResult.item_id == Item.id,
+            Item.abc_class.is_distinct_from(AbcResult.abc_class),
+        )
         .execution_options(synchronize_session=False)
     )
 
