@@ -9,13 +9,14 @@ we emit ``BEGIN`` ourselves, ``BEGIN IMMEDIATE`` when a connection is opened wit
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -139,3 +140,128 @@ def rowcount(result: Any) -> int:
     """Rows matched by an UPDATE or DELETE (``Session.execute`` types it as a plain Result)."""
     count = getattr(result, "rowcount", None)
     return int(count) if isinstance(count, int) and count >= 0 else 0
+
+
+def _table_of(target: Table | Any) -> Table:
+    if isinstance(target, Table):
+        return target
+    table = getattr(target, "__table__", None)
+    if not isinstance(table, Table):
+        raise TypeError(f"insert_rows needs a Table or a mapped class, not {target!r}")
+    return table
+
+
+def column_defaults(table: Table) -> dict[str, Any]:
+    """Each column's Python-side default (scalar, or callable evaluated once), as ``insert()`` would apply it."""
+    defaults: dict[str, Any] = {}
+    for col in table.columns:
+        default = col.default
+        if default is None:
+            continue
+        if getattr(default, "is_scalar", False):
+            defaults[col.name] = default.arg  # type: ignore[attr-defined]
+        elif getattr(default, "is_callable", False):
+            defaults[col.name] = default.arg(None)  # type: ignore[attr-defined]
+    return defaults
+
+
+def insert_rows(
+    bind: Session | Connection,
+    target: Table | Any,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    columns: Sequence[str] | None = None,
+) -> int:
+    """Insert ``rows`` (dicts keyed by column name) into ``target`` in the current transaction.
+
+    ``target`` is a :class:`~sqlalchemy.Table` or a mapped class; ``bind`` a session (its
+    current transaction, begun if need be, after flushing its pending objects) or a connection.
+    The rows commit or roll back with that transaction. PostgreSQL gets ``COPY ... FROM STDIN``
+    on the transaction's own psycopg connection; SQLite an ``executemany`` of one prepared
+    ``INSERT``. Each value goes through its column type's bind processing for the dialect,
+    so JSON, enums (their value), dates, UTC instants, booleans and NULLs are stored exactly
+    as ``session.execute(insert(model), rows)`` stores them.
+
+    The columns written are ``columns`` if given, else those of the first row plus any with a
+    Python-side default; a row missing one of them gets the default or NULL. A key that is not
+    a column of the table is refused with a ``ValueError`` naming it: for a list, before anything is written;
+    for any other iterable (consumed once, streamed, so it must not use the same connection
+    while it is read) when that row is reached, leaving the transaction to be rolled back.
+    Returns the number of rows written (an empty iterable writes nothing).
+    """
+    table = _table_of(target)
+    known = {c.name for c in table.columns}
+    if columns is not None:
+        _check_keys(table, dict.fromkeys(columns), known)
+    if isinstance(rows, Sequence):
+        for row in rows:
+            _check_keys(table, row, known)
+    it = iter(rows)
+    first = next(it, None)
+    if first is None:
+        return 0
+    if isinstance(bind, Session):
+        bind.flush()
+        conn = bind.connection()
+    else:
+        conn = bind
+        if not conn.in_transaction():
+            conn.begin()  # the driver's own cursor below must run inside the connection's transaction
+    defaults = column_defaults(table)
+    _check_keys(table, first, known)
+    if columns is None:
+        names = [c.name for c in table.columns if c.name in first or c.name in defaults]
+    else:
+        names = list(columns)
+    chosen = set(names)
+    dialect = conn.dialect
+    processors: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, name in enumerate(names):
+        processor = table.columns[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            processors.append((i, processor))
+    pairs = [(name, defaults.get(name)) for name in names]
+
+    def values(row: Mapping[str, Any]) -> list[Any]:
+        if not row.keys() <= chosen:
+            _check_keys(table, row, known)
+            raise ValueError(
+                f"{table.name}: a row has column(s) {', '.join(map(repr, sorted(row.keys() - chosen)))} "
+                "that the first row lacks; name every column with columns="
+            )
+        out = [row.get(name, default) for name, default in pairs]
+        for i, process in processors:
+            out[i] = process(out[i])
+        return out
+
+    prep = dialect.identifier_preparer
+    into = f"{prep.format_table(table)} ({', '.join(prep.quote(n) for n in names)})"
+    raw: Any = conn.connection.driver_connection
+    written = 0
+    if dialect.name == "postgresql":
+        with raw.cursor() as cur, cur.copy(f"COPY {into} FROM STDIN") as copy:
+            for row in itertools.chain((first,), it):
+                copy.write_row(values(row))
+                written += 1
+        return written
+
+    def counted() -> Iterator[list[Any]]:
+        nonlocal written
+        for row in itertools.chain((first,), it):
+            yield values(row)
+            written += 1
+
+    cur = raw.cursor()
+    try:
+        cur.executemany(f"INSERT INTO {into} VALUES ({', '.join('?' for _ in names)})", counted())
+    finally:
+        cur.close()
+    return written
+
+
+def _check_keys(table: Table, row: Mapping[str, Any], known: set[str]) -> None:
+    if row.keys() <= known:
+        return
+    unknown = sorted(set(row) - known)
+    if unknown:
+        raise ValueError(f"{table.name} has no column {', '.join(map(repr, unknown))}")

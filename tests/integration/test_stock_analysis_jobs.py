@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from acas_batch.ledger import balances
 from acas_batch.ledger.demo import DemoSize, generate
 from acas_batch.ledger.stock import adjust_stock, issue_stock
 from acas_batch.models import (
+    AbcClass,
     AbcResult,
     ControlKind,
     CostMethod,
@@ -116,6 +117,18 @@ def test_abc_classes_follow_the_last_twelve_months_consumption_value(
     assert [r["class"] for r in lines] == ["A", "A", "B", "C", "C"]
     assert Path(run.result.files[1]).read_bytes().startswith(b"%PDF")
     _sound(engine)
+
+    # And when item 3's class is changed by hand and the analysis runs again the next day,
+    # only that item is reclassified; the others keep their (unchanged) class
+    with Session(engine) as s, s.begin():
+        s.execute(update(Item).where(Item.id == items[2]).values(abc_class=AbcClass.A))
+    next_day = DAY + timedelta(days=1)
+    again = run_job(engine, settings, "ST_ABC_ANALYSIS", now=NOW + timedelta(days=1), business_date=next_day)
+    assert again.state is ExecutionState.SUCCEEDED, again.error
+    assert again.result is not None
+    assert again.result.counts == {"class_A": 2, "class_B": 1, "class_C": 2, "items_updated": 1}
+    with Session(engine) as s:
+        assert [s.get_one(Item, i).abc_class for i in items] == ["A", "A", "B", "C", "C"]
 
 
 def test_abc_bad_parameters_are_refused(engine: Engine, settings: Settings) -> None:

@@ -6,11 +6,12 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
+from acas_batch.db import insert_rows
 from acas_batch.errors import TrialBalanceOutOfBalance
 from acas_batch.jobs.gl_params import Notify, OutputFormat, Period, period_label, period_run_key, resolve_period
 from acas_batch.ledger import trial_balance
@@ -94,8 +95,9 @@ def gl_trial_balance(ctx: JobContext[TrialBalanceParams]) -> JobResult:
         if r.balance_pence or (p.compare_last_year and last_year.get(r.account_id))
     ]
     if table:
-        s.execute(
-            insert(TrialBalanceLine),
+        insert_rows(
+            s,
+            TrialBalanceLine,
             [
                 {"execution_id": ctx.execution_id, "run_key": key, "as_of": as_of, "account_id": i, "code": c,
                  "name": n, "debit_pence": d, "credit_pence": k, "last_year_pence": ly if p.compare_last_year else None}
@@ -223,8 +225,9 @@ def budget_variance(ctx: JobContext[BudgetVarianceParams]) -> JobResult:
         lines.append((i, c, n, b, a, b - a, pct, yb, ya, yb - ya, ypct, flag))
     s.execute(delete(BudgetVarianceLine).where(BudgetVarianceLine.run_key == key))
     if lines:
-        s.execute(
-            insert(BudgetVarianceLine),
+        insert_rows(
+            s,
+            BudgetVarianceLine,
             [
                 {"execution_id": ctx.execution_id, "run_key": key, "period_id": period.id, "account_id": i,
                  "budget_pence": b, "actual_pence": a, "variance_pence": v, "variance_pct": pct,

@@ -13,13 +13,13 @@ from decimal import Decimal
 from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Select, Table, bindparam, delete, exists, insert, select, union_all, update
+from sqlalchemy import Select, Table, bindparam, delete, exists, select, union_all, update
 from sqlalchemy.orm import Session
 
 from acas_batch.analysis.ageing import age_items, bucket_index, check_bounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
-from acas_batch.db import rowcount
+from acas_batch.db import insert_rows, rowcount
 from acas_batch.jobs.params import Notify, OutputFormat, wants_pdf
 from acas_batch.ledger.balances import control_balance
 from acas_batch.models import (
@@ -113,7 +113,7 @@ def aged_creditors(ctx: JobContext[AgedCreditorsParams]) -> JobResult:
         if amount
     ]
     if lines:
-        s.execute(insert(AgedCreditorLine), lines)
+        insert_rows(s, AgedCreditorLine, lines)
     control = -control_balance(s, ControlKind.CREDITORS)
     difference = report.grand_total - control
     suppliers = {
@@ -335,7 +335,7 @@ def three_way_matching(ctx: JobContext[MatchingParams]) -> JobResult:
         csv_rows.append([invoice_id, line_no, status.value, invoiced or qty, received or 0, qv, pv, amount])
     for start in range(0, len(results), CHUNK):
         chunk = results[start : start + CHUNK]
-        s.execute(insert(MatchResultLine), chunk)
+        insert_rows(s, MatchResultLine, chunk)
         table = cast(Table, PurchaseInvoiceLine.__table__)
         s.connection().execute(
             update(table)

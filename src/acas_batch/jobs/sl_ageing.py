@@ -6,12 +6,13 @@ from datetime import date
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from acas_batch.analysis.ageing import DEFAULT_BOUNDS, bucket_labels, check_bounds
 from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
+from acas_batch.db import insert_rows
 from acas_batch.jobs.sl_params import Notify, OutputFormat
 from acas_batch.jobs.sl_queries import AgeBy, aged_by_customer
 from acas_batch.ledger.balances import control_balance
@@ -37,7 +38,7 @@ class AgedDebtorsParams(BaseModel):
 
 
 def _write_chunk(ctx: JobContext[AgedDebtorsParams], chunk: list[dict[str, Any]], written: int) -> None:
-    ctx.session.execute(insert(AgedDebtorLine), chunk)
+    insert_rows(ctx.session, AgedDebtorLine, chunk)
     ctx.progress(written)
     ctx.checkpoint({"customers_written": written})
 

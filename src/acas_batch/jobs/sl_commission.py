@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import case, delete, func, insert, literal, select, union_all
+from sqlalchemy import case, delete, func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,7 @@ from acas_batch.analysis.commission import Tier, commission_due, effective_rate
 from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
+from acas_batch.db import insert_rows
 from acas_batch.errors import UnknownAccount
 from acas_batch.jobs.sl_ageing import company_name
 from acas_batch.jobs.sl_params import DateRange, Notify, OutputFormat, PeriodName, resolve_period
@@ -266,8 +267,9 @@ def commission_calculation(ctx: JobContext[CommissionParams]) -> JobResult:
     statements = _statements(s, {c.salesperson_id for c in counted})
     for start in range(0, len(counted), CHUNK):
         chunk = counted[start : start + CHUNK]
-        s.execute(
-            insert(CommissionDocument),
+        insert_rows(
+            s,
+            CommissionDocument,
             [
                 {
                     "execution_id": ctx.execution_id,
@@ -312,8 +314,9 @@ def commission_calculation(ctx: JobContext[CommissionParams]) -> JobResult:
         st.commission = commission_due(st.net, st.rate, st.tiers)
         st.lines.sort(key=lambda line: (line["on"], line["number"]))
     if ordered:
-        s.execute(
-            insert(CommissionLine),
+        insert_rows(
+            s,
+            CommissionLine,
             [
                 {
                     "execution_id": ctx.execution_id,

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import case, delete, func, insert, literal, select, union_all
+from sqlalchemy import case, delete, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from acas_batch.analysis.ageing import DEFAULT_BOUNDS, bucket_labels
 from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
+from acas_batch.db import insert_rows
 from acas_batch.jobs.sl_ageing import company_name
 from acas_batch.jobs.sl_params import DateRange, Notify, OutputFormat, PeriodName, resolve_period
 from acas_batch.jobs.sl_queries import aged_by_customer, as_date
@@ -147,9 +148,7 @@ def _batches(items: Iterable[Statement], size: int) -> Iterator[list[Statement]]
 
 
 def _write_chunk(ctx: JobContext[StatementParams], rows: list[dict[str, Any]], written: int) -> None:
-    # render_nulls: rows with and without an e-mail address go in one multi-row INSERT, not
-    # in runs split wherever a NULL appears.
-    ctx.session.execute(insert(StatementLine).execution_options(render_nulls=True), rows)
+    insert_rows(ctx.session, StatementLine, rows)
     ctx.progress(written)
     ctx.checkpoint({"statements_written": written})
 

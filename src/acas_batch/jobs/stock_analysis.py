@@ -123,16 +123,7 @@ def abc_analysis(ctx: JobContext[AbcParams]) -> JobResult:
     ctx.progress(1, 2)
     updated = 0
     if warehouses is None:
-        mine = AbcResult.execution_id == ctx.execution_id
-        klass = select(AbcResult.abc_class).where(mine, AbcResult.item_id == Item.id).scalar_subquery()
-        updated = rowcount(
-            s.execute(
-                update(Item)
-                .where(Item.id.in_(select(AbcResult.item_id).where(mine)))
-                .values(abc_class=klass)
-                .execution_options(synchronize_session=False)
-            )
-        )
+        updated = rowcount(s.execute(_abc_update(ctx.execution_id)))
     else:
         ctx.log.info(f"classes of warehouse {p.warehouse} reported only: item classes follow ALL warehouses")
     summary = {
@@ -190,6 +181,24 @@ def _abc_insert(execution_id: int, warehouses: list[int] | None, since: date, un
             AbcResult.abc_class,
         ],
         select(literal(execution_id), *ranked.c),
+    )
+
+
+def _abc_update(execution_id: int) -> Any:
+    """Every classed item takes its class from the snapshot just written: one ``UPDATE ... FROM``.
+
+    Only items whose class changes are written (an unchanged row is not rewritten), so the
+    count is of items reclassified.
+    """
+    return (
+        update(Item)
+        .values(abc_class=AbcResult.abc_class)
+        .where(
+            AbcResult.execution_id == execution_id,
+            AbcResult.item_id == Item.id,
+            Item.abc_class.is_distinct_from(AbcResult.abc_class),
+        )
+        .execution_options(synchronize_session=False)
     )
 
 

@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import extract, func, insert, select
+from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 
 from acas_batch.analysis.forecast import ForecastBatch, forecast_many
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
+from acas_batch.db import insert_rows
 from acas_batch.jobs.stock_common import replace_snapshot, stream
 from acas_batch.jobs.stock_params import Notify, OutputFormat, PeriodParam, WarehouseParam, month_of, warehouse_ids
 from acas_batch.ledger.chart import month_start
@@ -82,17 +83,18 @@ def _rows(
     ctx: JobContext[ForecastParams], items: list[int], fc: ForecastBatch, *, lo: int, hi: int, after: date
 ) -> None:
     months = [month_start(after, j + 1) for j in range(fc.forecasts.shape[1])]
-    ctx.session.execute(
-        insert(ForecastResult),
-        [
+    insert_rows(
+        ctx.session,
+        ForecastResult,
+        (
             {"execution_id": ctx.execution_id, "item_id": items[i], "month": m, "quantity": round(float(q), 3)}
             for i in range(lo, hi)
             for m, q in zip(months, fc.forecasts[i], strict=True)
-        ],
+        ),
     )
-    ctx.session.execute(
-        # render_nulls: items with and without a measured accuracy share one multi-row INSERT.
-        insert(ForecastAccuracy).execution_options(render_nulls=True),
+    insert_rows(
+        ctx.session,
+        ForecastAccuracy,
         [
             {
                 "execution_id": ctx.execution_id,

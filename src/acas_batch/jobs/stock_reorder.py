@@ -13,13 +13,14 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from acas_batch.analysis.inventory import demand_stats, eoq, reorder_point, safety_stock, suggest_order
 from acas_batch.analysis.inventory import z_for_service_level as z_for
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
+from acas_batch.db import insert_rows
 from acas_batch.jobs.stock_common import replace_snapshot, stream, warehouse_day_key
 from acas_batch.jobs.stock_params import Notify, OutputFormat, WarehouseParam, warehouse_ids
 from acas_batch.models import (
@@ -184,7 +185,7 @@ def reorder_calculation(ctx: JobContext[ReorderParams]) -> JobResult:
         rows = s.execute(q.limit(CHUNK_ROWS)).all()
         if not rows:
             break
-        s.execute(insert(ReorderResult), [_result(ctx, row, z) for row in rows])
+        insert_rows(s, ReorderResult, [_result(ctx, row, z) for row in rows])
         done, after = done + len(rows), [rows[-1][0], rows[-1][1]]
         ctx.progress(done, total_rows)
         ctx.checkpoint({"rows_done": done, "after": after})

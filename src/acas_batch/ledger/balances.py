@@ -62,6 +62,8 @@ class Reconciliation:
 
 
 def _counted(query: Select[*Ts], as_of: date | None, posted_only: bool) -> Select[*Ts]:
+    if as_of is None and not posted_only:
+        return query  # every line has its journal (non-null key): the join would filter nothing
     query = query.join(Journal, Journal.id == JournalLine.journal_id)
     if posted_only:
         query = query.where(Journal.status != JournalStatus.PENDING)
