@@ -4,7 +4,8 @@ Time jumps from one event to the next (an occurrence, a retry's backoff, a wait'
 deadline) as soon as nothing is running or ready, so a quarter of schedules runs in
 seconds; while work runs, virtual time flows at the wall clock's pace, as each job's own
 clock does, so the records keep the order things happened in. Jobs run in real worker child
-processes; their ``ctx.now`` is the nominal time. Point it at a scratch database: it records every execution it runs.
+processes; their ``ctx.now`` is the nominal time. Point it at a scratch database: it
+records every execution it runs.
 """
 
 from __future__ import annotations
