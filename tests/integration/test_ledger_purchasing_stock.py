@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from acas_batch.errors import InsufficientStock, InvalidQuantity, OverAllocation
 from acas_batch.ledger import balances
@@ -41,12 +39,6 @@ from acas_batch.models import (
 from tests.books import Books, S
 
 MAY = date(2026, 5, 4)
-
-
-@pytest.fixture
-def books(engine: Engine) -> Iterator[Books]:
-    with Session(engine, expire_on_commit=False) as session:
-        yield Books.open(session)
 
 
 def _order(books: Books, supplier: int, item: int, qty: int, price: int) -> tuple[int, int]:

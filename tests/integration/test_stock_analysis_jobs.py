@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -43,12 +42,6 @@ DAY = date(2027, 6, 30)
 NOW = datetime(2027, 6, 30, 21, 0, tzinfo=UTC)
 DEMO_END = date(2026, 11, 23)
 DEMO = DemoSize(customers=8, suppliers=8, items=20, months=14)
-
-
-@pytest.fixture
-def books(engine: Engine) -> Iterator[Books]:
-    with Session(engine, expire_on_commit=False) as session:
-        yield Books.open(session)
 
 
 @pytest.fixture

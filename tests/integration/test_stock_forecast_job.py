@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -34,12 +33,6 @@ from tests.support.context import run_job
 
 DAY = date(2027, 3, 31)
 NOW = datetime(2027, 3, 31, 21, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def books(engine: Engine) -> Iterator[Books]:
-    with Session(engine, expire_on_commit=False) as session:
-        yield Books.open(session)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -35,12 +34,6 @@ from tests.support.context import run_job
 
 DAY = date(2027, 6, 30)
 NOW = datetime(2027, 6, 30, 5, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def books(engine: Engine) -> Iterator[Books]:
-    with Session(engine, expire_on_commit=False) as session:
-        yield Books.open(session)
 
 
 @pytest.fixture

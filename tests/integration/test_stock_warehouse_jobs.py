@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import math
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,12 +44,6 @@ NOW = datetime(2027, 8, 27, 21, 0, tzinfo=UTC)
 OLD = date(2026, 4, 15)
 DEMO_END = date(2026, 11, 23)
 DEMO = DemoSize(customers=8, suppliers=8, items=20, months=14)
-
-
-@pytest.fixture
-def books(engine: Engine) -> Iterator[Books]:
-    with Session(engine, expire_on_commit=False) as session:
-        yield Books.open(session)
 
 
 @pytest.fixture
