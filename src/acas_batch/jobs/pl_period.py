@@ -16,7 +16,7 @@ from acas_batch.analysis.vat_return import VatBoxesPence, build_return
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.errors import ReturnSubmitted
-from acas_batch.jobs.params import Notify, OutputFormat, Period, resolve_period, wants_pdf
+from acas_batch.jobs.params import Notify, OutputFormat, Period, resolve_period
 from acas_batch.ledger.balances import account_balance
 from acas_batch.ledger.posting import control_account
 from acas_batch.models import (
@@ -44,7 +44,7 @@ class AccrualsParams(BaseModel):
 
     period: Period = "CURRENT"
     post_journal: bool = Field(False, description="Accrue by journal (refused: GRNI already accrues at receipt).")
-    output_format: OutputFormat = "both"
+    output_format: OutputFormat = OutputFormat.BOTH
     notify: Notify = Field(default_factory=Notify)
 
     @field_validator("post_journal")
@@ -161,7 +161,7 @@ def accruals_calculation(ctx: JobContext[AccrualsParams]) -> JobResult:
     csv_path = ctx.output("accruals.csv")
     write_csv(csv_path, header, [*rows, ["Total", "", "", "", "", "", int(total)]])
     files = [str(csv_path)]
-    if wants_pdf(p.output_format):
+    if p.output_format.pdf:
         files.append(
             str(
                 write_table_pdf(
@@ -209,7 +209,7 @@ class VatReturnParams(BaseModel):
         "CURRENT", description="CURRENT, PREVIOUS or YYYY-Qn (calendar quarters)."
     )
     scheme: Literal["accrual"] = Field("accrual", description="Accrual (invoice date) accounting.")
-    output_format: OutputFormat = "both"
+    output_format: OutputFormat = OutputFormat.BOTH
     notify: Notify = Field(default_factory=Notify)
 
 
@@ -318,7 +318,7 @@ def vat_return(ctx: JobContext[VatReturnParams]) -> JobResult:
     json_path = ctx.output("vat_return_mtd.json")
     json_path.write_text(json.dumps(mtd.mtd_json(), indent=2), encoding="utf-8")
     files = [str(csv_path), str(json_path)]
-    if wants_pdf(p.output_format):
+    if p.output_format.pdf:
         pdf = write_table_pdf(
             ctx.output("vat_return.pdf"),
             title=f"VAT return {row.period_key}",

@@ -21,8 +21,8 @@ from acas_batch.analysis.vat_return import ROUNDING_NOTE, VatBoxesPence, build_r
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.errors import Conflict
+from acas_batch.jobs.params import DateRange, Notify, OutputFormat, VatQuarter, hmrc_period_key, resolve_quarter
 from acas_batch.jobs.sl_ageing import company_name
-from acas_batch.jobs.sl_params import DateRange, Notify, OutputFormat, QuarterName, hmrc_period_key, resolve_quarter
 from acas_batch.ledger.money import pro_rata, vat_for
 from acas_batch.models import (
     DocumentKind,
@@ -44,7 +44,7 @@ from acas_batch.reports.render import write_csv, write_table_pdf
 class VatReturnParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    quarter: QuarterName = Field("CURRENT", description="CURRENT, PREVIOUS or YYYY-Qn (financial year, quarter).")
+    quarter: VatQuarter = Field("CURRENT", description="CURRENT, PREVIOUS or YYYY-Qn (financial year, quarter).")
     scheme: Literal["accrual", "cash"] = "accrual"
     output_format: OutputFormat = OutputFormat.BOTH
     notify: Notify = Field(default_factory=Notify)
