@@ -7,8 +7,9 @@ One meaning everywhere, so an operator who learns a value once can use it on any
   (the one before it) or a calendar month ``YYYY-MM`` (the period holding that month's first
   day; ``YYYY/MM`` and ``YYYY-M`` are read the same way);
 - a **financial year** is ``CURRENT``, ``PREVIOUS`` or the calendar year it starts in;
-- a **VAT quarter** is three consecutive periods of a financial year (periods 1-3, 4-6, 7-9,
-  10-12): ``CURRENT``, ``PREVIOUS`` or ``YYYY-Qn`` (financial year, quarter);
+- a **VAT quarter** is a calendar quarter (``2026-Q3`` is July to September 2026):
+  ``CURRENT``, ``PREVIOUS`` or ``YYYY-Qn``; the **VAT scheme** (``accrual`` or ``cash``) is the
+  company's unless a run names one;
 - a **warehouse** is ``ALL`` or a warehouse code;
 - the **output format** says whether a PDF is written besides the CSV (the CSV, being the
   data, is always written);
@@ -26,14 +27,14 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from acas_batch.errors import PeriodNotFound, ValidationError
-from acas_batch.models import AccountingPeriod, Warehouse
+from acas_batch.models import AccountingPeriod, Company, Warehouse
 
 _MONTH = re.compile(r"^(\d{4})[-/](\d{1,2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
@@ -63,7 +64,7 @@ def _quarter(value: str) -> str:
     text = value.strip().upper()
     if text in ("CURRENT", "PREVIOUS") or _QUARTER.match(text):
         return text
-    raise ValueError(f"VAT quarter {value!r} must be CURRENT, PREVIOUS or YYYY-Qn (financial year, quarter 1-4)")
+    raise ValueError(f"VAT quarter {value!r} must be CURRENT, PREVIOUS or YYYY-Qn (calendar year, quarter 1-4)")
 
 
 def _warehouse(value: str) -> str:
@@ -85,8 +86,10 @@ def _emails(values: list[str]) -> list[str]:
 Period = Annotated[str, AfterValidator(_period)]
 #: ``CURRENT``, ``PREVIOUS`` or the calendar year the financial year starts in.
 FinancialYear = Annotated[str, AfterValidator(_year)]
-#: ``CURRENT``, ``PREVIOUS`` or ``YYYY-Qn``.
+#: ``CURRENT``, ``PREVIOUS`` or ``YYYY-Qn`` (a calendar quarter).
 VatQuarter = Annotated[str, AfterValidator(_quarter)]
+#: ``accrual`` (by tax point) or ``cash`` (by the date money moves); None: the company's scheme.
+VatSchemeName = Literal["accrual", "cash"] | None
 #: A warehouse code, or ``ALL``.
 WarehouseCode = Annotated[str, AfterValidator(_warehouse)]
 
@@ -213,28 +216,48 @@ def resolve_year(session: Session, year: str, business_date: date) -> int:
     return current if year == "CURRENT" else current - 1
 
 
-def resolve_quarter(session: Session, name: str, business_date: date) -> DateRange:
-    """The VAT quarter (three periods of a financial year) ``name`` stands for on ``business_date``."""
+def quarter_of(name: str, business_date: date) -> tuple[int, int]:
+    """The calendar year and quarter (1-4) a VAT quarter names, seen from ``business_date``."""
     if name in ("CURRENT", "PREVIOUS"):
-        p = resolve_period(session, "CURRENT", business_date)
-        year, q = p.financial_year, (p.period_no - 1) // 3 + 1
-        if name == "PREVIOUS":
-            year, q = (year, q - 1) if q > 1 else (year - 1, 4)
-    else:
-        year, q = int(name[:4]), int(name[-1])
+        index = business_date.year * 4 + (business_date.month - 1) // 3 - (name == "PREVIOUS")
+        return index // 4, index % 4 + 1
+    m = _QUARTER.match(name)
+    if m is None:
+        raise ValidationError(f"VAT quarter {name!r} must be CURRENT, PREVIOUS or YYYY-Qn")
+    return int(m[1]), int(m[2])
+
+
+def quarter_run_key(params: BaseModel, business_date: date) -> str:
+    """``YYYY-Qn``: the run key of a VAT-quarter job, the same whichever way the quarter is named."""
+    year, q = quarter_of(str(getattr(params, "quarter", "CURRENT")), business_date)
+    return f"{year}-Q{q}"
+
+
+def resolve_quarter(session: Session, name: str, business_date: date) -> DateRange:
+    """The VAT quarter ``name`` stands for on ``business_date``: three calendar months, which must
+    be accounting periods of the books.
+
+    Raises:
+        PeriodNotFound: when a month of the quarter is not an accounting period.
+    """
+    year, q = quarter_of(name, business_date)
+    start = date(year, 3 * q - 2, 1)
     members = list(
         session.scalars(
             select(AccountingPeriod)
-            .where(
-                AccountingPeriod.financial_year == year,
-                AccountingPeriod.period_no.between(3 * q - 2, 3 * q),
-            )
-            .order_by(AccountingPeriod.period_no)
+            .where(AccountingPeriod.start_date >= start, AccountingPeriod.start_date < _months_after(start, 3))
+            .order_by(AccountingPeriod.start_date)
         )
     )
     if len(members) != 3:
         raise PeriodNotFound(f"VAT quarter {year}-Q{q} ({name}) is not three accounting periods of the books")
-    return DateRange(f"{year}-Q{q}", members[0].start_date, members[-1].end_date, year, members[0].period_no)
+    first, last = members[0], members[-1]
+    return DateRange(f"{year}-Q{q}", first.start_date, last.end_date, first.financial_year, first.period_no)
+
+
+def _months_after(first: date, months: int) -> date:
+    index = first.year * 12 + first.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def hmrc_period_key(quarter: DateRange) -> str:
@@ -242,6 +265,14 @@ def hmrc_period_key(quarter: DateRange) -> str:
     (``26C3`` for July to September 2026), as the demo company's returns have them. A return
     already in the books keeps the key it has (HMRC issues the keys; ours is a placeholder)."""
     return f"{quarter.end:%y}C{(quarter.end.month - 1) // 3 + 1}"
+
+
+def vat_scheme(session: Session, named: str | None) -> str:
+    """The VAT scheme a run uses: the one it names, else the company's (accrual without a company row)."""
+    if named is not None:
+        return named
+    company = session.scalar(select(Company.vat_scheme).limit(1))
+    return company.value if company is not None else "accrual"
 
 
 def warehouse_ids(session: Session, warehouse: str) -> list[int] | None:
