@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from acas_batch.batch.registry import REGISTRY
 from acas_batch.errors import ValidationError
-from acas_batch.jobs.params import month_of, period_run_key
+from acas_batch.jobs.params import month_of, period_run_key, quarter_run_key
 from acas_batch.models import BatchExecution, BatchJob, BatchRunNotice, ExecutionState, Module, TriggerKind
 from acas_batch.monitoring import EmailNotifier, MonitorOptions, SmtpConfig, run_checks
 from tests.acceptance.processes import engine_env, processes
@@ -139,16 +139,16 @@ def test_a_running_scheduler_mails_the_notices_itself(
     with processes(env, tmp_path) as procs:
         procs.start("scheduler", "start", "--workers", "1")
         # one run that fails once and succeeds on its retry, one that is refused for good
-        for params in (["failures=1"], ["failures=5", "error=CloseRefused"]):
+        for day, params in (("2026-11-24", ["failures=1"]), ("2026-11-25", ["failures=5", "error=CloseRefused"])):
             args = [x for p in params for x in ("-p", p)]
-            done = _cli(env, "run", "TEST_FAIL", *args, "-p", f"notify={notify}", "--business-date", "2026-11-24")
+            done = _cli(env, "run", "TEST_FAIL", *args, "-p", f"notify={notify}", "--business-date", day)
             assert done.returncode == 0, done.stderr
         wait_until(lambda: len(inbox.messages) >= 2, timeout=60)
         time.sleep(2.5)  # two more monitor passes: nothing more may be sent
     states = [e.state for e in executions(engine)]
     assert states.count(ExecutionState.FAILED) == 2 and states.count(ExecutionState.SUCCEEDED) == 1
     assert sorted(str(m["Subject"]) for m in inbox.messages) == [
-        "[ACAS batch] TEST_FAIL failed (business date 24/11/2026)",
+        "[ACAS batch] TEST_FAIL failed (business date 25/11/2026)",
         "[ACAS batch] TEST_FAIL succeeded (business date 24/11/2026)",
     ]
     assert inbox.envelopes == [["ops@pennine.test"], ["ops@pennine.test"]]
@@ -181,6 +181,11 @@ def test_a_named_period_has_the_run_key_of_current_in_that_month() -> None:
     named, current = spec.validate_params({"period": "2026-11"}), spec.validate_params({"period": "CURRENT"})
     assert period_run_key(named, day) == period_run_key(current, day) == "month:2026-11"
     assert month_of("PREVIOUS", date(2026, 1, 5)) == date(2025, 12, 1)
+    for job in ("SL_VAT_RETURN", "PL_VAT_RETURN"):  # a VAT quarter is a calendar quarter on both
+        vat = REGISTRY.get(job)
+        keys = {quarter_run_key(vat.validate_params({"quarter": q}), day) for q in ("CURRENT", "2026-Q4", "2026-q4")}
+        assert keys == {"2026-Q4"}
+        assert quarter_run_key(vat.validate_params({"quarter": "PREVIOUS"}), date(2026, 2, 1)) == "2025-Q4"
 
 
 @pytest.mark.parametrize("job", ["GL_TRIAL_BALANCE", "SL_AGED_DEBTORS", "PL_AGED_CREDITORS", "ST_ABC_ANALYSIS"])
