@@ -39,7 +39,7 @@ class DailyCloseParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     period: Period = Field("CURRENT", description="CURRENT: every pending journal up to the business date; "
-                           "YYYY-PP: only that period's.")  # fmt: skip
+                           "PREVIOUS or YYYY-MM: only that period's.")  # fmt: skip
     warehouse: WarehouseCode = Field(
         "ALL", description="The spec's common parameter; the general ledger is not kept per warehouse, so ALL."
     )
