@@ -502,13 +502,13 @@ def _row(out: list[tuple[str, str]], figure: str, value: str) -> None:
 def _child_pdfs(url: str, folder: str, count: int) -> dict[str, Any]:
     from acas_batch.analysis.ageing import DEFAULT_BOUNDS, bucket_labels
     from acas_batch.db import transaction
-    from acas_batch.jobs.sl_params import resolve_period
+    from acas_batch.jobs.params import resolve_period_range
     from acas_batch.jobs.sl_statements import build_statements
     from acas_batch.reports.render import write_pdf, write_pdf_set
 
     engine = make_engine(url)
     with transaction(engine) as s:
-        period = resolve_period(s, "PREVIOUS", END)
+        period = resolve_period_range(s, "PREVIOUS", END)
         statements = []
         for st in build_statements(s, period, include_zero=False):
             statements.append(st)

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.errors import CloseRefused
+from acas_batch.jobs.params import Notify
 from acas_batch.models import BatchMetric
 from acas_batch.models.enums import Module
 
@@ -69,6 +70,7 @@ class FailParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     failures: int = 2
     error: str = "ValueError"
+    notify: Notify = Field(default_factory=Notify)
 
 
 class FlakyError(RuntimeError):

@@ -120,6 +120,12 @@ class Settings(BaseModel):
     smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
     smtp_username: str | None = Field(default=None, description="SMTP login, if the server needs one.")
     smtp_password: str | None = Field(default=None, description="SMTP password (never logged).")
+    monitor_interval_seconds: int = Field(
+        default=60,
+        ge=0,
+        le=86400,
+        description="How often a running scheduler checks for problems and sends alerts and run notices (0: never).",
+    )
 
     @property
     def alert_recipients(self) -> tuple[str, ...]:

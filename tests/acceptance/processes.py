@@ -24,7 +24,7 @@ def engine_env(db_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
             "ACAS_POLL_SECONDS": "0.05",
             "ACAS_LEASE_SECONDS": "2",
             "ACAS_SHUTDOWN_GRACE_SECONDS": "2",
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
         }
     )
     env.update(extra)

@@ -10,6 +10,7 @@ honoured for the same business date, and that every run succeeded.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -21,7 +22,7 @@ from sqlalchemy import Engine, select
 
 from acas_batch.config import Settings
 from acas_batch.db import transaction
-from acas_batch.jobs.gl_params import period_label
+from acas_batch.jobs.params import period_label
 from acas_batch.ledger.demo import DemoSize, generate
 from acas_batch.models import AccountingPeriod, BatchDependency, BatchExecution, BatchJob, BatchSchedule, PeriodStatus
 from acas_batch.models.enums import DependencyKind, ExecutionState, TriggerKind
@@ -78,7 +79,7 @@ def _catch_up_earlier_closes(engine: Engine, settings: Settings) -> list[str]:
             settings,
             "GL_PERIOD_CLOSE",
             now=at,
-            params={"period": period_label(period)},
+            params={"period": f"{period.start_date:%Y-%m}"},
             business_date=period.end_date,
         )
         assert run.state is ExecutionState.SUCCEEDED, run.error
@@ -93,7 +94,7 @@ def test_a_quarter_of_the_standard_catalogue_runs_once_in_order_on_the_right_day
         "ACAS_DATABASE_URL": db_url,
         "ACAS_DATA_DIR": str(tmp_path / "data"),
         "ACAS_POLL_SECONDS": "0.02",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
         "PATH": "/usr/bin:/bin",
     }
     _cli(env, "init")

@@ -24,7 +24,7 @@ def acas(db_url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess
             "ACAS_JOB_MODULES": "tests.jobs_fixture",
             "ACAS_POLL_SECONDS": "0.05",
             "ACAS_LEASE_SECONDS": "5",
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
         }
     )
     return subprocess.run(

@@ -243,7 +243,7 @@ def test_year_end_closes_income_and_expense_to_retained_earnings_and_locks_the_y
     ).all()
     for p in periods:
         done = run_job(engine, settings, "GL_PERIOD_CLOSE", now=at(p.end_date), business_date=p.end_date,
-                       params={"output_format": "csv", "period": f"2026-{p.period_no:02d}"})  # fmt: skip
+                       params={"output_format": "csv", "period": f"{p.start_date:%Y-%m}"})  # fmt: skip
         assert done.state is ExecutionState.SUCCEEDED, done.error
 
     run = run_job(engine, settings, "GL_YEAR_END_CLOSE", now=at(YEAR_END), business_date=YEAR_END)

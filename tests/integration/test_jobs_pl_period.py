@@ -13,20 +13,23 @@ from sqlalchemy import Engine, delete, select
 from acas_batch.batch.definitions import create_job
 from acas_batch.config import Settings
 from acas_batch.db import transaction
-from acas_batch.errors import ReturnSubmitted
+from acas_batch.errors import ReturnSubmitted, ValidationError
 from acas_batch.jobs import load_standard_jobs
 from acas_batch.ledger.demo import DemoSize, generate
 from acas_batch.ledger.pl import (
     Delivery,
     OrderLine,
+    PaymentAllocation,
     PurchaseLine,
     create_purchase_order,
     post_purchase_invoice,
+    post_supplier_payment,
     receive_goods,
 )
 from acas_batch.models import (
     AccrualLine,
     BatchLog,
+    Company,
     DocumentKind,
     ExecutionState,
     GoodsReceivedLine,
@@ -36,7 +39,9 @@ from acas_batch.models import (
     PurchaseInvoiceLine,
     PurchaseOrderLine,
     VatReturn,
+    VatReturnRun,
     VatReturnStatus,
+    VatScheme,
 )
 from acas_batch.services import JobSchedulerService
 from tests.books import OS, Books, S, Z
@@ -45,6 +50,8 @@ from tests.support.context import run_job
 
 NOW = datetime(2026, 7, 10, 18, 0, tzinfo=UTC)
 JULY_10 = date(2026, 7, 10)
+OCT_10 = date(2026, 10, 10)
+OCT_10_EVENING = datetime(2026, 10, 10, 18, 0, tzinfo=UTC)
 
 
 # ---- PL_ACCRUALS_CALCULATION ------------------------------------------------------------
@@ -214,7 +221,83 @@ def test_vat_return_completes_the_output_side_and_refuses_a_submitted_return(
     assert "26C2 was submitted" in str(refused.error)
 
 
-@pytest.mark.parametrize(("params", "field"), [({"quarter": "2026-Q5"}, "quarter"), ({"scheme": "cash"}, "scheme")])
+def _paid_in_q3(engine: Engine) -> None:
+    """Purchases and the payments that settle them, for the cash scheme (VAT per line half-up):
+
+    A 10/06 £100.00 standard (VAT £20.00, gross £120.00), paid in full 15/07      → £20.00, £100.00
+    B 01/08 £33.33 standard (VAT £6.67, gross £40.00), cleared 20/09 with £1.00
+      settlement discount: £39.00 paid, 39/40 of it                               → £6.50, £32.50
+    C 01/09 £50.00 zero rated, half paid 30/09                                    → £0.00, £25.00
+    D 05/09 £80.00 standard, unpaid                                               → nothing
+    E 01/08 £10.00 standard, paid 02/10 (next quarter)                            → nothing
+    Cash: box 4 £26.50, box 7 £157.50 → £157. Accrual (B, C, D, E by invoice date):
+    box 4 £6.67 + £16.00 + £2.00 = £24.67, box 7 £173.33 → £173.
+    """
+    with transaction(engine, write=True) as s:
+        b = Books.open(s)
+        sup = b.supplier()
+
+        def doc(net: int, vat: int, on: date) -> int:
+            line = PurchaseLine(1, net, vat, account_id=b.acc("6400"))
+            return post_purchase_invoice(s, supplier_id=sup, number=b.next("PI"), invoice_date=on, lines=[line])
+
+        def pay(on: date, invoice: int, amount: int, discount: int = 0) -> None:
+            post_supplier_payment(s, supplier_id=sup, payment_date=on,
+                                  allocations=[PaymentAllocation(invoice, amount, discount)])  # fmt: skip
+
+        a, bb = doc(10_000, S, date(2026, 6, 10)), doc(3_333, S, date(2026, 8, 1))
+        c, _d, e = doc(5_000, Z, date(2026, 9, 1)), doc(8_000, S, date(2026, 9, 5)), doc(1_000, S, date(2026, 8, 1))
+        pay(date(2026, 7, 15), a, 12_000)
+        pay(date(2026, 9, 20), bb, 4_000, 100)
+        pay(date(2026, 9, 30), c, 2_500)
+        pay(date(2026, 10, 2), e, 1_200)
+
+
+@pytest.mark.parametrize("how", ["named", "company"])
+def test_cash_scheme_reclaims_what_was_paid_in_the_quarter(
+    engine: Engine, db_url: str, tmp_path: Path, how: str
+) -> None:
+    _paid_in_q3(engine)
+    params: dict[str, object] = {"quarter": "2026-Q3", "output_format": "csv"}
+    if how == "named":
+        params["scheme"] = "cash"
+    else:
+        with transaction(engine, write=True) as s:
+            s.scalars(select(Company)).one().vat_scheme = VatScheme.CASH
+    settings = _settings(db_url, tmp_path)
+    run = run_job(engine, settings, "PL_VAT_RETURN", now=OCT_10_EVENING, business_date=OCT_10, params=params)
+    assert run.state is ExecutionState.SUCCEEDED, run.error
+    assert run.result is not None and run.result.data["scheme"] == "cash"
+    with transaction(engine) as s:
+        row = s.scalars(select(VatReturn)).one()
+        Books(s).assert_sound()
+    assert (row.period_key, row.box4_pence, row.box7_pence, row.box9_pence) == ("26C3", 2_650, 15_700, 0)
+
+
+def test_accrual_and_cash_differ_and_a_return_keeps_one_scheme(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    _paid_in_q3(engine)
+    settings = _settings(db_url, tmp_path)
+    output = run_job(engine, settings, "SL_VAT_RETURN", now=OCT_10_EVENING, business_date=OCT_10,
+                     params={"quarter": "2026-Q3", "scheme": "cash", "output_format": "csv"})  # fmt: skip
+    assert output.state is ExecutionState.SUCCEEDED, output.error
+    refused = run_job(engine, settings, "PL_VAT_RETURN", now=OCT_10_EVENING, business_date=OCT_10,
+                      params={"quarter": "2026-Q3", "scheme": "accrual"})  # fmt: skip
+    assert refused.state is ExecutionState.FAILED and isinstance(refused.error, ValidationError)
+    assert "output side on the cash scheme" in str(refused.error)
+    # the company's default scheme (accrual) gives the invoice-date figures once nothing ties the return
+    with transaction(engine, write=True) as s:
+        s.execute(delete(VatReturnRun))
+    params = {"quarter": "2026-Q3"}
+    accrual = run_job(engine, settings, "PL_VAT_RETURN", now=OCT_10_EVENING, business_date=OCT_10, params=params)
+    assert accrual.state is ExecutionState.SUCCEEDED, accrual.error
+    with transaction(engine) as s:
+        row = s.scalars(select(VatReturn)).one()
+    assert (row.box4_pence, row.box7_pence) == (2_467, 17_300)
+
+
+@pytest.mark.parametrize(
+    ("params", "field"), [({"quarter": "2026-Q5"}, "quarter"), ({"scheme": "flat_rate"}, "scheme")]
+)
 def test_vat_return_refuses_bad_parameters(
     engine: Engine, db_url: str, tmp_path: Path, params: dict[str, object], field: str
 ) -> None:

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from email import message_from_bytes, policy
 from typing import Any
 
-import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -26,35 +21,9 @@ from acas_batch.models import (
     TriggerKind,
 )
 from acas_batch.monitoring import EmailNotifier, MonitorOptions, SmtpConfig, run_checks
+from tests.integration.conftest import Inbox, free_port
 
 NOW = datetime(2026, 11, 24, 23, 30, tzinfo=UTC)
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 class Ledger:
@@ -200,7 +169,7 @@ def test_late_and_missed_schedules(engine: Engine) -> None:
 
 
 def test_smtp_down_keeps_alerts_unsent(engine: Engine) -> None:
-    notifier = EmailNotifier(SmtpConfig("127.0.0.1", _free_port(), "b@x.test", ("o@x.test",), attempts=1))
+    notifier = EmailNotifier(SmtpConfig("127.0.0.1", free_port(), "b@x.test", ("o@x.test",), attempts=1))
     with Session(engine) as s:
         Ledger(s).run("SYS_DATABASE_BACKUP", ExecutionState.TIMED_OUT, ago=timedelta(minutes=10))
         s.commit()

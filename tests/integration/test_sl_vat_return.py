@@ -30,10 +30,11 @@ from acas_batch.models import (
 from acas_batch.services import JobSchedulerService
 from tests.books import EX, OS, Books, R, S, Z
 from tests.engine_helpers import engine_settings
+from tests.integration.test_jobs_pl_payments import _supersede
 from tests.sl_support import assert_ledger_sound, at, credit_note, open_books, receipt, settings_for
 from tests.support.context import run_job
 
-QUARTER_END = date(2026, 9, 30)  # financial year 2026 (April start), quarter 2: July to September
+QUARTER_END = date(2026, 9, 30)  # the VAT quarter 2026-Q3: July to September
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ def _invoice(b: Books, customer: int, on: date, *lines: tuple[int, int]) -> int:
 
 @pytest.fixture
 def quarter(books: Books) -> dict[str, int]:
-    """Q2 2026 (period key 26C3), VAT per line rounded half-up:
+    """2026-Q3 (period key 26C3), VAT per line rounded half-up:
 
     10/07 invoice: £100.00 standard (VAT £20.00), £50.00 zero rated         box 6 £150.00
     05/08 invoice: £33.33 standard (VAT £6.666 → £6.67), £10.00 reduced (50p),
@@ -104,7 +105,7 @@ def test_accrual_scheme_counts_documents_by_tax_point(
 def test_cash_scheme_counts_what_was_received_in_the_quarter(
     engine: Engine, db_url: str, tmp_path: Path, quarter: dict[str, int]
 ) -> None:
-    params = {"quarter": "2026-Q2", "scheme": "cash", "output_format": "csv"}
+    params = {"quarter": "2026-Q3", "scheme": "cash", "output_format": "csv"}
     run = run_job(engine, settings_for(db_url, tmp_path), "SL_VAT_RETURN", now=at(date(2026, 10, 5)), params=params)
     assert run.state is ExecutionState.SUCCEEDED, run.error
     r = _return(engine)
@@ -121,14 +122,14 @@ def test_a_completed_return_is_never_rewritten_and_an_unfinished_quarter_is_refu
     settings = settings_for(db_url, tmp_path)
     early = run_job(engine, settings, "SL_VAT_RETURN", now=at(date(2026, 9, 15)))
     assert early.state is ExecutionState.FAILED
-    assert str(early.error) == "VAT quarter 2026-Q2 ends 30/09/2026; it is not over on 15/09/2026"
+    assert str(early.error) == "VAT quarter 2026-Q3 ends 30/09/2026; it is not over on 15/09/2026"
     run_job(engine, settings, "SL_VAT_RETURN", now=at(QUARTER_END), params={"output_format": "csv"})
     with Session(engine) as s:  # PL_VAT_RETURN completes the same row
         s.execute(update(VatReturn).values(status=VatReturnStatus.COMPLETE, box4_pence=900, box5_pence=1_617))
         s.commit()
-    again = run_job(engine, settings, "SL_VAT_RETURN", now=at(QUARTER_END), params={"quarter": "2026-Q2"})
+    again = run_job(engine, settings, "SL_VAT_RETURN", now=at(QUARTER_END), params={"quarter": "2026-Q3"})
     assert isinstance(again.error, Conflict)
-    assert str(again.error) == "VAT return 26C3 (2026-Q2) is already complete; its output side is not written again"
+    assert str(again.error) == "VAT return 26C3 (2026-Q3) is already complete; its output side is not written again"
     r = _return(engine)
     assert (r.box1_pence, r.box4_pence, r.box5_pence) == (2_517, 900, 1_617)
 
@@ -179,7 +180,8 @@ def test_on_a_demo_company_both_schemes_match_an_independent_computation(
     assert run.state is ExecutionState.SUCCEEDED, run.error
     r = _return(engine)
     assert (r.box1_pence, r.box6_pence) == (accrual_box1, accrual_box6 // 100 * 100)
-    params = {"quarter": "2026-Q2", "scheme": "cash", "output_format": "csv"}
+    _supersede(engine, run.execution_id)  # the same quarter named: the same run key, so a forced rerun
+    params = {"quarter": "2026-Q3", "scheme": "cash", "output_format": "csv"}
     cash = run_job(engine, settings, "SL_VAT_RETURN", now=at(end), params=params)
     assert cash.state is ExecutionState.SUCCEEDED, cash.error
     r = _return(engine)
@@ -193,7 +195,7 @@ def test_the_engine_runs_it_end_to_end(engine: Engine, db_url: str, tmp_path: Pa
     )
     created = svc.create_job("SL_VAT_RETURN", "SL", handler="SL_VAT_RETURN")
     assert created[0], created
-    ok, execution_id = svc.execute_job_now("SL_VAT_RETURN", {"quarter": "2026-Q2", "business_date": "2026-09-30"})
+    ok, execution_id = svc.execute_job_now("SL_VAT_RETURN", {"quarter": "2026-Q3", "business_date": "2026-09-30"})
     assert ok, execution_id
     ok, detail = svc.wait_for(execution_id, timeout=60)
     assert ok and detail["state"] == "succeeded", detail

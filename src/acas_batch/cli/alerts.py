@@ -8,14 +8,12 @@ import typer
 
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
 from acas_batch.clock import utcnow
-from acas_batch.config import Settings
 from acas_batch.db import transaction
 from acas_batch.masking import mask_text
 from acas_batch.monitoring import (
-    EmailNotifier,
     MonitorOptions,
-    SmtpConfig,
     acknowledge_alert,
+    notifier_for,
     open_alerts,
     resolve_alert,
     run_checks,
@@ -25,23 +23,6 @@ app = typer.Typer(help="Alerts: list the open ones, acknowledge, resolve.")
 monitor_app = typer.Typer(help="Monitoring: run the checks that raise alerts.")
 
 UserOpt = Annotated[str, typer.Option("--user", help="Who is acting (kept on the alert).", envvar="USER")]
-
-
-def notifier_for(settings: Settings) -> EmailNotifier | None:
-    """The e-mail notifier the settings describe, or None without recipients."""
-    if not settings.alert_recipients:
-        return None
-    return EmailNotifier(
-        SmtpConfig(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            sender=settings.smtp_from,
-            recipients=settings.alert_recipients,
-            starttls=settings.smtp_starttls,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-        )
-    )
 
 
 @app.command("list")

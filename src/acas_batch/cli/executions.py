@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import typer
@@ -26,13 +27,20 @@ def _raise_for(svc: JobSchedulerService, message: str) -> None:
     raise svc.last_error or Conflict(message)
 
 
-def _params(values: list[str]) -> dict[str, str]:
-    params = {}
+def _params(values: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; a VALUE that starts with ``{`` or ``[`` is read as JSON (e.g. ``notify={...}``)."""
+    params: dict[str, Any] = {}
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ValidationError(f"--param {item!r} is not KEY=VALUE")
-        params[key.strip()] = value
+        if value.lstrip()[:1] in ("{", "["):
+            try:
+                params[key.strip()] = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValidationError(f"--param {key.strip()}: {value!r} is not valid JSON ({exc.msg})") from exc
+        else:
+            params[key.strip()] = value
     return params
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.errors import CloseRefused, PeriodNotFound
-from acas_batch.jobs.gl_params import (
+from acas_batch.jobs.params import (
     FinancialYear,
     Notify,
     OutputFormat,
@@ -204,10 +204,9 @@ def _period_report(
     header = ("code", "name", "opening_pence", "debit_pence", "credit_pence", "closing_pence")
     table = [(c, n, o, d, k, o + d - k) for _i, c, n, o, d, k in rows]
     files: list[str] = []
-    if ctx.params.output_format.csv:
-        path = ctx.output(f"period_trial_balance_{period_label(period)}.csv")
-        write_csv(path, header, table)
-        files.append(str(path))
+    path = ctx.output(f"period_trial_balance_{period_label(period)}.csv")
+    write_csv(path, header, table)
+    files.append(str(path))
     if ctx.params.output_format.pdf:
         path = ctx.output(f"period_trial_balance_{period_label(period)}.pdf")
         opening, debits, credits = sum(r[3] for r in rows), sum(r[4] for r in rows), sum(r[5] for r in rows)
@@ -345,10 +344,9 @@ def _year_report(
         rows.append(("closing_journal", "", "Retained earnings (net result)", -net))
     rows += [("opening", c, n, v) for _i, c, n, v in opening]
     files: list[str] = []
-    if ctx.params.output_format.csv:
-        path = ctx.output(f"year_end_{year}.csv")
-        write_csv(path, ("section", "code", "name", "balance_pence"), rows)
-        files.append(str(path))
+    path = ctx.output(f"year_end_{year}.csv")
+    write_csv(path, ("section", "code", "name", "balance_pence"), rows)
+    files.append(str(path))
     if ctx.params.output_format.pdf:
         path = ctx.output(f"year_end_{year}.pdf")
         verb = "profit" if net >= 0 else "loss"

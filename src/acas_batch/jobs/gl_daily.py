@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
-from acas_batch.jobs.gl_params import Notify, OutputFormat, Period, Warehouse, resolve_period
+from acas_batch.jobs.params import Notify, OutputFormat, Period, WarehouseCode, resolve_period
 from acas_batch.models import (
     Account,
     AccountingPeriod,
@@ -39,8 +39,8 @@ class DailyCloseParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     period: Period = Field("CURRENT", description="CURRENT: every pending journal up to the business date; "
-                           "YYYY-PP: only that period's.")  # fmt: skip
-    warehouse: Warehouse = Field(
+                           "PREVIOUS or YYYY-MM: only that period's.")  # fmt: skip
+    warehouse: WarehouseCode = Field(
         "ALL", description="The spec's common parameter; the general ledger is not kept per warehouse, so ALL."
     )
     chunk_size: int = Field(2000, ge=1, le=20_000, description="Journals checked and posted per committed chunk.")

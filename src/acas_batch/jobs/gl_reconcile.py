@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import business_date_key, job
-from acas_batch.jobs.gl_params import Notify, OutputFormat
+from acas_batch.jobs.params import Notify, OutputFormat
 from acas_batch.ledger import reconcile
 from acas_batch.models import (
     BankAccount,
@@ -218,10 +218,9 @@ def _files(ctx: JobContext[ReconciliationParams], rows: list[dict[str, Any]]) ->
     table = [tuple(r.get(h) for h in header) for r in rows]
     files: list[str] = []
     stamp = ctx.business_date.isoformat()
-    if ctx.params.output_format.csv:
-        path = ctx.output(f"reconciliation_{stamp}.csv")
-        write_csv(path, header, table)
-        files.append(str(path))
+    path = ctx.output(f"reconciliation_{stamp}.csv")
+    write_csv(path, header, table)
+    files.append(str(path))
     if ctx.params.output_format.pdf:
         path = ctx.output(f"reconciliation_{stamp}.pdf")
         shown = [r for r in table if r[0] != "matched"]

@@ -13,7 +13,7 @@ from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.db import insert_rows
 from acas_batch.errors import TrialBalanceOutOfBalance
-from acas_batch.jobs.gl_params import Notify, OutputFormat, Period, period_label, period_run_key, resolve_period
+from acas_batch.jobs.params import Notify, OutputFormat, Period, period_label, period_run_key, resolve_period
 from acas_batch.ledger import trial_balance
 from acas_batch.models import (
     Account,
@@ -121,10 +121,9 @@ def _tb_files(
     header = ["code", "name", "debit_pence", "credit_pence"] + (["last_year_pence"] if compare else [])
     out = [[c, n, d, k] + ([ly] if compare else []) for _i, c, n, d, k, ly in table]
     files: list[str] = []
-    if ctx.params.output_format.csv:
-        path = ctx.output(f"trial_balance_{as_of.isoformat()}.csv")
-        write_csv(path, header, out)
-        files.append(str(path))
+    path = ctx.output(f"trial_balance_{as_of.isoformat()}.csv")
+    write_csv(path, header, out)
+    files.append(str(path))
     if ctx.params.output_format.pdf:
         path = ctx.output(f"trial_balance_{as_of.isoformat()}.pdf")
         totals = ["Total", "", sum(r[3] for r in table), sum(r[4] for r in table)] + (
@@ -264,10 +263,9 @@ def _variance_files(
         for _i, c, n, b, a, v, pct, yb, ya, yv, ypct, f in lines
     ]
     files: list[str] = []
-    if ctx.params.output_format.csv:
-        path = ctx.output(f"budget_variance_{period_label(period)}.csv")
-        write_csv(path, header, table)
-        files.append(str(path))
+    path = ctx.output(f"budget_variance_{period_label(period)}.csv")
+    write_csv(path, header, table)
+    files.append(str(path))
     if ctx.params.output_format.pdf:
         path = ctx.output(f"budget_variance_{period_label(period)}.pdf")
         write_table_pdf(

@@ -1,77 +1,289 @@
-"""Parameter types shared by the ledger jobs: period, warehouse, output format, notification.
+"""The parameter types every ledger job shares: period, financial year, VAT quarter, warehouse,
+output format and notification.
 
-A period is ``CURRENT``, ``PREVIOUS`` or ``YYYY-MM`` (the accounting period containing that
-month); it is resolved against the run's business date and the company's accounting periods,
-never the wall clock.
+One meaning everywhere, so an operator who learns a value once can use it on any job:
+
+- a **period** is ``CURRENT`` (the accounting period holding the business date), ``PREVIOUS``
+  (the one before it) or a calendar month ``YYYY-MM`` (the period holding that month's first
+  day; ``YYYY/MM`` and ``YYYY-M`` are read the same way);
+- a **financial year** is ``CURRENT``, ``PREVIOUS`` or the calendar year it starts in;
+- a **VAT quarter** is a calendar quarter (``2026-Q3`` is July to September 2026):
+  ``CURRENT``, ``PREVIOUS`` or ``YYYY-Qn``; the **VAT scheme** (``accrual`` or ``cash``) is the
+  company's unless a run names one;
+- a **warehouse** is ``ALL`` or a warehouse code;
+- the **output format** says whether a PDF is written besides the CSV (the CSV, being the
+  data, is always written);
+- **notify** names who is e-mailed when the run ends, on success and/or on failure (sent by
+  the monitor; see :mod:`acas_batch.monitoring.run_notices`).
+
+Each is a pydantic type or model, so a bad value is refused before the run with a message
+naming the field. Names are resolved against the run's business date and the company's
+accounting periods, never the wall clock.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from acas_batch.errors import PeriodNotFound
-from acas_batch.models import AccountingPeriod
+from acas_batch.errors import PeriodNotFound, ValidationError
+from acas_batch.models import AccountingPeriod, Company, Warehouse
 
-OutputFormat = Literal["csv", "pdf", "both"]
+_MONTH = re.compile(r"^(\d{4})[-/](\d{1,2})$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_YEAR = re.compile(r"^\d{4}$")
+_WAREHOUSE = re.compile(r"^[A-Z0-9_-]{1,8}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _period(value: str) -> str:
     text = value.strip().upper()
-    if text in {"CURRENT", "PREVIOUS"} or re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+    if text in ("CURRENT", "PREVIOUS"):
         return text
-    raise ValueError(f"period {value!r} must be CURRENT, PREVIOUS or YYYY-MM")
+    m = _MONTH.match(text)
+    if m is None or not 1 <= int(m[2]) <= 12:
+        raise ValueError(f"period {value!r} must be CURRENT, PREVIOUS or a month YYYY-MM")
+    return f"{m[1]}-{int(m[2]):02d}"
+
+
+def _year(value: str | int) -> str:
+    text = str(value).strip().upper()
+    if text in ("CURRENT", "PREVIOUS") or _YEAR.match(text):
+        return text
+    raise ValueError(f"financial year {value!r} must be CURRENT, PREVIOUS or the year it starts in (YYYY)")
+
+
+def _quarter(value: str) -> str:
+    text = value.strip().upper()
+    if text in ("CURRENT", "PREVIOUS") or _QUARTER.match(text):
+        return text
+    raise ValueError(f"VAT quarter {value!r} must be CURRENT, PREVIOUS or YYYY-Qn (calendar year, quarter 1-4)")
 
 
 def _warehouse(value: str) -> str:
     text = value.strip().upper()
-    if not re.fullmatch(r"[A-Z0-9_-]{1,12}", text):
-        raise ValueError(f"warehouse {value!r} must be ALL or a warehouse code")
-    return text
+    if text == "ALL" or _WAREHOUSE.match(text):
+        return text
+    raise ValueError(f"warehouse {value!r} must be ALL or a warehouse code (up to 8 letters, digits, '-' or '_')")
 
 
+def _emails(values: list[str]) -> list[str]:
+    cleaned = [v.strip() for v in values]
+    bad = [v for v in cleaned if not _EMAIL.match(v)]
+    if bad:
+        raise ValueError(f"not e-mail addresses: {', '.join(bad)}")
+    return cleaned
+
+
+#: ``CURRENT``, ``PREVIOUS`` or a calendar month ``YYYY-MM`` (normalised to that form).
 Period = Annotated[str, AfterValidator(_period)]
-Warehouse = Annotated[str, AfterValidator(_warehouse)]
+#: ``CURRENT``, ``PREVIOUS`` or the calendar year the financial year starts in.
+FinancialYear = Annotated[str, AfterValidator(_year)]
+#: ``CURRENT``, ``PREVIOUS`` or ``YYYY-Qn`` (a calendar quarter).
+VatQuarter = Annotated[str, AfterValidator(_quarter)]
+#: ``accrual`` (by tax point) or ``cash`` (by the date money moves); None: the company's scheme.
+VatSchemeName = Literal["accrual", "cash"] | None
+#: A warehouse code, or ``ALL``.
+WarehouseCode = Annotated[str, AfterValidator(_warehouse)]
+
+
+class OutputFormat(StrEnum):
+    """Which files a report job writes besides its result table. The CSV is always written."""
+
+    CSV = "csv"  # the CSV only
+    PDF = "pdf"  # the CSV and the PDF people read
+    BOTH = "both"  # the same as pdf; kept because the spec names it
+
+    @property
+    def pdf(self) -> bool:
+        return self is not OutputFormat.CSV
 
 
 class Notify(BaseModel):
-    """Who hears of the outcome (the engine's alerting sends it)."""
+    """Who is e-mailed when the run ends, and on which outcome.
+
+    A failure is told once the last attempt has failed (not on each retry); success includes
+    an outcome with warnings. Mail goes over the alerting SMTP settings.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    on_success: list[str] = Field(default_factory=list, description="E-mail addresses told of success.")
-    on_failure: list[str] = Field(default_factory=list, description="E-mail addresses told of failure.")
+    recipients: Annotated[list[str], AfterValidator(_emails)] = Field(
+        default_factory=list, description="E-mail addresses told of the outcome."
+    )
+    on_success: bool = Field(False, description="Tell the recipients when the run succeeds.")
+    on_failure: bool = Field(True, description="Tell the recipients when the run fails for good.")
 
 
-def wants_csv(fmt: OutputFormat) -> bool:
-    return fmt in {"csv", "both"}
+@dataclass(frozen=True)
+class DateRange:
+    """A resolved period or VAT quarter: its name, first and last day, financial year and first period number."""
+
+    label: str
+    start: date
+    end: date
+    financial_year: int
+    first_period_no: int
 
 
-def wants_pdf(fmt: OutputFormat) -> bool:
-    return fmt in {"pdf", "both"}
+def month_of(period: str, business_date: date) -> date:
+    """The first day of the calendar month a period names, seen from ``business_date`` (no database needed).
+
+    Accounting periods are calendar months, so this also names the period a run key stands for
+    before the run starts.
+    """
+    first = business_date.replace(day=1)
+    if period == "CURRENT":
+        return first
+    if period == "PREVIOUS":
+        return date(first.year - 1, 12, 1) if first.month == 1 else first.replace(month=first.month - 1)
+    m = _MONTH.match(period)
+    if m is None:
+        raise ValidationError(f"period {period!r} must be CURRENT, PREVIOUS or a month YYYY-MM")
+    return date(int(m[1]), int(m[2]), 1)
+
+
+def period_run_key(params: BaseModel, business_date: date) -> str:
+    """``month:YYYY-MM``: the run key of a period job, the same whichever way the period is named."""
+    return f"month:{month_of(str(getattr(params, 'period', 'CURRENT')), business_date):%Y-%m}"
+
+
+def year_run_key(params: BaseModel, business_date: date) -> str:
+    """Run key of a financial-year job: ``fy:YYYY``, or the year CURRENT/PREVIOUS stands for at the business date."""
+    year = str(getattr(params, "financial_year", "CURRENT"))
+    if year in ("CURRENT", "PREVIOUS"):
+        return f"fy:{year.lower()}@{business_date.isoformat()}"
+    return f"fy:{year}"
+
+
+def _holding(session: Session, day: date) -> AccountingPeriod | None:
+    return session.scalars(
+        select(AccountingPeriod).where(AccountingPeriod.start_date <= day, AccountingPeriod.end_date >= day)
+    ).first()
 
 
 def resolve_period(session: Session, period: str, business_date: date) -> AccountingPeriod:
-    """The accounting period ``period`` names, seen from ``business_date``."""
-    on = business_date if period in {"CURRENT", "PREVIOUS"} else date(int(period[:4]), int(period[5:7]), 1)
-    current = session.scalar(
-        select(AccountingPeriod).where(AccountingPeriod.start_date <= on, AccountingPeriod.end_date >= on)
-    )
+    """The accounting period ``period`` names, seen from ``business_date``.
+
+    Raises:
+        PeriodNotFound: when the company has no such period.
+    """
+    on = business_date if period in ("CURRENT", "PREVIOUS") else month_of(period, business_date)
+    current = _holding(session, on)
     if current is None:
-        raise PeriodNotFound(f"no accounting period contains {on.isoformat()} (period {period})")
+        raise PeriodNotFound(f"no accounting period holds {on.isoformat()} (period {period})")
     if period != "PREVIOUS":
         return current
-    previous = session.scalar(
+    previous = session.scalars(
         select(AccountingPeriod)
         .where(AccountingPeriod.end_date < current.start_date)
         .order_by(AccountingPeriod.end_date.desc())
-        .limit(1)
-    )
+    ).first()
     if previous is None:
-        raise PeriodNotFound(f"no accounting period precedes {current.start_date.isoformat()}")
+        raise PeriodNotFound(f"no accounting period precedes {current.start_date.isoformat()} (period {period})")
     return previous
+
+
+def period_range(period: AccountingPeriod) -> DateRange:
+    """A period as a date range labelled by its month (``YYYY-MM``)."""
+    return DateRange(
+        f"{period.start_date:%Y-%m}", period.start_date, period.end_date, period.financial_year, period.period_no
+    )
+
+
+def resolve_period_range(session: Session, period: str, business_date: date) -> DateRange:
+    """:func:`resolve_period` as a date range."""
+    return period_range(resolve_period(session, period, business_date))
+
+
+def period_label(period: AccountingPeriod) -> str:
+    """``YYYY-PP`` (financial year, period number): how accountants name a period in titles and file names."""
+    return f"{period.financial_year}-{period.period_no:02d}"
+
+
+def resolve_year(session: Session, year: str, business_date: date) -> int:
+    """The financial year a ``FinancialYear`` value names, seen from ``business_date``."""
+    if year not in ("CURRENT", "PREVIOUS"):
+        return int(year)
+    current = resolve_period(session, "CURRENT", business_date).financial_year
+    return current if year == "CURRENT" else current - 1
+
+
+def quarter_of(name: str, business_date: date) -> tuple[int, int]:
+    """The calendar year and quarter (1-4) a VAT quarter names, seen from ``business_date``."""
+    if name in ("CURRENT", "PREVIOUS"):
+        index = business_date.year * 4 + (business_date.month - 1) // 3 - (name == "PREVIOUS")
+        return index // 4, index % 4 + 1
+    m = _QUARTER.match(name)
+    if m is None:
+        raise ValidationError(f"VAT quarter {name!r} must be CURRENT, PREVIOUS or YYYY-Qn")
+    return int(m[1]), int(m[2])
+
+
+def quarter_run_key(params: BaseModel, business_date: date) -> str:
+    """``YYYY-Qn``: the run key of a VAT-quarter job, the same whichever way the quarter is named."""
+    year, q = quarter_of(str(getattr(params, "quarter", "CURRENT")), business_date)
+    return f"{year}-Q{q}"
+
+
+def resolve_quarter(session: Session, name: str, business_date: date) -> DateRange:
+    """The VAT quarter ``name`` stands for on ``business_date``: three calendar months, which must
+    be accounting periods of the books.
+
+    Raises:
+        PeriodNotFound: when a month of the quarter is not an accounting period.
+    """
+    year, q = quarter_of(name, business_date)
+    start = date(year, 3 * q - 2, 1)
+    members = list(
+        session.scalars(
+            select(AccountingPeriod)
+            .where(AccountingPeriod.start_date >= start, AccountingPeriod.start_date < _months_after(start, 3))
+            .order_by(AccountingPeriod.start_date)
+        )
+    )
+    if len(members) != 3:
+        raise PeriodNotFound(f"VAT quarter {year}-Q{q} ({name}) is not three accounting periods of the books")
+    first, last = members[0], members[-1]
+    return DateRange(f"{year}-Q{q}", first.start_date, last.end_date, first.financial_year, first.period_no)
+
+
+def _months_after(first: date, months: int) -> date:
+    index = first.year * 12 + first.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def hmrc_period_key(quarter: DateRange) -> str:
+    """The period key a new return of ``quarter`` gets: year and calendar quarter of its last day
+    (``26C3`` for July to September 2026), as the demo company's returns have them. A return
+    already in the books keeps the key it has (HMRC issues the keys; ours is a placeholder)."""
+    return f"{quarter.end:%y}C{(quarter.end.month - 1) // 3 + 1}"
+
+
+def vat_scheme(session: Session, named: str | None) -> str:
+    """The VAT scheme a run uses: the one it names, else the company's (accrual without a company row)."""
+    if named is not None:
+        return named
+    company = session.scalar(select(Company.vat_scheme).limit(1))
+    return company.value if company is not None else "accrual"
+
+
+def warehouse_ids(session: Session, warehouse: str) -> list[int] | None:
+    """The ids a warehouse parameter selects: None for ALL.
+
+    Raises:
+        ValidationError: for a code no warehouse has.
+    """
+    if warehouse == "ALL":
+        return None
+    found = session.scalar(select(Warehouse.id).where(Warehouse.code == warehouse))
+    if found is None:
+        raise ValidationError(f"warehouse {warehouse!r} does not exist")
+    return [found]

@@ -20,7 +20,7 @@ from acas_batch.analysis.ageing import age_items, bucket_index, check_bounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.db import insert_rows, rowcount
-from acas_batch.jobs.params import Notify, OutputFormat, wants_pdf
+from acas_batch.jobs.params import Notify, OutputFormat
 from acas_batch.ledger.balances import control_balance
 from acas_batch.models import (
     AgedCreditorLine,
@@ -59,7 +59,7 @@ class AgedCreditorsParams(BaseModel):
 
     age_by: Literal["due_date", "invoice_date"] = Field("due_date", description="Age invoices from this date.")
     buckets: list[int] = Field([0, 30, 60, 90, 120], description="Inclusive upper bounds of the age buckets, days.")
-    output_format: OutputFormat = "both"
+    output_format: OutputFormat = OutputFormat.BOTH
     notify: Notify = Field(default_factory=Notify)
 
     @field_validator("buckets")
@@ -172,7 +172,7 @@ def _write_report(
     """The CSV (always, for machines) and the PDF (when asked, for people)."""
     files = [str(ctx.output(f"{stem}.csv"))]
     write_csv(ctx.output(f"{stem}.csv"), header, [*rows, *([list(totals)] if totals else [])])
-    if wants_pdf(getattr(ctx.params, "output_format", "csv")):
+    if getattr(ctx.params, "output_format", OutputFormat.CSV).pdf:
         pdf = write_table_pdf(
             ctx.output(f"{stem}.pdf"),
             title=title,
@@ -197,7 +197,7 @@ class MatchingParams(BaseModel):
     qty_tolerance_pct: Decimal = Field(Decimal(0), ge=0, le=100, description="Allowed |invoiced - received|, %.")
     price_tolerance_pct: Decimal = Field(Decimal(2), ge=0, le=100, description="Allowed |price variance|, %.")
     amount_tolerance: int = Field(500, ge=0, description="Largest accepted price variance value per line, pence.")
-    output_format: OutputFormat = "csv"
+    output_format: OutputFormat = OutputFormat.CSV
     notify: Notify = Field(default_factory=Notify)
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import date, timedelta
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Date, Integer, Select, String, case, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
@@ -15,9 +14,21 @@ from acas_batch.analysis.money import whole_pounds_truncated
 from acas_batch.analysis.vat_return import VatBoxesPence, build_return
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
-from acas_batch.errors import ReturnSubmitted
-from acas_batch.jobs.params import Notify, OutputFormat, Period, resolve_period, wants_pdf
+from acas_batch.errors import ReturnSubmitted, ValidationError
+from acas_batch.jobs.params import (
+    Notify,
+    OutputFormat,
+    Period,
+    VatQuarter,
+    VatSchemeName,
+    hmrc_period_key,
+    quarter_run_key,
+    resolve_period,
+    resolve_quarter,
+    vat_scheme,
+)
 from acas_batch.ledger.balances import account_balance
+from acas_batch.ledger.money import pro_rata
 from acas_batch.ledger.posting import control_account
 from acas_batch.models import (
     AccrualLine,
@@ -26,12 +37,15 @@ from acas_batch.models import (
     GoodsReceivedLine,
     GoodsReceivedNote,
     Module,
+    PurchaseAllocation,
     PurchaseInvoice,
     PurchaseInvoiceLine,
     PurchaseOrder,
     PurchaseOrderLine,
+    SupplierPayment,
     VatCode,
     VatReturn,
+    VatReturnRun,
     VatReturnStatus,
 )
 from acas_batch.reports import write_csv, write_table_pdf
@@ -44,7 +58,7 @@ class AccrualsParams(BaseModel):
 
     period: Period = "CURRENT"
     post_journal: bool = Field(False, description="Accrue by journal (refused: GRNI already accrues at receipt).")
-    output_format: OutputFormat = "both"
+    output_format: OutputFormat = OutputFormat.BOTH
     notify: Notify = Field(default_factory=Notify)
 
     @field_validator("post_journal")
@@ -161,7 +175,7 @@ def accruals_calculation(ctx: JobContext[AccrualsParams]) -> JobResult:
     csv_path = ctx.output("accruals.csv")
     write_csv(csv_path, header, [*rows, ["Total", "", "", "", "", "", int(total)]])
     files = [str(csv_path)]
-    if wants_pdf(p.output_format):
+    if p.output_format.pdf:
         files.append(
             str(
                 write_table_pdf(
@@ -195,69 +209,94 @@ def accruals_calculation(ctx: JobContext[AccrualsParams]) -> JobResult:
 # ---- PL_VAT_RETURN ----------------------------------------------------------------------
 
 
-def _quarter(value: str) -> str:
-    text = value.strip().upper()
-    if text in {"CURRENT", "PREVIOUS"} or re.fullmatch(r"\d{4}-Q[1-4]", text):
-        return text
-    raise ValueError(f"quarter {value!r} must be CURRENT, PREVIOUS or YYYY-Qn")
-
-
 class VatReturnParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    quarter: Annotated[str, AfterValidator(_quarter)] = Field(
-        "CURRENT", description="CURRENT, PREVIOUS or YYYY-Qn (calendar quarters)."
-    )
-    scheme: Literal["accrual"] = Field("accrual", description="Accrual (invoice date) accounting.")
-    output_format: OutputFormat = "both"
+    quarter: VatQuarter = Field("CURRENT", description="CURRENT, PREVIOUS or YYYY-Qn (calendar quarter).")
+    scheme: VatSchemeName = Field(None, description="accrual or cash; default: the company's VAT scheme.")
+    output_format: OutputFormat = OutputFormat.BOTH
     notify: Notify = Field(default_factory=Notify)
 
 
-def quarter_dates(quarter: str, business_date: date) -> tuple[date, date]:
-    """First and last day of the calendar quarter ``quarter`` names, seen from ``business_date``."""
-    if quarter in {"CURRENT", "PREVIOUS"}:
-        year, q = business_date.year, (business_date.month - 1) // 3 + 1
-        if quarter == "PREVIOUS":
-            year, q = (year - 1, 4) if q == 1 else (year, q - 1)
-    else:
-        year, q = int(quarter[:4]), int(quarter[-1])
-    start = date(year, 3 * q - 2, 1)
-    end = date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
-    return start, end - timedelta(days=1)
-
-
-def period_key(end: date) -> str:
-    """The return's period key, as the demo company and SL_VAT_RETURN write it (e.g. ``26C2``)."""
-    return f"{end:%y}C{(end.month - 1) // 3 + 1}"
-
-
-def _quarter_key(params: Any, business_date: date) -> str:
-    start, _ = quarter_dates(params.quarter, business_date)
-    return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+def _net_by_box() -> Any:
+    """Per purchase document: its VAT, its net in box 7 and its net of EU goods (box 9)."""
+    line = PurchaseInvoiceLine
+    return (
+        select(
+            line.invoice_id.label("invoice_id"),
+            func.sum(line.vat_pence).label("vat"),
+            func.sum(case((VatCode.in_net_boxes.is_(True), line.net_pence), else_=0)).label("box7"),
+            func.sum(case((VatCode.ec_goods.is_(True), line.net_pence), else_=0)).label("box9"),
+        )
+        .join(VatCode, VatCode.id == line.vat_code_id)
+        .group_by(line.invoice_id)
+        .subquery()
+    )
 
 
 def input_side(session: Session, start: date, end: date) -> tuple[int, int, int]:
-    """Box 4 (VAT on purchases), box 7 and box 9 (net, in pence, before rounding), by invoice date."""
-    line, inv = PurchaseInvoiceLine, PurchaseInvoice
+    """Accrual scheme: box 4 (VAT on purchases), box 7 and box 9 (net, in pence, before rounding),
+    by invoice date; credit notes subtract."""
+    docs, inv = _net_by_box(), PurchaseInvoice
     sign = case((inv.kind == DocumentKind.CREDIT_NOTE, -1), else_=1)
     row = session.execute(
         select(
-            func.coalesce(func.sum(sign * line.vat_pence), 0),
-            func.coalesce(func.sum(case((VatCode.in_net_boxes.is_(True), sign * line.net_pence), else_=0)), 0),
-            func.coalesce(func.sum(case((VatCode.ec_goods.is_(True), sign * line.net_pence), else_=0)), 0),
+            func.coalesce(func.sum(sign * docs.c.vat), 0),
+            func.coalesce(func.sum(sign * docs.c.box7), 0),
+            func.coalesce(func.sum(sign * docs.c.box9), 0),
         )
-        .join(inv, inv.id == line.invoice_id)
-        .join(VatCode, VatCode.id == line.vat_code_id)
+        .join(docs, docs.c.invoice_id == inv.id)
         .where(inv.invoice_date >= start, inv.invoice_date <= end)
     ).one()
     return int(row[0]), int(row[1]), int(row[2])
+
+
+def cash_input_side(session: Session, start: date, end: date) -> tuple[int, int, int]:
+    """Cash scheme: each payment made in the quarter reclaims its share of the invoice it paid
+    (money paid, without the settlement discount, over the invoice's gross), per allocation,
+    rounded half-up; box 9 (acquisitions) stays by invoice date, as cash accounting never
+    applies to them."""
+    docs = _net_by_box()
+    rows = session.execute(
+        select(
+            PurchaseAllocation.amount_pence - PurchaseAllocation.discount_pence,
+            PurchaseInvoice.gross_pence,
+            docs.c.vat,
+            docs.c.box7,
+        )
+        .join(SupplierPayment, SupplierPayment.id == PurchaseAllocation.payment_id)
+        .join(PurchaseInvoice, PurchaseInvoice.id == PurchaseAllocation.invoice_id)
+        .join(docs, docs.c.invoice_id == PurchaseInvoice.id)
+        .where(SupplierPayment.payment_date.between(start, end), PurchaseInvoice.gross_pence > 0)
+        .execution_options(yield_per=5000)
+    )
+    box4 = box7 = 0
+    for paid, gross, vat, net in rows:
+        box4 += pro_rata(int(vat), int(paid), int(gross))
+        box7 += pro_rata(int(net), int(paid), int(gross))
+    return box4, box7, input_side(session, start, end)[2]
+
+
+def _same_scheme(session: Session, row: VatReturn, scheme: str) -> None:
+    """Refuse to complete a return whose output side SL_VAT_RETURN computed on the other scheme."""
+    last = session.scalar(
+        select(VatReturnRun.scheme)
+        .where(VatReturnRun.vat_return_id == row.id)
+        .order_by(VatReturnRun.id.desc())
+        .limit(1)
+    )
+    if last is not None and last != scheme:
+        raise ValidationError(
+            f"scheme: VAT return {row.period_key} has its output side on the {last} scheme; "
+            f"its input side cannot be on the {scheme} scheme"
+        )
 
 
 @job(
     "PL_VAT_RETURN",
     module=Module.PL,
     params=VatReturnParams,
-    run_key=_quarter_key,
+    run_key=quarter_run_key,
     timeout_seconds=1800,
     max_attempts=2,
     resources=({"name": "ledger:PL", "mode": "shared"}, {"name": "ledger:GL", "mode": "shared"}),
@@ -265,8 +304,9 @@ def input_side(session: Session, start: date, end: date) -> tuple[int, int, int]
 def vat_return(ctx: JobContext[VatReturnParams]) -> JobResult:
     """Input side of the VAT return (boxes 4, 7, 9); completes boxes 3 and 5."""
     p, s = ctx.params, ctx.session
-    start, end = quarter_dates(p.quarter, ctx.business_date)
-    key = period_key(end)
+    q = resolve_quarter(s, p.quarter, ctx.business_date)
+    start, end, key = q.start, q.end, hmrc_period_key(q)
+    scheme = vat_scheme(s, p.scheme)
     row = s.scalar(select(VatReturn).where(VatReturn.period_key == key)) or s.scalar(
         select(VatReturn).where(VatReturn.start_date == start, VatReturn.end_date == end)
     )
@@ -282,7 +322,9 @@ def vat_return(ctx: JobContext[VatReturnParams]) -> JobResult:
         )
     elif row.status is VatReturnStatus.COMPLETE:
         ctx.log.info(f"VAT return {key} was complete: its input side is computed again", event="vat_recomputed")
-    box4, net7, net9 = input_side(s, start, end)
+    if row.id is not None:
+        _same_scheme(s, row, scheme)
+    box4, net7, net9 = (input_side if scheme == "accrual" else cash_input_side)(s, start, end)
     figures = VatBoxesPence(
         vat_due_sales=row.box1_pence,
         vat_due_acquisitions=row.box2_pence,
@@ -318,11 +360,11 @@ def vat_return(ctx: JobContext[VatReturnParams]) -> JobResult:
     json_path = ctx.output("vat_return_mtd.json")
     json_path.write_text(json.dumps(mtd.mtd_json(), indent=2), encoding="utf-8")
     files = [str(csv_path), str(json_path)]
-    if wants_pdf(p.output_format):
+    if p.output_format.pdf:
         pdf = write_table_pdf(
             ctx.output("vat_return.pdf"),
             title=f"VAT return {row.period_key}",
-            subtitle=f"{start:%d/%m/%Y} to {end:%d/%m/%Y}",
+            subtitle=f"{start:%d/%m/%Y} to {end:%d/%m/%Y}, {scheme} scheme",
             columns=["Box", "Description", "Amount"],
             rows=table,
             money_columns=(2,),
@@ -330,12 +372,13 @@ def vat_return(ctx: JobContext[VatReturnParams]) -> JobResult:
         files.append(str(pdf))
     pay = "to pay" if row.box3_pence >= box4 else "to reclaim"
     ctx.log.info(
-        f"VAT return {row.period_key}: box 4 {box4} pence, box 7 {row.box7_pence}, box 5 {row.box5_pence} {pay}",
+        f"VAT return {row.period_key} ({scheme}): box 4 {box4} pence, box 7 {row.box7_pence}, "
+        f"box 5 {row.box5_pence} {pay}",
         event="vat_return_complete",
     )
     return JobResult(
         summary=f"VAT return {row.period_key} complete: {row.box5_pence} pence {pay}",
         totals={f"box{n}_pence": boxes[n - 1] for n in range(1, 10)},
         files=files,
-        data={"period_key": row.period_key, "start": start.isoformat(), "end": end.isoformat()},
+        data={"period_key": row.period_key, "start": start.isoformat(), "end": end.isoformat(), "scheme": scheme},
     )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.errors import NotFound
-from acas_batch.jobs.params import Notify, OutputFormat, wants_pdf
+from acas_batch.jobs.params import Notify, OutputFormat
 from acas_batch.models import (
     Company,
     Module,
@@ -38,7 +38,7 @@ class RemittanceParams(BaseModel):
     payment_run: str | None = Field(
         None, description="Run key of the payment run (default: the run of the same business date)."
     )
-    output_format: OutputFormat = "pdf"
+    output_format: OutputFormat = OutputFormat.PDF
     notify: Notify = Field(default_factory=Notify)
 
     @field_validator("payment_run")
@@ -111,7 +111,7 @@ def remittance_advice(ctx: JobContext[RemittanceParams]) -> JobResult:
     for n, (pay, supplier) in enumerate(payments, start=1):
         mine = lines[pay.id]
         document = None
-        if wants_pdf(p.output_format):
+        if p.output_format.pdf:
             path = write_pdf(
                 ctx.output(f"remittance_{supplier.code}.pdf"),
                 "remittance.html",

@@ -13,7 +13,7 @@ from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.db import insert_rows
-from acas_batch.jobs.sl_params import Notify, OutputFormat
+from acas_batch.jobs.params import Notify, OutputFormat
 from acas_batch.jobs.sl_queries import AgeBy, aged_by_customer
 from acas_batch.ledger.balances import control_balance
 from acas_batch.models import AgedDebtorLine, Company, ControlKind, Module

@@ -39,8 +39,8 @@ from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.db import insert_rows
 from acas_batch.errors import UnknownAccount
+from acas_batch.jobs.params import DateRange, Notify, OutputFormat, Period, resolve_period_range
 from acas_batch.jobs.sl_ageing import company_name
-from acas_batch.jobs.sl_params import DateRange, Notify, OutputFormat, PeriodName, resolve_period
 from acas_batch.ledger.chart import ACCRUALS_CODE, COMMISSION_EXPENSE_CODE
 from acas_batch.ledger.money import pro_rata
 from acas_batch.ledger.posting import JournalDraft, cr, dr, post_journal
@@ -67,7 +67,7 @@ CHUNK = 2000
 class CommissionParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    period: PeriodName = Field("CURRENT", description="CURRENT, PREVIOUS or YYYY-MM.")
+    period: Period = Field("CURRENT", description="CURRENT, PREVIOUS or YYYY-MM.")
     basis: CommissionBasis = Field(
         CommissionBasis.INVOICED, description="invoiced: by document date; paid: as invoices are settled."
     )
@@ -257,7 +257,7 @@ def _statements(session: Session, ids: set[int]) -> dict[int, Statement]:
 def commission_calculation(ctx: JobContext[CommissionParams]) -> JobResult:
     """Commission per salesperson on the period's net sales (invoiced or paid basis)."""
     p, s = ctx.params, ctx.session
-    period = resolve_period(s, p.period, ctx.business_date)
+    period = resolve_period_range(s, p.period, ctx.business_date)
     key = f"SL_COMMISSION_CALCULATION:{period.label}:{p.basis.value}"
     previous = select(CommissionLine.execution_id).where(CommissionLine.run_key == key)
     s.execute(delete(CommissionDocument).where(CommissionDocument.execution_id.in_(previous)))

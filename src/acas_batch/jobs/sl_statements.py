@@ -17,8 +17,8 @@ from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.db import insert_rows
+from acas_batch.jobs.params import DateRange, Notify, OutputFormat, Period, resolve_period_range
 from acas_batch.jobs.sl_ageing import company_name
-from acas_batch.jobs.sl_params import DateRange, Notify, OutputFormat, PeriodName, resolve_period
 from acas_batch.jobs.sl_queries import aged_by_customer, as_date
 from acas_batch.models import Customer, DocumentKind, Module, Receipt, SalesInvoice, StatementLine
 from acas_batch.reports.render import PDF_SET_CHUNK, merge_pdfs, write_csv, write_pdf_set
@@ -29,7 +29,7 @@ CHUNK = 1000
 class StatementParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    period: PeriodName = Field("CURRENT", description="CURRENT, PREVIOUS or YYYY-MM.")
+    period: Period = Field("CURRENT", description="CURRENT, PREVIOUS or YYYY-MM.")
     include_zero_balance: bool = Field(False, description="Also customers with no balance and no activity.")
     output_format: OutputFormat = OutputFormat.PDF
     notify: Notify = Field(default_factory=Notify)
@@ -164,7 +164,7 @@ def _write_chunk(ctx: JobContext[StatementParams], rows: list[dict[str, Any]], w
 def statement_generation(ctx: JobContext[StatementParams]) -> JobResult:
     """Customer statements for the period: opening balance, transactions, closing balance, aged summary."""
     p, s = ctx.params, ctx.session
-    period = resolve_period(s, p.period, ctx.business_date)
+    period = resolve_period_range(s, p.period, ctx.business_date)
     key = f"SL_STATEMENT_GENERATION:{period.label}"
     company = company_name(ctx)
     labels = bucket_labels(DEFAULT_BOUNDS)

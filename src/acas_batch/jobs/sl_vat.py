@@ -9,8 +9,7 @@ already completed or submitted is never touched again.
 from __future__ import annotations
 
 import json
-from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import and_, case, func, select
@@ -21,8 +20,18 @@ from acas_batch.analysis.vat_return import ROUNDING_NOTE, VatBoxesPence, build_r
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.errors import Conflict
+from acas_batch.jobs.params import (
+    DateRange,
+    Notify,
+    OutputFormat,
+    VatQuarter,
+    VatSchemeName,
+    hmrc_period_key,
+    quarter_run_key,
+    resolve_quarter,
+    vat_scheme,
+)
 from acas_batch.jobs.sl_ageing import company_name
-from acas_batch.jobs.sl_params import DateRange, Notify, OutputFormat, QuarterName, hmrc_period_key, resolve_quarter
 from acas_batch.ledger.money import pro_rata, vat_for
 from acas_batch.models import (
     DocumentKind,
@@ -44,20 +53,10 @@ from acas_batch.reports.render import write_csv, write_table_pdf
 class VatReturnParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    quarter: QuarterName = Field("CURRENT", description="CURRENT, PREVIOUS or YYYY-Qn (financial year, quarter).")
-    scheme: Literal["accrual", "cash"] = "accrual"
+    quarter: VatQuarter = Field("CURRENT", description="CURRENT, PREVIOUS or YYYY-Qn (calendar quarter).")
+    scheme: VatSchemeName = Field(None, description="accrual or cash; default: the company's VAT scheme.")
     output_format: OutputFormat = OutputFormat.BOTH
     notify: Notify = Field(default_factory=Notify)
-
-
-def quarter_key(params: VatReturnParams, business_date: date) -> str:
-    """Run key: the quarter named, or for CURRENT/PREVIOUS the calendar quarter they stand for
-    on the business date (VAT quarters follow the financial year's periods; with the usual
-    April or January year start they are calendar quarters)."""
-    if params.quarter not in ("CURRENT", "PREVIOUS"):
-        return params.quarter
-    index = business_date.year * 4 + (business_date.month - 1) // 3 - (params.quarter == "PREVIOUS")
-    return f"{index // 4}-cal-Q{index % 4 + 1}"
 
 
 def _lines_per_invoice() -> Any:
@@ -153,7 +152,7 @@ def _return_row(session: Session, q: DateRange, now: Any) -> VatReturn:
     "SL_VAT_RETURN",
     module=Module.SL,
     params=VatReturnParams,
-    run_key=quarter_key,
+    run_key=quarter_run_key,
     timeout_seconds=1800,
     max_attempts=2,
     resources=({"name": "ledger:SL", "mode": "shared"}, {"name": "ledger:GL", "mode": "shared"}),
@@ -166,7 +165,8 @@ def sl_vat_return(ctx: JobContext[VatReturnParams]) -> JobResult:
         raise Conflict(f"VAT quarter {q.label} ends {q.end:%d/%m/%Y}; it is not over on {ctx.business_date:%d/%m/%Y}")
     row = _return_row(s, q, ctx.now)
     key = row.period_key
-    figures, documents = (accrual_figures if p.scheme == "accrual" else cash_figures)(s, q)
+    scheme = vat_scheme(s, p.scheme)
+    figures, documents = (accrual_figures if scheme == "accrual" else cash_figures)(s, q)
     figures["box2"], figures["acquisitions_net"] = acquisitions_vat(s, q)
     row.box1_pence = figures["box1"]
     row.box2_pence = figures["box2"]
@@ -177,7 +177,7 @@ def sl_vat_return(ctx: JobContext[VatReturnParams]) -> JobResult:
     s.flush()
     s.add(
         VatReturnRun(
-            execution_id=ctx.execution_id, vat_return_id=row.id, scheme=p.scheme, documents=documents, figures=figures
+            execution_id=ctx.execution_id, vat_return_id=row.id, scheme=scheme, documents=documents, figures=figures
         )
     )
     built = build_return(
@@ -213,7 +213,7 @@ def sl_vat_return(ctx: JobContext[VatReturnParams]) -> JobResult:
             write_table_pdf(
                 ctx.output(f"vat_return_{key}.pdf"),
                 title=f"VAT return {key} (output side, draft)",
-                subtitle=f"{q.start:%d/%m/%Y} to {q.end:%d/%m/%Y}, {p.scheme} scheme; {documents} documents",
+                subtitle=f"{q.start:%d/%m/%Y} to {q.end:%d/%m/%Y}, {scheme} scheme; {documents} documents",
                 company=company_name(ctx),
                 columns=["box", "description", "amount"],
                 rows=boxes,
@@ -222,7 +222,7 @@ def sl_vat_return(ctx: JobContext[VatReturnParams]) -> JobResult:
             )
         )
     ctx.log.info(
-        f"VAT {key} output side ({p.scheme}): box 1 {format_pounds(row.box1_pence)}, "
+        f"VAT {key} output side ({scheme}): box 1 {format_pounds(row.box1_pence)}, "
         f"box 6 {format_pounds(row.box6_pence)} from {documents} documents",
         event="vat_output_side_written",
         period_key=key,

@@ -18,8 +18,8 @@ from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.db import rowcount
+from acas_batch.jobs.params import Notify, OutputFormat, WarehouseCode, warehouse_ids
 from acas_batch.jobs.stock_common import replace_snapshot, stream, warehouse_day_key, year_before
-from acas_batch.jobs.stock_params import Notify, OutputFormat, WarehouseParam, warehouse_ids
 from acas_batch.ledger import balances
 from acas_batch.models import (
     AbcClass,
@@ -46,7 +46,7 @@ class AbcParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    warehouse: WarehouseParam = "ALL"
+    warehouse: WarehouseCode = "ALL"
     a_pct: int = Field(80, gt=0, lt=100, description="Cumulative share of value that is class A.")
     b_pct: int = Field(95, gt=0, le=100, description="Cumulative share of value up to which items are B.")
     output_format: OutputFormat = OutputFormat.CSV
@@ -228,7 +228,7 @@ class ValuationParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    warehouse: WarehouseParam = "ALL"
+    warehouse: WarehouseCode = "ALL"
     output_format: OutputFormat = OutputFormat.BOTH
     notify: Notify = Field(default_factory=Notify)
 

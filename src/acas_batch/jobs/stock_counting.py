@@ -24,8 +24,8 @@ from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.batch.schedules import calendar_from_settings
 from acas_batch.db import rowcount
+from acas_batch.jobs.params import Notify, OutputFormat, WarehouseCode, warehouse_ids
 from acas_batch.jobs.stock_common import stream, warehouse_day_key
-from acas_batch.jobs.stock_params import Notify, OutputFormat, WarehouseParam, warehouse_ids
 from acas_batch.ledger.calendar import closure_days
 from acas_batch.models import (
     AbcClass,
@@ -60,7 +60,7 @@ class CycleCountParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    warehouse: WarehouseParam = "ALL"
+    warehouse: WarehouseCode = "ALL"
     counts_per_year: CountsPerYear = Field(default_factory=lambda: CountsPerYear(A=12, B=4, C=1))
     period_days: int = Field(7, ge=1, le=92, description="Calendar days after the business date to schedule.")
     output_format: OutputFormat = OutputFormat.BOTH

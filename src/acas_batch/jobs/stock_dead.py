@@ -16,8 +16,8 @@ from sqlalchemy import and_, case, func, insert, literal, select
 from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
+from acas_batch.jobs.params import Notify, OutputFormat, WarehouseCode, warehouse_ids
 from acas_batch.jobs.stock_common import days_between, replace_snapshot, stream, warehouse_day_key
-from acas_batch.jobs.stock_params import Notify, OutputFormat, WarehouseParam, warehouse_ids
 from acas_batch.models import (
     DeadStockResult,
     Item,
@@ -39,7 +39,7 @@ class DeadStockParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    warehouse: WarehouseParam = "ALL"
+    warehouse: WarehouseCode = "ALL"
     dead_days: int = Field(180, ge=1, le=3650, description="Days without an issue after which stock is dead.")
     slow_days: int = Field(90, ge=1, le=3650, description="Days without an issue after which stock is slow.")
     output_format: OutputFormat = OutputFormat.BOTH

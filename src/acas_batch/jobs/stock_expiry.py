@@ -21,8 +21,8 @@ from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.db import rowcount
+from acas_batch.jobs.params import Notify, OutputFormat, WarehouseCode, warehouse_ids
 from acas_batch.jobs.stock_common import days_between, replace_snapshot, stream, warehouse_day_key
-from acas_batch.jobs.stock_params import Notify, OutputFormat, WarehouseParam, warehouse_ids
 from acas_batch.models import (
     AlertSeverity,
     BatchExecution,
@@ -56,7 +56,7 @@ class ExpiryParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    warehouse: WarehouseParam = "ALL"
+    warehouse: WarehouseCode = "ALL"
     warn_days: Annotated[list[int], AfterValidator(_bands)] = Field(
         default_factory=lambda: [30, 60, 90], description="Warning bands: days until expiry."
     )

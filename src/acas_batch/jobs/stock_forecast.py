@@ -25,8 +25,8 @@ from acas_batch.analysis.forecast import ForecastBatch, forecast_many
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.db import insert_rows
+from acas_batch.jobs.params import Notify, OutputFormat, Period, WarehouseCode, month_of, warehouse_ids
 from acas_batch.jobs.stock_common import replace_snapshot, stream
-from acas_batch.jobs.stock_params import Notify, OutputFormat, PeriodParam, WarehouseParam, month_of, warehouse_ids
 from acas_batch.ledger.chart import month_start
 from acas_batch.models import ForecastAccuracy, ForecastResult, Item, Module, MovementKind, StockMovement
 from acas_batch.reports import write_csv, write_table_pdf
@@ -40,8 +40,8 @@ class ForecastParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    period: PeriodParam = "CURRENT"
-    warehouse: WarehouseParam = "ALL"
+    period: Period = "CURRENT"
+    warehouse: WarehouseCode = "ALL"
     horizon: int = Field(12, ge=1, le=60, description="Months forecast after the period.")
     history_months: int = Field(24, ge=2, le=60, description="Months of history, ending with the period.")
     output_format: OutputFormat = OutputFormat.CSV

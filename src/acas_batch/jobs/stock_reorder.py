@@ -21,8 +21,8 @@ from acas_batch.analysis.inventory import z_for_service_level as z_for
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.db import insert_rows
+from acas_batch.jobs.params import Notify, OutputFormat, WarehouseCode, warehouse_ids
 from acas_batch.jobs.stock_common import replace_snapshot, stream, warehouse_day_key
-from acas_batch.jobs.stock_params import Notify, OutputFormat, WarehouseParam, warehouse_ids
 from acas_batch.models import (
     Item,
     Module,
@@ -47,7 +47,7 @@ class ReorderParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    warehouse: WarehouseParam = "ALL"
+    warehouse: WarehouseCode = "ALL"
     history_days: int = Field(365, ge=2, le=1095, description="Days of issues the demand is measured over.")
     service_level: float = Field(0.95, ge=0.5, lt=1, description="Cycle service level; 0.95 gives z = 1.645.")
     order_cost: int = Field(2500, ge=0, description="Cost of placing one order, pence.")

@@ -19,8 +19,8 @@ from sqlalchemy.orm import aliased
 
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
+from acas_batch.jobs.params import Notify, OutputFormat, WarehouseCode, warehouse_ids
 from acas_batch.jobs.stock_common import replace_snapshot, stream, warehouse_day_key
-from acas_batch.jobs.stock_params import Notify, OutputFormat, WarehouseParam, warehouse_ids
 from acas_batch.models import (
     Item,
     Location,
@@ -38,7 +38,7 @@ class ReplenishmentParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    warehouse: WarehouseParam = "ALL"
+    warehouse: WarehouseCode = "ALL"
     output_format: OutputFormat = OutputFormat.CSV
     notify: Notify = Field(default_factory=Notify)
 

@@ -315,6 +315,25 @@ class BatchAlert(Base):
     )
 
 
+class BatchRunNotice(Base):
+    """The e-mail a run's ``notify`` parameter asked for, sent once when the run ended.
+
+    The row is written in the transaction that sends the mail, so two monitors never both
+    tell the same outcome: the second one's insert fails on the primary key.
+    """
+
+    __tablename__ = "batch_run_notice_rec"
+
+    execution_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("batch_execution_rec.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    outcome: Mapped[str] = mapped_column(String(32), doc="succeeded, warning, failed or timed_out.")
+    recipients: Mapped[str] = mapped_column(Text, doc="Comma-separated addresses the notice went to.")
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class BatchMetric(Base):
     """A measured value: per execution, per job over a window, or of the system."""
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from acas_batch.monitoring.alerts import acknowledge_alert, open_alerts, raise_alert, resolve_alert
 from acas_batch.monitoring.findings import Finding
 from acas_batch.monitoring.monitor import MonitorOptions, MonitorReport, run_checks
-from acas_batch.monitoring.notify import EmailNotifier, SmtpConfig
+from acas_batch.monitoring.notify import EmailNotifier, SmtpConfig, notifier_for
+from acas_batch.monitoring.run_notices import send_run_notices
 
 __all__ = [
     "EmailNotifier",
@@ -14,8 +15,10 @@ __all__ = [
     "MonitorReport",
     "SmtpConfig",
     "acknowledge_alert",
+    "notifier_for",
     "open_alerts",
     "raise_alert",
     "resolve_alert",
     "run_checks",
+    "send_run_notices",
 ]

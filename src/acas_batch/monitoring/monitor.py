@@ -14,6 +14,7 @@ from acas_batch.monitoring import rules
 from acas_batch.monitoring.alerts import raise_alert
 from acas_batch.monitoring.findings import Finding
 from acas_batch.monitoring.notify import EmailNotifier
+from acas_batch.monitoring.run_notices import send_run_notices
 
 _RANK = {AlertSeverity.INFO: 0, AlertSeverity.WARNING: 1, AlertSeverity.CRITICAL: 2}
 
@@ -44,6 +45,8 @@ class MonitorReport:
     alerts_resolved: int = 0
     notified: int = 0
     notify_error: str | None = None
+    run_notices: int = 0
+    run_notice_error: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         by_rule: dict[str, int] = {}
@@ -58,6 +61,8 @@ class MonitorReport:
             "alerts_resolved": self.alerts_resolved,
             "notified": self.notified,
             "notify_error": self.notify_error,
+            "run_notices": self.run_notices,
+            "run_notice_error": self.run_notice_error,
             "problems": [{"rule": f.rule, "severity": f.severity.value, "title": f.title} for f in self.findings],
         }
 
@@ -145,4 +150,6 @@ def run_checks(
                     report.notified = len(due)
             except (OSError, smtplib.SMTPException) as exc:
                 report.notify_error = f"{type(exc).__name__}: {exc}"
+        notices = send_run_notices(session, since, now, notifier)
+        report.run_notices, report.run_notice_error = notices.sent, notices.error
     return report

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+from acas_batch.config import Settings
 from acas_batch.masking import mask_text
 from acas_batch.models import BatchAlert
 
@@ -53,10 +54,18 @@ class EmailNotifier:
         return msg
 
     def send(self, alerts: Sequence[BatchAlert]) -> bool:
-        """Send the alerts; True when the server accepted the message."""
+        """Send the alerts to the alert recipients; True when the server accepted the message."""
         if not alerts or not self.config.recipients:
             return False
-        msg = self.compose(alerts)
+        self.deliver(self.compose(alerts), self.config.recipients)
+        return True
+
+    def deliver(self, msg: EmailMessage, recipients: Sequence[str]) -> None:
+        """Hand ``msg`` to the SMTP server for ``recipients``, retrying transient failures with backoff.
+
+        Raises:
+            OSError, smtplib.SMTPException: when the last attempt fails.
+        """
         delay = 0.5
         for attempt in range(1, self.config.attempts + 1):
             try:
@@ -65,11 +74,26 @@ class EmailNotifier:
                         smtp.starttls()
                     if self.config.username and self.config.password:
                         smtp.login(self.config.username, self.config.password)
-                    smtp.send_message(msg)
-                return True
+                    smtp.send_message(msg, to_addrs=list(recipients))
+                return
             except (OSError, smtplib.SMTPException):
                 if attempt == self.config.attempts:
                     raise
                 time.sleep(delay)
                 delay *= 2
-        return False
+
+
+def notifier_for(settings: Settings) -> EmailNotifier:
+    """The notifier the settings' SMTP options describe (alert recipients may be none: run
+    notices name their own)."""
+    return EmailNotifier(
+        SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            recipients=settings.alert_recipients,
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+        )
+    )

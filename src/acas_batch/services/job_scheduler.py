@@ -7,6 +7,7 @@ can act on come back as ``(False, message)``; bugs still raise.
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 import time
@@ -37,6 +38,9 @@ from acas_batch.config import Settings, load_settings
 from acas_batch.db import make_engine, transaction
 from acas_batch.errors import AcasBatchError, ValidationError
 from acas_batch.models.enums import DependencyCondition, DependencyKind, ExecutionState, WorkerRole
+from acas_batch.monitoring import MonitorOptions, notifier_for, run_checks
+
+_log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Outcome = tuple[bool, Any]
@@ -126,7 +130,10 @@ class JobSchedulerService:
             else None
         )
 
+        stopping = threading.Event()
+
         def stop(_signum: int, _frame: object) -> None:
+            stopping.set()
             if sched is not None:
                 sched.request_stop()
             if worker is not None:
@@ -134,21 +141,44 @@ class JobSchedulerService:
 
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         thread = threading.Thread(target=sched.run, name="acas-scheduler", daemon=True) if sched else None
+        monitor = (
+            threading.Thread(target=self._monitor, args=(stopping,), name="acas-monitor", daemon=True)
+            if sched is not None and self.settings.monitor_interval_seconds > 0
+            else None
+        )
         try:
             if thread is not None:
                 thread.start()
+            if monitor is not None:
+                monitor.start()
             if worker is not None:
                 worker.run()
             elif sched is not None:
                 while thread is not None and thread.is_alive():
                     thread.join(timeout=0.5)
         finally:
+            stopping.set()
             if sched is not None:
                 sched.request_stop()
             if thread is not None:
                 thread.join(timeout=30)
+            if monitor is not None:
+                monitor.join(timeout=30)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+    def _monitor(self, stopping: threading.Event) -> None:
+        """Beside a running scheduler: every ``monitor_interval_seconds`` raise and resolve alerts,
+        e-mail new ones and send the run notices jobs asked for. A failed pass is logged and the
+        next one tries again."""
+        notifier = notifier_for(self.settings)
+        options = MonitorOptions(send_alerts=True)
+        while not stopping.wait(self.settings.monitor_interval_seconds):
+            try:
+                with transaction(self.engine, write=True) as session:
+                    run_checks(session, self.clock.now(), options, notifier)
+            except Exception:  # the monitor outlives any one bad pass
+                _log.exception("monitoring pass failed")
 
     def simulate(self, start: date, end: date, *, workers: int = 2) -> Outcome:
         """Run every schedule from ``start`` to ``end`` (inclusive, local dates) on a virtual clock."""

@@ -17,8 +17,8 @@ from acas_batch.models import AlertSeverity, AlertState, BatchAlert
 from acas_batch.monitoring import (
     EmailNotifier,
     MonitorOptions,
-    SmtpConfig,
     acknowledge_alert,
+    notifier_for,
     resolve_alert,
     run_checks,
 )
@@ -54,21 +54,8 @@ def _alert_dict(a: BatchAlert) -> dict[str, Any]:
 class BatchMonitoringService(Facade):
     """Find failures, slow runs, late or missed schedules and resource problems; alert by e-mail."""
 
-    def notifier(self) -> EmailNotifier | None:
-        s = self.settings
-        if not s.alert_recipients:
-            return None
-        return EmailNotifier(
-            SmtpConfig(
-                host=s.smtp_host,
-                port=s.smtp_port,
-                sender=s.smtp_from,
-                recipients=s.alert_recipients,
-                starttls=s.smtp_starttls,
-                username=s.smtp_username,
-                password=s.smtp_password,
-            )
-        )
+    def notifier(self) -> EmailNotifier:
+        return notifier_for(self.settings)
 
     def monitor_batch_jobs(self, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """One monitoring pass. Returns its summary (``success`` False with ``error`` on bad options)."""
@@ -91,7 +78,7 @@ class BatchMonitoringService(Facade):
             self.last_error = exc
             return {"success": False, "error": str(exc)}
         summary: dict[str, Any] = {"success": True, **report}
-        if opts.send_alerts and notifier is None:
+        if opts.send_alerts and not self.settings.alert_recipients:
             summary["notify_error"] = "no alert recipients configured (ACAS_ALERT_EMAIL_TO)"
         if raw.get("check_resources"):
             res_ok, resources = self.check_system_resources()
