@@ -270,7 +270,9 @@ def valuation_select(warehouses: list[int] | None) -> Any:
     )
     if warehouses is not None:
         q = q.where(StockLevel.warehouse_id.in_(warehouses))
-    v = q.subquery("valued")  # each value computed once, then its difference from the book
+    # Materialized, so each value is computed once: as a subquery both databases inline it and
+    # run the correlated subqueries again for the difference from the book.
+    v = q.cte("valued").prefix_with("MATERIALIZED")
     return select(*v.c, v.c.value - v.c.book)
 
 
