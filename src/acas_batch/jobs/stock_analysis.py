@@ -369,28 +369,12 @@ def stock_valuation(ctx: JobContext[ValuationParams]) -> JobResult:
         )
     )
     ctx.progress(1, 3)
-    mine = ValuationResult.execution_id == ctx.execution_id
-    groups = [
-        (str(wh), str(cat), int(n), int(v), int(b))
-        for wh, cat, n, v, b in s.execute(
-            select(
-                Warehouse.code,
-                Item.category,
-                func.count(),
-                func.sum(ValuationResult.value_pence),
-                func.sum(ValuationResult.book_value_pence),
-            )
-            .join(Item, Item.id == ValuationResult.item_id)
-            .join(Warehouse, Warehouse.id == ValuationResult.warehouse_id)
-            .where(mine)
-            .group_by(Warehouse.code, Item.category)
-            .order_by(Warehouse.code, Item.category)
-        )
-    ]
-    lines = sum(g[2] for g in groups)
-    total = sum(g[3] for g in groups)
-    book = sum(g[4] for g in groups)
-    differing = int(s.scalar(select(func.count()).where(mine, ValuationResult.difference_pence != 0)) or 0)
+    csv_path, sums = _valuation_csv(ctx)
+    groups = [(wh, cat, n, v, b) for (wh, cat), (n, v, b, _d) in sorted(sums.items())]
+    lines = sum(n for _w, _c, n, _v, _b in groups)
+    total = sum(v for _w, _c, _n, v, _b in groups)
+    book = sum(b for _w, _c, _n, _v, b in groups)
+    differing = sum(v[3] for v in sums.values())
     notes = [f"Valuation {format_pounds(total)}; book value (stock records) {format_pounds(book)}."]
     totals = {"valuation": total, "book_value": book, "item_difference": total - book}
     if warehouses is None:
@@ -410,7 +394,7 @@ def stock_valuation(ctx: JobContext[ValuationParams]) -> JobResult:
             f"{differing} item(s) valued differently from their stock records", event="valuation_difference"
         )
     ctx.progress(2, 3)
-    files = [str(_valuation_csv(ctx))]
+    files = [str(csv_path)]
     if p.output_format.pdf:
         files.append(
             str(
@@ -435,7 +419,9 @@ def stock_valuation(ctx: JobContext[ValuationParams]) -> JobResult:
     )
 
 
-def _valuation_csv(ctx: JobContext[ValuationParams]) -> Path:
+def _valuation_csv(ctx: JobContext[ValuationParams]) -> tuple[Path, dict[tuple[str, str], list[int]]]:
+    """The CSV, read back by warehouse and item; as it is written, per warehouse and category:
+    lines, value, book value and lines that differ from the book."""
     q = (
         select(
             Item.code,
@@ -453,7 +439,20 @@ def _valuation_csv(ctx: JobContext[ValuationParams]) -> Path:
         .where(ValuationResult.execution_id == ctx.execution_id)
         .order_by(Warehouse.code, Item.code)
     )
+    sums: dict[tuple[str, str], list[int]] = {}
+
+    def rows() -> Iterator[Sequence[Any]]:
+        for row in stream(ctx.session, q):
+            group = sums.get((row[2], row[3]))
+            if group is None:
+                group = sums[str(row[2]), str(row[3])] = [0, 0, 0, 0]
+            group[0] += 1
+            group[1] += int(row[6])
+            group[2] += int(row[7])
+            group[3] += row[8] != 0
+            yield row
+
     path = ctx.output("stock_valuation.csv")
     header = ["item", "description", "warehouse", "category", "cost_method", "quantity", "value_pence"]
-    write_csv(path, [*header, "book_value_pence", "difference_pence"], stream(ctx.session, q))
-    return path
+    write_csv(path, [*header, "book_value_pence", "difference_pence"], rows())
+    return path, sums
