@@ -60,11 +60,12 @@ FROM st_stock_rec s JOIN st_item_rec i ON i.id = s.item_id WHERE s.quantity <> 0
 """
 
 MONTHLY_SQL = """
-SELECT item_id, CAST(EXTRACT(YEAR FROM movement_date) * 12 + EXTRACT(MONTH FROM movement_date) AS INTEGER),
-  SUM(-quantity)
+SELECT item_id, {month}, SUM(-quantity)
 FROM st_movement_rec WHERE kind = 'issue' AND movement_date >= :first AND movement_date <= :last
 GROUP BY 1, 2
 """
+MONTH_PG = "CAST(EXTRACT(YEAR FROM movement_date) * 12 + EXTRACT(MONTH FROM movement_date) - 1 AS INTEGER)"
+MONTH_SQLITE = "CAST(substr(movement_date, 1, 4) AS INTEGER) * 12 + CAST(substr(movement_date, 6, 2) AS INTEGER) - 1"
 
 
 def monthly_demand(engine: Engine, first: date, last: date) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
@@ -73,10 +74,7 @@ def monthly_demand(engine: Engine, first: date, last: date) -> tuple[npt.NDArray
     The month comes as one integer and the rows straight into a flat numpy array
     (``np.array`` over result rows would probe each row object).
     """
-    sql = MONTHLY_SQL
-    if engine.dialect.name == "sqlite":
-        sql = sql.replace("EXTRACT(YEAR FROM movement_date)", "CAST(strftime('%Y', movement_date) AS INTEGER)")
-        sql = sql.replace("EXTRACT(MONTH FROM movement_date)", "CAST(strftime('%m', movement_date) AS INTEGER)")
+    sql = MONTHLY_SQL.format(month=MONTH_SQLITE if engine.dialect.name == "sqlite" else MONTH_PG)
     bind = {"first": first, "last": last}
     if engine.dialect.name == "sqlite":
         bind = {k: v.isoformat() for k, v in bind.items()}
@@ -89,7 +87,7 @@ def monthly_demand(engine: Engine, first: date, last: date) -> tuple[npt.NDArray
     y = np.zeros((len(items), months))
     pos = np.minimum(np.searchsorted(items, rows[:, 0]), max(len(items) - 1, 0))
     rows = rows[items[pos] == rows[:, 0]] if len(items) else rows[:0]  # issues of inactive items left out
-    y[np.searchsorted(items, rows[:, 0]), rows[:, 1] - (first.year * 12 + first.month)] = rows[:, 2]
+    y[np.searchsorted(items, rows[:, 0]), rows[:, 1] - (first.year * 12 + first.month - 1)] = rows[:, 2]
     return items, y
 
 

@@ -223,16 +223,23 @@ def insert_rows(
 
 
 def insert_values(
-    bind: Session | Connection, target: Table | Any, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    bind: Session | Connection,
+    target: Table | Any,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    processed: bool = False,
 ) -> int:
     """As :func:`insert_rows`, for rows given as sequences of values in the order of ``columns``.
 
     No defaults are applied and no keys checked (the columns are named once): the fast path for
-    many rows built from arrays. Returns the number of rows written.
+    many rows built from arrays. With ``processed`` the values are already what both drivers take
+    as they are (numbers, strings, ISO dates, None) and skip the columns' bind processing.
+    Returns the number of rows written.
     """
     table = _table_of(target)
     _check_keys(table, dict.fromkeys(columns), {c.name for c in table.columns})
-    return _write(_connection_of(bind), table, list(columns), rows)
+    return _write(_connection_of(bind), table, list(columns), rows, processed=processed)
 
 
 def _connection_of(bind: Session | Connection) -> Connection:
@@ -244,17 +251,20 @@ def _connection_of(bind: Session | Connection) -> Connection:
     return bind
 
 
-def _write(conn: Connection, table: Table, names: list[str], rows: Iterable[Sequence[Any]]) -> int:
-    """``rows`` (values in the order of ``names``) through each column's bind processing, then
-    ``COPY`` (PostgreSQL) or an ``executemany`` (SQLite) on the connection's own transaction."""
+def _write(
+    conn: Connection, table: Table, names: list[str], rows: Iterable[Sequence[Any]], *, processed: bool = False
+) -> int:
+    """``rows`` (values in the order of ``names``) through each column's bind processing (unless
+    ``processed``), then ``COPY`` (PostgreSQL) or an ``executemany`` (SQLite) on the connection's
+    own transaction."""
     dialect = conn.dialect
     processors: list[tuple[int, Callable[[Any], Any]]] = []
-    for i, name in enumerate(names):
+    for i, name in enumerate([] if processed else names):
         processor = table.columns[name].type.dialect_impl(dialect).bind_processor(dialect)
         if processor is not None:
             processors.append((i, processor))
 
-    def processed(row: Sequence[Any]) -> Sequence[Any]:
+    def with_processors(row: Sequence[Any]) -> Sequence[Any]:
         if not processors:
             return row
         out = list(row)
@@ -269,22 +279,19 @@ def _write(conn: Connection, table: Table, names: list[str], rows: Iterable[Sequ
     if dialect.name == "postgresql":
         with raw.cursor() as cur, cur.copy(f"COPY {into} FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(processed(row))
+                copy.write_row(with_processors(row))
                 written += 1
         return written
 
-    def counted() -> Iterator[Sequence[Any]]:
-        nonlocal written
-        for row in rows:
-            yield processed(row)
-            written += 1
-
     cur = raw.cursor()
     try:
-        cur.executemany(f"INSERT INTO {into} VALUES ({', '.join('?' for _ in names)})", counted())
+        cur.executemany(
+            f"INSERT INTO {into} VALUES ({', '.join('?' for _ in names)})",
+            map(with_processors, rows) if processors else rows,
+        )
+        return max(int(cur.rowcount), 0)  # summed over the executions
     finally:
         cur.close()
-    return written
 
 
 def _check_keys(table: Table, row: Mapping[str, Any], known: set[str]) -> None:

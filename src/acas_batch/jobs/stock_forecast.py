@@ -23,14 +23,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Integer, cast, extract, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from acas_batch.analysis.forecast import ForecastBatch, forecast_many
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.db import insert_values
-from acas_batch.jobs.stock_common import STREAM_ROWS, replace_snapshot
+from acas_batch.jobs.stock_common import STREAM_ROWS, month_index, replace_snapshot
 from acas_batch.jobs.stock_params import Notify, OutputFormat, PeriodParam, WarehouseParam, month_of, warehouse_ids
 from acas_batch.ledger.chart import month_start
 from acas_batch.models import ForecastAccuracy, ForecastResult, Item, Module, MovementKind, StockMovement
@@ -77,7 +77,7 @@ def demand_matrix(
 ) -> tuple[list[int], list[str], npt.NDArray[np.float64]]:
     """Active items by code (ids and codes) and their monthly issued quantity from ``first``'s month to ``last``'s.
 
-    The month is grouped on as one integer (year × 12 + month), so rows arrive as three
+    The month is grouped on as one integer (``month_index``), so rows arrive as three
     integers each and go into the matrix a partition at a time, by numpy.
     """
     months = (last.year - first.year) * 12 + last.month - first.month + 1
@@ -89,7 +89,7 @@ def demand_matrix(
     by_id = np.argsort(np.array(ids, dtype=np.int64))
     sorted_ids = np.array(ids, dtype=np.int64)[by_id]
     day = StockMovement.movement_date
-    month = cast(extract("year", day) * 12 + extract("month", day), Integer)
+    month = month_index(day)
     q = select(StockMovement.item_id, month, func.sum(-StockMovement.quantity)).where(
         StockMovement.kind == MovementKind.ISSUE, day >= first, day <= last
     )
@@ -98,7 +98,7 @@ def demand_matrix(
     result = session.connection().execute(
         q.group_by(StockMovement.item_id, month).execution_options(yield_per=STREAM_ROWS)
     )
-    base = first.year * 12 + first.month
+    base = first.year * 12 + first.month - 1
     for part in result.partitions():
         a = np.fromiter(chain.from_iterable(part), dtype=np.int64, count=3 * len(part)).reshape(-1, 3)
         pos = np.minimum(np.searchsorted(sorted_ids, a[:, 0]), len(ids) - 1)
@@ -191,7 +191,8 @@ def _write_chunk(
     stored by an earlier attempt) to the snapshot tables."""
     h, (f_out, a_out) = len(months), out
     quantity = np.round(fc.forecasts, 3).ravel().tolist()
-    f_out.writerows(zip(np.repeat(codes, h).tolist(), months * len(ids), quantity, strict=True))
+    iso = [m.isoformat() for m in months]  # as the CSV shows them and both databases take them
+    f_out.writerows(zip(np.repeat(codes, h).tolist(), iso * len(ids), quantity, strict=True))
     method = [m.value for m in fc.methods]
     history, holdout = ctx.params.history_months, fc.holdout
     adi, mae, mape, mase = _nums(fc.adi), _nums(fc.mae), _nums(fc.mape), _nums(fc.mase)
@@ -204,19 +205,15 @@ def _write_chunk(
         ctx.session,
         ForecastResult,
         _FORECAST_COLUMNS,
-        zip(
-            repeat(e),
-            np.repeat(ids[skip:], h).tolist(),
-            months * (len(ids) - skip),
-            quantity[skip * h :],
-            strict=False,
-        ),
+        zip(repeat(e), np.repeat(ids[skip:], h).tolist(), iso * (len(ids) - skip), quantity[skip * h :], strict=False),
+        processed=True,
     )
     insert_values(
         ctx.session,
         ForecastAccuracy,
         _ACCURACY_COLUMNS,
         ((e, item, *row) for item, row in zip(ids[skip:], accuracy[skip:], strict=True)),
+        processed=True,
     )
 
 
