@@ -61,7 +61,7 @@ from sqlalchemy.engine import make_url
 from acas_batch.db import make_engine
 from acas_batch.ledger.demo import DemoSize, generate, ledger_is_empty
 from acas_batch.models.migrate import upgrade
-from benchmarks.bench_stock_jobs import ABC_SQL, MONTHLY_SQL, VALUATION_SQL
+from benchmarks.bench_stock_jobs import ABC_SQL, VALUATION_SQL, monthly_demand
 
 END = date(2026, 11, 23)
 NOW = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
@@ -232,27 +232,12 @@ def base_valuation(engine: Engine) -> Figures:
 
 
 def base_forecast(engine: Engine) -> Figures:
-    import numpy as np
-
     from acas_batch.analysis.forecast import forecast_many
 
-    sql = MONTHLY_SQL
-    if engine.dialect.name == "sqlite":
-        sql = sql.replace("EXTRACT(YEAR FROM movement_date)", "CAST(strftime('%Y', movement_date) AS INTEGER)")
-        sql = sql.replace("EXTRACT(MONTH FROM movement_date)", "CAST(strftime('%m', movement_date) AS INTEGER)")
-    with engine.connect() as conn:
-        items = [r[0] for r in conn.execute(text("SELECT id FROM st_item_rec WHERE active ORDER BY id"))]
-        first, last = date(2024, 11, 1), date(2026, 10, 31)
-        rows = np.array(
-            list(conn.execute(text(sql), {"first": _bind(engine, first), "last": _bind(engine, last)})),
-            dtype=np.int64,
-        ).reshape(-1, 4)
-    index = np.searchsorted(np.array(items), rows[:, 0])
-    month = (rows[:, 1] - 2024) * 12 + rows[:, 2] - 11
-    y = np.zeros((len(items), 24))
-    np.add.at(y, (index, month), rows[:, 3])
+    items, y = monthly_demand(engine, date(2024, 11, 1), date(2026, 10, 31))
     fc = forecast_many(y, 12)
-    return {int(item): (fc.methods[n].value, float(fc.forecasts[n].round(3).sum())) for n, item in enumerate(items)}
+    units = fc.forecasts.round(3).sum(axis=1).tolist()
+    return {int(item): (fc.methods[n].value, units[n]) for n, item in enumerate(items.tolist())}
 
 
 BASELINES: dict[str, Callable[[Engine], Figures]] = {

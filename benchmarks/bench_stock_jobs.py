@@ -15,10 +15,12 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Engine, text
 from tests.support.context import run_job
 
@@ -58,10 +60,35 @@ FROM st_stock_rec s JOIN st_item_rec i ON i.id = s.item_id WHERE s.quantity <> 0
 """
 
 MONTHLY_SQL = """
-SELECT item_id, EXTRACT(YEAR FROM movement_date), EXTRACT(MONTH FROM movement_date), SUM(-quantity)
+SELECT item_id, {month}, SUM(-quantity)
 FROM st_movement_rec WHERE kind = 'issue' AND movement_date >= :first AND movement_date <= :last
-GROUP BY 1, 2, 3
+GROUP BY 1, 2
 """
+MONTH_PG = "CAST(EXTRACT(YEAR FROM movement_date) * 12 + EXTRACT(MONTH FROM movement_date) - 1 AS INTEGER)"
+MONTH_SQLITE = "CAST(substr(movement_date, 1, 4) AS INTEGER) * 12 + CAST(substr(movement_date, 6, 2) AS INTEGER) - 1"
+
+
+def monthly_demand(engine: Engine, first: date, last: date) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Active item ids (ascending) and their items × months matrix of issued quantity, ``first`` to ``last``.
+
+    The month comes as one integer and the rows straight into a flat numpy array
+    (``np.array`` over result rows would probe each row object).
+    """
+    sql = MONTHLY_SQL.format(month=MONTH_SQLITE if engine.dialect.name == "sqlite" else MONTH_PG)
+    bind = {"first": first, "last": last}
+    if engine.dialect.name == "sqlite":
+        bind = {k: v.isoformat() for k, v in bind.items()}
+    with engine.connect() as conn:
+        items = np.fromiter(
+            (r[0] for r in conn.exec_driver_sql("SELECT id FROM st_item_rec WHERE active ORDER BY id")), dtype=np.int64
+        )
+        rows = np.fromiter(chain.from_iterable(conn.execute(text(sql), bind)), dtype=np.int64).reshape(-1, 3)
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    y = np.zeros((len(items), months))
+    pos = np.minimum(np.searchsorted(items, rows[:, 0]), max(len(items) - 1, 0))
+    rows = rows[items[pos] == rows[:, 0]] if len(items) else rows[:0]  # issues of inactive items left out
+    y[np.searchsorted(items, rows[:, 0]), rows[:, 1] - (first.year * 12 + first.month - 1)] = rows[:, 2]
+    return items, y
 
 
 def _measure(fn: Callable[[], Any]) -> tuple[float, float, Any]:
@@ -75,19 +102,7 @@ def _measure(fn: Callable[[], Any]) -> tuple[float, float, Any]:
 
 
 def _forecast_numpy(engine: Engine) -> int:
-    sql = MONTHLY_SQL
-    if engine.dialect.name == "sqlite":
-        sql = sql.replace("EXTRACT(YEAR FROM movement_date)", "CAST(strftime('%Y', movement_date) AS INTEGER)")
-        sql = sql.replace("EXTRACT(MONTH FROM movement_date)", "CAST(strftime('%m', movement_date) AS INTEGER)")
-    with engine.connect() as conn:
-        items = [r[0] for r in conn.execute(text("SELECT id FROM st_item_rec WHERE active ORDER BY id"))]
-        rows = np.array(
-            list(conn.execute(text(sql), {"first": date(2024, 11, 1), "last": date(2026, 10, 31)})), dtype=np.int64
-        ).reshape(-1, 4)
-    index = np.searchsorted(np.array(items), rows[:, 0])
-    month = (rows[:, 1] - 2024) * 12 + rows[:, 2] - 11
-    y = np.zeros((len(items), 24))
-    np.add.at(y, (index, month), rows[:, 3])
+    _items, y = monthly_demand(engine, date(2024, 11, 1), date(2026, 10, 31))
     return len(forecast_many(y, 12).methods)
 
 

@@ -200,13 +200,7 @@ def insert_rows(
     first = next(it, None)
     if first is None:
         return 0
-    if isinstance(bind, Session):
-        bind.flush()
-        conn = bind.connection()
-    else:
-        conn = bind
-        if not conn.in_transaction():
-            conn.begin()  # the driver's own cursor below must run inside the connection's transaction
+    conn = _connection_of(bind)
     defaults = column_defaults(table)
     _check_keys(table, first, known)
     if columns is None:
@@ -214,12 +208,6 @@ def insert_rows(
     else:
         names = list(columns)
     chosen = set(names)
-    dialect = conn.dialect
-    processors: list[tuple[int, Callable[[Any], Any]]] = []
-    for i, name in enumerate(names):
-        processor = table.columns[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is not None:
-            processors.append((i, processor))
     pairs = [(name, defaults.get(name)) for name in names]
 
     def values(row: Mapping[str, Any]) -> list[Any]:
@@ -229,7 +217,57 @@ def insert_rows(
                 f"{table.name}: a row has column(s) {', '.join(map(repr, sorted(row.keys() - chosen)))} "
                 "that the first row lacks; name every column with columns="
             )
-        out = [row.get(name, default) for name, default in pairs]
+        return [row.get(name, default) for name, default in pairs]
+
+    return _write(conn, table, names, map(values, itertools.chain((first,), it)))
+
+
+def insert_values(
+    bind: Session | Connection,
+    target: Table | Any,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    processed: bool = False,
+) -> int:
+    """As :func:`insert_rows`, for rows given as sequences of values in the order of ``columns``.
+
+    No defaults are applied and no keys checked (the columns are named once): the fast path for
+    many rows built from arrays. With ``processed`` the values are already what both drivers take
+    as they are (numbers, strings, ISO dates, None) and skip the columns' bind processing.
+    Returns the number of rows written.
+    """
+    table = _table_of(target)
+    _check_keys(table, dict.fromkeys(columns), {c.name for c in table.columns})
+    return _write(_connection_of(bind), table, list(columns), rows, processed=processed)
+
+
+def _connection_of(bind: Session | Connection) -> Connection:
+    if isinstance(bind, Session):
+        bind.flush()
+        return bind.connection()
+    if not bind.in_transaction():
+        bind.begin()  # the driver's own cursor below must run inside the connection's transaction
+    return bind
+
+
+def _write(
+    conn: Connection, table: Table, names: list[str], rows: Iterable[Sequence[Any]], *, processed: bool = False
+) -> int:
+    """``rows`` (values in the order of ``names``) through each column's bind processing (unless
+    ``processed``), then ``COPY`` (PostgreSQL) or an ``executemany`` (SQLite) on the connection's
+    own transaction."""
+    dialect = conn.dialect
+    processors: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, name in enumerate([] if processed else names):
+        processor = table.columns[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            processors.append((i, processor))
+
+    def with_processors(row: Sequence[Any]) -> Sequence[Any]:
+        if not processors:
+            return row
+        out = list(row)
         for i, process in processors:
             out[i] = process(out[i])
         return out
@@ -240,23 +278,20 @@ def insert_rows(
     written = 0
     if dialect.name == "postgresql":
         with raw.cursor() as cur, cur.copy(f"COPY {into} FROM STDIN") as copy:
-            for row in itertools.chain((first,), it):
-                copy.write_row(values(row))
+            for row in rows:
+                copy.write_row(with_processors(row))
                 written += 1
         return written
 
-    def counted() -> Iterator[list[Any]]:
-        nonlocal written
-        for row in itertools.chain((first,), it):
-            yield values(row)
-            written += 1
-
     cur = raw.cursor()
     try:
-        cur.executemany(f"INSERT INTO {into} VALUES ({', '.join('?' for _ in names)})", counted())
+        cur.executemany(
+            f"INSERT INTO {into} VALUES ({', '.join('?' for _ in names)})",
+            map(with_processors, rows) if processors else rows,
+        )
+        return max(int(cur.rowcount), 0)  # summed over the executions
     finally:
         cur.close()
-    return written
 
 
 def _check_keys(table: Table, row: Mapping[str, Any], known: set[str]) -> None:

@@ -32,6 +32,7 @@ from acas_batch.models import (
     StockLevel,
     StockMovement,
     ValuationResult,
+    Warehouse,
 )
 from acas_batch.services import JobSchedulerService
 from tests.books import Books
@@ -122,6 +123,32 @@ def test_abc_classes_follow_the_last_twelve_months_consumption_value(
     assert again.result.counts == {"class_A": 2, "class_B": 1, "class_C": 2, "items_updated": 1}
     with Session(engine) as s:
         assert [s.get_one(Item, i).abc_class for i in items] == ["A", "A", "B", "C", "C"]
+
+
+def test_abc_of_one_warehouse_reports_classes_but_leaves_item_classes_alone(
+    books: Books, engine: Engine, settings: Settings
+) -> None:
+    # Given two items consumed this year, 9000p and 1000p, in the main warehouse
+    items = [books.item() for _ in range(2)]
+    for item, qty in zip(items, (90, 10), strict=True):
+        _stock(books, item, 200, 100)
+        _issue(books, item, qty, date(2027, 1, 15))
+    books.session.commit()
+    with Session(engine) as s:
+        code = s.scalar(select(Warehouse.code).where(Warehouse.id == books.main))
+
+    # When the analysis runs for that warehouse only
+    run = run_job(engine, settings, "ST_ABC_ANALYSIS", now=NOW, business_date=DAY, params={"warehouse": code})
+
+    # Then its snapshot and file class them A and B, and no item's class is written
+    assert run.state is ExecutionState.SUCCEEDED, run.error
+    assert run.result is not None
+    assert run.result.counts == {"class_A": 1, "class_B": 1, "class_C": 0, "items_updated": 0}
+    assert [(r["class"], r["cumulative_pence"]) for r in _csv(run.result.files[0])] == [("A", "9000"), ("B", "10000")]
+    with Session(engine) as s:
+        assert [s.get_one(Item, i).abc_class for i in items] == [None, None]
+        snapshot = s.scalars(select(AbcResult.abc_class).where(AbcResult.execution_id == run.execution_id))
+        assert sorted(snapshot) == ["A", "B"]
 
 
 def test_abc_bad_parameters_are_refused(engine: Engine, settings: Settings) -> None:

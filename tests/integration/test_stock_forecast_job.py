@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,7 +31,7 @@ from acas_batch.models import (
 from acas_batch.services import JobSchedulerService
 from tests.books import Books
 from tests.engine_helpers import engine_settings
-from tests.support.context import run_job
+from tests.support.context import HarnessContext, run_job
 
 DAY = date(2027, 3, 31)
 NOW = datetime(2027, 3, 31, 21, 0, tzinfo=UTC)
@@ -98,6 +100,64 @@ def test_steady_intermittent_and_idle_items_get_their_methods(
     books.session.close()
     with Session(engine) as s:
         Books(s).assert_sound()
+
+
+def test_a_resumed_forecast_writes_each_item_once_and_whole_files(
+    books: Books, engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given five items with history, written two items a chunk, and a crash while writing the second chunk
+    items = [books.item() for _ in range(5)]
+    for n, item in enumerate(items):
+        _history(books, item, [n + 1] * 12)
+    books.session.commit()
+    monkeypatch.setattr(stock_forecast, "CHUNK_ITEMS", 2)
+    write_chunk = stock_forecast._write_chunk
+    calls: list[int] = []
+
+    def crash_on_second(*args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("worker lost")
+        write_chunk(*args, **kwargs)
+
+    monkeypatch.setattr(stock_forecast, "_write_chunk", crash_on_second)
+    params = {"history_months": 12, "horizon": 3}
+    first = run_job(engine, settings, "ST_DEMAND_FORECAST", now=NOW, business_date=DAY, params=params)
+    assert first.state is ExecutionState.FAILED
+    assert first.context.last_checkpoint == {"items_done": 2}
+
+    # When the same execution is retried from its checkpoint, without the crash
+    monkeypatch.setattr(stock_forecast, "_write_chunk", write_chunk)
+    spec = REGISTRY.get("ST_DEMAND_FORECAST")
+    ctx = HarnessContext(
+        engine, settings, job_id=first.context.job_id, job_name="ST_DEMAND_FORECAST",
+        execution_id=first.execution_id, params=spec.validate_params(params), business_date=DAY, now=NOW,
+    )  # fmt: skip
+    ctx._checkpoint = {"items_done": 2}
+    result = spec.func(ctx)
+    ctx.session.commit()
+    ctx.session.close()
+
+    # Then every item has one accuracy row and three forecast months, the first two from the first attempt,
+    # and the files hold every item, each once, by code
+    with Session(engine) as s:
+        mine = ForecastResult.execution_id == first.execution_id
+        per_item = Counter(s.scalars(select(ForecastResult.item_id).where(mine)))
+        accuracy = Counter(
+            s.scalars(select(ForecastAccuracy.item_id).where(ForecastAccuracy.execution_id == first.execution_id))
+        )
+        codes = {r.id: r.code for r in s.execute(select(Item.id, Item.code))}
+        steady = {f.item_id: f.quantity for f in s.scalars(select(ForecastResult).where(mine))}
+    assert per_item == dict.fromkeys(items, 3)
+    assert accuracy == dict.fromkeys(items, 1)
+    assert [steady[i] for i in items] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert ctx.checkpoints == 2  # the chunks after the checkpoint: items 3-4 and 5
+    assert result is not None
+    with open(result.files[0], newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["item"] for r in rows] == [codes[i] for i in sorted(items, key=codes.__getitem__) for _ in range(3)]
+    with open(result.files[1], newline="", encoding="utf-8") as fh:
+        assert sorted(r["item"] for r in csv.DictReader(fh)) == sorted(codes[i] for i in items)
 
 
 def test_forecast_parameters_are_checked_before_the_run() -> None:

@@ -7,12 +7,14 @@ back for the log, the CSV and the PDF.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import case, func, insert, literal, select, update
+from sqlalchemy.orm import aliased
 
 from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
@@ -102,7 +104,9 @@ def abc_select(*, warehouses: list[int] | None, since: date, until: date, a_pct:
         (ranked.c.before * 100 < b_pct * ranked.c.total, AbcClass.B.value),
         else_=AbcClass.C.value,
     )
-    return select(ranked.c.item_id, ranked.c.rank, ranked.c.qty, ranked.c.value, ranked.c.before, klass)
+    return select(
+        ranked.c.item_id, ranked.c.rank, ranked.c.qty, ranked.c.value, ranked.c.before, klass.label("abc_class")
+    )
 
 
 @job(
@@ -119,21 +123,15 @@ def abc_analysis(ctx: JobContext[AbcParams]) -> JobResult:
     warehouses = warehouse_ids(s, p.warehouse)
     since, until = year_before(ctx.business_date), ctx.business_date
     replaced = replace_snapshot(s, AbcResult, ctx.execution_id)
-    s.execute(_abc_insert(ctx.execution_id, warehouses, since, until, p))
-    ctx.progress(1, 2)
-    updated = 0
-    if warehouses is None:
-        updated = rowcount(s.execute(_abc_update(ctx.execution_id)))
-    else:
+    ranking = abc_select(warehouses=warehouses, since=since, until=until, a_pct=p.a_pct, b_pct=p.b_pct)
+    if warehouses is not None:
         ctx.log.info(f"classes of warehouse {p.warehouse} reported only: item classes follow ALL warehouses")
-    summary = {
-        AbcClass(k): (int(n), int(v or 0))
-        for k, n, v in s.execute(
-            select(AbcResult.abc_class, func.count(), func.sum(AbcResult.consumption_value_pence))
-            .where(AbcResult.execution_id == ctx.execution_id)
-            .group_by(AbcResult.abc_class)
-        )
-    }
+    csv_path = ctx.output("abc_analysis.csv")
+    if s.get_bind().dialect.name == "postgresql":
+        summary, updated = _abc_one_statement(ctx, ranking, csv_path, update_items=warehouses is None)
+    else:
+        summary, updated = _abc_statements(ctx, ranking, csv_path, update_items=warehouses is None)
+    ctx.progress(1, 2)
     total = sum(v for _, v in summary.values())
     counts = {f"class_{c.value}": summary.get(c, (0, 0))[0] for c in AbcClass}
     totals = {f"class_{c.value}_value": summary.get(c, (0, 0))[1] for c in AbcClass}
@@ -141,7 +139,7 @@ def abc_analysis(ctx: JobContext[AbcParams]) -> JobResult:
         n, v = summary.get(c, (0, 0))
         share = f"{v * 100 / total:.1f}%" if total else "0.0%"
         ctx.log.info(f"class {c.value}: {n} items, {share} of consumption value", event="abc_class", items=n, value=v)
-    files = [str(_abc_csv(ctx))]
+    files = [str(csv_path)]
     if p.output_format.pdf:
         rows = [[c.value, summary.get(c, (0, 0))[0], summary.get(c, (0, 0))[1]] for c in AbcClass]
         files.append(
@@ -168,20 +166,106 @@ def abc_analysis(ctx: JobContext[AbcParams]) -> JobResult:
     )
 
 
-def _abc_insert(execution_id: int, warehouses: list[int] | None, since: date, until: date, p: AbcParams) -> Any:
-    ranked = abc_select(warehouses=warehouses, since=since, until=until, a_pct=p.a_pct, b_pct=p.b_pct).subquery()
-    return insert(AbcResult).from_select(
-        [
-            AbcResult.execution_id,
-            AbcResult.item_id,
+_Summary = dict[AbcClass, tuple[int, int]]
+_ABC_HEADER = ["rank", "item", "description", "quantity", "value_pence", "cumulative_pence", "class"]
+
+
+def _abc_one_statement(
+    ctx: JobContext[AbcParams], ranking: Any, csv_path: Path, *, update_items: bool
+) -> tuple[_Summary, int]:
+    """PostgreSQL: one statement ranks, writes the snapshot and the changed item classes
+    (data-modifying CTEs over the ranking, computed once) and returns the CSV's rows, by rank;
+    the class totals are summed as the rows are written."""
+    ranked = ranking.cte("ranked")
+    inserted = _abc_insert(ctx.execution_id, ranked).returning(AbcResult.id).cte("inserted")
+    written: list[Any] = [select(func.count()).select_from(inserted).scalar_subquery()]
+    if update_items:
+        changed = (
+            update(Item)
+            .values(abc_class=ranked.c.abc_class)
+            .where(Item.id == ranked.c.item_id, Item.abc_class.is_distinct_from(ranked.c.abc_class))
+            .returning(Item.id)
+            .cte("changed")
+        )
+        written.append(select(func.count()).select_from(changed).scalar_subquery())
+    item = aliased(Item)
+    q = (
+        select(
+            ranked.c.rank,
+            item.code,
+            item.description,
+            ranked.c.qty,
+            ranked.c.value,
+            ranked.c.before + ranked.c.value,
+            ranked.c.abc_class,
+            *written,
+        )
+        .join_from(ranked, item, item.id == ranked.c.item_id)
+        .order_by(ranked.c.rank)
+    )
+    summary: dict[AbcClass, list[int]] = {c: [0, 0] for c in AbcClass}
+    updated = 0
+
+    def rows() -> Iterator[Sequence[Any]]:
+        nonlocal updated
+        for row in ctx.session.connection().execute(q):
+            total = summary[AbcClass(row[6])]
+            total[0] += 1
+            total[1] += int(row[4])
+            updated = int(row[8]) if update_items else 0
+            yield row[:7]
+
+    write_csv(csv_path, _ABC_HEADER, rows())
+    return {c: (n, v) for c, (n, v) in summary.items() if n}, updated
+
+
+def _abc_statements(
+    ctx: JobContext[AbcParams], ranking: Any, csv_path: Path, *, update_items: bool
+) -> tuple[_Summary, int]:
+    """Other databases: the snapshot by ``INSERT ... SELECT``, then the changed classes by one
+    ``UPDATE ... FROM`` it, the totals by class and the CSV read back from it."""
+    s, mine = ctx.session, AbcResult.execution_id == ctx.execution_id
+    ranked = ranking.subquery()
+    s.execute(_abc_insert(ctx.execution_id, ranked))
+    updated = rowcount(s.execute(_abc_update(ctx.execution_id))) if update_items else 0
+    summary = {
+        AbcClass(k): (int(n), int(v or 0))
+        for k, n, v in s.execute(
+            select(AbcResult.abc_class, func.count(), func.sum(AbcResult.consumption_value_pence))
+            .where(mine)
+            .group_by(AbcResult.abc_class)
+        )
+    }
+    q = (
+        select(
             AbcResult.rank,
+            Item.code,
+            Item.description,
             AbcResult.consumption_qty,
             AbcResult.consumption_value_pence,
-            AbcResult.cumulative_before_pence,
+            AbcResult.cumulative_before_pence + AbcResult.consumption_value_pence,
             AbcResult.abc_class,
-        ],
-        select(literal(execution_id), *ranked.c),
+        )
+        .join(Item, Item.id == AbcResult.item_id)
+        .where(mine)
+        .order_by(AbcResult.rank)
     )
+    write_csv(csv_path, _ABC_HEADER, stream(s, q))
+    return summary, updated
+
+
+def _abc_insert(execution_id: int, ranked: Any) -> Any:
+    """The snapshot rows of ``ranked`` (``abc_select``'s columns) by ``INSERT ... SELECT``."""
+    columns = [
+        AbcResult.execution_id,
+        AbcResult.item_id,
+        AbcResult.rank,
+        AbcResult.consumption_qty,
+        AbcResult.consumption_value_pence,
+        AbcResult.cumulative_before_pence,
+        AbcResult.abc_class,
+    ]
+    return insert(AbcResult).from_select(columns, select(literal(execution_id), *ranked.c))
 
 
 def _abc_update(execution_id: int) -> Any:
@@ -200,27 +284,6 @@ def _abc_update(execution_id: int) -> Any:
         )
         .execution_options(synchronize_session=False)
     )
-
-
-def _abc_csv(ctx: JobContext[AbcParams]) -> Path:
-    q = (
-        select(
-            AbcResult.rank,
-            Item.code,
-            Item.description,
-            AbcResult.consumption_qty,
-            AbcResult.consumption_value_pence,
-            AbcResult.cumulative_before_pence + AbcResult.consumption_value_pence,
-            AbcResult.abc_class,
-        )
-        .join(Item, Item.id == AbcResult.item_id)
-        .where(AbcResult.execution_id == ctx.execution_id)
-        .order_by(AbcResult.rank)
-    )
-    path = ctx.output("abc_analysis.csv")
-    header = ["rank", "item", "description", "quantity", "value_pence", "cumulative_pence", "class"]
-    write_csv(path, header, stream(ctx.session, q))
-    return path
 
 
 class ValuationParams(BaseModel):
@@ -270,7 +333,9 @@ def valuation_select(warehouses: list[int] | None) -> Any:
     )
     if warehouses is not None:
         q = q.where(StockLevel.warehouse_id.in_(warehouses))
-    v = q.subquery("valued")  # each value computed once, then its difference from the book
+    # Materialized, so each value is computed once: as a subquery both databases inline it and
+    # run the correlated subqueries again for the difference from the book.
+    v = q.cte("valued").prefix_with("MATERIALIZED")
     return select(*v.c, v.c.value - v.c.book)
 
 
@@ -304,28 +369,12 @@ def stock_valuation(ctx: JobContext[ValuationParams]) -> JobResult:
         )
     )
     ctx.progress(1, 3)
-    mine = ValuationResult.execution_id == ctx.execution_id
-    groups = [
-        (str(wh), str(cat), int(n), int(v), int(b))
-        for wh, cat, n, v, b in s.execute(
-            select(
-                Warehouse.code,
-                Item.category,
-                func.count(),
-                func.sum(ValuationResult.value_pence),
-                func.sum(ValuationResult.book_value_pence),
-            )
-            .join(Item, Item.id == ValuationResult.item_id)
-            .join(Warehouse, Warehouse.id == ValuationResult.warehouse_id)
-            .where(mine)
-            .group_by(Warehouse.code, Item.category)
-            .order_by(Warehouse.code, Item.category)
-        )
-    ]
-    lines = sum(g[2] for g in groups)
-    total = sum(g[3] for g in groups)
-    book = sum(g[4] for g in groups)
-    differing = int(s.scalar(select(func.count()).where(mine, ValuationResult.difference_pence != 0)) or 0)
+    csv_path, sums = _valuation_csv(ctx)
+    groups = [(wh, cat, n, v, b) for (wh, cat), (n, v, b, _d) in sorted(sums.items())]
+    lines = sum(n for _w, _c, n, _v, _b in groups)
+    total = sum(v for _w, _c, _n, v, _b in groups)
+    book = sum(b for _w, _c, _n, _v, b in groups)
+    differing = sum(v[3] for v in sums.values())
     notes = [f"Valuation {format_pounds(total)}; book value (stock records) {format_pounds(book)}."]
     totals = {"valuation": total, "book_value": book, "item_difference": total - book}
     if warehouses is None:
@@ -345,7 +394,7 @@ def stock_valuation(ctx: JobContext[ValuationParams]) -> JobResult:
             f"{differing} item(s) valued differently from their stock records", event="valuation_difference"
         )
     ctx.progress(2, 3)
-    files = [str(_valuation_csv(ctx))]
+    files = [str(csv_path)]
     if p.output_format.pdf:
         files.append(
             str(
@@ -370,7 +419,9 @@ def stock_valuation(ctx: JobContext[ValuationParams]) -> JobResult:
     )
 
 
-def _valuation_csv(ctx: JobContext[ValuationParams]) -> Path:
+def _valuation_csv(ctx: JobContext[ValuationParams]) -> tuple[Path, dict[tuple[str, str], list[int]]]:
+    """The CSV, read back by warehouse and item; as it is written, per warehouse and category:
+    lines, value, book value and lines that differ from the book."""
     q = (
         select(
             Item.code,
@@ -388,7 +439,20 @@ def _valuation_csv(ctx: JobContext[ValuationParams]) -> Path:
         .where(ValuationResult.execution_id == ctx.execution_id)
         .order_by(Warehouse.code, Item.code)
     )
+    sums: dict[tuple[str, str], list[int]] = {}
+
+    def rows() -> Iterator[Sequence[Any]]:
+        for row in stream(ctx.session, q):
+            group = sums.get((row[2], row[3]))
+            if group is None:
+                group = sums[str(row[2]), str(row[3])] = [0, 0, 0, 0]
+            group[0] += 1
+            group[1] += int(row[6])
+            group[2] += int(row[7])
+            group[3] += row[8] != 0
+            yield row
+
     path = ctx.output("stock_valuation.csv")
     header = ["item", "description", "warehouse", "category", "cost_method", "quantity", "value_pence"]
-    write_csv(path, [*header, "book_value_pence", "difference_pence"], stream(ctx.session, q))
-    return path
+    write_csv(path, [*header, "book_value_pence", "difference_pence"], rows())
+    return path, sums

@@ -75,3 +75,27 @@ def _days_between(element: days_between, compiler: SQLCompiler, **kw: Any) -> st
 def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
     start, end = (compiler.process(c, **kw) for c in element.clauses)
     return f"CAST(julianday({end}) - julianday({start}) AS INTEGER)"
+
+
+class month_index(FunctionElement[int]):
+    """``month_index(day)``: year × 12 + month − 1 of a date, in SQL (one integer to group months on).
+
+    PostgreSQL takes the parts with ``EXTRACT``; SQLite, whose dates are ISO text, reads them
+    from the text (cheaper than parsing it with ``strftime``).
+    """
+
+    type = Integer()
+    name = "month_index"
+    inherit_cache = True
+
+
+@compiles(month_index)
+def _month_index(element: month_index, compiler: SQLCompiler, **kw: Any) -> str:
+    day = compiler.process(next(iter(element.clauses)), **kw)
+    return f"CAST(EXTRACT(YEAR FROM {day}) * 12 + EXTRACT(MONTH FROM {day}) - 1 AS INTEGER)"
+
+
+@compiles(month_index, "sqlite")
+def _month_index_sqlite(element: month_index, compiler: SQLCompiler, **kw: Any) -> str:
+    day = compiler.process(next(iter(element.clauses)), **kw)
+    return f"(CAST(substr({day}, 1, 4) AS INTEGER) * 12 + CAST(substr({day}, 6, 2) AS INTEGER) - 1)"

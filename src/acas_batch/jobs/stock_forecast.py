@@ -1,38 +1,57 @@
 """ST_DEMAND_FORECAST: monthly demand per item from one grouped query, forecast vectorised over items.
 
-The months × items matrix comes from a single ``GROUP BY item, year, month`` over the issues;
+The months × items matrix comes from a single ``GROUP BY item, month`` over the issues;
 ``analysis.forecast.forecast_many`` chooses the method per item (Croston SBA for intermittent
-demand, else the best of moving average, SES, Holt and Holt-Winters on a hold-out). Forecasts
-and accuracy are written in chunks of items, each committed with a checkpoint, so a crash
-resumes after the last chunk written.
+demand, else the best of moving average, SES, Holt and Holt-Winters on a hold-out). Items are
+taken by code in chunks: each chunk is forecast (the next one in a worker thread while this one
+is written), its rows go to the CSV files as they are and to the snapshot tables by
+``db.insert_values`` (``COPY`` on PostgreSQL), committed with a checkpoint. A resumed run
+forecasts every chunk again (the files are whole) but writes to the tables only the items
+after its checkpoint, so each item is stored once.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
-from pathlib import Path
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import extract, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from acas_batch.analysis.forecast import ForecastBatch, forecast_many
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
-from acas_batch.db import insert_rows
+from acas_batch.db import insert_values
 from acas_batch.jobs.params import Notify, OutputFormat, Period, WarehouseCode, month_of, warehouse_ids
-from acas_batch.jobs.stock_common import replace_snapshot, stream
+from acas_batch.jobs.stock_common import STREAM_ROWS, month_index, replace_snapshot
 from acas_batch.ledger.chart import month_start
 from acas_batch.models import ForecastAccuracy, ForecastResult, Item, Module, MovementKind, StockMovement
-from acas_batch.reports import write_csv, write_table_pdf
+from acas_batch.reports import open_csv, write_table_pdf
+from acas_batch.reports.render import CsvRows
 
-#: Items written per chunk (one checkpoint each).
-CHUNK_ITEMS = 500
+#: Items forecast and written per chunk (one checkpoint each).
+CHUNK_ITEMS = 2_000
+_FORECAST_COLUMNS = ("execution_id", "item_id", "month", "quantity")
+_ACCURACY_COLUMNS = (
+    "execution_id",
+    "item_id",
+    "method",
+    "history_months",
+    "holdout_months",
+    "adi",
+    "mae",
+    "mape",
+    "mase",
+)
+_ACCURACY_HEADER = ["item", "method", "history_months", "holdout_months", "adi", "mae", "mape_pct", "mase"]
 
 
 class ForecastParams(BaseModel):
@@ -55,61 +74,53 @@ def _period_key(params: ForecastParams, business_date: date) -> str:
 
 def demand_matrix(
     session: Session, *, first: date, last: date, warehouses: list[int] | None
-) -> tuple[list[int], npt.NDArray[np.float64]]:
-    """Active item ids (by id) and their monthly issued quantity from ``first``'s month to ``last``'s."""
+) -> tuple[list[int], list[str], npt.NDArray[np.float64]]:
+    """Active items by code (ids and codes) and their monthly issued quantity from ``first``'s month to ``last``'s.
+
+    The month is grouped on as one integer (``month_index``), so rows arrive as three
+    integers each and go into the matrix a partition at a time, by numpy.
+    """
     months = (last.year - first.year) * 12 + last.month - first.month + 1
-    items = list(session.scalars(select(Item.id).where(Item.active.is_(True)).order_by(Item.id)))
-    row = {item: i for i, item in enumerate(items)}
-    y = np.zeros((len(items), months))
-    year, month = extract("year", StockMovement.movement_date), extract("month", StockMovement.movement_date)
-    q = select(StockMovement.item_id, year, month, func.sum(-StockMovement.quantity)).where(
-        StockMovement.kind == MovementKind.ISSUE,
-        StockMovement.movement_date >= first,
-        StockMovement.movement_date <= last,
+    rows = session.execute(select(Item.id, Item.code).where(Item.active.is_(True)).order_by(Item.code)).all()
+    ids, codes = [int(r[0]) for r in rows], [str(r[1]) for r in rows]
+    y = np.zeros((len(ids), months))
+    if not ids:
+        return ids, codes, y
+    by_id = np.argsort(np.array(ids, dtype=np.int64))
+    sorted_ids = np.array(ids, dtype=np.int64)[by_id]
+    day = StockMovement.movement_date
+    month = month_index(day)
+    q = select(StockMovement.item_id, month, func.sum(-StockMovement.quantity)).where(
+        StockMovement.kind == MovementKind.ISSUE, day >= first, day <= last
     )
     if warehouses is not None:
         q = q.where(StockMovement.warehouse_id.in_(warehouses))
-    for item, yy, mm, qty in stream(session, q.group_by(StockMovement.item_id, year, month)):
-        if item in row:
-            y[row[item], (int(yy) - first.year) * 12 + int(mm) - first.month] = float(qty)
-    return items, y
-
-
-def _num(value: float) -> float | None:
-    return None if math.isnan(value) or math.isinf(value) else round(float(value), 4)
-
-
-def _rows(
-    ctx: JobContext[ForecastParams], items: list[int], fc: ForecastBatch, *, lo: int, hi: int, after: date
-) -> None:
-    months = [month_start(after, j + 1) for j in range(fc.forecasts.shape[1])]
-    insert_rows(
-        ctx.session,
-        ForecastResult,
-        (
-            {"execution_id": ctx.execution_id, "item_id": items[i], "month": m, "quantity": round(float(q), 3)}
-            for i in range(lo, hi)
-            for m, q in zip(months, fc.forecasts[i], strict=True)
-        ),
+    result = session.connection().execute(
+        q.group_by(StockMovement.item_id, month).execution_options(yield_per=STREAM_ROWS)
     )
-    insert_rows(
-        ctx.session,
-        ForecastAccuracy,
-        [
-            {
-                "execution_id": ctx.execution_id,
-                "item_id": items[i],
-                "method": fc.methods[i].value,
-                "history_months": ctx.params.history_months,
-                "holdout_months": fc.holdout,
-                "adi": _num(fc.adi[i]),
-                "mae": _num(fc.mae[i]),
-                "mape": _num(fc.mape[i]),
-                "mase": _num(fc.mase[i]),
-            }
-            for i in range(lo, hi)
-        ],
-    )
+    base = first.year * 12 + first.month - 1
+    for part in result.partitions():
+        a = np.fromiter(chain.from_iterable(part), dtype=np.int64, count=3 * len(part)).reshape(-1, 3)
+        pos = np.minimum(np.searchsorted(sorted_ids, a[:, 0]), len(ids) - 1)
+        known = sorted_ids[pos] == a[:, 0]
+        y[by_id[pos[known]], a[known, 1] - base] = a[known, 2]
+    return ids, codes, y
+
+
+def _nums(values: npt.NDArray[np.float64]) -> list[float | None]:
+    return [v if math.isfinite(v) else None for v in np.round(values, 4).tolist()]
+
+
+def _chunks(y: npt.NDArray[np.float64], horizon: int) -> Iterator[tuple[int, int, ForecastBatch]]:
+    """(lo, hi, forecast of items lo..hi-1) per chunk; the next chunk is forecast in a worker
+    thread while the caller writes this one (numpy and the database wait release the GIL)."""
+    bounds = [(lo, min(lo + CHUNK_ITEMS, len(y))) for lo in range(0, len(y), CHUNK_ITEMS)]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="forecast") as pool:
+        ahead: Future[ForecastBatch] | None = None
+        for k, (lo, hi) in enumerate(bounds):
+            fc = ahead.result() if ahead is not None else forecast_many(y[lo:hi], horizon)
+            ahead = pool.submit(forecast_many, y[slice(*bounds[k + 1])], horizon) if k + 1 < len(bounds) else None
+            yield lo, hi, fc
 
 
 @job(
@@ -129,74 +140,89 @@ def demand_forecast(ctx: JobContext[ForecastParams]) -> JobResult:
     end = month_start(last, 1)
     replace_snapshot(s, ForecastResult, ctx.execution_id)
     replace_snapshot(s, ForecastAccuracy, ctx.execution_id)
-    items, y = demand_matrix(s, first=first, last=date.fromordinal(end.toordinal() - 1), warehouses=warehouses)
+    ids, codes, y = demand_matrix(s, first=first, last=date.fromordinal(end.toordinal() - 1), warehouses=warehouses)
     ctx.log.info(
-        f"{len(items)} items, {p.history_months} months of demand from {first:%Y-%m} to {last:%Y-%m}",
+        f"{len(ids)} items, {p.history_months} months of demand from {first:%Y-%m} to {last:%Y-%m}",
         event="forecast_history",
         units=int(y.sum()),
     )
     done = int((ctx.last_checkpoint or {}).get("items_done", 0))
-    fc = forecast_many(y, p.horizon) if items else None
-    if fc is not None:
-        if done:
-            ctx.log.info(f"resuming after {done} items already written", event="forecast_resumed")
-        for lo in range(done, len(items), CHUNK_ITEMS):
-            hi = min(lo + CHUNK_ITEMS, len(items))
-            _rows(ctx, items, fc, lo=lo, hi=hi, after=last)
-            ctx.progress(hi, len(items))
-            ctx.checkpoint({"items_done": hi})
-    methods = Counter(m.value for m in fc.methods) if fc is not None else Counter[str]()
+    if done:
+        ctx.log.info(f"resuming after {done} items already written", event="forecast_resumed")
+    months = [month_start(last, j + 1) for j in range(p.horizon)]
+    methods: Counter[str] = Counter()
+    units = 0.0
+    forecast_csv, accuracy_csv = ctx.output("demand_forecast.csv"), ctx.output("forecast_accuracy.csv")
+    with (
+        open_csv(forecast_csv, ["item", "month", "quantity"]) as f_out,
+        open_csv(accuracy_csv, _ACCURACY_HEADER) as a_out,
+    ):
+        for lo, hi, fc in _chunks(y, p.horizon):
+            methods.update(m.value for m in fc.methods)
+            units += float(fc.forecasts.sum())
+            _write_chunk(ctx, ids[lo:hi], codes[lo:hi], fc, months=months, out=(f_out, a_out), skip=max(done - lo, 0))
+            if hi > done:
+                ctx.progress(hi, len(ids))
+                ctx.checkpoint({"items_done": hi})
     for method, n in sorted(methods.items()):
         ctx.log.info(f"{n} items forecast by {method}", event="forecast_method", method=method, items=n)
-    files = _files(ctx, methods)
-    horizon_units = round(float(fc.forecasts.sum())) if fc is not None else 0
+    files = [str(forecast_csv), str(accuracy_csv)]
+    if p.output_format.pdf:
+        files.append(str(_pdf(ctx, methods)))
     return JobResult(
-        summary=f"{len(items)} items forecast for {p.horizon} months after {last:%Y-%m}",
-        counts={"items": len(items), **{f"method_{k}": v for k, v in methods.items()}},
+        summary=f"{len(ids)} items forecast for {p.horizon} months after {last:%Y-%m}",
+        counts={"items": len(ids), **{f"method_{k}": v for k, v in methods.items()}},
         files=files,
-        data={"history_from": first.isoformat(), "forecast_units": horizon_units},
+        data={"history_from": first.isoformat(), "forecast_units": round(units)},
     )
 
 
-def _files(ctx: JobContext[ForecastParams], methods: Counter[str]) -> list[str]:
-    mine_f = ForecastResult.execution_id == ctx.execution_id
-    mine_a = ForecastAccuracy.execution_id == ctx.execution_id
-    fq = (
-        select(Item.code, ForecastResult.month, ForecastResult.quantity)
-        .join(Item, Item.id == ForecastResult.item_id)
-        .where(mine_f)
-        .order_by(Item.code, ForecastResult.month)
+def _write_chunk(
+    ctx: JobContext[ForecastParams],
+    ids: list[int],
+    codes: list[str],
+    fc: ForecastBatch,
+    *,
+    months: list[date],
+    out: tuple[CsvRows, CsvRows],
+    skip: int,
+) -> None:
+    """One chunk's rows to both CSV files, and (but for its first ``skip`` items, already
+    stored by an earlier attempt) to the snapshot tables."""
+    h, (f_out, a_out) = len(months), out
+    quantity = np.round(fc.forecasts, 3).ravel().tolist()
+    iso = [m.isoformat() for m in months]  # as the CSV shows them and both databases take them
+    f_out.writerows(zip(np.repeat(codes, h).tolist(), iso * len(ids), quantity, strict=True))
+    method = [m.value for m in fc.methods]
+    history, holdout = ctx.params.history_months, fc.holdout
+    adi, mae, mape, mase = _nums(fc.adi), _nums(fc.mae), _nums(fc.mape), _nums(fc.mase)
+    accuracy = list(zip(method, repeat(history), repeat(holdout), adi, mae, mape, mase, strict=False))
+    a_out.writerows((code, *row) for code, row in zip(codes, accuracy, strict=True))
+    if skip >= len(ids):
+        return
+    e = ctx.execution_id
+    insert_values(
+        ctx.session,
+        ForecastResult,
+        _FORECAST_COLUMNS,
+        zip(repeat(e), np.repeat(ids[skip:], h).tolist(), iso * (len(ids) - skip), quantity[skip * h :], strict=False),
+        processed=True,
     )
-    aq: Any = (
-        select(
-            Item.code,
-            ForecastAccuracy.method,
-            ForecastAccuracy.history_months,
-            ForecastAccuracy.holdout_months,
-            ForecastAccuracy.adi,
-            ForecastAccuracy.mae,
-            ForecastAccuracy.mape,
-            ForecastAccuracy.mase,
-        )
-        .join(Item, Item.id == ForecastAccuracy.item_id)
-        .where(mine_a)
-        .order_by(Item.code)
+    insert_values(
+        ctx.session,
+        ForecastAccuracy,
+        _ACCURACY_COLUMNS,
+        ((e, item, *row) for item, row in zip(ids[skip:], accuracy[skip:], strict=True)),
+        processed=True,
     )
-    forecast_csv, accuracy_csv = ctx.output("demand_forecast.csv"), ctx.output("forecast_accuracy.csv")
-    write_csv(forecast_csv, ["item", "month", "quantity"], stream(ctx.session, fq))
-    header = ["item", "method", "history_months", "holdout_months", "adi", "mae", "mape_pct", "mase"]
-    write_csv(accuracy_csv, header, stream(ctx.session, aq))
-    files: list[Path] = [forecast_csv, accuracy_csv]
-    if ctx.params.output_format.pdf:
-        files.append(
-            write_table_pdf(
-                ctx.output("demand_forecast.pdf"),
-                title="Demand forecast: methods chosen",
-                subtitle=f"Period {month_of(ctx.params.period, ctx.business_date):%Y-%m}, horizon "
-                f"{ctx.params.horizon} months",
-                columns=["Method", "Items"],
-                rows=sorted(methods.items()),
-                totals=["Total", sum(methods.values())],
-            )
-        )
-    return [str(f) for f in files]
+
+
+def _pdf(ctx: JobContext[ForecastParams], methods: Counter[str]) -> Any:
+    return write_table_pdf(
+        ctx.output("demand_forecast.pdf"),
+        title="Demand forecast: methods chosen",
+        subtitle=f"Period {month_of(ctx.params.period, ctx.business_date):%Y-%m}, horizon {ctx.params.horizon} months",
+        columns=["Method", "Items"],
+        rows=sorted(methods.items()),
+        totals=["Total", sum(methods.values())],
+    )

@@ -11,7 +11,8 @@ import csv
 import io
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -182,14 +183,38 @@ def write_table_pdf(
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Stream rows to a CSV file (written to a temporary name, then renamed). Returns the row count."""
+    with open_csv(path, header) as out:
+        out.writerows(rows)
+    return out.count
+
+
+class CsvRows:
+    """Rows written to an open CSV file, counted; ``None`` is written as an empty field."""
+
+    def __init__(self, fh: Any) -> None:
+        self._writer = csv.writer(fh)
+        self.count = 0
+
+    def writerows(self, rows: Iterable[Sequence[Any]]) -> None:
+        def counted() -> Iterator[Sequence[Any]]:
+            for row in rows:
+                self.count += 1
+                yield row
+
+        self._writer.writerows(counted())
+
+
+@contextmanager
+def open_csv(path: Path, header: Sequence[str]) -> Iterator[CsvRows]:
+    """A CSV file written as rows come (to a temporary name, renamed into place on success)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    count = 0
-    with tmp.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
-            count += 1
-    os.replace(tmp, path)
-    return count
+    try:
+        with tmp.open("w", newline="", encoding="utf-8") as fh:
+            out = CsvRows(fh)
+            out.writerows([header])
+            out.count = 0
+            yield out
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
