@@ -41,6 +41,7 @@ the database; a file copy on SQLite), dropped afterwards; the copy is not timed.
 
 from __future__ import annotations
 
+import csv
 import math
 import multiprocessing
 import os
@@ -129,12 +130,29 @@ WITH m AS (
 ), per AS (
   SELECT customer_id,
     SUM(CASE WHEN day < :start THEN amount ELSE 0 END) AS opening,
-    SUM(CASE WHEN day >= :start AND day <= :end AND amount > 0 THEN amount ELSE 0 END) AS debits,
-    SUM(CASE WHEN day >= :start AND day <= :end AND amount < 0 THEN -amount ELSE 0 END) AS credits,
-    SUM(CASE WHEN day >= :start AND day <= :end THEN 1 ELSE 0 END) AS n
+    SUM(CASE WHEN day >= :start AND amount > 0 THEN amount ELSE 0 END) AS debits,
+    SUM(CASE WHEN day >= :start AND amount < 0 THEN -amount ELSE 0 END) AS credits,
+    SUM(CASE WHEN day >= :start THEN 1 ELSE 0 END) AS n
   FROM m WHERE day <= :end GROUP BY customer_id
+), items AS (
+  SELECT customer_id, {days_due} AS days,
+         CASE WHEN kind = 'invoice' THEN outstanding_pence ELSE -outstanding_pence END AS amount
+  FROM sl_invoice_rec WHERE outstanding_pence > 0
+  UNION ALL
+  SELECT customer_id, {days_receipt}, -unallocated_pence FROM sl_receipt_rec WHERE unallocated_pence > 0
+), aged AS (
+  SELECT customer_id,
+    SUM(CASE WHEN days <= 0 THEN amount ELSE 0 END) AS b0,
+    SUM(CASE WHEN days BETWEEN 1 AND 30 THEN amount ELSE 0 END) AS b1,
+    SUM(CASE WHEN days BETWEEN 31 AND 60 THEN amount ELSE 0 END) AS b2,
+    SUM(CASE WHEN days BETWEEN 61 AND 90 THEN amount ELSE 0 END) AS b3,
+    SUM(CASE WHEN days BETWEEN 91 AND 120 THEN amount ELSE 0 END) AS b4,
+    SUM(CASE WHEN days > 120 THEN amount ELSE 0 END) AS b5
+  FROM items GROUP BY customer_id
 )
-SELECT customer_id, opening, debits, credits, opening + debits - credits, n FROM per
+SELECT per.customer_id, opening, debits, credits, opening + debits - credits, n,
+       COALESCE(b0, 0), COALESCE(b1, 0), COALESCE(b2, 0), COALESCE(b3, 0), COALESCE(b4, 0), COALESCE(b5, 0)
+FROM per LEFT JOIN aged ON aged.customer_id = per.customer_id
 WHERE n > 0 OR opening + debits - credits <> 0
 """
 
@@ -203,9 +221,19 @@ def base_aged_debtors(engine: Engine) -> Figures:
 
 
 def base_statements(engine: Engine) -> Figures:
+    """Per statement the opening balance, the period's debits, credits and count, the closing
+    balance, and the aged summary (open items by days past due at the period end)."""
     start, end = PREVIOUS
+    if engine.dialect.name == "sqlite":
+        days = "CAST(julianday('{end}') - julianday({column}) AS INTEGER)"
+    else:
+        days = "DATE '{end}' - {column}"
+    sql = STATEMENT_SQL.format(
+        days_due=days.format(end=end.isoformat(), column="due_date"),
+        days_receipt=days.format(end=end.isoformat(), column="receipt_date"),
+    )
     with engine.connect() as conn:
-        rows = conn.execute(text(STATEMENT_SQL), {"start": _bind(engine, start), "end": _bind(engine, end)})
+        rows = conn.execute(text(sql), {"start": _bind(engine, start), "end": _bind(engine, end)})
         return {int(r[0]): tuple(int(v) for v in r[1:]) for r in rows}
 
 
@@ -287,11 +315,15 @@ def job_figures(engine: Engine, name: str, execution_id: int, result: Any) -> Fi
                 "control": int(result.totals["control_pence"])
             }
         if name == "SL_STATEMENT_GENERATION":
+            # The snapshot rows hold the balances; the aged summary is in statements.csv.
+            with Path(result.files[0]).open(newline="") as fh:
+                aged = {row[0]: tuple(int(v) for v in row[8:]) for row in list(csv.reader(fh))[1:]}
             q = (
-                "SELECT customer_id, opening_pence, debits_pence, credits_pence, closing_pence, transactions"
-                " FROM sl_statement_rec WHERE execution_id = :e"
+                "SELECT s.customer_id, c.code, opening_pence, debits_pence, credits_pence, closing_pence,"
+                " transactions FROM sl_statement_rec s JOIN sl_customer_rec c ON c.id = s.customer_id"
+                " WHERE execution_id = :e"
             )
-            return {int(r[0]): tuple(int(v) for v in r[1:]) for r in conn.execute(text(q), e)}
+            return {int(r[0]): (*(int(v) for v in r[2:]), *aged[r[1]]) for r in conn.execute(text(q), e)}
         if name == "PL_PAYMENT_RUN":
             q = "SELECT supplier_id, amount_pence, discount_pence FROM pl_payment_rec WHERE run_key = :k"
             return {int(s): (int(a), int(d)) for s, a, d in conn.execute(text(q), {"k": f"PL_PAYMENT_RUN:{END}"})}
