@@ -79,9 +79,10 @@ def test_statements_carry_the_balance_forward_with_a_running_balance(
         assert run.context.output(name).read_bytes().startswith(b"%PDF"), name
     assert not run.context.output("statement_C00003.pdf").exists()
     rows = list(csv.reader(run.context.output("statements.csv").read_text().splitlines()))
-    assert rows[1:] == [
-        ["C00001", "Customer", "12000", "6000", "12600", "5400", "3", "accounts@a.example"],
-        ["C00002", "Customer", "12000", "0", "0", "12000", "0", ""],
+    assert rows[0][-6:] == ["aged_current", "aged_1-30", "aged_31-60", "aged_61-90", "aged_91-120", "aged_121+"]
+    assert rows[1:] == [  # A's open items fall due in September; B's invoice, due 01/07, is 61 days old on 31/08
+        ["C00001", "Customer", "12000", "6000", "12600", "5400", "3", "accounts@a.example", "5400", *"00000"],
+        ["C00002", "Customer", "12000", "0", "0", "12000", "0", "", "0", "0", "0", "12000", "0", "0"],
     ]
     assert run.result is not None and run.result.counts == {"statements": 2, "email_queued": 1}
     assert_ledger_sound(engine)

@@ -6,20 +6,19 @@ from datetime import date
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from sqlalchemy import delete, select
+from sqlalchemy import BigInteger, Date, cast, delete, func, insert, literal, select
 
 from acas_batch.analysis.ageing import DEFAULT_BOUNDS, bucket_labels, check_bounds
 from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
-from acas_batch.db import insert_rows
+from acas_batch.db import rowcount
 from acas_batch.jobs.params import Notify, OutputFormat
-from acas_batch.jobs.sl_queries import AgeBy, aged_by_customer
+from acas_batch.jobs.sl_queries import AgeBy, aged_sums
 from acas_batch.ledger.balances import control_balance
-from acas_batch.models import AgedDebtorLine, Company, ControlKind, Module
+from acas_batch.models import AgedDebtorLine, Company, ControlKind, Customer, Module
+from acas_batch.models.base import JSONType
 from acas_batch.reports.render import write_csv, write_table_pdf
-
-CHUNK = 2000
 
 
 def _bounds(values: list[int]) -> list[int]:
@@ -37,10 +36,29 @@ class AgedDebtorsParams(BaseModel):
     notify: Notify = Field(default_factory=Notify)
 
 
-def _write_chunk(ctx: JobContext[AgedDebtorsParams], chunk: list[dict[str, Any]], written: int) -> None:
-    insert_rows(ctx.session, AgedDebtorLine, chunk)
-    ctx.progress(written)
-    ctx.checkpoint({"customers_written": written})
+def _write_snapshot(ctx: JobContext[AgedDebtorsParams], key: str, labels: list[str]) -> int:
+    """Age every customer's open items and write the snapshot rows, all inside the database
+    (one ``INSERT ... SELECT``: no row travels through Python). Returns the rows written."""
+    p, s = ctx.params, ctx.session
+    aged = aged_sums(p.age_by, ctx.business_date, p.buckets)
+    buckets = [cast(aged.c[f"b{i}"], BigInteger) for i in range(len(labels))]
+    as_list = func.json_array if s.get_bind().dialect.name == "sqlite" else func.jsonb_build_array
+    total, limit = cast(aged.c.total, BigInteger), Customer.credit_limit_pence
+    snapshot = select(
+        literal(ctx.execution_id),
+        literal(key),
+        literal(ctx.business_date, Date),
+        aged.c.customer_id,
+        literal(labels, JSONType),
+        as_list(*buckets),
+        total,
+        aged.c["items"],
+        limit,
+        total > limit,
+    ).join(Customer, Customer.id == aged.c.customer_id)
+    columns = ["execution_id", "run_key", "business_date", "customer_id", "bucket_labels", "bucket_pence"]
+    columns += ["total_pence", "items", "credit_limit_pence", "over_limit"]
+    return rowcount(s.execute(insert(AgedDebtorLine).from_select(columns, snapshot)))
 
 
 def snapshot_key(business_date: date) -> str:
@@ -65,40 +83,32 @@ def aged_debtors(ctx: JobContext[AgedDebtorsParams]) -> JobResult:
     labels = bucket_labels(p.buckets)
     key = snapshot_key(day)
     s.execute(delete(AgedDebtorLine).where(AgedDebtorLine.run_key == key))  # a rerun replaces the snapshot
+    customers = _write_snapshot(ctx, key, labels)
+    ctx.progress(customers, customers)
+    ctx.checkpoint({"customers_written": customers})
     totals = [0] * len(labels)
     over = items = 0
     csv_rows: list[list[Any]] = []
-    chunk: list[dict[str, Any]] = []
-    # One row per customer, fetched whole: the chunks are written while it is read.
-    for cid, code, name, limit, *figures in s.execute(aged_by_customer(p.age_by, day, p.buckets)).all():
-        buckets, total, count = [int(v) for v in figures[:-2]], int(figures[-2]), int(figures[-1])
-        flagged = total > limit
+    for code, name, buckets, total, count, limit, flagged in s.execute(
+        select(
+            Customer.code,
+            Customer.name,
+            AgedDebtorLine.bucket_pence,
+            AgedDebtorLine.total_pence,
+            AgedDebtorLine.items,
+            AgedDebtorLine.credit_limit_pence,
+            AgedDebtorLine.over_limit,
+        )
+        .join(Customer, Customer.id == AgedDebtorLine.customer_id)
+        .where(AgedDebtorLine.execution_id == ctx.execution_id)
+        .order_by(Customer.code)
+    ):
         over += flagged
         items += count
         totals = [t + b for t, b in zip(totals, buckets, strict=True)]
-        chunk.append(
-            {
-                "execution_id": ctx.execution_id,
-                "run_key": key,
-                "business_date": day,
-                "customer_id": cid,
-                "bucket_labels": labels,
-                "bucket_pence": buckets,
-                "total_pence": total,
-                "items": count,
-                "credit_limit_pence": int(limit),
-                "over_limit": flagged,
-            }
-        )
-        csv_rows.append([code, name, *buckets, total, int(limit), "Y" if flagged else ""])
-        if len(chunk) == CHUNK:
-            _write_chunk(ctx, chunk, len(csv_rows))
-            chunk = []
-    if chunk:
-        _write_chunk(ctx, chunk, len(csv_rows))
+        csv_rows.append([code, name, *buckets, total, limit, "Y" if flagged else ""])
     control = control_balance(s, ControlKind.DEBTORS)
     total = sum(totals)
-    customers = len(csv_rows)
     header = ["customer", "name", *labels, "total", "credit_limit", "over_limit"]
     files = [ctx.output("aged_debtors.csv")]
     totals_row = ["TOTAL", "", *totals, total, None, over]

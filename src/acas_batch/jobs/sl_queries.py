@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, case, func, literal, select, union_all
+from sqlalchemy import Select, Subquery, and_, case, func, literal, select, union_all
 
 from acas_batch.models import Customer, DocumentKind, Journal, JournalStatus, Receipt, SalesInvoice
 
@@ -37,8 +37,8 @@ def _open_items(age_by: AgeBy) -> Any:
     return union_all(docs, receipts).subquery()
 
 
-def aged_by_customer(age_by: AgeBy, day: date, bounds: Sequence[int]) -> Select[Any]:
-    """``(customer_id, code, name, credit_limit, bucket 0 .. bucket n, total, items)`` in code order.
+def aged_sums(age_by: AgeBy, day: date, bounds: Sequence[int]) -> Subquery:
+    """Per customer with open items: ``(customer_id, b0 .. bn, total, items)``.
 
     The buckets of ``analysis.ageing`` (inclusive upper bounds in days past the ageing date),
     summed in the database: an item ``days`` old is in bucket ``i`` when ``bounds[i-1] < days
@@ -51,7 +51,7 @@ def aged_by_customer(age_by: AgeBy, day: date, bounds: Sequence[int]) -> Select[
     conditions = [age >= limits[0]]
     conditions += [and_(age >= lo, age < hi) for hi, lo in itertools.pairwise(limits)]
     conditions.append(age < limits[-1])
-    per = (
+    return (
         select(
             items.c.customer_id.label("customer_id"),
             *(func.sum(case((c, amount), else_=0)).label(f"b{i}") for i, c in enumerate(conditions)),
@@ -61,6 +61,12 @@ def aged_by_customer(age_by: AgeBy, day: date, bounds: Sequence[int]) -> Select[
         .group_by(items.c.customer_id)
         .subquery()
     )
+
+
+def aged_by_customer(age_by: AgeBy, day: date, bounds: Sequence[int]) -> Select[Any]:
+    """``(customer_id, code, name, credit_limit, bucket 0 .. bucket n, total, items)`` in code order
+    (:func:`aged_sums` of each customer with open items)."""
+    per = aged_sums(age_by, day, bounds)
     return (
         select(Customer.id, Customer.code, Customer.name, Customer.credit_limit_pence, *list(per.c)[1:])
         .join(per, per.c.customer_id == Customer.id)

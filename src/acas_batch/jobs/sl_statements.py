@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, as_completed, wait
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import case, delete, func, literal, select, union_all
+from sqlalchemy import BigInteger, Select, and_, case, cast, delete, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from acas_batch.analysis.ageing import DEFAULT_BOUNDS, bucket_labels
@@ -19,11 +21,15 @@ from acas_batch.batch.registry import job
 from acas_batch.db import insert_rows
 from acas_batch.jobs.params import DateRange, Notify, OutputFormat, Period, resolve_period_range
 from acas_batch.jobs.sl_ageing import company_name
-from acas_batch.jobs.sl_queries import aged_by_customer, as_date
+from acas_batch.jobs.sl_queries import aged_sums, as_date
 from acas_batch.models import Customer, DocumentKind, Module, Receipt, SalesInvoice, StatementLine
+from acas_batch.reports.pool import ProcessPool
 from acas_batch.reports.render import PDF_SET_CHUNK, merge_pdfs, write_csv, write_pdf_set
 
 CHUNK = 1000
+
+#: A row of :func:`statement_figures`.
+FigureRow = Sequence[Any]
 
 
 class StatementParams(BaseModel):
@@ -32,6 +38,9 @@ class StatementParams(BaseModel):
     period: Period = Field("CURRENT", description="CURRENT, PREVIOUS or YYYY-MM.")
     include_zero_balance: bool = Field(False, description="Also customers with no balance and no activity.")
     output_format: OutputFormat = OutputFormat.PDF
+    pdf_workers: int | None = Field(
+        None, ge=1, le=16, description="Processes laying out the PDFs; default the smaller of 2 and the CPUs."
+    )
     notify: Notify = Field(default_factory=Notify)
 
 
@@ -43,29 +52,21 @@ def period_key(params: StatementParams, business_date: date) -> str:
     return f"{index // 12}-{index % 12 + 1:02d}"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Statement:
-    """One customer's statement, as the template prints it."""
+    """One customer's statement, as the template prints it (only the PDFs need these)."""
 
     customer_id: int
     code: str
     name: str
     email: str | None
-    opening: int = 0
+    opening: int
+    debits: int
+    credits: int
+    transactions: int
+    closing: int
+    aged: list[int]
     lines: list[dict[str, Any]] = field(default_factory=list)
-    aged: list[int] = field(default_factory=list)
-
-    @property
-    def debits(self) -> int:
-        return sum(t["debit"] for t in self.lines)
-
-    @property
-    def credits(self) -> int:
-        return sum(t["credit"] for t in self.lines)
-
-    @property
-    def closing(self) -> int:
-        return self.opening + self.debits - self.credits
 
 
 def _movements() -> Any:
@@ -90,67 +91,186 @@ def _movements() -> Any:
     return union_all(docs, receipts).subquery()
 
 
-def build_statements(session: Session, p: DateRange, *, include_zero: bool) -> Iterator[Statement]:
-    """Statements in customer code order: opening balance, the period's lines with a running balance."""
+def statement_figures(p: DateRange, *, include_zero: bool) -> Select[Any]:
+    """One row per statement, in customer code order: ``(customer_id, code, name, email, opening,
+    debits, credits, transactions, closing, aged bucket 0 .. bucket n)``.
+
+    One grouped read of every document and receipt dated up to the period end (the opening
+    balance is what is dated before the period), joined to the customer's open items aged at
+    the period end by due date (``sl_queries.aged_sums``, the aged-debtors buckets). Without
+    ``include_zero`` only customers with a transaction in the period or a closing balance.
+    """
     moves = _movements()
-    opening = {
-        int(cid): int(total)
-        for cid, total in session.execute(
-            select(moves.c.customer_id, func.sum(moves.c.amount))
-            .where(moves.c.on < p.start)
-            .group_by(moves.c.customer_id)
+    on, amount = moves.c.on, moves.c.amount
+    before, during = on < p.start, on >= p.start
+    per = (
+        select(
+            moves.c.customer_id.label("customer_id"),
+            func.sum(case((before, amount), else_=0)).label("opening"),
+            func.sum(case((and_(during, amount > 0), amount), else_=0)).label("debits"),
+            func.sum(case((and_(during, amount < 0), -amount), else_=0)).label("credits"),
+            func.sum(case((during, 1), else_=0)).label("transactions"),
         )
-    }
-    lines: dict[int, list[tuple[Any, ...]]] = {}
+        .where(on <= p.end)
+        .group_by(moves.c.customer_id)
+        .subquery()
+    )
+    aged = aged_sums("due_date", p.end, DEFAULT_BOUNDS)
+
+    def whole(value: Any) -> Any:  # SUM of integers is NUMERIC on PostgreSQL: read back as int, not Decimal
+        return cast(func.coalesce(value, 0), BigInteger)
+
+    opening, debits, credits = whole(per.c.opening), whole(per.c.debits), whole(per.c.credits)
+    query = (
+        select(
+            Customer.id,
+            Customer.code,
+            Customer.name,
+            Customer.statement_email,
+            opening,
+            debits,
+            credits,
+            whole(per.c.transactions),
+            opening + debits - credits,
+            *(whole(aged.c[f"b{i}"]) for i in range(len(DEFAULT_BOUNDS) + 1)),
+        )
+        .outerjoin(per, per.c.customer_id == Customer.id)
+        .outerjoin(aged, aged.c.customer_id == Customer.id)
+        .order_by(Customer.code)
+    )
+    if not include_zero:
+        query = query.where(or_(per.c.transactions > 0, per.c.opening + per.c.debits - per.c.credits != 0))
+    return query
+
+
+def with_lines(session: Session, p: DateRange, figures: Sequence[FigureRow]) -> list[Statement]:
+    """The statements of ``figures`` (rows of :func:`statement_figures`) with the period's
+    lines and a running balance: one query for them all."""
+    moves = _movements()
+    lines: dict[int, list[dict[str, Any]]] = {}
+    balance = {int(r[0]): int(r[4]) for r in figures}
     for cid, on, kind, ref, amount, _ in session.execute(
         select(moves)
-        .where(moves.c.on.between(p.start, p.end))
+        .where(moves.c.customer_id.in_(list(balance)), moves.c.on.between(p.start, p.end))
         .order_by(moves.c.customer_id, moves.c.on, moves.c.kind, moves.c.doc_id)
-        .execution_options(yield_per=5000)
     ):
-        lines.setdefault(cid, []).append((as_date(on), kind, ref, int(amount)))
-    aged = {
-        int(cid): [int(v) for v in figures[:-2]]
-        for cid, _code, _name, _limit, *figures in session.execute(aged_by_customer("due_date", p.end, DEFAULT_BOUNDS))
-    }
-    no_items = [0] * (len(DEFAULT_BOUNDS) + 1)
-    for cid, code, name, email in session.execute(
-        select(Customer.id, Customer.code, Customer.name, Customer.statement_email).order_by(Customer.code)
-    ):
-        st = Statement(cid, code, name, email, opening=int(opening.get(cid) or 0))
-        balance = st.opening
-        for on, kind, ref, amount in lines.get(cid, ()):
-            balance += amount
-            st.lines.append(
-                {
-                    "on": on,
-                    "kind": kind,
-                    "ref": ref,
-                    "debit": max(amount, 0),
-                    "credit": max(-amount, 0),
-                    "balance": balance,
-                }
-            )
-        st.aged = aged.get(cid, no_items)
-        if include_zero or st.lines or st.closing:
-            yield st
+        balance[cid] += int(amount)
+        lines.setdefault(cid, []).append(
+            {
+                "on": as_date(on),
+                "kind": kind,
+                "ref": ref,
+                "debit": max(int(amount), 0),
+                "credit": max(-int(amount), 0),
+                "balance": balance[cid],
+            }
+        )
+    statements = []
+    for cid, code, name, email, *figures_ in figures:
+        opening, debits, credits, transactions, closing, *aged = (int(v) for v in figures_)
+        statements.append(
+            Statement(int(cid), code, name, email, opening, debits, credits, transactions, closing, aged,
+                      lines.get(int(cid), []))
+        )  # fmt: skip
+    return statements
 
 
-def _batches(items: Iterable[Statement], size: int) -> Iterator[list[Statement]]:
-    batch: list[Statement] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def build_statements(session: Session, p: DateRange, *, include_zero: bool) -> Iterator[Statement]:
+    """Every statement of the period, with its lines, in customer code order (chunk by chunk)."""
+    figures = session.execute(statement_figures(p, include_zero=include_zero)).all()
+    for first in range(0, len(figures), PDF_SET_CHUNK):
+        yield from with_lines(session, p, figures[first : first + PDF_SET_CHUNK])
 
 
-def _write_chunk(ctx: JobContext[StatementParams], rows: list[dict[str, Any]], written: int) -> None:
-    insert_rows(ctx.session, StatementLine, rows)
-    ctx.progress(written)
-    ctx.checkpoint({"statements_written": written})
+def render_statements(statements: Sequence[Statement], paths: Sequence[str], context: dict[str, Any]) -> None:
+    """Lay out one chunk of statements and write one PDF per customer (each replaced atomically)."""
+    write_pdf_set("statement.html", "statements", statements, [Path(x) for x in paths], context=context)
+
+
+def _pdf_workers(params: StatementParams) -> int:
+    return params.pdf_workers or min(2, os.cpu_count() or 1)
+
+
+def _write_pdfs(
+    ctx: JobContext[StatementParams], period: DateRange, figures: Sequence[FigureRow], context: dict[str, Any]
+) -> list[Path]:
+    """One PDF per statement, laid out PDF_SET_CHUNK at a time in a pool of processes.
+
+    Each finished chunk is recorded in the checkpoint (``pdf_chunks_done``, indexes of the
+    chunks in customer code order), so a run resumed after a crash renders only the chunks
+    not finished (or whose files are missing).
+    """
+    paths = [ctx.output(f"statement_{r[1]}.pdf") for r in figures]
+    chunks = [range(i, min(i + PDF_SET_CHUNK, len(figures))) for i in range(0, len(figures), PDF_SET_CHUNK)]
+    done = set((ctx.last_checkpoint or {}).get("pdf_chunks_done", []))
+    done = {i for i in done if i < len(chunks) and all(paths[j].exists() for j in chunks[i])}
+    todo = [i for i in range(len(chunks)) if i not in done]
+    if done:
+        ctx.log.info(f"resuming: {len(done)} of {len(chunks)} chunks of PDFs already written", event="pdfs_resumed")
+    workers = min(_pdf_workers(ctx.params), len(todo)) if todo else 1
+
+    def finished(i: int) -> None:
+        done.add(i)
+        ctx.progress(len(done), len(chunks))
+        ctx.checkpoint({"pdf_chunks_done": sorted(done)})
+
+    if workers == 1:  # no pool: lay out in this process
+        for i in todo:
+            render_statements(with_lines(ctx.session, period, figures[chunks[i].start : chunks[i].stop]),
+                              [str(paths[j]) for j in chunks[i]], context)  # fmt: skip
+            finished(i)
+        return paths
+    with ProcessPool(workers) as pool:
+        pending: dict[Future[None], int] = {}
+        for i in todo:
+            statements = with_lines(ctx.session, period, figures[chunks[i].start : chunks[i].stop])
+            pending[pool.submit(render_statements, statements, [str(paths[j]) for j in chunks[i]], context)] = i
+            while len(pending) > workers:  # the next chunk is read while these are laid out
+                for future in wait(pending, return_when=FIRST_COMPLETED).done:
+                    future.result()
+                    finished(pending.pop(future))
+        for future in as_completed(pending):
+            future.result()
+            finished(pending[future])
+    return paths
+
+
+def _snapshot(
+    ctx: JobContext[StatementParams],
+    key: str,
+    period: DateRange,
+    figures: Sequence[FigureRow],
+    paths: Sequence[Path] | None,
+) -> Iterator[list[Any]]:
+    """Write the snapshot rows in chunks of CHUNK (each committed with a checkpoint) and
+    yield each statement's CSV row as it goes."""
+    state = {k: v for k, v in (ctx.last_checkpoint or {}).items() if k == "pdf_chunks_done"}
+    ctx.session.execute(delete(StatementLine).where(StatementLine.run_key == key))  # a rerun replaces the period's set
+    rows: list[dict[str, Any]] = []
+    for n, (cid, code, name, email, opening, debits, credits, transactions, closing, *aged) in enumerate(figures):
+        rows.append(
+            {
+                "execution_id": ctx.execution_id,
+                "run_key": key,
+                "period_start": period.start,
+                "period_end": period.end,
+                "customer_id": cid,
+                "opening_pence": opening,
+                "debits_pence": debits,
+                "credits_pence": credits,
+                "closing_pence": closing,
+                "transactions": transactions,
+                "file": str(paths[n]) if paths else None,
+                "email_to": email,
+                "email_state": "queued" if email else None,
+            }
+        )
+        yield [code, name, opening, debits, credits, closing, transactions, email or "", *aged]
+        if len(rows) == CHUNK or n == len(figures) - 1:
+            insert_rows(ctx.session, StatementLine, rows)
+            ctx.progress(n + 1, len(figures))
+            ctx.checkpoint({**state, "statements_written": n + 1})
+            rows = []
 
 
 @job(
@@ -166,64 +286,24 @@ def statement_generation(ctx: JobContext[StatementParams]) -> JobResult:
     p, s = ctx.params, ctx.session
     period = resolve_period_range(s, p.period, ctx.business_date)
     key = f"SL_STATEMENT_GENERATION:{period.label}"
-    company = company_name(ctx)
     labels = bucket_labels(DEFAULT_BOUNDS)
-    s.execute(delete(StatementLine).where(StatementLine.run_key == key))  # a rerun replaces the period's set
-    common = {"company": company, "start": period.start, "end": period.end, "labels": labels, "title": "Statement"}
-    # Statements stream, laid out PDF_SET_CHUNK at a time; the combined PDF is put together
-    # from the per-customer files at the end.
-    csv_rows: list[list[Any]] = []
-    rows: list[dict[str, Any]] = []
+    # One row per statement, fetched whole (a few hundred bytes per customer): the chunks
+    # below commit, which would close a server-side cursor.
+    figures = s.execute(statement_figures(period, include_zero=p.include_zero_balance)).all()
     pdfs: list[Path] = []
-    n = queued = owed = 0
-    for part in _batches(build_statements(s, period, include_zero=p.include_zero_balance), PDF_SET_CHUNK):
-        paths: list[Path | None] = [None] * len(part)
-        if p.output_format.pdf:
-            written = write_pdf_set(
-                "statement.html",
-                "statements",
-                part,
-                [ctx.output(f"statement_{st.code}.pdf") for st in part],
-                context=common,
-            )
-            paths = list(written)
-            pdfs += written
-        for st, path in zip(part, paths, strict=True):
-            n += 1
-            debits, credits = st.debits, st.credits
-            closing = st.opening + debits - credits
-            queued += bool(st.email)
-            owed += closing
-            csv_rows.append([st.code, st.name, st.opening, debits, credits, closing, len(st.lines), st.email or ""])
-            rows.append(
-                {
-                    "execution_id": ctx.execution_id,
-                    "run_key": key,
-                    "period_start": period.start,
-                    "period_end": period.end,
-                    "customer_id": st.customer_id,
-                    "opening_pence": st.opening,
-                    "debits_pence": debits,
-                    "credits_pence": credits,
-                    "closing_pence": closing,
-                    "transactions": len(st.lines),
-                    "file": str(path) if path else None,
-                    "email_to": st.email,
-                    "email_state": "queued" if st.email else None,
-                }
-            )
-            if len(rows) == CHUNK:
-                _write_chunk(ctx, rows, n)
-                rows = []
-    if rows:
-        _write_chunk(ctx, rows, n)
+    if p.output_format.pdf:
+        common = {"company": company_name(ctx), "start": period.start, "end": period.end, "labels": labels}
+        pdfs = _write_pdfs(ctx, period, figures, {**common, "title": "Statement"})
+    csv_path = ctx.output("statements.csv")
+    header = ["customer", "name", "opening", "debits", "credits", "closing", "transactions", "email"]
+    n = write_csv(
+        csv_path, [*header, *(f"aged_{label}" for label in labels)], _snapshot(ctx, key, period, figures, pdfs)
+    )
+    queued = sum(1 for r in figures if r[3])
+    owed = sum(int(r[8]) for r in figures)
     files = [str(x) for x in pdfs]
     if pdfs:
         files.append(str(merge_pdfs(ctx.output("statements_all.pdf"), pdfs)))
-    csv_path = ctx.output("statements.csv")
-    write_csv(
-        csv_path, ["customer", "name", "opening", "debits", "credits", "closing", "transactions", "email"], csv_rows
-    )
     ctx.log.info(
         f"{n} statements for {period.label}, {format_pounds(owed)} due; {queued} queued for e-mail",
         event="statements_written",
