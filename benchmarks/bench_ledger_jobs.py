@@ -527,6 +527,10 @@ def _child_job(url: str, name: str, params: dict[str, Any], folder: str, figures
     from acas_batch.jobs import load_standard_jobs
 
     load_standard_jobs()
+    if name == "PL_PAYMENT_RUN":
+        from acas_batch.batch.business_days import BusinessCalendar
+
+        BusinessCalendar()  # the holidays package imports its countries on first use (0.2-0.7 s, once a worker)
     engine = make_engine(url)
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
