@@ -13,12 +13,14 @@ cleared), CR bank (money paid), CR discount received.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Integer, any_, bindparam, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from acas_batch.db import insert_rows, reserve_ids
 from acas_batch.errors import InvalidQuantity, OverAllocation, StaleDocuments, UnknownDocument
@@ -55,15 +57,16 @@ class PaymentDraft:
     credits: tuple[CreditAllocation, ...] = ()
     reference: str = ""
 
-    @property
+    # Cached: a batch reads each total several times (checks, journal, payment row); the draft is frozen.
+    @cached_property
     def cleared(self) -> int:
         return sum(a.amount_pence for a in self.allocations)
 
-    @property
+    @cached_property
     def discount(self) -> int:
         return sum(a.discount_pence for a in self.allocations)
 
-    @property
+    @cached_property
     def paid(self) -> int:
         return self.cleared - self.discount
 
@@ -93,6 +96,14 @@ _UNNEST = (
 _JSON_ROWS = (
     "WITH v(doc_id, expected, amount) AS (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(:rows))\n"
 )
+
+
+def _one_of(session: Session, column: InstrumentedAttribute[int], ids: Collection[int]) -> ColumnElement[bool]:
+    """``column IN ids`` bound as one parameter (an array on PostgreSQL, a JSON array on SQLite),
+    so a chunk of thousands of documents neither renders nor binds thousands of placeholders."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, sorted(ids), type_=ARRAY(Integer)))
+    return column.in_(select(literal_column("value")).select_from(func.json_each(json.dumps(sorted(ids)))))
 
 
 def _decrement_documents(session: Session, take: Mapping[int, tuple[int, int]]) -> set[int]:
@@ -162,7 +173,7 @@ def post_supplier_payments(
         row.id: row
         for row in session.execute(
             select(Supplier.id, Supplier.code, Supplier.sort_code).where(
-                Supplier.id.in_({d.supplier_id for d in drafts})
+                _one_of(session, Supplier.id, {d.supplier_id for d in drafts})
             )
         )
     }
@@ -174,7 +185,7 @@ def post_supplier_payments(
         row.id: row
         for row in session.execute(
             select(PurchaseInvoice.id, PurchaseInvoice.supplier_id, PurchaseInvoice.kind, PurchaseInvoice.number)
-            .where(PurchaseInvoice.id.in_(take))
+            .where(_one_of(session, PurchaseInvoice.id, take))
             .order_by(PurchaseInvoice.id)
             .with_for_update()
         )
