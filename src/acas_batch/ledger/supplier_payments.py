@@ -171,7 +171,7 @@ def post_supplier_payments(
         raise OverAllocation(f"document(s) {', '.join(map(str, over))}: allocations exceed the expected outstanding")
     suppliers = {
         row.id: row
-        for row in session.execute(
+        for row in session.connection().execute(
             select(Supplier.id, Supplier.code, Supplier.sort_code).where(
                 _one_of(session, Supplier.id, {d.supplier_id for d in drafts})
             )
@@ -183,7 +183,7 @@ def post_supplier_payments(
     # Read (and on PostgreSQL lock, in id order, so two runs never deadlock) every document touched.
     docs = {
         row.id: row
-        for row in session.execute(
+        for row in session.connection().execute(
             select(PurchaseInvoice.id, PurchaseInvoice.supplier_id, PurchaseInvoice.kind, PurchaseInvoice.number)
             .where(_one_of(session, PurchaseInvoice.id, take))
             .order_by(PurchaseInvoice.id)
