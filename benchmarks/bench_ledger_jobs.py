@@ -36,7 +36,10 @@ they are measured and returned as the table at the end.
 The company must end on 2026-11-23 (the generated one does): every job runs with business
 date 2026-11-23. PL_PAYMENT_RUN pays invoices, so it runs on a copy of the database
 (``CREATE DATABASE ... TEMPLATE`` on PostgreSQL, which needs no other session connected to
-the database; a file copy on SQLite), dropped afterwards; the copy is not timed.
+the database; a file copy on SQLite), dropped afterwards; the copy is not timed. It has a
+second baseline, ``base_payment_writes``: hand-written SQL that writes the same payments,
+allocations, journals and lines and updates the documents in one transaction, on another
+copy; what both wrote is read back (``written_payments``) and compared supplier by supplier.
 """
 
 from __future__ import annotations
