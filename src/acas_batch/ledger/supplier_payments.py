@@ -6,8 +6,9 @@ guarded UPDATE of every document's outstanding amount (refused, with nothing wri
 document changed since it was planned), then the journals (through
 :func:`~acas_batch.ledger.posting.post_journals`), their lines, the payments and the
 allocations, each table written at once with ids drawn beforehand (``COPY`` on PostgreSQL,
-one prepared ``executemany`` on SQLite). The journals are those of ``pl.post_supplier_payment``: DR creditors (invoices
-cleared), CR bank (money paid), CR discount received.
+one prepared ``executemany`` on SQLite). The journals are those of
+``pl.post_supplier_payment``: DR creditors (invoices cleared), CR bank (money paid), CR
+discount received.
 """
 
 from __future__ import annotations
@@ -135,15 +136,14 @@ def post_supplier_payments(
 
     ``expected`` gives, for every invoice and credit note the drafts touch, the outstanding
     amount it was planned with. The amounts, suppliers and documents (kind and owner) are
-    checked in Python first; then one guarded UPDATE takes
-    the amounts off only where a document still holds its expected amount. If any document was changed
-    meanwhile (another run paid it) the whole batch is refused with
-    :class:`~acas_batch.errors.StaleDocuments` naming them: the caller re-reads and plans again
-    without them, so nothing is ever paid twice. Then :func:`post_journals` checks and writes
-    every journal (one refused journal refuses the batch), and the payments and the allocations
-    are written (the payments' ``UNIQUE (run_key, supplier_id)`` and the
-    allocations' ``UNIQUE (payment_id, invoice_id)`` still apply). Any refusal leaves nothing
-    written: the batch runs in one savepoint.
+    checked in Python first; then one guarded UPDATE takes the amounts off only where a
+    document still holds its expected amount. If any document was changed meanwhile (another
+    run paid it) the whole batch is refused with :class:`~acas_batch.errors.StaleDocuments`
+    naming them: the caller re-reads and plans again without them, so nothing is ever paid
+    twice. Then :func:`post_journals` checks and writes every journal (one refused journal
+    refuses the batch), and the payments and the allocations are written (the payments'
+    ``UNIQUE (run_key, supplier_id)`` and the allocations' ``UNIQUE (payment_id, invoice_id)``
+    still apply). Any refusal leaves nothing written: the batch runs in one savepoint.
     """
     if not drafts:
         return []
