@@ -36,7 +36,10 @@ they are measured and returned as the table at the end.
 The company must end on 2026-11-23 (the generated one does): every job runs with business
 date 2026-11-23. PL_PAYMENT_RUN pays invoices, so it runs on a copy of the database
 (``CREATE DATABASE ... TEMPLATE`` on PostgreSQL, which needs no other session connected to
-the database; a file copy on SQLite), dropped afterwards; the copy is not timed.
+the database; a file copy on SQLite), dropped afterwards; the copy is not timed. It has a
+second baseline, ``base_payment_writes``: hand-written SQL that writes the same payments,
+allocations, journals and lines and updates the documents in one transaction, on another
+copy; what both wrote is read back (``written_payments``) and compared supplier by supplier.
 """
 
 from __future__ import annotations
@@ -245,6 +248,205 @@ def base_payment_run(engine: Engine) -> Figures:
         return {int(s): (int(paid), int(d)) for s, paid, d in rows}
 
 
+# ---------------------------------------------------------------------------------------------
+# PL_PAYMENT_RUN's second baseline: the same payments written by hand, set-based, in one
+# transaction on a copy of the database. The plan is PAYMENT_SQL's, kept per invoice in a
+# temporary table; credit notes are set against invoices oldest due first by overlapping the
+# running totals of both (what the job's greedy loop does); then one statement each updates the
+# documents, writes the journals, their lines, the payments, their allocations and the credit
+# notes' allocations, and the run's row. Its figures are read back from what it wrote, as the
+# job's are, and compared supplier by supplier.
+
+PAY_PLAN_SQL = """
+CREATE TEMPORARY TABLE pay_plan AS
+WITH inv AS (
+  SELECT i.supplier_id, i.id, i.outstanding_pence AS o, i.invoice_date, s.settlement_days,
+         CAST(ROUND(s.settlement_discount_pct * 100) AS INTEGER) AS pct100,
+         CAST(COALESCE(SUM(i.outstanding_pence) OVER (PARTITION BY i.supplier_id ORDER BY i.due_date, i.id
+                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS before
+  FROM pl_invoice_rec i JOIN pl_supplier_rec s ON s.id = i.supplier_id
+  WHERE i.kind = 'invoice' AND i.outstanding_pence > 0 AND i.approved AND NOT i.on_hold
+    AND i.due_date <= :due_by AND NOT s.on_hold
+), cr AS (
+  SELECT supplier_id, CAST(SUM(outstanding_pence) AS BIGINT) AS c FROM pl_invoice_rec
+  WHERE kind = 'credit_note' AND outstanding_pence > 0 GROUP BY supplier_id
+), rest AS (
+  SELECT inv.supplier_id, inv.id, inv.o, inv.before, COALESCE(cr.c, 0) AS c, inv.invoice_date,
+         inv.settlement_days, inv.pct100,
+         inv.o - CASE WHEN COALESCE(cr.c, 0) - inv.before <= 0 THEN 0
+                      WHEN COALESCE(cr.c, 0) - inv.before >= inv.o THEN inv.o
+                      ELSE COALESCE(cr.c, 0) - inv.before END AS r
+  FROM inv LEFT JOIN cr ON cr.supplier_id = inv.supplier_id
+), disc AS (
+  SELECT supplier_id, id, o, before, c, r,
+         CASE WHEN {in_time} AND pct100 > 0 THEN (r * pct100 + 5000) / 10000 ELSE 0 END AS d
+  FROM rest
+), paid AS (
+  SELECT supplier_id FROM disc GROUP BY supplier_id HAVING SUM(o) - MAX(c) > 0 AND SUM(r) - SUM(d) > 0
+)
+SELECT disc.* FROM disc JOIN paid ON paid.supplier_id = disc.supplier_id
+"""
+
+PAY_CREDITS_SQL = """
+CREATE TEMPORARY TABLE pay_credit AS
+SELECT n.supplier_id, n.id, n.outstanding_pence AS c,
+       CAST(COALESCE(SUM(n.outstanding_pence) OVER (PARTITION BY n.supplier_id ORDER BY n.invoice_date, n.id
+                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS before
+FROM pl_invoice_rec n
+WHERE n.kind = 'credit_note' AND n.outstanding_pence > 0
+  AND n.supplier_id IN (SELECT supplier_id FROM pay_plan)
+"""
+
+PAY_SUPPLIER_SQL = """
+CREATE TEMPORARY TABLE pay_supplier AS
+SELECT t.*, {journal_id} AS journal_id, {payment_id} AS payment_id
+FROM (SELECT p.supplier_id, s.code, CAST(SUM(p.r) AS BIGINT) AS cleared, CAST(SUM(p.d) AS BIGINT) AS discount,
+             CASE WHEN s.sort_code IS NOT NULL AND s.sort_code <> '' THEN 'bacs' ELSE 'cheque' END AS method,
+             'PAYRUN {day} ' || p.supplier_id AS ref
+      FROM pay_plan p JOIN pl_supplier_rec s ON s.id = p.supplier_id
+      GROUP BY p.supplier_id, s.code, s.sort_code) t
+"""
+
+# Every paid supplier's invoices and credit notes are cleared whole: a supplier is paid only
+# when its invoices due exceed its credit notes, and the run pays all of them (no max_total).
+# The journals' and payments' ids are drawn up front (the sequences on PostgreSQL, the next
+# rowids on SQLite), so no statement has to find the rows just written.
+PAY_WRITES = (
+    """UPDATE pl_invoice_rec SET outstanding_pence = 0, status = 'paid'
+       WHERE id IN (SELECT id FROM pay_plan UNION ALL SELECT id FROM pay_credit)""",
+    """INSERT INTO gl_journal_rec (id, journal_date, period_id, source, reference, description, status, total_pence,
+                                   created_at)
+       SELECT journal_id, :pay_day, :period, 'PL', ref, 'Payment to ' || code, 'pending', cleared, :now
+       FROM pay_supplier""",
+    """INSERT INTO gl_journal_line_rec (journal_id, line_no, account_id, debit_pence, credit_pence, description)
+       SELECT journal_id, 1, :creditors, cleared, 0, ref FROM pay_supplier
+       UNION ALL
+       SELECT journal_id, 2, :bank, 0, cleared - discount, ref FROM pay_supplier
+       UNION ALL
+       SELECT journal_id, 3, :discount, 0, discount, ref FROM pay_supplier WHERE discount > 0""",
+    """INSERT INTO pl_payment_rec (id, supplier_id, payment_date, amount_pence, discount_pence, unallocated_pence,
+                                   method, reference, run_key, bank_account_id, journal_id)
+       SELECT payment_id, supplier_id, :pay_day, cleared - discount, discount, 0, method, ref, :run_key, :bank_id,
+              journal_id
+       FROM pay_supplier""",
+    """INSERT INTO pl_allocation_rec (invoice_id, payment_id, amount_pence, discount_pence, allocated_on)
+       SELECT p.id, s.payment_id, p.r, p.d, :pay_day
+       FROM pay_plan p JOIN pay_supplier s ON s.supplier_id = p.supplier_id WHERE p.r > 0""",
+    """INSERT INTO pl_allocation_rec (invoice_id, credit_note_id, amount_pence, discount_pence, allocated_on)
+       SELECT p.id, n.id, {least}(p.before + p.o, n.before + n.c) - {greatest}(p.before, n.before), 0, :pay_day
+       FROM pay_plan p JOIN pay_credit n ON n.supplier_id = p.supplier_id
+         AND n.before < p.before + p.o AND p.before < n.before + n.c""",
+    """INSERT INTO pl_payment_run_rec (run_key, payment_date, processing_date, payments, paid_pence, discount_pence,
+                                       completed)
+       SELECT :run_key, :pay_day, :processing, COUNT(*), COALESCE(SUM(cleared - discount), 0),
+              COALESCE(SUM(discount), 0), :completed
+       FROM pay_supplier""",
+)
+
+
+def base_payment_writes(engine: Engine) -> None:
+    """PL_PAYMENT_RUN's payments written by hand in one transaction (see PAY_WRITES); returns nothing,
+    its figures are read back by :func:`written_payments`."""
+    from sqlalchemy import Boolean, Date, bindparam
+
+    from acas_batch.models import Journal
+
+    sqlite = engine.dialect.name == "sqlite"
+    day = _bind(engine, PAY_DAY)
+    types = {
+        "pay_day": Date(),
+        "processing": Date(),
+        "now": Journal.__table__.c.created_at.type,
+        "completed": Boolean(),
+    }
+    with engine.begin() as conn:
+        period = conn.scalar(
+            text("SELECT id FROM accounting_period_rec WHERE start_date <= :d AND end_date >= :d AND status = 'open'"),
+            {"d": day},
+        )
+        accounts = dict(
+            conn.execute(text("SELECT control, MIN(id) FROM gl_account_rec WHERE active GROUP BY control")).all()
+        )
+        bank = conn.scalar(text("SELECT account_id FROM bank_account_rec WHERE id = 1"))
+        conn.execute(
+            text(_dialect_sql(engine, PAY_PLAN_SQL)), {"due_by": _bind(engine, PAY_DAY + timedelta(days=LOOKAHEAD))}
+        )
+        conn.execute(text(PAY_CREDITS_SQL))
+        if sqlite:
+            after = "COALESCE((SELECT MAX(id) FROM {}), 0) + ROW_NUMBER() OVER (ORDER BY t.supplier_id)"
+            ids = {"journal_id": after.format("gl_journal_rec"), "payment_id": after.format("pl_payment_rec")}
+        else:
+            ids = {
+                "journal_id": "nextval(pg_get_serial_sequence('gl_journal_rec', 'id'))",
+                "payment_id": "nextval(pg_get_serial_sequence('pl_payment_rec', 'id'))",
+            }
+        conn.execute(text(PAY_SUPPLIER_SQL.format(day=f"{PAY_DAY:%Y%m%d}", **ids)))
+        params = {
+            "pay_day": PAY_DAY,
+            "processing": PAY_DAY - timedelta(days=2),
+            "period": period,
+            "now": NOW,
+            "creditors": accounts["creditors"],
+            "discount": accounts["discount_received"],
+            "bank": bank,
+            "bank_id": 1,
+            "run_key": f"PL_PAYMENT_RUN:{END}",
+            "completed": True,
+        }
+        for template in PAY_WRITES:
+            sql = template.format(least="min" if sqlite else "LEAST", greatest="max" if sqlite else "GREATEST")
+            used = [k for k in params if f":{k}" in sql]
+            statement = text(sql).bindparams(*(bindparam(k, type_=types[k]) for k in used if k in types))
+            conn.execute(statement, {k: params[k] for k in used})
+        for table in ("pay_plan", "pay_credit", "pay_supplier"):
+            conn.execute(text(f"DROP TABLE {table}"))
+
+
+def written_payments(engine: Engine) -> Figures:
+    """What a payment run wrote, read back per supplier: (paid, discount, invoices paid, pence cleared by the
+    payment, credit notes set against invoices, pence they cleared, journal debits to creditors, credits to the
+    bank, credits to discount received); and the journals' and the documents' totals."""
+    key = {"k": f"PL_PAYMENT_RUN:{END}"}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                """
+SELECT p.supplier_id, p.amount_pence, p.discount_pence,
+  (SELECT COUNT(*) FROM pl_allocation_rec a WHERE a.payment_id = p.id),
+  (SELECT SUM(a.amount_pence) FROM pl_allocation_rec a WHERE a.payment_id = p.id),
+  (SELECT SUM(l.debit_pence) FROM gl_journal_line_rec l WHERE l.journal_id = p.journal_id AND l.account_id = c.id),
+  (SELECT SUM(l.credit_pence) FROM gl_journal_line_rec l
+   WHERE l.journal_id = p.journal_id AND l.account_id = b.account_id),
+  (SELECT COALESCE(SUM(l.credit_pence), 0) FROM gl_journal_line_rec l
+   WHERE l.journal_id = p.journal_id AND l.account_id = x.id),
+  (SELECT SUM(l.debit_pence) - SUM(l.credit_pence) FROM gl_journal_line_rec l WHERE l.journal_id = p.journal_id)
+FROM pl_payment_rec p JOIN bank_account_rec b ON b.id = p.bank_account_id
+JOIN gl_account_rec c ON c.control = 'creditors' JOIN gl_account_rec x ON x.control = 'discount_received'
+WHERE p.run_key = :k"""
+            ),
+            key,
+        )
+        figures: Figures = {int(r[0]): tuple(int(v) for v in r[1:]) for r in rows}
+        credits = conn.execute(
+            text(
+                """
+SELECT i.supplier_id, COUNT(*), SUM(a.amount_pence)
+FROM pl_allocation_rec a JOIN pl_invoice_rec i ON i.id = a.invoice_id
+WHERE a.credit_note_id IS NOT NULL AND a.allocated_on = :d GROUP BY i.supplier_id"""
+            ),
+            {"d": _bind(engine, PAY_DAY)},
+        )
+        for supplier, count, pence in credits:
+            figures[("credit notes", int(supplier))] = (int(count), int(pence))
+        figures["open documents"] = tuple(
+            int(v)
+            for v in conn.execute(
+                text("SELECT COUNT(*), SUM(outstanding_pence) FROM pl_invoice_rec WHERE outstanding_pence > 0")
+            ).one()
+        )
+    return figures
+
+
 def base_abc(engine: Engine) -> Figures:
     with engine.connect() as conn:
         rows = conn.execute(text(ABC_SQL), {"since": _bind(engine, date(2025, 11, 23)), "until": _bind(engine, END)})
@@ -345,6 +547,10 @@ def _child_job(url: str, name: str, params: dict[str, Any], folder: str, figures
     from acas_batch.jobs import load_standard_jobs
 
     load_standard_jobs()
+    if name == "PL_PAYMENT_RUN":
+        from acas_batch.batch.business_days import BusinessCalendar
+
+        BusinessCalendar()  # the holidays package imports its countries on first use (0.2-0.7 s, once a worker)
     engine = make_engine(url)
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
@@ -391,6 +597,46 @@ def _child_baseline(url: str, name: str) -> dict[str, Any]:
     peak = _peak_mb()
     engine.dispose()
     return {"seconds": seconds, "peak_mb": peak, "figures": figures}
+
+
+def _child_payment_writes(url: str) -> dict[str, Any]:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    began = time.perf_counter()
+    base_payment_writes(engine)
+    seconds = time.perf_counter() - began
+    peak = _peak_mb()
+    engine.dispose()
+    return {"seconds": seconds, "peak_mb": peak}
+
+
+def _written(url: str) -> Figures:
+    engine = make_engine(url)
+    try:
+        return written_payments(engine)
+    finally:
+        engine.dispose()
+
+
+def _payment_writes(url: str, job_url: str, job_seconds: float) -> tuple[str, str, str | None]:
+    """PL_PAYMENT_RUN beside its writing baseline on another copy: what both wrote, compared supplier by
+    supplier, and the job's time over the baseline's."""
+    job_written = _written(job_url)
+    copy_url, drop = _copy_database(url)
+    try:
+        base = _in_child(_child_payment_writes, copy_url)
+        base_written = _written(copy_url)
+    finally:
+        drop()
+    problem = _compare("PL_PAYMENT_RUN (written)", job_written, base_written)
+    suppliers = len([k for k in base_written if isinstance(k, int)])
+    return (
+        f"PL_PAYMENT_RUN writes ({suppliers:,} payments, {'WRITES DIFFER' if problem else 'writes equal'})",
+        f"job {job_seconds:.2f} s; hand-written SQL writing the same"
+        f" {base['seconds']:.2f} s / {base['peak_mb']:.0f} MB; ratio {job_seconds / base['seconds']:.2f}",
+        problem,
+    )
 
 
 def _in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
@@ -486,8 +732,11 @@ def run() -> list[tuple[str, str]]:
         job_url = url
         if name == "PL_PAYMENT_RUN":
             job_url, drop = _copy_database(url)
+        writes = None
         try:
             job = _in_child(_child_job, job_url, name, PARAMS[name], folder, True)
+            if name == "PL_PAYMENT_RUN":
+                writes = _payment_writes(url, job_url, job["seconds"])
         finally:
             if drop is not None:
                 drop()
@@ -502,6 +751,11 @@ def run() -> list[tuple[str, str]]:
             f"job {job['seconds']:.2f} s / {job['peak_mb']:.0f} MB;"
             f" SQL {base['seconds']:.2f} s / {base['peak_mb']:.0f} MB; ratio {ratio:.2f}",
         )
+        if writes is not None:
+            figure, value, problem = writes
+            _row(out, figure, value)
+            if problem:
+                problems.append(problem)
         if name == "SL_STATEMENT_GENERATION" and pdfs:
             _row(out, *_statement_pdfs(url, folder, pdfs))
     shutil.rmtree(folder, ignore_errors=True)

@@ -294,6 +294,29 @@ def _write(
         cur.close()
 
 
+def reserve_ids(session: Session, target: Table | Any, count: int) -> list[int]:
+    """``count`` new primary keys for ``target``'s integer ``id``, to write rows with :func:`insert_rows`.
+
+    Rows written with ids drawn beforehand need no ``RETURNING`` (which SQLite answers one row
+    at a time when the ids must come back in order) and can go through ``COPY``. PostgreSQL
+    draws them from the column's sequence, so concurrent writers never get the same ids. SQLite
+    takes the ones after the table's highest id: only one transaction writes at a time, and a
+    transaction that read before another's commit fails on its own write (busy snapshot)
+    rather than reusing an id.
+    """
+    if count <= 0:
+        return []
+    table = _table_of(target)
+    if session.get_bind().dialect.name == "postgresql":
+        drawn = session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+            {"table": table.name, "n": count},
+        )
+        return [int(i) for i in drawn]
+    top = int(session.scalar(text(f"SELECT COALESCE(MAX(id), 0) FROM {table.name}")) or 0)
+    return list(range(top + 1, top + 1 + count))
+
+
 def _check_keys(table: Table, row: Mapping[str, Any], known: set[str]) -> None:
     if row.keys() <= known:
         return

@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from acas_batch.db import insert_rows, transaction
+from acas_batch.db import insert_rows, reserve_ids, transaction
 from acas_batch.models import AgedDebtorLine
 from acas_batch.models.base import JSONType, Pence, UTCDateTime, enum_column
 
@@ -202,3 +202,21 @@ def test_a_plain_connection_commits_with_its_transaction(engine: Engine, tables:
 def test_a_mapped_class_names_its_table() -> None:
     with pytest.raises(ValueError, match="sl_aged_debtor_rec has no column 'customer'"):
         insert_rows(Session(), AgedDebtorLine, [{"customer": 1}])
+
+
+def test_reserved_ids_are_new_and_rows_written_with_them_follow_on(engine: Engine, tables: tuple[Table, Table]) -> None:
+    # Given two rows written the usual way
+    copied, _ = tables
+    with transaction(engine, write=True) as s:
+        s.execute(insert(copied), [{"label": "a"}, {"label": "b"}])
+    # When three ids are reserved and rows written with them
+    with transaction(engine, write=True) as s:
+        ids = reserve_ids(s, copied, 3)
+        assert reserve_ids(s, copied, 0) == []
+        insert_rows(s, copied, [{"id": i, "label": f"r{i}"} for i in ids])
+    # Then they are distinct and above every id taken, and the next usual insert gets a new id
+    with transaction(engine, write=True) as s:
+        s.execute(insert(copied), [{"label": "after"}])
+        taken = list(s.scalars(select(copied.c.id).order_by(copied.c.id)))
+    assert len(set(ids)) == 3 and min(ids) > 2
+    assert len(set(taken)) == 6 and set(ids) < set(taken) and taken[-1] > max(ids)

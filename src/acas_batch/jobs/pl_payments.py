@@ -161,10 +161,10 @@ def _open_documents(
     if suppliers is not None:
         query = query.where(inv.supplier_id.in_(list(suppliers)))
     invoices: dict[int, list[OpenDoc]] = defaultdict(list)
-    for sid, doc_id, outstanding, due, on in session.execute(query.execution_options(yield_per=5000)):
+    for sid, doc_id, outstanding, due, on in session.connection().execute(query.execution_options(yield_per=5000)):
         invoices[sid].append(OpenDoc(doc_id, outstanding, due, on))
     credits: dict[int, list[OpenDoc]] = defaultdict(list)
-    notes = session.execute(
+    notes = session.connection().execute(
         select(inv.supplier_id, inv.id, inv.outstanding_pence, inv.due_date, inv.invoice_date)
         .where(inv.kind == DocumentKind.CREDIT_NOTE, inv.outstanding_pence > 0, inv.supplier_id.in_(list(invoices)))
         .order_by(inv.supplier_id, inv.invoice_date, inv.id)
@@ -381,24 +381,28 @@ def payment_run(ctx: JobContext[PaymentRunParams]) -> JobResult:
 def _write_files(ctx: JobContext[PaymentRunParams], run: PaymentRun) -> list[str]:
     """Payments list (remittance data), cheque list, and the Bacs file or bank CSV, from every payment of the run."""
     s, p = ctx.session, ctx.params
-    rows = s.execute(
-        select(
-            Supplier.code,
-            Supplier.name,
-            Supplier.sort_code,
-            Supplier.bank_account_number,
-            SupplierPayment.id,
-            SupplierPayment.method,
-            SupplierPayment.amount_pence,
-            SupplierPayment.discount_pence,
-            SupplierPayment.reference,
+    rows = (
+        s.connection()
+        .execute(
+            select(
+                Supplier.code,
+                Supplier.name,
+                Supplier.sort_code,
+                Supplier.bank_account_number,
+                SupplierPayment.id,
+                SupplierPayment.method,
+                SupplierPayment.amount_pence,
+                SupplierPayment.discount_pence,
+                SupplierPayment.reference,
+            )
+            .join(Supplier, Supplier.id == SupplierPayment.supplier_id)
+            .where(SupplierPayment.run_key == run.run_key)
+            .order_by(Supplier.code)
         )
-        .join(Supplier, Supplier.id == SupplierPayment.supplier_id)
-        .where(SupplierPayment.run_key == run.run_key)
-        .order_by(Supplier.code)
-    ).all()
+        .all()
+    )
     files = []
-    lines = s.execute(
+    lines = s.connection().execute(
         select(Supplier.code, SupplierPayment.id, PurchaseInvoice.number, PurchaseInvoice.invoice_date)
         .add_columns(PurchaseAllocation.amount_pence, PurchaseAllocation.discount_pence)
         .join(SupplierPayment, SupplierPayment.id == PurchaseAllocation.payment_id)

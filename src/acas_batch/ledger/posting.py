@@ -19,6 +19,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from acas_batch.db import insert_rows, reserve_ids
 from acas_batch.errors import PeriodClosed, PeriodNotFound, UnbalancedJournal, UnknownAccount
 from acas_batch.models import (
     Account,
@@ -220,8 +221,9 @@ def post_journals(
     The same rules as :func:`post_journal`, applied to the whole batch before anything is
     written: if any draft does not balance, names an unknown or inactive account, or falls in
     a period that is not open, the batch is refused with every problem named and nothing is
-    written. One INSERT writes the journals, one their lines, so a job posting thousands of
-    journals pays a few round trips instead of a few per journal.
+    written. The journals' ids are drawn at once, then one ``COPY`` (PostgreSQL) or one
+    prepared ``executemany`` (SQLite) writes the journals and one their lines, so a job
+    posting thousands of journals pays a few round trips instead of a few per journal.
     """
     problems = [problem for draft in drafts for problem in journal_problems(draft)]
     if problems:
@@ -233,30 +235,33 @@ def post_journals(
     _check_accounts(session, (line.account_id for journal in lines for line in journal))
     status = JournalStatus.POSTED if post else JournalStatus.PENDING
     created = datetime.now(UTC)
-    ids = list(
-        session.scalars(
-            insert(Journal).returning(Journal.id, sort_by_parameter_order=True),
-            [
-                {
-                    "journal_date": d.journal_date,
-                    "period_id": periods[d.journal_date],
-                    "source": d.source,
-                    "reference": d.reference[:32],
-                    "description": d.description[:128],
-                    "status": status,
-                    "total_pence": d.debits,
-                    "posted_on": (posted_on or d.journal_date) if post else None,
-                    "reverses_journal_id": d.reverses_journal_id,
-                    "auto_reverse_on": d.auto_reverse_on,
-                    "created_at": created,
-                }
-                for d in drafts
-            ],
-        )
-    )
-    session.execute(
-        insert(JournalLine),
+    # Ids drawn first, then COPY (PostgreSQL) or one prepared executemany (SQLite): no RETURNING.
+    ids = reserve_ids(session, Journal, len(drafts))
+    insert_rows(
+        session,
+        Journal,
         [
+            {
+                "id": journal_id,
+                "journal_date": d.journal_date,
+                "period_id": periods[d.journal_date],
+                "source": d.source,
+                "reference": d.reference[:32],
+                "description": d.description[:128],
+                "status": status,
+                "total_pence": d.debits,
+                "posted_on": (posted_on or d.journal_date) if post else None,
+                "reverses_journal_id": d.reverses_journal_id,
+                "auto_reverse_on": d.auto_reverse_on,
+                "created_at": created,
+            }
+            for journal_id, d in zip(ids, drafts, strict=True)
+        ],
+    )
+    insert_rows(
+        session,
+        JournalLine,
+        (
             {
                 "journal_id": journal_id,
                 "line_no": n,
@@ -268,7 +273,7 @@ def post_journals(
             }
             for journal_id, journal in zip(ids, lines, strict=True)
             for n, line in enumerate(journal, start=1)
-        ],
+        ),
     )
     if post:
         by_period: dict[int, list[LineDraft]] = {}

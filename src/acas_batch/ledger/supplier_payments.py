@@ -3,21 +3,27 @@
 ``pl.post_supplier_payment`` pays one supplier, one statement per invoice; a payment run pays
 thousands. :func:`post_supplier_payments` pays a batch with a handful of statements: one
 guarded UPDATE of every document's outstanding amount (refused, with nothing written, if any
-document changed since it was planned), then one INSERT each for the journals (through
+document changed since it was planned), then the journals (through
 :func:`~acas_batch.ledger.posting.post_journals`), their lines, the payments and the
-allocations. The journals are those of ``pl.post_supplier_payment``: DR creditors (invoices
-cleared), CR bank (money paid), CR discount received.
+allocations, each table written at once with ids drawn beforehand (``COPY`` on PostgreSQL,
+one prepared ``executemany`` on SQLite). The journals are those of
+``pl.post_supplier_payment``: DR creditors (invoices cleared), CR bank (money paid), CR
+discount received.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
-from sqlalchemy import insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Integer, any_, bindparam, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from acas_batch.db import insert_rows, reserve_ids
 from acas_batch.errors import InvalidQuantity, OverAllocation, StaleDocuments, UnknownDocument
 from acas_batch.ledger.pl import PaymentAllocation
 from acas_batch.ledger.posting import JournalDraft, atomic, control_account, cr, dr, post_journals
@@ -52,28 +58,26 @@ class PaymentDraft:
     credits: tuple[CreditAllocation, ...] = ()
     reference: str = ""
 
-    @property
+    # Cached: a batch reads each total several times (checks, journal, payment row); the draft is frozen.
+    @cached_property
     def cleared(self) -> int:
         return sum(a.amount_pence for a in self.allocations)
 
-    @property
+    @cached_property
     def discount(self) -> int:
         return sum(a.discount_pence for a in self.allocations)
 
-    @property
+    @cached_property
     def paid(self) -> int:
         return self.cleared - self.discount
 
 
-#: Rows per guarded UPDATE on SQLite: three parameters a row stay far below its limit.
-_UPDATE_ROWS = 2_000
-
 # Takes ``amount`` off each document still holding exactly the ``expected`` open amount it was
 # read with, in one statement; a document changed meanwhile (paid or allocated by another run)
 # fails the WHERE and is missing from RETURNING. The status follows the new outstanding amount
-# (the table's CHECK ties the two). ``{source}`` is the (doc_id, expected, amount) rows: three
-# arrays unnested on PostgreSQL (three parameters, whatever the chunk's size), a VALUES list
-# on SQLite, which has no arrays.
+# (the table's CHECK ties the two). ``{source}`` is the (doc_id, expected, amount) rows, bound
+# whatever the chunk's size as three arrays unnested on PostgreSQL, and on SQLite (no arrays)
+# as one JSON array of triples read by json_each.
 _DECREMENT = """
 {prefix}UPDATE pl_invoice_rec
 SET outstanding_pence = pl_invoice_rec.outstanding_pence - v.amount,
@@ -90,6 +94,17 @@ _UNNEST = (
     "unnest(CAST(:ids AS INTEGER[]), CAST(:expected AS BIGINT[]), CAST(:amounts AS BIGINT[]))"
     " AS v(doc_id, expected, amount)"
 )
+_JSON_ROWS = (
+    "WITH v(doc_id, expected, amount) AS (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(:rows))\n"
+)
+
+
+def _one_of(session: Session, column: InstrumentedAttribute[int], ids: Collection[int]) -> ColumnElement[bool]:
+    """``column IN ids`` bound as one parameter (an array on PostgreSQL, a JSON array on SQLite),
+    so a chunk of thousands of documents neither renders nor binds thousands of placeholders."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, sorted(ids), type_=ARRAY(Integer)))
+    return column.in_(select(literal_column("value")).select_from(func.json_each(json.dumps(sorted(ids)))))
 
 
 def _decrement_documents(session: Session, take: Mapping[int, tuple[int, int]]) -> set[int]:
@@ -101,16 +116,9 @@ def _decrement_documents(session: Session, take: Mapping[int, tuple[int, int]]) 
         amounts = [a for _, (_, a) in items]
         statement = text(_DECREMENT.format(prefix="", source=_UNNEST))
         done = set(session.scalars(statement, {"ids": ids, "expected": expected, "amounts": amounts}))
-        return set(take) - done
-    done = set()
-    for start in range(0, len(items), _UPDATE_ROWS):
-        part = items[start : start + _UPDATE_ROWS]
-        rows = ", ".join(f"(:d{n}, :e{n}, :a{n})" for n in range(len(part)))
-        params: dict[str, int] = {}
-        for n, (doc_id, (expected_pence, amount)) in enumerate(part):
-            params |= {f"d{n}": doc_id, f"e{n}": expected_pence, f"a{n}": amount}
-        prefix = f"WITH v(doc_id, expected, amount) AS (VALUES {rows})\n"
-        done.update(session.scalars(text(_DECREMENT.format(prefix=prefix, source="v")), params))
+    else:
+        rows = json.dumps([[doc_id, e, a] for doc_id, (e, a) in items])
+        done = set(session.scalars(text(_DECREMENT.format(prefix=_JSON_ROWS, source="v")), {"rows": rows}))
     return set(take) - done
 
 
@@ -128,15 +136,14 @@ def post_supplier_payments(
 
     ``expected`` gives, for every invoice and credit note the drafts touch, the outstanding
     amount it was planned with. The amounts, suppliers and documents (kind and owner) are
-    checked in Python first; then one guarded UPDATE (on SQLite one per 2,000 documents) takes
-    the amounts off only where a document still holds its expected amount. If any document was changed
-    meanwhile (another run paid it) the whole batch is refused with
-    :class:`~acas_batch.errors.StaleDocuments` naming them: the caller re-reads and plans again
-    without them, so nothing is ever paid twice. Then :func:`post_journals` checks and writes
-    every journal (one refused journal refuses the batch) and one INSERT each writes the
-    payments and the allocations (the payments' ``UNIQUE (run_key, supplier_id)`` and the
-    allocations' ``UNIQUE (payment_id, invoice_id)`` still apply). Any refusal leaves nothing
-    written: the batch runs in one savepoint.
+    checked in Python first; then one guarded UPDATE takes the amounts off only where a
+    document still holds its expected amount. If any document was changed meanwhile (another
+    run paid it) the whole batch is refused with :class:`~acas_batch.errors.StaleDocuments`
+    naming them: the caller re-reads and plans again without them, so nothing is ever paid
+    twice. Then :func:`post_journals` checks and writes every journal (one refused journal
+    refuses the batch), and the payments and the allocations are written (the payments'
+    ``UNIQUE (run_key, supplier_id)`` and the allocations' ``UNIQUE (payment_id, invoice_id)``
+    still apply). Any refusal leaves nothing written: the batch runs in one savepoint.
     """
     if not drafts:
         return []
@@ -164,9 +171,9 @@ def post_supplier_payments(
         raise OverAllocation(f"document(s) {', '.join(map(str, over))}: allocations exceed the expected outstanding")
     suppliers = {
         row.id: row
-        for row in session.execute(
+        for row in session.connection().execute(
             select(Supplier.id, Supplier.code, Supplier.sort_code).where(
-                Supplier.id.in_({d.supplier_id for d in drafts})
+                _one_of(session, Supplier.id, {d.supplier_id for d in drafts})
             )
         )
     }
@@ -176,9 +183,9 @@ def post_supplier_payments(
     # Read (and on PostgreSQL lock, in id order, so two runs never deadlock) every document touched.
     docs = {
         row.id: row
-        for row in session.execute(
+        for row in session.connection().execute(
             select(PurchaseInvoice.id, PurchaseInvoice.supplier_id, PurchaseInvoice.kind, PurchaseInvoice.number)
-            .where(PurchaseInvoice.id.in_(take))
+            .where(_one_of(session, PurchaseInvoice.id, take))
             .order_by(PurchaseInvoice.id)
             .with_for_update()
         )
@@ -214,49 +221,57 @@ def post_supplier_payments(
         numbers = ", ".join(docs[doc].number for doc in sorted(stale))
         raise StaleDocuments(f"purchase document(s) {numbers} changed since they were read", frozenset(stale))
     journal_ids = post_journals(session, journals)
-    payment_ids = list(
-        session.scalars(
-            insert(SupplierPayment).returning(SupplierPayment.id, sort_by_parameter_order=True),
-            [
-                {
-                    "supplier_id": d.supplier_id,
-                    "payment_date": payment_date,
-                    "amount_pence": d.paid,
-                    "discount_pence": d.discount,
-                    "unallocated_pence": 0,
-                    "method": PaymentMethod.BACS if suppliers[d.supplier_id].sort_code else PaymentMethod.CHEQUE,
-                    "reference": ref[:32],
-                    "run_key": run_key,
-                    "bank_account_id": bank_account_id,
-                    "journal_id": journal_id,
-                }
-                for d, ref, journal_id in zip(drafts, refs, journal_ids, strict=True)
-            ],
-        )
+    payment_ids = reserve_ids(session, SupplierPayment, len(drafts))
+    insert_rows(
+        session,
+        SupplierPayment,
+        [
+            {
+                "id": payment_id,
+                "supplier_id": d.supplier_id,
+                "payment_date": payment_date,
+                "amount_pence": d.paid,
+                "discount_pence": d.discount,
+                "unallocated_pence": 0,
+                "method": PaymentMethod.BACS if suppliers[d.supplier_id].sort_code else PaymentMethod.CHEQUE,
+                "reference": ref[:32],
+                "run_key": run_key,
+                "bank_account_id": bank_account_id,
+                "journal_id": journal_id,
+            }
+            for payment_id, d, ref, journal_id in zip(payment_ids, drafts, refs, journal_ids, strict=True)
+        ],
     )
-    rows: list[dict[str, object]] = []
-    for d, payment_id in zip(drafts, payment_ids, strict=True):
-        rows += [
-            {
-                "invoice_id": c.invoice_id,
-                "payment_id": None,
-                "credit_note_id": c.credit_note_id,
-                "amount_pence": c.amount_pence,
-                "discount_pence": 0,
-                "allocated_on": payment_date,
-            }
-            for c in d.credits
-        ]
-        rows += [
-            {
-                "invoice_id": a.invoice_id,
-                "payment_id": payment_id,
-                "credit_note_id": None,
-                "amount_pence": a.amount_pence,
-                "discount_pence": a.discount_pence,
-                "allocated_on": payment_date,
-            }
-            for a in d.allocations
-        ]
-    session.execute(insert(PurchaseAllocation), rows)
+    insert_rows(
+        session,
+        PurchaseAllocation,
+        (
+            row
+            for d, payment_id in zip(drafts, payment_ids, strict=True)
+            for row in (
+                *(
+                    {
+                        "invoice_id": c.invoice_id,
+                        "payment_id": None,
+                        "credit_note_id": c.credit_note_id,
+                        "amount_pence": c.amount_pence,
+                        "discount_pence": 0,
+                        "allocated_on": payment_date,
+                    }
+                    for c in d.credits
+                ),
+                *(
+                    {
+                        "invoice_id": a.invoice_id,
+                        "payment_id": payment_id,
+                        "credit_note_id": None,
+                        "amount_pence": a.amount_pence,
+                        "discount_pence": a.discount_pence,
+                        "allocated_on": payment_date,
+                    }
+                    for a in d.allocations
+                ),
+            )
+        ),
+    )
     return payment_ids
