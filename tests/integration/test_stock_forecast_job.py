@@ -165,7 +165,7 @@ def test_forecast_parameters_are_checked_before_the_run() -> None:
     spec = REGISTRY.get("ST_DEMAND_FORECAST")
     assert spec.make_run_key(spec.validate_params({"period": "previous"}), DAY) == "ST_DEMAND_FORECAST:2027-02"
     assert spec.make_run_key(spec.validate_params({"warehouse": "main"}), DAY) == "ST_DEMAND_FORECAST:2027-03/MAIN"
-    with pytest.raises(ValidationError, match="period: period '2027-13' must be CURRENT, PREVIOUS or YYYY-MM"):
+    with pytest.raises(ValidationError, match="period: period '2027-13' must be CURRENT, PREVIOUS or a month YYYY-MM"):
         spec.validate_params({"period": "2027-13"})
     with pytest.raises(ValidationError, match="horizon"):
         spec.validate_params({"horizon": 0})
