@@ -49,6 +49,7 @@ class Buying:
         self.t.touched.clear()
         for (s_index, wh), lines in orders.items():
             self.purchase_order(day, s_index, wh, lines)
+            self.t.w.maybe_flush()
 
     def purchase_order(self, day: date, s_index: int, wh: int, wanted: list[tuple[int, int]]) -> None:
         """An order, its deliveries (some partial, some closed short) and its invoices, planned at once."""
@@ -286,7 +287,7 @@ class Buying:
             pay_day = self.t.next_working(approved_on)
         paid = pay_day <= self.t.end
         if paid:
-            self.t.payment_runs[pay_day][supplier_index].append((inv_id, gross, discount))
+            self.t.planned.pay(pay_day, supplier_index, inv_id, gross, discount)
         self.t.w.add(
             "pl_invoice_rec",
             {
@@ -308,9 +309,7 @@ class Buying:
 
     def payment_run(self, day: date) -> None:
         """The weekly payment run (Fridays, or the working day before): one payment per supplier."""
-        run = self.t.payment_runs.pop(day, None)
-        if not run:
-            return
+        run = self.t.planned.payment_run(day)
         for s_index in sorted(run):
             supplier = self.t.m.suppliers[s_index]
             invoices = run[s_index]
@@ -369,6 +368,7 @@ class Buying:
                     },
                 )
             self.t.statement_line(day, -(cleared - discount), reference, bank_line)
+            self.t.w.maybe_flush()
 
     def overheads(self, on: date) -> None:
         """Overhead suppliers (rent, energy, fuel, IT, carriage) invoice monthly: expense lines, approved at once."""

@@ -34,6 +34,7 @@ class Sales:
         n = max(0, round(self.t.rng.gauss(expected, expected**0.5)))
         for c_index in self.t.rng.choices(range(len(self.t.m.customers)), cum_weights=self.t.cust_cum, k=n):
             self.sales_invoice(day, c_index)
+            self.t.w.maybe_flush()
 
     def sales_invoice(self, day: date, c_index: int) -> None:
         rng, cust = self.t.rng, self.t.m.customers[c_index]

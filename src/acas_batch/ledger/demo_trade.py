@@ -4,12 +4,13 @@ Every transaction goes through the same posting rules as the API (``sales_docume
 ``price_line``, ``vat_for``, ``pro_rata``, ``journal_problems``), but is written in bulk.
 The fate of each document (its receipts, credit note, deliveries, invoice, payment) is
 planned when it is created, so its row is written once with its state at the end date;
-future events wait in a heap, which holds only the next few months' work.
+future events wait on disk (:class:`PlannedEvents`) until the day they fall due, and
+buffered rows are flushed a chunk at a time between documents, so memory does not grow
+with the volume of trade.
 """
 
 from __future__ import annotations
 
-import heapq
 import random
 from collections import defaultdict
 from collections.abc import Callable
@@ -21,6 +22,7 @@ import holidays
 from acas_batch.ledger.bulk import BulkWriter
 from acas_batch.ledger.chart import month_start
 from acas_batch.ledger.demo_buying import Buying
+from acas_batch.ledger.demo_events import PlannedEvents
 from acas_batch.ledger.demo_masters import ACC, CTRL, PL_ACCOUNTS, Masters, StockState
 from acas_batch.ledger.demo_sales import Sales
 from acas_batch.ledger.money import pro_rata
@@ -61,12 +63,10 @@ class Trade:
         self.created_at = created_at
         self.on_day = on_day
         self.ids: dict[str, int] = defaultdict(int)
-        self.events: list[tuple[date, int, str, tuple[Any, ...]]] = []
-        self.seq = 0
+        self.planned = PlannedEvents()
         self.balances: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
         self.actuals: dict[tuple[int, int], int] = defaultdict(int)
         self.vat_q: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # box1, box4, box6, box7 by quarter end
-        self.payment_runs: dict[date, dict[int, list[tuple[int, int, int]]]] = defaultdict(lambda: defaultdict(list))
         self.dunning: dict[int, tuple[int, date]] = {}
         self.touched: dict[tuple[int, int], None] = {}
         years = range(start.year, end.year + 2)
@@ -94,8 +94,7 @@ class Trade:
 
     def at(self, day: date, kind: str, *payload: Any) -> None:
         if day <= self.end:
-            self.seq += 1
-            heapq.heappush(self.events, (day, self.seq, kind, payload))
+            self.planned.at(day, kind, payload)
 
     def working(self, day: date) -> bool:
         return day.weekday() < 5 and day not in self.holidays and day not in self.closures
@@ -193,12 +192,18 @@ class Trade:
     # -- the run ----------------------------------------------------------------------------
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            self.planned.close()
+
+    def _run(self) -> None:
         self.opening_balances()
         day = self.start
         while day <= self.end:
-            while self.events and self.events[0][0] <= day:
-                _, _, kind, payload = heapq.heappop(self.events)
+            for kind, payload in self.planned.due(day):
                 self.handlers[kind](day, *payload)
+                self.w.maybe_flush()  # between documents: every buffered row's parents are buffered too
             if day.day == 1:
                 self.month_start(day)
             if self.working(day):
@@ -305,7 +310,7 @@ class Trade:
             remaining -= part
             lot[1] -= take
             if lot[1] == 0:
-                st.lots.popleft()
+                del st.lots[0]
             self.w.add(
                 "st_movement_rec",
                 {
