@@ -40,12 +40,14 @@ class Buying:
         orders: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
         for item_id, wh in self.t.touched:
             item = self.t.m.items[item_id - 1]
-            st = self.t.m.stock[(item_id, wh)]
-            if (item.dead_from is None or day < item.dead_from) and st.qty + st.on_order <= item.reorder_point:
+            stock, k = self.t.m.stock, self.t.m.stock.key(item_id, wh)
+            if (item.dead_from is None or day < item.dead_from) and stock.qty[k] + stock.on_order[
+                k
+            ] <= item.reorder_point:
                 # Items about to stop selling were over-bought: that is how dead stock happens.
                 qty = item.reorder_qty * (4 if item.dead_from is not None else 1)
                 orders[(item.supplier, wh)].append((item_id, qty))
-                st.on_order += qty
+                stock.on_order[k] += qty
         self.t.touched.clear()
         for (s_index, wh), lines in orders.items():
             self.purchase_order(day, s_index, wh, lines)
@@ -155,8 +157,8 @@ class Buying:
                     "lot_id": lot_id,
                 },
             )
-            st = self.t.m.stock[(item_id, wh)]
-            st.on_order = max(0, st.on_order - release)
+            stock, k = self.t.m.stock, self.t.m.stock.key(item_id, wh)
+            stock.on_order[k] = max(0, stock.on_order[k] - release)
         self.t.journal(
             day,
             JournalSource.ST,

@@ -45,8 +45,9 @@ class Sales:
             item = self.t.m.items[k]
             if item.dead_from is not None and day >= item.dead_from:
                 continue
-            st = self.t.m.stock[(item.id, wh)]
-            qty = min(st.qty, max(1, int(rng.paretovariate(1.6))) * item.pack)
+            qty = min(
+                self.t.m.stock.qty[self.t.m.stock.key(item.id, wh)], max(1, int(rng.paretovariate(1.6))) * item.pack
+            )
             if qty <= 0 or any(ln.item_id == item.id for ln in lines):
                 continue
             lines.append(SalesLine(qty, item.price, item.vat, ACC["4000"], item.id, wh))
