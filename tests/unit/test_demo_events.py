@@ -46,10 +46,10 @@ def _run(plans: list[tuple[int, int]], queue: PlannedEvents | None) -> list[tupl
     return seen
 
 
-@given(plans=st.lists(st.tuples(st.integers(0, 20), st.integers(0, 3)), max_size=60))
-def test_events_come_back_on_their_day_in_planning_order(plans: list[tuple[int, int]]) -> None:
-    # Given events planned ahead, each planning a follow-up the same day or a few days on
-    queue = PlannedEvents()
+@given(plans=st.lists(st.tuples(st.integers(0, 20), st.integers(0, 3)), max_size=60), batch=st.integers(1, 8))
+def test_events_come_back_on_their_day_in_planning_order(plans: list[tuple[int, int]], batch: int) -> None:
+    # Given events planned ahead, each planning a follow-up the same day or a few days on, written to disk in batches
+    queue = PlannedEvents(batch=batch)
     try:
         # When the days are run in order, through the queue and through a plain in-memory heap
         on_disk = _run(plans, queue)
@@ -61,7 +61,7 @@ def test_events_come_back_on_their_day_in_planning_order(plans: list[tuple[int, 
 
 
 def test_a_payment_run_takes_its_day_by_supplier_in_planning_order() -> None:
-    q = PlannedEvents()
+    q = PlannedEvents(batch=2)
     friday = date(2026, 1, 9)
     q.pay(friday, 7, 101, 500, 0)
     q.pay(friday, 3, 102, 900, 10)

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+BATCH = 2_000  # plans written to disk at a time
+
 _SCHEMA = (
     "CREATE TABLE event (day INTEGER, seq INTEGER, kind TEXT, payload BLOB, PRIMARY KEY (day, seq)) WITHOUT ROWID",
     "CREATE TABLE payment (day INTEGER, supplier INTEGER, seq INTEGER, invoice INTEGER, gross INTEGER,"
@@ -32,7 +34,8 @@ class PlannedEvents:
     asked for in ascending order.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, batch: int = BATCH) -> None:
+        self.batch = batch
         # "" is SQLite's private temporary database: on disk once past its page cache, removed on close.
         self.db = sqlite3.connect("", isolation_level=None)
         self.db.execute("PRAGMA journal_mode=OFF")
@@ -44,6 +47,9 @@ class PlannedEvents:
         self.current: list[tuple[int, int, str, tuple[Any, ...]]] = []
         self.seq = 0
         self.waiting = 0
+        # Rows on their way to disk, written a batch at a time (one executemany, not an execute per plan).
+        self.events_out: list[tuple[int, int, str, bytes]] = []
+        self.payments_out: list[tuple[int, int, int, int, int, int]] = []
 
     def at(self, day: date, kind: str, payload: tuple[Any, ...]) -> None:
         """Plan ``kind`` with ``payload`` for ``day``."""
@@ -53,14 +59,14 @@ class PlannedEvents:
             heapq.heappush(self.current, (ordinal, self.seq, kind, payload))
             return
         self.waiting += 1
-        self.db.execute(
-            "INSERT INTO event VALUES (?, ?, ?, ?)",
-            (ordinal, self.seq, kind, pickle.dumps(payload, pickle.HIGHEST_PROTOCOL)),
-        )
+        self.events_out.append((ordinal, self.seq, kind, pickle.dumps(payload, pickle.HIGHEST_PROTOCOL)))
+        if len(self.events_out) >= self.batch:
+            self._write()
 
     def due(self, day: date) -> Iterator[tuple[str, tuple[Any, ...]]]:
         """The events planned for ``day`` or earlier, oldest day first, then in planning order."""
         self.today = day.toordinal()
+        self._write()
         if self.waiting:
             rows = self.db.execute("SELECT day, seq, kind, payload FROM event WHERE day <= ?", (self.today,)).fetchall()
             if rows:
@@ -75,14 +81,14 @@ class PlannedEvents:
     def pay(self, day: date, supplier: int, invoice: int, gross: int, discount: int) -> None:
         """Put an invoice in the payment run of ``day``."""
         self.seq += 1
-        self.db.execute(
-            "INSERT INTO payment VALUES (?, ?, ?, ?, ?, ?)",
-            (day.toordinal(), supplier, self.seq, invoice, gross, discount),
-        )
+        self.payments_out.append((day.toordinal(), supplier, self.seq, invoice, gross, discount))
+        if len(self.payments_out) >= self.batch:
+            self._write()
 
     def payment_run(self, day: date) -> dict[int, list[tuple[int, int, int]]]:
         """Take the run of ``day``: per supplier (ascending), its (invoice, gross, discount) in planning order."""
         ordinal = day.toordinal()
+        self._write()
         rows = self.db.execute(
             "SELECT supplier, invoice, gross, discount FROM payment WHERE day = ? ORDER BY supplier, seq", (ordinal,)
         ).fetchall()
@@ -92,6 +98,14 @@ class PlannedEvents:
         if rows:
             self.db.execute("DELETE FROM payment WHERE day = ?", (ordinal,))
         return run
+
+    def _write(self) -> None:
+        if self.events_out:
+            self.db.executemany("INSERT INTO event VALUES (?, ?, ?, ?)", self.events_out)
+            self.events_out.clear()
+        if self.payments_out:
+            self.db.executemany("INSERT INTO payment VALUES (?, ?, ?, ?, ?, ?)", self.payments_out)
+            self.payments_out.clear()
 
     def close(self) -> None:
         self.db.close()
