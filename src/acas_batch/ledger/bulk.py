@@ -9,9 +9,10 @@ in the schema's dependency order, so a row's parents are always written before i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, Numeric, Table, insert
+from sqlalchemy import Connection, Executable, Numeric, Table, insert
 
 from acas_batch.db import column_defaults, insert_rows
 from acas_batch.models import Base
@@ -61,6 +62,12 @@ class BulkWriter:
         self.conn.commit()
         if self.on_flush is not None:
             self.on_flush(self.written)
+
+    def execute_many(self, statement: Executable, params: Iterable[dict[str, Any]]) -> None:
+        """Run ``statement`` once per parameter set, ``chunk_rows`` sets at a time, so they are never all held."""
+        it = iter(params)
+        while chunk := list(islice(it, self.chunk_rows)):
+            self.conn.execute(statement, chunk)
 
     def _write(self, name: str, rows: list[dict[str, Any]]) -> None:
         if not self.conn.in_transaction():

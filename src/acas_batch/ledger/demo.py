@@ -255,18 +255,20 @@ def _periods(w: BulkWriter, start: date, end: date) -> tuple[dict[tuple[int, int
 
 def _finish(w: BulkWriter, trade: Trade, rng: random.Random, periods: dict[tuple[int, int], int], end: date) -> None:
     """Stock levels, budgets, then the few rows whose final state only the end knows."""
-    for stock_id, ((item_id, wh), st) in enumerate(trade.m.stock.items(), start=1):
+    stock = trade.m.stock
+    for stock_id, (k, item_id, wh) in enumerate(stock.keys(), start=1):
         w.add(
             "st_stock_rec",
             {
                 "id": stock_id,
                 "item_id": item_id,
                 "warehouse_id": wh,
-                "quantity": st.qty,
-                "value_pence": st.value,
+                "quantity": stock.qty[k],
+                "value_pence": stock.value[k],
                 "allocated_qty": 0,
             },
         )
+        w.maybe_flush()
     last_period = max(periods.values())
     budgets: dict[tuple[int, int], int] = {}
     for (account, period), actual in sorted(trade.actuals.items()):
@@ -280,31 +282,32 @@ def _finish(w: BulkWriter, trade: Trade, rng: random.Random, periods: dict[tuple
         w.add(
             "gl_budget_rec", {"id": budget_id, "account_id": account, "period_id": period, "amount_pence": int(amount)}
         )
+        w.maybe_flush()
     for n, ((account, period), (debit, credit)) in enumerate(sorted(trade.balances.items()), start=1):
         w.add(
             "gl_balance_rec",
             {"id": n, "account_id": account, "period_id": period, "debit_pence": debit, "credit_pence": credit},
         )
+        w.maybe_flush()
     w.flush()
     conn = w.conn
     conn.execute(update(Lot).values(quantity_on_hand=0))
-    remaining = [{"lot": lot[0], "qty": lot[1]} for st in trade.m.stock.values() for lot in st.lots]
-    if remaining:
-        conn.execute(update(Lot).where(Lot.id == bindparam("lot")).values(quantity_on_hand=bindparam("qty")), remaining)
+    w.execute_many(
+        update(Lot).where(Lot.id == bindparam("lot")).values(quantity_on_hand=bindparam("qty")),
+        ({"lot": lots[i], "qty": lots[i + 1]} for lots in stock.lots for i in range(0, len(lots), stock.LOT)),
+    )
     _warehouse_floor(w, trade, end)
-    dunned = [
-        {"cust": customer, "level": level, "sent": on, "collect": level == 3}
-        for customer, (level, on) in sorted(trade.dunning.items())
-    ]
-    if dunned:
-        conn.execute(
-            update(Customer)
-            .where(Customer.id == bindparam("cust"))
-            .values(
-                dunning_level=bindparam("level"), last_dunning_on=bindparam("sent"), in_collection=bindparam("collect")
-            ),
-            dunned,
-        )
+    w.execute_many(
+        update(Customer)
+        .where(Customer.id == bindparam("cust"))
+        .values(
+            dunning_level=bindparam("level"), last_dunning_on=bindparam("sent"), in_collection=bindparam("collect")
+        ),
+        (
+            {"cust": customer, "level": level, "sent": on, "collect": level == 3}
+            for customer, (level, on) in sorted(trade.dunning.items())
+        ),
+    )
     conn.commit()
 
 
@@ -321,11 +324,13 @@ def _warehouse_floor(w: BulkWriter, trade: Trade, end: date) -> None:
     ).all()
     moves = []
     for bin_id, wh, item_id in bins:
-        lots = trade.m.stock[(item_id, wh)].lots if item_id is not None else ()
-        if item_id is not None and item_id % 2 == 0 and lots:
-            moves.append({"lot": lots[-1][0], "bin": bin_id})
+        if item_id is not None and item_id % 2 == 0:
+            lots = trade.m.stock.lots[trade.m.stock.key(item_id, wh)]
+            if lots:
+                moves.append({"lot": lots[-trade.m.stock.LOT], "bin": bin_id})
     if moves:
         conn.execute(update(Lot).where(Lot.id == bindparam("lot")).values(location_id=bindparam("bin")), moves)
-    counted = [{"item": it.id, "on": end - timedelta(days=(it.id * 37) % 360 + 1)} for it in trade.m.items if it.id % 5]
-    if counted:
-        conn.execute(update(Item).where(Item.id == bindparam("item")).values(last_counted_on=bindparam("on")), counted)
+    w.execute_many(
+        update(Item).where(Item.id == bindparam("item")).values(last_counted_on=bindparam("on")),
+        ({"item": it.id, "on": end - timedelta(days=(it.id * 37) % 360 + 1)} for it in trade.m.items if it.id % 5),
+    )

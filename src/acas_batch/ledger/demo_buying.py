@@ -40,15 +40,18 @@ class Buying:
         orders: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
         for item_id, wh in self.t.touched:
             item = self.t.m.items[item_id - 1]
-            st = self.t.m.stock[(item_id, wh)]
-            if (item.dead_from is None or day < item.dead_from) and st.qty + st.on_order <= item.reorder_point:
+            stock, k = self.t.m.stock, self.t.m.stock.key(item_id, wh)
+            if (item.dead_from is None or day < item.dead_from) and stock.qty[k] + stock.on_order[
+                k
+            ] <= item.reorder_point:
                 # Items about to stop selling were over-bought: that is how dead stock happens.
                 qty = item.reorder_qty * (4 if item.dead_from is not None else 1)
                 orders[(item.supplier, wh)].append((item_id, qty))
-                st.on_order += qty
+                stock.on_order[k] += qty
         self.t.touched.clear()
         for (s_index, wh), lines in orders.items():
             self.purchase_order(day, s_index, wh, lines)
+            self.t.w.maybe_flush()
 
     def purchase_order(self, day: date, s_index: int, wh: int, wanted: list[tuple[int, int]]) -> None:
         """An order, its deliveries (some partial, some closed short) and its invoices, planned at once."""
@@ -154,8 +157,8 @@ class Buying:
                     "lot_id": lot_id,
                 },
             )
-            st = self.t.m.stock[(item_id, wh)]
-            st.on_order = max(0, st.on_order - release)
+            stock, k = self.t.m.stock, self.t.m.stock.key(item_id, wh)
+            stock.on_order[k] = max(0, stock.on_order[k] - release)
         self.t.journal(
             day,
             JournalSource.ST,
@@ -286,7 +289,7 @@ class Buying:
             pay_day = self.t.next_working(approved_on)
         paid = pay_day <= self.t.end
         if paid:
-            self.t.payment_runs[pay_day][supplier_index].append((inv_id, gross, discount))
+            self.t.planned.pay(pay_day, supplier_index, inv_id, gross, discount)
         self.t.w.add(
             "pl_invoice_rec",
             {
@@ -308,9 +311,7 @@ class Buying:
 
     def payment_run(self, day: date) -> None:
         """The weekly payment run (Fridays, or the working day before): one payment per supplier."""
-        run = self.t.payment_runs.pop(day, None)
-        if not run:
-            return
+        run = self.t.planned.payment_run(day)
         for s_index in sorted(run):
             supplier = self.t.m.suppliers[s_index]
             invoices = run[s_index]
@@ -369,6 +370,7 @@ class Buying:
                     },
                 )
             self.t.statement_line(day, -(cleared - discount), reference, bank_line)
+            self.t.w.maybe_flush()
 
     def overheads(self, on: date) -> None:
         """Overhead suppliers (rent, energy, fuel, IT, carriage) invoice monthly: expense lines, approved at once."""

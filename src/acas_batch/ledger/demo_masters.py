@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import random
-from collections import deque
-from dataclasses import dataclass, field
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -91,14 +92,32 @@ class ItemState:
     dead_from: date | None
 
 
-@dataclass(slots=True)
-class StockState:
-    """Stock of one item in one warehouse while the demo runs: FIFO lots of [lot id, qty, unit cost]."""
+class StockBook:
+    """Stock of every item in every warehouse while the demo runs, held in columns.
 
-    qty: int = 0
-    value: int = 0
-    on_order: int = 0
-    lots: deque[list[int]] = field(default_factory=deque)
+    Per (item, warehouse), at :meth:`key`: quantity, value and quantity on order, and the
+    FIFO lots as one flat array of (lot id, quantity left, unit cost) triples, oldest first.
+    An object per stock with a deque of lists cost about 1,100 bytes; these cost about 100,
+    for every item in every warehouse.
+    """
+
+    LOT = 3  # ints per lot in ``lots``
+
+    def __init__(self, items: int, warehouses: int) -> None:
+        self.items, self.warehouses = items, warehouses
+        n = items * warehouses
+        self.qty = array("q", bytes(8 * n))
+        self.value = array("q", bytes(8 * n))
+        self.on_order = array("q", bytes(8 * n))
+        self.lots = [array("q") for _ in range(n)]
+
+    def key(self, item_id: int, warehouse_id: int) -> int:
+        return (item_id - 1) * self.warehouses + warehouse_id - 1
+
+    def keys(self) -> Iterator[tuple[int, int, int]]:
+        """(key, item id, warehouse id) by item, then warehouse."""
+        for k in range(self.items * self.warehouses):
+            yield k, k // self.warehouses + 1, k % self.warehouses + 1
 
 
 @dataclass
@@ -110,7 +129,7 @@ class Masters:
     item_weights: list[float]
     warehouses: list[int]
     bulk_bins: dict[int, list[int]]
-    stock: dict[tuple[int, int], StockState]
+    stock: StockBook
 
 
 def _pareto_weights(rng: random.Random, n: int, alpha: float) -> list[float]:
@@ -142,6 +161,7 @@ def build_masters(
                 "active": True,
             },
         )
+        w.maybe_flush()
     w.add("st_warehouse_rec", {"id": 1, "code": "MAIN", "name": "Leeds main warehouse"})
     w.add("st_warehouse_rec", {"id": 2, "code": "NORTH", "name": "Teesside depot"})
     warehouses = [1, 2]
@@ -178,6 +198,7 @@ def build_masters(
                 "opened_on": start - timedelta(days=rng.randrange(30, 3000)),
             },
         )
+        w.maybe_flush()
     trade_suppliers = list(range(len(OVERHEADS), len(supps)))
     supplier_weights = _pareto_weights(rng, len(trade_suppliers), 1.3)
 
@@ -208,6 +229,7 @@ def build_masters(
                 "opened_on": start - timedelta(days=rng.randrange(0, 3650)),
             },
         )
+        w.maybe_flush()
 
     item_weights = _pareto_weights(rng, items, 1.2)
     total_weight = sum(item_weights)
@@ -266,6 +288,7 @@ def build_masters(
                 "active": True,
             },
         )
+        w.maybe_flush()
 
     bulk_bins: dict[int, list[int]] = {}
     location_id = 0
@@ -285,6 +308,7 @@ def build_masters(
                     "item_id": None,
                 },
             )
+            w.maybe_flush()
         for rank, k in enumerate(ranked[: min(items, 500)], start=1):
             location_id += 1
             top = max(2, states[k].reorder_point)
@@ -300,5 +324,6 @@ def build_masters(
                     "max_qty": top,
                 },
             )
-    stock = {(it.id, wh): StockState() for it in states for wh in warehouses}
+            w.maybe_flush()
+    stock = StockBook(items, len(warehouses))  # warehouse ids are 1, 2, ...
     return Masters(custs, weights, supps, states, item_weights, warehouses, bulk_bins, stock)

@@ -34,6 +34,7 @@ class Sales:
         n = max(0, round(self.t.rng.gauss(expected, expected**0.5)))
         for c_index in self.t.rng.choices(range(len(self.t.m.customers)), cum_weights=self.t.cust_cum, k=n):
             self.sales_invoice(day, c_index)
+            self.t.w.maybe_flush()
 
     def sales_invoice(self, day: date, c_index: int) -> None:
         rng, cust = self.t.rng, self.t.m.customers[c_index]
@@ -44,8 +45,9 @@ class Sales:
             item = self.t.m.items[k]
             if item.dead_from is not None and day >= item.dead_from:
                 continue
-            st = self.t.m.stock[(item.id, wh)]
-            qty = min(st.qty, max(1, int(rng.paretovariate(1.6))) * item.pack)
+            qty = min(
+                self.t.m.stock.qty[self.t.m.stock.key(item.id, wh)], max(1, int(rng.paretovariate(1.6))) * item.pack
+            )
             if qty <= 0 or any(ln.item_id == item.id for ln in lines):
                 continue
             lines.append(SalesLine(qty, item.price, item.vat, ACC["4000"], item.id, wh))

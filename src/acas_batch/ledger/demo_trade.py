@@ -4,13 +4,15 @@ Every transaction goes through the same posting rules as the API (``sales_docume
 ``price_line``, ``vat_for``, ``pro_rata``, ``journal_problems``), but is written in bulk.
 The fate of each document (its receipts, credit note, deliveries, invoice, payment) is
 planned when it is created, so its row is written once with its state at the end date;
-future events wait in a heap, which holds only the next few months' work.
+future events wait on disk (:class:`PlannedEvents`) until the day they fall due, and
+buffered rows are flushed a chunk at a time between documents, so memory does not grow
+with the volume of trade.
 """
 
 from __future__ import annotations
 
-import heapq
 import random
+from array import array
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -21,7 +23,8 @@ import holidays
 from acas_batch.ledger.bulk import BulkWriter
 from acas_batch.ledger.chart import month_start
 from acas_batch.ledger.demo_buying import Buying
-from acas_batch.ledger.demo_masters import ACC, CTRL, PL_ACCOUNTS, Masters, StockState
+from acas_batch.ledger.demo_events import PlannedEvents
+from acas_batch.ledger.demo_masters import ACC, CTRL, PL_ACCOUNTS, ItemState, Masters
 from acas_batch.ledger.demo_sales import Sales
 from acas_batch.ledger.money import pro_rata
 from acas_batch.ledger.posting import JournalDraft, LineDraft, cr, dr, journal_problems
@@ -61,12 +64,10 @@ class Trade:
         self.created_at = created_at
         self.on_day = on_day
         self.ids: dict[str, int] = defaultdict(int)
-        self.events: list[tuple[date, int, str, tuple[Any, ...]]] = []
-        self.seq = 0
+        self.planned = PlannedEvents()
         self.balances: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
         self.actuals: dict[tuple[int, int], int] = defaultdict(int)
         self.vat_q: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # box1, box4, box6, box7 by quarter end
-        self.payment_runs: dict[date, dict[int, list[tuple[int, int, int]]]] = defaultdict(lambda: defaultdict(list))
         self.dunning: dict[int, tuple[int, date]] = {}
         self.touched: dict[tuple[int, int], None] = {}
         years = range(start.year, end.year + 2)
@@ -94,8 +95,7 @@ class Trade:
 
     def at(self, day: date, kind: str, *payload: Any) -> None:
         if day <= self.end:
-            self.seq += 1
-            heapq.heappush(self.events, (day, self.seq, kind, payload))
+            self.planned.at(day, kind, payload)
 
     def working(self, day: date) -> bool:
         return day.weekday() < 5 and day not in self.holidays and day not in self.closures
@@ -193,12 +193,18 @@ class Trade:
     # -- the run ----------------------------------------------------------------------------
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            self.planned.close()
+
+    def _run(self) -> None:
         self.opening_balances()
         day = self.start
         while day <= self.end:
-            while self.events and self.events[0][0] <= day:
-                _, _, kind, payload = heapq.heappop(self.events)
+            for kind, payload in self.planned.due(day):
                 self.handlers[kind](day, *payload)
+                self.w.maybe_flush()  # between documents: every buffered row's parents are buffered too
             if day.day == 1:
                 self.month_start(day)
             if self.working(day):
@@ -214,18 +220,19 @@ class Trade:
             day += timedelta(days=1)
 
     def opening_balances(self) -> None:
-        """Opening stock (one lot per item and warehouse), cash, capital: one posted GL journal."""
+        """Opening stock (one lot per item and warehouse), cash, capital: one posted GL journal.
+
+        The journal is written before its lots, so the lots can be flushed as they go: every
+        item in every warehouse has one, too many rows to hold at full size.
+        """
         day = self.start
         jid = self.next_id("gl_journal_rec")
-        stock_value = 0
-        for item in self.m.items:
-            for wh in self.m.warehouses:
-                qty = item.reorder_point + item.reorder_qty
-                cost = item.standard_cost if item.method == CostMethod.STANDARD else item.cost
-                self.add_lot(
-                    item.id, wh, qty=qty, cost=cost, day=day, lot_number=f"OPEN-{item.code}-{wh}", journal_id=jid
-                )
-                stock_value += qty * cost
+        opening = [
+            (item, wh, item.reorder_point + item.reorder_qty, _unit_cost(item))
+            for item in self.m.items
+            for wh in self.m.warehouses
+        ]
+        stock_value = sum(qty * cost for _, _, qty, cost in opening)
         cash = int(2_000_000 * self.scale) + 500_000
         capital = int(1_000_000 * self.scale)
         self.journal(
@@ -241,6 +248,9 @@ class Trade:
             "Opening balances",
             journal_id=jid,
         )
+        for item, wh, qty, cost in opening:
+            self.add_lot(item.id, wh, qty=qty, cost=cost, day=day, lot_number=f"OPEN-{item.code}-{wh}", journal_id=jid)
+            self.w.maybe_flush()
 
     def add_lot(
         self, item_id: int, wh: int, *, qty: int, cost: int, day: date, lot_number: str, journal_id: int
@@ -280,39 +290,41 @@ class Trade:
                 "journal_id": journal_id,
             },
         )
-        st = self.m.stock[(item_id, wh)]
-        st.qty += qty
-        st.value += qty * cost
-        st.lots.append([lot_id, qty, cost])
+        stock, k = self.m.stock, self.m.stock.key(item_id, wh)
+        stock.qty[k] += qty
+        stock.value[k] += qty * cost
+        stock.lots[k].extend((lot_id, qty, cost))
         return lot_id
 
     def issue(self, item_id: int, wh: int, *, qty: int, day: date, reference: str, journal_id: int) -> int:
         """Take stock out by the item's cost method, oldest lots first; returns the value issued."""
         item = self.m.items[item_id - 1]
-        st = self.m.stock[(item_id, wh)]
-        value = sum_fifo(st, qty) if item.method == CostMethod.FIFO else pro_rata(st.value, qty, st.qty)
+        stock, k = self.m.stock, self.m.stock.key(item_id, wh)
+        lots = stock.lots[k]
+        value = sum_fifo(lots, qty) if item.method == CostMethod.FIFO else pro_rata(stock.value[k], qty, stock.qty[k])
         left, remaining = qty, value
         while left:
-            lot = st.lots[0]
-            take = min(left, lot[1])
+            lot_id, on_hand, cost = lots[0], lots[1], lots[2]
+            take = min(left, on_hand)
             left -= take
             if item.method == CostMethod.FIFO:
-                part = take * lot[2]
+                part = take * cost
             elif left == 0:
                 part = remaining
             else:
                 part = pro_rata(value, take, qty)
             remaining -= part
-            lot[1] -= take
-            if lot[1] == 0:
-                st.lots.popleft()
+            if take == on_hand:
+                del lots[: stock.LOT]
+            else:
+                lots[1] = on_hand - take
             self.w.add(
                 "st_movement_rec",
                 {
                     "id": self.next_id("st_movement_rec"),
                     "item_id": item_id,
                     "warehouse_id": wh,
-                    "lot_id": lot[0],
+                    "lot_id": lot_id,
                     "kind": MovementKind.ISSUE,
                     "movement_date": day,
                     "quantity": -take,
@@ -322,8 +334,8 @@ class Trade:
                     "journal_id": journal_id,
                 },
             )
-        st.qty -= qty
-        st.value -= value
+        stock.qty[k] -= qty
+        stock.value[k] -= value
         return value
 
     # -- overheads, VAT, closes -------------------------------------------------------------
@@ -418,6 +430,10 @@ class Trade:
         self.journal(fy_end, JournalSource.GL, f"YEAR END {fy_end.isoformat()}", lines, "Year-end close", closing=True)
 
 
+def _unit_cost(item: ItemState) -> int:
+    return item.standard_cost if item.method == CostMethod.STANDARD else item.cost
+
+
 def _cumulative(weights: list[float]) -> list[float]:
     out, acc = [], 0.0
     for x in weights:
@@ -426,10 +442,11 @@ def _cumulative(weights: list[float]) -> list[float]:
     return out
 
 
-def sum_fifo(st: StockState, qty: int) -> int:
-    """Value of the oldest ``qty`` units of a FIFO stock."""
+def sum_fifo(lots: array[int], qty: int) -> int:
+    """Value of the oldest ``qty`` units of a FIFO stock's lots (flat (lot id, quantity, cost) triples)."""
     value, left = 0, qty
-    for _, on_hand, cost in st.lots:
+    for i in range(0, len(lots), 3):
+        on_hand, cost = lots[i + 1], lots[i + 2]
         take = min(left, on_hand)
         value += take * cost
         left -= take
