@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import Engine, select
 
@@ -121,3 +123,30 @@ def test_mark_succeeded_needs_a_reason_and_settles_the_run(engine: Engine) -> No
     assert ("execution.mark_succeeded", "ann", str(eid), "posted by hand") in _audit(engine)
     with pytest.raises(RunKeyAlreadySucceeded):
         _enqueue(engine)
+
+
+def test_a_claim_records_the_start_time_read_after_its_candidates_not_the_time_it_was_asked_at(
+    engine: Engine,
+) -> None:
+    # A run triggered by an upstream that commits its finish while a claim is being prepared
+    # must start after that finish: what is due is decided by ``now``, the recorded start
+    # by the clock read once the candidates have been read.
+    define(engine, "TEST_NOOP")
+    eid = _enqueue(engine)
+    later = NOW + timedelta(seconds=7)
+    reads: list[datetime] = []
+
+    def clock() -> datetime:
+        reads.append(later)
+        return later
+
+    with transaction(engine, write=True) as s:
+        (c,) = claim(s, worker_id="w", now=NOW, lease_seconds=30, limits=ClaimLimits(), clock=clock)
+    assert (c.execution_id, c.started_at, c.lease_expires_at) == (eid, later, later + timedelta(seconds=30))
+    row = executions(engine, id=eid)[0]
+    assert row.started_at is not None and row.started_at.replace(tzinfo=UTC) == later
+    assert reads == [later]  # read once, after the candidates were read
+    # With nothing due, the clock is never read and nothing is claimed.
+    with transaction(engine, write=True) as s:
+        assert claim(s, worker_id="w", now=NOW, lease_seconds=30, limits=ClaimLimits(), clock=clock) == []
+    assert reads == [later]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -100,11 +101,16 @@ def claim(
     limits: ClaimLimits | None = None,
     worker_pid: int | None = None,
     events: Events | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> list[Claim]:
     """Claim up to ``limit`` runnable executions, highest priority first (then oldest).
 
     Skips an execution whose job is at its concurrency limit or whose resources are
-    taken; such an execution stays QUEUED for a later claim.
+    taken; such an execution stays QUEUED for a later claim. ``now`` decides what is due;
+    the start time recorded is ``clock()`` read once the candidates have been read (``now``
+    without a clock). On PostgreSQL each statement sees what was committed before it began,
+    so a run triggered by an upstream that committed its finish while this claim was being
+    prepared starts after that finish, not at a ``now`` read before it.
     """
     limits = limits or ClaimLimits()
     pg = _is_pg(session)
@@ -179,6 +185,8 @@ def claim(
         held.extend(wanted[job.id])
     if not chosen:
         return []
+    if clock is not None:
+        now = max(now, clock())
     expires = now + timedelta(seconds=lease_seconds)
     ids = [eid for eid, _ in chosen]
     result = session.execute(

@@ -357,6 +357,7 @@ class Worker:
                 limits=self.limits,
                 worker_pid=os.getpid(),
                 events=events,
+                clock=self.clock.now,
             )
         for c in claims:
             slot = self._free_slot()
