@@ -176,7 +176,7 @@ def run_job(
             business_date=day,
             state=ExecutionState.RUNNING,
             trigger=TriggerKind.MANUAL,
-            run_key=spec.make_run_key(model, day),
+            run_key=spec.make_run_key(model, day, s),
             params=model.model_dump(mode="json"),
             lease_owner="test-harness",
             lease_expires_at=now + timedelta(hours=1),

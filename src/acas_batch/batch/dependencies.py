@@ -295,7 +295,7 @@ def fire_triggers(
         state = initial_state(session, job)
         reason = None
         try:
-            run_key = run_key_for(job, params, execution.business_date, registry)
+            run_key = run_key_for(job, params, execution.business_date, registry, session)
         except ValidationError as exc:
             run_key, state, reason = (
                 f"{job.name}:{execution.business_date.isoformat()}",

@@ -66,11 +66,16 @@ def has_wait_dependencies(session: Session, job_id: int) -> bool:
     )
 
 
-def run_key_for(job: BatchJob, params: BaseModel | dict[str, Any], business_date: date, registry: Registry) -> str:
-    """The run key: the job code's own rule when registered, else job name and business date."""
+def run_key_for(
+    job: BatchJob, params: BaseModel | dict[str, Any], business_date: date, registry: Registry, session: Session
+) -> str:
+    """The run key: the job code's own rule when registered (read from the books through
+    ``session`` when the code says so), else job name and business date."""
     if job.handler in registry:
         spec = registry.get(job.handler)
         model = params if isinstance(params, BaseModel) else spec.validate_params(params)
+        if spec.books_run_key is not None:
+            return f"{job.name}:{spec.books_run_key(session, model, business_date)}"
         return f"{job.name}:{spec.run_key(model, business_date)}"
     return f"{job.name}:{business_date.isoformat()}"
 

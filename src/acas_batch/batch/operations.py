@@ -91,7 +91,7 @@ def enqueue(
         raise JobNotFound(f"job {job_name!r}: no code is registered under {job.handler!r}")
     raw = {**(job.default_params or {}), **dict(params or {})}
     model = registry.get(job.handler).validate_params(raw)
-    run_key = run_key_for(job, model, business_date, registry)
+    run_key = run_key_for(job, model, business_date, registry, session)
     done = live_success(session, run_key)
     forced = False
     if done is not None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy.orm import Session
 
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.errors import JobNotFound, ValidationError
@@ -28,6 +29,8 @@ class NoParams(BaseModel):
 
 JobFunc = Callable[[Any], JobResult | dict[str, Any] | None]
 RunKeyFunc = Callable[[Any, date], str]
+#: A run key that depends on the books too (e.g. which months the company's VAT quarters end in).
+BooksRunKeyFunc = Callable[[Session, Any, date], str]
 
 
 def business_date_key(_params: BaseModel, business_date: date) -> str:
@@ -50,6 +53,7 @@ class JobSpec:
     retry_on: tuple[str, ...] | None = None
     resources: tuple[Mapping[str, Any], ...] = ()
     tags: frozenset[str] = field(default_factory=frozenset)
+    books_run_key: BooksRunKeyFunc | None = None
 
     def validate_params(self, raw: Mapping[str, Any]) -> BaseModel:
         """Parse raw parameters into the job's model.
@@ -69,7 +73,16 @@ class JobSpec:
                 problems.append(f"{where}: {msg}")
             raise ValidationError(f"invalid parameters for {self.key}: " + "; ".join(problems)) from None
 
-    def make_run_key(self, params: BaseModel, business_date: date) -> str:
+    def make_run_key(self, params: BaseModel, business_date: date, session: Session | None = None) -> str:
+        """``KEY:part``: one live success per run key.
+
+        Raises:
+            TypeError: when the key is read from the books and no session is given.
+        """
+        if self.books_run_key is not None:
+            if session is None:
+                raise TypeError(f"the run key of {self.key} is read from the books: pass a session")
+            return f"{self.key}:{self.books_run_key(session, params, business_date)}"
         return f"{self.key}:{self.run_key(params, business_date)}"
 
 
@@ -111,13 +124,18 @@ def job(
     params: type[BaseModel] = NoParams,
     description: str = "",
     run_key: RunKeyFunc = business_date_key,
+    books_run_key: BooksRunKeyFunc | None = None,
     timeout_seconds: int | None = 3600,
     max_attempts: int = 3,
     retry_on: tuple[str, ...] | None = None,
     resources: tuple[Mapping[str, Any], ...] = (),
     registry: Registry | None = None,
 ) -> Callable[[Callable[[JobContext[Any]], Any]], Callable[[JobContext[Any]], Any]]:
-    """Declare a function as the code of job ``key``."""
+    """Declare a function as the code of job ``key``.
+
+    ``run_key`` forms the run key from the parameters and the business date;
+    ``books_run_key``, when given, replaces it for a key that also reads the books.
+    """
 
     def decorate(func: Callable[[JobContext[Any]], Any]) -> Callable[[JobContext[Any]], Any]:
         (registry if registry is not None else REGISTRY).add(
@@ -128,6 +146,7 @@ def job(
                 params_model=params,
                 description=description or (func.__doc__ or "").strip().split("\n")[0],
                 run_key=run_key,
+                books_run_key=books_run_key,
                 timeout_seconds=timeout_seconds,
                 max_attempts=max_attempts,
                 retry_on=retry_on,

@@ -195,7 +195,8 @@ def fire_due(
             grace=timedelta(seconds=schedule.misfire_grace_seconds),
         )
         values = [
-            _values(schedule, job, item, now, job.id in waiting, wait_default_seconds, registry) for item in planned
+            _values(session, schedule, job, item, now, job.id in waiting, wait_default_seconds, registry)
+            for item in planned
         ]
         last = occs[-1].nominal if occs else schedule.last_fire_at
         nxt = calendar.next_occurrence(spec, calendar.calendar, last or after)
@@ -232,6 +233,7 @@ def _jobs_with_waits(session: Session, job_ids: set[int]) -> set[int]:
 
 
 def _values(  # noqa: PLR0917
+    session: Session,
     schedule: BatchSchedule,
     job: BatchJob,
     item: Planned,
@@ -246,7 +248,7 @@ def _values(  # noqa: PLR0917
     reason = item.skip_reason
     state = ExecutionState.SKIPPED if reason else (ExecutionState.PENDING if waits else ExecutionState.QUEUED)
     try:
-        run_key = run_key_for(job, params, occ.business_date, registry)
+        run_key = run_key_for(job, params, occ.business_date, registry, session)
     except ValidationError as exc:
         run_key, state, reason = f"{job.name}:{occ.business_date.isoformat()}", ExecutionState.FAILED, str(exc)
     return {

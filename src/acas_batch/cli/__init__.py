@@ -9,6 +9,7 @@ import typer
 from acas_batch import __version__
 from acas_batch.bootstrap import initialise
 from acas_batch.cli import alerts as alerts_cli
+from acas_batch.cli import company as company_cli
 from acas_batch.cli import db as db_cli
 from acas_batch.cli import demo as demo_cli
 from acas_batch.cli import executions as executions_cli
@@ -36,6 +37,7 @@ app.add_typer(logs_cli.app, name="logs")
 app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(alerts_cli.monitor_app, name="monitor")
 app.add_typer(schedules_cli.app, name="schedules")
+app.add_typer(company_cli.app, name="company")
 schedules_cli.app.command("list")(processes_cli.schedules_list)
 app.command("run")(executions_cli.run_command)
 app.command("status")(processes_cli.status_command)

@@ -7,9 +7,12 @@ One meaning everywhere, so an operator who learns a value once can use it on any
   (the one before it) or a calendar month ``YYYY-MM`` (the period holding that month's first
   day; ``YYYY/MM`` and ``YYYY-M`` are read the same way);
 - a **financial year** is ``CURRENT``, ``PREVIOUS`` or the calendar year it starts in;
-- a **VAT quarter** is a calendar quarter (``2026-Q3`` is July to September 2026):
-  ``CURRENT``, ``PREVIOUS`` or ``YYYY-Qn``; the **VAT scheme** (``accrual`` or ``cash``) is the
-  company's unless a run names one;
+- a **VAT quarter** is ``CURRENT``, ``PREVIOUS`` or ``YYYY-Qn``: the three months of the
+  company's VAT stagger that end in calendar quarter ``n`` of ``YYYY`` (stagger 1, quarters
+  ending March/June/September/December: ``2026-Q3`` is July to September 2026; stagger 2,
+  ending January/April/July/October: ``2026-Q3`` is May to July 2026 and ``2027-Q1`` is November
+  2026 to January 2027; stagger 3, ending February/May/August/November: ``2026-Q3`` is June to
+  August 2026); the **VAT scheme** (``accrual`` or ``cash``) is the company's unless a run names one;
 - a **warehouse** is ``ALL`` or a warehouse code;
 - the **output format** says whether a PDF is written besides the CSV (the CSV, being the
   data, is always written);
@@ -64,7 +67,9 @@ def _quarter(value: str) -> str:
     text = value.strip().upper()
     if text in ("CURRENT", "PREVIOUS") or _QUARTER.match(text):
         return text
-    raise ValueError(f"VAT quarter {value!r} must be CURRENT, PREVIOUS or YYYY-Qn (calendar year, quarter 1-4)")
+    raise ValueError(
+        f"VAT quarter {value!r} must be CURRENT, PREVIOUS or YYYY-Qn (the calendar quarter its last month is in)"
+    )
 
 
 def _warehouse(value: str) -> str:
@@ -86,7 +91,7 @@ def _emails(values: list[str]) -> list[str]:
 Period = Annotated[str, AfterValidator(_period)]
 #: ``CURRENT``, ``PREVIOUS`` or the calendar year the financial year starts in.
 FinancialYear = Annotated[str, AfterValidator(_year)]
-#: ``CURRENT``, ``PREVIOUS`` or ``YYYY-Qn`` (a calendar quarter).
+#: ``CURRENT``, ``PREVIOUS`` or ``YYYY-Qn`` (the VAT quarter ending in that calendar quarter).
 VatQuarter = Annotated[str, AfterValidator(_quarter)]
 #: ``accrual`` (by tax point) or ``cash`` (by the date money moves); None: the company's scheme.
 VatSchemeName = Literal["accrual", "cash"] | None
@@ -216,32 +221,56 @@ def resolve_year(session: Session, year: str, business_date: date) -> int:
     return current if year == "CURRENT" else current - 1
 
 
-def quarter_of(name: str, business_date: date) -> tuple[int, int]:
-    """The calendar year and quarter (1-4) a VAT quarter names, seen from ``business_date``."""
+def vat_stagger(session: Session) -> int:
+    """The company's VAT stagger (1, 2 or 3; 1 without a company row)."""
+    found = session.scalar(select(Company.vat_stagger).limit(1))
+    return int(found) if found is not None else 1
+
+
+def quarter_end_month(name: str, business_date: date, stagger: int = 1) -> tuple[int, int]:
+    """The calendar year and month in which the VAT quarter ``name`` ends, seen from ``business_date``.
+
+    Stagger ``k``'s quarters end in the months ``m`` (1-12) with ``m % 3 == k - 1``: ``CURRENT`` is the
+    quarter holding the business date, ``PREVIOUS`` the one before, ``YYYY-Qn`` the one whose last
+    month falls in calendar quarter ``n`` of ``YYYY``.
+    """
+    if stagger not in (1, 2, 3):
+        raise ValidationError(f"VAT stagger {stagger} must be 1, 2 or 3")
     if name in ("CURRENT", "PREVIOUS"):
-        index = business_date.year * 4 + (business_date.month - 1) // 3 - (name == "PREVIOUS")
-        return index // 4, index % 4 + 1
+        index = business_date.year * 12 + business_date.month - 1  # months since year 0
+        index += (stagger + 1 - index) % 3  # forward to the stagger's quarter end: index % 3 == (k + 1) % 3
+        index -= 3 * (name == "PREVIOUS")
+        return index // 12, index % 12 + 1
     m = _QUARTER.match(name)
     if m is None:
         raise ValidationError(f"VAT quarter {name!r} must be CURRENT, PREVIOUS or YYYY-Qn")
-    return int(m[1]), int(m[2])
+    return int(m[1]), 3 * int(m[2]) - (4 - stagger) % 3
 
 
-def quarter_run_key(params: BaseModel, business_date: date) -> str:
+def quarter_of(name: str, business_date: date, stagger: int = 1) -> tuple[int, int]:
+    """The name of the VAT quarter ``name`` stands for on ``business_date``: the calendar year and
+    quarter (1-4) its last month falls in."""
+    year, month = quarter_end_month(name, business_date, stagger)
+    return year, (month - 1) // 3 + 1
+
+
+def quarter_run_key(session: Session, params: BaseModel, business_date: date) -> str:
     """``YYYY-Qn``: the run key of a VAT-quarter job, the same whichever way the quarter is named."""
-    year, q = quarter_of(str(getattr(params, "quarter", "CURRENT")), business_date)
+    year, q = quarter_of(str(getattr(params, "quarter", "CURRENT")), business_date, vat_stagger(session))
     return f"{year}-Q{q}"
 
 
 def resolve_quarter(session: Session, name: str, business_date: date) -> DateRange:
-    """The VAT quarter ``name`` stands for on ``business_date``: three calendar months, which must
-    be accounting periods of the books.
+    """The VAT quarter ``name`` stands for on ``business_date`` under the company's stagger: three
+    calendar months, which must be accounting periods of the books.
 
     Raises:
         PeriodNotFound: when a month of the quarter is not an accounting period.
     """
-    year, q = quarter_of(name, business_date)
-    start = date(year, 3 * q - 2, 1)
+    stagger = vat_stagger(session)
+    year, month = quarter_end_month(name, business_date, stagger)
+    start = _months_after(date(year, month, 1), -2)
+    label = f"{year}-Q{(month - 1) // 3 + 1}"
     members = list(
         session.scalars(
             select(AccountingPeriod)
@@ -250,9 +279,12 @@ def resolve_quarter(session: Session, name: str, business_date: date) -> DateRan
         )
     )
     if len(members) != 3:
-        raise PeriodNotFound(f"VAT quarter {year}-Q{q} ({name}) is not three accounting periods of the books")
+        raise PeriodNotFound(
+            f"VAT quarter {label} ({name}, {start:%m/%Y} to {month:02d}/{year}) "
+            "is not three accounting periods of the books"
+        )
     first, last = members[0], members[-1]
-    return DateRange(f"{year}-Q{q}", first.start_date, last.end_date, first.financial_year, first.period_no)
+    return DateRange(label, first.start_date, last.end_date, first.financial_year, first.period_no)
 
 
 def _months_after(first: date, months: int) -> date:
@@ -262,8 +294,9 @@ def _months_after(first: date, months: int) -> date:
 
 def hmrc_period_key(quarter: DateRange) -> str:
     """The period key a new return of ``quarter`` gets: year and calendar quarter of its last day
-    (``26C3`` for July to September 2026), as the demo company's returns have them. A return
-    already in the books keeps the key it has (HMRC issues the keys; ours is a placeholder)."""
+    (``26C3`` for July to September 2026, or for May to July 2026 on stagger 2), as the demo
+    company's returns have them. A return already in the books keeps the key it has (HMRC issues
+    the keys; ours is a placeholder)."""
     return f"{quarter.end:%y}C{(quarter.end.month - 1) // 3 + 1}"
 
 

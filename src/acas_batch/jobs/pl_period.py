@@ -296,7 +296,7 @@ def _same_scheme(session: Session, row: VatReturn, scheme: str) -> None:
     "PL_VAT_RETURN",
     module=Module.PL,
     params=VatReturnParams,
-    run_key=quarter_run_key,
+    books_run_key=quarter_run_key,
     timeout_seconds=1800,
     max_attempts=2,
     resources=({"name": "ledger:PL", "mode": "shared"}, {"name": "ledger:GL", "mode": "shared"}),

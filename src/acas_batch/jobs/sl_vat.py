@@ -152,7 +152,7 @@ def _return_row(session: Session, q: DateRange, now: Any) -> VatReturn:
     "SL_VAT_RETURN",
     module=Module.SL,
     params=VatReturnParams,
-    run_key=quarter_run_key,
+    books_run_key=quarter_run_key,
     timeout_seconds=1800,
     max_attempts=2,
     resources=({"name": "ledger:SL", "mode": "shared"}, {"name": "ledger:GL", "mode": "shared"}),

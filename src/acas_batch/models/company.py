@@ -37,12 +37,20 @@ class Company(Base):
     year_start_month: Mapped[int] = mapped_column(Integer, default=4, doc="First month of the financial year.")
     vat_registration: Mapped[str | None] = mapped_column(String(16))
     vat_scheme: Mapped[VatScheme] = mapped_column(enum_column(VatScheme, "vat_scheme"), default=VatScheme.ACCRUAL)
+    vat_stagger: Mapped[int] = mapped_column(
+        Integer,
+        default=1,
+        server_default="1",
+        doc="HMRC VAT stagger: 1 = quarters end March/June/September/December, "
+        "2 = April/July/October/January, 3 = May/August/November/February.",
+    )
     demo_seed: Mapped[int | None] = mapped_column(Integer, doc="Seed of the demo generator, if demo data.")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         CheckConstraint("base_currency = 'GBP'", name="currency_gbp"),
         CheckConstraint("year_start_month BETWEEN 1 AND 12", name="year_start_month_range"),
+        CheckConstraint("vat_stagger BETWEEN 1 AND 3", name="vat_stagger_range"),
     )
 
 
