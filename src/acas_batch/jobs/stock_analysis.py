@@ -177,7 +177,7 @@ def _abc_one_statement(
     (data-modifying CTEs over the ranking, computed once) and returns the CSV's rows, by rank;
     the class totals are summed as the rows are written."""
     ranked = ranking.cte("ranked")
-    inserted = _abc_insert(ctx.execution_id, ranked).returning(AbcResult.id).cte("inserted")
+    inserted = _abc_insert(ctx.execution_id, ranked).returning(AbcResult.item_id).cte("inserted")
     written: list[Any] = [select(func.count()).select_from(inserted).scalar_subquery()]
     if update_items:
         changed = (
