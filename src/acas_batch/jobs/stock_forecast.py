@@ -192,11 +192,10 @@ def _write_chunk(
     """One chunk's rows to both CSV files (a row per item and month, a row per item), and (but
     for its first ``skip`` items, already stored by an earlier attempt) one row per item to the
     snapshot table."""
-    h, (f_out, a_out) = len(months), out
+    f_out, a_out = out
     rounded = np.round(fc.forecasts, 3)
-    quantity = rounded.ravel().tolist()
     iso = [m.isoformat() for m in months]  # as the CSV shows them and both databases take them
-    f_out.writerows(zip(np.repeat(codes, h).tolist(), iso * len(ids), quantity, strict=True))
+    f_out.write_grid(codes, iso, rounded)
     method = [m.value for m in fc.methods]
     history, holdout = ctx.params.history_months, fc.holdout
     adi, mae, mape, mase = _nums(fc.adi), _nums(fc.mae), _nums(fc.mape), _nums(fc.mase)
