@@ -192,10 +192,10 @@ def _write_chunk(
     """One chunk's rows to both CSV files (a row per item and month, a row per item), and (but
     for its first ``skip`` items, already stored by an earlier attempt) one row per item to the
     snapshot table."""
-    f_out, a_out = out
-    rounded = np.round(fc.forecasts, 3)
+    h, (f_out, a_out) = len(months), out
+    numbers = _number_text(np.round(fc.forecasts, 3))
     iso = [m.isoformat() for m in months]  # as the CSV shows them and both databases take them
-    f_out.write_grid(codes, iso, rounded)
+    f_out.write_grid(codes, iso, np.array(numbers, dtype=object).reshape(len(ids), h))
     method = [m.value for m in fc.methods]
     history, holdout = ctx.params.history_months, fc.holdout
     adi, mae, mape, mase = _nums(fc.adi), _nums(fc.mae), _nums(fc.mape), _nums(fc.mase)
@@ -210,19 +210,24 @@ def _write_chunk(
         _COLUMNS,
         (
             (e, item, *row, first, quantities)
-            for item, row, quantities in zip(ids[skip:], accuracy[skip:], _json_rows(rounded[skip:]), strict=True)
+            for item, row, quantities in zip(ids[skip:], accuracy[skip:], _json_lists(numbers, h, skip), strict=True)
         ),
         processed=True,
     )
 
 
-def _json_rows(values: npt.NDArray[np.float64]) -> list[str]:
-    """Each row of ``values`` (finite) as a JSON list: one ``json.dumps`` of the whole matrix, cut
-    at the rows' brackets (numbers hold none), rather than one call per row."""
-    if not len(values):
-        return []
-    whole = json.dumps(values.tolist(), separators=(",", ":"))
-    return [f"[{row}]" for row in whole[2:-2].split("],[")]
+def _number_text(values: npt.NDArray[np.float64]) -> list[str]:
+    """Each value of ``values``, row after row, as ``str`` writes it (so as ``csv.writer`` and JSON
+    do): one ``json.dumps`` of them all, split, rather than a call per value. The CSV and the
+    table's JSON lists are both made from this text."""
+    if not np.isfinite(values).all():  # JSON has no NaN or infinity
+        raise ValueError("a forecast quantity is not a finite number")
+    return json.dumps(values.ravel().tolist())[1:-1].split(", ") if values.size else []
+
+
+def _json_lists(numbers: list[str], h: int, skip: int) -> Iterator[str]:
+    """The JSON list of each row of ``h`` numbers (``_number_text``), from row ``skip`` on."""
+    return (f"[{','.join(numbers[i : i + h])}]" for i in range(skip * h, len(numbers), h))
 
 
 def _pdf(ctx: JobContext[ForecastParams], methods: Counter[str]) -> Any:

@@ -212,7 +212,8 @@ class CsvRows:
 
         Formatted with one ``%`` over a repeated line template rather than row by row through
         the writer (a forecast writes hundreds of thousands of such rows). Keys and columns are
-        quoted by the writer's own rule; values must be numbers (``str`` is what the writer writes).
+        quoted by the writer's own rule; values must be numbers, or their text as ``str`` writes
+        it (what the writer writes for a number), which is written as it is.
         """
         if not keys or not columns:
             return
