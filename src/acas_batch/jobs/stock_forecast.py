@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from acas_batch.analysis.forecast import ForecastBatch, forecast_many
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
-from acas_batch.db import insert_values
+from acas_batch.db import insert_values, stream_partitions
 from acas_batch.jobs.params import Notify, OutputFormat, Period, WarehouseCode, month_of, warehouse_ids
 from acas_batch.jobs.stock_common import STREAM_ROWS, month_index, replace_snapshot
 from acas_batch.ledger.chart import month_start
@@ -98,11 +98,8 @@ def demand_matrix(
     )
     if warehouses is not None:
         q = q.where(StockMovement.warehouse_id.in_(warehouses))
-    result = session.connection().execute(
-        q.group_by(StockMovement.item_id, month).execution_options(yield_per=STREAM_ROWS)
-    )
     base = first.year * 12 + first.month - 1
-    for part in result.partitions():
+    for part in stream_partitions(session, q.group_by(StockMovement.item_id, month), STREAM_ROWS):
         a = np.fromiter(chain.from_iterable(part), dtype=np.int64, count=3 * len(part)).reshape(-1, 3)
         pos = np.minimum(np.searchsorted(sorted_ids, a[:, 0]), len(ids) - 1)
         known = sorted_ids[pos] == a[:, 0]
