@@ -485,7 +485,7 @@ BASELINES: dict[str, Callable[[Engine], Figures]] = {
 
 
 def job_figures(engine: Engine, name: str, execution_id: int, result: Any) -> Figures:
-    from acas_batch.models import AgedDebtorLine
+    from acas_batch.models import AgedDebtorLine, ForecastResult
 
     e = {"e": execution_id}
     with engine.connect() as conn:
@@ -523,12 +523,12 @@ def job_figures(engine: Engine, name: str, execution_id: int, result: Any) -> Fi
                 "control": int(result.totals["stock_control"])
             }
         if name == "ST_DEMAND_FORECAST":
-            q = (
-                "SELECT a.item_id, a.method, (SELECT SUM(f.quantity) FROM st_forecast_result_rec f"
-                " WHERE f.execution_id = a.execution_id AND f.item_id = a.item_id)"
-                " FROM st_forecast_accuracy_rec a WHERE a.execution_id = :e"
+            rows = conn.execute(
+                select(ForecastResult.item_id, ForecastResult.method, ForecastResult.quantities).where(
+                    ForecastResult.execution_id == execution_id
+                )
             )
-            return {int(i): (str(m), float(s)) for i, m, s in conn.execute(text(q), e)}
+            return {int(i): (str(m), float(sum(q))) for i, m, q in rows}
     raise ValueError(f"no figures for {name}")
 
 

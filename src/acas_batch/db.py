@@ -126,6 +126,40 @@ def transaction(engine: Engine, *, write: bool = False) -> Iterator[Session]:
         yield session
 
 
+def plan_cursors_for_every_row(bind: Session | Connection) -> None:
+    """For the rest of the transaction, plan server-side cursors for reading every row.
+
+    PostgreSQL plans a cursor (``yield_per``) for its first tenth of rows
+    (``cursor_tuple_fraction``): with statistics, a grouped read over the movements then
+    walks an index in group order (random heap reads, several times slower) where a plain
+    query hashes a sequential scan. A job that streams a result to its end wants the plan
+    that is fastest for all of it. SQLite has no such setting.
+    """
+    dialect = bind.get_bind().dialect if isinstance(bind, Session) else bind.dialect
+    if dialect.name == "postgresql":
+        bind.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
+
+
+def stream_partitions(bind: Session | Connection, statement: Any, size: int) -> Iterator[list[Any]]:
+    """The rows of ``statement`` in lists of up to ``size``, memory flat, planned as a plain query.
+
+    On PostgreSQL a server-side cursor (``yield_per``) is planned for its first rows and never
+    gets parallel workers; psycopg's chunked mode streams a plain query's rows instead. The
+    statement is sent with its values inline (``literal_binds``): use it for statements whose
+    values are numbers, dates and enumerations, and read it to its end (the connection serves
+    nothing else meanwhile). Other databases: ``yield_per`` partitions.
+    """
+    conn = _connection_of(bind)
+    if conn.dialect.name != "postgresql":
+        yield from (list(p) for p in conn.execute(statement.execution_options(yield_per=size)).partitions())
+        return
+    sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    raw: Any = conn.connection.driver_connection
+    rows = raw.cursor().stream(sql, size=size)  # no parameters: the text is sent as it is
+    while part := list(itertools.islice(rows, size)):
+        yield part
+
+
 def check_connection(engine: Engine) -> None:
     """Raise :class:`DatabaseError` with a one-line reason if the database is unreachable."""
     try:

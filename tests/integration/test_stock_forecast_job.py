@@ -22,7 +22,6 @@ from acas_batch.ledger.demo import DemoSize, generate
 from acas_batch.ledger.stock import adjust_stock, issue_stock
 from acas_batch.models import (
     ExecutionState,
-    ForecastAccuracy,
     ForecastResult,
     Item,
     MovementKind,
@@ -79,8 +78,8 @@ def test_steady_intermittent_and_idle_items_get_their_methods(
     # Then the steady item is forecast at 10 a month with no hold-out error, the lumpy one by Croston
     assert run.state is ExecutionState.SUCCEEDED, run.error
     with Session(engine) as s:
-        acc = {a.item_id: a for a in s.scalars(select(ForecastAccuracy))}
-        fc = {(f.item_id, f.month): f.quantity for f in s.scalars(select(ForecastResult))}
+        acc = {a.item_id: a for a in s.scalars(select(ForecastResult))}
+    fc = {(item, m): q for item, a in acc.items() for m, q in zip(a.months(), a.quantities, strict=True)}
     assert {i: acc[i].method for i in (steady, lumpy, idle)} == {
         steady: "moving_average",
         lumpy: "croston_sba",
@@ -90,6 +89,8 @@ def test_steady_intermittent_and_idle_items_get_their_methods(
     assert [fc[steady, m] for m in months] == [10.0, 10.0, 10.0]
     assert [fc[idle, m] for m in months] == [0.0, 0.0, 0.0]
     assert fc[lumpy, months[0]] > 0 and len({fc[lumpy, m] for m in months}) == 1
+    assert {a.first_month for a in acc.values()} == {date(2027, 4, 1)}
+    assert all(a.history_months == 12 and len(a.quantities) == 3 for a in acc.values())
     assert (acc[steady].mae, acc[steady].holdout_months, acc[lumpy].adi) == (0.0, 3, 4.0)
     assert acc[idle].adi is None
     # Written in two chunks of two items, each with its checkpoint
@@ -138,19 +139,15 @@ def test_a_resumed_forecast_writes_each_item_once_and_whole_files(
     ctx.session.commit()
     ctx.session.close()
 
-    # Then every item has one accuracy row and three forecast months, the first two from the first attempt,
+    # Then every item has one row with its three forecast months, the first two from the first attempt,
     # and the files hold every item, each once, by code
     with Session(engine) as s:
         mine = ForecastResult.execution_id == first.execution_id
         per_item = Counter(s.scalars(select(ForecastResult.item_id).where(mine)))
-        accuracy = Counter(
-            s.scalars(select(ForecastAccuracy.item_id).where(ForecastAccuracy.execution_id == first.execution_id))
-        )
         codes = {r.id: r.code for r in s.execute(select(Item.id, Item.code))}
-        steady = {f.item_id: f.quantity for f in s.scalars(select(ForecastResult).where(mine))}
-    assert per_item == dict.fromkeys(items, 3)
-    assert accuracy == dict.fromkeys(items, 1)
-    assert [steady[i] for i in items] == [1.0, 2.0, 3.0, 4.0, 5.0]
+        steady = {f.item_id: f.quantities for f in s.scalars(select(ForecastResult).where(mine))}
+    assert per_item == dict.fromkeys(items, 1)
+    assert [steady[i] for i in items] == [[float(n)] * 3 for n in range(1, 6)]
     assert ctx.checkpoints == 2  # the chunks after the checkpoint: items 3-4 and 5
     assert result is not None
     with open(result.files[0], newline="", encoding="utf-8") as fh:
@@ -193,8 +190,9 @@ def test_demo_company_forecast_matches_the_same_method_over_a_matrix_built_in_py
             if 0 <= k < 12 and m.item_id in items:
                 y[items.index(m.item_id), k] -= m.quantity
         want = forecast_many(y, 6)
-        stored = {(f.item_id, f.month): f.quantity for f in s.scalars(select(ForecastResult))}
-        methods = {a.item_id: a.method for a in s.scalars(select(ForecastAccuracy))}
+        rows = list(s.scalars(select(ForecastResult)))
+    stored = {(f.item_id, m): q for f in rows for m, q in zip(f.months(), f.quantities, strict=True)}
+    methods = {f.item_id: f.method for f in rows}
     assert y.sum() > 0
     assert methods == {item: want.methods[i].value for i, item in enumerate(items)}
     for i, item in enumerate(items):
@@ -219,4 +217,4 @@ def test_the_engine_runs_the_forecast(books: Books, engine: Engine, db_url: str,
     assert ok and detail["state"] == "succeeded", (detail.get("error_type"), detail.get("error_message"))
     assert detail["run_key"] == "ST_DEMAND_FORECAST:2027-03"
     with Session(engine) as s:
-        assert sorted(s.scalars(select(ForecastResult.quantity))) == [5.0, 5.0]
+        assert list(s.scalars(select(ForecastResult.quantities))) == [[5.0, 5.0]]

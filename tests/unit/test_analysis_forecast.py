@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from acas_batch.analysis.forecast import Method, average_demand_interval, croston_sba, forecast_many
 from acas_batch.errors import ValidationError
+from acas_batch.jobs import stock_forecast
 
 T = np.arange(36, dtype=np.float64)
 FUTURE = np.arange(36, 42, dtype=np.float64)
@@ -70,3 +73,19 @@ def test_accuracy_is_measured_on_the_hold_out() -> None:
 def test_bad_history_is_refused(history: np.ndarray, horizon: int, fragment: str) -> None:
     with pytest.raises(ValidationError, match=fragment):
         forecast_many(history, horizon)
+
+
+def test_forecast_quantities_are_formatted_once_for_the_csv_and_the_json_lists() -> None:
+    # Given rounded forecasts of three items over four months, tiny, large and whole among them
+    rows = [[1.0, 2.5, 1e-05, 0.1 + 0.2], [1234567.891, 3.0, 0.0, 7.125], [1e16, 0.5, 2.0, 9.999]]
+    values = np.round(np.array(rows), 3)
+
+    # When they are turned into text
+    numbers = stock_forecast._number_text(values)
+
+    # Then each is what str (so csv.writer) writes, and each row's JSON list reads back as the row
+    assert numbers == [str(v) for v in values.ravel().tolist()]
+    lists = list(stock_forecast._json_lists(numbers, 4, skip=1))
+    assert [json.loads(row) for row in lists] == values.tolist()[1:]
+    with pytest.raises(ValueError, match="not a finite number"):
+        stock_forecast._number_text(np.array([[1.0, np.nan]]))

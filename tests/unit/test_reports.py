@@ -5,10 +5,11 @@ from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from pypdf import PdfReader
 
-from acas_batch.reports import render_html, write_csv, write_table_pdf
+from acas_batch.reports import open_csv, render_html, write_csv, write_table_pdf
 from acas_batch.reports.render import write_pdf_set
 
 
@@ -54,6 +55,26 @@ def test_csv_streams_rows(tmp_path: Path) -> None:
     with path.open() as fh:
         rows = list(csv.reader(fh))
     assert rows[0] == ["customer", "total"] and rows[-1] == ["C999", "99900"] and len(rows) == 1001
+
+
+def test_a_csv_grid_is_written_byte_for_byte_as_row_by_row(tmp_path: Path) -> None:
+    # Given keys and columns the writer must quote (comma, quote, newline, empty) or that hold a
+    # % sign, and values from a float matrix (rounded, whole, tiny, large) and plain ints
+    keys = ["PLAIN", "A,B", 'SAY "HI"', "TWO\nLINES", "", "50%"]
+    columns = ["2027-01-01", "x,y", "%s"]
+    floats = np.array([[1.0, 2.5, 1e-05], [1234567.891, 0.1 + 0.2, 3.0], [0.0, 7.125, 1e16]] * 2)
+    for values in (floats, [[1, 2, 3]] * 6):
+        # When both are written, one as a grid and one row by row
+        with open_csv(tmp_path / "grid.csv", ["k", "c", "v"]) as grid:
+            grid.write_grid(keys, columns, values)
+        with open_csv(tmp_path / "rows.csv", ["k", "c", "v"]) as rows:
+            table = np.asarray(values).tolist()  # Python floats or ints, as a row-by-row writer gets them
+            rows.writerows((k, c, table[i][j]) for i, k in enumerate(keys) for j, c in enumerate(columns))
+        # Then the files are the same bytes and both counted every row
+        assert (tmp_path / "grid.csv").read_bytes() == (tmp_path / "rows.csv").read_bytes()
+        assert grid.count == rows.count == 18
+    with (tmp_path / "grid.csv").open(newline="") as fh:
+        assert list(csv.reader(fh))[12] == ["TWO\nLINES", "%s", "3"]
 
 
 def _letter(code: str, invoices: int) -> SimpleNamespace:

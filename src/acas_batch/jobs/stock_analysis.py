@@ -7,7 +7,7 @@ back for the log, the CSV and the PDF.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.db import rowcount
 from acas_batch.jobs.params import Notify, OutputFormat, WarehouseCode, warehouse_ids
-from acas_batch.jobs.stock_common import replace_snapshot, stream, warehouse_day_key, year_before
+from acas_batch.jobs.stock_common import STREAM_ROWS, replace_snapshot, stream, warehouse_day_key, year_before
 from acas_batch.ledger import balances
 from acas_batch.models import (
     AbcClass,
@@ -177,7 +177,7 @@ def _abc_one_statement(
     (data-modifying CTEs over the ranking, computed once) and returns the CSV's rows, by rank;
     the class totals are summed as the rows are written."""
     ranked = ranking.cte("ranked")
-    inserted = _abc_insert(ctx.execution_id, ranked).returning(AbcResult.id).cte("inserted")
+    inserted = _abc_insert(ctx.execution_id, ranked).returning(AbcResult.item_id).cte("inserted")
     written: list[Any] = [select(func.count()).select_from(inserted).scalar_subquery()]
     if update_items:
         changed = (
@@ -203,39 +203,27 @@ def _abc_one_statement(
         .join_from(ranked, item, item.id == ranked.c.item_id)
         .order_by(ranked.c.rank)
     )
-    summary: dict[AbcClass, list[int]] = {c: [0, 0] for c in AbcClass}
     updated = 0
 
     def rows() -> Iterator[Sequence[Any]]:
         nonlocal updated
         for row in ctx.session.connection().execute(q):
-            total = summary[AbcClass(row[6])]
-            total[0] += 1
-            total[1] += int(row[4])
             updated = int(row[8]) if update_items else 0
             yield row[:7]
 
-    write_csv(csv_path, _ABC_HEADER, rows())
-    return {c: (n, v) for c, (n, v) in summary.items() if n}, updated
+    return _csv_by_class(csv_path, rows()), updated
 
 
 def _abc_statements(
     ctx: JobContext[AbcParams], ranking: Any, csv_path: Path, *, update_items: bool
 ) -> tuple[_Summary, int]:
     """Other databases: the snapshot by ``INSERT ... SELECT``, then the changed classes by one
-    ``UPDATE ... FROM`` it, the totals by class and the CSV read back from it."""
-    s, mine = ctx.session, AbcResult.execution_id == ctx.execution_id
+    ``UPDATE ... FROM`` it, and the CSV read back from it by rank; the class totals are summed
+    as its rows are written (as on PostgreSQL), not by another pass over the snapshot."""
+    conn, mine = ctx.session.connection(), AbcResult.execution_id == ctx.execution_id
     ranked = ranking.subquery()
-    s.execute(_abc_insert(ctx.execution_id, ranked))
-    updated = rowcount(s.execute(_abc_update(ctx.execution_id))) if update_items else 0
-    summary = {
-        AbcClass(k): (int(n), int(v or 0))
-        for k, n, v in s.execute(
-            select(AbcResult.abc_class, func.count(), func.sum(AbcResult.consumption_value_pence))
-            .where(mine)
-            .group_by(AbcResult.abc_class)
-        )
-    }
+    conn.execute(_abc_insert(ctx.execution_id, ranked))
+    updated = rowcount(conn.execute(_abc_update(ctx.execution_id))) if update_items else 0
     q = (
         select(
             AbcResult.rank,
@@ -250,8 +238,23 @@ def _abc_statements(
         .where(mine)
         .order_by(AbcResult.rank)
     )
-    write_csv(csv_path, _ABC_HEADER, stream(s, q))
-    return summary, updated
+    return _csv_by_class(csv_path, conn.execute(q.execution_options(yield_per=STREAM_ROWS))), updated
+
+
+def _csv_by_class(csv_path: Path, rows: Iterable[Sequence[Any]]) -> _Summary:
+    """``rows`` (``_ABC_HEADER``'s columns, by rank) to the CSV; the items and the value of each
+    class, summed as they are written."""
+    summary: dict[AbcClass, list[int]] = {c: [0, 0] for c in AbcClass}
+
+    def summed() -> Iterator[Sequence[Any]]:
+        for row in rows:
+            total = summary[AbcClass(row[6])]
+            total[0] += 1
+            total[1] += int(row[4])
+            yield row
+
+    write_csv(csv_path, _ABC_HEADER, summed())
+    return {c: (n, v) for c, (n, v) in summary.items() if n}
 
 
 def _abc_insert(execution_id: int, ranked: Any) -> Any:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from acas_batch.db import rowcount
+from acas_batch.db import plan_cursors_for_every_row, rowcount
 from acas_batch.models import BatchExecution
 
 STREAM_ROWS = 5_000
@@ -41,7 +41,8 @@ def warehouse_day_key(params: Any, business_date: date) -> str:
 
 
 def stream(session: Session, query: Select[*Ts]) -> Iterator[Row[*Ts]]:
-    """Rows of ``query`` fetched in batches, not all at once."""
+    """Rows of ``query`` fetched in batches, not all at once (planned for reading them all)."""
+    plan_cursors_for_every_row(session)
     yield from session.execute(query.execution_options(yield_per=STREAM_ROWS))
 
 

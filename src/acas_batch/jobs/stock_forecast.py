@@ -4,14 +4,16 @@ The months × items matrix comes from a single ``GROUP BY item, month`` over the
 ``analysis.forecast.forecast_many`` chooses the method per item (Croston SBA for intermittent
 demand, else the best of moving average, SES, Holt and Holt-Winters on a hold-out). Items are
 taken by code in chunks: each chunk is forecast (the next one in a worker thread while this one
-is written), its rows go to the CSV files as they are and to the snapshot tables by
-``db.insert_values`` (``COPY`` on PostgreSQL), committed with a checkpoint. A resumed run
-forecasts every chunk again (the files are whole) but writes to the tables only the items
+is written), its rows go to the CSV files as they are (a row per item and month) and to the
+snapshot table, one row per item (method, accuracy and the horizon's quantities as a JSON
+list), by ``db.insert_values`` (``COPY`` on PostgreSQL), committed with a checkpoint. A resumed
+run forecasts every chunk again (the files are whole) but writes to the table only the items
 after its checkpoint, so each item is stored once.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from collections.abc import Iterator
@@ -29,18 +31,17 @@ from sqlalchemy.orm import Session
 from acas_batch.analysis.forecast import ForecastBatch, forecast_many
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
-from acas_batch.db import insert_values
+from acas_batch.db import insert_values, stream_partitions
 from acas_batch.jobs.params import Notify, OutputFormat, Period, WarehouseCode, month_of, warehouse_ids
 from acas_batch.jobs.stock_common import STREAM_ROWS, month_index, replace_snapshot
 from acas_batch.ledger.chart import month_start
-from acas_batch.models import ForecastAccuracy, ForecastResult, Item, Module, MovementKind, StockMovement
+from acas_batch.models import ForecastResult, Item, Module, MovementKind, StockMovement
 from acas_batch.reports import open_csv, write_table_pdf
 from acas_batch.reports.render import CsvRows
 
 #: Items forecast and written per chunk (one checkpoint each).
 CHUNK_ITEMS = 2_000
-_FORECAST_COLUMNS = ("execution_id", "item_id", "month", "quantity")
-_ACCURACY_COLUMNS = (
+_COLUMNS = (
     "execution_id",
     "item_id",
     "method",
@@ -50,6 +51,8 @@ _ACCURACY_COLUMNS = (
     "mae",
     "mape",
     "mase",
+    "first_month",
+    "quantities",
 )
 _ACCURACY_HEADER = ["item", "method", "history_months", "holdout_months", "adi", "mae", "mape_pct", "mase"]
 
@@ -95,11 +98,8 @@ def demand_matrix(
     )
     if warehouses is not None:
         q = q.where(StockMovement.warehouse_id.in_(warehouses))
-    result = session.connection().execute(
-        q.group_by(StockMovement.item_id, month).execution_options(yield_per=STREAM_ROWS)
-    )
     base = first.year * 12 + first.month - 1
-    for part in result.partitions():
+    for part in stream_partitions(session, q.group_by(StockMovement.item_id, month), STREAM_ROWS):
         a = np.fromiter(chain.from_iterable(part), dtype=np.int64, count=3 * len(part)).reshape(-1, 3)
         pos = np.minimum(np.searchsorted(sorted_ids, a[:, 0]), len(ids) - 1)
         known = sorted_ids[pos] == a[:, 0]
@@ -139,7 +139,6 @@ def demand_forecast(ctx: JobContext[ForecastParams]) -> JobResult:
     first = month_start(last, -(p.history_months - 1))
     end = month_start(last, 1)
     replace_snapshot(s, ForecastResult, ctx.execution_id)
-    replace_snapshot(s, ForecastAccuracy, ctx.execution_id)
     ids, codes, y = demand_matrix(s, first=first, last=date.fromordinal(end.toordinal() - 1), warehouses=warehouses)
     ctx.log.info(
         f"{len(ids)} items, {p.history_months} months of demand from {first:%Y-%m} to {last:%Y-%m}",
@@ -187,12 +186,13 @@ def _write_chunk(
     out: tuple[CsvRows, CsvRows],
     skip: int,
 ) -> None:
-    """One chunk's rows to both CSV files, and (but for its first ``skip`` items, already
-    stored by an earlier attempt) to the snapshot tables."""
+    """One chunk's rows to both CSV files (a row per item and month, a row per item), and (but
+    for its first ``skip`` items, already stored by an earlier attempt) one row per item to the
+    snapshot table."""
     h, (f_out, a_out) = len(months), out
-    quantity = np.round(fc.forecasts, 3).ravel().tolist()
+    numbers = _number_text(np.round(fc.forecasts, 3))
     iso = [m.isoformat() for m in months]  # as the CSV shows them and both databases take them
-    f_out.writerows(zip(np.repeat(codes, h).tolist(), iso * len(ids), quantity, strict=True))
+    f_out.write_grid(codes, iso, np.array(numbers, dtype=object).reshape(len(ids), h))
     method = [m.value for m in fc.methods]
     history, holdout = ctx.params.history_months, fc.holdout
     adi, mae, mape, mase = _nums(fc.adi), _nums(fc.mae), _nums(fc.mape), _nums(fc.mase)
@@ -200,21 +200,31 @@ def _write_chunk(
     a_out.writerows((code, *row) for code, row in zip(codes, accuracy, strict=True))
     if skip >= len(ids):
         return
-    e = ctx.execution_id
+    e, first = ctx.execution_id, iso[0]
     insert_values(
         ctx.session,
         ForecastResult,
-        _FORECAST_COLUMNS,
-        zip(repeat(e), np.repeat(ids[skip:], h).tolist(), iso * (len(ids) - skip), quantity[skip * h :], strict=False),
+        _COLUMNS,
+        (
+            (e, item, *row, first, quantities)
+            for item, row, quantities in zip(ids[skip:], accuracy[skip:], _json_lists(numbers, h, skip), strict=True)
+        ),
         processed=True,
     )
-    insert_values(
-        ctx.session,
-        ForecastAccuracy,
-        _ACCURACY_COLUMNS,
-        ((e, item, *row) for item, row in zip(ids[skip:], accuracy[skip:], strict=True)),
-        processed=True,
-    )
+
+
+def _number_text(values: npt.NDArray[np.float64]) -> list[str]:
+    """Each value of ``values``, row after row, as ``str`` writes it (so as ``csv.writer`` and JSON
+    do): one ``json.dumps`` of them all, split, rather than a call per value. The CSV and the
+    table's JSON lists are both made from this text."""
+    if not np.isfinite(values).all():  # JSON has no NaN or infinity
+        raise ValueError("a forecast quantity is not a finite number")
+    return json.dumps(values.ravel().tolist())[1:-1].split(", ") if values.size else []
+
+
+def _json_lists(numbers: list[str], h: int, skip: int) -> Iterator[str]:
+    """The JSON list of each row of ``h`` numbers (``_number_text``), from row ``skip`` on."""
+    return (f"[{','.join(numbers[i : i + h])}]" for i in range(skip * h, len(numbers), h))
 
 
 def _pdf(ctx: JobContext[ForecastParams], methods: Counter[str]) -> Any:

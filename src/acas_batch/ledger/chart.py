@@ -17,6 +17,7 @@ from acas_batch.models import (
     AccountingPeriod,
     AccountType,
     BankAccount,
+    Base,
     Company,
     ControlKind,
     PeriodStatus,
@@ -190,11 +191,16 @@ STANDING_TABLES = ("company_rec", "gl_account_rec", "vat_code_rec", "accounting_
 
 
 def sync_id_sequences(db: Session | Connection, tables: list[str] | tuple[str, ...]) -> None:
-    """After rows were written with explicit ids, move PostgreSQL's id sequences past them."""
+    """After rows were written with explicit ids, move PostgreSQL's id sequences past them.
+
+    Tables keyed otherwise (no ``id`` column, so no sequence) are passed over.
+    """
     dialect = db.dialect if isinstance(db, Connection) else db.get_bind().dialect
     if dialect.name != "postgresql":
         return  # SQLite's rowid continues from the largest id by itself
     for table in tables:
+        if "id" not in Base.metadata.tables[table].c:
+            continue
         db.execute(
             text(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from acas_batch.models.base import Base, Pence, enum_column
@@ -17,20 +17,24 @@ from acas_batch.models.stock import AbcClass, CostMethod
 
 
 class AbcResult(Base):
-    """ST_ABC_ANALYSIS: an item's consumption over the last 12 months and its class."""
+    """ST_ABC_ANALYSIS: an item's consumption over the last 12 months and its class.
+
+    Keyed by (execution, item), with no surrogate id. No foreign key to the item: the rows are
+    written by one ``INSERT ... SELECT`` whose item ids come from ``st_item_rec`` in the same
+    statement, so a check per row would only cost time (items are deactivated, never deleted).
+    """
 
     __tablename__ = "st_abc_result_rec"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    execution_id: Mapped[int] = mapped_column(ForeignKey("batch_execution_rec.id", ondelete="CASCADE"))
-    item_id: Mapped[int] = mapped_column(ForeignKey("st_item_rec.id"))
+    execution_id: Mapped[int] = mapped_column(
+        ForeignKey("batch_execution_rec.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True, doc="st_item_rec.id (not a foreign key).")
     rank: Mapped[int] = mapped_column(Integer, doc="1 = the largest consumption value.")
     consumption_qty: Mapped[int] = mapped_column(Integer)
     consumption_value_pence: Mapped[int] = mapped_column(Pence)
     cumulative_before_pence: Mapped[int] = mapped_column(Pence, doc="Value of the items ranked above it.")
     abc_class: Mapped[AbcClass] = mapped_column(enum_column(AbcClass, "abc_class"))
-
-    __table_args__ = (UniqueConstraint("execution_id", "item_id"),)
 
 
 class ValuationResult(Base):
@@ -52,27 +56,21 @@ class ValuationResult(Base):
 
 
 class ForecastResult(Base):
-    """ST_DEMAND_FORECAST: forecast demand of an item in one future month."""
+    """ST_DEMAND_FORECAST: one item's forecast for the next months, the method chosen and its hold-out error.
+
+    One row per item and execution (the horizon's quantities as one JSON list), keyed by
+    (execution, item) with no surrogate id: a run at full size writes one narrow row per item
+    rather than one per item and month. No foreign key to the item: the job takes the item ids
+    from ``st_item_rec`` in its own transaction (items are deactivated, never deleted), so a
+    check per row would only cost time.
+    """
 
     __tablename__ = "st_forecast_result_rec"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    execution_id: Mapped[int] = mapped_column(ForeignKey("batch_execution_rec.id", ondelete="CASCADE"))
-    item_id: Mapped[int] = mapped_column(ForeignKey("st_item_rec.id"))
-    month: Mapped[date] = mapped_column(Date, doc="First day of the forecast month.")
-    quantity: Mapped[float] = mapped_column(Float, doc="Units; a statistic, not money.")
-
-    __table_args__ = (UniqueConstraint("execution_id", "item_id", "month"),)
-
-
-class ForecastAccuracy(Base):
-    """ST_DEMAND_FORECAST: the method chosen for an item and its hold-out error."""
-
-    __tablename__ = "st_forecast_accuracy_rec"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    execution_id: Mapped[int] = mapped_column(ForeignKey("batch_execution_rec.id", ondelete="CASCADE"))
-    item_id: Mapped[int] = mapped_column(ForeignKey("st_item_rec.id"))
+    execution_id: Mapped[int] = mapped_column(
+        ForeignKey("batch_execution_rec.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True, doc="st_item_rec.id (not a foreign key).")
     method: Mapped[str] = mapped_column(String(16))
     history_months: Mapped[int] = mapped_column(Integer)
     holdout_months: Mapped[int] = mapped_column(Integer)
@@ -80,8 +78,17 @@ class ForecastAccuracy(Base):
     mae: Mapped[float | None] = mapped_column(Float)
     mape: Mapped[float | None] = mapped_column(Float)
     mase: Mapped[float | None] = mapped_column(Float)
+    first_month: Mapped[date] = mapped_column(Date, doc="First day of the first forecast month.")
+    # Plain JSON, not the JSONB of the other tables: written far more often than searched, and
+    # JSON is stored as it is sent (JSONB parses every list into its binary form).
+    quantities: Mapped[list[float]] = mapped_column(
+        JSON, doc="Units forecast for first_month and each month after it; statistics, not money."
+    )
 
-    __table_args__ = (UniqueConstraint("execution_id", "item_id"), Index("ix_st_forecast_accuracy_item", "item_id"))
+    def months(self) -> list[date]:
+        """The first day of each month of ``quantities``, in order."""
+        first = self.first_month.year * 12 + self.first_month.month - 1
+        return [date((first + k) // 12, (first + k) % 12 + 1, 1) for k in range(len(self.quantities))]
 
 
 class ReorderResult(Base):

@@ -18,6 +18,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from acas_batch.analysis.money import format_pounds
@@ -193,6 +195,7 @@ class CsvRows:
 
     def __init__(self, fh: Any) -> None:
         self._writer = csv.writer(fh)
+        self._fh = fh
         self.count = 0
 
     def writerows(self, rows: Iterable[Sequence[Any]]) -> None:
@@ -202,6 +205,37 @@ class CsvRows:
                 yield row
 
         self._writer.writerows(counted())
+
+    def write_grid(self, keys: Sequence[Any], columns: Sequence[Any], values: npt.ArrayLike) -> None:
+        """Rows ``(key, column, value)`` for every key (outer) and column (inner), as ``writerows``
+        writes them, ``values[i][j]`` beside the i-th key and j-th column.
+
+        Formatted with one ``%`` over a repeated line template rather than row by row through
+        the writer (a forecast writes hundreds of thousands of such rows). Keys and columns are
+        quoted by the writer's own rule; values must be numbers, or their text as ``str`` writes
+        it (what the writer writes for a number), which is written as it is.
+        """
+        if not keys or not columns:
+            return
+        line = "".join(f"%s,{column.replace('%', '%%')},%s\r\n" for column in _csv_fields(columns))
+        cells = np.empty((len(keys), len(columns), 2), dtype=object)
+        cells[:, :, 0] = np.array(_csv_fields(keys), dtype=object)[:, None]
+        cells[:, :, 1] = values
+        self._fh.write(line * len(keys) % tuple(cells.ravel().tolist()))
+        self.count += len(keys) * len(columns)
+
+
+def _csv_fields(values: Sequence[Any]) -> list[str]:
+    """Each value as a ``csv.writer`` row writes it among other fields (quoted only where it must be)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)  # the default line end: it decides which fields are quoted
+    out = []
+    for value in values:
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow([value, ""])  # two fields: a lone empty field would be written as ""
+        out.append(buf.getvalue()[:-3])  # less the empty field's comma and the line end
+    return out
 
 
 @contextmanager
