@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exists, select
@@ -28,6 +28,7 @@ from acas_batch.analysis.bacs import BacsPayment, Originator, bank_csv, standard
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.batch.schedules import calendar_from_settings
+from acas_batch.db import one_of
 from acas_batch.errors import StaleDocuments, ValidationError
 from acas_batch.jobs.params import Notify
 from acas_batch.ledger.calendar import closure_days
@@ -71,9 +72,9 @@ class PaymentRunParams(BaseModel):
     notify: Notify = Field(default_factory=Notify)
 
 
-@dataclass(frozen=True)
-class OpenDoc:
-    """An open invoice or credit note of a supplier."""
+class OpenDoc(NamedTuple):
+    """An open invoice or credit note of a supplier (a tuple: thousands are held, and tuples of
+    numbers and dates cost the garbage collector nothing once it has seen them)."""
 
     id: int
     outstanding: int
@@ -141,11 +142,20 @@ def _open_documents(
     session: Session, run_key: str, due_by: date, suppliers: Collection[int] | None = None
 ) -> tuple[dict[int, list[OpenDoc]], dict[int, list[OpenDoc]]]:
     """Payable invoices and open credit notes per supplier (of ``suppliers``, default all), those
-    paid by this run left out: the whole run's plan in one query, a chunk's fresh one in another."""
+    paid by this run left out: the whole run's plan in two queries, a chunk's fresh one in two more.
+
+    Read whole rather than through a server-side cursor: the run keeps every open document
+    anyway, and a cursor's plan is chosen for its first rows (a nested loop over the suppliers
+    that takes seconds at full size where the whole query takes a scan)."""
     inv = PurchaseInvoice
     paid_here = exists().where(SupplierPayment.run_key == run_key, SupplierPayment.supplier_id == inv.supplier_id)
     active = select(Supplier.id).where(Supplier.on_hold.is_(False))
-    query = (
+    wanted = [inv.supplier_id.in_(active), ~paid_here]
+    if suppliers is not None:
+        wanted.append(one_of(session, inv.supplier_id, suppliers))
+    conn = session.connection()
+    invoices: dict[int, list[OpenDoc]] = defaultdict(list)
+    for sid, doc_id, outstanding, due, on in conn.execute(
         select(inv.supplier_id, inv.id, inv.outstanding_pence, inv.due_date, inv.invoice_date)
         .where(
             inv.kind == DocumentKind.INVOICE,
@@ -153,24 +163,20 @@ def _open_documents(
             inv.approved.is_(True),
             inv.on_hold.is_(False),
             inv.due_date <= due_by,
-            inv.supplier_id.in_(active),
-            ~paid_here,
+            *wanted,
         )
         .order_by(inv.supplier_id, inv.due_date, inv.id)
-    )
-    if suppliers is not None:
-        query = query.where(inv.supplier_id.in_(list(suppliers)))
-    invoices: dict[int, list[OpenDoc]] = defaultdict(list)
-    for sid, doc_id, outstanding, due, on in session.connection().execute(query.execution_options(yield_per=5000)):
+    ):
         invoices[sid].append(OpenDoc(doc_id, outstanding, due, on))
+    # Every open credit note of the same suppliers (few), kept only where an invoice is payable.
     credits: dict[int, list[OpenDoc]] = defaultdict(list)
-    notes = session.connection().execute(
+    for sid, doc_id, outstanding, due, on in conn.execute(
         select(inv.supplier_id, inv.id, inv.outstanding_pence, inv.due_date, inv.invoice_date)
-        .where(inv.kind == DocumentKind.CREDIT_NOTE, inv.outstanding_pence > 0, inv.supplier_id.in_(list(invoices)))
+        .where(inv.kind == DocumentKind.CREDIT_NOTE, inv.outstanding_pence > 0, *wanted)
         .order_by(inv.supplier_id, inv.invoice_date, inv.id)
-    )
-    for sid, doc_id, outstanding, due, on in notes:
-        credits[sid].append(OpenDoc(doc_id, outstanding, due, on))
+    ):
+        if sid in invoices:
+            credits[sid].append(OpenDoc(doc_id, outstanding, due, on))
     return invoices, credits
 
 
@@ -317,7 +323,7 @@ def payment_run(ctx: JobContext[PaymentRunParams]) -> JobResult:
         sid: (pct, days)
         for sid, pct, days in s.execute(
             select(Supplier.id, Supplier.settlement_discount_pct, Supplier.settlement_days).where(
-                Supplier.id.in_(list(invoices))
+                Supplier.on_hold.is_(False)
             )
         )
     }
