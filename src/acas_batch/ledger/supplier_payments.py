@@ -18,6 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
+from typing import NamedTuple
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -39,8 +40,7 @@ from acas_batch.models import (
 )
 
 
-@dataclass(frozen=True)
-class CreditAllocation:
+class CreditAllocation(NamedTuple):
     """Part of a credit note set against one invoice of the same supplier."""
 
     credit_note_id: int
