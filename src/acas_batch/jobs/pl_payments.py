@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,7 @@ from acas_batch.models import (
     BankAccount,
     Company,
     DocumentKind,
+    DocumentStatus,
     Module,
     PaymentMethod,
     PaymentRun,
@@ -141,42 +142,37 @@ def plan_supplier(
 def _open_documents(
     session: Session, run_key: str, due_by: date, suppliers: Collection[int] | None = None
 ) -> tuple[dict[int, list[OpenDoc]], dict[int, list[OpenDoc]]]:
-    """Payable invoices and open credit notes per supplier (of ``suppliers``, default all), those
-    paid by this run left out: the whole run's plan in two queries, a chunk's fresh one in two more.
+    """Payable invoices (oldest due first) and open credit notes per supplier (of ``suppliers``,
+    default all), those paid by this run left out, in one query.
 
-    Read whole rather than through a server-side cursor: the run keeps every open document
-    anyway, and a cursor's plan is chosen for its first rows (a nested loop over the suppliers
-    that takes seconds at full size where the whole query takes a scan)."""
+    Only suppliers with a payable invoice are kept. The documents are found through the open
+    status (``ix_pl_invoice_rec_open``; the CHECK ties it to a positive outstanding amount), not
+    by scanning every document ever entered, and read whole rather than through a server-side
+    cursor: the run keeps them all anyway, and a cursor's plan is chosen for its first rows."""
     inv = PurchaseInvoice
     paid_here = exists().where(SupplierPayment.run_key == run_key, SupplierPayment.supplier_id == inv.supplier_id)
-    active = select(Supplier.id).where(Supplier.on_hold.is_(False))
-    wanted = [inv.supplier_id.in_(active), ~paid_here]
-    if suppliers is not None:
-        wanted.append(one_of(session, inv.supplier_id, suppliers))
-    conn = session.connection()
-    invoices: dict[int, list[OpenDoc]] = defaultdict(list)
-    for sid, doc_id, outstanding, due, on in conn.execute(
-        select(inv.supplier_id, inv.id, inv.outstanding_pence, inv.due_date, inv.invoice_date)
+    payable = and_(
+        inv.kind == DocumentKind.INVOICE, inv.approved.is_(True), inv.on_hold.is_(False), inv.due_date <= due_by
+    )
+    query = (
+        select(inv.supplier_id, inv.kind, inv.id, inv.outstanding_pence, inv.due_date, inv.invoice_date)
         .where(
-            inv.kind == DocumentKind.INVOICE,
+            inv.status.in_([DocumentStatus.OPEN, DocumentStatus.PART_PAID]),
             inv.outstanding_pence > 0,
-            inv.approved.is_(True),
-            inv.on_hold.is_(False),
-            inv.due_date <= due_by,
-            *wanted,
+            or_(payable, inv.kind == DocumentKind.CREDIT_NOTE),
+            inv.supplier_id.in_(select(Supplier.id).where(Supplier.on_hold.is_(False))),
+            ~paid_here,
         )
         .order_by(inv.supplier_id, inv.due_date, inv.id)
-    ):
-        invoices[sid].append(OpenDoc(doc_id, outstanding, due, on))
-    # Every open credit note of the same suppliers (few), kept only where an invoice is payable.
+    )
+    if suppliers is not None:
+        query = query.where(one_of(session, inv.supplier_id, suppliers))
+    invoices: dict[int, list[OpenDoc]] = defaultdict(list)
     credits: dict[int, list[OpenDoc]] = defaultdict(list)
-    for sid, doc_id, outstanding, due, on in conn.execute(
-        select(inv.supplier_id, inv.id, inv.outstanding_pence, inv.due_date, inv.invoice_date)
-        .where(inv.kind == DocumentKind.CREDIT_NOTE, inv.outstanding_pence > 0, *wanted)
-        .order_by(inv.supplier_id, inv.invoice_date, inv.id)
-    ):
-        if sid in invoices:
-            credits[sid].append(OpenDoc(doc_id, outstanding, due, on))
+    for sid, kind, doc_id, outstanding, due, on in session.connection().execute(query):
+        (invoices if kind == DocumentKind.INVOICE else credits)[sid].append(OpenDoc(doc_id, outstanding, due, on))
+    for sid in [sid for sid in credits if sid not in invoices]:
+        del credits[sid]
     return invoices, credits
 
 
