@@ -78,10 +78,13 @@ class PaymentDraft:
 # follows the new outstanding amount (the table's CHECK ties the two). ``{source}`` is the
 # (doc_id, supplier_id, kind, expected, amount) rows, bound whatever the batch's size as arrays
 # unnested on PostgreSQL, and on SQLite (no arrays) as one JSON array read by json_each.
-# On PostgreSQL the documents are first locked in id order (``locked``: two runs paying the same
-# documents then never deadlock; a run that waited for another's commit finds the amount changed
-# when the UPDATE rechecks the row), and the target rows are found through the primary key
-# (``id = ANY``), not by hashing the whole table for every batch.
+# On PostgreSQL the documents are first locked in id order (``locked``: one primary-key look-up
+# per id of the sorted array, so two runs paying the same documents never deadlock), then the
+# UPDATE finds exactly the row versions it locked by their ``ctid`` (a TID scan). Neither step
+# depends on the planner's statistics: a freshly loaded or copied database without them would
+# otherwise get a scan of the whole table per chunk. A row another run changed while this one
+# waited for its lock is not visible to this statement's snapshot in its new version, or fails
+# the recheck of the WHERE in its old one: either way it is missing from RETURNING (stale).
 _DECREMENT = """
 {prefix}UPDATE pl_invoice_rec
 SET outstanding_pence = pl_invoice_rec.outstanding_pence - v.amount,
@@ -97,14 +100,15 @@ RETURNING pl_invoice_rec.id
 """
 _PG_LOCKED = (
     "WITH locked AS MATERIALIZED (\n"
-    "  SELECT id FROM pl_invoice_rec WHERE id = ANY(CAST(:ids AS INTEGER[])) ORDER BY id FOR UPDATE\n"
+    "  SELECT d.tid FROM unnest(CAST(:ids AS INTEGER[])) AS a(id)\n"
+    "  CROSS JOIN LATERAL (SELECT ctid AS tid FROM pl_invoice_rec WHERE id = a.id FOR UPDATE) AS d\n"
     ")\n"
 )
 _PG_SOURCE = (
     "unnest(CAST(:ids AS INTEGER[]), CAST(:suppliers AS INTEGER[]), CAST(:kinds AS VARCHAR[]),"
     " CAST(:expected AS BIGINT[]), CAST(:amounts AS BIGINT[])) AS v(doc_id, supplier_id, kind, expected, amount)"
 )
-_PG_WHERE = "\n  AND pl_invoice_rec.id = ANY(CAST(:ids AS INTEGER[])) AND pl_invoice_rec.id IN (SELECT id FROM locked)"
+_PG_WHERE = "\n  AND pl_invoice_rec.ctid = ANY(ARRAY(SELECT tid FROM locked))"
 _JSON_ROWS = (
     "WITH v(doc_id, supplier_id, kind, expected, amount) AS (\n"
     "  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(:rows)\n"
