@@ -162,7 +162,13 @@ WHERE n > 0 OR opening + debits - credits <> 0
 STOCK_CONTROL_SQL = """SELECT SUM(l.debit_pence - l.credit_pence) FROM gl_journal_line_rec l
    WHERE l.account_id = (SELECT id FROM gl_account_rec WHERE control = 'stock')"""
 
-PAYMENT_SQL = """
+# What PL_PAYMENT_RUN pays, per invoice: the payable invoices with the total of the supplier's
+# invoices due before each (oldest due first), the supplier's open credit notes set against them
+# in that order (``r``: what is left to pay of the invoice), the settlement discount (``d``) half-up
+# in whole pence when the payment date is within the supplier's settlement days. A supplier is paid
+# when its invoices exceed its credit notes and something is left to pay. Shared by the read-only
+# baseline (PAYMENT_SQL) and the writing one (PAY_PLAN_SQL), so both pay what the same plan says.
+PAY_PLAN_CTE = """
 WITH inv AS (
   SELECT i.supplier_id, i.id, i.outstanding_pence AS o, i.invoice_date, s.settlement_days,
          CAST(ROUND(s.settlement_discount_pct * 100) AS INTEGER) AS pct100,
@@ -175,19 +181,27 @@ WITH inv AS (
   SELECT supplier_id, CAST(SUM(outstanding_pence) AS BIGINT) AS c FROM pl_invoice_rec
   WHERE kind = 'credit_note' AND outstanding_pence > 0 GROUP BY supplier_id
 ), rest AS (
-  SELECT inv.supplier_id, inv.o, COALESCE(cr.c, 0) AS c, inv.invoice_date, inv.settlement_days, inv.pct100,
+  SELECT inv.supplier_id, inv.id, inv.o, inv.before, COALESCE(cr.c, 0) AS c, inv.invoice_date,
+         inv.settlement_days, inv.pct100,
          inv.o - CASE WHEN COALESCE(cr.c, 0) - inv.before <= 0 THEN 0
                       WHEN COALESCE(cr.c, 0) - inv.before >= inv.o THEN inv.o
                       ELSE COALESCE(cr.c, 0) - inv.before END AS r
   FROM inv LEFT JOIN cr ON cr.supplier_id = inv.supplier_id
 ), disc AS (
-  SELECT supplier_id, o, c, r,
+  SELECT supplier_id, id, o, before, c, r,
          CASE WHEN {in_time} AND pct100 > 0 THEN (r * pct100 + 5000) / 10000 ELSE 0 END AS d
   FROM rest
+), paid AS (
+  SELECT supplier_id FROM disc GROUP BY supplier_id HAVING SUM(o) - MAX(c) > 0 AND SUM(r) - SUM(d) > 0
 )
-SELECT supplier_id, SUM(r) - SUM(d), SUM(d) FROM disc
-GROUP BY supplier_id HAVING SUM(o) - MAX(c) > 0 AND SUM(r) - SUM(d) > 0
 """
+
+PAYMENT_SQL = (
+    PAY_PLAN_CTE
+    + """SELECT disc.supplier_id, SUM(r) - SUM(d), SUM(d) FROM disc JOIN paid ON paid.supplier_id = disc.supplier_id
+GROUP BY disc.supplier_id
+"""
+)
 
 
 def _dialect_sql(engine: Engine, sql: str) -> str:
@@ -250,42 +264,18 @@ def base_payment_run(engine: Engine) -> Figures:
 
 # ---------------------------------------------------------------------------------------------
 # PL_PAYMENT_RUN's second baseline: the same payments written by hand, set-based, in one
-# transaction on a copy of the database. The plan is PAYMENT_SQL's, kept per invoice in a
+# transaction on a copy of the database. The plan is PAY_PLAN_CTE's (as PAYMENT_SQL's), kept per invoice in a
 # temporary table; credit notes are set against invoices oldest due first by overlapping the
 # running totals of both (what the job's greedy loop does); then one statement each updates the
 # documents, writes the journals, their lines, the payments, their allocations and the credit
 # notes' allocations, and the run's row. Its figures are read back from what it wrote, as the
 # job's are, and compared supplier by supplier.
 
-PAY_PLAN_SQL = """
-CREATE TEMPORARY TABLE pay_plan AS
-WITH inv AS (
-  SELECT i.supplier_id, i.id, i.outstanding_pence AS o, i.invoice_date, s.settlement_days,
-         CAST(ROUND(s.settlement_discount_pct * 100) AS INTEGER) AS pct100,
-         CAST(COALESCE(SUM(i.outstanding_pence) OVER (PARTITION BY i.supplier_id ORDER BY i.due_date, i.id
-                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS before
-  FROM pl_invoice_rec i JOIN pl_supplier_rec s ON s.id = i.supplier_id
-  WHERE i.kind = 'invoice' AND i.outstanding_pence > 0 AND i.approved AND NOT i.on_hold
-    AND i.due_date <= :due_by AND NOT s.on_hold
-), cr AS (
-  SELECT supplier_id, CAST(SUM(outstanding_pence) AS BIGINT) AS c FROM pl_invoice_rec
-  WHERE kind = 'credit_note' AND outstanding_pence > 0 GROUP BY supplier_id
-), rest AS (
-  SELECT inv.supplier_id, inv.id, inv.o, inv.before, COALESCE(cr.c, 0) AS c, inv.invoice_date,
-         inv.settlement_days, inv.pct100,
-         inv.o - CASE WHEN COALESCE(cr.c, 0) - inv.before <= 0 THEN 0
-                      WHEN COALESCE(cr.c, 0) - inv.before >= inv.o THEN inv.o
-                      ELSE COALESCE(cr.c, 0) - inv.before END AS r
-  FROM inv LEFT JOIN cr ON cr.supplier_id = inv.supplier_id
-), disc AS (
-  SELECT supplier_id, id, o, before, c, r,
-         CASE WHEN {in_time} AND pct100 > 0 THEN (r * pct100 + 5000) / 10000 ELSE 0 END AS d
-  FROM rest
-), paid AS (
-  SELECT supplier_id FROM disc GROUP BY supplier_id HAVING SUM(o) - MAX(c) > 0 AND SUM(r) - SUM(d) > 0
+PAY_PLAN_SQL = (
+    "CREATE TEMPORARY TABLE pay_plan AS"
+    + PAY_PLAN_CTE
+    + "SELECT disc.* FROM disc JOIN paid ON paid.supplier_id = disc.supplier_id\n"
 )
-SELECT disc.* FROM disc JOIN paid ON paid.supplier_id = disc.supplier_id
-"""
 
 PAY_CREDITS_SQL = """
 CREATE TEMPORARY TABLE pay_credit AS

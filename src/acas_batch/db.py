@@ -10,13 +10,28 @@ we emit ``BEGIN`` ourselves, ``BEGIN IMMEDIATE`` when a connection is opened wit
 from __future__ import annotations
 
 import itertools
+import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event, text
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Integer,
+    Table,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -326,6 +341,16 @@ def _write(
         return max(int(cur.rowcount), 0)  # summed over the executions
     finally:
         cur.close()
+
+
+def one_of(session: Session, column: ColumnElement[int] | Any, ids: Collection[int]) -> ColumnElement[bool]:
+    """``column IN ids`` bound as one parameter (an array on PostgreSQL, a JSON array on SQLite),
+    so a chunk of thousands of documents neither renders nor binds thousands of placeholders."""
+    if session.get_bind().dialect.name == "postgresql":
+        condition: ColumnElement[bool] = column == any_(bindparam(None, sorted(ids), type_=ARRAY(Integer)))
+    else:
+        condition = column.in_(select(literal_column("value")).select_from(func.json_each(json.dumps(sorted(ids)))))
+    return condition
 
 
 def reserve_ids(session: Session, target: Table | Any, count: int) -> list[int]:

@@ -17,10 +17,10 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,7 @@ from acas_batch.analysis.bacs import BacsPayment, Originator, bank_csv, standard
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.batch.schedules import calendar_from_settings
+from acas_batch.db import one_of
 from acas_batch.errors import StaleDocuments, ValidationError
 from acas_batch.jobs.params import Notify
 from acas_batch.ledger.calendar import closure_days
@@ -38,6 +39,7 @@ from acas_batch.models import (
     BankAccount,
     Company,
     DocumentKind,
+    DocumentStatus,
     Module,
     PaymentMethod,
     PaymentRun,
@@ -71,9 +73,9 @@ class PaymentRunParams(BaseModel):
     notify: Notify = Field(default_factory=Notify)
 
 
-@dataclass(frozen=True)
-class OpenDoc:
-    """An open invoice or credit note of a supplier."""
+class OpenDoc(NamedTuple):
+    """An open invoice or credit note of a supplier (a tuple: thousands are held, and tuples of
+    numbers and dates cost the garbage collector nothing once it has seen them)."""
 
     id: int
     outstanding: int
@@ -140,37 +142,37 @@ def plan_supplier(
 def _open_documents(
     session: Session, run_key: str, due_by: date, suppliers: Collection[int] | None = None
 ) -> tuple[dict[int, list[OpenDoc]], dict[int, list[OpenDoc]]]:
-    """Payable invoices and open credit notes per supplier (of ``suppliers``, default all), those
-    paid by this run left out: the whole run's plan in one query, a chunk's fresh one in another."""
+    """Payable invoices (oldest due first) and open credit notes per supplier (of ``suppliers``,
+    default all), those paid by this run left out, in one query.
+
+    Only suppliers with a payable invoice are kept. The documents are found through the open
+    status (``ix_pl_invoice_rec_open``; the CHECK ties it to a positive outstanding amount), not
+    by scanning every document ever entered, and read whole rather than through a server-side
+    cursor: the run keeps them all anyway, and a cursor's plan is chosen for its first rows."""
     inv = PurchaseInvoice
     paid_here = exists().where(SupplierPayment.run_key == run_key, SupplierPayment.supplier_id == inv.supplier_id)
-    active = select(Supplier.id).where(Supplier.on_hold.is_(False))
+    payable = and_(
+        inv.kind == DocumentKind.INVOICE, inv.approved.is_(True), inv.on_hold.is_(False), inv.due_date <= due_by
+    )
     query = (
-        select(inv.supplier_id, inv.id, inv.outstanding_pence, inv.due_date, inv.invoice_date)
+        select(inv.supplier_id, inv.kind, inv.id, inv.outstanding_pence, inv.due_date, inv.invoice_date)
         .where(
-            inv.kind == DocumentKind.INVOICE,
+            inv.status.in_([DocumentStatus.OPEN, DocumentStatus.PART_PAID]),
             inv.outstanding_pence > 0,
-            inv.approved.is_(True),
-            inv.on_hold.is_(False),
-            inv.due_date <= due_by,
-            inv.supplier_id.in_(active),
+            or_(payable, inv.kind == DocumentKind.CREDIT_NOTE),
+            inv.supplier_id.in_(select(Supplier.id).where(Supplier.on_hold.is_(False))),
             ~paid_here,
         )
         .order_by(inv.supplier_id, inv.due_date, inv.id)
     )
     if suppliers is not None:
-        query = query.where(inv.supplier_id.in_(list(suppliers)))
+        query = query.where(one_of(session, inv.supplier_id, suppliers))
     invoices: dict[int, list[OpenDoc]] = defaultdict(list)
-    for sid, doc_id, outstanding, due, on in session.connection().execute(query.execution_options(yield_per=5000)):
-        invoices[sid].append(OpenDoc(doc_id, outstanding, due, on))
     credits: dict[int, list[OpenDoc]] = defaultdict(list)
-    notes = session.connection().execute(
-        select(inv.supplier_id, inv.id, inv.outstanding_pence, inv.due_date, inv.invoice_date)
-        .where(inv.kind == DocumentKind.CREDIT_NOTE, inv.outstanding_pence > 0, inv.supplier_id.in_(list(invoices)))
-        .order_by(inv.supplier_id, inv.invoice_date, inv.id)
-    )
-    for sid, doc_id, outstanding, due, on in notes:
-        credits[sid].append(OpenDoc(doc_id, outstanding, due, on))
+    for sid, kind, doc_id, outstanding, due, on in session.connection().execute(query):
+        (invoices if kind == DocumentKind.INVOICE else credits)[sid].append(OpenDoc(doc_id, outstanding, due, on))
+    for sid in [sid for sid in credits if sid not in invoices]:
+        del credits[sid]
     return invoices, credits
 
 
@@ -317,7 +319,7 @@ def payment_run(ctx: JobContext[PaymentRunParams]) -> JobResult:
         sid: (pct, days)
         for sid, pct, days in s.execute(
             select(Supplier.id, Supplier.settlement_discount_pct, Supplier.settlement_days).where(
-                Supplier.id.in_(list(invoices))
+                Supplier.on_hold.is_(False)
             )
         )
     }

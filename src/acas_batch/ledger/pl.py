@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -307,9 +308,9 @@ def post_purchase_invoice(
     return invoice.id
 
 
-@dataclass(frozen=True)
-class PaymentAllocation:
-    """How much of one invoice a payment clears, and the discount taken on it."""
+class PaymentAllocation(NamedTuple):
+    """How much of one invoice a payment clears, and the discount taken on it (a tuple: a payment
+    run holds one per invoice it pays, which then cost the garbage collector nothing)."""
 
     invoice_id: int
     amount_pence: int
