@@ -45,6 +45,7 @@ copy; what both wrote is read back (``written_payments``) and compared supplier 
 from __future__ import annotations
 
 import csv
+import gc
 import math
 import multiprocessing
 import os
@@ -546,6 +547,7 @@ def _child_job(url: str, name: str, params: dict[str, Any], folder: str, figures
         conn.execute(text("SELECT 1"))
     settings = load_settings(environ={}, database_url=url, data_dir=Path(folder))
     supersede_earlier_runs(engine, name)
+    gc.freeze()  # as a worker's job process does once its modules are loaded
     began = time.perf_counter()
     done = run_job(engine, settings, name, now=NOW, business_date=END, params=params)
     seconds = time.perf_counter() - began

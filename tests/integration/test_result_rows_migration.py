@@ -1,4 +1,4 @@
-"""Migration 0014_result_rows carries the ABC and forecast snapshots over, both ways, on both databases."""
+"""Migration 0015_result_rows carries the ABC and forecast snapshots over, both ways, on both databases."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from acas_batch.models.migrate import current_revision, downgrade, upgrade
 from tests.books import Books
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-BEFORE = "0013_run_notice"
+BEFORE = "0014_vat_stagger"
 ACCURACY = "method, history_months, holdout_months, adi, mae, mape, mase"
 
 

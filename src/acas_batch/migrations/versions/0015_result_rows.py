@@ -1,8 +1,8 @@
 """result rows: one forecast row per item (months as a JSON list, accuracy merged in), ABC and
 forecast snapshots keyed by (execution, item) with no surrogate id and no foreign key to the item
 
-Revision ID: 0014_result_rows
-Revises: 0013_run_notice
+Revision ID: 0015_result_rows
+Revises: 0014_vat_stagger
 Create Date: 2026-11-24 19:45:00
 
 Each table is rebuilt: the old one is set aside under another name, the new one created under
@@ -21,8 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_result_rows"
-down_revision: str | None = "0013_run_notice"
+revision: str = "0015_result_rows"
+down_revision: str | None = "0014_vat_stagger"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
