@@ -2,8 +2,9 @@
 
 The same seed, size and end date give the same rows, value for value, on SQLite and
 PostgreSQL: every id is assigned here and every figure comes from one seeded
-``random.Random``. Rows stream to the database in chunks (``COPY`` on PostgreSQL), so
-memory follows the company's size (its customers, items and open documents), not the
+``random.Random``. Rows stream to the database in chunks (``COPY`` on PostgreSQL), planned
+events wait on disk, and what is kept per customer, supplier, item and stock is a few
+``array`` columns, so memory hardly grows with the company's size and not at all with the
 length of its history.
 """
 
@@ -294,7 +295,7 @@ def _finish(w: BulkWriter, trade: Trade, rng: random.Random, periods: dict[tuple
     conn.execute(update(Lot).values(quantity_on_hand=0))
     w.execute_many(
         update(Lot).where(Lot.id == bindparam("lot")).values(quantity_on_hand=bindparam("qty")),
-        ({"lot": lots[i], "qty": lots[i + 1]} for lots in stock.lots for i in range(0, len(lots), stock.LOT)),
+        ({"lot": lot, "qty": qty} for k in range(stock.items * stock.warehouses) for lot, qty in stock.lots(k)),
     )
     _warehouse_floor(w, trade, end)
     w.execute_many(
@@ -305,7 +306,7 @@ def _finish(w: BulkWriter, trade: Trade, rng: random.Random, periods: dict[tuple
         ),
         (
             {"cust": customer, "level": level, "sent": on, "collect": level == 3}
-            for customer, (level, on) in sorted(trade.dunning.items())
+            for customer, level, on in trade.dunning.reminded()
         ),
     )
     conn.commit()
@@ -325,12 +326,16 @@ def _warehouse_floor(w: BulkWriter, trade: Trade, end: date) -> None:
     moves = []
     for bin_id, wh, item_id in bins:
         if item_id is not None and item_id % 2 == 0:
-            lots = trade.m.stock.lots[trade.m.stock.key(item_id, wh)]
-            if lots:
-                moves.append({"lot": lots[-trade.m.stock.LOT], "bin": bin_id})
+            newest = trade.m.stock.newest_lot(trade.m.stock.key(item_id, wh))
+            if newest is not None:
+                moves.append({"lot": newest, "bin": bin_id})
     if moves:
         conn.execute(update(Lot).where(Lot.id == bindparam("lot")).values(location_id=bindparam("bin")), moves)
     w.execute_many(
         update(Item).where(Item.id == bindparam("item")).values(last_counted_on=bindparam("on")),
-        ({"item": it.id, "on": end - timedelta(days=(it.id * 37) % 360 + 1)} for it in trade.m.items if it.id % 5),
+        (
+            {"item": item_id, "on": end - timedelta(days=(item_id * 37) % 360 + 1)}
+            for item_id in range(1, len(trade.m.items) + 1)
+            if item_id % 5
+        ),
     )

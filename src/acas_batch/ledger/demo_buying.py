@@ -7,13 +7,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from acas_batch.ledger.chart import STANDARD_CHART
-from acas_batch.ledger.demo_masters import ACC, CTRL, RATES
+from acas_batch.ledger.demo_masters import ACC, CTRL, RATES, STANDARD
 from acas_batch.ledger.documents import price_line
 from acas_batch.ledger.money import percent_of, vat_for
 from acas_batch.ledger.posting import LineDraft, cr, dr
 from acas_batch.models import (
     ControlKind,
-    CostMethod,
     DocumentKind,
     DocumentStatus,
     JournalSource,
@@ -38,15 +37,13 @@ class Buying:
     def reorder(self, day: date) -> None:
         """Items sold today at or below their reorder point get ordered, one order per supplier and warehouse."""
         orders: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+        items, stock = self.t.m.items, self.t.m.stock
         for item_id, wh in self.t.touched:
-            item = self.t.m.items[item_id - 1]
-            stock, k = self.t.m.stock, self.t.m.stock.key(item_id, wh)
-            if (item.dead_from is None or day < item.dead_from) and stock.qty[k] + stock.on_order[
-                k
-            ] <= item.reorder_point:
+            i, k = item_id - 1, stock.key(item_id, wh)
+            if items.selling(i, day) and stock.qty[k] + stock.on_order[k] <= items.reorder_point[i]:
                 # Items about to stop selling were over-bought: that is how dead stock happens.
-                qty = item.reorder_qty * (4 if item.dead_from is not None else 1)
-                orders[(item.supplier, wh)].append((item_id, qty))
+                qty = items.reorder_qty[i] * (4 if items.dead[i] else 1)
+                orders[(items.supplier[i], wh)].append((item_id, qty))
                 stock.on_order[k] += qty
         self.t.touched.clear()
         for (s_index, wh), lines in orders.items():
@@ -57,15 +54,15 @@ class Buying:
         """An order, its deliveries (some partial, some closed short) and its invoices, planned at once."""
         rng = self.t.rng
         po_id = self.t.next_id("pl_order_rec")
-        lead = max(self.t.m.items[i - 1].lead for i, _ in wanted)
+        items = self.t.m.items
+        lead = max(items.lead[i - 1] for i, _ in wanted)
         first = self.t.next_working(day + timedelta(days=lead))
         deliveries: dict[date, list[tuple[int, int, int, int, int]]] = defaultdict(list)
         rows: dict[int, list[int]] = {}
         short = False
         for n, (item_id, qty) in enumerate(wanted, start=1):
-            item = self.t.m.items[item_id - 1]
             line_id = self.t.next_id("pl_order_line_rec")
-            price = max(1, item.cost * rng.randint(97, 103) // 100)
+            price = max(1, items.cost[item_id - 1] * rng.randint(97, 103) // 100)
             fate = rng.random()
             # (date, quantity delivered, quantity no longer on order once it arrives)
             parts = [(first, qty, qty)]
@@ -105,7 +102,7 @@ class Buying:
             {
                 "id": po_id,
                 "number": f"PO{po_id:07d}",
-                "supplier_id": self.t.m.suppliers[s_index].id,
+                "supplier_id": s_index + 1,
                 "warehouse_id": wh,
                 "order_date": day,
                 "expected_date": first,
@@ -130,6 +127,7 @@ class Buying:
     def on_goods_received(  # noqa: PLR0917 - event handlers take their payload positionally
         self, day: date, po_id: int, s_index: int, wh: int, plan: tuple[tuple[int, ...], ...], invoice_day: date
     ) -> None:
+        items = self.t.m.items
         grn_id = self.t.next_id("pl_grn_rec")
         number = f"GR{grn_id:07d}"
         journal_id = self.t.next_id("gl_journal_rec")
@@ -139,8 +137,7 @@ class Buying:
         )
         carried = accrued = 0
         for line_id, item_id, q, price, _, _, release in plan:
-            item = self.t.m.items[item_id - 1]
-            cost = item.standard_cost if item.method == CostMethod.STANDARD else price
+            cost = items.standard_cost[item_id - 1] if items.method[item_id - 1] == STANDARD else price
             carried += q * cost
             accrued += q * price
             lot_id = self.t.add_lot(
@@ -174,15 +171,15 @@ class Buying:
         self.t.at(invoice_day, "purchase_invoice", s_index, plan)
 
     def on_purchase_invoice(self, day: date, s_index: int, plan: tuple[tuple[int, ...], ...]) -> None:
-        supplier = self.t.m.suppliers[s_index]
+        items = self.t.m.items
         inv_id = self.t.next_id("pl_invoice_rec")
-        number = f"{supplier.code}/{inv_id}"
+        number = f"{self.t.m.suppliers.code(s_index)}/{inv_id}"
         grni = ppv = net = vat = 0
         rows = []
         worst = MatchStatus.MATCHED
         for n, (line_id, item_id, q, price, inv_q, inv_price, _) in enumerate(plan, start=1):
-            item = self.t.m.items[item_id - 1]
-            p = price_line(inv_q, inv_price, item.vat, RATES[item.vat])
+            vat_code = items.vat[item_id - 1]
+            p = price_line(inv_q, inv_price, vat_code, RATES[vat_code])
             at_order = inv_q * price
             grni += at_order
             ppv += p.net_pence - at_order
@@ -200,12 +197,12 @@ class Buying:
                 (
                     n,
                     line_id,
-                    item.id,
+                    item_id,
                     inv_q,
                     inv_price,
                     p.net_pence,
                     p.vat_pence,
-                    item.vat,
+                    vat_code,
                     status,
                     inv_q - q,
                     inv_price - price,
@@ -266,9 +263,9 @@ class Buying:
         extra: dict[str, Any],
     ) -> None:
         """Write a purchase invoice with its journal and plan its payment by a weekly payment run."""
-        supplier = self.t.m.suppliers[supplier_index]
+        suppliers = self.t.m.suppliers
         gross = net + vat
-        due = day + timedelta(days=supplier.terms)
+        due = day + timedelta(days=suppliers.terms[supplier_index])
         journal_id, _ = self.t.journal(
             day,
             JournalSource.PL,
@@ -279,10 +276,10 @@ class Buying:
         self.t.track_vat(day, 0, vat, 0, net)
         discount = 0
         pay_day = _friday_on_or_after(max(approved_on, due - timedelta(days=7)))
-        if supplier.discount_pct:
+        if suppliers.discount[supplier_index]:
             early = _friday_on_or_after(approved_on)
-            if early <= day + timedelta(days=supplier.discount_days):
-                pay_day, discount = early, percent_of(gross, supplier.discount_pct)
+            if early <= day + timedelta(days=suppliers.discount_days(supplier_index)):
+                pay_day, discount = early, percent_of(gross, suppliers.discount_pct(supplier_index))
         while not self.t.working(pay_day):
             pay_day -= timedelta(days=1)  # a bank holiday Friday: the run goes out the working day before
         if pay_day < approved_on:
@@ -294,7 +291,7 @@ class Buying:
             "pl_invoice_rec",
             {
                 "id": inv_id,
-                "supplier_id": supplier.id,
+                "supplier_id": supplier_index + 1,
                 "number": number,
                 "kind": DocumentKind.INVOICE,
                 "invoice_date": day,
@@ -312,8 +309,9 @@ class Buying:
     def payment_run(self, day: date) -> None:
         """The weekly payment run (Fridays, or the working day before): one payment per supplier."""
         run = self.t.planned.payment_run(day)
+        suppliers = self.t.m.suppliers
         for s_index in sorted(run):
-            supplier = self.t.m.suppliers[s_index]
+            code, email = suppliers.code(s_index), suppliers.email(s_index)
             invoices = run[s_index]
             cleared = sum(g for _, g, _ in invoices)
             discount = sum(d for _, _, d in invoices)
@@ -328,18 +326,18 @@ class Buying:
                     cr(CTRL[ControlKind.BANK], cleared - discount),
                     cr(CTRL[ControlKind.DISCOUNT_RECEIVED], discount),
                 ],
-                f"Payment to {supplier.code}",
+                f"Payment to {code}",
             )
             self.t.w.add(
                 "pl_payment_rec",
                 {
                     "id": payment_id,
-                    "supplier_id": supplier.id,
+                    "supplier_id": s_index + 1,
                     "payment_date": day,
                     "amount_pence": cleared - discount,
                     "discount_pence": discount,
                     "unallocated_pence": 0,
-                    "method": PaymentMethod.BACS if supplier.has_bank else PaymentMethod.CHEQUE,
+                    "method": PaymentMethod.BACS if suppliers.has_bank[s_index] else PaymentMethod.CHEQUE,
                     "reference": reference,
                     "run_key": f"PL_PAYMENT_RUN:{day.isoformat()}",
                     "bank_account_id": 1,
@@ -358,7 +356,7 @@ class Buying:
                         "allocated_on": day,
                     },
                 )
-            if supplier.email and day < self.t.end:
+            if email and day < self.t.end:
                 self.t.w.add(
                     "pl_remittance_rec",
                     {
@@ -366,7 +364,7 @@ class Buying:
                         "payment_id": payment_id,
                         "created_at": datetime.combine(day, time(17, 0), UTC),
                         "sent_at": datetime.combine(day, time(17, 5), UTC),
-                        "sent_to": supplier.email,
+                        "sent_to": email,
                     },
                 )
             self.t.statement_line(day, -(cleared - discount), reference, bank_line)
@@ -374,14 +372,16 @@ class Buying:
 
     def overheads(self, on: date) -> None:
         """Overhead suppliers (rent, energy, fuel, IT, carriage) invoice monthly: expense lines, approved at once."""
-        for s_index, supplier in enumerate(self.t.m.suppliers):
-            if supplier.overhead is None:
+        suppliers = self.t.m.suppliers
+        for s_index in range(len(suppliers)):
+            overhead = suppliers.overhead(s_index)
+            if overhead is None:
                 continue
-            _, code, monthly, vat_code = supplier.overhead
+            _, code, monthly, vat_code = overhead
             net = max(100, int(monthly * self.t.scale * self.t.rng.uniform(0.8, 1.2)))
             vat = vat_for(net, RATES[vat_code])
             inv_id = self.t.next_id("pl_invoice_rec")
-            number = f"{supplier.code}/{inv_id}"
+            number = f"{suppliers.code(s_index)}/{inv_id}"
             self.post_purchase(
                 on,
                 supplier_index=s_index,

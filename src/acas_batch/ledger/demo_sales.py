@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -22,6 +24,27 @@ def _status(gross: int, outstanding: int) -> DocumentStatus:
     return DocumentStatus.OPEN if outstanding == gross else DocumentStatus.PART_PAID
 
 
+class Dunning:
+    """Each customer's latest reminder (level and day sent), in columns by customer number."""
+
+    def __init__(self, customers: int) -> None:
+        self.level = array("B", bytes(customers))  # 0: never reminded
+        self.sent = array("i", bytes(4 * customers))  # date ordinal of the latest reminder
+
+    def remind(self, customer: int, level: int, on: date) -> None:
+        """A reminder at ``level`` sent ``on``: it becomes the customer's state unless a later one was sent."""
+        ordinal = on.toordinal()
+        if ordinal >= self.sent[customer - 1]:
+            self.level[customer - 1] = level
+            self.sent[customer - 1] = ordinal
+
+    def reminded(self) -> Iterator[tuple[int, int, date]]:
+        """(customer id, level, day sent) of every customer ever reminded, by customer."""
+        for c, level in enumerate(self.level):
+            if level:
+                yield c + 1, level, date.fromordinal(self.sent[c])
+
+
 class Sales:
     """Sells from stock every working day; plans each invoice's receipts, credit note and reminders."""
 
@@ -37,20 +60,20 @@ class Sales:
             self.t.w.maybe_flush()
 
     def sales_invoice(self, day: date, c_index: int) -> None:
-        rng, cust = self.t.rng, self.t.m.customers[c_index]
+        rng, custs, items = self.t.rng, self.t.m.customers, self.t.m.items
+        customer, terms, profile = c_index + 1, custs.terms[c_index], custs.profile[c_index]
         wh = 1 if rng.random() < 0.8 else 2
         lines: list[SalesLine] = []
         n_lines = min(8, 1 + int(rng.expovariate(0.7)))
-        for k in rng.choices(range(len(self.t.m.items)), cum_weights=self.t.item_cum, k=n_lines):
-            item = self.t.m.items[k]
-            if item.dead_from is not None and day >= item.dead_from:
+        for k in rng.choices(range(len(items)), cum_weights=self.t.item_cum, k=n_lines):
+            if not items.selling(k, day):
                 continue
-            qty = min(
-                self.t.m.stock.qty[self.t.m.stock.key(item.id, wh)], max(1, int(rng.paretovariate(1.6))) * item.pack
-            )
-            if qty <= 0 or any(ln.item_id == item.id for ln in lines):
+            item_id = k + 1
+            on_hand = self.t.m.stock.qty[self.t.m.stock.key(item_id, wh)]
+            qty = min(on_hand, max(1, int(rng.paretovariate(1.6))) * items.pack[k])
+            if qty <= 0 or any(ln.item_id == item_id for ln in lines):
                 continue
-            lines.append(SalesLine(qty, item.price, item.vat, ACC["4000"], item.id, wh))
+            lines.append(SalesLine(qty, items.price[k], items.vat[k], ACC["4000"], item_id, wh))
         if not lines:
             return
         if rng.random() < 0.12:
@@ -92,7 +115,7 @@ class Sales:
         self.t.track_vat(day, vat, 0, net, 0)
 
         # The invoice's fate: a credit note, receipts, reminders.
-        due = day + timedelta(days=cust.terms)
+        due = day + timedelta(days=terms)
         credit_gross, credit_day = 0, None
         if rng.random() < 0.03:
             first, fp = priced[0]
@@ -100,30 +123,30 @@ class Sales:
             credit_gross = credit_net + vat_for(credit_net, RATES[first.vat_code_id])
             credit_day = self.t.next_working(day + timedelta(days=rng.randint(2, 12)))
             self.t.at(
-                credit_day, "credit_note", cust.id, inv_id, number, credit_net, first.vat_code_id, first.account_id
+                credit_day, "credit_note", customer, inv_id, number, credit_net, first.vat_code_id, first.account_id
             )
         payable = gross - credit_gross
         installments: list[tuple[date, int]] = []
         if payable > 0:
-            if cust.profile == BAD_PAYER and rng.random() < 0.3:
+            if profile == BAD_PAYER and rng.random() < 0.3:
                 pass  # never paid
-            elif cust.profile == PART_PAYER:
+            elif profile == PART_PAYER:
                 first_part = max(1, payable * rng.randint(30, 80) // 100)
                 d1 = due + timedelta(days=rng.randint(0, 20))
                 installments = [(d1, first_part), (d1 + timedelta(days=rng.randint(20, 90)), payable - first_part)]
             else:
-                _, low, high = PAYER_PROFILES[min(cust.profile, 2)]
+                _, low, high = PAYER_PROFILES[min(profile, 2)]
                 installments = [(due + timedelta(days=rng.randint(low, high)), payable)]
         paid_by_end = 0
         for planned, amount in installments:
             pay_day = self.t.next_working(planned)
             if pay_day <= self.t.end:
                 paid_by_end += amount
-                self.t.at(pay_day, "receipt", cust.id, inv_id, amount)
+                self.t.at(pay_day, "receipt", customer, inv_id, amount)
         if rng.random() < 0.004:
             on_account = rng.randint(1, 20) * 5_000
             self.t.at(
-                self.t.next_working(day + timedelta(days=rng.randint(5, 40))), "receipt", cust.id, None, on_account
+                self.t.next_working(day + timedelta(days=rng.randint(5, 40))), "receipt", customer, None, on_account
             )
         outstanding = gross - paid_by_end - (credit_gross if credit_day is not None and credit_day <= self.t.end else 0)
         first_payment = self.t.next_working(installments[0][0]) if installments else None
@@ -131,14 +154,14 @@ class Sales:
             when = due + timedelta(days=after)
             if when >= self.t.end or (first_payment is not None and first_payment <= when):
                 break
-            self.reminder(cust.id, inv_id, level=level, on=when, days=after, amount=payable)
+            self.reminder(customer, inv_id, level=level, on=when, days=after, amount=payable)
         self.t.w.add(
             "sl_invoice_rec",
             {
                 "id": inv_id,
                 "number": number,
                 "kind": DocumentKind.INVOICE,
-                "customer_id": cust.id,
+                "customer_id": customer,
                 "invoice_date": day,
                 "due_date": due,
                 "net_pence": net,
@@ -146,7 +169,7 @@ class Sales:
                 "gross_pence": gross,
                 "outstanding_pence": outstanding,
                 "status": _status(gross, outstanding),
-                "disputed": outstanding > 0 and cust.profile == 2 and rng.random() < 0.1,
+                "disputed": outstanding > 0 and profile == 2 and rng.random() < 0.1,
                 "on_hold": False,
                 "journal_id": journal_id,
             },
@@ -185,9 +208,7 @@ class Sales:
                 "overdue_pence": amount,
             },
         )
-        last = self.t.dunning.get(customer)
-        if last is None or on >= last[1]:
-            self.t.dunning[customer] = (level, on)
+        self.t.dunning.remind(customer, level, on)
 
     def on_credit_note(  # noqa: PLR0917 - event handlers take their payload positionally
         self, day: date, customer: int, invoice_id: int, invoice_number: str, net: int, vat_code: int, account: int

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from array import array
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -24,13 +24,12 @@ from acas_batch.ledger.bulk import BulkWriter
 from acas_batch.ledger.chart import month_start
 from acas_batch.ledger.demo_buying import Buying
 from acas_batch.ledger.demo_events import PlannedEvents
-from acas_batch.ledger.demo_masters import ACC, CTRL, PL_ACCOUNTS, ItemState, Masters
-from acas_batch.ledger.demo_sales import Sales
+from acas_batch.ledger.demo_masters import ACC, CTRL, FIFO, PL_ACCOUNTS, Masters
+from acas_batch.ledger.demo_sales import Dunning, Sales
 from acas_batch.ledger.money import pro_rata
 from acas_batch.ledger.posting import JournalDraft, LineDraft, cr, dr, journal_problems
 from acas_batch.models import (
     ControlKind,
-    CostMethod,
     JournalSource,
     JournalStatus,
     MovementKind,
@@ -68,13 +67,13 @@ class Trade:
         self.balances: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
         self.actuals: dict[tuple[int, int], int] = defaultdict(int)
         self.vat_q: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # box1, box4, box6, box7 by quarter end
-        self.dunning: dict[int, tuple[int, date]] = {}
+        self.dunning = Dunning(len(m.customers))
         self.touched: dict[tuple[int, int], None] = {}
         years = range(start.year, end.year + 2)
         self.holidays = set(holidays.country_holidays("GB", subdiv="ENG", years=years))
         self.closures = {date(y, 12, d) for y in years for d in (27, 28, 29, 30, 31)}
         total = sum(m.customer_weights)
-        self.cust_cum = _cumulative([x / total for x in m.customer_weights])
+        self.cust_cum = _cumulative(x / total for x in m.customer_weights)
         self.item_cum = _cumulative(m.item_weights)
         self.invoices = self.sales_lines = 0
         self.sales = Sales(self)
@@ -227,12 +226,13 @@ class Trade:
         """
         day = self.start
         jid = self.next_id("gl_journal_rec")
-        opening = [
-            (item, wh, item.reorder_point + item.reorder_qty, _unit_cost(item))
-            for item in self.m.items
-            for wh in self.m.warehouses
-        ]
-        stock_value = sum(qty * cost for _, _, qty, cost in opening)
+        items = self.m.items
+        # Two passes over the items (the total, then the lots) rather than a list of every opening lot.
+        stock_value = sum(
+            (items.reorder_point[k] + items.reorder_qty[k]) * items.unit_cost(k)
+            for k in range(len(items))
+            for _ in self.m.warehouses
+        )
         cash = int(2_000_000 * self.scale) + 500_000
         capital = int(1_000_000 * self.scale)
         self.journal(
@@ -248,15 +248,17 @@ class Trade:
             "Opening balances",
             journal_id=jid,
         )
-        for item, wh, qty, cost in opening:
-            self.add_lot(item.id, wh, qty=qty, cost=cost, day=day, lot_number=f"OPEN-{item.code}-{wh}", journal_id=jid)
-            self.w.maybe_flush()
+        for k in range(len(items)):
+            qty, cost, code = items.reorder_point[k] + items.reorder_qty[k], items.unit_cost(k), items.code(k)
+            for wh in self.m.warehouses:
+                self.add_lot(k + 1, wh, qty=qty, cost=cost, day=day, lot_number=f"OPEN-{code}-{wh}", journal_id=jid)
+                self.w.maybe_flush()
 
     def add_lot(
         self, item_id: int, wh: int, *, qty: int, cost: int, day: date, lot_number: str, journal_id: int
     ) -> int:
         """A new lot (FIFO layer) with its receipt movement; returns the lot id."""
-        item = self.m.items[item_id - 1]
+        life = self.m.items.shelf_life[item_id - 1]
         lot_id = self.next_id("st_lot_rec")
         self.w.add(
             "st_lot_rec",
@@ -267,7 +269,7 @@ class Trade:
                 "location_id": self.rng.choice(self.m.bulk_bins[wh]),
                 "lot_number": lot_number[:24],
                 "received_on": day,
-                "expiry_date": day + timedelta(days=item.shelf_life) if item.shelf_life else None,
+                "expiry_date": day + timedelta(days=life) if life else None,
                 "unit_cost_pence": cost,
                 "quantity_received": qty,
                 "quantity_on_hand": qty,  # corrected at the end for lots since drawn on
@@ -293,21 +295,21 @@ class Trade:
         stock, k = self.m.stock, self.m.stock.key(item_id, wh)
         stock.qty[k] += qty
         stock.value[k] += qty * cost
-        stock.lots[k].extend((lot_id, qty, cost))
+        stock.add_lot(k, lot_id, qty, cost)
         return lot_id
 
     def issue(self, item_id: int, wh: int, *, qty: int, day: date, reference: str, journal_id: int) -> int:
         """Take stock out by the item's cost method, oldest lots first; returns the value issued."""
-        item = self.m.items[item_id - 1]
+        fifo = self.m.items.method[item_id - 1] == FIFO
         stock, k = self.m.stock, self.m.stock.key(item_id, wh)
-        lots = stock.lots[k]
-        value = sum_fifo(lots, qty) if item.method == CostMethod.FIFO else pro_rata(stock.value[k], qty, stock.qty[k])
+        value = stock.fifo_value(k, qty) if fifo else pro_rata(stock.value[k], qty, stock.qty[k])
         left, remaining = qty, value
         while left:
-            lot_id, on_hand, cost = lots[0], lots[1], lots[2]
+            slot = stock.head[k]
+            lot_id, on_hand, cost = stock.lot_id[slot], stock.lot_qty[slot], stock.lot_cost[slot]
             take = min(left, on_hand)
             left -= take
-            if item.method == CostMethod.FIFO:
+            if fifo:
                 part = take * cost
             elif left == 0:
                 part = remaining
@@ -315,9 +317,9 @@ class Trade:
                 part = pro_rata(value, take, qty)
             remaining -= part
             if take == on_hand:
-                del lots[: stock.LOT]
+                stock.drop_oldest(k)
             else:
-                lots[1] = on_hand - take
+                stock.lot_qty[slot] = on_hand - take
             self.w.add(
                 "st_movement_rec",
                 {
@@ -430,26 +432,9 @@ class Trade:
         self.journal(fy_end, JournalSource.GL, f"YEAR END {fy_end.isoformat()}", lines, "Year-end close", closing=True)
 
 
-def _unit_cost(item: ItemState) -> int:
-    return item.standard_cost if item.method == CostMethod.STANDARD else item.cost
-
-
-def _cumulative(weights: list[float]) -> list[float]:
-    out, acc = [], 0.0
+def _cumulative(weights: Iterable[float]) -> array[float]:
+    out, acc = array("d"), 0.0
     for x in weights:
         acc += x
         out.append(acc)
     return out
-
-
-def sum_fifo(lots: array[int], qty: int) -> int:
-    """Value of the oldest ``qty`` units of a FIFO stock's lots (flat (lot id, quantity, cost) triples)."""
-    value, left = 0, qty
-    for i in range(0, len(lots), 3):
-        on_hand, cost = lots[i + 1], lots[i + 2]
-        take = min(left, on_hand)
-        value += take * cost
-        left -= take
-        if left == 0:
-            break
-    return value
