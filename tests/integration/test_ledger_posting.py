@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from acas_batch.batch.schedules import company_closures
 from acas_batch.errors import (
     InsufficientStock,
     InvalidQuantity,
@@ -20,7 +21,6 @@ from acas_batch.errors import (
     UnknownAccount,
 )
 from acas_batch.ledger import balances
-from acas_batch.ledger.calendar import closure_days
 from acas_batch.ledger.posting import JournalDraft, cr, dr, post_journal, post_pending, reverse_journal
 from acas_batch.ledger.sl import SalesLine, allocate_credit_note, allocate_receipt, post_receipt, post_sales_invoice
 from acas_batch.ledger.stock import adjust_stock, issue_stock
@@ -201,4 +201,4 @@ def test_negative_or_excess_stock_issues_are_refused_and_nothing_is_written(book
 def test_closure_days_are_read_for_the_business_calendar(books: Books) -> None:
     books.session.add_all([ClosureDay(day=date(2026, 12, 24), description="Stocktake"), ClosureDay(day=START)])
     books.session.flush()
-    assert closure_days(books.session) == {date(2026, 12, 24), START}
+    assert company_closures(books.session) == {date(2026, 12, 24), START}

@@ -27,11 +27,10 @@ from sqlalchemy.orm import Session
 from acas_batch.analysis.bacs import BacsPayment, Originator, bank_csv, standard18
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
-from acas_batch.batch.schedules import calendar_from_settings
+from acas_batch.batch.schedules import company_calendar
 from acas_batch.db import one_of
 from acas_batch.errors import StaleDocuments, ValidationError
 from acas_batch.jobs.params import Notify
-from acas_batch.ledger.calendar import closure_days
 from acas_batch.ledger.money import percent_of
 from acas_batch.ledger.pl import PaymentAllocation
 from acas_batch.ledger.supplier_payments import CreditAllocation, PaymentDraft, post_supplier_payments
@@ -301,7 +300,7 @@ def _start(ctx: JobContext[PaymentRunParams], run_key: str, pay_day: date, proce
 def payment_run(ctx: JobContext[PaymentRunParams]) -> JobResult:
     """Pays approved supplier invoices due by the payment date (Bacs or cheque); never pays an invoice twice."""
     p, s = ctx.params, ctx.session
-    calendar = calendar_from_settings(ctx.settings, closure_days(s))
+    calendar = company_calendar(s, ctx.settings)
     pay_day = p.payment_date or calendar.add_business_days(ctx.business_date, 2)
     processing = calendar.add_business_days(pay_day, -2)
     run_key = f"PL_PAYMENT_RUN:{ctx.business_date.isoformat()}"

@@ -22,11 +22,10 @@ from sqlalchemy.orm import Session
 
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
-from acas_batch.batch.schedules import calendar_from_settings
+from acas_batch.batch.schedules import company_calendar
 from acas_batch.db import rowcount
 from acas_batch.jobs.params import Notify, OutputFormat, WarehouseCode, warehouse_ids
 from acas_batch.jobs.stock_common import stream, warehouse_day_key
-from acas_batch.ledger.calendar import closure_days
 from acas_batch.models import (
     AbcClass,
     BatchExecution,
@@ -142,7 +141,7 @@ def cycle_count_schedule(ctx: JobContext[CycleCountParams]) -> JobResult:
     """Count tasks over the coming business days by ABC class, longest-uncounted first; count sheets."""
     p, s, bd = ctx.params, ctx.session, ctx.business_date
     warehouses = warehouse_ids(s, p.warehouse)
-    calendar = calendar_from_settings(ctx.settings, closure_days(s))
+    calendar = company_calendar(s, ctx.settings)
     days = [d for d in (bd + timedelta(days=n) for n in range(1, p.period_days + 1)) if calendar.is_business_day(d)]
     year_days = calendar.business_days_between(bd, bd + timedelta(days=365))
     replaced = _replace_tasks(s, ctx.execution_id)

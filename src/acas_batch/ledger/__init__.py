@@ -22,7 +22,6 @@ from acas_batch.ledger.balances import (
     trial_balance,
     unbalanced_journals,
 )
-from acas_batch.ledger.calendar import closure_days
 from acas_batch.ledger.money import percent_of, pro_rata, vat_for
 from acas_batch.ledger.pl import (
     Delivery,
@@ -66,7 +65,6 @@ __all__ = [
     "allocate_credit_note",
     "allocate_purchase_credit_note",
     "allocate_receipt",
-    "closure_days",
     "control_account",
     "control_balance",
     "cr",
