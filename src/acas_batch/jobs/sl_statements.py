@@ -26,7 +26,7 @@ from acas_batch.models import Customer, DocumentKind, Module, Receipt, SalesInvo
 from acas_batch.reports.pool import ProcessPool
 from acas_batch.reports.render import PDF_SET_CHUNK, merge_pdfs, write_csv, write_pdf_set
 
-CHUNK = 1000
+CHUNK = 5000
 
 #: A row of :func:`statement_figures`.
 FigureRow = Sequence[Any]
