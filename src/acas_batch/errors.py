@@ -160,6 +160,10 @@ class CloseRefused(LedgerError):
     """A period or year close is refused: journals pending, subledgers out of step, periods open, or already closed."""
 
 
+class VatSettlementRefused(LedgerError):
+    """A VAT return may not be settled with HMRC: it is not submitted yet, or it was settled already."""
+
+
 class TrialBalanceOutOfBalance(LedgerError):
     """Total debits differ from total credits: a ledger fault, never a report to file."""
 

@@ -29,6 +29,7 @@ from acas_batch.models import (
     PeriodStatus,
     ReconciliationLine,
     TrialBalanceLine,
+    VatReturn,
 )
 from acas_batch.services import JobSchedulerService
 from tests.engine_helpers import engine_settings
@@ -58,7 +59,7 @@ def lines_by_account(s: Session, *, since: date | None = None, until: date) -> d
 def assert_sound(s: Session) -> None:
     tb = balances.trial_balance(s, posted_only=True)
     assert sum(r.debit_pence for r in tb) == sum(r.credit_pence for r in tb)
-    assert [r.difference_pence for r in balances.reconcile(s)] == [0, 0, 0, 0]
+    assert [r.difference_pence for r in balances.reconcile(s)] == [0, 0, 0, 0, 0]
 
 
 def test_demo_company_daily_close_period_close_trial_balance_and_budget(engine: Engine, settings: Settings) -> None:
@@ -180,6 +181,23 @@ def test_demo_company_bank_reconciliation(engine: Engine, settings: Settings) ->
         assert sum(a for a, *_x in statement) == sum(v for v, _d, _r in cash.values()) - open_cash + open_statement
         proof = s.scalar(select(ReconciliationLine.difference_pence).where(ReconciliationLine.section == "bank_proof"))
         assert proof == 0
+        # The VAT line: a real balance owed to HMRC, equal to the documents' VAT less the settled returns
+        vat = s.execute(
+            select(ReconciliationLine.control_pence, ReconciliationLine.subledger_pence,
+                   ReconciliationLine.difference_pence)
+            .where(ReconciliationLine.section == "control", ReconciliationLine.name == "vat")
+        ).one()  # fmt: skip
+        assert vat.difference_pence == 0 and vat.control_pence == vat.subledger_pence > 0
+        # ... each return paid by the end date is settled by its journal, which moved its net VAT out of the bank
+        settled = s.scalars(select(VatReturn).where(VatReturn.paid_on.is_not(None))).all()
+        assert settled
+        for r in settled:
+            bank = s.execute(
+                select(JournalLine.debit_pence - JournalLine.credit_pence)
+                .join(BankAccount, BankAccount.account_id == JournalLine.account_id)
+                .where(JournalLine.journal_id == r.payment_journal_id)
+            ).scalar_one()
+            assert bank == r.box4_pence - r.box3_pence != 0
         assert_sound(s)
 
 

@@ -240,7 +240,7 @@ def test_bank_reconciliation_matches_once_and_proves_the_statement_balance(
     assert {
         r.name: r.difference_pence
         for r in s.scalars(select(ReconciliationLine).where(ReconciliationLine.section == "control"))
-    } == {"debtors": 0, "creditors": 0, "stock": 0, "grni": 0}
+    } == {"debtors": 0, "creditors": 0, "stock": 0, "grni": 0, "vat": 0}
     assert s.scalar(select(func.count()).where(BankStatementLine.matched_line_id.is_not(None))) == 2
     out = settings.outputs / str(run.execution_id)
     assert (out / "reconciliation_2026-04-30.pdf").read_bytes().startswith(b"%PDF")

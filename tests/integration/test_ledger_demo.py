@@ -224,7 +224,10 @@ def test_demo_generate_command(tmp_path: Path) -> None:
 #: table's (0, zeros) entry put back, the digest is the earlier pin, cf5002bff2b927b3097f8315e7141148.
 #: Re-pinned when migration 0014 added company_rec.vat_stagger (1 here): with the company row
 #: hashed without that column, the digest is the previous pin, e80dc3909140194f8050ffa042d1842c.
-PINNED_ROWS = "dee9357fb59c4a326a78e43e3e03fa5e"
+#: Re-pinned when migration 0016 added vat_return_rec.paid_on and payment_journal_id (the two
+#: returns here are paid): with the return rows hashed without those columns, the digest is
+#: the previous pin, dee9357fb59c4a326a78e43e3e03fa5e.
+PINNED_ROWS = "23b86dddb7d24c853edecccd1c95c9cc"
 
 
 @pytest.mark.parametrize("chunk_rows", [997, 20_000])
@@ -261,7 +264,7 @@ def test_any_seed_size_and_end_date_gives_sound_books(
     with Session(engine) as s:
         assert balances.unbalanced_journals(s) == []
         assert sum(r.balance_pence for r in balances.trial_balance(s)) == 0
-        assert [r.difference_pence for r in balances.reconcile(s)] == [0, 0, 0, 0]
+        assert [r.difference_pence for r in balances.reconcile(s)] == [0, 0, 0, 0, 0]
         assert s.scalar(select(func.max(Journal.journal_date))) <= end
 
 

@@ -2,9 +2,9 @@
 
 ``posting`` writes journals (the only place), ``sl``/``pl``/``stock`` post subledger
 transactions through it (``supplier_payments`` pays a payment run's chunk of suppliers at
-once), ``balances`` states the invariants as queries, ``money`` names the rounding,
-``calendar`` reads the closure days, ``demo`` builds a deterministic demo company (import it
-from ``acas_batch.ledger.demo``: it is not loaded here).
+once, ``vat`` settles VAT returns with HMRC), ``balances`` states the invariants as queries,
+``money`` names the rounding, ``demo`` builds a deterministic demo company (import it from
+``acas_batch.ledger.demo``: it is not loaded here).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from acas_batch.ledger.balances import (
     supplier_balances_total,
     trial_balance,
     unbalanced_journals,
+    vat_owed_total,
 )
 from acas_batch.ledger.money import percent_of, pro_rata, vat_for
 from acas_batch.ledger.pl import (
@@ -49,6 +50,7 @@ from acas_batch.ledger.posting import (
 )
 from acas_batch.ledger.sl import SalesLine, allocate_credit_note, allocate_receipt, post_receipt, post_sales_invoice
 from acas_batch.ledger.stock import adjust_stock, issue_stock, transfer_stock
+from acas_batch.ledger.vat import settle_vat_return
 
 __all__ = [
     "AccountBalance",
@@ -87,10 +89,12 @@ __all__ = [
     "receive_goods",
     "reconcile",
     "reverse_journal",
+    "settle_vat_return",
     "stock_valuation_total",
     "supplier_balances_total",
     "transfer_stock",
     "trial_balance",
     "unbalanced_journals",
     "vat_for",
+    "vat_owed_total",
 ]

@@ -1,7 +1,8 @@
 """The ledger's invariants as queries: trial balance, control accounts vs subledgers, stock valuation.
 
-Balances are debit-positive. By default pending journals count too (they passed every
-check when written); ``posted_only=True`` gives the posted ledger the period close sees.
+Balances are debit-positive; a :class:`Reconciliation` is in its control account's natural
+sign. By default pending journals count too (they passed every check when written);
+``posted_only=True`` gives the posted ledger the period close sees.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from acas_batch.models import (
     SalesInvoice,
     StockLevel,
     SupplierPayment,
+    VatReturn,
 )
 
 Ts = TypeVarTuple("Ts")
@@ -145,13 +147,53 @@ def grni_listing_total(session: Session) -> int:
     )
 
 
+def vat_documents_total(session: Session) -> int:
+    """VAT charged on sales less VAT reclaimable on purchases, over every document by tax point.
+
+    Credit notes subtract on both sides. The posting rules put a document's VAT in the VAT
+    accounts on its invoice date under either VAT scheme: the scheme only decides which
+    quarter's return declares it (cash: the quarter its money moves), so this total is the
+    same for both.
+    """
+    sales = _sum(session, SalesInvoice.vat_pence, SalesInvoice.kind == DocumentKind.INVOICE)
+    sales -= _sum(session, SalesInvoice.vat_pence, SalesInvoice.kind == DocumentKind.CREDIT_NOTE)
+    purchases = _sum(session, PurchaseInvoice.vat_pence, PurchaseInvoice.kind == DocumentKind.INVOICE)
+    purchases -= _sum(session, PurchaseInvoice.vat_pence, PurchaseInvoice.kind == DocumentKind.CREDIT_NOTE)
+    return sales - purchases
+
+
+def vat_settled_total(session: Session) -> int:
+    """Net VAT of the returns settled with HMRC: paid (box 3 - box 4 > 0) less repaid (< 0)."""
+    return _sum(session, VatReturn.box3_pence - VatReturn.box4_pence, VatReturn.paid_on.is_not(None))
+
+
+def vat_owed_total(session: Session) -> int:
+    """What the documents say is owed to HMRC (negative: owed by HMRC) and not yet settled.
+
+    VAT on every sales and purchase document (:func:`vat_documents_total`) less the net VAT
+    of the settled returns. Under the accrual scheme that is the VAT of the quarters not yet
+    settled; under the cash scheme it also holds the VAT of invoices not yet paid (declared
+    when their money moves) and, for good, the VAT of settlement discounts, which no return
+    ever declares. Only documents and returns count: VAT put on the VAT accounts by a manual
+    journal has no document and shows as a difference, as does a settled return whose
+    payment journal moved another amount.
+    """
+    return vat_documents_total(session) - vat_settled_total(session)
+
+
 def reconcile(session: Session) -> list[Reconciliation]:
-    """Debtors, creditors, stock and GRNI control accounts against their subledgers."""
+    """Debtors, creditors, stock, GRNI and VAT control accounts against their subledgers.
+
+    VAT: the output and input accounts together, credit-positive (owed to HMRC), against
+    :func:`vat_owed_total`.
+    """
+    vat_control = control_balance(session, ControlKind.VAT_OUTPUT) + control_balance(session, ControlKind.VAT_INPUT)
     return [
         Reconciliation("debtors", control_balance(session, ControlKind.DEBTORS), customer_balances_total(session)),
         Reconciliation("creditors", -control_balance(session, ControlKind.CREDITORS), supplier_balances_total(session)),
         Reconciliation("stock", control_balance(session, ControlKind.STOCK), stock_valuation_total(session)),
         Reconciliation("grni", -control_balance(session, ControlKind.GRNI), grni_listing_total(session)),
+        Reconciliation("vat", -vat_control, vat_owed_total(session)),
     ]
 
 

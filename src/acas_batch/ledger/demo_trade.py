@@ -67,6 +67,7 @@ class Trade:
         self.balances: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
         self.actuals: dict[tuple[int, int], int] = defaultdict(int)
         self.vat_q: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # box1, box4, box6, box7 by quarter end
+        self.unpaid_returns: dict[date, dict[str, Any]] = {}  # returns whose payment falls due by the end date
         self.dunning = Dunning(len(m.customers))
         self.touched: dict[tuple[int, int], None] = {}
         years = range(start.year, end.year + 2)
@@ -378,32 +379,38 @@ class Trade:
         q[3] += purchases
 
     def vat_return(self, quarter_end: date, pay_day: date) -> None:
-        """The quarter's return (submitted) and, if due by the end date, the payment to HMRC."""
+        """The quarter's return (submitted) and, if due by the end date, the payment to HMRC.
+
+        A return paid by the end date is written with its payment (``paid_on``, the journal),
+        when the payment is made; one paid later is written now, unsettled.
+        """
         box1, box4, box6, box7 = self.vat_q.pop(quarter_end, [0, 0, 0, 0])
         quarter_start = month_start(quarter_end, -2)
-        self.w.add(
-            "vat_return_rec",
-            {
-                "id": self.next_id("vat_return_rec"),
-                "period_key": f"{quarter_end:%y}C{(quarter_end.month - 1) // 3 + 1}",
-                "start_date": max(quarter_start, self.start),
-                "end_date": quarter_end,
-                "status": "submitted",
-                "box1_pence": box1,
-                "box3_pence": box1,
-                "box4_pence": box4,
-                "box5_pence": abs(box1 - box4),
-                "box6_pence": box6 // 100 * 100,
-                "box7_pence": box7 // 100 * 100,
-                "created_at": datetime.combine(quarter_end + timedelta(days=20), time(10, 0), UTC),
-                "submitted_at": datetime.combine(quarter_end + timedelta(days=21), time(10, 0), UTC),
-            },
-        )
-        self.at(pay_day, "vat_payment", quarter_end, box1, box4)
+        row = {
+            "id": self.next_id("vat_return_rec"),
+            "period_key": f"{quarter_end:%y}C{(quarter_end.month - 1) // 3 + 1}",
+            "start_date": max(quarter_start, self.start),
+            "end_date": quarter_end,
+            "status": "submitted",
+            "box1_pence": box1,
+            "box3_pence": box1,
+            "box4_pence": box4,
+            "box5_pence": abs(box1 - box4),
+            "box6_pence": box6 // 100 * 100,
+            "box7_pence": box7 // 100 * 100,
+            "created_at": datetime.combine(quarter_end + timedelta(days=20), time(10, 0), UTC),
+            "submitted_at": datetime.combine(quarter_end + timedelta(days=21), time(10, 0), UTC),
+        }
+        if pay_day <= self.end:
+            self.unpaid_returns[quarter_end] = row
+            self.at(pay_day, "vat_payment", quarter_end, box1, box4)
+        else:
+            self.w.add("vat_return_rec", row)
 
     def on_vat_payment(self, day: date, quarter_end: date, box1: int, box4: int) -> None:
+        """Pay the return's net VAT (or take HMRC's repayment) and write the return, settled."""
         reference = f"HMRC VAT {quarter_end:%Y-%m}"
-        _, line_ids = self.journal(
+        journal_id, line_ids = self.journal(
             day,
             JournalSource.GL,
             reference,
@@ -416,6 +423,8 @@ class Trade:
         )
         if box1 != box4:
             self.statement_line(day, box4 - box1, reference, line_ids[-1])
+        row = self.unpaid_returns.pop(quarter_end)
+        self.w.add("vat_return_rec", row | {"paid_on": day, "payment_journal_id": journal_id})
 
     def year_end(self, fy_end: date) -> None:
         """Close a complete financial year: income and expense to retained earnings, posted on its last day."""

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from acas_batch.models.base import Base, Pence, UTCDateTime, enum_column
@@ -49,7 +49,12 @@ class VatCode(Base):
 
 
 class VatReturn(Base):
-    """A VAT return for one quarter: the nine boxes, in pence (boxes 6-9 whole pounds)."""
+    """A VAT return for one quarter: the nine boxes, in pence (boxes 6-9 whole pounds).
+
+    ``paid_on`` marks a submitted return as settled: its net VAT (box 3 - box 4) was paid to
+    HMRC, or repaid by HMRC when negative, on that day, by ``payment_journal_id`` (none for a
+    nil return). A return is settled once; the GL reconciliation counts settled returns only.
+    """
 
     __tablename__ = "vat_return_rec"
 
@@ -71,6 +76,10 @@ class VatReturn(Base):
     box9_pence: Mapped[int] = mapped_column(Pence, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paid_on: Mapped[date | None] = mapped_column(Date, doc="Day the net VAT was paid to (or repaid by) HMRC.")
+    payment_journal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("gl_journal_rec.id"), unique=True, doc="The journal that moved the net VAT to or from the bank."
+    )
 
     __table_args__ = (
         UniqueConstraint("start_date", "end_date"),
@@ -80,4 +89,7 @@ class VatReturn(Base):
             "box6_pence % 100 = 0 AND box7_pence % 100 = 0 AND box8_pence % 100 = 0 AND box9_pence % 100 = 0",
             name="boxes_6_to_9_whole_pounds",
         ),
+        # Only a return sent to HMRC is paid, after its quarter; a payment journal has its day.
+        CheckConstraint("paid_on IS NULL OR (status = 'submitted' AND paid_on > end_date)", name="paid_when_due"),
+        CheckConstraint("payment_journal_id IS NULL OR paid_on IS NOT NULL", name="payment_has_date"),
     )
