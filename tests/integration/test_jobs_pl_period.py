@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, select, update
 
 from acas_batch.batch.definitions import create_job
 from acas_batch.config import Settings
@@ -316,6 +316,8 @@ def test_period_jobs_on_a_demo_company_agree_with_independent_computations(
     with transaction(engine, write=True) as s:  # the demo submitted Q3 (July-September): take it back to draft
         demo_q3 = s.scalars(select(VatReturn).where(VatReturn.period_key == "26C3")).one()
         expected_box4, expected_box7 = demo_q3.box4_pence, demo_q3.box7_pence
+        demo_output, demo_paid = demo_q3.box1_pence, (demo_q3.paid_on, demo_q3.payment_journal_id)
+        assert demo_paid[0] == date(2026, 11, 9)  # paid by the end date, so settled
         s.execute(delete(VatReturn).where(VatReturn.id == demo_q3.id))
     settings = _settings(db_url, tmp_path)
     now = datetime(2026, 11, 23, 18, tzinfo=UTC)
@@ -349,6 +351,16 @@ def test_period_jobs_on_a_demo_company_agree_with_independent_computations(
         # Box 4 and box 7 as the demo generator itself tracked them while it wrote the invoices.
         row = s.scalars(select(VatReturn).where(VatReturn.period_key == "26C3")).one()
         assert (row.box4_pence, row.box7_pence) == (expected_box4, expected_box7)
+    with transaction(engine, write=True) as s:
+        # Put back what the demo had and the job does not write (the output side, the settlement of
+        # 9 November): the VAT control account holds that payment, so the VAT line needs it too.
+        s.execute(
+            update(VatReturn)
+            .where(VatReturn.period_key == "26C3")
+            .values(box1_pence=demo_output, box3_pence=demo_output, status=VatReturnStatus.SUBMITTED,
+                    paid_on=demo_paid[0], payment_journal_id=demo_paid[1])
+        )  # fmt: skip
+    with transaction(engine) as s:
         Books(s).assert_sound()
     assert accruals.result is not None and accruals.result.totals["difference_pence"] == 0
 
