@@ -212,6 +212,29 @@ def test_a_return_is_settled_once_after_it_is_submitted_and_a_repayment_comes_in
     assert s.get_one(VatReturn, repaid.id).payment_journal_id == journal_id
 
 
+def test_a_caller_holding_the_return_unsettled_cannot_settle_it_after_another_did(engine: Engine, books: Books) -> None:
+    s = books.session
+    row = _return(s, "26C2", date(2026, 4, 1), date(2026, 6, 30), 12_000, 3_000, VatReturnStatus.SUBMITTED)
+    s.commit()
+    with Session(engine, expire_on_commit=False) as other:
+        # Given a second caller that read the return while it was unsettled (and holds it)
+        stale = other.get_one(VatReturn, row.id)
+        assert stale.paid_on is None
+        other.commit()
+        # When the first caller settles it, then the second tries with what it read
+        first = settle_vat_return(s, row.id, on=PAID)
+        s.commit()
+        before = _journals(s)
+        with pytest.raises(VatSettlementRefused, match="26C2 was settled meanwhile"):
+            settle_vat_return(other, row.id, on=date(2026, 8, 8))
+        other.commit()
+    # Then only the first payment is in the books
+    s.expire_all()
+    assert _journals(s) == before
+    assert (s.get_one(VatReturn, row.id).paid_on, s.get_one(VatReturn, row.id).payment_journal_id) == (PAID, first)
+    assert balances.account_balance(s, books.acc("1200")) == -9_000
+
+
 def test_the_schema_refuses_a_paid_draft_and_one_journal_paying_two_returns(books: Books) -> None:
     s = books.session
     one = _return(s, "26C2", date(2026, 4, 1), date(2026, 6, 30), 12_000, 3_000, VatReturnStatus.SUBMITTED)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from acas_batch.ledger.posting import control_account
@@ -155,11 +155,11 @@ def vat_documents_total(session: Session) -> int:
     quarter's return declares it (cash: the quarter its money moves), so this total is the
     same for both.
     """
-    sales = _sum(session, SalesInvoice.vat_pence, SalesInvoice.kind == DocumentKind.INVOICE)
-    sales -= _sum(session, SalesInvoice.vat_pence, SalesInvoice.kind == DocumentKind.CREDIT_NOTE)
-    purchases = _sum(session, PurchaseInvoice.vat_pence, PurchaseInvoice.kind == DocumentKind.INVOICE)
-    purchases -= _sum(session, PurchaseInvoice.vat_pence, PurchaseInvoice.kind == DocumentKind.CREDIT_NOTE)
-    return sales - purchases
+    sales = case((SalesInvoice.kind == DocumentKind.CREDIT_NOTE, -SalesInvoice.vat_pence), else_=SalesInvoice.vat_pence)
+    purchases = case(
+        (PurchaseInvoice.kind == DocumentKind.CREDIT_NOTE, -PurchaseInvoice.vat_pence), else_=PurchaseInvoice.vat_pence
+    )
+    return _sum(session, sales) - _sum(session, purchases)
 
 
 def vat_settled_total(session: Session) -> int:
