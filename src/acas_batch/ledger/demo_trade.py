@@ -67,7 +67,7 @@ class Trade:
         self.balances: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
         self.actuals: dict[tuple[int, int], int] = defaultdict(int)
         self.vat_q: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # box1, box4, box6, box7 by quarter end
-        self.unpaid_returns: dict[date, dict[str, Any]] = {}  # returns whose payment falls due by the end date
+        self.returns_to_pay: dict[date, dict[str, Any]] = {}  # written when paid (by the end date)
         self.dunning = Dunning(len(m.customers))
         self.touched: dict[tuple[int, int], None] = {}
         years = range(start.year, end.year + 2)
@@ -402,7 +402,7 @@ class Trade:
             "submitted_at": datetime.combine(quarter_end + timedelta(days=21), time(10, 0), UTC),
         }
         if pay_day <= self.end:
-            self.unpaid_returns[quarter_end] = row
+            self.returns_to_pay[quarter_end] = row
             self.at(pay_day, "vat_payment", quarter_end, box1, box4)
         else:
             self.w.add("vat_return_rec", row)
@@ -423,7 +423,7 @@ class Trade:
         )
         if box1 != box4:
             self.statement_line(day, box4 - box1, reference, line_ids[-1])
-        row = self.unpaid_returns.pop(quarter_end)
+        row = self.returns_to_pay.pop(quarter_end)
         self.w.add("vat_return_rec", row | {"paid_on": day, "payment_journal_id": journal_id})
 
     def year_end(self, fy_end: date) -> None:
