@@ -24,6 +24,9 @@ Environment:
   sales invoices, 9,911,775 journal lines, 25,600 customers and 32,000 items, and takes
   about 35 minutes per database on a busy 2-core machine).
 - ``ACAS_BENCH_LEDGER_JOBS``: comma-separated job names (default: all seven).
+- ``ACAS_BENCH_LEDGER_RUNS``: how many times each job and its baseline run, alternately
+  (default 1). With more than one, the medians are compared (each run's pair is shown too)
+  and every run's figures are checked; on a shared machine a single pair is noisy.
 - ``ACAS_BENCH_LEDGER_STATEMENT_PDF``: number of customers whose statement PDF is rendered in a
   separate measurement (default 30, after one warm-up render); the SQL/CSV part of
   SL_STATEMENT_GENERATION is measured on its own with ``output_format=csv``, since rendering a
@@ -712,6 +715,9 @@ def run() -> list[tuple[str, str]]:
     url = os.environ.get("ACAS_BENCH_LEDGER_URL") or f"sqlite:///{Path(folder) / 'ledger.db'}"
     names = [n.strip() for n in os.environ.get("ACAS_BENCH_LEDGER_JOBS", ",".join(JOBS)).split(",") if n.strip()]
     pdfs = int(os.environ.get("ACAS_BENCH_LEDGER_STATEMENT_PDF", "30"))
+    runs = int(os.environ.get("ACAS_BENCH_LEDGER_RUNS", "1"))
+    if runs < 1:
+        raise ValueError(f"ACAS_BENCH_LEDGER_RUNS must be at least 1, not {runs}")
     out: list[tuple[str, str]] = []
     problems: list[str] = []
     _row(out, "company", _company(url, scale))
@@ -719,29 +725,41 @@ def run() -> list[tuple[str, str]]:
         if name not in BASELINES:
             raise ValueError(f"ACAS_BENCH_LEDGER_JOBS: unknown job {name!r}; known: {', '.join(JOBS)}")
         load = _load()
-        base = _in_child(_child_baseline, url, name)
-        drop = None
-        job_url = url
-        if name == "PL_PAYMENT_RUN":
-            job_url, drop = _copy_database(url)
+        bases: list[dict[str, Any]] = []
+        jobs: list[dict[str, Any]] = []
         writes = None
-        try:
-            job = _in_child(_child_job, job_url, name, PARAMS[name], folder, True)
+        for _ in range(runs):  # baseline and job alternately, so both see the same load
+            bases.append(_in_child(_child_baseline, url, name))
+            drop = None
+            job_url = url
             if name == "PL_PAYMENT_RUN":
-                writes = _payment_writes(url, job_url, job["seconds"])
-        finally:
-            if drop is not None:
-                drop()
-        problem = _compare(name, job["figures"], base["figures"])
-        if problem:
-            problems.append(problem)
+                job_url, drop = _copy_database(url)
+            try:
+                jobs.append(_in_child(_child_job, job_url, name, PARAMS[name], folder, True))
+                if name == "PL_PAYMENT_RUN" and writes is None:
+                    writes = _payment_writes(url, job_url, jobs[-1]["seconds"])
+            finally:
+                if drop is not None:
+                    drop()
+            problem = _compare(name, jobs[-1]["figures"], bases[-1]["figures"])
+            if problem:
+                problems.append(problem)
+                break
+        job, base = _median_run(jobs), _median_run(bases)
         ratio = job["seconds"] / base["seconds"] if base["seconds"] else float("inf")
-        rows = len([k for k in base["figures"] if k != "control"])
+        rows = len([k for k in bases[0]["figures"] if k != "control"])
+        each = ""
+        if len(jobs) > 1:
+            each = "; each run " + ", ".join(
+                f"{j['seconds']:.2f}/{b['seconds']:.2f} s {j['peak_mb']:.0f}/{b['peak_mb']:.0f} MB"
+                for j, b in zip(jobs, bases, strict=True)
+            )
         _row(
             out,
             f"{name} ({rows:,} rows, {'FIGURES DIFFER' if problem else 'figures equal'}; load {load})",
             f"job {job['seconds']:.2f} s / {job['peak_mb']:.0f} MB;"
-            f" SQL {base['seconds']:.2f} s / {base['peak_mb']:.0f} MB; ratio {ratio:.2f}",
+            f" SQL {base['seconds']:.2f} s / {base['peak_mb']:.0f} MB; ratio {ratio:.2f}"
+            + (f" (medians of {len(jobs)} runs{each})" if len(jobs) > 1 else ""),
         )
         if writes is not None:
             figure, value, problem = writes
@@ -754,6 +772,12 @@ def run() -> list[tuple[str, str]]:
     if problems:
         raise AssertionError("\n".join(problems))
     return out
+
+
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median wall time (the upper middle one of an even number); peak memory the highest seen."""
+    ordered = sorted(runs, key=lambda r: r["seconds"])
+    return {**ordered[len(ordered) // 2], "peak_mb": max(r["peak_mb"] for r in runs)}
 
 
 def _row(out: list[tuple[str, str]], figure: str, value: str) -> None:

@@ -21,20 +21,27 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     Integer,
+    Select,
     Table,
+    TableClause,
     any_,
     bindparam,
+    column,
     create_engine,
     event,
     func,
     literal_column,
     select,
+    table,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from acas_batch.config import normalise_database_url
 from acas_batch.errors import DatabaseError
@@ -173,6 +180,37 @@ def stream_partitions(bind: Session | Connection, statement: Any, size: int) -> 
     rows = raw.cursor().stream(sql, size=size)  # no parameters: the text is sent as it is
     while part := list(itertools.islice(rows, size)):
         yield part
+
+
+@contextmanager
+def temporary_table(bind: Session | Connection, name: str, query: Select[Any]) -> Iterator[TableClause]:
+    """``query``'s rows in a temporary table ``name`` of this transaction, for several statements to read.
+
+    ``CREATE TEMPORARY TABLE ... AS``: on PostgreSQL the query may use parallel workers, which
+    a statement that writes (an ``INSERT ... SELECT``, or a data-modifying CTE) never gets.
+    The table is dropped when the block ends; if it ends by an error the caller's rollback
+    removes it (its creation is part of the transaction, on both databases). ``name`` is
+    written into the SQL as it is: a constant of the caller, never input.
+    """
+    if not name.isidentifier():
+        raise ValueError(f"temporary table name {name!r} is not an identifier")
+    conn = _connection_of(bind)
+    conn.execute(_CreateTemporaryTableAs(name, query))
+    yield table(name, *(column(c.name, c.type) for c in query.selected_columns))
+    conn.exec_driver_sql(f"DROP TABLE {name}")
+
+
+class _CreateTemporaryTableAs(Executable, ClauseElement):
+    inherit_cache = False
+
+    def __init__(self, name: str, query: Select[Any]) -> None:
+        self.name, self.query = name, query
+
+
+@compiles(_CreateTemporaryTableAs)
+def _create_temporary_table_as(element: _CreateTemporaryTableAs, compiler: SQLCompiler, **kw: Any) -> str:
+    on_commit = " ON COMMIT DROP" if compiler.dialect.name == "postgresql" else ""
+    return f"CREATE TEMPORARY TABLE {element.name}{on_commit} AS {compiler.process(element.query, **kw)}"
 
 
 def check_connection(engine: Engine) -> None:

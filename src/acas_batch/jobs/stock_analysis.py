@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import case, func, insert, literal, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import FromClause, Integer, case, cast, func, insert, literal, select, update
 
 from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
-from acas_batch.db import rowcount
+from acas_batch.db import rowcount, stream_partitions, temporary_table
 from acas_batch.jobs.params import Notify, OutputFormat, WarehouseCode, warehouse_ids
 from acas_batch.jobs.stock_common import STREAM_ROWS, replace_snapshot, stream, warehouse_day_key, year_before
 from acas_batch.ledger import balances
@@ -32,6 +31,7 @@ from acas_batch.models import (
     Lot,
     Module,
     MovementKind,
+    Pence,
     StockLevel,
     StockMovement,
     ValuationResult,
@@ -104,8 +104,15 @@ def abc_select(*, warehouses: list[int] | None, since: date, until: date, a_pct:
         (ranked.c.before * 100 < b_pct * ranked.c.total, AbcClass.B.value),
         else_=AbcClass.C.value,
     )
+    # Sums of integers are NUMERIC on PostgreSQL: cast back, so the rows and the temporary
+    # table the job ranks into hold integer pence.
     return select(
-        ranked.c.item_id, ranked.c.rank, ranked.c.qty, ranked.c.value, ranked.c.before, klass.label("abc_class")
+        ranked.c.item_id,
+        ranked.c.rank,
+        cast(ranked.c.qty, Integer).label("qty"),
+        cast(ranked.c.value, Pence).label("value"),
+        cast(ranked.c.before, Pence).label("before"),
+        klass.label("abc_class"),
     )
 
 
@@ -127,21 +134,29 @@ def abc_analysis(ctx: JobContext[AbcParams]) -> JobResult:
     if warehouses is not None:
         ctx.log.info(f"classes of warehouse {p.warehouse} reported only: item classes follow ALL warehouses")
     csv_path = ctx.output("abc_analysis.csv")
+    update_items = warehouses is None
     if s.get_bind().dialect.name == "postgresql":
-        summary, updated = _abc_one_statement(ctx, ranking, csv_path, update_items=warehouses is None)
+        # Ranked into a temporary table first: a statement that writes never gets parallel
+        # workers, and the ranking's grouped scan of a year's issues is most of the run.
+        with temporary_table(s, "acas_abc_ranked", ranking) as ranked:
+            s.connection().execute(_abc_insert(ctx.execution_id, ranked))
+            summary, updated = _abc_classes_and_csv(ctx, ranked, csv_path, update_items=update_items)
     else:
-        summary, updated = _abc_statements(ctx, ranking, csv_path, update_items=warehouses is None)
+        # No parallel query to gain: the ranking goes straight into the snapshot, read back from it.
+        s.connection().execute(_abc_insert(ctx.execution_id, ranking.subquery("ranked")))
+        written = _snapshot_ranked(ctx.execution_id)
+        summary, updated = _abc_classes_and_csv(ctx, written, csv_path, update_items=update_items)
     ctx.progress(1, 2)
     total = sum(v for _, v in summary.values())
-    counts = {f"class_{c.value}": summary.get(c, (0, 0))[0] for c in AbcClass}
-    totals = {f"class_{c.value}_value": summary.get(c, (0, 0))[1] for c in AbcClass}
+    counts = {f"class_{c.value}": summary[c][0] for c in AbcClass}
+    totals = {f"class_{c.value}_value": summary[c][1] for c in AbcClass}
     for c in AbcClass:
-        n, v = summary.get(c, (0, 0))
+        n, v = summary[c]
         share = f"{v * 100 / total:.1f}%" if total else "0.0%"
         ctx.log.info(f"class {c.value}: {n} items, {share} of consumption value", event="abc_class", items=n, value=v)
     files = [str(csv_path)]
     if p.output_format.pdf:
-        rows = [[c.value, summary.get(c, (0, 0))[0], summary.get(c, (0, 0))[1]] for c in AbcClass]
+        rows = [[c.value, *summary[c]] for c in AbcClass]
         files.append(
             str(
                 write_table_pdf(
@@ -170,95 +185,73 @@ _Summary = dict[AbcClass, tuple[int, int]]
 _ABC_HEADER = ["rank", "item", "description", "quantity", "value_pence", "cumulative_pence", "class"]
 
 
-def _abc_one_statement(
-    ctx: JobContext[AbcParams], ranking: Any, csv_path: Path, *, update_items: bool
+def _snapshot_ranked(execution_id: int) -> FromClause:
+    """The snapshot just written, under ``abc_select``'s column names."""
+    return (
+        select(
+            AbcResult.item_id,
+            AbcResult.rank,
+            AbcResult.consumption_qty.label("qty"),
+            AbcResult.consumption_value_pence.label("value"),
+            AbcResult.cumulative_before_pence.label("before"),
+            AbcResult.abc_class,
+        )
+        .where(AbcResult.execution_id == execution_id)
+        .subquery("ranked")
+    )
+
+
+def _abc_classes_and_csv(
+    ctx: JobContext[AbcParams], ranked: FromClause, csv_path: Path, *, update_items: bool
 ) -> tuple[_Summary, int]:
-    """PostgreSQL: one statement ranks, writes the snapshot and the changed item classes
-    (data-modifying CTEs over the ranking, computed once) and returns the CSV's rows, by rank;
-    the class totals are summed as the rows are written."""
-    ranked = ranking.cte("ranked")
-    inserted = _abc_insert(ctx.execution_id, ranked).returning(AbcResult.item_id).cte("inserted")
-    written: list[Any] = [select(func.count()).select_from(inserted).scalar_subquery()]
+    """From the ranking computed once (``abc_select``'s columns): the changed item classes, then
+    the CSV's rows by rank, the class totals summed as they are written."""
+    conn = ctx.session.connection()
+    updated = 0
     if update_items:
         changed = (
             update(Item)
             .values(abc_class=ranked.c.abc_class)
             .where(Item.id == ranked.c.item_id, Item.abc_class.is_distinct_from(ranked.c.abc_class))
-            .returning(Item.id)
-            .cte("changed")
+            .execution_options(synchronize_session=False)
         )
-        written.append(select(func.count()).select_from(changed).scalar_subquery())
-    item = aliased(Item)
+        updated = rowcount(conn.execute(changed))
     q = (
         select(
             ranked.c.rank,
-            item.code,
-            item.description,
+            Item.code,
+            Item.description,
             ranked.c.qty,
             ranked.c.value,
             ranked.c.before + ranked.c.value,
             ranked.c.abc_class,
-            *written,
         )
-        .join_from(ranked, item, item.id == ranked.c.item_id)
+        .join_from(ranked, Item, Item.id == ranked.c.item_id)
         .order_by(ranked.c.rank)
     )
-    updated = 0
-
-    def rows() -> Iterator[Sequence[Any]]:
-        nonlocal updated
-        for row in ctx.session.connection().execute(q):
-            updated = int(row[8]) if update_items else 0
-            yield row[:7]
-
-    return _csv_by_class(csv_path, rows()), updated
-
-
-def _abc_statements(
-    ctx: JobContext[AbcParams], ranking: Any, csv_path: Path, *, update_items: bool
-) -> tuple[_Summary, int]:
-    """Other databases: the snapshot by ``INSERT ... SELECT``, then the changed classes by one
-    ``UPDATE ... FROM`` it, and the CSV read back from it by rank; the class totals are summed
-    as its rows are written (as on PostgreSQL), not by another pass over the snapshot."""
-    conn, mine = ctx.session.connection(), AbcResult.execution_id == ctx.execution_id
-    ranked = ranking.subquery()
-    conn.execute(_abc_insert(ctx.execution_id, ranked))
-    updated = rowcount(conn.execute(_abc_update(ctx.execution_id))) if update_items else 0
-    q = (
-        select(
-            AbcResult.rank,
-            Item.code,
-            Item.description,
-            AbcResult.consumption_qty,
-            AbcResult.consumption_value_pence,
-            AbcResult.cumulative_before_pence + AbcResult.consumption_value_pence,
-            AbcResult.abc_class,
-        )
-        .join(Item, Item.id == AbcResult.item_id)
-        .where(mine)
-        .order_by(AbcResult.rank)
-    )
-    return _csv_by_class(csv_path, conn.execute(q.execution_options(yield_per=STREAM_ROWS))), updated
+    rows = (row for part in stream_partitions(conn, q, STREAM_ROWS) for row in part)
+    return _csv_by_class(csv_path, rows), updated
 
 
 def _csv_by_class(csv_path: Path, rows: Iterable[Sequence[Any]]) -> _Summary:
     """``rows`` (``_ABC_HEADER``'s columns, by rank) to the CSV; the items and the value of each
-    class, summed as they are written."""
-    summary: dict[AbcClass, list[int]] = {c: [0, 0] for c in AbcClass}
+    class, summed as they are written (every class present, zero when it has no item)."""
+    summary: dict[str, list[int]] = {c.value: [0, 0] for c in AbcClass}
 
     def summed() -> Iterator[Sequence[Any]]:
         for row in rows:
-            total = summary[AbcClass(row[6])]
+            total = summary[row[6]]
             total[0] += 1
-            total[1] += int(row[4])
+            total[1] += row[4]
             yield row
 
     write_csv(csv_path, _ABC_HEADER, summed())
-    return {c: (n, v) for c, (n, v) in summary.items() if n}
+    return {c: (summary[c.value][0], summary[c.value][1]) for c in AbcClass}
 
 
-def _abc_insert(execution_id: int, ranked: Any) -> Any:
-    """The snapshot rows of ``ranked`` (``abc_select``'s columns) by ``INSERT ... SELECT``."""
+def _abc_insert(execution_id: int, ranked: FromClause) -> Any:
+    """The snapshot rows of ``ranked`` (``abc_select``'s columns) by ``INSERT ... SELECT``, in
+    item order: each row lands at the end of the (execution, item) key."""
     columns = [
         AbcResult.execution_id,
         AbcResult.item_id,
@@ -268,25 +261,7 @@ def _abc_insert(execution_id: int, ranked: Any) -> Any:
         AbcResult.cumulative_before_pence,
         AbcResult.abc_class,
     ]
-    return insert(AbcResult).from_select(columns, select(literal(execution_id), *ranked.c))
-
-
-def _abc_update(execution_id: int) -> Any:
-    """Every classed item takes its class from the snapshot just written: one ``UPDATE ... FROM``.
-
-    Only items whose class changes are written (an unchanged row is not rewritten), so the
-    count is of items reclassified.
-    """
-    return (
-        update(Item)
-        .values(abc_class=AbcResult.abc_class)
-        .where(
-            AbcResult.execution_id == execution_id,
-            AbcResult.item_id == Item.id,
-            Item.abc_class.is_distinct_from(AbcResult.abc_class),
-        )
-        .execution_options(synchronize_session=False)
-    )
+    return insert(AbcResult).from_select(columns, select(literal(execution_id), *ranked.c).order_by(ranked.c.item_id))
 
 
 class ValuationParams(BaseModel):
