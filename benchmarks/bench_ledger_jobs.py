@@ -741,13 +741,15 @@ def run() -> list[tuple[str, str]]:
             finally:
                 if drop is not None:
                     drop()
-            problem = _compare(name, jobs[-1]["figures"], bases[-1]["figures"])
+            problem = _compare(name, jobs[-1].pop("figures"), bases[-1]["figures"])
+            rows = len([k for k in bases[-1].pop("figures") if k != "control"])
+            # Children start from this process's peak memory (Linux keeps the high-water mark
+            # across fork and exec), so no run's figures are kept here.
             if problem:
                 problems.append(problem)
                 break
         job, base = _median_run(jobs), _median_run(bases)
         ratio = job["seconds"] / base["seconds"] if base["seconds"] else float("inf")
-        rows = len([k for k in bases[0]["figures"] if k != "control"])
         each = ""
         if len(jobs) > 1:
             each = "; each run " + ", ".join(

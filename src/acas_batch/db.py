@@ -167,9 +167,10 @@ def stream_partitions(bind: Session | Connection, statement: Any, size: int) -> 
 
     On PostgreSQL a server-side cursor (``yield_per``) is planned for its first rows and never
     gets parallel workers; psycopg's chunked mode streams a plain query's rows instead. The
-    statement is sent with its values inline (``literal_binds``): use it for statements whose
-    values are numbers, dates and enumerations, and read it to its end (the connection serves
-    nothing else meanwhile). Other databases: ``yield_per`` partitions.
+    statement is sent with its values inline (``literal_binds``, strings quoted by SQLAlchemy):
+    use it for statements whose values are the code's own numbers, dates, enumerations and
+    constants, never text from outside; and read it to its end (the connection serves nothing
+    else meanwhile). Other databases: ``yield_per`` partitions.
     """
     conn = _connection_of(bind)
     if conn.dialect.name != "postgresql":
@@ -177,7 +178,9 @@ def stream_partitions(bind: Session | Connection, statement: Any, size: int) -> 
         return
     sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     raw: Any = conn.connection.driver_connection
-    rows = raw.cursor().stream(sql, size=size)  # no parameters: the text is sent as it is
+    # No parameters, but an empty mapping: psycopg then reads the text as the dialect wrote it
+    # for parameters, so each % it doubled (as in a LIKE pattern or a string) is one % again.
+    rows = raw.cursor().stream(sql, params={}, size=size)
     while part := list(itertools.islice(rows, size)):
         yield part
 
