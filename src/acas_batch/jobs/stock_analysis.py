@@ -8,12 +8,13 @@ back for the log, the CSV and the PDF.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import FromClause, Integer, case, cast, func, insert, literal, select, update
+from sqlalchemy import Connection, FromClause, Integer, case, cast, func, insert, literal, select, update
 
 from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
@@ -129,23 +130,31 @@ def abc_analysis(ctx: JobContext[AbcParams]) -> JobResult:
     p, s = ctx.params, ctx.session
     warehouses = warehouse_ids(s, p.warehouse)
     since, until = year_before(ctx.business_date), ctx.business_date
-    replaced = replace_snapshot(s, AbcResult, ctx.execution_id)
     ranking = abc_select(warehouses=warehouses, since=since, until=until, a_pct=p.a_pct, b_pct=p.b_pct)
     if warehouses is not None:
         ctx.log.info(f"classes of warehouse {p.warehouse} reported only: item classes follow ALL warehouses")
     csv_path = ctx.output("abc_analysis.csv")
-    update_items = warehouses is None
-    if s.get_bind().dialect.name == "postgresql":
-        # Ranked into a temporary table first: a statement that writes never gets parallel
-        # workers, and the ranking's grouped scan of a year's issues is most of the run.
-        with temporary_table(s, "acas_abc_ranked", ranking) as ranked:
-            s.connection().execute(_abc_insert(ctx.execution_id, ranked))
-            summary, updated = _abc_classes_and_csv(ctx, ranked, csv_path, update_items=update_items)
-    else:
-        # No parallel query to gain: the ranking goes straight into the snapshot, read back from it.
-        s.connection().execute(_abc_insert(ctx.execution_id, ranking.subquery("ranked")))
-        written = _snapshot_ranked(ctx.execution_id)
-        summary, updated = _abc_classes_and_csv(ctx, written, csv_path, update_items=update_items)
+    conn = s.connection()
+    # The CSV is written by a second thread from rows read first, while this one writes the
+    # database (replacing an earlier run's snapshot, the snapshot, the item classes): the
+    # driver lets go of the interpreter while it waits, so the file costs no extra time.
+    with ThreadPoolExecutor(1, thread_name_prefix="abc-csv") as pool:
+        if conn.dialect.name == "postgresql":
+            # Ranked into a temporary table first: a statement that writes never gets parallel
+            # workers, and the ranking's grouped scan of a year's issues is most of the run.
+            with temporary_table(s, "acas_abc_ranked", ranking) as ranked:
+                written = pool.submit(_csv_by_class, csv_path, _csv_rows(conn, ranked))
+                replaced = replace_snapshot(s, AbcResult, ctx.execution_id)
+                conn.execute(_abc_insert(ctx.execution_id, ranked))
+                updated = _update_classes(conn, ranked) if warehouses is None else 0
+        else:
+            # No parallel query to gain: the ranking goes straight into the snapshot, read back from it.
+            conn.execute(_abc_insert(ctx.execution_id, ranking.subquery("ranked")))
+            snapshot = _snapshot_ranked(ctx.execution_id)
+            written = pool.submit(_csv_by_class, csv_path, _csv_rows(conn, snapshot))
+            replaced = replace_snapshot(s, AbcResult, ctx.execution_id)
+            updated = _update_classes(conn, snapshot) if warehouses is None else 0
+        summary = written.result()
     ctx.progress(1, 2)
     total = sum(v for _, v in summary.values())
     counts = {f"class_{c.value}": summary[c][0] for c in AbcClass}
@@ -201,21 +210,20 @@ def _snapshot_ranked(execution_id: int) -> FromClause:
     )
 
 
-def _abc_classes_and_csv(
-    ctx: JobContext[AbcParams], ranked: FromClause, csv_path: Path, *, update_items: bool
-) -> tuple[_Summary, int]:
-    """From the ranking computed once (``abc_select``'s columns): the changed item classes, then
-    the CSV's rows by rank, the class totals summed as they are written."""
-    conn = ctx.session.connection()
-    updated = 0
-    if update_items:
-        changed = (
-            update(Item)
-            .values(abc_class=ranked.c.abc_class)
-            .where(Item.id == ranked.c.item_id, Item.abc_class.is_distinct_from(ranked.c.abc_class))
-            .execution_options(synchronize_session=False)
-        )
-        updated = rowcount(conn.execute(changed))
+def _update_classes(conn: Connection, ranked: FromClause) -> int:
+    """Every ranked item takes its class; only the items whose class changes are written, and
+    their count is returned."""
+    changed = (
+        update(Item)
+        .values(abc_class=ranked.c.abc_class)
+        .where(Item.id == ranked.c.item_id, Item.abc_class.is_distinct_from(ranked.c.abc_class))
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(conn.execute(changed))
+
+
+def _csv_rows(conn: Connection, ranked: FromClause) -> list[Sequence[Any]]:
+    """The CSV's rows (``_ABC_HEADER``'s columns), by rank: one row per item, read in partitions."""
     q = (
         select(
             ranked.c.rank,
@@ -229,8 +237,7 @@ def _abc_classes_and_csv(
         .join_from(ranked, Item, Item.id == ranked.c.item_id)
         .order_by(ranked.c.rank)
     )
-    rows = (row for part in stream_partitions(conn, q, STREAM_ROWS) for row in part)
-    return _csv_by_class(csv_path, rows), updated
+    return [row for part in stream_partitions(conn, q, STREAM_ROWS) for row in part]
 
 
 def _csv_by_class(csv_path: Path, rows: Iterable[Sequence[Any]]) -> _Summary:
