@@ -10,12 +10,12 @@ from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_fro
 from acas_batch.cli.schedules import parse_day
 from acas_batch.clock import SystemClock
 from acas_batch.db import transaction
-from acas_batch.jobs.vat_returns import Settlement, record_vat_settlement, vat_returns
+from acas_batch.jobs.vat_returns import Settlement, direction, record_vat_settlement, vat_returns
 from acas_batch.ledger.money import format_pence
 
 app = typer.Typer(help="VAT returns: list them, record their settlement with HMRC.", no_args_is_help=True)
 
-COLUMNS = ("period", "start", "end", "status", "box 3", "box 4", "net", "", "paid on", "journal")
+COLUMNS = ("period", "start", "end", "status", "box 3", "box 4", "net (box 5)", "paid on", "journal")
 
 
 @app.command("returns")
@@ -38,8 +38,7 @@ def returns_cmd(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, j
                 r.status,
                 format_pence(r.box3_pence),
                 format_pence(r.box4_pence),
-                format_pence(r.net_pence),
-                r.as_dict()["direction"],
+                f"{format_pence(r.net_pence)} {direction(r.net_pence)}",
                 r.paid_on.isoformat() if r.paid_on else "",
                 r.payment_journal_id,
             )

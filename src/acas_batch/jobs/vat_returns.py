@@ -185,4 +185,3 @@ def record_vat_settlement(
         details=settlement.as_dict(),
     )
     return settlement
-

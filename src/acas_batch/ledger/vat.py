@@ -132,7 +132,9 @@ def mark_vat_return_paid(session: Session, vat_return_id: int, *, on: date, jour
             select(JournalLine.account_id, func.sum(JournalLine.debit_pence - JournalLine.credit_pence))
             .where(JournalLine.journal_id == journal_id, JournalLine.account_id.in_((output, input_)))
             .group_by(JournalLine.account_id)
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     out_moved, in_moved = int(moved.get(output) or 0), -int(moved.get(input_) or 0)
     if (out_moved, in_moved) != (row.box3_pence, row.box4_pence):
