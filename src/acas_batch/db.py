@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -45,6 +45,8 @@ from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from acas_batch.config import normalise_database_url
 from acas_batch.errors import DatabaseError
+
+Ts = TypeVarTuple("Ts")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -186,7 +188,7 @@ def stream_partitions(bind: Session | Connection, statement: Any, size: int) -> 
 
 
 @contextmanager
-def temporary_table(bind: Session | Connection, name: str, query: Select[Any]) -> Iterator[TableClause]:
+def temporary_table(bind: Session | Connection, name: str, query: Select[*Ts]) -> Iterator[TableClause]:
     """``query``'s rows in a temporary table ``name`` of this transaction, for several statements to read.
 
     ``CREATE TEMPORARY TABLE ... AS``: on PostgreSQL the query may use parallel workers, which
@@ -206,7 +208,7 @@ def temporary_table(bind: Session | Connection, name: str, query: Select[Any]) -
 class _CreateTemporaryTableAs(Executable, ClauseElement):
     inherit_cache = False
 
-    def __init__(self, name: str, query: Select[Any]) -> None:
+    def __init__(self, name: str, query: Select[*tuple[Any, ...]]) -> None:
         self.name, self.query = name, query
 
 

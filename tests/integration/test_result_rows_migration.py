@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from acas_batch.db import make_engine
-from acas_batch.models import AbcResult, BatchExecution, BatchJob, ExecutionState, ForecastResult, Module, TriggerKind
+from acas_batch.models import AbcResult, ForecastResult
 from acas_batch.models.migrate import current_revision, downgrade, upgrade
 from tests.books import Books
+from tests.support.executions import add_execution
 
-NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 BEFORE = "0014_vat_stagger"
 ACCURACY = "method, history_months, holdout_months, adi, mae, mape, mase"
 
@@ -25,23 +25,6 @@ def old_engine(empty_db_url: str) -> Iterator[Engine]:
     upgrade(engine, BEFORE)
     yield engine
     engine.dispose()
-
-
-def _execution(session: Session, name: str) -> int:
-    job = BatchJob(name=name, module=Module.ST, handler=name, created_at=NOW, updated_at=NOW)
-    session.add(job)
-    session.flush()
-    run = BatchExecution(
-        job_id=job.id,
-        business_date=date(2026, 11, 23),
-        state=ExecutionState.SUCCEEDED,
-        trigger=TriggerKind.MANUAL,
-        run_key=f"{name}:2026-11",
-        created_at=NOW,
-    )
-    session.add(run)
-    session.flush()
-    return run.id
 
 
 def _old_rows(engine: Engine) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], list[tuple[object, ...]]]:
@@ -70,7 +53,7 @@ def test_snapshots_are_carried_over_on_upgrade_and_back_on_downgrade(old_engine:
     with Session(old_engine) as s:
         books = Books.open(s)
         one, two = books.item(), books.item()
-        abc_run, fc_run = _execution(s, "ST_ABC_ANALYSIS"), _execution(s, "ST_DEMAND_FORECAST")
+        abc_run, fc_run = add_execution(s, "ST_ABC_ANALYSIS"), add_execution(s, "ST_DEMAND_FORECAST")
         s.commit()
     with old_engine.begin() as conn:
         conn.execute(
@@ -129,7 +112,7 @@ def test_an_item_with_a_gap_in_its_months_stops_the_upgrade(old_engine: Engine) 
     # Given an accuracy row whose item lacks its middle forecast month
     with Session(old_engine) as s:
         item = Books.open(s).item()
-        run = _execution(s, "ST_DEMAND_FORECAST")
+        run = add_execution(s, "ST_DEMAND_FORECAST")
         s.commit()
     with old_engine.begin() as conn:
         conn.execute(

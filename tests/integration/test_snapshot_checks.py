@@ -5,7 +5,7 @@ deletes its rows; and the temporary tables the ABC job ranks into."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import Engine, delete, func, insert, inspect, literal, select, text, update
@@ -13,31 +13,12 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from acas_batch.db import make_engine, temporary_table, transaction
-from acas_batch.models import AbcResult, BatchExecution, BatchJob, ExecutionState, ForecastResult, Module, TriggerKind
+from acas_batch.models import AbcResult, BatchExecution, ForecastResult
 from acas_batch.models.migrate import current_revision, downgrade, upgrade
 from acas_batch.models.results_st import SNAPSHOT_CHECKS
+from tests.support.executions import add_execution
 
-NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 BEFORE = "0016_vat_paid"
-
-
-def _execution(session: Session, name: str, day: int = 23) -> int:
-    job = session.scalar(select(BatchJob).where(BatchJob.name == name))
-    if job is None:
-        job = BatchJob(name=name, module=Module.ST, handler=name, created_at=NOW, updated_at=NOW)
-        session.add(job)
-        session.flush()
-    run = BatchExecution(
-        job_id=job.id,
-        business_date=date(2026, 11, day),
-        state=ExecutionState.SUCCEEDED,
-        trigger=TriggerKind.MANUAL,
-        run_key=f"{name}:2026-11-{day}",
-        created_at=NOW,
-    )
-    session.add(run)
-    session.flush()
-    return run.id
 
 
 def _abc(execution_id: int, item_id: int) -> dict[str, object]:
@@ -73,7 +54,10 @@ def _counts(engine: Engine) -> dict[str, int]:
 def runs(engine: Engine) -> tuple[int, int]:
     """Two executions with two ABC rows and two forecast rows each."""
     with transaction(engine, write=True) as s:
-        first, second = _execution(s, "ST_ABC_ANALYSIS", 22), _execution(s, "ST_ABC_ANALYSIS", 23)
+        first, second = (
+            add_execution(s, "ST_ABC_ANALYSIS", date(2026, 11, 22)),
+            add_execution(s, "ST_ABC_ANALYSIS", date(2026, 11, 23)),
+        )
         s.execute(insert(AbcResult), [_abc(e, i) for e in (first, second) for i in (1, 2)])
         s.execute(insert(ForecastResult), [_forecast(e, i) for e in (first, second) for i in (1, 2)])
     return first, second
@@ -151,7 +135,7 @@ def _execution_keys(engine: Engine) -> dict[str, list[str]]:
 
 def test_the_migration_trades_the_foreign_keys_for_triggers_and_back_keeping_the_rows(old_engine: Engine) -> None:
     with transaction(old_engine, write=True) as s:
-        run = _execution(s, "ST_ABC_ANALYSIS")
+        run = add_execution(s, "ST_ABC_ANALYSIS")
         s.execute(insert(AbcResult), [_abc(run, i) for i in (1, 2, 3)])
         s.execute(insert(ForecastResult), [_forecast(run, 1)])
     assert _execution_keys(old_engine) == {t: ["batch_execution_rec"] for t in SNAPSHOT_CHECKS}
@@ -175,8 +159,8 @@ def test_the_migration_trades_the_foreign_keys_for_triggers_and_back_keeping_the
 
 def test_a_temporary_table_holds_the_query_rows_for_the_block_and_is_gone_after(engine: Engine) -> None:
     with transaction(engine, write=True) as s:
-        _execution(s, "ST_ABC_ANALYSIS", 21)
-        _execution(s, "ST_ABC_ANALYSIS", 22)
+        add_execution(s, "ST_ABC_ANALYSIS", date(2026, 11, 21))
+        add_execution(s, "ST_ABC_ANALYSIS", date(2026, 11, 22))
     query = select(BatchExecution.id.label("run"), (BatchExecution.id * 10).label("tenfold")).where(
         BatchExecution.business_date > date(2026, 11, 21)
     )
