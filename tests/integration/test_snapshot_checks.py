@@ -18,7 +18,7 @@ from acas_batch.models.migrate import current_revision, downgrade, upgrade
 from acas_batch.models.results_st import SNAPSHOT_CHECKS
 from tests.support.executions import add_execution
 
-BEFORE = "0016_vat_paid"
+BEFORE, REVISION = "0016_vat_paid", "0017_snapshot_checks"
 
 
 def _abc(execution_id: int, item_id: int) -> dict[str, object]:
@@ -140,8 +140,8 @@ def test_the_migration_trades_the_foreign_keys_for_triggers_and_back_keeping_the
         s.execute(insert(ForecastResult), [_forecast(run, 1)])
     assert _execution_keys(old_engine) == {t: ["batch_execution_rec"] for t in SNAPSHOT_CHECKS}
 
-    upgrade(old_engine)
-    assert current_revision(old_engine) == "0017_snapshot_checks"
+    upgrade(old_engine, REVISION)
+    assert current_revision(old_engine) == REVISION
     assert _execution_keys(old_engine) == {t: [] for t in SNAPSHOT_CHECKS}
     assert _counts(old_engine) == {"st_abc_result_rec": 3, "st_forecast_result_rec": 1}
     with pytest.raises(IntegrityError), transaction(old_engine, write=True) as s:
@@ -153,8 +153,8 @@ def test_the_migration_trades_the_foreign_keys_for_triggers_and_back_keeping_the
     with transaction(old_engine, write=True) as s:  # no trigger left behind: the key cascades
         s.execute(delete(BatchExecution).where(BatchExecution.id == run))
     assert _counts(old_engine) == {"st_abc_result_rec": 0, "st_forecast_result_rec": 0}
-    upgrade(old_engine)
-    assert current_revision(old_engine) == "0017_snapshot_checks"
+    upgrade(old_engine, REVISION)
+    assert current_revision(old_engine) == REVISION
 
 
 def test_a_temporary_table_holds_the_query_rows_for_the_block_and_is_gone_after(engine: Engine) -> None:

@@ -96,5 +96,5 @@ def test_returns_are_kept_on_upgrade_the_demo_paid_ones_settled_and_the_marker_g
     assert not {"paid_on", "payment_journal_id"} & _columns(old_engine)
     with old_engine.connect() as conn:
         assert [tuple(r) for r in conn.execute(text(RETURNS))] == before
-    upgrade(old_engine)
+    upgrade(old_engine, "0016_vat_paid")
     assert current_revision(old_engine) == "0016_vat_paid"
