@@ -18,6 +18,7 @@ from acas_batch.models import (
     CostMethod,
     Customer,
     Item,
+    JournalLine,
     Supplier,
     VatCode,
     Warehouse,
@@ -49,6 +50,15 @@ class Books:
 
     def acc(self, code: str) -> int:
         return self.session.scalars(select(Account.id).where(Account.code == code)).one()
+
+    def journal_lines(self, journal_id: int) -> list[tuple[int, int, int]]:
+        """A journal's lines in order, as (account id, debit pence, credit pence)."""
+        rows = self.session.execute(
+            select(JournalLine.account_id, JournalLine.debit_pence, JournalLine.credit_pence)
+            .where(JournalLine.journal_id == journal_id)
+            .order_by(JournalLine.line_no)
+        )
+        return [(int(a), int(d), int(c)) for a, d, c in rows]
 
     def control(self, kind: ControlKind) -> int:
         return self.session.scalars(select(Account.id).where(Account.control == kind)).first() or 0

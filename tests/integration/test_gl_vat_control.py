@@ -22,7 +22,6 @@ from acas_batch.models import (
     Company,
     ExecutionState,
     Journal,
-    JournalLine,
     ReconciliationLine,
     VatReturn,
     VatReturnStatus,
@@ -105,12 +104,7 @@ def test_vat_control_against_documents_less_settled_returns_and_a_manual_journal
     # Then the payment cleared each VAT account of the quarter and took 100.00 from the bank ...
     q2 = s.get_one(VatReturn, q2.id)
     assert (q2.paid_on, q2.payment_journal_id) == (PAID, journal_id)
-    lines = s.execute(
-        select(JournalLine.account_id, JournalLine.debit_pence, JournalLine.credit_pence)
-        .where(JournalLine.journal_id == journal_id)
-        .order_by(JournalLine.line_no)
-    ).all()
-    assert [tuple(r) for r in lines] == [
+    assert b.journal_lines(journal_id) == [
         (b.acc("2200"), 18_000, 0),
         (b.acc("2201"), 0, 8_000),
         (b.acc("1200"), 0, 10_000),
@@ -184,12 +178,7 @@ def test_a_return_is_settled_once_after_it_is_submitted_and_a_repayment_comes_in
 
     # Then 180.00 comes into the bank: DR bank, with DR VAT output 120.00, CR VAT input 300.00
     assert journal_id is not None
-    lines = s.execute(
-        select(JournalLine.account_id, JournalLine.debit_pence, JournalLine.credit_pence)
-        .where(JournalLine.journal_id == journal_id)
-        .order_by(JournalLine.line_no)
-    ).all()
-    assert [tuple(r) for r in lines] == [
+    assert books.journal_lines(journal_id) == [
         (books.acc("2200"), 12_000, 0),
         (books.acc("2201"), 0, 30_000),
         (books.acc("1200"), 18_000, 0),

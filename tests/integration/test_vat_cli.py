@@ -148,12 +148,7 @@ def test_list_and_settle_a_return_from_the_command_line(
         "journal_id": journal_id, "posted": True, "bank_code": "SAVE", "bank_account_code": "1210",
     }  # fmt: skip
     s.rollback()
-    lines = s.execute(
-        select(JournalLine.account_id, JournalLine.debit_pence, JournalLine.credit_pence)
-        .where(JournalLine.journal_id == journal_id)
-        .order_by(JournalLine.line_no)
-    ).all()
-    assert [tuple(r) for r in lines] == [
+    assert b.journal_lines(journal_id) == [
         (b.acc("2200"), 18_000, 0),
         (b.acc("2201"), 0, 8_000),
         (b.acc("1210"), 0, 10_000),
