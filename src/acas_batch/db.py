@@ -187,6 +187,57 @@ def stream_partitions(bind: Session | Connection, statement: Any, size: int) -> 
         yield part
 
 
+def copy_csv(bind: Session | Connection, statement: Any, *, block_bytes: int = 1 << 20) -> Iterator[bytes]:
+    """PostgreSQL: the rows of ``statement`` as CSV, formatted by the server (``COPY ... TO STDOUT``).
+
+    Lines end CRLF and fields are quoted where ``csv.writer`` quotes them (a delimiter,
+    quote, CR or LF inside; one exception, an empty text, comes quoted as ``""``, which any
+    reader takes for the same empty field), so the bytes read back by ``csv.reader`` give the
+    rows a ``csv.writer`` file gives. The server formats each value in C, several times faster
+    than the csv module. Yields blocks of whole lines, about ``block_bytes`` each: memory flat. The values go into the
+    SQL as in :func:`stream_partitions` (the same rule: never text from outside).
+    """
+    conn = _connection_of(bind)
+    if conn.dialect.name != "postgresql":
+        raise NotImplementedError("COPY is PostgreSQL's: write rows with reports.write_csv elsewhere")
+    sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    # The dialect doubles each % for the driver's parameters; COPY takes the text as it is.
+    sql = sql.replace("%%", "%")
+    raw: Any = conn.connection.driver_connection
+    line_ends = _CrLf()
+    with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
+        block: list[bytes] = []
+        size = 0
+        for data in copy:
+            block.append(bytes(data))
+            size += len(data)
+            if size >= block_bytes:
+                yield line_ends(b"".join(block))
+                block, size = [], 0
+        if block:
+            yield line_ends(b"".join(block))
+
+
+class _CrLf:
+    """COPY's line ends (LF) made CRLF, block by block; an LF inside a quoted field stays.
+
+    Quotes come in pairs around a field and doubled within it, so splitting on them leaves
+    the text outside every field at alternate places; whether a block starts inside a field
+    is carried from the block before.
+    """
+
+    def __init__(self) -> None:
+        self.quoted = False
+
+    def __call__(self, data: bytes) -> bytes:
+        parts = data.split(b'"')
+        for i in range(1 if self.quoted else 0, len(parts), 2):
+            parts[i] = parts[i].replace(b"\n", b"\r\n")
+        if len(parts) % 2 == 0:  # an odd number of quotes: the next block starts on the other side
+            self.quoted = not self.quoted
+        return b'"'.join(parts)
+
+
 @contextmanager
 def temporary_table(bind: Session | Connection, name: str, query: Select[*Ts]) -> Iterator[TableClause]:
     """``query``'s rows in a temporary table ``name`` of this transaction, for several statements to read.

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import Connection, FromClause, Integer, case, cast, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, Connection, FromClause, Integer, case, cast, func, insert, literal, select, update
 
 from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
-from acas_batch.db import rowcount, stream_partitions, temporary_table
+from acas_batch.db import copy_csv, rowcount, stream_partitions, temporary_table
 from acas_batch.jobs.params import Notify, OutputFormat, WarehouseCode, warehouse_ids
 from acas_batch.jobs.stock_common import STREAM_ROWS, replace_snapshot, stream, warehouse_day_key, year_before
 from acas_batch.ledger import balances
@@ -38,7 +38,7 @@ from acas_batch.models import (
     ValuationResult,
     Warehouse,
 )
-from acas_batch.reports import write_csv, write_table_pdf
+from acas_batch.reports import write_csv, write_csv_blocks, write_table_pdf
 
 _ST = ({"name": "ledger:ST", "mode": "shared"},)
 _ST_WRITE = ({"name": "ledger:ST", "mode": "exclusive"},)  # ABC rewrites item classes
@@ -62,8 +62,13 @@ class AbcParams(BaseModel):
         return self
 
 
-def abc_select(*, warehouses: list[int] | None, since: date, until: date, a_pct: int, b_pct: int) -> Any:
-    """Per active item: consumption in (since, until], its rank, the value ranked above it, its class."""
+def abc_select(
+    *, warehouses: list[int] | None, since: date, until: date, a_pct: int, b_pct: int, details: bool = False
+) -> Any:
+    """Per active item: consumption in (since, until], its rank, the value ranked above it, its class.
+
+    With ``details``, also the item's code, description and class before this run (``was``).
+    """
     value_expr = func.sum(-StockMovement.value_pence)
     used = select(
         StockMovement.item_id,
@@ -81,6 +86,8 @@ def abc_select(*, warehouses: list[int] | None, since: date, until: date, a_pct:
         select(
             Item.id.label("item_id"),
             Item.code.label("code"),
+            Item.description.label("description"),
+            Item.abc_class.label("was"),
             func.coalesce(used_q.c.qty, 0).label("qty"),
             func.coalesce(used_q.c.value, 0).label("value"),
         )
@@ -92,6 +99,9 @@ def abc_select(*, warehouses: list[int] | None, since: date, until: date, a_pct:
     positive = case((base.c.value > 0, base.c.value), else_=0)
     ranked = select(
         base.c.item_id,
+        base.c.code,
+        base.c.description,
+        base.c.was,
         base.c.qty,
         base.c.value,
         func.row_number().over(order_by=order).label("rank"),
@@ -107,7 +117,7 @@ def abc_select(*, warehouses: list[int] | None, since: date, until: date, a_pct:
     )
     # Sums of integers are NUMERIC on PostgreSQL: cast back, so the rows and the temporary
     # table the job ranks into hold integer pence.
-    return select(
+    q = select(
         ranked.c.item_id,
         ranked.c.rank,
         cast(ranked.c.qty, Integer).label("qty"),
@@ -115,6 +125,7 @@ def abc_select(*, warehouses: list[int] | None, since: date, until: date, a_pct:
         cast(ranked.c.before, Pence).label("before"),
         klass.label("abc_class"),
     )
+    return q.add_columns(ranked.c.code, ranked.c.description, ranked.c.was) if details else q
 
 
 @job(
@@ -130,31 +141,37 @@ def abc_analysis(ctx: JobContext[AbcParams]) -> JobResult:
     p, s = ctx.params, ctx.session
     warehouses = warehouse_ids(s, p.warehouse)
     since, until = year_before(ctx.business_date), ctx.business_date
-    ranking = abc_select(warehouses=warehouses, since=since, until=until, a_pct=p.a_pct, b_pct=p.b_pct)
     if warehouses is not None:
         ctx.log.info(f"classes of warehouse {p.warehouse} reported only: item classes follow ALL warehouses")
     csv_path = ctx.output("abc_analysis.csv")
     conn = s.connection()
-    # The CSV is written by a second thread from rows read first, while this one writes the
-    # database (replacing an earlier run's snapshot, the snapshot, the item classes): the
-    # driver lets go of the interpreter while it waits, so the file costs no extra time.
-    with ThreadPoolExecutor(1, thread_name_prefix="abc-csv") as pool:
-        if conn.dialect.name == "postgresql":
-            # Ranked into a temporary table first: a statement that writes never gets parallel
-            # workers, and the ranking's grouped scan of a year's issues is most of the run.
-            with temporary_table(s, "acas_abc_ranked", ranking) as ranked:
-                written = pool.submit(_csv_by_class, csv_path, _csv_rows(conn, ranked))
-                replaced = replace_snapshot(s, AbcResult, ctx.execution_id)
-                conn.execute(_abc_insert(ctx.execution_id, ranked))
-                updated = _update_classes(conn, ranked) if warehouses is None else 0
-        else:
-            # No parallel query to gain: the ranking goes straight into the snapshot, read back from it.
-            conn.execute(_abc_insert(ctx.execution_id, ranking.subquery("ranked")))
-            snapshot = _snapshot_ranked(ctx.execution_id)
+    if conn.dialect.name == "postgresql":
+        # Ranked into a temporary table first: a statement that writes never gets parallel
+        # workers, and the ranking's grouped scan of a year's issues is most of the run. The
+        # table carries what the CSV and the class update need, so neither reads the items again.
+        ranking = abc_select(
+            warehouses=warehouses, since=since, until=until, a_pct=p.a_pct, b_pct=p.b_pct, details=True
+        )
+        with temporary_table(s, "acas_abc_ranked", ranking) as ranked:
+            write_csv_blocks(csv_path, _ABC_HEADER, copy_csv(conn, _csv_select(ranked)))
+            summary = _class_summary(conn, ranked)
+            replaced = replace_snapshot(s, AbcResult, ctx.execution_id)
+            conn.execute(_abc_insert(ctx.execution_id, ranked))
+            changed = ranked.c.abc_class.is_distinct_from(ranked.c.was)
+            updated = _update_classes(conn, ranked, changed) if warehouses is None else 0
+    else:
+        # No parallel query to gain: the ranking goes straight into the snapshot, read back from
+        # it. The CSV is written by a second thread from rows read first, while this one writes
+        # the database (an earlier run's snapshot replaced, the item classes): the driver lets go
+        # of the interpreter while it waits, so the file costs little extra time.
+        ranking = abc_select(warehouses=warehouses, since=since, until=until, a_pct=p.a_pct, b_pct=p.b_pct)
+        conn.execute(_abc_insert(ctx.execution_id, ranking.subquery("ranked")))
+        snapshot = _snapshot_ranked(ctx.execution_id)
+        with ThreadPoolExecutor(1, thread_name_prefix="abc-csv") as pool:
             written = pool.submit(_csv_by_class, csv_path, _csv_rows(conn, snapshot))
             replaced = replace_snapshot(s, AbcResult, ctx.execution_id)
             updated = _update_classes(conn, snapshot) if warehouses is None else 0
-        summary = written.result()
+            summary = written.result()
     ctx.progress(1, 2)
     total = sum(v for _, v in summary.values())
     counts = {f"class_{c.value}": summary[c][0] for c in AbcClass}
@@ -210,16 +227,33 @@ def _snapshot_ranked(execution_id: int) -> FromClause:
     )
 
 
-def _update_classes(conn: Connection, ranked: FromClause) -> int:
+def _update_classes(conn: Connection, ranked: FromClause, changed: ColumnElement[bool] | None = None) -> int:
     """Every ranked item takes its class; only the items whose class changes are written, and
-    their count is returned."""
-    changed = (
+    their count is returned. ``changed``, a condition on ``ranked`` alone, picks those rows
+    before the join (the class each item had when it was ranked)."""
+    q = (
         update(Item)
         .values(abc_class=ranked.c.abc_class)
         .where(Item.id == ranked.c.item_id, Item.abc_class.is_distinct_from(ranked.c.abc_class))
         .execution_options(synchronize_session=False)
     )
-    return rowcount(conn.execute(changed))
+    return rowcount(conn.execute(q if changed is None else q.where(changed)))
+
+
+def _csv_select(ranked: FromClause) -> Any:
+    """The CSV's rows (``_ABC_HEADER``'s columns) by rank, from a ranking with ``details``."""
+    c = ranked.c
+    return select(c.rank, c.code, c.description, c.qty, c.value, c.before + c.value, c.abc_class).order_by(c.rank)
+
+
+def _class_summary(conn: Connection, ranked: FromClause) -> _Summary:
+    """The items and the consumption value of each class (every class, zero when it has none)."""
+    c = ranked.c
+    got = {
+        k: (int(n), int(v))
+        for k, n, v in conn.execute(select(c.abc_class, func.count(), func.sum(c.value)).group_by(c.abc_class))
+    }
+    return {k: got.get(k.value, (0, 0)) for k in AbcClass}
 
 
 def _csv_rows(conn: Connection, ranked: FromClause) -> list[Sequence[Any]]:
@@ -268,7 +302,9 @@ def _abc_insert(execution_id: int, ranked: FromClause) -> Any:
         AbcResult.cumulative_before_pence,
         AbcResult.abc_class,
     ]
-    return insert(AbcResult).from_select(columns, select(literal(execution_id), *ranked.c).order_by(ranked.c.item_id))
+    c = ranked.c
+    rows = select(literal(execution_id), c.item_id, c.rank, c.qty, c.value, c.before, c.abc_class)
+    return insert(AbcResult).from_select(columns, rows.order_by(c.item_id))
 
 
 class ValuationParams(BaseModel):

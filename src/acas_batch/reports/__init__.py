@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from acas_batch.reports.render import open_csv, render_html, write_csv, write_pdf, write_table_pdf
+from acas_batch.reports.render import open_csv, render_html, write_csv, write_csv_blocks, write_pdf, write_table_pdf
 
-__all__ = ["open_csv", "render_html", "write_csv", "write_pdf", "write_table_pdf"]
+__all__ = ["open_csv", "render_html", "write_csv", "write_csv_blocks", "write_pdf", "write_table_pdf"]

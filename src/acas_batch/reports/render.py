@@ -190,6 +190,21 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) 
     return out.count
 
 
+def write_csv_blocks(path: Path, header: Sequence[str], blocks: Iterable[bytes]) -> None:
+    """A CSV file of ``header`` and then ``blocks``, lines already formatted (as ``db.copy_csv``
+    gives them): written to a temporary name, then renamed, as :func:`write_csv`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with tmp.open("wb") as fh:
+            fh.write((",".join(_csv_fields(header)) + "\r\n").encode())
+            for block in blocks:
+                fh.write(block)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 class CsvRows:
     """Rows written to an open CSV file, counted; ``None`` is written as an empty field."""
 
