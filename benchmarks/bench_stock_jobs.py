@@ -36,16 +36,18 @@ NOW = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
 
 ABC_SQL = """
 WITH used AS (
-  SELECT item_id, SUM(-value_pence) AS v FROM st_movement_rec
+  SELECT item_id, CAST(SUM(-quantity) AS BIGINT) AS q, CAST(SUM(-value_pence) AS BIGINT) AS v
+  FROM st_movement_rec
   WHERE kind = 'issue' AND movement_date > :since AND movement_date <= :until GROUP BY item_id
 ), base AS (
-  SELECT i.id, i.code, COALESCE(u.v, 0) AS v FROM st_item_rec i LEFT JOIN used u ON u.item_id = i.id
-  WHERE i.active
+  SELECT i.id, i.code, COALESCE(u.q, 0) AS q, COALESCE(u.v, 0) AS v, CASE WHEN u.v > 0 THEN u.v ELSE 0 END AS p
+  FROM st_item_rec i LEFT JOIN used u ON u.item_id = i.id WHERE i.active
 ), ranked AS (
-  SELECT id, v, COALESCE(SUM(v) OVER (ORDER BY v DESC, code ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
-    AS before, SUM(v) OVER () AS total FROM base
+  SELECT id, q, v, ROW_NUMBER() OVER (ORDER BY v DESC, code ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS rank,
+    SUM(p) OVER (ORDER BY v DESC, code ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - p AS before,
+    SUM(p) OVER () AS total FROM base
 )
-SELECT id, CASE WHEN v <= 0 THEN 'C' WHEN before * 100 < 80 * total THEN 'A'
+SELECT id, rank, q, v, CAST(before AS BIGINT), CASE WHEN v <= 0 THEN 'C' WHEN before * 100 < 80 * total THEN 'A'
   WHEN before * 100 < 95 * total THEN 'B' ELSE 'C' END FROM ranked
 """
 

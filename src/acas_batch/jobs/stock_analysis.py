@@ -82,30 +82,30 @@ def abc_select(
     if warehouses is not None:
         used = used.where(StockMovement.warehouse_id.in_(warehouses))
     used_q = used.group_by(StockMovement.item_id).subquery("used")
-    base = (
+    base_q = (
         select(
             Item.id.label("item_id"),
             Item.code.label("code"),
-            Item.description.label("description"),
-            Item.abc_class.label("was"),
             func.coalesce(used_q.c.qty, 0).label("qty"),
             func.coalesce(used_q.c.value, 0).label("value"),
         )
         .outerjoin(used_q, used_q.c.item_id == Item.id)
         .where(Item.active.is_(True))
-        .subquery("base")
     )
+    if details:  # carried through the ranking only when asked: wider rows cost its sorts time
+        base_q = base_q.add_columns(Item.description.label("description"), Item.abc_class.label("was"))
+    base = base_q.subquery("base")
     order = (base.c.value.desc(), base.c.code)
     positive = case((base.c.value > 0, base.c.value), else_=0)
     ranked = select(
         base.c.item_id,
         base.c.code,
-        base.c.description,
-        base.c.was,
+        *((base.c.description, base.c.was) if details else ()),
         base.c.qty,
         base.c.value,
-        func.row_number().over(order_by=order).label("rank"),
-        func.coalesce(func.sum(positive).over(order_by=order, rows=(None, -1)), 0).label("before"),
+        # One frame for both, so the databases compute them in one pass over the sorted rows.
+        func.row_number().over(order_by=order, rows=(None, 0)).label("rank"),
+        (func.sum(positive).over(order_by=order, rows=(None, 0)) - positive).label("before"),
         func.coalesce(func.sum(positive).over(), 0).label("total"),
     ).subquery("ranked")
     # The item that crosses a boundary still belongs to the class below it (as analysis.inventory.abc_classify).
