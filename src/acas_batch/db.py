@@ -193,9 +193,10 @@ def copy_csv(bind: Session | Connection, statement: Any, *, block_bytes: int = 1
     Lines end CRLF and fields are quoted where ``csv.writer`` quotes them (a delimiter,
     quote, CR or LF inside; one exception, an empty text, comes quoted as ``""``, which any
     reader takes for the same empty field), so the bytes read back by ``csv.reader`` give the
-    rows a ``csv.writer`` file gives. The server formats each value in C, several times faster
-    than the csv module. Yields blocks of whole lines, about ``block_bytes`` each: memory flat. The values go into the
-    SQL as in :func:`stream_partitions` (the same rule: never text from outside).
+    rows a ``csv.writer`` file gives. The server formats each value in C; the client only joins
+    the lines (32,000 ABC rows: 27 ms, against 55 ms fetched as rows and written by the csv
+    module). Yields blocks of whole lines, about ``block_bytes`` each: memory flat. The values
+    go into the SQL as in :func:`stream_partitions` (the same rule: never text from outside).
     """
     conn = _connection_of(bind)
     if conn.dialect.name != "postgresql":
