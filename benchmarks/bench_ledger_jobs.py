@@ -526,7 +526,8 @@ def job_figures(engine: Engine, name: str, execution_id: int, result: Any) -> Fi
                 "SELECT item_id, rank, consumption_qty, consumption_value_pence, cumulative_before_pence, abc_class"
                 " FROM st_abc_result_rec WHERE execution_id = :e"
             )
-            return {int(i): (int(r), int(q), int(v), int(b), str(k)) for i, r, q, v, b, k in conn.execute(text(q), e)}
+            rows = conn.execute(text(q), e)
+            return {int(i): (int(r), int(n), int(v), int(b), str(k)) for i, r, n, v, b, k in rows}
         if name == "ST_STOCK_VALUATION":
             q = "SELECT item_id, warehouse_id, value_pence FROM st_valuation_result_rec WHERE execution_id = :e"
             return {(int(i), int(w)): int(v) for i, w, v in conn.execute(text(q), e)} | {
