@@ -1,10 +1,11 @@
-"""Fixtures shared by the tests of this folder: ledger posting helpers and a real SMTP server."""
+"""Fixtures shared by the tests of this folder: ledger posting helpers, settings and a real SMTP server."""
 
 from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
 from email import message_from_bytes, policy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from acas_batch.config import Settings, load_settings
 from tests.books import Books
 
 
@@ -20,6 +22,12 @@ def books(engine: Engine) -> Iterator[Books]:
     """Posting helpers over one session on the test database."""
     with Session(engine, expire_on_commit=False) as session:
         yield Books.open(session)
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    """Settings for the test database, outputs under the test's own folder, no environment read."""
+    return load_settings(environ={}, database_url=db_url, data_dir=tmp_path)
 
 
 class Inbox:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from acas_batch.config import Settings, load_settings
+from acas_batch.config import Settings
 from acas_batch.errors import CloseRefused, PeriodClosed
 from acas_batch.ledger import balances
 from acas_batch.ledger.posting import JournalDraft, dr, post_journal
@@ -39,11 +38,6 @@ YEAR_END = date(2027, 3, 31)
 
 def at(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 23, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return load_settings(environ={}, database_url=db_url, data_dir=tmp_path)
 
 
 @pytest.fixture

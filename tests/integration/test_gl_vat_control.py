@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select, update
@@ -29,7 +28,7 @@ from acas_batch.models import (
 )
 from tests.books import Books, S
 from tests.integration.test_gl_close_jobs import gl
-from tests.sl_support import at, credit_note, open_books, receipt, settings_for
+from tests.sl_support import at, credit_note, open_books, receipt
 from tests.support.context import run_job
 
 Q2_DONE = date(2026, 7, 10)  # the day the 2026-Q2 (April to June) return is computed
@@ -39,11 +38,6 @@ PAID = date(2026, 8, 7)  # the day its net VAT goes to HMRC
 @pytest.fixture
 def books(engine: Engine) -> Iterator[Books]:
     yield from open_books(engine)
-
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return settings_for(db_url, tmp_path)
 
 
 def purchase(b: Books, supplier: int, net: int, on: date) -> int:

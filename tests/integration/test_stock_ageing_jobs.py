@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from acas_batch.batch.registry import REGISTRY
-from acas_batch.config import Settings, load_settings
+from acas_batch.config import Settings
 from acas_batch.db import transaction
 from acas_batch.errors import InsufficientStock, ValidationError
 from acas_batch.jobs import load_standard_jobs
@@ -46,11 +46,6 @@ NOW = datetime(2027, 6, 30, 21, 0, tzinfo=UTC)
 OLD = date(2026, 4, 15)
 DEMO_END = date(2026, 11, 23)
 DEMO = DemoSize(customers=8, suppliers=8, items=20, months=14)
-
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return load_settings(environ={}, database_url=db_url, data_dir=tmp_path)
 
 
 def _lot(books: Books, item: int, qty: int, cost: int, on: date = OLD, expiry: date | None = None) -> int:

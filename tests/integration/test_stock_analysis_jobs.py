@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from acas_batch.analysis.inventory import abc_classify
 from acas_batch.batch.registry import REGISTRY
-from acas_batch.config import Settings, load_settings
+from acas_batch.config import Settings
 from acas_batch.errors import ValidationError
 from acas_batch.jobs import load_standard_jobs
 from acas_batch.jobs.stock_common import year_before
@@ -43,11 +43,6 @@ DAY = date(2027, 6, 30)
 NOW = datetime(2027, 6, 30, 21, 0, tzinfo=UTC)
 DEMO_END = date(2026, 11, 23)
 DEMO = DemoSize(customers=8, suppliers=8, items=20, months=14)
-
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return load_settings(environ={}, database_url=db_url, data_dir=tmp_path)
 
 
 def _stock(books: Books, item: int, qty: int, cost: int, on: date = date(2026, 4, 15)) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from acas_batch.analysis.forecast import forecast_many
 from acas_batch.batch.registry import REGISTRY
-from acas_batch.config import Settings, load_settings
+from acas_batch.config import Settings
 from acas_batch.errors import ValidationError
 from acas_batch.jobs import load_standard_jobs, stock_forecast
 from acas_batch.ledger.demo import DemoSize, generate
@@ -34,11 +34,6 @@ from tests.support.context import HarnessContext, run_job
 
 DAY = date(2027, 3, 31)
 NOW = datetime(2027, 3, 31, 21, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return load_settings(environ={}, database_url=db_url, data_dir=tmp_path)
 
 
 def _history(books: Books, item: int, monthly: list[int]) -> None:

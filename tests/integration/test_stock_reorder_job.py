@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from acas_batch.analysis.inventory import demand_stats, suggest_order, z_for_service_level
-from acas_batch.config import Settings, load_settings
+from acas_batch.config import Settings
 from acas_batch.jobs import load_standard_jobs, stock_reorder
 from acas_batch.ledger.demo import DemoSize, generate
 from acas_batch.ledger.pl import OrderLine, create_purchase_order
@@ -34,11 +34,6 @@ from tests.support.context import run_job
 
 DAY = date(2027, 6, 30)
 NOW = datetime(2027, 6, 30, 5, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return load_settings(environ={}, database_url=db_url, data_dir=tmp_path)
 
 
 def _item(books: Books, supplier: int, on_hand: int) -> int:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from acas_batch.batch.business_days import BusinessCalendar
 from acas_batch.batch.registry import REGISTRY
-from acas_batch.config import Settings, load_settings
+from acas_batch.config import Settings
 from acas_batch.db import transaction
 from acas_batch.errors import ValidationError
 from acas_batch.jobs import load_standard_jobs
@@ -44,11 +44,6 @@ NOW = datetime(2027, 8, 27, 21, 0, tzinfo=UTC)
 OLD = date(2026, 4, 15)
 DEMO_END = date(2026, 11, 23)
 DEMO = DemoSize(customers=8, suppliers=8, items=20, months=14)
-
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return load_settings(environ={}, database_url=db_url, data_dir=tmp_path)
 
 
 def forced_rerun(engine: Engine, execution_id: int) -> None:

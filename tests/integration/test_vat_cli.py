@@ -6,7 +6,6 @@ import json
 import subprocess
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,7 +33,7 @@ from tests.books import Books
 from tests.integration.test_cli import acas
 from tests.integration.test_gl_close_jobs import gl
 from tests.integration.test_gl_vat_control import PAID, _return, purchase, submitted_return, vat_line
-from tests.sl_support import credit_note, open_books, settings_for
+from tests.sl_support import credit_note, open_books
 
 DATA_ERROR = 65  # EX_DATAERR: every refusal here is a ledger or validation error
 
@@ -42,11 +41,6 @@ DATA_ERROR = 65  # EX_DATAERR: every refusal here is a ledger or validation erro
 @pytest.fixture
 def books(engine: Engine) -> Iterator[Books]:
     yield from open_books(engine)
-
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return settings_for(db_url, tmp_path)
 
 
 def vat(s: Session, db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
