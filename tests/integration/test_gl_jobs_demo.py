@@ -33,10 +33,8 @@ from acas_batch.models import (
 )
 from acas_batch.services import JobSchedulerService
 from tests.engine_helpers import engine_settings
-from tests.integration.test_gl_close_jobs import at, settings
+from tests.integration.test_gl_close_jobs import at
 from tests.support.context import run_job
-
-__all__ = ["settings"]
 
 END = date(2026, 11, 23)
 SIZE = DemoSize(customers=6, suppliers=8, items=10, months=4)

@@ -26,10 +26,10 @@ from acas_batch.models import (
     TrialBalanceLine,
 )
 from tests.books import Books
-from tests.integration.test_gl_close_jobs import APR_END, at, books, gl, settings
+from tests.integration.test_gl_close_jobs import APR_END, at, books, gl
 from tests.support.context import run_job
 
-__all__ = ["books", "settings"]  # fixtures shared with the close tests
+__all__ = ["books"]  # a fixture shared with the close tests
 
 MAY_END = date(2026, 5, 31)
 
