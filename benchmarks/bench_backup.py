@@ -13,9 +13,9 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
 from acas_batch.db import make_engine
-from acas_batch.jobs.backup import create_backup, restore_backup, verify_backup
 from acas_batch.models import BatchLog
 from acas_batch.models.migrate import upgrade
+from acas_batch.system.backup import create_backup, restore_backup, verify_backup
 
 PG_ADMIN_URL = os.environ.get("ACAS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)

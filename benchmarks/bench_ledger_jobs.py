@@ -909,7 +909,7 @@ def _child_pdfs(url: str, folder: str, count: int) -> dict[str, Any]:
     from acas_batch.analysis.ageing import DEFAULT_BOUNDS, bucket_labels
     from acas_batch.db import transaction
     from acas_batch.jobs.params import resolve_period_range
-    from acas_batch.jobs.sl_statements import build_statements, render_statements
+    from acas_batch.jobs.sl.statement_generation import build_statements, render_statements
     from acas_batch.reports.pool import ProcessPool
     from acas_batch.reports.render import PDF_SET_CHUNK
 

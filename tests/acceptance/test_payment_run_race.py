@@ -161,7 +161,7 @@ def test_two_workers_given_two_payment_runs_for_the_same_invoices_pay_each_invoi
 def _pay_in_child(db_url: str, data_dir: str, day: date, barrier: Any, results: Any) -> None:
     """One payment run, as a worker's job process runs it; meets the other after its first payment."""
     from acas_batch.config import load_settings
-    from acas_batch.jobs import pl_payments
+    from acas_batch.jobs.pl import payment_run as pl_payments
     from tests.support.context import run_job
 
     def meet(paid: int) -> None:

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from acas_batch.config import load_settings
 from acas_batch.db import transaction
 from acas_batch.errors import ArchiveRefused
-from acas_batch.jobs.backup_register import take_backup
 from acas_batch.ledger import balances
 from acas_batch.ledger.sl import post_receipt
 from acas_batch.models import (
@@ -26,6 +25,7 @@ from acas_batch.models import (
     JournalLine,
     PeriodStatus,
 )
+from acas_batch.system.backup_register import take_backup
 from tests.books import Books
 from tests.support.context import run_job
 

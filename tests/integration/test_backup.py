@@ -14,8 +14,6 @@ from sqlalchemy.orm import Session
 from acas_batch.config import load_settings
 from acas_batch.db import make_engine, transaction
 from acas_batch.errors import BackupError, Conflict
-from acas_batch.jobs.backup import BackupInfo, create_backup, restore_backup, row_counts, verify_backup
-from acas_batch.jobs.backup_register import apply_retention, latest_verified, record_backup
 from acas_batch.ledger import balances
 from acas_batch.models import (
     Account,
@@ -27,6 +25,8 @@ from acas_batch.models import (
     SalesInvoice,
     SysBackup,
 )
+from acas_batch.system.backup import BackupInfo, create_backup, restore_backup, row_counts, verify_backup
+from acas_batch.system.backup_register import apply_retention, latest_verified, record_backup
 from tests.books import Books
 from tests.integration.test_cli import acas
 from tests.support.context import run_job

@@ -7,12 +7,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, delete, func, select
 
-from acas_batch.bootstrap import initialise
 from acas_batch.clock import SimulatedClock
 from acas_batch.db import transaction
-from acas_batch.jobs.catalogue import install_catalogue, list_jobs, show_job
-from acas_batch.jobs.standard import STANDARD_JOBS, JobDef, daily, wait
+from acas_batch.jobs.catalogue import STANDARD_JOBS, JobDef, daily, install_catalogue, list_jobs, show_job, wait
 from acas_batch.models import BatchDependency, BatchJob, BatchSchedule, Module, ScheduleKind
+from acas_batch.services.bootstrap import initialise
 from tests.integration.test_cli import acas
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

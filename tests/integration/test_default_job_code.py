@@ -8,7 +8,7 @@ from pathlib import Path
 from acas_batch.batch.registry import REGISTRY
 from acas_batch.batch.worker import load_job_modules
 from acas_batch.config import load_settings
-from acas_batch.jobs.standard import STANDARD_JOBS
+from acas_batch.jobs.catalogue import STANDARD_JOBS
 from tests.integration.test_cli import acas
 
 

@@ -201,7 +201,7 @@ def test_demo_company_bank_reconciliation(engine: Engine, settings: Settings) ->
 
 def test_daily_close_through_the_real_engine(engine: Engine, db_url: str, tmp_path: Path) -> None:
     generate(engine, size=SIZE, end=END, seed=3)
-    settings = engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.gl_daily")
+    settings = engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.gl.daily_close")
     svc = JobSchedulerService(engine, settings=settings, actor="ann")
     assert svc.create_job("GL_DAILY_CLOSE", "GL", handler="GL_DAILY_CLOSE")[0]
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from acas_batch.config import Settings
 from acas_batch.errors import VatSettlementRefused
-from acas_batch.jobs.gl_close import period_close_refusals
+from acas_batch.jobs.gl.period_close import period_close_refusals
 from acas_batch.ledger import PaymentAllocation, PurchaseLine, balances, post_purchase_invoice, post_supplier_payment
 from acas_batch.ledger.balances import Reconciliation
 from acas_batch.ledger.vat import settle_vat_return

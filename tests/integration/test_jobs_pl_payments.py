@@ -14,7 +14,8 @@ from acas_batch.analysis.bacs import parse_data_records
 from acas_batch.batch.definitions import create_job
 from acas_batch.config import Settings, load_settings
 from acas_batch.db import transaction
-from acas_batch.jobs import load_standard_jobs, pl_payments
+from acas_batch.jobs import load_standard_jobs
+from acas_batch.jobs.pl import payment_run as pl_payments
 from acas_batch.ledger.demo import DemoSize, generate
 from acas_batch.ledger.pl import PaymentAllocation, PurchaseLine, post_purchase_invoice, post_supplier_payment
 from acas_batch.models import (
@@ -293,7 +294,7 @@ def test_payment_run_through_the_engine(engine: Engine, db_url: str, tmp_path: P
     settings = Settings(
         database_url=db_url,
         data_dir=tmp_path,
-        job_modules="acas_batch.jobs.pl_payments",
+        job_modules="acas_batch.jobs.pl.payment_run",
         lease_seconds=3,
         poll_seconds=0.05,
     )

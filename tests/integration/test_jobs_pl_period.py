@@ -370,7 +370,7 @@ def test_vat_return_through_the_engine(engine: Engine, db_url: str, tmp_path: Pa
     settings = Settings(
         database_url=db_url,
         data_dir=tmp_path,
-        job_modules="acas_batch.jobs.pl_period",
+        job_modules="acas_batch.jobs.pl.vat_return",
         lease_seconds=3,
         poll_seconds=0.05,
     )

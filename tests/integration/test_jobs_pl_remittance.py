@@ -105,7 +105,7 @@ def test_remittance_advice_is_triggered_by_the_payment_run_in_the_engine(
     settings = Settings(
         database_url=db_url,
         data_dir=tmp_path,
-        job_modules="acas_batch.jobs.pl_payments,acas_batch.jobs.pl_remittance",
+        job_modules="acas_batch.jobs.pl.payment_run,acas_batch.jobs.pl.remittance_advice",
         lease_seconds=3,
         poll_seconds=0.05,
     )

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from acas_batch.batch.registry import REGISTRY
-from acas_batch.jobs import sl_statements
+from acas_batch.jobs.sl import statement_generation as sl_statements
 from acas_batch.ledger.demo import DemoSize, generate
 from acas_batch.models import BatchExecution, ExecutionState
 from tests.sl_support import at, settings_for

@@ -92,7 +92,7 @@ def test_the_printed_statement_has_the_running_balance_aged_summary_and_slip(
     ledger: dict[str, int], engine: Engine
 ) -> None:
     from acas_batch.jobs.params import DateRange
-    from acas_batch.jobs.sl_statements import build_statements
+    from acas_batch.jobs.sl.statement_generation import build_statements
     from acas_batch.reports.render import render_html
 
     with Session(engine) as s:

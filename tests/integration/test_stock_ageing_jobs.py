@@ -377,7 +377,9 @@ def test_the_engine_quarantines_once_and_a_forced_rerun_replaces_the_list(
     lots = _expiring_books(books)
     load_standard_jobs()
     svc = JobSchedulerService(
-        engine, settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.stock_expiry"), actor="ann"
+        engine,
+        settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.stock.expiry_monitoring"),
+        actor="ann",
     )
     created, problem = svc.create_job("ST_EXPIRY_MONITORING", "ST")
     assert created, problem

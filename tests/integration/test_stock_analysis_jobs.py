@@ -16,7 +16,7 @@ from acas_batch.batch.registry import REGISTRY
 from acas_batch.config import Settings
 from acas_batch.errors import ValidationError
 from acas_batch.jobs import load_standard_jobs
-from acas_batch.jobs.stock_common import year_before
+from acas_batch.jobs.stock.common import year_before
 from acas_batch.ledger import balances
 from acas_batch.ledger.demo import DemoSize, generate
 from acas_batch.ledger.stock import adjust_stock, issue_stock
@@ -264,7 +264,9 @@ def test_the_engine_runs_the_jobs_and_a_forced_rerun_replaces_the_snapshot(
     _three_methods(books)
     load_standard_jobs()
     svc = JobSchedulerService(
-        engine, settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.stock_analysis"), actor="ann"
+        engine,
+        settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.stock"),
+        actor="ann",
     )
     for name in ("ST_STOCK_VALUATION", "ST_ABC_ANALYSIS"):
         created, problem = svc.create_job(name, "ST")

@@ -17,7 +17,8 @@ from acas_batch.analysis.forecast import forecast_many
 from acas_batch.batch.registry import REGISTRY
 from acas_batch.config import Settings
 from acas_batch.errors import ValidationError
-from acas_batch.jobs import load_standard_jobs, stock_forecast
+from acas_batch.jobs import load_standard_jobs
+from acas_batch.jobs.stock import demand_forecast as stock_forecast
 from acas_batch.ledger.demo import DemoSize, generate
 from acas_batch.ledger.stock import adjust_stock, issue_stock
 from acas_batch.models import (
@@ -200,7 +201,7 @@ def test_the_engine_runs_the_forecast(books: Books, engine: Engine, db_url: str,
     _history(books, item, [5] * 12)
     books.session.commit()
     load_standard_jobs()
-    settings = engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.stock_forecast")
+    settings = engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.stock.demand_forecast")
     svc = JobSchedulerService(engine, settings=settings, actor="ann")
     created, problem = svc.create_job("ST_DEMAND_FORECAST", "ST")
     assert created, problem

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from acas_batch.analysis.inventory import demand_stats, suggest_order, z_for_service_level
 from acas_batch.config import Settings
-from acas_batch.jobs import load_standard_jobs, stock_reorder
+from acas_batch.jobs import load_standard_jobs
+from acas_batch.jobs.stock import reorder_calculation as stock_reorder
 from acas_batch.ledger.demo import DemoSize, generate
 from acas_batch.ledger.pl import OrderLine, create_purchase_order
 from acas_batch.ledger.stock import adjust_stock, issue_stock
@@ -135,7 +136,9 @@ def test_the_engine_runs_the_reorder_calculation(books: Books, engine: Engine, d
     books.session.commit()
     load_standard_jobs()
     svc = JobSchedulerService(
-        engine, settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.stock_reorder"), actor="ann"
+        engine,
+        settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.stock.reorder_calculation"),
+        actor="ann",
     )
     created, problem = svc.create_job("ST_REORDER_CALCULATION", "ST")
     assert created, problem

@@ -11,9 +11,6 @@ from sqlalchemy import Engine, func, select
 from acas_batch.config import Settings, load_settings
 from acas_batch.db import transaction
 from acas_batch.errors import HealthCheckFailed
-from acas_batch.jobs.backup import BackupInfo
-from acas_batch.jobs.backup_register import record_backup
-from acas_batch.jobs.perfstats import percentile, trend_pct
 from acas_batch.models import (
     AlertSeverity,
     BatchExecution,
@@ -32,6 +29,9 @@ from acas_batch.models import (
     WorkerRole,
     WorkerState,
 )
+from acas_batch.system.backup import BackupInfo
+from acas_batch.system.backup_register import record_backup
+from acas_batch.system.performance import percentile, trend_pct
 from tests.support.context import run_job
 
 NOW = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from acas_batch.bootstrap import initialise
 from acas_batch.db import transaction
 from acas_batch.models import Quarantine, SysBackup
 from acas_batch.services import JobSchedulerService
+from acas_batch.services.bootstrap import initialise
 from tests.engine_helpers import engine_settings
 
 

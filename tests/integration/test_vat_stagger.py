@@ -17,8 +17,8 @@ from acas_batch.batch.rules import QuarterlyRule
 from acas_batch.db import transaction
 from acas_batch.errors import ValidationError
 from acas_batch.jobs.catalogue import install_catalogue
-from acas_batch.jobs.company import company_vat, set_company_vat
 from acas_batch.jobs.params import quarter_end_month, quarter_of, resolve_quarter
+from acas_batch.ledger.company import company_vat, set_company_vat
 from acas_batch.models import Audit, BatchJob, BatchSchedule, ExecutionState, ScheduleKind, VatReturn
 from tests.books import Books
 from tests.integration.test_cli import acas

@@ -7,7 +7,7 @@ import pytest
 
 from acas_batch.analysis.forecast import Method, average_demand_interval, croston_sba, forecast_many
 from acas_batch.errors import ValidationError
-from acas_batch.jobs import stock_forecast
+from acas_batch.jobs.stock import demand_forecast as stock_forecast
 
 T = np.arange(36, dtype=np.float64)
 FUTURE = np.arange(36, 42, dtype=np.float64)

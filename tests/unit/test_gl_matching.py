@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from acas_batch.jobs.gl_reconcile import Item, match
+from acas_batch.jobs.gl.account_reconciliation import Item, match
 
 D = date(2026, 4, 10)
 

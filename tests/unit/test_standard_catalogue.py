@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from acas_batch.jobs.standard import (
+from acas_batch.jobs.catalogue import (
     JOBS_BY_NAME,
     STANDARD_JOBS,
     JobDef,

@@ -7,7 +7,9 @@ by key, so operators can tune timeouts and priorities without touching code.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -156,3 +158,18 @@ def job(
         return func
 
     return decorate
+
+
+def load_job_modules(names: Iterable[str]) -> None:
+    """Import the named modules so that their ``@job`` declarations fill the registry.
+
+    The one way job code is registered: a module is imported; a package is imported with
+    every module below it (``acas_batch.jobs`` loads all 32 standard jobs,
+    ``acas_batch.jobs.sl`` the sales ledger's). Importing twice registers nothing twice.
+    """
+    for name in names:
+        module = importlib.import_module(name)
+        path = getattr(module, "__path__", None)
+        if path is not None:
+            for info in pkgutil.walk_packages(path, prefix=f"{module.__name__}."):
+                importlib.import_module(info.name)

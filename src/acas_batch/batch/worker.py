@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
-import importlib
 import logging
 import multiprocessing
 import os
@@ -38,6 +37,7 @@ from acas_batch import __version__
 from acas_batch.batch.events import Observers
 from acas_batch.batch.queue import Claim, ClaimLimits, Events, claim, finish_failure, release_claim, renew
 from acas_batch.batch.registry import REGISTRY
+from acas_batch.batch.registry import load_job_modules as load_registered_modules
 from acas_batch.batch.retry import CHILD_DIED
 from acas_batch.batch.runner import RAN, DeferredSuccess, Outcome, finish_deferred, run_execution
 from acas_batch.clock import Clock
@@ -53,15 +53,8 @@ _PR_SET_PDEATHSIG = 1
 
 
 def load_job_modules(settings: Settings) -> None:
-    """Import the modules whose ``@job`` declarations fill the registry.
-
-    A package that lists its job modules in ``JOB_MODULES`` (as ``acas_batch.jobs`` does)
-    has those imported too.
-    """
-    for name in settings.job_module_names:
-        module = importlib.import_module(name)
-        for sub in getattr(module, "JOB_MODULES", ()):
-            importlib.import_module(sub)
+    """Import the job code the settings name (``job_modules``) into the registry."""
+    load_registered_modules(settings.job_module_names)
 
 
 def _die_with_parent() -> None:

@@ -7,7 +7,6 @@ import sys
 import typer
 
 from acas_batch import __version__
-from acas_batch.bootstrap import initialise
 from acas_batch.cli import alerts as alerts_cli
 from acas_batch.cli import company as company_cli
 from acas_batch.cli import db as db_cli
@@ -20,6 +19,7 @@ from acas_batch.cli import schedules as schedules_cli
 from acas_batch.cli import vat as vat_cli
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json
 from acas_batch.errors import AcasBatchError
+from acas_batch.services.bootstrap import initialise
 
 app = typer.Typer(
     name="acas-batch",

@@ -8,16 +8,7 @@ import typer
 
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
 from acas_batch.clock import utcnow
-from acas_batch.db import transaction
-from acas_batch.masking import mask_text
-from acas_batch.monitoring import (
-    MonitorOptions,
-    acknowledge_alert,
-    notifier_for,
-    open_alerts,
-    resolve_alert,
-    run_checks,
-)
+from acas_batch.services.monitoring_alerts import acknowledge, active_alerts, monitor_now, resolve
 
 app = typer.Typer(help="Alerts: list the open ones, acknowledge, resolve.")
 monitor_app = typer.Typer(help="Monitoring: run the checks that raise alerts.")
@@ -29,20 +20,8 @@ UserOpt = Annotated[str, typer.Option("--user", help="Who is acting (kept on the
 def list_cmd(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
     """Open and acknowledged alerts, newest first."""
     _, engine = engine_from(config, database_url)
-    with transaction(engine) as session:
-        rows = [
-            {
-                "id": a.id,
-                "severity": a.severity.value,
-                "state": a.state.value,
-                "rule": a.rule,
-                "title": a.title,
-                "message": mask_text(a.message),
-                "occurrences": a.occurrences,
-                "last_raised_at": a.last_raised_at.isoformat(),
-            }
-            for a in open_alerts(session)
-        ]
+    keys = ("id", "severity", "state", "rule", "title", "message", "occurrences", "last_raised_at")
+    rows = [{k: a[k] for k in keys} for a in active_alerts(engine)]
     if json_:
         print_json(rows)
         return
@@ -63,9 +42,7 @@ def ack_cmd(
 ) -> None:
     """Acknowledge an open alert: someone is on it."""
     _, engine = engine_from(config, database_url)
-    with transaction(engine, write=True) as session:
-        alert = acknowledge_alert(session, alert_id, user, utcnow())
-        state = alert.state.value
+    state = acknowledge(engine, alert_id, actor=user, now=utcnow())["state"]
     if json_:
         print_json({"id": alert_id, "state": state})
     else:
@@ -81,8 +58,7 @@ def resolve_cmd(
 ) -> None:
     """Mark an alert resolved: its cause is gone."""
     _, engine = engine_from(config, database_url)
-    with transaction(engine, write=True) as session:
-        state = resolve_alert(session, alert_id, utcnow()).state.value
+    state = resolve(engine, alert_id, now=utcnow())["state"]
     if json_:
         print_json({"id": alert_id, "state": state})
     else:
@@ -98,9 +74,7 @@ def monitor_run_cmd(
 ) -> None:
     """Check failures, slow runs and late or missed schedules now; raise and e-mail alerts."""
     settings, engine = engine_from(config, database_url)
-    with transaction(engine, write=True) as session:
-        report = run_checks(session, utcnow(), MonitorOptions(send_alerts=send), notifier_for(settings))
-    data = report.as_dict()
+    data = monitor_now(engine, settings, send=send, now=utcnow())
     if json_:
         print_json(data)
     else:

@@ -16,7 +16,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from acas_batch.config import Settings, load_settings
-from acas_batch.db import make_engine
+from acas_batch.services.base import connect
 
 DatabaseUrlOpt = Annotated[
     str | None,
@@ -42,7 +42,7 @@ def settings_from(config: Path | None, database_url: str | None) -> Settings:
 
 def engine_from(config: Path | None, database_url: str | None) -> tuple[Settings, Engine]:
     settings = settings_from(config, database_url)
-    return settings, make_engine(settings.database_url)
+    return settings, connect(settings)
 
 
 def _default(value: Any) -> Any:

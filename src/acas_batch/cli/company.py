@@ -8,8 +8,7 @@ import typer
 
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json
 from acas_batch.clock import SystemClock
-from acas_batch.db import transaction
-from acas_batch.jobs.company import CompanyVat, company_vat, set_company_vat
+from acas_batch.services.ledger import CompanyVat, change_company_vat, read_company_vat
 
 app = typer.Typer(help="The company's settings: VAT scheme and VAT stagger.", no_args_is_help=True)
 
@@ -26,8 +25,7 @@ def _echo(vat: CompanyVat) -> None:
 def show_cmd(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
     """Show the company's VAT settings."""
     _, engine = engine_from(config, database_url)
-    with transaction(engine) as s:
-        vat = company_vat(s)
+    vat = read_company_vat(engine)
     if json_:
         print_json(vat.as_dict())
     else:
@@ -55,8 +53,7 @@ def vat_cmd(
 ) -> None:
     """Change the company's VAT stagger and/or scheme."""
     _, engine = engine_from(config, database_url)
-    with transaction(engine, write=True) as s:
-        vat, moved = set_company_vat(s, now=SystemClock().now(), actor=actor, stagger=stagger, scheme=scheme)
+    vat, moved = change_company_vat(engine, now=SystemClock().now(), actor=actor, stagger=stagger, scheme=scheme)
     if json_:
         print_json(vat.as_dict() | {"schedules_moved": moved})
     else:

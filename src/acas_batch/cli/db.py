@@ -17,10 +17,7 @@ from acas_batch.cli.common import (
     settings_from,
 )
 from acas_batch.clock import SystemClock
-from acas_batch.db import check_connection, transaction
-from acas_batch.jobs.backup import restore_backup
-from acas_batch.jobs.backup_register import list_backups, take_backup
-from acas_batch.models.migrate import current_revision, head_revision, pending_migrations, upgrade
+from acas_batch.services.system import backup_now, backups, restore, schema_status, upgrade_schema
 
 app = typer.Typer(help="The database: schema upgrades and versions, backups and restores.", no_args_is_help=True)
 
@@ -29,10 +26,7 @@ app = typer.Typer(help="The database: schema upgrades and versions, backups and 
 def upgrade_cmd(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
     """Bring the database schema to the newest version (an empty database included)."""
     _, engine = engine_from(config, database_url)
-    check_connection(engine)
-    before = current_revision(engine)
-    upgrade(engine)
-    after = current_revision(engine)
+    before, after = upgrade_schema(engine)
     if json_:
         print_json({"from": before, "to": after, "changed": before != after})
     else:
@@ -43,12 +37,11 @@ def upgrade_cmd(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, j
 def current_cmd(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
     """Show the schema version of the database and what is pending."""
     _, engine = engine_from(config, database_url)
-    check_connection(engine)
-    current, pending = current_revision(engine), pending_migrations(engine)
+    status = schema_status(engine)
     if json_:
-        print_json({"current": current, "head": head_revision(), "pending": pending})
+        print_json(status)
     else:
-        typer.echo(f"current {current or 'empty'}; head {head_revision()}; pending {len(pending)}")
+        typer.echo(f"current {status['current'] or 'empty'}; head {status['head']}; pending {len(status['pending'])}")
 
 
 @app.command("backup")
@@ -65,8 +58,7 @@ def backup_cmd(
 ) -> None:
     """Back up the database now: consistent, compressed, checksummed, verified and registered."""
     settings, engine = engine_from(config, database_url)
-    check_connection(engine)
-    taken = take_backup(engine, dest_dir or settings.data_dir / "backups", SystemClock().now(), verify=verify)
+    taken = backup_now(engine, settings, now=SystemClock().now(), dest_dir=dest_dir, verify=verify)
     info = taken.info
     data = {
         "path": str(info.path),
@@ -96,7 +88,7 @@ def restore_cmd(
 ) -> None:
     """Restore a backup into the database (checksum checked first; a non-empty target needs --force)."""
     settings = settings_from(config, database_url)
-    report = restore_backup(file, settings.database_url, force=force)
+    report = restore(settings, file, force=force)
     if json_:
         print_json(
             {
@@ -119,8 +111,7 @@ def backups_cmd(
 ) -> None:
     """List the registered backups, newest first, with their verification and generation."""
     _, engine = engine_from(config, database_url)
-    with transaction(engine) as session:
-        rows = list_backups(session, include_deleted=all_)
+    rows = backups(engine, include_deleted=all_)
     if json_:
         print_json(rows)
         return

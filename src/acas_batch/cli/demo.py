@@ -10,8 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, err_console, print_json
-from acas_batch.db import check_connection
-from acas_batch.ledger.demo import DemoProgress, DemoSize, generate, ledger_is_empty
+from acas_batch.services.demo import DemoProgress, DemoSize, generate_demo
 
 app = typer.Typer(help="Demo data: a deterministic UK wholesaler with two years of trading.", no_args_is_help=True)
 
@@ -73,13 +72,6 @@ def generate_cmd(
     )
     settings, engine = engine_from(config, database_url)
     end = _parse_date(end_date, settings.timezone)
-    check_connection(engine)
-    if if_empty and not ledger_is_empty(engine):
-        if json_:
-            print_json({"generated": False, "reason": "the database already holds a ledger"})
-        else:
-            typer.echo("demo company not generated: the database already holds a ledger")
-        return
     with Progress(
         TextColumn("[bold]demo[/bold] {task.description}"),
         BarColumn(),
@@ -96,7 +88,13 @@ def generate_cmd(
                 task, total=p.days_total, completed=p.days_done, description=p.day.isoformat(), rows=p.rows_written
             )
 
-        report = generate(engine, size=size, end=end, seed=seed, progress=on_progress)
+        report = generate_demo(engine, size, end=end, seed=seed, if_empty=if_empty, progress=on_progress)
+    if report is None:
+        if json_:
+            print_json({"generated": False, "reason": "the database already holds a ledger"})
+        else:
+            typer.echo("demo company not generated: the database already holds a ledger")
+        return
     data = report.as_dict()
     if json_:
         print_json({"generated": True} | data)

@@ -9,8 +9,8 @@ import typer
 
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, print_json, print_table, settings_from
 from acas_batch.errors import Conflict, ValidationError
-from acas_batch.models.enums import ExecutionState
 from acas_batch.services import RESULT_EXIT_CODES, JobSchedulerService
+from acas_batch.services.inputs import ExecutionState, parse_state
 
 app = typer.Typer(help="Executions: list, show, cancel, hold, release, rerun, mark succeeded.", no_args_is_help=True)
 
@@ -98,8 +98,7 @@ def list_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """List executions, newest first."""
-    if state is not None and state not in {s.value for s in ExecutionState}:
-        raise ValidationError(f"--state {state!r} is not one of {', '.join(s.value for s in ExecutionState)}")
+    parse_state(state)
     svc = service(config, database_url)
     ok, rows = svc.list_executions(state=state, job=job, limit=limit)
     if not ok:

@@ -7,15 +7,9 @@ from typing import Annotated
 
 import typer
 
-from acas_batch.batch.localtime import zone
-from acas_batch.batch.schedules import calendar_from_settings
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
-from acas_batch.cli.schedules import parse_day
-from acas_batch.clock import SystemClock
-from acas_batch.db import transaction
-from acas_batch.errors import ValidationError
-from acas_batch.jobs.catalogue import day_order, list_jobs, show_job
-from acas_batch.models import Module
+from acas_batch.services.catalogue import job_details, job_list, job_order
+from acas_batch.services.inputs import parse_day, today
 
 app = typer.Typer(
     help="Job definitions: list them, show one with its schedules and dependencies.", no_args_is_help=True
@@ -26,24 +20,13 @@ ModuleOpt = Annotated[
 ]
 
 
-def _module(value: str | None) -> Module | None:
-    if value is None:
-        return None
-    try:
-        return Module(value.upper())
-    except ValueError:
-        raise ValidationError(f"unknown module {value!r} (GL, SL, PL, ST or SYS)") from None
-
-
 @app.command("list")
 def list_cmd(
     module: ModuleOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False
 ) -> None:
     """List the job definitions with their schedules."""
-    wanted = _module(module)
     _, engine = engine_from(config, database_url)
-    with transaction(engine) as session:
-        jobs = list_jobs(session, module=wanted)
+    jobs = job_list(engine, module=module)
     if json_:
         print_json([asdict(j) for j in jobs])
         return
@@ -66,8 +49,7 @@ def show_cmd(
 ) -> None:
     """Show one job definition: settings, default parameters, schedules and dependencies."""
     _, engine = engine_from(config, database_url)
-    with transaction(engine) as session:
-        data = show_job(session, name.upper())
+    data = job_details(engine, name)
     if json_:
         print_json(data)
         return
@@ -98,9 +80,8 @@ def order_cmd(
 ) -> None:
     """The jobs scheduled on a business date in the order they can start (waits beat times)."""
     settings, engine = engine_from(config, database_url)
-    when = parse_day("DAY", day) if day else SystemClock().now().astimezone(zone(settings.timezone)).date()
-    with transaction(engine) as session:
-        rows = day_order(session, calendar_from_settings(settings), when)
+    when = parse_day("DAY", day) if day else today(settings)
+    rows = job_order(engine, settings, when)
     if json_:
         print_json({"business_date": when.isoformat(), "order": rows})
         return

@@ -9,9 +9,7 @@ import typer
 
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
 from acas_batch.clock import utcnow
-from acas_batch.db import transaction
-from acas_batch.logs import ExportFormat, detect_patterns, export_logs, parse_filter, query_logs
-from acas_batch.masking import mask_text
+from acas_batch.services.log_viewer import export_log_file, log_patterns, view_logs
 
 app = typer.Typer(help="Execution logs: view with filters, search, export to CSV/JSON/TXT, find patterns.")
 
@@ -41,22 +39,19 @@ def view_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Show log lines, oldest first, filtered by job, execution, dates, level and text."""
-    flt = parse_filter(
-        _filter(
-            job_name=job,
-            execution_id=execution,
-            date_from=date_from,
-            date_to=date_to,
-            log_level=level,
-            search=search,
-            limit=limit,
-        )
+    filters = _filter(
+        job_name=job,
+        execution_id=execution,
+        date_from=date_from,
+        date_to=date_to,
+        log_level=level,
+        search=search,
+        limit=limit,
     )
     _, engine = engine_from(config, database_url)
-    with transaction(engine) as session:
-        entries, total = query_logs(session, flt)
+    entries, total = view_logs(engine, filters)
     if json_:
-        print_json({"total": total, "logs": [{**e.as_dict(), "message": mask_text(e.message)} for e in entries]})
+        print_json({"total": total, "logs": [e.as_dict() for e in entries]})
         return
     print_table(
         f"{len(entries)} of {total} log lines",
@@ -68,7 +63,7 @@ def view_cmd(
                 e.job_name,
                 e.execution_id,
                 e.event,
-                mask_text(e.message),
+                e.message,
             )
             for e in entries
         ],
@@ -105,13 +100,9 @@ def export_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Export matching log lines to a file (secrets masked); prints its path."""
-    flt = parse_filter(
-        _filter(job_name=job, execution_id=execution, date_from=date_from, date_to=date_to, log_level=level)
-    )
-    export_format = ExportFormat.parse(fmt)
+    filters = _filter(job_name=job, execution_id=execution, date_from=date_from, date_to=date_to, log_level=level)
     settings, engine = engine_from(config, database_url)
-    with transaction(engine) as session:
-        path, count = export_logs(session, flt, export_format, output_dir or settings.data_dir / "exports", utcnow())
+    path, count, export_format = export_log_file(engine, settings, filters, fmt, output_dir=output_dir, now=utcnow())
     if json_:
         print_json({"path": str(path), "lines": count, "format": export_format.value})
     else:
@@ -130,10 +121,9 @@ def patterns_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Recurring warning and error messages, grouped by their shape."""
-    flt = parse_filter(_filter(job_name=job, date_from=date_from, date_to=date_to, log_level=level))
+    filters = _filter(job_name=job, date_from=date_from, date_to=date_to, log_level=level)
     _, engine = engine_from(config, database_url)
-    with transaction(engine) as session:
-        found = detect_patterns(session, flt, min_count=min_count)
+    found = log_patterns(engine, filters, min_count=min_count)
     if json_:
         print_json([p.as_dict() for p in found])
         return

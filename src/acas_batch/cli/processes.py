@@ -10,10 +10,10 @@ from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
-from acas_batch.batch.operations import parse_business_date
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, console, print_json, print_table, settings_from
 from acas_batch.errors import ValidationError
 from acas_batch.services import JobSchedulerService
+from acas_batch.services.inputs import parse_business_date
 
 scheduler_app = typer.Typer(
     help="The scheduler: turns schedules into executions, recovers lost work.", no_args_is_help=True

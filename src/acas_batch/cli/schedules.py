@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -11,23 +9,11 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from acas_batch.batch.calendar import BusinessCalendar, Occurrence, ScheduleSpec, describe, rule_from_json
-from acas_batch.batch.localtime import zone
-from acas_batch.batch.schedules import (
-    StoredSchedule,
-    calendar_from_settings,
-    company_calendar,
-    find_schedules,
-    forecast_schedules,
-    load_schedules,
-    next_of_schedules,
-)
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, console, engine_from, print_json
 from acas_batch.clock import SystemClock
 from acas_batch.config import load_settings
-from acas_batch.db import transaction
-from acas_batch.errors import ValidationError
-from acas_batch.models.enums import ShiftPolicy
+from acas_batch.services.inputs import ShiftPolicy, parse_day, parse_instant, today
+from acas_batch.services.schedules import RunRow, forecast, next_runs, preview, utc_text
 
 app = typer.Typer(help="Schedules: when each job runs, the next runs and a forecast.", no_args_is_help=True)
 
@@ -42,85 +28,21 @@ CountOpt = Annotated[int, typer.Option("-n", "--count", min=1, max=10_000, help=
 COLUMNS = ("job", "schedule", "nominal (UTC)", "local", "business date", "note")
 
 
-def parse_day(option: str, value: str) -> date:
-    """A date given as ``2026-12-01`` or, as the spec's integer dates, ``20261201``."""
-    try:
-        if len(value) == 8 and value.isdigit():
-            return date(int(value[:4]), int(value[4:6]), int(value[6:]))
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(f"{option}: {value!r} is not a date (YYYY-MM-DD or YYYYMMDD)") from None
-
-
-def parse_instant(option: str, value: str, default_zone: str) -> datetime:
-    """An ISO 8601 date and time; without an offset it is read in ``default_zone``."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(f"{option}: {value!r} is not a date and time (e.g. 2026-12-01T09:00)") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone(default_zone))
-
-
-def utc_text(instant: datetime) -> str:
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def occurrence_row(stored: StoredSchedule, occurrence: Occurrence) -> dict[str, Any]:
-    """One occurrence as the JSON output shows it."""
-    return {
-        "job": stored.job_name,
-        "schedule": stored.name,
-        "schedule_id": stored.id,
-        "nominal": utc_text(occurrence.nominal),
-        "local": occurrence.local.isoformat(),
-        "timezone": stored.spec.timezone,
-        "business_date": occurrence.business_date.isoformat(),
-        "skipped_reason": occurrence.skipped_reason,
-    }
-
-
-def _note(occurrence: Occurrence, calendar: BusinessCalendar) -> str:
-    """A short table note; the JSON carries the full ``skipped_reason``."""
-    if occurrence.skipped_reason is None:
-        return ""
-    return f"skipped: {calendar.holiday_name(occurrence.business_date) or 'weekend'}"
-
-
-def schedule_summary(stored: StoredSchedule) -> dict[str, Any]:
-    """What a schedule is, in words."""
-    return {
-        "schedule_id": stored.id,
-        "job": stored.job_name,
-        "schedule": stored.name,
-        "rule": describe(stored.spec.rule),
-        "timezone": stored.spec.timezone,
-        "shift_policy": stored.spec.shift.value,
-        "enabled": stored.enabled,
-    }
-
-
-def _render(
-    title: str,
-    header: dict[str, Any],
-    rows: list[tuple[StoredSchedule, Occurrence]],
-    calendar: BusinessCalendar,
-    json_: bool,
-    caption: str | None = None,
-) -> None:
+def _render(title: str, header: dict[str, Any], rows: list[RunRow], json_: bool, caption: str | None = None) -> None:
     if json_:
-        print_json(header | {"count": len(rows), "occurrences": [occurrence_row(s, o) for s, o in rows]})
+        print_json(header | {"count": len(rows), "occurrences": [r.as_dict() for r in rows]})
         return
     table = Table(title=f"{title} ({len(rows)})", caption=caption, caption_justify="left")
     for column in COLUMNS:
         table.add_column(column)
-    for s, o in rows:
+    for r in rows:
         table.add_row(
-            s.job_name,
-            s.name,
-            o.nominal.strftime("%Y-%m-%d %H:%MZ"),
-            o.local.strftime("%a %H:%M %Z"),
-            o.business_date.isoformat(),
-            _note(o, calendar),
+            r.job,
+            r.schedule,
+            r.nominal.strftime("%Y-%m-%d %H:%MZ"),
+            r.local.strftime("%a %H:%M %Z"),
+            r.business_date.isoformat(),
+            r.note,
         )
     out = console
     if not console.is_terminal:
@@ -151,16 +73,10 @@ def forecast_cmd(
 ) -> None:
     """Every run of the enabled schedules whose business date lies between --from and --to."""
     settings, engine = engine_from(config, database_url)
-    first = parse_day("--from", from_) if from_ else SystemClock().now().astimezone(zone(settings.timezone)).date()
-    last = parse_day("--to", to) if to else first + timedelta(days=DEFAULT_FORECAST_DAYS)
-    if last < first:
-        raise ValidationError(f"--to: {last.isoformat()} is before --from {first.isoformat()}")
-    with transaction(engine) as session:
-        stored = load_schedules(session, job=job)
-        calendar = company_calendar(session, settings)
-    rows = forecast_schedules(stored, calendar, first, last)
+    first = parse_day("--from", from_) if from_ else today(settings)
+    last, rows = forecast(engine, settings, first, parse_day("--to", to) if to else None, job=job)
     header = {"from": first.isoformat(), "to": last.isoformat(), "job": job}
-    _render(f"Runs from {first.isoformat()} to {last.isoformat()}", header, rows, calendar, json_)
+    _render(f"Runs from {first.isoformat()} to {last.isoformat()}", header, rows, json_)
 
 
 @app.command("next")
@@ -176,17 +92,13 @@ def next_cmd(
     """The next N runs of a schedule, or of every enabled schedule of a job."""
     settings, engine = engine_from(config, database_url)
     start = parse_instant("--after", after, settings.timezone) if after else SystemClock().now()
-    with transaction(engine) as session:
-        stored = find_schedules(session, schedule_or_job)
-        calendar = company_calendar(session, settings)
-    rows = next_of_schedules(stored, calendar, start, n)
-    summaries = [schedule_summary(s) for s in stored]
+    summaries, rows = next_runs(engine, settings, schedule_or_job, after=start, count=n)
     header = {"schedule_or_job": schedule_or_job, "after": utc_text(start), "schedules": summaries}
     caption = "\n".join(
         f"{s['schedule_id']} {s['job']} / {s['schedule']}: {s['rule']} ({s['timezone']}, {s['shift_policy']})"
         for s in summaries
     )
-    _render(f"Next runs of {schedule_or_job}", header, rows, calendar, json_, caption)
+    _render(f"Next runs of {schedule_or_job}", header, rows, json_, caption)
 
 
 @app.command("preview")
@@ -208,15 +120,7 @@ def preview_cmd(
 ) -> None:
     """Check a rule and show its next N runs, without a database (before creating a schedule)."""
     settings = load_settings(config)
-    try:
-        data = json.loads(rule)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(f"rule: {rule!r} is not JSON: {exc.msg}") from None
-    spec = ScheduleSpec(rule_from_json(kind, data), timezone or settings.timezone, shift)
-    start = parse_instant("--after", after, spec.timezone) if after else SystemClock().now()
-    stored = StoredSchedule(id=0, job_name="(preview)", name=kind, spec=spec)
-    calendar = calendar_from_settings(settings)
-    rows = next_of_schedules([stored], calendar, start, n)
-    summary = schedule_summary(stored) | {"kind": kind, "rule_json": spec.rule.to_json()}
+    start = parse_instant("--after", after, timezone or settings.timezone) if after else SystemClock().now()
+    summary, rows = preview(settings, kind, rule, timezone=timezone, shift=shift, after=start, count=n)
     header = {"after": utc_text(start), "schedule": summary}
-    _render(f"Next runs of {describe(spec.rule)}", header, rows, calendar, json_)
+    _render(f"Next runs of {summary['rule']}", header, rows, json_)

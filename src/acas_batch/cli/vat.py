@@ -7,11 +7,9 @@ from typing import Annotated
 import typer
 
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
-from acas_batch.cli.schedules import parse_day
 from acas_batch.clock import SystemClock
-from acas_batch.db import transaction
-from acas_batch.jobs.vat_returns import Settlement, direction, record_vat_settlement, vat_returns
-from acas_batch.ledger.money import format_pence
+from acas_batch.services.inputs import parse_day
+from acas_batch.services.ledger import Settlement, direction, format_pence, settle_vat, vat_return_list
 
 app = typer.Typer(help="VAT returns: list them, record their settlement with HMRC.", no_args_is_help=True)
 
@@ -22,8 +20,7 @@ COLUMNS = ("period", "start", "end", "status", "box 3", "box 4", "net (box 5)", 
 def returns_cmd(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
     """Every VAT return: quarter, status, boxes 3 and 4, net VAT to pay or reclaim, and its settlement."""
     _, engine = engine_from(config, database_url)
-    with transaction(engine) as s:
-        rows = vat_returns(s)
+    rows = vat_return_list(engine)
     if json_:
         print_json({"returns": [r.as_dict() for r in rows]})
         return
@@ -95,10 +92,9 @@ def settle_cmd(
     """Record a submitted return as paid to (or repaid by) HMRC: posts the payment, or marks an existing journal."""
     day = parse_day("--on", on)
     _, engine = engine_from(config, database_url)
-    with transaction(engine, write=True) as s:
-        done = record_vat_settlement(
-            s, period_key, on=day, now=SystemClock().now(), actor=actor, bank_code=bank, journal_id=journal
-        )
+    done = settle_vat(
+        engine, period_key, on=day, now=SystemClock().now(), actor=actor, bank_code=bank, journal_id=journal
+    )
     if json_:
         print_json(done.as_dict())
     else:

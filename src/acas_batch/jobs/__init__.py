@@ -1,39 +1,21 @@
-"""The 32 standard jobs, one module per ledger; ``standard`` holds the catalogue as data.
+"""The 32 standard jobs, by ledger: ``gl``, ``sl``, ``pl``, ``stock`` and ``system``.
 
-Importing this package registers the job code (the workers import it: the
-``job_modules`` setting defaults to ``acas_batch.jobs``).
+Each job is one module named after it (``jobs/sl/aged_debtors.py`` is SL_AGED_DEBTORS);
+queries a ledger's jobs share sit beside them (``jobs/sl/queries.py``). ``catalogue``
+holds the standard definitions, schedules and dependencies as data, and their installer;
+``params`` the parameter types the jobs share.
+
+Importing this package registers nothing: the worker's loader imports a package with every
+module below it (:func:`acas_batch.batch.registry.load_job_modules`), so the ``job_modules``
+setting ``acas_batch.jobs`` (the default) loads every standard job and ``acas_batch.jobs.sl``
+the sales ledger's.
 """
 
 from __future__ import annotations
 
-import importlib
-
-#: Modules whose ``@job`` functions make up the standard jobs' code.
-JOB_MODULES: tuple[str, ...] = (
-    "acas_batch.jobs.system",
-    "acas_batch.jobs.pl",
-    "acas_batch.jobs.pl_payments",
-    "acas_batch.jobs.pl_remittance",
-    "acas_batch.jobs.pl_period",
-    "acas_batch.jobs.stock_analysis",
-    "acas_batch.jobs.stock_forecast",
-    "acas_batch.jobs.stock_reorder",
-    "acas_batch.jobs.stock_dead",
-    "acas_batch.jobs.stock_expiry",
-    "acas_batch.jobs.stock_counting",
-    "acas_batch.jobs.stock_replenishment",
-    "acas_batch.jobs.sl",
-    "acas_batch.jobs.gl_daily",
-    "acas_batch.jobs.gl_close",
-    "acas_batch.jobs.gl_reports",
-    "acas_batch.jobs.gl_reconcile",
-)
+from acas_batch.batch.registry import load_job_modules
 
 
 def load_standard_jobs() -> None:
-    """Import every job module, registering its code in the registry (idempotent)."""
-    for name in JOB_MODULES:
-        importlib.import_module(name)
-
-
-load_standard_jobs()
+    """Register the code of every standard job (idempotent)."""
+    load_job_modules(("acas_batch.jobs",))

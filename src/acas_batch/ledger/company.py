@@ -1,24 +1,21 @@
 """The company's VAT settings as the VAT jobs see them: scheme and stagger.
 
 The stagger decides which months the VAT quarters end in (HMRC groups 1, 2 and 3). Changing
-it moves the quarter-end schedules of the two VAT return jobs to the new quarter ends in the
-same transaction, so the returns keep running on the day each quarter closes.
+it here changes the company only; the services move the quarter-end schedules of the two VAT
+return jobs (:data:`VAT_JOBS`) in the same transaction, so the returns keep running on the
+day each quarter closes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from acas_batch.batch.definitions import update_schedule
-from acas_batch.batch.executions import audit
 from acas_batch.errors import NotFound, ValidationError
-from acas_batch.models import BatchJob, BatchSchedule, Company, VatScheme
-from acas_batch.models.enums import ScheduleKind
+from acas_batch.models import Company, VatScheme
 
 #: The jobs whose quarter-end schedules follow the stagger.
 VAT_JOBS = ("SL_VAT_RETURN", "PL_VAT_RETURN")
@@ -66,13 +63,8 @@ def company_vat(session: Session) -> CompanyVat:
     return CompanyVat(c.name, c.vat_registration, c.vat_scheme.value, c.vat_stagger, stagger_months(c.vat_stagger))
 
 
-def set_company_vat(
-    session: Session, *, now: datetime, actor: str, stagger: int | None = None, scheme: str | None = None
-) -> tuple[CompanyVat, list[int]]:
-    """Change the VAT scheme and/or stagger; returns the settings and the ids of the schedules moved.
-
-    A new stagger moves every quarterly schedule of the VAT return jobs to its quarter ends
-    (``fy_start_month`` = the stagger), audited like an operator's schedule change.
+def set_company_vat(session: Session, *, stagger: int | None = None, scheme: str | None = None) -> CompanyVat:
+    """Change the VAT scheme and/or stagger of the company; returns the new settings.
 
     Raises:
         ValidationError: for a stagger other than 1, 2 or 3 or an unknown scheme; nothing changes.
@@ -83,33 +75,14 @@ def set_company_vat(
     if scheme is not None and scheme not in {s.value for s in VatScheme}:
         raise ValidationError(f"VAT scheme {scheme!r} must be accrual or cash")
     company = _company(session)
-    before = company_vat(session)
     if scheme is not None:
         company.vat_scheme = VatScheme(scheme)
-    moved: list[int] = []
     if stagger is not None:
         company.vat_stagger = stagger
-        schedules = session.scalars(
-            select(BatchSchedule)
-            .join(BatchJob, BatchJob.id == BatchSchedule.job_id)
-            .where(BatchJob.name.in_(VAT_JOBS), BatchSchedule.kind == ScheduleKind.QUARTERLY)
-            .order_by(BatchSchedule.id)
-        ).all()
-        for schedule in schedules:
-            if int(dict(schedule.rule).get("fy_start_month", 1)) != stagger:
-                update_schedule(
-                    session, schedule.id, now=now, actor=actor, rule=dict(schedule.rule) | {"fy_start_month": stagger}
-                )
-                moved.append(schedule.id)
     session.flush()
-    after = company_vat(session)
-    audit(
-        session,
-        actor=actor,
-        action="company.vat",
-        target_type="company",
-        target_id=company.id,
-        now=now,
-        details={"before": before.as_dict(), "after": after.as_dict(), "schedules_moved": moved},
-    )
-    return after, moved
+    return company_vat(session)
+
+
+def company_id(session: Session) -> int:
+    """The id of the company (the first, in a database that holds several)."""
+    return _company(session).id

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from acas_batch.ledger.chart import STANDARD_CHART
+from acas_batch.ledger.demo_books import TradeBooks
 from acas_batch.ledger.demo_masters import ACC, CTRL, RATES, STANDARD
 from acas_batch.ledger.documents import price_line
 from acas_batch.ledger.money import percent_of, vat_for
@@ -21,9 +22,6 @@ from acas_batch.models import (
     PaymentMethod,
 )
 
-if TYPE_CHECKING:
-    from acas_batch.ledger.demo_trade import Trade
-
 MATCHED_AFTER = 3  # days before an invoice is three-way matched
 HOLD_DAYS = 20  # days a price or quantity variance waits before a buyer releases it
 
@@ -31,7 +29,7 @@ HOLD_DAYS = 20  # days a price or quantity variance waits before a buyer release
 class Buying:
     """Orders at the reorder point, receives, is invoiced and pays, as planned when each order is raised."""
 
-    def __init__(self, t: Trade) -> None:
+    def __init__(self, t: TradeBooks) -> None:
         self.t = t
 
     def reorder(self, day: date) -> None:

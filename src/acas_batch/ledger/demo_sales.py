@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from array import array
-from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
+from acas_batch.ledger.demo_books import TradeBooks
 from acas_batch.ledger.demo_masters import ACC, BAD_PAYER, CTRL, PART_PAYER, PAYER_PROFILES, RATES, SEASON
 from acas_batch.ledger.documents import price_line
 from acas_batch.ledger.money import vat_for
 from acas_batch.ledger.posting import cr, dr
 from acas_batch.ledger.sl import SalesLine, sales_document_journal
 from acas_batch.models import ControlKind, DocumentKind, DocumentStatus, JournalSource
-
-if TYPE_CHECKING:
-    from acas_batch.ledger.demo_trade import Trade
 
 
 def _status(gross: int, outstanding: int) -> DocumentStatus:
@@ -24,31 +19,10 @@ def _status(gross: int, outstanding: int) -> DocumentStatus:
     return DocumentStatus.OPEN if outstanding == gross else DocumentStatus.PART_PAID
 
 
-class Dunning:
-    """Each customer's latest reminder (level and day sent), in columns by customer number."""
-
-    def __init__(self, customers: int) -> None:
-        self.level = array("B", bytes(customers))  # 0: never reminded
-        self.sent = array("i", bytes(4 * customers))  # date ordinal of the latest reminder
-
-    def remind(self, customer: int, level: int, on: date) -> None:
-        """A reminder at ``level`` sent ``on``: it becomes the customer's state unless a later one was sent."""
-        ordinal = on.toordinal()
-        if ordinal >= self.sent[customer - 1]:
-            self.level[customer - 1] = level
-            self.sent[customer - 1] = ordinal
-
-    def reminded(self) -> Iterator[tuple[int, int, date]]:
-        """(customer id, level, day sent) of every customer ever reminded, by customer."""
-        for c, level in enumerate(self.level):
-            if level:
-                yield c + 1, level, date.fromordinal(self.sent[c])
-
-
 class Sales:
     """Sells from stock every working day; plans each invoice's receipts, credit note and reminders."""
 
-    def __init__(self, t: Trade) -> None:
+    def __init__(self, t: TradeBooks) -> None:
         self.t = t
 
     def sales_day(self, day: date) -> None:

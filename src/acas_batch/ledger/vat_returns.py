@@ -1,20 +1,19 @@
 """The VAT returns as an operator sees them, and recording their settlement with HMRC.
 
 The posting rules are :mod:`acas_batch.ledger.vat`; this module names returns by HMRC's
-period key and bank accounts by their code, and writes each settlement to the audit trail
-in the same transaction (action ``vat.settle``), so a refused one leaves neither.
+period key and bank accounts by their code. The services write each settlement to the audit
+trail in the same transaction (action ``vat.settle``), so a refused one leaves neither.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from acas_batch.batch.executions import audit
 from acas_batch.errors import UnknownDocument, ValidationError
 from acas_batch.ledger.money import format_pence
 from acas_batch.ledger.vat import mark_vat_return_paid, settle_vat_return
@@ -99,6 +98,7 @@ class Settlement:
     posted: bool  # True: a new journal was posted; False: an existing journal was marked as the payment
     bank_code: str | None  # the bank account's code, when the bank's ledger account has one
     bank_account_code: str | None  # the bank's ledger account
+    return_id: int  # the return's record
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -141,12 +141,10 @@ def record_vat_settlement(
     period_key: str,
     *,
     on: date,
-    now: datetime,
-    actor: str,
     bank_code: str | None = None,
     journal_id: int | None = None,
 ) -> Settlement:
-    """Settle the return ``period_key`` on ``on``, audited as ``vat.settle``.
+    """Settle the return ``period_key`` on ``on``.
 
     Without ``journal_id`` the payment is posted (:func:`settle_vat_return`) through the bank
     account ``bank_code`` (default: the first bank account). With it, that existing journal is
@@ -172,16 +170,6 @@ def record_vat_settlement(
         mark_vat_return_paid(session, row.id, on=on, journal_id=journal_id)
         posted = False
     bank_code_used, account_code = _bank_of(session, journal_id)
-    settlement = Settlement(
-        row.period_key, on, row.box3_pence - row.box4_pence, journal_id, posted, bank_code_used, account_code
+    return Settlement(
+        row.period_key, on, row.box3_pence - row.box4_pence, journal_id, posted, bank_code_used, account_code, row.id
     )
-    audit(
-        session,
-        actor=actor,
-        action="vat.settle",
-        target_type="vat_return",
-        target_id=row.id,
-        now=now,
-        details=settlement.as_dict(),
-    )
-    return settlement

@@ -17,6 +17,11 @@ T = TypeVar("T")
 Outcome = tuple[bool, Any]
 
 
+def connect(settings: Settings) -> Engine:
+    """The engine for the settings' database (nothing is opened until first use)."""
+    return make_engine(settings.database_url)
+
+
 def actor_of(current_user: object) -> str:
     """The name the audit trail and alerts record for ``current_user``.
 

@@ -9,8 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from acas_batch.errors import NotFound, ValidationError
-from acas_batch.jobs.catalogue import CatalogueReport, install_catalogue, list_jobs, show_job
-from acas_batch.jobs.standard import STANDARD_JOBS, JobDef
+from acas_batch.jobs.catalogue import STANDARD_JOBS, CatalogueReport, JobDef, install_catalogue, list_jobs, show_job
 from acas_batch.models import Audit, BatchJob, Module
 from acas_batch.services.base import Facade, Outcome
 

@@ -2,21 +2,71 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from acas_batch.config import Settings
+from acas_batch.db import transaction
 from acas_batch.errors import AcasBatchError, ValidationError
-from acas_batch.jobs.housekeeping import log_cutoffs, purge_logs
-from acas_batch.logs import ExportFormat, detect_patterns, export_logs, parse_filter, query_logs
+from acas_batch.logs import ExportFormat, LogEntry, LogPattern, detect_patterns, export_logs, parse_filter, query_logs
 from acas_batch.logs.reliability import reliability_scores
 from acas_batch.masking import mask_any, mask_text
 from acas_batch.services.base import Facade, Outcome
+from acas_batch.system.housekeeping import log_cutoffs, purge_logs
 
 _EXPORT_ONLY = {"format", "output_dir"}
+
+
+def view_logs(engine: Engine, filters: Mapping[str, Any] | None = None) -> tuple[list[LogEntry], int]:
+    """Matching log lines, messages and context masked, and how many match in all.
+
+    Raises:
+        ValidationError: a bad filter.
+    """
+    flt = parse_filter(filters)
+    with transaction(engine) as session:
+        entries, total = query_logs(session, flt)
+    return [dataclasses.replace(e, message=mask_text(e.message), context=mask_any(e.context)) for e in entries], total
+
+
+def export_log_file(
+    engine: Engine,
+    settings: Settings,
+    filters: Mapping[str, Any] | None,
+    fmt: str,
+    *,
+    output_dir: Path | None,
+    now: datetime,
+) -> tuple[Path, int, ExportFormat]:
+    """Export matching lines (secrets masked) into ``output_dir`` (default: the data folder's ``exports``).
+
+    Returns the file, the number of lines and the format.
+
+    Raises:
+        ValidationError: a bad filter or format.
+    """
+    export_format = ExportFormat.parse(fmt)
+    flt = parse_filter(filters)
+    with transaction(engine) as session:
+        path, count = export_logs(session, flt, export_format, output_dir or settings.data_dir / "exports", now)
+    return path, count, export_format
+
+
+def log_patterns(engine: Engine, filters: Mapping[str, Any] | None = None, *, min_count: int = 2) -> list[LogPattern]:
+    """Recurring warning and error shapes, most frequent first.
+
+    Raises:
+        ValidationError: a bad filter.
+    """
+    flt = parse_filter(filters)
+    with transaction(engine) as session:
+        return detect_patterns(session, flt, min_count=min_count)
 
 
 class BatchLogViewerService(Facade):

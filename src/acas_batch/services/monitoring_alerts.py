@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from acas_batch.config import Settings
+from acas_batch.db import transaction
 from acas_batch.errors import AcasBatchError, ValidationError
-from acas_batch.jobs import health
-from acas_batch.jobs.perfstats import window_stats
 from acas_batch.masking import mask_text
 from acas_batch.models import AlertSeverity, AlertState, BatchAlert
 from acas_batch.monitoring import (
@@ -19,10 +19,13 @@ from acas_batch.monitoring import (
     MonitorOptions,
     acknowledge_alert,
     notifier_for,
+    open_alerts,
     resolve_alert,
     run_checks,
 )
 from acas_batch.services.base import Facade, Outcome
+from acas_batch.system import health
+from acas_batch.system.performance import window_stats
 
 _OPTIONS = {
     "check_failures",
@@ -49,6 +52,39 @@ def _alert_dict(a: BatchAlert) -> dict[str, Any]:
         "acknowledged_by": a.acknowledged_by,
         "execution_id": a.execution_id,
     }
+
+
+def active_alerts(engine: Engine) -> list[dict[str, Any]]:
+    """Open and acknowledged alerts, newest first, messages masked."""
+    with transaction(engine) as session:
+        return [_alert_dict(a) for a in open_alerts(session)]
+
+
+def acknowledge(engine: Engine, alert_id: int, *, actor: str, now: datetime) -> dict[str, Any]:
+    """Acknowledge an open alert: someone is on it.
+
+    Raises:
+        NotFound: no such alert.
+    """
+    with transaction(engine, write=True) as session:
+        return _alert_dict(acknowledge_alert(session, alert_id, actor, now))
+
+
+def resolve(engine: Engine, alert_id: int, *, now: datetime) -> dict[str, Any]:
+    """Mark an alert resolved: its cause is gone.
+
+    Raises:
+        NotFound: no such alert.
+    """
+    with transaction(engine, write=True) as session:
+        return _alert_dict(resolve_alert(session, alert_id, now))
+
+
+def monitor_now(engine: Engine, settings: Settings, *, send: bool, now: datetime) -> dict[str, Any]:
+    """One monitoring pass now: failures, slow runs, late or missed schedules; alerts raised and e-mailed."""
+    with transaction(engine, write=True) as session:
+        report = run_checks(session, now, MonitorOptions(send_alerts=send), notifier_for(settings))
+    return report.as_dict()
 
 
 class BatchMonitoringService(Facade):

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from acas_batch.db import transaction
 from acas_batch.errors import BackupError
-from acas_batch.jobs.backup import BackupInfo, checksum_path, create_backup, manifest_path, verify_backup
 from acas_batch.models import BackupGeneration, SysBackup
+from acas_batch.system.backup import BackupInfo, checksum_path, create_backup, manifest_path, verify_backup
 
 
 def generation_for(session: Session, started_at: datetime) -> BackupGeneration:

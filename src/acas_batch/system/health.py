@@ -20,7 +20,6 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from acas_batch.db import rowcount
-from acas_batch.jobs.backup_register import latest_verified
 from acas_batch.models import (
     AlertSeverity,
     BatchExecution,
@@ -31,6 +30,7 @@ from acas_batch.models import (
     WorkerState,
 )
 from acas_batch.models.migrate import pending_migrations
+from acas_batch.system.backup_register import latest_verified
 
 _ORDER = {AlertSeverity.INFO: 0, AlertSeverity.WARNING: 1, AlertSeverity.CRITICAL: 2}
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from acas_batch.batch.business_days import BusinessCalendar
 from acas_batch.batch.schedules import forecast_schedules, load_schedules
 from acas_batch.errors import JobNotFound
-from acas_batch.jobs.standard import STANDARD_JOBS, JobDef, ScheduleDef, order_day
+from acas_batch.jobs.catalogue.definitions import STANDARD_JOBS, JobDef, ScheduleDef, order_day
 from acas_batch.models import BatchDependency, BatchJob, BatchSchedule, CatalogueItem, DependencyKind, Module
 
 

@@ -14,7 +14,7 @@ from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.db import rowcount
 from acas_batch.jobs.params import Notify, OutputFormat
-from acas_batch.jobs.sl_queries import AgeBy, aged_sums
+from acas_batch.jobs.sl.queries import AgeBy, aged_sums
 from acas_batch.ledger.balances import control_balance
 from acas_batch.models import AgedDebtorLine, Company, ControlKind, Customer, Module
 from acas_batch.models.base import JSONType

@@ -40,7 +40,7 @@ from acas_batch.batch.registry import job
 from acas_batch.db import insert_rows
 from acas_batch.errors import UnknownAccount
 from acas_batch.jobs.params import DateRange, Notify, OutputFormat, Period, resolve_period_range
-from acas_batch.jobs.sl_ageing import company_name
+from acas_batch.jobs.sl.aged_debtors import company_name
 from acas_batch.ledger.chart import ACCRUALS_CODE, COMMISSION_EXPENSE_CODE
 from acas_batch.ledger.money import pro_rata
 from acas_batch.ledger.posting import JournalDraft, cr, dr, post_journal

@@ -11,8 +11,8 @@ from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.jobs.params import Notify, OutputFormat
-from acas_batch.jobs.sl_ageing import company_name
-from acas_batch.jobs.sl_queries import as_date, exposures
+from acas_batch.jobs.sl.aged_debtors import company_name
+from acas_batch.jobs.sl.queries import as_date, exposures
 from acas_batch.models import CreditAction, CreditChange, Customer, Module
 from acas_batch.reports.render import write_csv, write_table_pdf
 

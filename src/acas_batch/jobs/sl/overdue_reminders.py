@@ -14,7 +14,7 @@ from acas_batch.analysis.late_payment import statutory_claim
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.jobs.params import Notify, OutputFormat
-from acas_batch.jobs.sl_ageing import company_name
+from acas_batch.jobs.sl.aged_debtors import company_name
 from acas_batch.models import Customer, DocumentKind, Module, Reminder, SalesInvoice
 from acas_batch.reports.render import write_csv, write_pdf_set
 

@@ -20,8 +20,8 @@ from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.db import insert_rows
 from acas_batch.jobs.params import DateRange, Notify, OutputFormat, Period, resolve_period_range
-from acas_batch.jobs.sl_ageing import company_name
-from acas_batch.jobs.sl_queries import aged_sums, as_date
+from acas_batch.jobs.sl.aged_debtors import company_name
+from acas_batch.jobs.sl.queries import aged_sums, as_date
 from acas_batch.models import Customer, DocumentKind, Module, Receipt, SalesInvoice, StatementLine
 from acas_batch.reports.pool import ProcessPool
 from acas_batch.reports.render import PDF_SET_CHUNK, merge_pdfs, write_csv, write_pdf_set

@@ -31,7 +31,7 @@ from acas_batch.jobs.params import (
     resolve_quarter,
     vat_scheme,
 )
-from acas_batch.jobs.sl_ageing import company_name
+from acas_batch.jobs.sl.aged_debtors import company_name
 from acas_batch.ledger.money import pro_rata, vat_for
 from acas_batch.models import (
     DocumentKind,

@@ -25,7 +25,7 @@ from acas_batch.batch.registry import job
 from acas_batch.batch.schedules import company_calendar
 from acas_batch.db import rowcount
 from acas_batch.jobs.params import Notify, OutputFormat, WarehouseCode, warehouse_ids
-from acas_batch.jobs.stock_common import stream, warehouse_day_key
+from acas_batch.jobs.stock.common import stream, warehouse_day_key
 from acas_batch.models import (
     AbcClass,
     BatchExecution,

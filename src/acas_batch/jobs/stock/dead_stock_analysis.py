@@ -17,7 +17,7 @@ from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.jobs.params import Notify, OutputFormat, WarehouseCode, warehouse_ids
-from acas_batch.jobs.stock_common import days_between, replace_snapshot, stream, warehouse_day_key
+from acas_batch.jobs.stock.common import days_between, replace_snapshot, stream, warehouse_day_key
 from acas_batch.models import (
     DeadStockResult,
     Item,

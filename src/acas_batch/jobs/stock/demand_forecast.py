@@ -33,7 +33,7 @@ from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.db import insert_values, stream_partitions
 from acas_batch.jobs.params import Notify, OutputFormat, Period, WarehouseCode, month_of, warehouse_ids
-from acas_batch.jobs.stock_common import STREAM_ROWS, month_index, replace_snapshot
+from acas_batch.jobs.stock.common import STREAM_ROWS, month_index, replace_snapshot
 from acas_batch.ledger.chart import month_start
 from acas_batch.models import ForecastResult, Item, Module, MovementKind, StockMovement
 from acas_batch.reports import open_csv, write_table_pdf

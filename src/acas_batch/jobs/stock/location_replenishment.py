@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.jobs.params import Notify, OutputFormat, WarehouseCode, warehouse_ids
-from acas_batch.jobs.stock_common import replace_snapshot, stream, warehouse_day_key
+from acas_batch.jobs.stock.common import replace_snapshot, stream, warehouse_day_key
 from acas_batch.models import (
     Item,
     Location,

@@ -1,4 +1,4 @@
-"""Archiving closed financial years: journal lines out to archive tables, balances kept.
+"""SYS_ARCHIVE_DATA: closed financial years archived, journal lines out to archive tables, balances kept.
 
 A year is archived only when all its periods are LOCKED (the year-end close ran), it
 ended more than ``retention_years`` before the business date, and a verified backup was
@@ -21,12 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import case, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
+from acas_batch.batch.context import JobContext, JobResult
+from acas_batch.batch.registry import job
 from acas_batch.db import rowcount
 from acas_batch.errors import ArchiveRefused
-from acas_batch.jobs.backup_register import latest_verified
 from acas_batch.models import (
     AccountingPeriod,
     ArchivedJournalLine,
@@ -37,10 +39,12 @@ from acas_batch.models import (
     JournalLine,
     JournalSource,
     JournalStatus,
+    Module,
     PeriodStatus,
     SysBackup,
     UTCDateTime,
 )
+from acas_batch.system.backup_register import latest_verified
 
 
 @dataclass(frozen=True)
@@ -272,3 +276,75 @@ def _carry_forward(session: Session, run: ArchiveRun, year: YearState, net: dict
         ],
     )
     session.flush()
+
+
+class ArchiveParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    retention_years: int = Field(6, ge=1, le=100, description="Archive years that ended this many years ago.")
+    chunk_size: int = Field(500, ge=1, le=50_000, description="Journals moved per transaction.")
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+@job(
+    "SYS_ARCHIVE_DATA",
+    module=Module.SYS,
+    params=ArchiveParams,
+    timeout_seconds=14400,
+    max_attempts=2,
+    resources=(
+        {"name": "database", "mode": "shared"},
+        {"name": "ledger:GL", "mode": "exclusive"},
+        {"name": "ledger:SL", "mode": "exclusive"},
+        {"name": "ledger:PL", "mode": "exclusive"},
+        {"name": "ledger:ST", "mode": "exclusive"},
+    ),
+)
+def archive_data(ctx: JobContext[ArchiveParams]) -> JobResult:
+    """Moves journal lines of closed years past retention into the archive, balances carried forward."""
+    p = ctx.params
+    cutoff = _years_before(ctx.business_date, p.retention_years)
+    due = [y for y in year_states(ctx.session) if y.end < cutoff and not y.archived]
+    still_open = [y.financial_year for y in due if not y.locked]
+    ready = [y for y in due if y.locked]
+    backups = {y.financial_year: backup_covering(ctx.session, y) for y in ready}  # refuse before moving anything
+    totals = {"journal_lines": 0, "statement_lines": 0, "chunks": 0, "debit_pence": 0}
+    for year in ready:
+
+        def committed(progress: ChunkProgress, fy: int = year.financial_year) -> None:
+            totals["chunks"] += 1
+            ctx.progress(progress.journal_lines)
+            ctx.checkpoint({"financial_year": fy, "last_journal_id": progress.last_journal_id})
+
+        run = archive_year(
+            ctx.session,
+            year,
+            now=ctx.now,
+            backup=backups[year.financial_year],
+            chunk_size=p.chunk_size,
+            execution_id=ctx.execution_id,
+            on_chunk=committed,
+        )
+        ctx.log.info(
+            f"financial year {year.financial_year}: {run.journal_lines} journal lines archived",
+            event="archive_year_done",
+        )
+        totals["journal_lines"] += run.journal_lines
+        totals["statement_lines"] += run.statement_lines
+        totals["debit_pence"] += run.debit_pence
+    if still_open:
+        ctx.warn_outcome("not archived, still open (run the year-end close first): " + ", ".join(map(str, still_open)))
+    return JobResult(
+        summary=f"{len(ready)} year(s) archived ({totals['journal_lines']} journal lines); "
+        f"{len(still_open)} open year(s) refused",
+        counts={"years": len(ready), "open_years": len(still_open)}
+        | {k: v for k, v in totals.items() if k != "debit_pence"},
+        totals={"debit_pence": totals["debit_pence"]},
+        data={"cutoff": cutoff.isoformat(), "archived": [y.financial_year for y in ready], "open": still_open},
+    )

@@ -1,0 +1,71 @@
+"""The standard catalogue: the 32 jobs, their default schedules and dependencies as data
+(``definitions``), and the installer that writes them into the database and reads them back
+(``installer``)."""
+
+from __future__ import annotations
+
+from acas_batch.jobs.catalogue.definitions import (
+    DEFAULT_FY_START_MONTH,
+    JOBS_BY_NAME,
+    STANDARD_JOBS,
+    TIMEZONE,
+    DependencyDef,
+    EffectiveStart,
+    JobDef,
+    ScheduleDef,
+    daily,
+    dependency_problems,
+    effective_order,
+    exclusive,
+    month_end,
+    order_day,
+    quarter_end,
+    scheduled_jobs,
+    shared,
+    topological_order,
+    trigger,
+    wait,
+    weekly_sunday,
+    year_end,
+)
+from acas_batch.jobs.catalogue.installer import (
+    CatalogueReport,
+    JobSummary,
+    day_order,
+    describe_schedule,
+    install_catalogue,
+    list_jobs,
+    show_job,
+)
+
+__all__ = [
+    "DEFAULT_FY_START_MONTH",
+    "JOBS_BY_NAME",
+    "STANDARD_JOBS",
+    "TIMEZONE",
+    "CatalogueReport",
+    "DependencyDef",
+    "EffectiveStart",
+    "JobDef",
+    "JobSummary",
+    "ScheduleDef",
+    "daily",
+    "day_order",
+    "dependency_problems",
+    "describe_schedule",
+    "effective_order",
+    "exclusive",
+    "install_catalogue",
+    "list_jobs",
+    "month_end",
+    "order_day",
+    "quarter_end",
+    "scheduled_jobs",
+    "shared",
+    "show_job",
+    "topological_order",
+    "trigger",
+    "wait",
+    "weekly_sunday",
+    "year_end",
+]

@@ -1,0 +1,3 @@
+"""General ledger jobs: daily close, account reconciliation, trial balance, budget variance,
+period and year-end close.
+"""

@@ -1,0 +1,1 @@
+"""System jobs: database backup, log and session clean-up, performance statistics, health check, archiving."""
