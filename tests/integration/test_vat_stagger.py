@@ -18,8 +18,9 @@ from acas_batch.db import transaction
 from acas_batch.errors import ValidationError
 from acas_batch.jobs.catalogue import install_catalogue
 from acas_batch.jobs.params import quarter_end_month, quarter_of, resolve_quarter
-from acas_batch.ledger.company import company_vat, set_company_vat
+from acas_batch.ledger.company import company_vat
 from acas_batch.models import Audit, BatchJob, BatchSchedule, ExecutionState, ScheduleKind, VatReturn
+from acas_batch.services.ledger import change_company_vat
 from tests.books import Books
 from tests.integration.test_cli import acas
 from tests.integration.test_sl_vat_return import quarter  # noqa: F401 (a fixture)
@@ -55,9 +56,9 @@ def test_current_is_the_stagger_quarter_holding_the_day_and_names_are_its_end_mo
 def test_a_stagger_moves_the_vat_schedules_and_is_audited(engine: Engine, books: Books) -> None:
     with transaction(engine, write=True) as s:
         install_catalogue(s, now=NOW)
-    with transaction(engine, write=True) as s:
+    with transaction(engine) as s:
         assert company_vat(s).stagger == 1
-        vat, moved = set_company_vat(s, now=NOW, actor="fd", stagger=2)
+    vat, moved = change_company_vat(engine, now=NOW, actor="fd", stagger=2)
     assert (vat.stagger, vat.quarter_end_months) == (2, (1, 4, 7, 10))
     assert len(moved) == 2
     with transaction(engine) as s:
@@ -75,16 +76,15 @@ def test_a_stagger_moves_the_vat_schedules_and_is_audited(engine: Engine, books:
         assert (entry.details["before"]["vat_stagger"], entry.details["after"]["vat_stagger"]) == (1, 2)
     # a bad stagger or scheme changes nothing
     for bad in ({"stagger": 4}, {"scheme": "flat-rate"}):
-        with pytest.raises(ValidationError), transaction(engine, write=True) as s:
-            set_company_vat(s, now=NOW, actor="fd", **bad)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError):
+            change_company_vat(engine, now=NOW, actor="fd", **bad)  # type: ignore[arg-type]
     with transaction(engine) as s:
         assert (company_vat(s).stagger, company_vat(s).scheme) == (2, "accrual")
         assert len(s.scalars(select(Audit).where(Audit.action == "company.vat")).all()) == 1
 
 
 def _stagger(engine: Engine, stagger: int) -> None:
-    with transaction(engine, write=True) as s:
-        set_company_vat(s, now=NOW, actor="fd", stagger=stagger)
+    change_company_vat(engine, now=NOW, actor="fd", stagger=stagger)
 
 
 def test_the_return_covers_the_stagger_quarter(
