@@ -30,6 +30,16 @@ hypothesis_settings.register_profile(
 )
 hypothesis_settings.load_profile("acas")
 
+
+@pytest.fixture(autouse=True, scope="session")
+def _standard_job_code() -> None:
+    """The standard jobs' code in the registry, as in a worker (importing ``acas_batch.jobs`` alone
+    registers nothing; tests that read a job's parameter model or run key need it loaded)."""
+    from acas_batch.jobs import load_standard_jobs
+
+    load_standard_jobs()
+
+
 PG_ADMIN_URL = os.environ.get("ACAS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = ("sqlite", "postgresql")
 

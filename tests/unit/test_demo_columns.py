@@ -7,8 +7,8 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
+from acas_batch.ledger.demo_books import Dunning
 from acas_batch.ledger.demo_masters import StockBook
-from acas_batch.ledger.demo_sales import Dunning
 
 # An operation on a book of 3 items in 2 warehouses: receive a lot, or issue from the oldest lots.
 _ops = st.lists(
