@@ -51,14 +51,15 @@ def _messages(engine: Engine, raw: dict[str, object]) -> list[str]:
 
 
 @pytest.mark.parametrize("probe_from", [5_000, 1], ids=["few-matches", "many-matches"])
-def test_words_are_found_by_their_start_in_message_or_event(
+def test_words_are_found_whole_or_by_their_start_in_message_or_event(
     logged: Engine, monkeypatch: pytest.MonkeyPatch, probe_from: int
 ) -> None:
     # Both ways SQLite reads the index: the matches first, or the lines in order, probing each.
     monkeypatch.setattr(query, "SQLITE_PROBE_FROM", probe_from)
     journals = [m for m in MESSAGES if m.startswith("journal")]
     assert _messages(logged, {"search": "JOURNAL"}) == journals
-    assert _messages(logged, {"search": "jour"}) == journals  # a word's start
+    assert _messages(logged, {"search": "jour*"}) == journals  # a word's start
+    assert _messages(logged, {"search": "jour"}) == []  # else whole words
     assert _messages(logged, {"search": "ledger journal"}) == journals  # every word, any order
     assert _messages(logged, {"search": "refund 40p"}) == [MESSAGES[11]]
     assert _messages(logged, {"search": "execution_failed"}) == [MESSAGES[11]]  # the event's words

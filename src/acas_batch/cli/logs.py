@@ -33,7 +33,7 @@ def view_cmd(
     date_to: ToOpt = None,
     level: LevelOpt = None,
     search: Annotated[
-        str | None, typer.Option("--search", help="Words the message or event has (each as a word's start).")
+        str | None, typer.Option("--search", help="Words the message or event has (word* for a word's start).")
     ] = None,
     limit: LimitOpt = 200,
     after: Annotated[
@@ -97,7 +97,7 @@ def search_cmd(
     database_url: DatabaseUrlOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Find log lines with words starting with each word of TEXT (a full-text index)."""
+    """Find log lines having every word of TEXT (word* for a word's start), by a full-text index."""
     view_cmd(
         job=job,
         level=level,

@@ -3,7 +3,7 @@
 A filter accepts the spec's own shapes: integer dates (``20241201``), ISO dates or
 date objects; ``log_level`` is a *minimum* severity (``ERROR`` also returns CRITICAL).
 Results come in (logged_at, id) order; nothing loads the whole log. ``search`` finds lines
-whose event or stored (masked) message has words starting with each word searched, through
+whose event or stored (masked) message has each word searched (``word*``: a word starting so), through
 the full-text index (SQLite FTS5, PostgreSQL ``tsvector``; see migration ``0023_perf``);
 a page is found by the ``after`` cursor (keyset) rather than an offset, and its count stops
 at :data:`COUNT_CAP` beyond the page.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, TextClause, and_, func, or_, select, text
+from sqlalchemy import Select, TextClause, and_, column, func, or_, select, table, text
 from sqlalchemy.orm import Session
 
 from acas_batch.errors import ValidationError
@@ -32,7 +32,7 @@ MAX_LIMIT = 10_000
 COUNT_CAP = 1_000
 #: On SQLite, from this many matches a search probes the index line by line in the page's order.
 SQLITE_PROBE_FROM = 5_000
-_WORD = re.compile(r"[^\W_]+")
+_WORD = re.compile(r"([^\W_]+)(\*?)")
 
 
 def parse_day(value: Any, field: str) -> date:
@@ -148,17 +148,21 @@ class LogEntry:
         }
 
 
-def search_words(text: str) -> list[str]:
-    """The words of a search, lower-cased: runs of letters and digits (``execution_failed`` is two)."""
-    return [w.lower() for w in _WORD.findall(text)]
+def search_words(text: str) -> list[tuple[str, bool]]:
+    """The words of a search, lower-cased, each with whether it is a prefix (written ``word*``).
+
+    A word is a run of letters and digits (``execution_failed`` is two words)."""
+    return [(w.lower(), star == "*") for w, star in _WORD.findall(text)]
 
 
-def _search_clause(session: Session, words: list[str]) -> TextClause:
-    """Lines whose event or message has a word starting with each of ``words``, by the full-text index."""
+def _search_clause(session: Session, words: list[tuple[str, bool]]) -> TextClause:
+    """Lines whose event or message has each of ``words`` (or a word starting with it), by the full-text index."""
     if session.get_bind().dialect.name == "postgresql":
-        query = " & ".join(f"'{w}':*" for w in words)
+        query = " & ".join(f"'{w}'{':*' if prefix else ''}" for w, prefix in words)
         return text(f"{PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, :log_search)").bindparams(log_search=query)
-    match = " AND ".join(f'"{w}"*' for w in words)
+    # A prefix costs FTS5 a merge of every matching word's list, at each probe below: whole
+    # words are the fast case, prefixes are for when a person asks for one.
+    match = " AND ".join(f'"{w}"{"*" if prefix else ""}' for w, prefix in words)
     if _fts_matches(session, match) < SQLITE_PROBE_FROM:
         # Few lines match: read them from the index, then filter and order them.
         return text(
@@ -184,7 +188,24 @@ def _fts_matches(session: Session, match: str) -> int:
     )
 
 
-def _statement(session: Session, flt: LogFilter) -> Select[Any]:
+_FTS = table("batch_log_fts", column("rowid"))
+
+
+def _count_statement(session: Session, flt: LogFilter, cap: int) -> Select[Any]:
+    """The matches, no more than ``cap``: on SQLite, a search's count is read in the index's
+    order (a stream of its list) joined to the lines, not probed line by line."""
+    if not flt.search or session.get_bind().dialect.name != "sqlite":
+        return _statement(session, flt, search=bool(flt.search)).order_by(None).limit(cap)
+    match = " AND ".join(f'"{w}"{"*" if prefix else ""}' for w, prefix in search_words(flt.search))
+    stmt = (
+        select(BatchLog.id)
+        .select_from(_FTS.join(BatchLog, BatchLog.id == _FTS.c.rowid))
+        .where(text("batch_log_fts MATCH :log_count").bindparams(log_count=match))
+    )
+    return _filtered(stmt, flt).limit(cap)
+
+
+def _statement(session: Session, flt: LogFilter, *, search: bool = True) -> Select[Any]:
     stmt = select(
         BatchLog.id,
         BatchLog.logged_at,
@@ -195,6 +216,13 @@ def _statement(session: Session, flt: LogFilter) -> Select[Any]:
         BatchLog.message,
         BatchLog.context,
     ).outerjoin(BatchJob, BatchJob.id == BatchLog.job_id)
+    if flt.search and search:
+        stmt = stmt.where(_search_clause(session, search_words(flt.search)))
+    return _filtered(stmt, flt).order_by(BatchLog.logged_at, BatchLog.id)
+
+
+def _filtered(stmt: Select[Any], flt: LogFilter) -> Select[Any]:
+    """``stmt`` with every condition of ``flt`` but the search."""
     if flt.job_name:
         # The job's id first, so the (job_id, logged_at) index serves the filter and the order.
         job_id = select(BatchJob.id).where(BatchJob.name == flt.job_name).scalar_subquery()
@@ -209,12 +237,10 @@ def _statement(session: Session, flt: LogFilter) -> Select[Any]:
         stmt = stmt.where(BatchLog.level.in_(LEVEL_ORDER[LEVEL_ORDER.index(flt.min_level) :]))
     if flt.event:
         stmt = stmt.where(BatchLog.event == flt.event)
-    if flt.search:
-        stmt = stmt.where(_search_clause(session, search_words(flt.search)))
     if flt.after is not None:
         at, after_id = flt.after
         stmt = stmt.where(or_(BatchLog.logged_at > at, and_(BatchLog.logged_at == at, BatchLog.id > after_id)))
-    return stmt.order_by(BatchLog.logged_at, BatchLog.id)
+    return stmt
 
 
 def _entry(row: Any) -> LogEntry:
@@ -253,10 +279,10 @@ class LogPage:
 
 def query_page(session: Session, flt: LogFilter) -> LogPage:
     """One page of matching lines (after ``flt.after`` or from ``flt.offset``) and a capped count."""
-    stmt = _statement(session, flt)
     cap = max(COUNT_CAP, flt.offset + flt.limit)
-    counted = session.scalar(select(func.count()).select_from(stmt.order_by(None).limit(cap + 1).subquery())) or 0
-    rows = session.execute(stmt.limit(flt.limit).offset(flt.offset)).all()
+    counted = session.scalar(select(func.count()).select_from(_count_statement(session, flt, cap + 1).subquery()))
+    counted = counted or 0
+    rows = session.execute(_statement(session, flt).limit(flt.limit).offset(flt.offset)).all()
     entries = [_entry(r) for r in rows]
     last = entries[-1] if len(entries) == flt.limit else None
     next_after = f"{last.logged_at.isoformat()}|{last.id}" if last is not None else None

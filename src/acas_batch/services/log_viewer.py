@@ -107,7 +107,7 @@ class BatchLogViewerService(Facade):
         }
 
     def search_logs(self, text: str, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Lines whose message or event has words starting with each word of ``text`` (case-insensitive)."""
+        """Lines whose message or event has every word of ``text`` (``word*``: a word starting so), any case."""
         return self.get_execution_logs({**dict(filters or {}), "search": text})
 
     def export_logs(self, params: Mapping[str, Any]) -> Outcome:

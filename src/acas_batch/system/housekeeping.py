@@ -71,7 +71,7 @@ def purge_logs(
     return result
 
 
-def purge_log_chunks(engine: Engine, *, cutoffs: Mapping[LogLevel, datetime], chunk_size: int = 5000) -> LogPurge:
+def purge_log_chunks(engine: Engine, *, cutoffs: Mapping[LogLevel, datetime], chunk_size: int = 1000) -> LogPurge:
     """:func:`purge_logs` with each chunk in its own write transaction.
 
     Between chunks the write lock is free (SQLite), so the scheduler's tick and the workers'
