@@ -1,7 +1,7 @@
 """perf: a full-text index over the stored log lines
 
 Revision ID: 0023_perf
-Revises: 0017_snapshot_checks
+Revises: 0021_web
 Create Date: 2026-12-06 20:00:00
 
 A word search over ``batch_log_rec`` was a ``LIKE '%text%'`` scan of every line. The stored
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0023_perf"
-down_revision: str | None = "0017_snapshot_checks"
+down_revision: str | None = "0021_web"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
