@@ -16,7 +16,7 @@ from acas_batch.models.audit_chain import verify_chain
 from acas_batch.models.migrate import current_revision, downgrade, upgrade
 from acas_batch.security.policy import STANDARD_ROLES
 
-BEFORE = "0017_snapshot_checks"
+BEFORE = "0023_perf"
 
 
 @pytest.fixture

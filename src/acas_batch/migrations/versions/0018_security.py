@@ -2,7 +2,7 @@
 login throttling and four-eyes approvals
 
 Revision ID: 0018_security
-Revises: 0017_snapshot_checks
+Revises: 0023_perf
 Create Date: 2026-12-06 20:00:00
 
 The standard roles are rewritten to the policy's permissions (their names were placeholders
@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql
 import acas_batch.models.base
 
 revision: str = "0018_security"
-down_revision: str | None = "0017_snapshot_checks"
+down_revision: str | None = "0023_perf"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
