@@ -67,13 +67,15 @@ class JobSpec:
             return self.params_model.model_validate(dict(raw))
         except PydanticValidationError as exc:
             problems = []
+            fields: dict[str, str] = {}
             for err in exc.errors():
                 where = ".".join(str(p) for p in err["loc"]) or "parameters"
                 msg = str(err["msg"]).removeprefix("Value error, ")
                 if err["type"] == "extra_forbidden":
                     msg = "unknown parameter"
                 problems.append(f"{where}: {msg}")
-            raise ValidationError(f"invalid parameters for {self.key}: " + "; ".join(problems)) from None
+                fields.setdefault(where, msg)
+            raise ValidationError(f"invalid parameters for {self.key}: " + "; ".join(problems), fields=fields) from None
 
     def make_run_key(self, params: BaseModel, business_date: date, session: Session | None = None) -> str:
         """``KEY:part``: one live success per run key.
