@@ -95,7 +95,7 @@ from acas_batch.models.results_st import (
     StockAge,
     ValuationResult,
 )
-from acas_batch.models.security import Audit, Role, User, UserSession
+from acas_batch.models.security import Approval, Audit, LoginThrottle, Role, User, UserSession
 from acas_batch.models.sl import (
     CommissionTier,
     Customer,
@@ -167,6 +167,7 @@ __all__ = [
     "AlertSeverity",
     "AlertSilence",
     "AlertState",
+    "Approval",
     "ArchiveRun",
     "ArchivedJournalLine",
     "ArchivedStatementLine",
@@ -223,6 +224,7 @@ __all__ = [
     "Location",
     "LocationKind",
     "LogLevel",
+    "LoginThrottle",
     "Lot",
     "MatchResultLine",
     "MatchStatus",

@@ -1,7 +1,7 @@
 """alerting: the notification outbox, alert routes, silences, link nonces, deadlines; thresholds by scope
 
 Revision ID: 0019_alerting
-Revises: 0023_perf
+Revises: 0018_security
 Create Date: 2026-12-06 20:00:00
 
 ``batch_threshold_rec`` gains a ``scope`` (``*``, ``module:GL``, ``job:NAME``) and ``params``;
@@ -20,7 +20,7 @@ from alembic import op
 import acas_batch.models.base
 
 revision: str = "0019_alerting"
-down_revision: str | None = "0023_perf"
+down_revision: str | None = "0018_security"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
