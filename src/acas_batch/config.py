@@ -122,6 +122,11 @@ class Settings(BaseModel):
         default=None, description="File holding the secret parameters' key(s) (default: data_dir/secret.key)."
     )
     alert_email_to: str = Field(default="", description="Comma-separated recipients of alert e-mail.")
+    notify_allowed: str = Field(
+        default="",
+        description="Comma-separated domains (example.co.uk) or addresses a job's notify.recipients may name "
+        "(empty: any).",
+    )
     smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
     smtp_username: str | None = Field(default=None, description="SMTP login, if the server needs one.")
     smtp_password: str | None = Field(default=None, description="SMTP password (never logged).")
