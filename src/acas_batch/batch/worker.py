@@ -123,14 +123,25 @@ def _child_main(conn: Connection, settings_data: dict[str, Any], parent_pid: int
                     continue
                 handback[STARTED] = number
             start += timedelta(seconds=max(0.0, time.monotonic() - sent))  # it waited here since
+            began = time.monotonic()
             outcome = run_execution(engine, settings, REGISTRY, claim, start, deferred=group)
-            conn.send(outcome)
+            conn.send(Ran(outcome, time.monotonic() - began))
     finally:
         engine.dispose()
 
 
 #: The state of an :class:`Outcome` for a claim handed back unstarted.
 SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a job process reports after running a claim: the outcome and how long the job took."""
+
+    outcome: Outcome
+    seconds: float
+
+
 #: The two numbers a worker and its job process share (see :func:`_child_main`).
 STARTED, TAKEN_BACK = 0, 1
 #: Weight of a job's latest run in its typical time (this worker's view).
@@ -533,8 +544,11 @@ class Worker:
         skipped: list[Claim] = []
         with contextlib.suppress(EOFError, OSError):
             while slot.busy and slot.conn.poll():
-                outcome: Outcome = slot.conn.recv()
-                self._take(slot, outcome, skipped)
+                message: Outcome | Ran = slot.conn.recv()
+                if isinstance(message, Ran):
+                    self._learn(slot, message)
+                    message = message.outcome
+                self._take(slot, message, skipped)
         slot.track()
         self._release(skipped)
 
@@ -542,15 +556,19 @@ class Worker:
         """After the process ended: what it reported before it ended still counts."""
         self._collect_slot(slot)
 
+    def _learn(self, slot: _Slot, ran: Ran) -> None:
+        """Count a run's time into its job's typical time."""
+        job_id = next((c.job_id for c in slot.queue if c.execution_id == ran.outcome.execution_id), None)
+        if job_id is not None:
+            before = self._took.get(job_id)
+            mixed = ran.seconds if before is None else RECENT_WEIGHT * ran.seconds + (1 - RECENT_WEIGHT) * before
+            self._took[job_id] = mixed
+
     def _take(self, slot: _Slot, outcome: Outcome, skipped: list[Claim]) -> None:
         eid = outcome.execution_id
         c = next((c for c in slot.queue if c.execution_id == eid), None)
         if c is None:
             return
-        if eid not in slot.ran and outcome.state != SKIPPED:  # it has just finished running
-            took = time.monotonic() - slot.since if eid == slot.running_id else 0.0
-            before = self._took.get(c.job_id)
-            self._took[c.job_id] = took if before is None else RECENT_WEIGHT * took + (1 - RECENT_WEIGHT) * before
         if outcome.state == RAN:
             slot.ran.add(eid)
             slot.track()
