@@ -22,8 +22,8 @@ Figures, each beside its yardstick, every query the median of ``ACAS_BENCH_LOG_R
   scheduler's tick over and over: lines deleted per second, and the ticks' p50/p99/max
   beside the same ticks with nothing else running.
 
-Environment: ``ACAS_BENCH_LOG_ROWS``, ``ACAS_BENCH_LOG_REPEATS``, ``ACAS_BENCH_LOG_EXPORT_DAYS``, ``ACAS_BENCH_LOG_BACKENDS``
-(default ``sqlite,postgresql``), ``ACAS_TEST_PG_URL``.
+Environment: ``ACAS_BENCH_LOG_ROWS``, ``ACAS_BENCH_LOG_REPEATS``, ``ACAS_BENCH_LOG_EXPORT_DAYS``,
+``ACAS_BENCH_LOG_BACKENDS`` (default ``sqlite,postgresql``), ``ACAS_TEST_PG_URL``.
 """
 
 from __future__ import annotations
