@@ -122,7 +122,12 @@ class Settings(BaseModel):
     smtp_host: str = Field(default="localhost", description="SMTP server for alert e-mail.")
     smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP server.")
     smtp_from: str = Field(default="acas-batch@localhost", description="Sender address of alert e-mail.")
-    secret_key: str | None = Field(default=None, description="Key that encrypts secret job parameters.")
+    secret_key: str | None = Field(
+        default=None, description="Key that encrypts secret job parameters (a Fernet key; default: a key file)."
+    )
+    secret_key_file: Path | None = Field(
+        default=None, description="File holding the secret parameters' key(s) (default: data_dir/secret.key)."
+    )
     alert_email_to: str = Field(default="", description="Comma-separated recipients of alert e-mail.")
     smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
     smtp_username: str | None = Field(default=None, description="SMTP login, if the server needs one.")

@@ -94,7 +94,7 @@ from acas_batch.models.results_st import (
     StockAge,
     ValuationResult,
 )
-from acas_batch.models.security import Audit, Role, User, UserSession
+from acas_batch.models.security import Approval, Audit, LoginThrottle, Role, User, UserSession
 from acas_batch.models.sl import (
     CommissionTier,
     Customer,
@@ -163,6 +163,7 @@ __all__ = [
     "AgedDebtorLine",
     "AlertSeverity",
     "AlertState",
+    "Approval",
     "ArchiveRun",
     "ArchivedJournalLine",
     "ArchivedStatementLine",
@@ -218,6 +219,7 @@ __all__ = [
     "Location",
     "LocationKind",
     "LogLevel",
+    "LoginThrottle",
     "Lot",
     "MatchResultLine",
     "MatchStatus",
