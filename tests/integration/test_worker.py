@@ -238,7 +238,7 @@ def test_no_short_job_waits_behind_a_long_one_at_the_default_settings(
         wait_until(lambda: (worker.step(), _state(engine, long) is ExecutionState.RUNNING)[1])
         with transaction(engine, write=True) as s:
             short = [enqueue(s, "TEST_NOOP", {"tag": f"s{i}"}, now=NOW, business_date=NOW.date()).id for i in range(20)]
-        n = worker.step()
+        worker.step()
         assert sum(len(slot.queue) for slot in worker._slots) == 21
         # Then every short one finishes while the long one still runs: those behind it were handed
         # back (were one stuck there, this could never happen: the gate opens only after)
