@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
@@ -20,8 +20,10 @@ from acas_batch.clock import Clock, SystemClock
 from acas_batch.config import Settings
 from acas_batch.errors import AcasBatchError, AuthenticationRequired
 from acas_batch.services.base import connect
+from acas_batch.services.metrics import exposition
 from acas_batch.services.runs import load_jobs
-from acas_batch.web import live, overview, runs, session
+from acas_batch.web import jobs, live, overview, pages, runs, session
+from acas_batch.web.api import create_api
 from acas_batch.web.auth import Identities
 from acas_batch.web.common import WebContext, render
 from acas_batch.web.problems import problem_response, request_validation_problem
@@ -70,7 +72,16 @@ def create_app(
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         return request_validation_problem(exc, request.url.path)
 
+    api = create_api()
+    api.state.web = web
+    app.mount("/api/v1", api)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (session, overview, runs, live):
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    def metrics() -> PlainTextResponse:
+        """Prometheus metrics, read from the database now."""
+        return PlainTextResponse(exposition(web.engine, now=web.now), media_type="text/plain; version=0.0.4")
+
+    for module in (session, overview, runs, jobs, pages, live):
         app.include_router(module.router)
     return app
