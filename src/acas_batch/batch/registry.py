@@ -12,15 +12,33 @@ import pkgutil
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SecretBytes, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.errors import JobNotFound, ValidationError
 from acas_batch.models.enums import Module
+
+SEALED_PREFIX = "enc:v1:"  # acas_batch.secretbox.PREFIX
+
+
+def _is_secret_annotation(annotation: Any) -> bool:
+    if annotation in (SecretStr, SecretBytes):
+        return True
+    return any(_is_secret_annotation(a) for a in get_args(annotation))
+
+
+def secret_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The names of ``model``'s secret fields (top level)."""
+    names = set()
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        if extra.get("secret") is True or _is_secret_annotation(info.annotation):
+            names.add(name)
+    return frozenset(names)
 
 
 class NoParams(BaseModel):
@@ -33,6 +51,28 @@ JobFunc = Callable[[Any], JobResult | dict[str, Any] | None]
 RunKeyFunc = Callable[[Any, date], str]
 #: A run key that depends on the books too (e.g. which months the company's VAT quarters end in).
 BooksRunKeyFunc = Callable[[Session, Any, date], str]
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """The run whose outcome triggered a job: what the triggered run inherits from it."""
+
+    execution_id: int
+    run_key: str  # e.g. ``GL_PERIOD_CLOSE:month:2026-11``
+    business_date: date
+
+    @property
+    def job_name(self) -> str:
+        return self.run_key.split(":", 1)[0]
+
+    @property
+    def key_part(self) -> str:
+        """The run key without the job name: ``month:2026-11``."""
+        return self.run_key.split(":", 1)[1] if ":" in self.run_key else ""
+
+
+#: Parameters a triggered job takes from the run that triggered it (over its defaults).
+FromUpstreamFunc = Callable[[Upstream], dict[str, Any]]
 
 
 def business_date_key(_params: BaseModel, business_date: date) -> str:
@@ -56,6 +96,7 @@ class JobSpec:
     resources: tuple[Mapping[str, Any], ...] = ()
     tags: frozenset[str] = field(default_factory=frozenset)
     books_run_key: BooksRunKeyFunc | None = None
+    from_upstream: FromUpstreamFunc | None = None
 
     def validate_params(self, raw: Mapping[str, Any]) -> BaseModel:
         """Parse raw parameters into the job's model.
@@ -76,6 +117,56 @@ class JobSpec:
                 problems.append(f"{where}: {msg}")
                 fields.setdefault(str(err["loc"][0]) if err["loc"] else "parameters", msg)
             raise ValidationError(f"invalid parameters for {self.key}: " + "; ".join(problems), fields=fields) from None
+
+    @property
+    def secret_fields(self) -> frozenset[str]:
+        """Parameters marked secret: typed ``SecretStr`` or declared ``Field(json_schema_extra={"secret": True})``."""
+        return secret_fields(self.params_model)
+
+    def dump_params(self, model: BaseModel, seal: Callable[[str], str] | None) -> dict[str, Any]:
+        """The parameters as stored: JSON, with each secret value sealed (never in clear).
+
+        Raises:
+            ValidationError: a secret value is given and no ``seal`` (no key) is available.
+        """
+        data: dict[str, Any] = model.model_dump(mode="json")
+        for name in self.secret_fields:
+            value = getattr(model, name, None)
+            clear = value.get_secret_value() if isinstance(value, SecretStr | SecretBytes) else value
+            if clear is None or clear == "":
+                continue
+            if isinstance(clear, bytes):
+                clear = clear.decode()
+            if isinstance(clear, str) and clear.startswith(SEALED_PREFIX):
+                data[name] = clear  # sealed already (a rerun or a retry)
+                continue
+            if seal is None:
+                raise ValidationError(f"{self.key}: secret parameter {name} needs the secret key to be stored")
+            data[name] = seal(str(clear))
+        return data
+
+    def refuse_clear_secrets(self, raw: Mapping[str, Any], where: str) -> None:
+        """Secret values kept in a job's defaults or a schedule must be sealed (``acas-batch secrets seal``).
+
+        Raises:
+            ValidationError: naming the parameter; the value itself is never echoed.
+        """
+        for name in sorted(self.secret_fields):
+            value = raw.get(name)
+            if value not in (None, "") and not (isinstance(value, str) and value.startswith(SEALED_PREFIX)):
+                raise ValidationError(
+                    f"{where}: secret parameter {name} must be sealed (acas-batch secrets seal), not kept in clear",
+                    fields={name: "secret value in clear"},
+                )
+
+    def open_params(self, raw: Mapping[str, Any], open_: Callable[[str], str]) -> dict[str, Any]:
+        """``raw`` with its sealed secret values opened (only in the job's own process)."""
+        out = dict(raw)
+        for name in self.secret_fields:
+            value = out.get(name)
+            if isinstance(value, str) and value.startswith(SEALED_PREFIX):
+                out[name] = open_(value)
+        return out
 
     def make_run_key(self, params: BaseModel, business_date: date, session: Session | None = None) -> str:
         """``KEY:part``: one live success per run key.
@@ -133,12 +224,15 @@ def job(
     max_attempts: int = 3,
     retry_on: tuple[str, ...] | None = None,
     resources: tuple[Mapping[str, Any], ...] = (),
+    from_upstream: FromUpstreamFunc | None = None,
     registry: Registry | None = None,
 ) -> Callable[[Callable[[JobContext[Any]], Any]], Callable[[JobContext[Any]], Any]]:
     """Declare a function as the code of job ``key``.
 
     ``run_key`` forms the run key from the parameters and the business date;
-    ``books_run_key``, when given, replaces it for a key that also reads the books.
+    ``books_run_key``, when given, replaces it for a key that also reads the books;
+    ``from_upstream`` gives a triggered run the parameters it takes from the run that
+    triggered it (the period a close closed, the payment run to advise).
     """
 
     def decorate(func: Callable[[JobContext[Any]], Any]) -> Callable[[JobContext[Any]], Any]:
@@ -155,6 +249,7 @@ def job(
                 max_attempts=max_attempts,
                 retry_on=retry_on,
                 resources=resources,
+                from_upstream=from_upstream,
             )
         )
         return func
