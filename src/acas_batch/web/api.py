@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from acas_batch import __version__
 from acas_batch.errors import AcasBatchError, ValidationError
@@ -39,7 +40,7 @@ from acas_batch.services.runs import (
 from acas_batch.services.schedules import forecast, schedule_summaries
 from acas_batch.web.auth import require
 from acas_batch.web.common import MAX_ID, ActorDep, Id, context
-from acas_batch.web.problems import problem_response, problem_types, request_validation_problem
+from acas_batch.web.problems import http_problem, problem_response, problem_types, request_validation_problem
 from acas_batch.web.runs import ACTION_PERMISSION
 
 
@@ -572,6 +573,10 @@ def create_api() -> FastAPI:
     @api.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         return request_validation_problem(exc, str(request.url.path))
+
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return http_problem(exc.status_code, str(exc.detail), str(request.url.path))
 
     api.include_router(router)
     return api

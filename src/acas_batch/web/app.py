@@ -6,14 +6,16 @@ scheduler start`` serve it with uvicorn (see :mod:`acas_batch.web.server`).
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from acas_batch import __version__
 from acas_batch.clock import Clock, SystemClock
@@ -26,7 +28,7 @@ from acas_batch.web import jobs, live, overview, pages, runs, session
 from acas_batch.web.api import create_api
 from acas_batch.web.auth import Identities
 from acas_batch.web.common import WebContext, render
-from acas_batch.web.problems import problem_response, request_validation_problem
+from acas_batch.web.problems import http_problem, problem_response, request_validation_problem
 
 STATIC = Path(__file__).parent / "static"
 
@@ -67,6 +69,12 @@ def create_app(
         if _wants_problem(request):
             return problem_response(exc, request.url.path)
         return _page_error(request, exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_problem(request):
+            return http_problem(exc.status_code, str(exc.detail), request.url.path)
+        return HTMLResponse(f"<h1>{exc.status_code}</h1><p>{html.escape(str(exc.detail))}</p>", exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
