@@ -39,7 +39,7 @@ from acas_batch.services.runs import (
 )
 from acas_batch.services.schedules import forecast, schedule_summaries
 from acas_batch.web.auth import require
-from acas_batch.web.common import MAX_ID, ActorDep, Id, context
+from acas_batch.web.common import MAX_ID, ActorDep, Id, SmallId, context
 from acas_batch.web.problems import http_problem, problem_response, problem_types, request_validation_problem
 from acas_batch.web.runs import ACTION_PERMISSION
 
@@ -277,7 +277,7 @@ def schedules_forecast(
 
 
 @router.get("/schedules/{schedule_id}", tags=["schedules"])
-def schedule(request: Request, response: Response, actor: ActorDep, schedule_id: Id) -> dict[str, Any]:
+def schedule(request: Request, response: Response, actor: ActorDep, schedule_id: SmallId) -> dict[str, Any]:
     require(actor, "jobs:read")
     data, tag = schedule_version(context(request).engine, schedule_id)
     response.headers["ETag"] = tag
@@ -289,7 +289,7 @@ def patch_schedule(
     request: Request,
     response: Response,
     actor: ActorDep,
-    schedule_id: Id,
+    schedule_id: SmallId,
     body: dict[str, Any],
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
@@ -443,14 +443,14 @@ def alerts(request: Request, actor: ActorDep) -> list[dict[str, Any]]:
 
 
 @router.post("/alerts/{alert_id}/acknowledge", tags=["alerts"])
-def alert_acknowledge(request: Request, actor: ActorDep, alert_id: Id, body: Reason) -> dict[str, Any]:
+def alert_acknowledge(request: Request, actor: ActorDep, alert_id: SmallId, body: Reason) -> dict[str, Any]:
     require(actor, "alerts:manage")
     web = context(request)
     return acknowledge(web.engine, alert_id, actor=actor.username, now=web.now)
 
 
 @router.post("/alerts/{alert_id}/resolve", tags=["alerts"])
-def alert_resolve(request: Request, actor: ActorDep, alert_id: Id, body: Reason) -> dict[str, Any]:
+def alert_resolve(request: Request, actor: ActorDep, alert_id: SmallId, body: Reason) -> dict[str, Any]:
     require(actor, "alerts:manage")
     web = context(request)
     return resolve(web.engine, alert_id, now=web.now)

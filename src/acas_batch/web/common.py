@@ -92,6 +92,8 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 MAX_ID = 2**63 - 1
 #: A row id in a path: a positive 64-bit integer.
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+#: A row id of a table keyed by a 32-bit integer (schedules, alerts).
+SmallId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def check_csrf(request: Request, sent: str | None) -> None:

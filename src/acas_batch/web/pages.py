@@ -13,7 +13,7 @@ from acas_batch.services.monitoring_alerts import BatchMonitoringService, acknow
 from acas_batch.services.runs import audit_trail, overview
 from acas_batch.services.system import backups, schema_status
 from acas_batch.web.auth import require
-from acas_batch.web.common import MAX_ID, ActorDep, Id, check_csrf, context, query_string, render
+from acas_batch.web.common import MAX_ID, ActorDep, SmallId, check_csrf, context, query_string, render
 
 router = APIRouter()
 
@@ -33,7 +33,7 @@ def alerts_page(request: Request, actor: ActorDep, state: str = "active") -> HTM
 def alert_action(
     request: Request,
     actor: ActorDep,
-    alert_id: Id,
+    alert_id: SmallId,
     action: Annotated[str, Form()],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
