@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from acas_batch.batch import definitions, operations
 from acas_batch.batch.dependencies import add_dependency, dependency_impact, remove_dependency
@@ -37,10 +38,12 @@ from acas_batch.clock import Clock, FileClock, SystemClock
 from acas_batch.config import Settings, load_settings
 from acas_batch.db import make_engine, transaction
 from acas_batch.errors import AcasBatchError, ValidationError
+from acas_batch.models import BatchExecution
 from acas_batch.models.enums import DependencyCondition, DependencyKind, ExecutionState, WorkerRole
 from acas_batch.monitoring import MonitorOptions, notifier_for, run_checks
 from acas_batch.security.actor import Actor
 from acas_batch.services.base import resolve_actor
+from acas_batch.services.inputs import check_business_date
 
 _log = logging.getLogger(__name__)
 
@@ -229,8 +232,13 @@ class JobSchedulerService:
         except AcasBatchError as exc:
             return self._failed(exc)
         now = self.clock.now()
+
+        def checked_enqueue(session: Session, *args: Any, **kwargs: Any) -> BatchExecution:
+            check_business_date(session, when)
+            return operations.enqueue(session, *args, **kwargs)
+
         ok, row = self._write(
-            operations.enqueue,
+            checked_enqueue,
             name,
             params,
             now=now,
