@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from acas_batch.models.alerting import AlertLinkUse, AlertRoute, AlertSilence, Deadline, NotificationOutbox
 from acas_batch.models.base import Base, JSONType, Pence, UTCDateTime, enum_column
 from acas_batch.models.batch import (
     BatchAlert,
@@ -161,7 +162,10 @@ __all__ = [
     "AccrualLine",
     "AgedCreditorLine",
     "AgedDebtorLine",
+    "AlertLinkUse",
+    "AlertRoute",
     "AlertSeverity",
+    "AlertSilence",
     "AlertState",
     "Approval",
     "ArchiveRun",
@@ -201,6 +205,7 @@ __all__ = [
     "Customer",
     "DayBookLine",
     "DeadStockResult",
+    "Deadline",
     "DependencyCondition",
     "DependencyKind",
     "DocumentKind",
@@ -226,6 +231,7 @@ __all__ = [
     "MisfirePolicy",
     "Module",
     "MovementKind",
+    "NotificationOutbox",
     "OrderStatus",
     "PaymentMethod",
     "PaymentRun",

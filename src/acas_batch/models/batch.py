@@ -306,6 +306,14 @@ class BatchAlert(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notified_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    muted_reason: Mapped[str | None] = mapped_column(
+        String(255), doc="Why it was recorded but not sent: silenced, inhibited, capped."
+    )
+    escalation_step: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", doc="Escalation steps already taken."
+    )
+    next_escalation_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         # At most one open (or acknowledged) alert per cause: no duplicate alarms.
@@ -364,13 +372,19 @@ class BatchMetric(Base):
 
 
 class BatchThreshold(Base):
-    """A limit on a metric, per job or global (job_id NULL)."""
+    """A limit on a metric, per job, per module or global (``scope`` ``job:NAME``, ``module:GL``, ``*``).
+
+    The most specific scope wins; ``params`` holds a kind's extra settings (a window, a run
+    count, a percentile factor). See :mod:`acas_batch.monitoring.thresholds`.
+    """
 
     __tablename__ = "batch_threshold_rec"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("batch_job_rec.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(80), default="*", server_default="*")
     metric: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     comparison: Mapped[str] = mapped_column(String(2), default=">", doc="> or <")
     warning_value: Mapped[float | None] = mapped_column(Float)
     critical_value: Mapped[float | None] = mapped_column(Float)
@@ -378,7 +392,7 @@ class BatchThreshold(Base):
     description: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (
-        UniqueConstraint("job_id", "metric"),
+        UniqueConstraint("scope", "metric"),
         CheckConstraint("comparison IN ('>', '<')", name="comparison_known"),
     )
 
