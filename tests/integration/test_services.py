@@ -85,3 +85,31 @@ def test_a_business_date_outside_the_open_financial_years_is_refused_before_anyt
         assert s.scalar(select(func.count()).select_from(BatchExecution)) == 0
     ok, execution_id = svc.execute_job_now("GL_DAILY_CLOSE", {"business_date": "2028-03-31"})
     assert ok and isinstance(execution_id, int)
+
+
+def test_simulate_refuses_a_live_ledger_unless_confirmed(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select, update
+    from sqlalchemy.orm import Session
+
+    from acas_batch.ledger.chart import install_standard_books
+    from acas_batch.models import BatchExecution, Company
+
+    # Given a real company's books (not demo data)
+    with Session(engine) as s:
+        install_standard_books(s, name="Real Ltd", first_day=date(2026, 4, 1), years=2, created_at=datetime.now(UTC))
+        s.commit()
+        assert s.scalar(select(Company.demo_seed)) is None
+    svc = JobSchedulerService(engine, settings=engine_settings(db_url, tmp_path), actor=user(engine, "ann"))
+    # When a simulation is asked for without confirmation, it is refused and nothing runs
+    ok, problem = svc.simulate(date(2026, 12, 7), date(2026, 12, 8), workers=1)
+    assert not ok and "live ledger of Real Ltd" in problem and "--confirm-live" in problem
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(BatchExecution)) == 0
+    # A demo company is scratch: the same simulation is accepted
+    with Session(engine) as s:
+        s.execute(update(Company).values(demo_seed=1))
+        s.commit()
+    ok, report = svc.simulate(date(2026, 12, 7), date(2026, 12, 7), workers=1)
+    assert ok, report
