@@ -41,9 +41,10 @@ from acas_batch.errors import AcasBatchError, Conflict, ValidationError
 from acas_batch.models import BatchExecution, Company
 from acas_batch.models.enums import DependencyCondition, DependencyKind, ExecutionState, WorkerRole
 from acas_batch.monitoring import monitor_pass
+from acas_batch.secretbox import SecretBox
 from acas_batch.security.actor import Actor
+from acas_batch.services import inputs
 from acas_batch.services.base import resolve_actor
-from acas_batch.services.inputs import check_business_date
 
 _log = logging.getLogger(__name__)
 
@@ -235,16 +236,20 @@ class JobSchedulerService:
         force_reason: str | None = None,
     ) -> Outcome:
         """Create an execution of ``name`` now: ``(True, execution_id)`` or ``(False, error)``."""
-        params = dict(params or {})
-        raw_date = params.pop("business_date", business_date)
         try:
+            params = inputs.check_params(params)
+            raw_date = params.pop("business_date", business_date)
+            inputs.check_name("job", name)
+            inputs.check_recipients(self.settings, params)
+            inputs.check_actor(self.actor.username)
+            force_reason = inputs.check_reason(force_reason)
             when = self.business_date(raw_date)
         except AcasBatchError as exc:
             return self._failed(exc)
         now = self.clock.now()
 
         def checked_enqueue(session: Session, *args: Any, **kwargs: Any) -> BatchExecution:
-            check_business_date(session, when)
+            inputs.check_business_date(session, when)
             return operations.enqueue(session, *args, **kwargs)
 
         ok, row = self._write(
@@ -256,6 +261,7 @@ class JobSchedulerService:
             actor=self.actor.username,
             force_reason=force_reason,
             wait_default_seconds=self._wait_default,
+            seal=lambda clear: SecretBox.for_settings(self.settings).seal(clear),
         )
         if not ok or isinstance(row, str):
             return False, row
@@ -320,12 +326,19 @@ class JobSchedulerService:
 
     def get_execution(self, execution_id: int) -> Outcome:
         try:
+            inputs.check_id("execution id", execution_id)
             with transaction(self.engine) as s:
                 return True, execution_detail(s, execution_id)
         except AcasBatchError as exc:
             return self._failed(exc)
 
     def _act(self, action: Callable[..., Any], execution_id: int, **kwargs: Any) -> Outcome:
+        try:
+            inputs.check_id("execution id", execution_id)
+            required = action is operations.mark_succeeded or bool(kwargs.get("force"))
+            kwargs["reason"] = inputs.check_reason(kwargs.get("reason"), required=required)
+        except AcasBatchError as exc:
+            return self._failed(exc)
         ok, row = self._write(action, execution_id, actor=self.actor.username, now=self.clock.now(), **kwargs)
         if not ok:
             return False, row
@@ -352,6 +365,7 @@ class JobSchedulerService:
 
     def get_dependency_impact(self, execution_id: int) -> Outcome:
         try:
+            inputs.check_id("execution id", execution_id)
             with transaction(self.engine) as s:
                 return True, dependency_impact(s, get_execution(s, execution_id)).as_dict()
         except AcasBatchError as exc:
@@ -359,6 +373,12 @@ class JobSchedulerService:
 
     # --- jobs ----------------------------------------------------------------------------
     def create_job(self, name: str, module: str, handler: str | None = None, **values: Any) -> Outcome:
+        try:
+            inputs.check_name("job", name)
+            if "default_params" in values:
+                inputs.check_params(values["default_params"])
+        except AcasBatchError as exc:
+            return self._failed(exc)
         ok, job = self._write(
             definitions.create_job,
             name,
