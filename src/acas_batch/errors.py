@@ -219,7 +219,17 @@ class ReturnSubmitted(Conflict):
 #: Errors that say the data or the request is wrong (a ledger rule refused, a value is
 #: invalid, an archive is refused): a retry minutes later would only say the same again, so
 #: the execution fails at once and an operator looks.
-NEVER_RETRIED: tuple[type[AcasBatchError], ...] = (LedgerError, ValidationError, ArchiveRefused)
+#: The builtin errors of the same kind are faults of the code or of its input (a date out of
+#: range, a None where a value belongs): the same input fails the same way every time.
+NEVER_RETRIED: tuple[type[BaseException], ...] = (
+    LedgerError,
+    ValidationError,
+    ArchiveRefused,
+    ArithmeticError,
+    TypeError,
+    AttributeError,
+    NameError,
+)
 
 
 def never_retried(exc: BaseException) -> bool:
