@@ -16,7 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from acas_batch.batch import definitions, operations
 from acas_batch.batch.dependencies import add_dependency, dependency_impact, remove_dependency
@@ -36,7 +37,8 @@ from acas_batch.batch.worker import Worker, load_job_modules
 from acas_batch.clock import Clock, FileClock, SystemClock
 from acas_batch.config import Settings, load_settings
 from acas_batch.db import make_engine, transaction
-from acas_batch.errors import AcasBatchError, ValidationError
+from acas_batch.errors import AcasBatchError, Conflict, ValidationError
+from acas_batch.models import BatchExecution, Company
 from acas_batch.models.enums import DependencyCondition, DependencyKind, ExecutionState, WorkerRole
 from acas_batch.monitoring import monitor_pass
 from acas_batch.secretbox import SecretBox
@@ -183,8 +185,21 @@ class JobSchedulerService:
             except Exception:  # the monitor outlives any one bad pass
                 _log.exception("monitoring pass failed")
 
-    def simulate(self, start: date, end: date, *, workers: int = 2) -> Outcome:
-        """Run every schedule from ``start`` to ``end`` (inclusive, local dates) on a virtual clock."""
+    def simulate(self, start: date, end: date, *, workers: int = 2, confirm_live: bool = False) -> Outcome:
+        """Run every schedule from ``start`` to ``end`` (inclusive, local dates) on a virtual clock.
+
+        The jobs post to the ledger (daily closes, payment runs): a company that is not demo
+        data is refused unless ``confirm_live`` says the database is a copy meant for it.
+        """
+        with transaction(self.engine) as s:
+            company = s.execute(select(Company.name, Company.demo_seed).limit(1)).first()
+        if company is not None and company.demo_seed is None and not confirm_live:
+            return self._failed(
+                Conflict(
+                    f"the database holds the live ledger of {company.name}: a simulation posts closes and payments "
+                    "into it; simulate on a scratch copy and confirm it with --confirm-live"
+                )
+            )
         zone = ZoneInfo(self.settings.timezone)
         begin = datetime.combine(start, datetime.min.time(), tzinfo=zone).astimezone(UTC)
         finish = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(UTC)
@@ -232,8 +247,13 @@ class JobSchedulerService:
         except AcasBatchError as exc:
             return self._failed(exc)
         now = self.clock.now()
+
+        def checked_enqueue(session: Session, *args: Any, **kwargs: Any) -> BatchExecution:
+            inputs.check_business_date(session, when)
+            return operations.enqueue(session, *args, **kwargs)
+
         ok, row = self._write(
-            operations.enqueue,
+            checked_enqueue,
             name,
             params,
             now=now,
