@@ -156,7 +156,7 @@ def test_sign_in_and_the_overview_shows_the_demo_companys_runs(browser: Browser,
     page.fill("#username", server.admin[0])
     page.fill("#password", "wrong password")
     page.click("button[type=submit]")
-    expect(page.locator(".problem")).to_contain_text("Wrong user name or password")
+    expect(page.locator(".problem")).to_contain_text("Wrong username or password")
     page.close()
 
     page = _signed_in(browser, server, server.admin)

@@ -24,8 +24,10 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def identities() -> Identities:
-    ids = Identities()
+def identities(engine: Engine) -> Identities:
+    """The admin, operator and viewer users, in the database."""
+    initialise(engine)
+    ids = Identities(engine)
     for role, password in PASSWORDS.items():
         ids.add_user(role, password, role)
     return ids
@@ -34,7 +36,6 @@ def identities() -> Identities:
 @pytest.fixture
 def app_client(engine: Engine, settings: Settings, identities: Identities) -> Iterator[TestClient]:
     """An unsigned client of an app over the standard catalogue."""
-    initialise(engine)
     app = create_app(settings, engine=engine, identities=identities)
     with TestClient(app, follow_redirects=False) as client:
         yield client

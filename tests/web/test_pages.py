@@ -35,7 +35,7 @@ def test_pages_need_a_signed_in_user_and_the_cookie_is_strict(app_client: TestCl
     assert token is not None
     wrong = app_client.post("/signin", data={"username": "admin", "password": "nope", "token": token.group(1)})
     assert wrong.status_code == 401
-    assert "wrong user name or password" in wrong.text.lower()
+    assert "wrong username or password" in wrong.text.lower()
     assert "acas_session" not in app_client.cookies
     # The right one sets an HttpOnly, SameSite=Strict session cookie.
     form = app_client.get("/signin")

@@ -26,7 +26,8 @@ KeyOpt = Annotated[Path | None, typer.Option("--keyfile", help="TLS private key 
 
 def announce(server: WebServer) -> None:
     """Print where the dashboard is and how the first administrator signs in."""
-    typer.echo(f"dashboard: {server.url}  (sign in as {server.username} / {server.password})", err=True)
+    who = f"{server.username} / {server.password}" if server.password else f"{server.username} (password set at init)"
+    typer.echo(f"dashboard: {server.url}  (sign in as {who})", err=True)
 
 
 def make_server(

@@ -27,7 +27,7 @@ from acas_batch.errors import AuthenticationRequired, Conflict, NotFound, Permis
 from acas_batch.models import LoginThrottle, Role, User, UserSession
 from acas_batch.models.audit_chain import append_audit
 from acas_batch.security.actor import Actor, host_name, os_user
-from acas_batch.security.policy import MODULES, STANDARD_ROLES, Permission
+from acas_batch.security.policy import MODULES, STANDARD_ROLES, Permission, may
 from acas_batch.security.roles import install_standard_roles
 from acas_batch.services.door import identity_of, perform, read
 
@@ -705,6 +705,9 @@ def list_roles(engine: Engine) -> list[dict[str, Any]]:
 
 __all__ = [
     "MODULES",
+    "STANDARD_ROLES",
+    "Actor",
+    "Permission",
     "TokenView",
     "UserView",
     "actor_for_username",
@@ -719,6 +722,7 @@ __all__ = [
     "list_tokens",
     "list_users",
     "login_delay",
+    "may",
     "pending_delay",
     "resolve_session",
     "revoke_token",

@@ -35,6 +35,7 @@ from acas_batch.errors import (
     InvalidStateTransition,
     JobNotFound,
     NotFound,
+    PermissionDenied,
     RunKeyAlreadySucceeded,
     ValidationError,
 )
@@ -43,7 +44,9 @@ from acas_batch.models import Audit, BatchAlert, BatchDependency, BatchExecution
 from acas_batch.models.enums import ExecutionState, Module, TriggerKind, WorkerState
 from acas_batch.monitoring import open_alerts
 from acas_batch.secretbox import SecretBox
-from acas_batch.services import inputs
+from acas_batch.security.actor import Actor
+from acas_batch.security.policy import Permission, check
+from acas_batch.services import door, inputs
 from acas_batch.services.schedules import forecast
 
 #: Rows per page when the caller names no limit, and the most a caller may ask for.
@@ -381,6 +384,7 @@ def run_now(
     now: datetime,
     force_reason: str | None = None,
     idempotency_key: str | None = None,
+    scope: Actor | None = None,
 ) -> tuple[int, bool]:
     """Start ``job`` now; returns the execution id and whether this call created it.
 
@@ -408,6 +412,9 @@ def run_now(
         earlier = _by_key(engine, idempotency_key, job)
         if earlier is not None:
             return earlier, False
+    _check_scope(engine, scope, Permission.JOBS_RUN, now=now, job=job.upper())
+    if force_reason is not None:
+        _check_scope(engine, scope, Permission.EXECUTIONS_FORCE, now=now, job=job.upper())
     try:
         with transaction(engine, write=True) as session:
             row = operations.enqueue(
@@ -562,6 +569,45 @@ def _apply(
     )
 
 
+def _permission_of(action: RunAction, *, force: bool = False) -> Permission:
+    if action is RunAction.MARK_SUCCEEDED or force:
+        return Permission.EXECUTIONS_FORCE
+    return Permission.EXECUTIONS_CONTROL
+
+
+def _check_scope(
+    engine: Engine,
+    actor: Actor | None,
+    permission: Permission,
+    *,
+    now: datetime,
+    job: str | None = None,
+    execution_id: int | None = None,
+) -> None:
+    """The policy's answer for ``actor`` on the module of ``job`` (or of the execution's job).
+
+    Asked before the action's own transaction; a refusal is audited and nothing else is written.
+
+    Raises:
+        PermissionDenied: the role lacks the permission, or is not scoped to the job's module.
+    """
+    if actor is None:
+        return
+    with transaction(engine) as session:
+        if job is None and execution_id is not None:
+            job = session.scalar(
+                select(BatchJob.name)
+                .join(BatchExecution, BatchExecution.job_id == BatchJob.id)
+                .where(BatchExecution.id == execution_id)
+            )
+        module = session.scalar(select(BatchJob.module).where(BatchJob.name == job)) if job else None
+    try:
+        check(actor, permission, str(module) if module else None, what=f"{permission} {job or ''}".strip())
+    except PermissionDenied as exc:
+        door.audit_refusal(engine, actor, exc, action=str(permission), target=("job", job), now=now)
+        raise
+
+
 def parse_action(value: str) -> RunAction:
     """An action by name.
 
@@ -585,6 +631,7 @@ def act_on_run(
     reason: str | None,
     now: datetime,
     force: bool = False,
+    scope: Actor | None = None,
 ) -> dict[str, Any]:
     """Apply one operator action, audited with its reason; returns the execution's id and new state
     (a rerun returns the new execution).
@@ -596,6 +643,7 @@ def act_on_run(
     inputs.check_id("execution id", execution_id)
     inputs.check_actor(actor)
     reason = inputs.check_reason(reason, required=action is RunAction.MARK_SUCCEEDED or force)
+    _check_scope(engine, scope, _permission_of(action, force=force), now=now, execution_id=execution_id)
     with transaction(engine, write=True) as session:
         row = _apply(session, settings, action, execution_id, actor=actor, reason=reason, now=now, force=force)
         return {"id": row.id, "state": row.state.value, "cancel_requested": row.cancel_requested}
@@ -636,6 +684,7 @@ def bulk_act(
     reason: str,
     now: datetime,
     idempotency_key: str | None = None,
+    scope: Actor | None = None,
 ) -> dict[str, Any]:
     """Apply one action to many runs in one transaction, audited as one operation listing its items.
 
@@ -658,14 +707,22 @@ def bulk_act(
         raise ValidationError("no runs were chosen", fields={"ids": "empty"})
     if len(ids) > BULK_LIMIT:
         raise ValidationError(f"{len(ids)} runs is more than {BULK_LIMIT} at once", fields={"ids": "too many"})
+    refused: dict[int, PermissionDenied] = {}
+    for execution_id in ids:
+        try:
+            _check_scope(engine, scope, _permission_of(action), now=now, execution_id=execution_id)
+        except PermissionDenied as exc:
+            refused[execution_id] = exc
     with transaction(engine, write=True) as session:
         done, skipped = [], []
         for execution_id in ids:
             try:
+                if execution_id in refused:
+                    raise refused[execution_id]
                 with session.begin_nested():
                     _apply(session, settings, action, execution_id, actor=actor, reason=reason, now=now, force=False)
                 done.append(execution_id)
-            except (InvalidStateTransition, ExecutionNotFound, RunKeyAlreadySucceeded) as exc:
+            except (InvalidStateTransition, ExecutionNotFound, RunKeyAlreadySucceeded, PermissionDenied) as exc:
                 skipped.append({"id": execution_id, "why": str(exc)})
         result = {"action": action.value, "done": done, "skipped": skipped}
         audit(

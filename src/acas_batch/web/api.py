@@ -189,14 +189,14 @@ def problems() -> list[dict[str, Any]]:
 @router.get("/jobs", tags=["jobs"])
 def jobs(request: Request, actor: ActorDep, module: str | None = None) -> list[dict[str, Any]]:
     """The job definitions, with their schedules in words."""
-    require(actor, "jobs:read")
+    require(request, actor, "jobs:read")
     return [j.__dict__ for j in job_list(context(request).engine, module=module)]
 
 
 @router.get("/jobs/{name}", tags=["jobs"])
 def job(request: Request, response: Response, actor: ActorDep, name: str) -> dict[str, Any]:
     """One job; its ``ETag`` is what an edit sends back as ``If-Match``."""
-    require(actor, "jobs:read")
+    require(request, actor, "jobs:read")
     data, tag = job_version(context(request).engine, name)
     response.headers["ETag"] = tag
     return data
@@ -207,7 +207,7 @@ def patch_job(
     request: Request, response: Response, actor: ActorDep, name: str, body: dict[str, Any], if_match: IfMatch = None
 ) -> dict[str, Any]:
     """Change a job (description, enabled, priority, timeout_seconds, max_attempts, default_params)."""
-    require(actor, "jobs:write")
+    require(request, actor, "jobs:write")
     web = context(request)
     data, tag = edit_job(web.engine, name, body, if_match=if_match, actor=actor.username, now=web.now)
     response.headers["ETag"] = tag
@@ -223,9 +223,9 @@ def run_job(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Run a job now. With ``Idempotency-Key``, a retried request returns the first one's run (200)."""
-    require(actor, "jobs:run")
+    require(request, actor, "jobs:run")
     if body.force_reason:
-        require(actor, "executions:force")
+        require(request, actor, "executions:force")
     web = context(request)
     execution_id, created = run_now(
         web.engine,
@@ -234,6 +234,7 @@ def run_job(
         body.params,
         business_date=body.business_date,
         actor=actor.username,
+        scope=actor,
         now=web.now,
         force_reason=body.force_reason,
         idempotency_key=idempotency_key,
@@ -250,7 +251,7 @@ def run_job(
 @router.get("/schedules", tags=["schedules"])
 def schedules(request: Request, actor: ActorDep, job: str | None = None) -> list[dict[str, Any]]:
     """Every schedule with its rule in words."""
-    require(actor, "jobs:read")
+    require(request, actor, "jobs:read")
     return schedule_summaries(context(request).engine, job=job)
 
 
@@ -263,7 +264,7 @@ def schedules_forecast(
     job: str | None = None,
 ) -> dict[str, Any]:
     """Every run of the enabled schedules between two business dates (default: the next 31 days)."""
-    require(actor, "jobs:read")
+    require(request, actor, "jobs:read")
     web = context(request)
     first = from_ or web.now.date()
     if to is not None and (to - first).days > FORECAST_MAX_DAYS:
@@ -278,7 +279,7 @@ def schedules_forecast(
 
 @router.get("/schedules/{schedule_id}", tags=["schedules"])
 def schedule(request: Request, response: Response, actor: ActorDep, schedule_id: SmallId) -> dict[str, Any]:
-    require(actor, "jobs:read")
+    require(request, actor, "jobs:read")
     data, tag = schedule_version(context(request).engine, schedule_id)
     response.headers["ETag"] = tag
     return data
@@ -294,7 +295,7 @@ def patch_schedule(
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
     """Change a schedule (enabled, kind, rule, timezone, shift_policy, misfire_policy)."""
-    require(actor, "schedules:write")
+    require(request, actor, "schedules:write")
     web = context(request)
     data, tag = edit_schedule(web.engine, schedule_id, body, if_match=if_match, actor=actor.username, now=web.now)
     response.headers["ETag"] = tag
@@ -318,7 +319,7 @@ def executions(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Executions newest first, filtered as the runs page is; keyset pages (``before``)."""
-    require(actor, "executions:read")
+    require(request, actor, "executions:read")
     q = parse_run_query(_runs_filter(request))
     page = list_runs(context(request).engine, q)
     return {"items": page.rows, "next_before": page.next_before}
@@ -342,7 +343,7 @@ def executions_bulk(
     """One action (rerun, cancel, hold, release) on chosen runs or every run the filter matches,
     audited as one operation; ``preview`` first says which runs it would touch."""
     action = parse_action(body.action)
-    require(actor, ACTION_PERMISSION[action])
+    require(request, actor, ACTION_PERMISSION[action])
     web = context(request)
     q = parse_run_query(_runs_filter(request))
     targets = body.ids if body.ids else bulk_preview(web.engine, q, action)
@@ -354,6 +355,7 @@ def executions_bulk(
         action,
         targets,
         actor=actor.username,
+        scope=actor,
         reason=body.reason,
         now=web.now,
         idempotency_key=idempotency_key,
@@ -363,7 +365,7 @@ def executions_bulk(
 @router.get("/executions/{execution_id}", tags=["executions"])
 def execution(request: Request, actor: ActorDep, execution_id: Id) -> dict[str, Any]:
     """One execution: masked parameters, attempts, usual duration, files, upstream and downstream runs."""
-    require(actor, "executions:read")
+    require(request, actor, "executions:read")
     web = context(request)
     detail = run_detail(web.engine, web.settings, execution_id, log_limit=1)
     detail.pop("logs", None)
@@ -379,7 +381,7 @@ def execution_logs(
     search: str | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> dict[str, Any]:
-    require(actor, "logs:read")
+    require(request, actor, "logs:read")
     web = context(request)
     run_detail(web.engine, web.settings, execution_id, log_limit=1)  # 404 for an unknown execution
     flt: dict[str, Any] = {"execution_id": execution_id, "limit": limit}
@@ -393,7 +395,7 @@ def execution_logs(
 
 @router.get("/executions/{execution_id}/files", tags=["executions"])
 def execution_files(request: Request, actor: ActorDep, execution_id: Id) -> list[dict[str, Any]]:
-    require(actor, "executions:read")
+    require(request, actor, "executions:read")
     web = context(request)
     detail = run_detail(web.engine, web.settings, execution_id, log_limit=1)
     return output_files(web.settings, detail.get("output_dir"))
@@ -406,7 +408,7 @@ def execution_files(request: Request, actor: ActorDep, execution_id: Id) -> list
     responses={200: {"content": {"application/octet-stream": {}}, "description": "The file."}},
 )
 def execution_file(request: Request, actor: ActorDep, execution_id: Id, name: str) -> FileResponse:
-    require(actor, "executions:read")
+    require(request, actor, "executions:read")
     web = context(request)
     path = run_file(web.engine, web.settings, execution_id, name)
     return FileResponse(path, filename=path.name)
@@ -418,9 +420,9 @@ def execution_action(
 ) -> dict[str, Any]:
     """cancel, hold, release, rerun (``force`` for a success) or mark-succeeded, with a reason (audited)."""
     chosen = parse_action(action)
-    require(actor, ACTION_PERMISSION[chosen])
+    require(request, actor, ACTION_PERMISSION[chosen])
     if body.force:
-        require(actor, "executions:force")
+        require(request, actor, "executions:force")
     web = context(request)
     return act_on_run(
         web.engine,
@@ -428,6 +430,7 @@ def execution_action(
         chosen,
         execution_id,
         actor=actor.username,
+        scope=actor,
         reason=body.reason.strip(),
         now=web.now,
         force=body.force,
@@ -438,20 +441,20 @@ def execution_action(
 @router.get("/alerts", tags=["alerts"])
 def alerts(request: Request, actor: ActorDep) -> list[dict[str, Any]]:
     """Open and acknowledged alerts, newest first."""
-    require(actor, "alerts:read")
+    require(request, actor, "alerts:read")
     return list(overview(context(request).engine, context(request).settings, now=context(request).now)["alerts"])
 
 
 @router.post("/alerts/{alert_id}/acknowledge", tags=["alerts"])
 def alert_acknowledge(request: Request, actor: ActorDep, alert_id: SmallId, body: Reason) -> dict[str, Any]:
-    require(actor, "alerts:manage")
+    require(request, actor, "alerts:manage")
     web = context(request)
     return acknowledge(web.engine, alert_id, actor=actor.username, now=web.now)
 
 
 @router.post("/alerts/{alert_id}/resolve", tags=["alerts"])
 def alert_resolve(request: Request, actor: ActorDep, alert_id: SmallId, body: Reason) -> dict[str, Any]:
-    require(actor, "alerts:manage")
+    require(request, actor, "alerts:manage")
     web = context(request)
     return resolve(web.engine, alert_id, now=web.now)
 
@@ -469,7 +472,7 @@ def logs(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Log lines across executions, newest filters first; messages masked."""
-    require(actor, "logs:read")
+    require(request, actor, "logs:read")
     entries, total = view_logs(context(request).engine, _log_filter(search, job, level, from_, to) | {"limit": limit})
     return {"total": total, "lines": [e.as_dict() for e in entries]}
 
@@ -498,7 +501,7 @@ def logs_export(
     to: str | None = None,
 ) -> StreamingResponse:
     """Every matching line, streamed as CSV, JSON or text; secrets masked."""
-    require(actor, "logs:export")
+    require(request, actor, "logs:export")
     fmt = export_format(format)
     pieces = stream_logs(context(request).engine, _log_filter(search, job, level, from_, to), fmt)
     name = f"acas-logs.{fmt.value}"
@@ -516,7 +519,7 @@ def audit(
     target: str | None = None,
 ) -> list[dict[str, Any]]:
     """The audit trail newest first (keyset: ``before``); ``target`` like ``execution:42``."""
-    require(actor, "audit:read")
+    require(request, actor, "audit:read")
     return audit_trail(context(request).engine, before=before, limit=limit, target=target)
 
 
@@ -535,23 +538,23 @@ class NewToken(BaseModel):
 
 @router.get("/users", tags=["users"])
 def users(request: Request, actor: ActorDep) -> list[dict[str, Any]]:
-    require(actor, "users:manage")
-    return context(request).identities.list_users()
+    require(request, actor, "users:manage")
+    return context(request).identities.list_users(actor)
 
 
 @router.post("/users", tags=["users"], status_code=201)
 def add_user(request: Request, actor: ActorDep, body: NewUser) -> dict[str, Any]:
-    require(actor, "users:manage")
-    context(request).identities.add_user(body.username, body.password, body.role)
+    require(request, actor, "users:manage")
+    context(request).identities.add_user(body.username, body.password, body.role, actor=actor)
     return {"username": body.username, "role": body.role}
 
 
 @router.post("/users/{username}/tokens", tags=["users"], status_code=201)
 def add_token(request: Request, actor: ActorDep, username: str, body: NewToken) -> dict[str, Any]:
     """A new API token for a user; shown once, only its hash is kept."""
-    require(actor, "users:manage")
+    require(request, actor, "users:manage")
     web = context(request)
-    return {"token": web.identities.create_token(username, body.name, now=web.now), "name": body.name}
+    return {"token": web.identities.create_token(username, body.name, actor=actor), "name": body.name}
 
 
 def create_api() -> FastAPI:

@@ -54,11 +54,13 @@ def create_app(
 ) -> FastAPI:
     """The dashboard and API for the settings' database."""
     load_jobs(settings)
+    engine = engine or connect(settings)
+    clock = clock or SystemClock()
     web = WebContext(
         settings=settings,
-        engine=engine or connect(settings),
-        clock=clock or SystemClock(),
-        identities=identities or Identities(),
+        engine=engine,
+        clock=clock,
+        identities=identities or Identities(engine, clock),
         tls=tls,
     )
     app = FastAPI(title="acas-batch", version=__version__, openapi_url=None, docs_url=None, redoc_url=None)

@@ -1,10 +1,10 @@
 """Who is asking: sign-in, sessions, API tokens and the acting user of every request.
 
-This is the one module of the web face that knows where identities come from. Until the
-services' identity module (users in the database, the permission policy) is in place it
-keeps the first administrator and any users and tokens made here in memory, with the
-standard roles' permissions; the pages and the API see only :class:`Actor`, :func:`may`
-and the functions below, so moving to the database changes this module alone.
+The one module of the web face that knows where identities come from: the services'
+identity functions (users, argon2id passwords, server-side sessions and API tokens in the
+database, sign-in throttling). Permissions are the security policy's; :func:`require`
+asks the services' door, which audits a refusal. Templates use :func:`may` only to hide
+what the user cannot do.
 """
 
 from __future__ import annotations
@@ -12,234 +12,151 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from acas_batch.errors import AuthenticationRequired, PermissionDenied, ValidationError
+from fastapi import Request
+from sqlalchemy import Engine
 
-#: The standard roles and what each may do (the same table as the security package's roles).
-ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset(
-        {
-            "jobs:read",
-            "jobs:write",
-            "jobs:run",
-            "schedules:write",
-            "executions:read",
-            "executions:control",
-            "executions:force",
-            "logs:read",
-            "logs:export",
-            "alerts:read",
-            "alerts:manage",
-            "users:manage",
-            "audit:read",
-        }
-    ),
-    "operator": frozenset(
-        {
-            "jobs:read",
-            "jobs:run",
-            "executions:read",
-            "executions:control",
-            "logs:read",
-            "logs:export",
-            "alerts:read",
-            "alerts:manage",
-        }
-    ),
-    "accountant": frozenset({"jobs:read", "jobs:run", "executions:read", "logs:read", "logs:export", "alerts:read"}),
-    "viewer": frozenset({"jobs:read", "executions:read", "logs:read", "alerts:read"}),
-}
+from acas_batch.clock import Clock, SystemClock
+from acas_batch.errors import ValidationError
+from acas_batch.services import door, identity
+from acas_batch.services.identity import Actor, Permission, may
 
-SESSION_LIFETIME = timedelta(hours=12)
-TOKEN_PREFIX = "acas_"
+__all__ = ["SESSION_LIFETIME", "Actor", "Identities", "first_admin", "may", "require"]
+
+#: How long a session cookie is kept by the browser (the server ends idle sessions sooner).
+SESSION_LIFETIME: timedelta = identity.SESSION_ABSOLUTE
 
 
-@dataclass(frozen=True)
-class Actor:
-    """The person or program a request acts for."""
-
-    username: str
-    role: str
-    permissions: frozenset[str]
-    modules: frozenset[str] | None = None
-    face: str = "web"
-    user_id: int | None = None
-    os_user: str | None = None
-    host: str | None = None
-    client_addr: str | None = None
-
-
-def may(actor: Actor | None, permission: str, module: str | None = None) -> bool:
-    """Whether ``actor`` may do ``permission`` (templates use it only to hide buttons)."""
-    if actor is None or permission not in actor.permissions:
-        return False
-    return module is None or actor.modules is None or module in actor.modules
-
-
-def require(actor: Actor, permission: str) -> None:
-    """Refuse the request unless ``actor`` may do ``permission``.
+def require(request: Request, actor: Actor, permission: str) -> None:
+    """Refuse the request unless the policy lets ``actor`` do ``permission`` (a refusal is audited).
 
     Raises:
-        PermissionDenied: naming the user and the permission.
+        PermissionDenied: naming the user and the missing permission.
     """
-    if not may(actor, permission):
-        raise PermissionDenied(f"{actor.username} ({actor.role}) may not {permission}")
+    web = request.app.state.web
+    door.allowed(web.engine, actor, Permission(permission), what=permission, now=web.now)
 
 
-def _hash(secret: str, salt: bytes) -> bytes:
-    return hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, 200_000)
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass
-class _User:
-    username: str
-    role: str
-    salt: bytes
-    password_hash: bytes
-    active: bool = True
-
-
-@dataclass
-class _Session:
-    actor: Actor
-    csrf: str
-    expires_at: datetime
-
-
-@dataclass
-class _Token:
-    id: int
-    name: str
-    username: str
-    created_at: datetime
-    revoked: bool = False
-
-
-@dataclass
 class Identities:
-    """Users, sessions and API tokens of one running web application."""
+    """The identity functions of one database, as the pages and the API use them."""
 
-    users: dict[str, _User] = field(default_factory=dict)
-    sessions: dict[str, _Session] = field(default_factory=dict)
-    tokens: dict[str, _Token] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.clock = clock or SystemClock()
+
+    def _console(self) -> Actor:
+        return Actor.console(face="web")
 
     # --- users ---------------------------------------------------------------------
-    def add_user(self, username: str, password: str, role: str) -> None:
-        """Create (or replace) a user.
+    def add_user(self, username: str, password: str, role: str, *, actor: Actor | None = None) -> None:
+        """Create a user with a role, as ``actor`` (default: the local console, for set-up)."""
+        identity.add_user(
+            self.engine, actor or self._console(), username, role=role, password=password, now=self.clock.now()
+        )
 
-        Raises:
-            ValidationError: an unknown role, an empty name or a password under 8 characters.
-        """
-        if role not in ROLE_PERMISSIONS:
-            raise ValidationError(f"role {role!r} is not one of {', '.join(ROLE_PERMISSIONS)}", fields={"role": role})
-        if not username.strip():
-            raise ValidationError("a user needs a name", fields={"username": "required"})
-        if len(password) < 8:
-            raise ValidationError("a password needs at least 8 characters", fields={"password": "too short"})
-        salt = secrets.token_bytes(16)
-        with self.lock:
-            self.users[username] = _User(username, role, salt, _hash(password, salt))
+    @property
+    def users(self) -> set[str]:
+        """The usernames that exist (for set-up code and tests)."""
+        return {u.username for u in identity.list_users(self.engine, self._console(), now=self.clock.now())}
 
-    def list_users(self) -> list[dict[str, object]]:
-        return [{"username": u.username, "role": u.role, "active": u.active} for u in self.users.values()]
-
-    def _actor(self, user: _User, *, face: str, client_addr: str | None) -> Actor:
-        return Actor(user.username, user.role, ROLE_PERMISSIONS[user.role], face=face, client_addr=client_addr)
+    def list_users(self, actor: Actor) -> list[dict[str, Any]]:
+        return [
+            {"username": u.username, "role": u.role, "active": u.active}
+            for u in identity.list_users(self.engine, actor, now=self.clock.now())
+        ]
 
     # --- sign-in and sessions ----------------------------------------------------------
     def authenticate_password(self, username: str, password: str, *, client_addr: str | None, face: str) -> Actor:
-        """The user these credentials name.
+        """The user these credentials name (slowed down after repeated failures).
 
         Raises:
-            AuthenticationRequired: unknown user or wrong password (the same message for both).
+            AuthenticationRequired: unknown user, wrong password or disabled account (one message).
         """
-        user = self.users.get(username)
-        if user is None or not user.active or not hmac.compare_digest(_hash(password, user.salt), user.password_hash):
-            raise AuthenticationRequired("wrong user name or password")
-        return self._actor(user, face=face, client_addr=client_addr)
+        return identity.authenticate_password(
+            self.engine, username, password, client_addr=client_addr, face=face, now=self.clock.now()
+        )
 
-    def create_session(self, actor: Actor, *, now: datetime) -> tuple[str, str]:
-        """A new session for ``actor``: its cookie value and its CSRF token."""
-        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
-        with self.lock:
-            self.sessions[_digest(token)] = _Session(actor, csrf, now + SESSION_LIFETIME)
-        return token, csrf
+    def create_session(self, actor: Actor) -> tuple[str, str]:
+        """A new server-side session for ``actor``: its cookie value and its CSRF token."""
+        token = identity.create_session(self.engine, actor, now=self.clock.now())
+        return token, csrf_of(token)
 
-    def resolve_session(self, token: str, *, now: datetime, client_addr: str | None) -> tuple[Actor, str]:
+    def resolve_session(self, token: str, *, client_addr: str | None) -> tuple[Actor, str]:
         """The actor and CSRF token of a live session.
 
         Raises:
-            AuthenticationRequired: no such session, or it expired.
+            AuthenticationRequired: no such session, ended, idle too long or expired.
         """
-        found = self.sessions.get(_digest(token))
-        if found is None or found.expires_at <= now:
-            raise AuthenticationRequired("not signed in, or the session expired")
-        user = self.users.get(found.actor.username)
-        if user is None or not user.active:
-            raise AuthenticationRequired("the user of this session is no longer active")
-        return replace(found.actor, client_addr=client_addr), found.csrf
+        actor = identity.resolve_session(self.engine, token, now=self.clock.now(), client_addr=client_addr)
+        return actor, csrf_of(token)
 
     def end_session(self, token: str) -> None:
-        with self.lock:
-            self.sessions.pop(_digest(token), None)
+        identity.end_session(self.engine, token, now=self.clock.now())
 
     # --- API tokens ------------------------------------------------------------------------
-    def create_token(self, username: str, name: str, *, now: datetime) -> str:
+    def create_token(self, username: str, name: str, *, actor: Actor | None = None) -> str:
         """A new API token for ``username``; only its hash is kept, so it is shown once.
 
         Raises:
-            ValidationError: an unknown user.
+            ValidationError: a missing name; NotFound: an unknown user.
         """
-        if username not in self.users:
-            raise ValidationError(f"no user is named {username!r}", fields={"username": "unknown"})
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        with self.lock:
-            self.tokens[_digest(token)] = _Token(len(self.tokens) + 1, name, username, now)
+        if not username.strip():
+            raise ValidationError("name the user the token is for", fields={"username": "required"})
+        token, _view = identity.create_token(
+            self.engine, actor or self._console(), name=name, username=username, now=self.clock.now()
+        )
         return token
 
-    def list_tokens(self) -> list[dict[str, object]]:
+    def list_tokens(self, actor: Actor) -> list[dict[str, Any]]:
         return [
-            {"id": t.id, "name": t.name, "username": t.username, "created_at": t.created_at, "revoked": t.revoked}
-            for t in self.tokens.values()
+            t.as_dict() | {"revoked": t.revoked_at is not None, "created_at": t.created_at}
+            for t in identity.list_tokens(self.engine, actor, now=self.clock.now())
         ]
 
-    def revoke_token(self, token_id: int) -> None:
-        for t in self.tokens.values():
-            if t.id == token_id:
-                t.revoked = True
+    def revoke_token(self, token_id: int, *, actor: Actor) -> None:
+        identity.revoke_token(self.engine, actor, token_id, now=self.clock.now())
 
     def authenticate_token(self, token: str, *, client_addr: str | None) -> Actor:
-        """The user an API token acts for.
+        """The user an API token acts for, narrowed to the token's role.
 
         Raises:
-            AuthenticationRequired: an unknown or revoked token.
+            AuthenticationRequired: an unknown, expired or revoked token, or a disabled user.
         """
-        found = self.tokens.get(_digest(token))
-        user = self.users.get(found.username) if found is not None and not found.revoked else None
-        if user is None or not user.active:
-            raise AuthenticationRequired("the API token is unknown or revoked")
-        return self._actor(user, face="api", client_addr=client_addr)
+        return identity.authenticate_token(
+            self.engine, token, client_addr=client_addr, face="api", now=self.clock.now()
+        )
 
 
-def first_admin(identities: Identities, data_dir: Path) -> tuple[str, str]:
-    """The first administrator's credentials, made once and kept (mode 0600) in the data folder."""
+def csrf_of(session_token: str) -> str:
+    """The CSRF token of a session: derived from its secret, so nothing more is stored."""
+    return hmac.new(session_token.encode(), b"acas-batch csrf", hashlib.sha256).hexdigest()[:43]
+
+
+def first_admin(identities: Identities, data_dir: Path) -> tuple[str, str | None]:
+    """The first administrator's credentials for the start-up banner.
+
+    When the database has no active administrator, one is made with a generated password,
+    which is kept (mode 0600) in the data folder so ``make run`` can print it again. Returns
+    the username and the password when it is known (None when the administrator was made
+    elsewhere, e.g. by ``init`` asking for a password).
+    """
     path = data_dir / "admin-credentials.txt"
-    if path.exists():
-        username, _, password = path.read_text().strip().partition(":")
-    else:
-        username, password = "admin", secrets.token_urlsafe(12)
+    username, made = identity.create_first_admin(identities.engine, now=identities.clock.now())
+    if made is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
-        path.write_text(f"{username}:{password}\n")
-    if username not in identities.users:
-        identities.add_user(username, password, "admin")
-    return username, password
+        path.chmod(0o600)
+        path.write_text(f"{username}:{made}\n")
+        return username, made
+    if path.exists():
+        saved_user, _, saved = path.read_text().strip().partition(":")
+        if saved_user == username and saved:
+            return username, saved
+    return username, None
+
+
+def new_signin_token() -> str:
+    return secrets.token_urlsafe(24)

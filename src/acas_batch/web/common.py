@@ -79,7 +79,7 @@ def current_actor(request: Request) -> Actor:
         cookie = request.cookies.get(SESSION_COOKIE)
         if not cookie:
             raise AuthenticationRequired("sign in first, or send an API token as 'Authorization: Bearer TOKEN'")
-        actor, csrf = web.identities.resolve_session(cookie, now=web.now, client_addr=client_addr(request))
+        actor, csrf = web.identities.resolve_session(cookie, client_addr=client_addr(request))
         request.state.csrf = csrf
         if request.method not in ("GET", "HEAD", "OPTIONS") and request.url.path.startswith("/api/"):
             check_csrf(request, request.headers.get("x-csrf-token"))

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from acas_batch.errors import AcasBatchError, NotFound, ValidationError
 from acas_batch.services.catalogue import job_list
 from acas_batch.services.editing import job_version
+from acas_batch.services.identity import Actor
 from acas_batch.services.runs import job_history, param_fields, params_from_form, run_now
 from acas_batch.services.schedules import next_runs
 from acas_batch.web.auth import require
@@ -20,7 +21,7 @@ router = APIRouter()
 
 @router.get("/jobs", response_class=HTMLResponse)
 def jobs_page(request: Request, actor: ActorDep, module: str | None = None) -> HTMLResponse:
-    require(actor, "jobs:read")
+    require(request, actor, "jobs:read")
     rows = job_list(context(request).engine, module=module or None)
     return render(request, "jobs.html", {"jobs": rows, "module": (module or "").upper()})
 
@@ -75,7 +76,7 @@ def _job_page(
 
 @router.get("/jobs/{name}", response_class=HTMLResponse)
 def job_page(request: Request, actor: ActorDep, name: str) -> HTMLResponse:
-    require(actor, "jobs:read")
+    require(request, actor, "jobs:read")
     return _job_page(request, name)
 
 
@@ -84,11 +85,12 @@ async def job_run(request: Request, actor: ActorDep, name: str) -> Response:
     """Run the job from its form; a bad parameter shows the form again with the error next to the field."""
     form = {k: str(v) for k, v in (await request.form()).items()}
     check_csrf(request, form.get("csrf"))
-    require(actor, "jobs:run")
-    return await _run(request, actor.username, name, form)
+    require(request, actor, "jobs:run")
+    return await _run(request, actor, name, form)
 
 
-async def _run(request: Request, username: str, name: str, form: dict[str, str]) -> Response:
+async def _run(request: Request, actor: Actor, name: str, form: dict[str, str]) -> Response:
+    username = actor.username
     from starlette.concurrency import run_in_threadpool
 
     def act() -> Response:
@@ -105,6 +107,7 @@ async def _run(request: Request, username: str, name: str, form: dict[str, str])
                 actor=username,
                 now=web.now,
                 idempotency_key=form.get("idempotency_key") or None,
+                scope=actor,
             )
         except (ValidationError, AcasBatchError) as exc:
             if isinstance(exc, NotFound) and "no job" in str(exc):

@@ -25,7 +25,7 @@ router = APIRouter()
 async def events(
     request: Request, actor: ActorDep, interval: float = 1.0, lifetime: float = 120.0
 ) -> StreamingResponse:
-    require(actor, "executions:read")
+    require(request, actor, "executions:read")
     engine = context(request).engine
     interval = min(max(interval, 0.25), 10.0)
     lifetime = min(max(lifetime, 1.0), 600.0)

@@ -14,7 +14,7 @@ router = APIRouter()
 
 @router.get("/", response_class=HTMLResponse)
 def overview_page(request: Request, actor: ActorDep) -> HTMLResponse:
-    require(actor, "executions:read")
+    require(request, actor, "executions:read")
     web = context(request)
     board = overview(web.engine, web.settings, now=web.now)
     return render(request, "overview.html", {"board": board}, block="live")

@@ -20,7 +20,7 @@ router = APIRouter()
 
 @router.get("/alerts", response_class=HTMLResponse)
 def alerts_page(request: Request, actor: ActorDep, state: str = "active") -> HTMLResponse:
-    require(actor, "alerts:read")
+    require(request, actor, "alerts:read")
     web = context(request)
     svc = BatchMonitoringService(web.engine, actor.username, settings=web.settings, clock=web.clock)
     ok, rows = svc.get_alerts({"state": state, "limit": 200})
@@ -38,7 +38,7 @@ def alert_action(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf)
-    require(actor, "alerts:manage")
+    require(request, actor, "alerts:manage")
     web = context(request)
     if action == "acknowledge":
         acknowledge(web.engine, alert_id, actor=actor.username, now=web.now)
@@ -57,7 +57,7 @@ def logs_page(
     job: str = "",
     level: str = "",
 ) -> HTMLResponse:
-    require(actor, "logs:read")
+    require(request, actor, "logs:read")
     raw = {"search": search, "job_name": job.upper(), "log_level": level}
     flt: dict[str, Any] = {k: v for k, v in raw.items() if v} | {"limit": 200}
     error = None
@@ -76,7 +76,7 @@ def logs_page(
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, actor: ActorDep, target: str = "", before: int | None = None) -> HTMLResponse:
-    require(actor, "audit:read")
+    require(request, actor, "audit:read")
     if before is not None and not 1 <= before <= MAX_ID:
         raise ValidationError(f"before {before} is out of range")
     rows = audit_trail(context(request).engine, before=before, limit=100, target=target or None)
@@ -89,9 +89,9 @@ def audit_page(request: Request, actor: ActorDep, target: str = "", before: int 
 
 @router.get("/users", response_class=HTMLResponse)
 def users_page(request: Request, actor: ActorDep) -> HTMLResponse:
-    require(actor, "users:manage")
+    require(request, actor, "users:manage")
     web = context(request)
-    return _users(request, web.identities.list_users(), web.identities.list_tokens())
+    return _users(request, web.identities.list_users(actor), web.identities.list_tokens(actor))
 
 
 def _users(
@@ -122,24 +122,24 @@ def users_action(
     name: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf)
-    require(actor, "users:manage")
+    require(request, actor, "users:manage")
     ids = context(request).identities
     new_token = None
     try:
         if action == "add-user":
-            ids.add_user(username.strip(), password, role)
+            ids.add_user(username.strip(), password, role, actor=actor)
         elif action == "add-token":
-            new_token = ids.create_token(username, name or "token", now=context(request).now)
+            new_token = ids.create_token(username, name or "token", actor=actor)
         else:
             raise ValidationError(f"unknown action {action!r}")
     except AcasBatchError as exc:
-        return _users(request, ids.list_users(), ids.list_tokens(), error=exc)
-    return _users(request, ids.list_users(), ids.list_tokens(), new_token=new_token)
+        return _users(request, ids.list_users(actor), ids.list_tokens(actor), error=exc)
+    return _users(request, ids.list_users(actor), ids.list_tokens(actor), new_token=new_token)
 
 
 @router.get("/system", response_class=HTMLResponse)
 def system_page(request: Request, actor: ActorDep) -> HTMLResponse:
-    require(actor, "executions:read")
+    require(request, actor, "executions:read")
     web = context(request)
     board = overview(web.engine, web.settings, now=web.now)
     return render(

@@ -57,7 +57,7 @@ def _raw(request: Request) -> dict[str, str | None]:
 
 @router.get("/runs", response_class=HTMLResponse)
 def runs_page(request: Request, actor: ActorDep) -> HTMLResponse:
-    require(actor, "executions:read")
+    require(request, actor, "executions:read")
     web = context(request)
     raw = _raw(request)
     error = None
@@ -86,7 +86,7 @@ def runs_page(request: Request, actor: ActorDep) -> HTMLResponse:
 @router.get("/runs/new-count", response_class=HTMLResponse)
 def new_count(request: Request, actor: ActorDep, after: int = 0) -> HTMLResponse:
     """The "N new runs" control: how many matching runs are newer than the page's first row."""
-    require(actor, "executions:read")
+    require(request, actor, "executions:read")
     q = parse_run_query(_raw(request))
     n = count_newer(context(request).engine, q, after)
     return render(request, "_new_runs.html", {"n": n, "filter_qs": query_string(q.as_params())})
@@ -105,7 +105,7 @@ def bulk(
     """Preview (how many runs, which) and then apply a bulk action over the selection or the whole filter."""
     check_csrf(request, csrf)
     chosen = parse_action(action)
-    require(actor, ACTION_PERMISSION[chosen])
+    require(request, actor, ACTION_PERMISSION[chosen])
     web = context(request)
     q = parse_run_query(_raw(request))
     targets = list(ids) if ids else bulk_preview(web.engine, q, chosen)
@@ -124,7 +124,9 @@ def bulk(
             },
         )
     try:
-        result = bulk_act(web.engine, web.settings, chosen, targets, actor=actor.username, reason=reason, now=web.now)
+        result = bulk_act(
+            web.engine, web.settings, chosen, targets, actor=actor.username, scope=actor, reason=reason, now=web.now
+        )
     except ValidationError as exc:
         return render(
             request,
@@ -159,7 +161,7 @@ def bulk(
 def run_page(
     request: Request, actor: ActorDep, execution_id: Id, level: str | None = None, search: str | None = None
 ) -> HTMLResponse:
-    require(actor, "executions:read")
+    require(request, actor, "executions:read")
     web = context(request)
     run = run_detail(web.engine, web.settings, execution_id, log_limit=1)
     log_filter: dict[str, object] = {"execution_id": execution_id, "limit": 1000}
@@ -200,9 +202,9 @@ def run_action(
 ) -> Response:
     check_csrf(request, csrf)
     chosen = parse_action(action)
-    require(actor, ACTION_PERMISSION[chosen])
+    require(request, actor, ACTION_PERMISSION[chosen])
     if force:
-        require(actor, "executions:force")
+        require(request, actor, "executions:force")
     web = context(request)
     try:
         if not reason.strip():
@@ -213,6 +215,7 @@ def run_action(
             chosen,
             execution_id,
             actor=actor.username,
+            scope=actor,
             reason=reason.strip(),
             now=web.now,
             force=force,
@@ -230,7 +233,7 @@ def run_action(
 
 @router.get("/runs/{execution_id}/files/{name:path}")
 def run_file_download(request: Request, actor: ActorDep, execution_id: Id, name: str) -> FileResponse:
-    require(actor, "executions:read")
+    require(request, actor, "executions:read")
     web = context(request)
     path = run_file(web.engine, web.settings, execution_id, name)
     return FileResponse(path, filename=path.name)

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import uvicorn
 
-from acas_batch.clock import Clock
+from acas_batch.clock import Clock, SystemClock
 from acas_batch.config import Settings
 from acas_batch.errors import ConfigError
+from acas_batch.services.base import connect
 from acas_batch.web.app import create_app
 from acas_batch.web.auth import Identities, first_admin
 
@@ -51,7 +52,7 @@ class WebServer:
     server: uvicorn.Server
     url: str
     username: str
-    password: str
+    password: str | None
 
     def run(self) -> None:
         self.server.run()
@@ -86,9 +87,11 @@ def build_server(
         raise ConfigError("TLS needs both --certfile and --keyfile")
     tls = certfile is not None
     check_listen(host, tls=tls, insecure=insecure)
-    identities = Identities()
+    engine = connect(settings)
+    clock = clock or SystemClock()
+    identities = Identities(engine, clock)
     username, password = first_admin(identities, settings.data_dir)
-    app = create_app(settings, clock=clock, identities=identities, tls=tls)
+    app = create_app(settings, engine=engine, clock=clock, identities=identities, tls=tls)
     config = uvicorn.Config(
         app,
         host=host,

@@ -60,7 +60,7 @@ def signin(
         )
     except AuthenticationRequired as exc:
         return _form(request, error=str(exc).capitalize() + ".", username=username, status_code=401)
-    session_token, _csrf = web.identities.create_session(actor, now=web.now)
+    session_token, _csrf = web.identities.create_session(actor)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
