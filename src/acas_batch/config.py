@@ -89,6 +89,12 @@ class Settings(BaseModel):
         default="acas_batch.jobs", description="Comma-separated modules imported to register job code."
     )
     poll_seconds: float = Field(default=0.5, gt=0, le=60, description="How often idle workers and schedulers look.")
+    lost_margin_seconds: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="A scheduler or worker silent for its lease plus this long is marked lost by a live one.",
+    )
     max_running: int = Field(
         default=0, ge=0, description="Executions running at once across all workers (0: no limit)."
     )

@@ -103,6 +103,7 @@ class NewExecution:
     nominal_time: datetime | None = None
     schedule_id: int | None = None
     attempt: int = 1
+    infra_failures: int = 0
     root_execution_id: int | None = None
     previous_execution_id: int | None = None
     triggered_by_execution_id: int | None = None
@@ -132,6 +133,7 @@ def insert_execution(
         params=new.params,
         priority=job.priority if new.priority is None else new.priority,
         attempt=new.attempt,
+        infra_failures=new.infra_failures,
         root_execution_id=new.root_execution_id,
         previous_execution_id=new.previous_execution_id,
         triggered_by_execution_id=new.triggered_by_execution_id,

@@ -118,6 +118,7 @@ def run_checks(
     report = MonitorReport(checked_at=now)
     if options.check_failures:
         report.findings += rules.failures(session, since, now)
+        report.findings += rules.lost_processes(session, since, now)
     if options.check_performance:
         report.findings += rules.slow_runs(session, since, now, factor=options.slow_factor)
         report.findings += rules.running_long(session, now, factor=options.slow_factor)

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased
 
-from acas_batch.models import AlertSeverity, BatchExecution, BatchJob, BatchSchedule, ExecutionState
+from acas_batch.models import AlertSeverity, BatchExecution, BatchJob, BatchSchedule, BatchWorker, ExecutionState
+from acas_batch.models.enums import WorkerState
 from acas_batch.monitoring.findings import Finding
 
 FAILED_STATES = (ExecutionState.FAILED, ExecutionState.TIMED_OUT)
@@ -208,3 +209,31 @@ def missed_schedules(session: Session, now: datetime, *, grace: timedelta = time
             )
         )
     return found
+
+
+def lost_processes(session: Session, since: datetime, now: datetime) -> list[Finding]:
+    """Schedulers and workers marked lost in (since, now]: one alert each, raised once.
+
+    A live process marks a silent one lost (``batch.liveness``); the mark's time is its
+    ``stopped_at``, so a later pass over a later window never sees it again.
+    """
+    rows = session.scalars(
+        select(BatchWorker)
+        .where(BatchWorker.state == WorkerState.LOST, BatchWorker.stopped_at > since, BatchWorker.stopped_at <= now)
+        .order_by(BatchWorker.stopped_at)
+    ).all()
+    return [
+        Finding(
+            rule="process_lost",
+            severity=AlertSeverity.WARNING,
+            dedup_key=f"process_lost:{w.id}",
+            title=f"{w.role.value} {w.id} lost",
+            message=(
+                f"{w.role.value} {w.id} (host {w.hostname}, pid {w.pid}) stopped heartbeating at "
+                f"{w.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC and was marked lost by "
+                f"{(w.info or {}).get('lost_by', 'a live process')}; its running work was recovered"
+            ),
+            details={"process": w.id, "role": w.role.value, "hostname": w.hostname, "pid": w.pid},
+        )
+        for w in rows
+    ]
