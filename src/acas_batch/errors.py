@@ -22,10 +22,18 @@ class ConfigError(AcasBatchError, ValueError):
 
 
 class ValidationError(AcasBatchError, ValueError):
-    """Input (a parameter, a schedule, a request) is invalid; nothing was changed."""
+    """Input (a parameter, a schedule, a request) is invalid; nothing was changed.
+
+    ``fields`` names each offending field and what is wrong with it, when the input had fields
+    (a form shows each message next to its field; the API returns them as problem details).
+    """
 
     http_status = 422
     exit_code = 65  # EX_DATAERR
+
+    def __init__(self, message: str, *, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields: dict[str, str] = dict(fields or {})
 
 
 class NotFound(AcasBatchError, LookupError):

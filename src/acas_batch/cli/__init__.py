@@ -17,6 +17,7 @@ from acas_batch.cli import logs as logs_cli
 from acas_batch.cli import processes as processes_cli
 from acas_batch.cli import schedules as schedules_cli
 from acas_batch.cli import vat as vat_cli
+from acas_batch.cli import web as web_cli
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json
 from acas_batch.errors import AcasBatchError
 from acas_batch.services.bootstrap import initialise
@@ -40,6 +41,7 @@ app.add_typer(alerts_cli.monitor_app, name="monitor")
 app.add_typer(schedules_cli.app, name="schedules")
 app.add_typer(company_cli.app, name="company")
 app.add_typer(vat_cli.app, name="vat")
+app.add_typer(web_cli.app, name="web")
 schedules_cli.app.command("list")(processes_cli.schedules_list)
 app.command("run")(executions_cli.run_command)
 app.command("status")(processes_cli.status_command)

@@ -10,6 +10,7 @@ from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
+from acas_batch.cli import web as web_cli
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, console, print_json, print_table, settings_from
 from acas_batch.errors import ValidationError
 from acas_batch.services import JobSchedulerService
@@ -31,14 +32,31 @@ def scheduler_start(
         int | None,
         typer.Option("--workers", help="Job processes run beside the scheduler (0: none). Default: ACAS_WORKERS."),
     ] = None,
+    no_web: Annotated[bool, typer.Option("--no-web", help="Do not serve the dashboard and API.")] = False,
+    host: web_cli.HostOpt = None,
+    port: web_cli.PortOpt = None,
+    insecure: web_cli.InsecureOpt = False,
+    certfile: web_cli.CertOpt = None,
+    keyfile: web_cli.KeyOpt = None,
     config: ConfigOpt = None,
     database_url: DatabaseUrlOpt = None,
 ) -> None:
-    """Run the scheduler (and workers) in the foreground until SIGTERM or Ctrl-C; shuts down gracefully."""
+    """Run the scheduler (and workers) in the foreground until SIGTERM or Ctrl-C; shuts down gracefully.
+
+    The dashboard and REST API are served beside it unless ``--no-web``.
+    """
     svc = _service(config, database_url)
     count = svc.settings.workers if workers is None else workers
+    server = None if no_web else web_cli.make_server(svc.settings, host, port, insecure, certfile, keyfile)
     typer.echo(f"scheduler starting with {count} worker process(es); Ctrl-C to stop", err=True)
-    svc.serve(scheduler=True, workers=count)
+    if server is not None:
+        web_cli.announce(server)
+        server.start_thread()
+    try:
+        svc.serve(scheduler=True, workers=count)
+    finally:
+        if server is not None:
+            server.stop()
 
 
 @worker_app.command("start")
