@@ -200,7 +200,6 @@ class BatchExecution(Base):
             postgresql_where=text("state = 'succeeded' AND superseded_by_id IS NULL"),
         ),
         CheckConstraint("attempt >= 1", name="attempt_positive"),
-        CheckConstraint("infra_failures >= 0", name="infra_failures_not_negative"),
         CheckConstraint(
             "(state <> 'running') OR (lease_owner IS NOT NULL AND lease_expires_at IS NOT NULL)",
             name="running_has_lease",

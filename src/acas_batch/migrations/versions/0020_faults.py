@@ -32,22 +32,18 @@ def _state_check(states: tuple[str, ...]) -> str:
 
 def upgrade() -> None:
     with op.batch_alter_table("batch_worker_rec", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_batch_worker_rec_worker_state", type_="check")
+        batch_op.drop_constraint(batch_op.f("ck_batch_worker_rec_worker_state"), type_="check")
         batch_op.create_check_constraint(
             batch_op.f("ck_batch_worker_rec_worker_state"), _state_check((*_STATES, "lost"))
         )
-    with op.batch_alter_table("batch_execution_rec", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("infra_failures", sa.Integer(), server_default="0", nullable=False))
-        batch_op.create_check_constraint(
-            batch_op.f("ck_batch_execution_rec_infra_failures_not_negative"), "infra_failures >= 0"
-        )
+    # A plain ADD COLUMN: rebuilding the table (batch mode) on SQLite would break the triggers
+    # that name it.
+    op.add_column("batch_execution_rec", sa.Column("infra_failures", sa.Integer(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
     op.execute("UPDATE batch_worker_rec SET state = 'stopped' WHERE state = 'lost'")
-    with op.batch_alter_table("batch_execution_rec", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_batch_execution_rec_infra_failures_not_negative", type_="check")
-        batch_op.drop_column("infra_failures")
+    op.drop_column("batch_execution_rec", "infra_failures")
     with op.batch_alter_table("batch_worker_rec", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_batch_worker_rec_worker_state", type_="check")
+        batch_op.drop_constraint(batch_op.f("ck_batch_worker_rec_worker_state"), type_="check")
         batch_op.create_check_constraint(batch_op.f("ck_batch_worker_rec_worker_state"), _state_check(_STATES))
