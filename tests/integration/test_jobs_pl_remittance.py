@@ -28,6 +28,7 @@ from acas_batch.services import JobSchedulerService
 from tests.engine_helpers import wait_until
 from tests.integration.test_jobs_pl_payments import DAY, NOW, PAY, _payables, _settings, _supersede
 from tests.support.context import run_job
+from tests.support.users import user
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
@@ -121,7 +122,7 @@ def test_remittance_advice_is_triggered_by_the_payment_run_in_the_engine(
     with transaction(engine, write=True) as s:
         create_job(s, "PL_PAYMENT_RUN", module=Module.PL, now=NOW, max_attempts=1)
         create_job(s, "PL_REMITTANCE_ADVICE", module=Module.PL, now=NOW, default_params={"output_format": "csv"})
-    svc = JobSchedulerService(engine, settings=settings, actor="ann")
+    svc = JobSchedulerService(engine, settings=settings, actor=user(engine, "ann"))
     assert svc.add_dependency("PL_REMITTANCE_ADVICE", "PL_PAYMENT_RUN", kind="trigger")[0]
     ok, execution_id = svc.execute_job_now("PL_PAYMENT_RUN", {"payment_date": str(PAY)}, business_date=DAY)
     assert ok and isinstance(execution_id, int), execution_id
@@ -160,7 +161,7 @@ def test_a_forced_rerun_of_the_payment_run_gets_its_own_remittance_advices(
     with transaction(engine, write=True) as s:
         create_job(s, "PL_PAYMENT_RUN", module=Module.PL, now=NOW, max_attempts=1)
         create_job(s, "PL_REMITTANCE_ADVICE", module=Module.PL, now=NOW, default_params={"output_format": "csv"})
-    svc = JobSchedulerService(engine, settings=settings, actor="ann")
+    svc = JobSchedulerService(engine, settings=settings, actor=user(engine, "ann"))
     assert svc.add_dependency("PL_REMITTANCE_ADVICE", "PL_PAYMENT_RUN", kind="trigger")[0]
     ok, first = svc.execute_job_now("PL_PAYMENT_RUN", {"payment_date": str(PAY)}, business_date=DAY)
     assert ok and isinstance(first, int), first

@@ -26,6 +26,7 @@ from tests.books import Books
 from tests.engine_helpers import engine_settings
 from tests.sl_support import assert_ledger_sound, at, credit_note, open_books, receipt, settings_for
 from tests.support.context import run_job
+from tests.support.users import user
 
 MONTH_END = date(2026, 8, 31)
 
@@ -86,6 +87,28 @@ def test_statements_carry_the_balance_forward_with_a_running_balance(
     ]
     assert run.result is not None and run.result.counts == {"statements": 2, "email_queued": 1}
     assert_ledger_sound(engine)
+
+
+def test_a_statement_made_during_the_month_is_dated_and_aged_on_the_day_it_is_made(
+    engine: Engine, db_url: str, tmp_path: Path, ledger: dict[str, int]
+) -> None:
+    # Given statements for August made on 22/08 (before A's credit note of 25/08)
+    day = date(2026, 8, 22)
+    run = run_job(engine, settings_for(db_url, tmp_path), "SL_STATEMENT_GENERATION", now=at(day))
+    assert run.state is ExecutionState.SUCCEEDED, run.error
+    st = _statements(engine)
+    a = st[ledger["A"]]
+    # Then they run to 22/08, not to the month end
+    assert (a.period_end, a.closing_pence, a.transactions) == (day, 6_000, 2)
+    # and B's invoice, due 01/07, is 52 days overdue (31-60), not the 61 it will be on 31/08
+    with run.context.output("statements.csv").open() as fh:
+        rows = {r["customer"]: r for r in csv.DictReader(fh)}
+    assert (rows["C00002"]["aged_31-60"], rows["C00002"]["aged_61-90"]) == ("12000", "0")
+    from pypdf import PdfReader
+
+    text = PdfReader(run.context.output("statement_C00002.pdf")).pages[0].extract_text()
+    assert "01/08/2026 to 22/08/2026" in text and "31/08/2026" not in text
+    assert "Page 1 of 1" in text
 
 
 def test_the_printed_statement_has_the_running_balance_aged_summary_and_slip(
@@ -183,7 +206,7 @@ def test_on_a_demo_company_every_statement_matches_an_independent_computation(
 
 def test_the_engine_runs_it_end_to_end(engine: Engine, db_url: str, tmp_path: Path, ledger: dict[str, int]) -> None:
     svc = JobSchedulerService(
-        engine, settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.sl"), actor="ann"
+        engine, settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.sl"), actor=user(engine, "ann")
     )
     created = svc.create_job("SL_STATEMENT_GENERATION", "SL", handler="SL_STATEMENT_GENERATION")
     assert created[0], created

@@ -16,11 +16,13 @@ from acas_batch.cli import jobs as jobs_cli
 from acas_batch.cli import logs as logs_cli
 from acas_batch.cli import processes as processes_cli
 from acas_batch.cli import schedules as schedules_cli
+from acas_batch.cli import secrets as secrets_cli
 from acas_batch.cli import vat as vat_cli
 from acas_batch.cli import web as web_cli
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json
 from acas_batch.errors import AcasBatchError
 from acas_batch.services.bootstrap import initialise
+from acas_batch.services.secrets import ensure_secret_key
 
 app = typer.Typer(
     name="acas-batch",
@@ -42,6 +44,7 @@ app.add_typer(schedules_cli.app, name="schedules")
 app.add_typer(company_cli.app, name="company")
 app.add_typer(vat_cli.app, name="vat")
 app.add_typer(web_cli.app, name="web")
+app.add_typer(secrets_cli.app, name="secrets")
 schedules_cli.app.command("list")(processes_cli.schedules_list)
 app.command("run")(executions_cli.run_command)
 app.command("status")(processes_cli.status_command)
@@ -62,8 +65,12 @@ def init(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: J
     """Create or upgrade the schema and install the standard data that is missing (idempotent)."""
     settings, engine = engine_from(config, database_url)
     report = initialise(engine)
+    key_created = ensure_secret_key(settings)
     if json_:
-        print_json(report.as_dict() | {"database_url": _safe_url(settings.database_url)})
+        print_json(
+            report.as_dict()
+            | {"database_url": _safe_url(settings.database_url), "secret_key_created": str(key_created or "")}
+        )
     else:
         data = report.as_dict()
         typer.echo(
@@ -72,6 +79,8 @@ def init(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: J
             f"{data['schedules_created']} schedules (+{data['held_schedules_created']} held), "
             f"{data['dependencies_created']} dependencies created"
         )
+        if key_created:
+            typer.echo(f"secret parameter key created in {key_created} (readable by its owner only)")
 
 
 def _safe_url(url: str) -> str:

@@ -19,7 +19,7 @@ ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why (kept in th
 
 
 def service(config: Any, database_url: str | None, actor: str = "cli") -> JobSchedulerService:
-    return JobSchedulerService(settings=settings_from(config, database_url), actor=actor)
+    return JobSchedulerService(settings=settings_from(config, database_url))
 
 
 def _raise_for(svc: JobSchedulerService, message: str) -> None:

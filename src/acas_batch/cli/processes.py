@@ -23,7 +23,7 @@ worker_app = typer.Typer(help="Workers: claim executions and run them in child p
 
 
 def _service(config: Any, database_url: str | None) -> JobSchedulerService:
-    return JobSchedulerService(settings=settings_from(config, database_url), actor="cli")
+    return JobSchedulerService(settings=settings_from(config, database_url))
 
 
 @scheduler_app.command("start")

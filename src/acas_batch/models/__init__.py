@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from acas_batch.models.alerting import AlertLinkUse, AlertRoute, AlertSilence, Deadline, NotificationOutbox
 from acas_batch.models.base import Base, JSONType, Pence, UTCDateTime, enum_column
 from acas_batch.models.batch import (
     BatchAlert,
@@ -94,7 +95,7 @@ from acas_batch.models.results_st import (
     StockAge,
     ValuationResult,
 )
-from acas_batch.models.security import Audit, Role, User, UserSession
+from acas_batch.models.security import Approval, Audit, LoginThrottle, Role, User, UserSession
 from acas_batch.models.sl import (
     CommissionTier,
     Customer,
@@ -161,8 +162,12 @@ __all__ = [
     "AccrualLine",
     "AgedCreditorLine",
     "AgedDebtorLine",
+    "AlertLinkUse",
+    "AlertRoute",
     "AlertSeverity",
+    "AlertSilence",
     "AlertState",
+    "Approval",
     "ArchiveRun",
     "ArchivedJournalLine",
     "ArchivedStatementLine",
@@ -200,6 +205,7 @@ __all__ = [
     "Customer",
     "DayBookLine",
     "DeadStockResult",
+    "Deadline",
     "DependencyCondition",
     "DependencyKind",
     "DocumentKind",
@@ -218,12 +224,14 @@ __all__ = [
     "Location",
     "LocationKind",
     "LogLevel",
+    "LoginThrottle",
     "Lot",
     "MatchResultLine",
     "MatchStatus",
     "MisfirePolicy",
     "Module",
     "MovementKind",
+    "NotificationOutbox",
     "OrderStatus",
     "PaymentMethod",
     "PaymentRun",

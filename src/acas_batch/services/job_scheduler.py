@@ -38,7 +38,9 @@ from acas_batch.config import Settings, load_settings
 from acas_batch.db import make_engine, transaction
 from acas_batch.errors import AcasBatchError, ValidationError
 from acas_batch.models.enums import DependencyCondition, DependencyKind, ExecutionState, WorkerRole
-from acas_batch.monitoring import MonitorOptions, notifier_for, run_checks
+from acas_batch.monitoring import monitor_pass
+from acas_batch.security.actor import Actor
+from acas_batch.services.base import resolve_actor
 
 _log = logging.getLogger(__name__)
 
@@ -55,7 +57,8 @@ class JobSchedulerService:
         *,
         settings: Settings | None = None,
         clock: Clock | None = None,
-        actor: str = "system",
+        actor: Actor | str | None = None,
+        current_user: object = None,
         observers: Observers | None = None,
     ) -> None:
         if settings is None:
@@ -64,7 +67,8 @@ class JobSchedulerService:
         self.settings = settings
         self.engine = db if isinstance(db, Engine) else make_engine(settings.database_url)
         self.clock: Clock = clock or (FileClock(settings.clock_file) if settings.clock_file else SystemClock())
-        self.actor = actor
+        #: Who acts through this facade (None: the local administrator console).
+        self.actor: Actor = resolve_actor(self.engine, actor if actor is not None else current_user)
         self.observers = observers or Observers()
         self._scheduler: Scheduler | None = None
         self._worker: Worker | None = None
@@ -171,12 +175,9 @@ class JobSchedulerService:
         """Beside a running scheduler: every ``monitor_interval_seconds`` raise and resolve alerts,
         e-mail new ones and send the run notices jobs asked for. A failed pass is logged and the
         next one tries again."""
-        notifier = notifier_for(self.settings)
-        options = MonitorOptions(send_alerts=True)
         while not stopping.wait(self.settings.monitor_interval_seconds):
             try:
-                with transaction(self.engine, write=True) as session:
-                    run_checks(session, self.clock.now(), options, notifier)
+                monitor_pass(self.engine, self.settings, now=self.clock.now(), send=True)
             except Exception:  # the monitor outlives any one bad pass
                 _log.exception("monitoring pass failed")
 
@@ -231,7 +232,7 @@ class JobSchedulerService:
             params,
             now=now,
             business_date=when,
-            actor=self.actor,
+            actor=self.actor.username,
             force_reason=force_reason,
             wait_default_seconds=self._wait_default,
         )
@@ -304,7 +305,7 @@ class JobSchedulerService:
             return self._failed(exc)
 
     def _act(self, action: Callable[..., Any], execution_id: int, **kwargs: Any) -> Outcome:
-        ok, row = self._write(action, execution_id, actor=self.actor, now=self.clock.now(), **kwargs)
+        ok, row = self._write(action, execution_id, actor=self.actor.username, now=self.clock.now(), **kwargs)
         if not ok:
             return False, row
         return True, {"id": row.id, "state": row.state.value}  # type: ignore[union-attr]
@@ -343,21 +344,21 @@ class JobSchedulerService:
             now=self.clock.now(),
             module=module,
             handler=handler,
-            actor=self.actor,
+            actor=self.actor.username,
             **values,
         )
         return (True, job.id) if ok and not isinstance(job, str) else (False, job)
 
     def update_job(self, name: str, **values: Any) -> Outcome:
-        ok, job = self._write(definitions.update_job, name, now=self.clock.now(), actor=self.actor, **values)
+        ok, job = self._write(definitions.update_job, name, now=self.clock.now(), actor=self.actor.username, **values)
         return (True, job.id) if ok and not isinstance(job, str) else (False, job)
 
     def enable_job(self, name: str) -> Outcome:
-        ok, job = self._write(definitions.set_job_enabled, name, True, now=self.clock.now(), actor=self.actor)
+        ok, job = self._write(definitions.set_job_enabled, name, True, now=self.clock.now(), actor=self.actor.username)
         return (True, job.id) if ok and not isinstance(job, str) else (False, job)
 
     def disable_job(self, name: str) -> Outcome:
-        ok, job = self._write(definitions.set_job_enabled, name, False, now=self.clock.now(), actor=self.actor)
+        ok, job = self._write(definitions.set_job_enabled, name, False, now=self.clock.now(), actor=self.actor.username)
         return (True, job.id) if ok and not isinstance(job, str) else (False, job)
 
     # --- schedules -------------------------------------------------------------------------
@@ -368,19 +369,19 @@ class JobSchedulerService:
             now=self.clock.now(),
             kind=kind,
             rule=rule,
-            actor=self.actor,
+            actor=self.actor.username,
             **values,
         )
         return (True, row.id) if ok and not isinstance(row, str) else (False, row)
 
     def update_schedule(self, schedule_id: int, **values: Any) -> Outcome:
         ok, row = self._write(
-            definitions.update_schedule, schedule_id, now=self.clock.now(), actor=self.actor, **values
+            definitions.update_schedule, schedule_id, now=self.clock.now(), actor=self.actor.username, **values
         )
         return (True, row.id) if ok and not isinstance(row, str) else (False, row)
 
     def delete_schedule(self, schedule_id: int) -> Outcome:
-        ok, err = self._write(definitions.delete_schedule, schedule_id, now=self.clock.now(), actor=self.actor)
+        ok, err = self._write(definitions.delete_schedule, schedule_id, now=self.clock.now(), actor=self.actor.username)
         return (True, schedule_id) if ok else (False, err)
 
     def list_schedules(self) -> Outcome:

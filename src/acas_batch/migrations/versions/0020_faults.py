@@ -1,7 +1,7 @@
 """faults: processes marked lost, and infrastructure failures counted apart from the job's own
 
 Revision ID: 0020_faults
-Revises: 0023_perf
+Revises: 0019_alerting
 Create Date: 2026-12-06 21:00:00
 
 ``batch_worker_rec.state`` may be ``lost``: a scheduler or worker whose heartbeat stopped for
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020_faults"
-down_revision: str | None = "0023_perf"
+down_revision: str | None = "0019_alerting"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
