@@ -115,7 +115,14 @@ class Settings(BaseModel):
         default=30, ge=0, description="On SIGTERM/SIGINT, how long running jobs may finish before interruption."
     )
     prefetch: int = Field(
-        default=0, ge=0, le=1000, description="Executions a worker claims ahead of its free job processes."
+        default=32, ge=0, le=1000, description="Executions a worker claims ahead of its free job processes."
+    )
+    short_job_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        le=3600,
+        description="Claims wait in a job process only behind jobs this worker saw finish within this time, and a"
+        " job running longer hands back what waits behind it (0: behind any job).",
     )
     clock_file: Path | None = Field(
         default=None, description="Simulated time shared by processes, read from this file (tests, simulations)."
@@ -135,6 +142,11 @@ class Settings(BaseModel):
         default=None, description="File holding the secret parameters' key(s) (default: data_dir/secret.key)."
     )
     alert_email_to: str = Field(default="", description="Comma-separated recipients of alert e-mail.")
+    notify_allowed: str = Field(
+        default="",
+        description="Comma-separated domains (example.co.uk) or addresses a job's notify.recipients may name "
+        "(empty: any).",
+    )
     smtp_tls: Literal["starttls", "implicit", "none"] = Field(
         default="starttls",
         description="TLS to the mail server: starttls, implicit (port 465) or none (a local relay; no login).",

@@ -45,7 +45,7 @@ def test_a_killed_worker_is_marked_lost_once_and_health_counts_only_the_living(
 ) -> None:
     env = engine_env(db_url, tmp_path, ACAS_LEASE_SECONDS=str(LEASE), ACAS_LOST_MARGIN_SECONDS="1")
     with processes(env, tmp_path) as procs:
-        procs.start("scheduler", "start", "--workers", "0")
+        procs.start("scheduler", "start", "--workers", "0", "--no-web")
         doomed = procs.start("worker", "start", "--slots", "1")
         survivor = procs.start("worker", "start", "--slots", "1")
         wait_until(lambda: sum(w.state is WorkerState.RUNNING for w in _workers(engine)) == 3, timeout=60)
@@ -92,7 +92,7 @@ def _crash_and_finish(engine: Engine, db_url: str, tmp_path: Path, *, kill: str)
     first = _checkpointing_job(engine)
     env = engine_env(db_url, tmp_path, ACAS_LEASE_SECONDS=str(LEASE), ACAS_LOST_MARGIN_SECONDS="1")
     with processes(env, tmp_path) as procs:
-        procs.start("scheduler", "start", "--workers", "0")
+        procs.start("scheduler", "start", "--workers", "0", "--no-web")
         worker = procs.start("worker", "start", "--slots", "1")
         # Given the job has committed two chunks and is paused in the middle of its run
         wait_until(lambda: executions(engine, id=first)[0].checkpoint == {"next": 2}, timeout=60)
