@@ -17,6 +17,7 @@ from acas_batch.cli import logs as logs_cli
 from acas_batch.cli import processes as processes_cli
 from acas_batch.cli import schedules as schedules_cli
 from acas_batch.cli import secrets as secrets_cli
+from acas_batch.cli import thresholds as thresholds_cli
 from acas_batch.cli import vat as vat_cli
 from acas_batch.cli import web as web_cli
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json
@@ -40,6 +41,7 @@ app.add_typer(processes_cli.worker_app, name="worker")
 app.add_typer(logs_cli.app, name="logs")
 app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(alerts_cli.monitor_app, name="monitor")
+app.add_typer(thresholds_cli.app, name="thresholds")
 app.add_typer(schedules_cli.app, name="schedules")
 app.add_typer(company_cli.app, name="company")
 app.add_typer(vat_cli.app, name="vat")
