@@ -9,6 +9,7 @@ we emit ``BEGIN`` ourselves, ``BEGIN IMMEDIATE`` when a connection is opened wit
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import time
@@ -93,6 +94,17 @@ def _install_idle_ping(engine: Engine, idle_seconds: float) -> None:
             raise DisconnectionError("connection failed its ping") from exc
 
 
+def _keep_private(engine: Engine, database: Path) -> None:
+    """The SQLite file and its WAL are made 0600 when a connection opens (the first one creates them)."""
+
+    @event.listens_for(engine, "connect")
+    def _chmod(_dbapi_connection: Any, _record: Any) -> None:
+        for path in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+            with contextlib.suppress(OSError):  # not there yet, or not ours to change
+                if path.exists() and path.stat().st_mode & 0o077:
+                    path.chmod(0o600)
+
+
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10, ping_after_idle: float | None = None) -> Engine:
     """Create the engine for ``url`` (SQLite file or PostgreSQL via psycopg 3).
 
@@ -105,9 +117,11 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10, ping_after
     if sa_url.get_backend_name() == "sqlite":
         database = sa_url.database or ""
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            Path(database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         engine = create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _install_sqlite_hooks(engine)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            _keep_private(engine, Path(database))
         return engine
     engine = create_engine(
         url,

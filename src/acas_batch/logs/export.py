@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from acas_batch.errors import ValidationError
+from acas_batch.fileperms import private_dir, private_file, safe_name
 from acas_batch.logs.query import LogEntry, LogFilter, iter_logs
 from acas_batch.masking import mask_any, mask_text
 
@@ -44,8 +45,9 @@ def export_logs(session: Session, flt: LogFilter, fmt: ExportFormat, dest_dir: P
 
     The file is written under a temporary name and renamed when complete.
     """
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"logs-{flt.job_name or 'all'}-{now:%Y%m%dT%H%M%S}"
+    private_dir(dest_dir)
+    # The job filter is the user's text: reduced to a plain name, the file cannot leave ``dest_dir``.
+    stem = f"logs-{safe_name(flt.job_name or 'all')}-{now:%Y%m%dT%H%M%S}"
     path = dest_dir / f"{stem}.{fmt.value}"
     n = 1
     while path.exists():  # two exports in one second each keep their own file
@@ -54,6 +56,7 @@ def export_logs(session: Session, flt: LogFilter, fmt: ExportFormat, dest_dir: P
     tmp = dest_dir / f".{path.name}.tmp{os.getpid()}"
     count = 0
     with tmp.open("w", encoding="utf-8", newline="") as fh:
+        private_file(tmp)
         if fmt is ExportFormat.CSV:
             writer = csv.writer(fh)
             writer.writerow(CSV_COLUMNS)

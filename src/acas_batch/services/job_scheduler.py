@@ -39,7 +39,9 @@ from acas_batch.db import make_engine, transaction
 from acas_batch.errors import AcasBatchError, ValidationError
 from acas_batch.models.enums import DependencyCondition, DependencyKind, ExecutionState, WorkerRole
 from acas_batch.monitoring import monitor_pass
+from acas_batch.secretbox import SecretBox
 from acas_batch.security.actor import Actor
+from acas_batch.services import inputs
 from acas_batch.services.base import resolve_actor
 
 _log = logging.getLogger(__name__)
@@ -219,9 +221,13 @@ class JobSchedulerService:
         force_reason: str | None = None,
     ) -> Outcome:
         """Create an execution of ``name`` now: ``(True, execution_id)`` or ``(False, error)``."""
-        params = dict(params or {})
-        raw_date = params.pop("business_date", business_date)
         try:
+            params = inputs.check_params(params)
+            raw_date = params.pop("business_date", business_date)
+            inputs.check_name("job", name)
+            inputs.check_recipients(self.settings, params)
+            inputs.check_actor(self.actor.username)
+            force_reason = inputs.check_reason(force_reason)
             when = self.business_date(raw_date)
         except AcasBatchError as exc:
             return self._failed(exc)
@@ -235,6 +241,7 @@ class JobSchedulerService:
             actor=self.actor.username,
             force_reason=force_reason,
             wait_default_seconds=self._wait_default,
+            seal=lambda clear: SecretBox.for_settings(self.settings).seal(clear),
         )
         if not ok or isinstance(row, str):
             return False, row
@@ -299,12 +306,19 @@ class JobSchedulerService:
 
     def get_execution(self, execution_id: int) -> Outcome:
         try:
+            inputs.check_id("execution id", execution_id)
             with transaction(self.engine) as s:
                 return True, execution_detail(s, execution_id)
         except AcasBatchError as exc:
             return self._failed(exc)
 
     def _act(self, action: Callable[..., Any], execution_id: int, **kwargs: Any) -> Outcome:
+        try:
+            inputs.check_id("execution id", execution_id)
+            required = action is operations.mark_succeeded or bool(kwargs.get("force"))
+            kwargs["reason"] = inputs.check_reason(kwargs.get("reason"), required=required)
+        except AcasBatchError as exc:
+            return self._failed(exc)
         ok, row = self._write(action, execution_id, actor=self.actor.username, now=self.clock.now(), **kwargs)
         if not ok:
             return False, row
@@ -331,6 +345,7 @@ class JobSchedulerService:
 
     def get_dependency_impact(self, execution_id: int) -> Outcome:
         try:
+            inputs.check_id("execution id", execution_id)
             with transaction(self.engine) as s:
                 return True, dependency_impact(s, get_execution(s, execution_id)).as_dict()
         except AcasBatchError as exc:
@@ -338,6 +353,12 @@ class JobSchedulerService:
 
     # --- jobs ----------------------------------------------------------------------------
     def create_job(self, name: str, module: str, handler: str | None = None, **values: Any) -> Outcome:
+        try:
+            inputs.check_name("job", name)
+            if "default_params" in values:
+                inputs.check_params(values["default_params"])
+        except AcasBatchError as exc:
+            return self._failed(exc)
         ok, job = self._write(
             definitions.create_job,
             name,

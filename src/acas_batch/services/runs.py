@@ -42,6 +42,7 @@ from acas_batch.models import Audit, BatchAlert, BatchDependency, BatchExecution
 from acas_batch.models.enums import ExecutionState, Module, TriggerKind, WorkerState
 from acas_batch.monitoring import open_alerts
 from acas_batch.secretbox import SecretBox
+from acas_batch.services import inputs
 from acas_batch.services.schedules import forecast
 
 #: Rows per page when the caller names no limit, and the most a caller may ask for.
@@ -332,6 +333,7 @@ def run_detail(engine: Engine, settings: Settings, execution_id: int, *, log_lim
     Raises:
         ExecutionNotFound: no execution has this id.
     """
+    inputs.check_id("execution id", execution_id)
     with transaction(engine) as session:
         detail = execution_detail(session, execution_id, log_limit=log_limit)
         row = session.get_one(BatchExecution, execution_id)
@@ -389,6 +391,11 @@ def run_now(
     """
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 128):
         raise ValidationError("Idempotency-Key must be 1 to 128 characters")
+    inputs.check_name("job", job)
+    params = inputs.check_params(params)
+    inputs.check_recipients(settings, params)
+    inputs.check_actor(actor)
+    force_reason = inputs.check_reason(force_reason)
     when = (
         operations.local_date(now, settings.timezone)
         if business_date in (None, "")
@@ -565,6 +572,9 @@ def act_on_run(
         ExecutionNotFound: no such execution.
         InvalidStateTransition: the action does not apply to its state.
     """
+    inputs.check_id("execution id", execution_id)
+    inputs.check_actor(actor)
+    reason = inputs.check_reason(reason, required=action is RunAction.MARK_SUCCEEDED or force)
     with transaction(engine, write=True) as session:
         row = _apply(session, settings, action, execution_id, actor=actor, reason=reason, now=now, force=force)
         return {"id": row.id, "state": row.state.value, "cancel_requested": row.cancel_requested}

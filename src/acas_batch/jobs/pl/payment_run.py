@@ -47,7 +47,7 @@ from acas_batch.models import (
     Supplier,
     SupplierPayment,
 )
-from acas_batch.reports import write_csv
+from acas_batch.reports.render import write_csv, write_text
 
 #: Test-only hook: each function is called with the number of suppliers paid so far, after
 #: every committed chunk that paid someone (a test raises in it to crash the run part way).
@@ -442,7 +442,7 @@ def _write_files(ctx: JobContext[PaymentRunParams], run: PaymentRun) -> list[str
             path = ctx.output("bacs_standard18.txt")
         else:
             text, path = bank_csv(bacs), ctx.output("bank_payments.csv")
-        path.write_text(text, encoding="ascii", newline="")
+        write_text(path, text, encoding="ascii")
         run.bank_file = str(path)
         files.append(str(path))
     return files
