@@ -10,7 +10,7 @@ from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, console, print_json, print_table, settings_from
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, console, print_json, settings_from
 from acas_batch.errors import ValidationError
 from acas_batch.services import JobSchedulerService
 from acas_batch.services.inputs import parse_business_date
@@ -54,32 +54,6 @@ def worker_start(
     count = svc.settings.workers if slots is None else slots
     typer.echo(f"worker starting with {count} job process(es); Ctrl-C to stop", err=True)
     svc.serve(scheduler=False, workers=max(1, count))
-
-
-def schedules_list(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
-    """List schedules with their rule, policies and next run."""
-    _, rows = _service(config, database_url).list_schedules()
-    if json_:
-        print_json(rows)
-        return
-    print_table(
-        None,
-        ["id", "job", "kind", "rule", "time zone", "misfire", "enabled", "next run (UTC)", "last run (UTC)"],
-        [
-            [
-                r["id"],
-                r["job"],
-                r["kind"],
-                r["rule"],
-                r["timezone"],
-                r["misfire_policy"],
-                r["enabled"],
-                r["next_fire_at"] and r["next_fire_at"].strftime("%Y-%m-%d %H:%M"),
-                r["last_fire_at"] and r["last_fire_at"].strftime("%Y-%m-%d %H:%M"),
-            ]
-            for r in rows
-        ],
-    )
 
 
 def _render(board: dict[str, Any]) -> Table:

@@ -9,9 +9,19 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, console, engine_from, print_json
+from acas_batch.cli.common import (
+    ConfigOpt,
+    DatabaseUrlOpt,
+    JsonOpt,
+    console,
+    engine_from,
+    print_json,
+    print_table,
+    settings_from,
+)
 from acas_batch.clock import SystemClock
 from acas_batch.config import load_settings
+from acas_batch.services import JobSchedulerService
 from acas_batch.services.inputs import ShiftPolicy, parse_day, parse_instant, today
 from acas_batch.services.schedules import RunRow, forecast, next_runs, preview, utc_text
 
@@ -124,3 +134,30 @@ def preview_cmd(
     summary, rows = preview(settings, kind, rule, timezone=timezone, shift=shift, after=start, count=n)
     header = {"after": utc_text(start), "schedule": summary}
     _render(f"Next runs of {summary['rule']}", header, rows, json_)
+
+
+@app.command("list")
+def schedules_list(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
+    """List schedules with their rule, policies and next run."""
+    _, rows = JobSchedulerService(settings=settings_from(config, database_url), actor="cli").list_schedules()
+    if json_:
+        print_json(rows)
+        return
+    print_table(
+        None,
+        ["id", "job", "kind", "rule", "time zone", "misfire", "enabled", "next run (UTC)", "last run (UTC)"],
+        [
+            [
+                r["id"],
+                r["job"],
+                r["kind"],
+                r["rule"],
+                r["timezone"],
+                r["misfire_policy"],
+                r["enabled"],
+                r["next_fire_at"] and r["next_fire_at"].strftime("%Y-%m-%d %H:%M"),
+                r["last_fire_at"] and r["last_fire_at"].strftime("%Y-%m-%d %H:%M"),
+            ]
+            for r in rows
+        ],
+    )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from acas_batch.errors import ValidationError
+from acas_batch.errors import OutputError, ValidationError
 from acas_batch.logs.query import LogEntry, LogFilter, iter_logs
 from acas_batch.masking import mask_any, mask_text
 
@@ -42,9 +42,25 @@ def _txt(entry: LogEntry) -> str:
 def export_logs(session: Session, flt: LogFilter, fmt: ExportFormat, dest_dir: Path, now: datetime) -> tuple[Path, int]:
     """Write the matching lines to a new file in ``dest_dir``; returns its path and the line count.
 
-    The file is written under a temporary name and renamed when complete.
+    The file is written under a temporary name and renamed when complete; a failed export
+    leaves nothing behind.
+
+    Raises:
+        OutputError: ``dest_dir`` cannot be created or written.
     """
-    dest_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        dest_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the export folder {dest_dir}: {exc.strerror or exc}") from exc
+    try:
+        return _write_export(session, flt, fmt, dest_dir, now)
+    except OSError as exc:
+        raise OutputError(f"cannot write the export into {dest_dir}: {exc.strerror or exc}") from exc
+
+
+def _write_export(
+    session: Session, flt: LogFilter, fmt: ExportFormat, dest_dir: Path, now: datetime
+) -> tuple[Path, int]:
     stem = f"logs-{flt.job_name or 'all'}-{now:%Y%m%dT%H%M%S}"
     path = dest_dir / f"{stem}.{fmt.value}"
     n = 1
@@ -52,6 +68,16 @@ def export_logs(session: Session, flt: LogFilter, fmt: ExportFormat, dest_dir: P
         n += 1
         path = dest_dir / f"{stem}-{n}.{fmt.value}"
     tmp = dest_dir / f".{path.name}.tmp{os.getpid()}"
+    try:
+        count = _write_lines(session, flt, fmt, tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+    return path, count
+
+
+def _write_lines(session: Session, flt: LogFilter, fmt: ExportFormat, tmp: Path) -> int:
     count = 0
     with tmp.open("w", encoding="utf-8", newline="") as fh:
         if fmt is ExportFormat.CSV:
@@ -76,5 +102,4 @@ def export_logs(session: Session, flt: LogFilter, fmt: ExportFormat, dest_dir: P
             for e in iter_logs(session, flt):
                 fh.write(_txt(e) + "\n")
                 count += 1
-    os.replace(tmp, path)
-    return path, count
+    return count

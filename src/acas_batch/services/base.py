@@ -19,7 +19,7 @@ Outcome = tuple[bool, Any]
 
 def connect(settings: Settings) -> Engine:
     """The engine for the settings' database (nothing is opened until first use)."""
-    return make_engine(settings.database_url)
+    return make_engine(settings.database_url, busy_timeout=settings.busy_timeout_seconds)
 
 
 def actor_of(current_user: object) -> str:
@@ -51,7 +51,11 @@ class Facade:
             url = db if isinstance(db, str) else (db.url.render_as_string(hide_password=False) if db else None)
             settings = load_settings(database_url=url)
         self.settings = settings
-        self.engine = db if isinstance(db, Engine) else make_engine(settings.database_url)
+        self.engine = (
+            db
+            if isinstance(db, Engine)
+            else make_engine(settings.database_url, busy_timeout=settings.busy_timeout_seconds)
+        )
         self.clock: Clock = clock or SystemClock()
         self.current_user = current_user
         self.actor = actor_of(current_user)

@@ -62,7 +62,11 @@ class JobSchedulerService:
             url = db if isinstance(db, str) else (db.url.render_as_string(hide_password=False) if db else None)
             settings = load_settings(database_url=url)
         self.settings = settings
-        self.engine = db if isinstance(db, Engine) else make_engine(settings.database_url)
+        self.engine = (
+            db
+            if isinstance(db, Engine)
+            else make_engine(settings.database_url, busy_timeout=settings.busy_timeout_seconds)
+        )
         self.clock: Clock = clock or (FileClock(settings.clock_file) if settings.clock_file else SystemClock())
         self.actor = actor
         self.observers = observers or Observers()
