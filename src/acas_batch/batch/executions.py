@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from acas_batch.batch.registry import REGISTRY, Registry
 from acas_batch.errors import ExecutionNotFound, JobNotFound
-from acas_batch.models import Audit, BatchDependency, BatchExecution, BatchJob
+from acas_batch.models.batch import BatchDependency, BatchExecution, BatchJob
 from acas_batch.models.enums import DependencyKind, ExecutionState, TriggerKind
+from acas_batch.models.security import Audit
 
 #: PostgreSQL channel idle workers LISTEN on.
 NOTIFY_CHANNEL = "acas_batch_queued"

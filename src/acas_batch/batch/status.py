@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from acas_batch.batch.executions import get_execution
-from acas_batch.models import BatchExecution, BatchJob, BatchLog, BatchSchedule, BatchWorker
+from acas_batch.models.batch import BatchExecution, BatchJob, BatchLog, BatchSchedule, BatchWorker
 from acas_batch.models.enums import ExecutionState, WorkerState
 
 FAILURE_STATES = (ExecutionState.FAILED, ExecutionState.TIMED_OUT)

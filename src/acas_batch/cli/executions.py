@@ -18,8 +18,9 @@ ActorOpt = Annotated[str, typer.Option("--actor", envvar="ACAS_ACTOR", help="Who
 ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why (kept in the audit trail).")]
 
 
-def service(config: Any, database_url: str | None, actor: str = "cli") -> JobSchedulerService:
-    return JobSchedulerService(settings=settings_from(config, database_url), actor=actor)
+def service(config: Any, database_url: str | None, actor: str = "cli", *, job_code: bool = True) -> JobSchedulerService:
+    """The facade; ``job_code=False`` for a command that only reads (the jobs' code is not imported)."""
+    return JobSchedulerService(settings=settings_from(config, database_url), actor=actor, job_code=job_code)
 
 
 def _raise_for(svc: JobSchedulerService, message: str) -> None:
@@ -99,7 +100,7 @@ def list_cmd(
 ) -> None:
     """List executions, newest first."""
     parse_state(state)
-    svc = service(config, database_url)
+    svc = service(config, database_url, job_code=False)
     ok, rows = svc.list_executions(state=state, job=job, limit=limit)
     if not ok:
         _raise_for(svc, str(rows))
@@ -134,7 +135,7 @@ def show_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Show one execution: state, timings, result, attempts and log lines."""
-    svc = service(config, database_url)
+    svc = service(config, database_url, job_code=False)
     ok, detail = svc.get_execution(execution_id)
     if not ok:
         _raise_for(svc, str(detail))

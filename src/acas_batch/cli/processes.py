@@ -21,8 +21,8 @@ scheduler_app = typer.Typer(
 worker_app = typer.Typer(help="Workers: claim executions and run them in child processes.", no_args_is_help=True)
 
 
-def _service(config: Any, database_url: str | None) -> JobSchedulerService:
-    return JobSchedulerService(settings=settings_from(config, database_url), actor="cli")
+def _service(config: Any, database_url: str | None, *, job_code: bool = True) -> JobSchedulerService:
+    return JobSchedulerService(settings=settings_from(config, database_url), actor="cli", job_code=job_code)
 
 
 @scheduler_app.command("start")
@@ -93,7 +93,7 @@ def status_command(
     json_: JsonOpt = False,
 ) -> None:
     """The scheduler dashboard: counts by state, running jobs with progress, next runs, recent failures."""
-    svc = _service(config, database_url)
+    svc = _service(config, database_url, job_code=False)
     if json_:
         print_json(svc.get_scheduler_dashboard())
         return

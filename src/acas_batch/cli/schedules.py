@@ -139,7 +139,9 @@ def preview_cmd(
 @app.command("list")
 def schedules_list(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
     """List schedules with their rule, policies and next run."""
-    _, rows = JobSchedulerService(settings=settings_from(config, database_url), actor="cli").list_schedules()
+    _, rows = JobSchedulerService(
+        settings=settings_from(config, database_url), actor="cli", job_code=False
+    ).list_schedules()
     if json_:
         print_json(rows)
         return

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -22,8 +22,6 @@ from acas_batch.batch import definitions, operations
 from acas_batch.batch.dependencies import add_dependency, dependency_impact, remove_dependency
 from acas_batch.batch.events import ExecutionEvent, Observers
 from acas_batch.batch.executions import get_execution, job_by_name
-from acas_batch.batch.scheduler import Scheduler
-from acas_batch.batch.simulate import simulate
 from acas_batch.batch.status import (
     dashboard,
     execution_detail,
@@ -32,13 +30,17 @@ from acas_batch.batch.status import (
     run_outcome,
     schedule_list,
 )
-from acas_batch.batch.worker import Worker, load_job_modules
 from acas_batch.clock import Clock, FileClock, SystemClock
 from acas_batch.config import Settings, load_settings
 from acas_batch.db import make_engine, transaction
 from acas_batch.errors import AcasBatchError, ValidationError
 from acas_batch.models.enums import DependencyCondition, DependencyKind, ExecutionState, WorkerRole
-from acas_batch.monitoring import MonitorOptions, notifier_for, run_checks
+
+if TYPE_CHECKING:
+    # The scheduler, the worker and the monitor are imported where they run: a command that
+    # only reads (``status``, ``executions list``) starts without them.
+    from acas_batch.batch.scheduler import Scheduler
+    from acas_batch.batch.worker import Worker
 
 _log = logging.getLogger(__name__)
 
@@ -57,7 +59,9 @@ class JobSchedulerService:
         clock: Clock | None = None,
         actor: str = "system",
         observers: Observers | None = None,
+        job_code: bool = True,
     ) -> None:
+        """``job_code=False`` for a caller that only reads: the jobs' code is not imported."""
         if settings is None:
             url = db if isinstance(db, str) else (db.url.render_as_string(hide_password=False) if db else None)
             settings = load_settings(database_url=url)
@@ -75,7 +79,10 @@ class JobSchedulerService:
         self._threads: list[threading.Thread] = []
         #: The error behind the last ``(False, message)``, for callers that map it (the CLI's exit code).
         self.last_error: AcasBatchError | None = None
-        load_job_modules(settings)
+        if job_code:
+            from acas_batch.batch.worker import load_job_modules
+
+            load_job_modules(settings)
 
     # --- helpers ---------------------------------------------------------------------
     def _failed(self, exc: AcasBatchError) -> tuple[bool, str]:
@@ -101,6 +108,9 @@ class JobSchedulerService:
     # --- running -----------------------------------------------------------------------
     def start_scheduler(self, workers: int | None = None) -> Outcome:
         """Start a scheduler and a worker with ``workers`` job processes in this process."""
+        from acas_batch.batch.scheduler import Scheduler
+        from acas_batch.batch.worker import Worker
+
         if self._scheduler is not None:
             return False, "the scheduler is already running in this process"
         self._scheduler = Scheduler(self.settings, self.engine, clock=self.clock, observers=self.observers)
@@ -127,6 +137,9 @@ class JobSchedulerService:
         On the signal: stop claiming, let running jobs finish within the grace period,
         then interrupt them and record it (see ``Worker.shutdown``).
         """
+        from acas_batch.batch.scheduler import Scheduler
+        from acas_batch.batch.worker import Worker
+
         sched = Scheduler(self.settings, self.engine, clock=self.clock, observers=self.observers) if scheduler else None
         worker = (
             Worker(self.settings, clock=self.clock, slots=workers, observers=self.observers, engine=self.engine)
@@ -175,6 +188,8 @@ class JobSchedulerService:
         """Beside a running scheduler: every ``monitor_interval_seconds`` raise and resolve alerts,
         e-mail new ones and send the run notices jobs asked for. A failed pass is logged and the
         next one tries again."""
+        from acas_batch.monitoring import MonitorOptions, notifier_for, run_checks
+
         notifier = notifier_for(self.settings)
         options = MonitorOptions(send_alerts=True)
         while not stopping.wait(self.settings.monitor_interval_seconds):
@@ -186,6 +201,8 @@ class JobSchedulerService:
 
     def simulate(self, start: date, end: date, *, workers: int = 2) -> Outcome:
         """Run every schedule from ``start`` to ``end`` (inclusive, local dates) on a virtual clock."""
+        from acas_batch.batch.simulate import simulate
+
         zone = ZoneInfo(self.settings.timezone)
         begin = datetime.combine(start, datetime.min.time(), tzinfo=zone).astimezone(UTC)
         finish = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(UTC)
@@ -274,6 +291,9 @@ class JobSchedulerService:
         return any(w.role is WorkerRole.WORKER for w in workers)
 
     def _start_inline(self) -> None:
+        from acas_batch.batch.scheduler import Scheduler
+        from acas_batch.batch.worker import Worker
+
         self._scheduler = Scheduler(
             self.settings, self.engine, clock=self.clock, observers=self.observers, fire_schedules=False
         )
