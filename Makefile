@@ -19,6 +19,7 @@ run: $(STAMP)
 	$(BIN)/acas-batch init
 	$(BIN)/acas-batch demo generate --if-empty
 	$(BIN)/acas-batch schedules forecast --from $$(date +%F) --to $$(date -d '+7 days' +%F)
+	@echo "dashboard: http://127.0.0.1:8000 (the first administrator's credentials are printed below and kept in var/admin-credentials.txt)"
 	$(BIN)/acas-batch scheduler start --workers 2
 
 lint: $(STAMP)

@@ -28,10 +28,18 @@ class ConfigError(AcasBatchError, ValueError):
 
 
 class ValidationError(AcasBatchError, ValueError):
-    """Input (a parameter, a schedule, a request) is invalid; nothing was changed."""
+    """Input (a parameter, a schedule, a request) is invalid; nothing was changed.
+
+    ``fields`` names each offending field and what is wrong with it, when the input had fields
+    (a form shows each message next to its field; the API returns them as problem details).
+    """
 
     http_status = 422
     exit_code = 65  # EX_DATAERR
+
+    def __init__(self, message: str, *, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields: dict[str, str] = dict(fields or {})
 
 
 class NotFound(AcasBatchError, LookupError):
@@ -77,10 +85,29 @@ class LeaseLost(Conflict):
 
 
 class PermissionDenied(AcasBatchError, PermissionError):
-    """The user may not do this."""
+    """The user may not do this: names who, what, and the permission they lack."""
 
     http_status = 403
     exit_code = 77  # EX_NOPERM
+
+    def __init__(
+        self, message: str, *, who: str | None = None, what: str | None = None, permission: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.who = who
+        self.what = what
+        self.permission = permission
+
+
+class ApprovalRequired(AcasBatchError, PermissionError):
+    """A four-eyes action was requested, not done: another user must approve it first."""
+
+    http_status = 202
+    exit_code = 3
+
+    def __init__(self, message: str, *, approval_id: int) -> None:
+        super().__init__(message)
+        self.approval_id = approval_id
 
 
 class AuthenticationRequired(AcasBatchError, PermissionError):

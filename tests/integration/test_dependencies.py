@@ -127,3 +127,42 @@ def test_a_failed_upstream_does_not_trigger(engine: Engine) -> None:
     pay = _enqueue(engine, "PAYMENT_RUN")
     _run(engine, pay, ok=False)
     assert [r.id for r in executions(engine)] == [pay]
+
+
+def test_a_late_period_close_triggers_the_reports_of_the_period_it_closed(engine: Engine) -> None:
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import select
+
+    from acas_batch.batch.definitions import create_job
+    from acas_batch.batch.dependencies import fire_triggers
+    from acas_batch.jobs import load_standard_jobs
+    from acas_batch.models import BatchExecution, Module
+
+    load_standard_jobs()
+    now = datetime(2026, 12, 6, 17, tzinfo=UTC)
+    with transaction(engine, write=True) as s:
+        for name in ("GL_PERIOD_CLOSE", "GL_TRIAL_BALANCE", "GL_BUDGET_VARIANCE"):
+            create_job(s, name, module=Module.GL, now=now)
+        for name in ("GL_TRIAL_BALANCE", "GL_BUDGET_VARIANCE"):
+            add_dependency(
+                s, job_by_name(s, name), job_by_name(s, "GL_PERIOD_CLOSE"), kind=DependencyKind.TRIGGER, now=now
+            )
+        # Given November closed on 6 December (its run key names November)
+        close = BatchExecution(
+            job_id=job_by_name(s, "GL_PERIOD_CLOSE").id,
+            business_date=date(2026, 12, 6),
+            state=ExecutionState.SUCCEEDED,
+            trigger=TriggerKind.MANUAL,
+            run_key="GL_PERIOD_CLOSE:month:2026-11",
+            params={"period": "2026-11"},
+            created_at=now,
+        )
+        s.add(close)
+        s.flush()
+        # When it triggers its reports
+        created = fire_triggers(s, close, now=now, wait_default_seconds=60)
+        # Then they report on November, not on the month of the business date
+        got = {e.run_key: (e.params or {}).get("period") for e in created}
+        assert got == {"GL_TRIAL_BALANCE:month:2026-11": "2026-11", "GL_BUDGET_VARIANCE:month:2026-11": "2026-11"}
+        assert all(e.business_date == date(2026, 12, 6) for e in s.scalars(select(BatchExecution)))

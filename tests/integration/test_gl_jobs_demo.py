@@ -35,6 +35,7 @@ from acas_batch.services import JobSchedulerService
 from tests.engine_helpers import engine_settings
 from tests.integration.test_gl_close_jobs import at
 from tests.support.context import run_job
+from tests.support.users import user
 
 END = date(2026, 11, 23)
 SIZE = DemoSize(customers=6, suppliers=8, items=10, months=4)
@@ -202,7 +203,7 @@ def test_demo_company_bank_reconciliation(engine: Engine, settings: Settings) ->
 def test_daily_close_through_the_real_engine(engine: Engine, db_url: str, tmp_path: Path) -> None:
     generate(engine, size=SIZE, end=END, seed=3)
     settings = engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.gl.daily_close")
-    svc = JobSchedulerService(engine, settings=settings, actor="ann")
+    svc = JobSchedulerService(engine, settings=settings, actor=user(engine, "ann"))
     assert svc.create_job("GL_DAILY_CLOSE", "GL", handler="GL_DAILY_CLOSE")[0]
 
     ok, execution_id = svc.execute_job_now("GL_DAILY_CLOSE", {"business_date": END.isoformat()})

@@ -43,6 +43,7 @@ from acas_batch.models import (
 from acas_batch.services import JobSchedulerService
 from tests.books import Books, S
 from tests.support.context import run_job
+from tests.support.users import user
 
 DAY = date(2026, 6, 30)
 NOW = datetime(2026, 6, 30, 20, 0, tzinfo=UTC)
@@ -334,7 +335,7 @@ def test_aged_creditors_runs_through_the_engine(engine: Engine, db_url: str, tmp
     load_standard_jobs()
     with transaction(engine, write=True) as s:
         create_job(s, "PL_AGED_CREDITORS", module=Module.PL, now=NOW)
-    svc = JobSchedulerService(engine, settings=settings, actor="ann")
+    svc = JobSchedulerService(engine, settings=settings, actor=user(engine, "ann"))
     ok, execution_id = svc.execute_job_now("PL_AGED_CREDITORS", {"output_format": "csv"}, business_date=DAY)
     assert ok and isinstance(execution_id, int), execution_id
     ok, detail = svc.wait_for(execution_id, timeout=120)

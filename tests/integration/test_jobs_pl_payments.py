@@ -34,6 +34,7 @@ from acas_batch.models import (
 from acas_batch.services import JobSchedulerService
 from tests.books import Books, S
 from tests.support.context import run_job
+from tests.support.users import user
 
 DAY = date(2026, 6, 30)
 PAY = date(2026, 7, 2)
@@ -301,7 +302,7 @@ def test_payment_run_through_the_engine(engine: Engine, db_url: str, tmp_path: P
     load_standard_jobs()
     with transaction(engine, write=True) as s:
         create_job(s, "PL_PAYMENT_RUN", module=Module.PL, now=NOW, max_attempts=1)
-    svc = JobSchedulerService(engine, settings=settings, actor="ann")
+    svc = JobSchedulerService(engine, settings=settings, actor=user(engine, "ann"))
     ok, execution_id = svc.execute_job_now("PL_PAYMENT_RUN", {"payment_date": PAY.isoformat()}, business_date=DAY)
     assert ok and isinstance(execution_id, int), execution_id
     ok, detail = svc.wait_for(execution_id, timeout=120)

@@ -47,6 +47,7 @@ from acas_batch.services import JobSchedulerService
 from tests.books import OS, Books, S, Z
 from tests.integration.test_jobs_pl_payments import _settings, _supersede
 from tests.support.context import run_job
+from tests.support.users import user
 
 NOW = datetime(2026, 7, 10, 18, 0, tzinfo=UTC)
 JULY_10 = date(2026, 7, 10)
@@ -377,7 +378,7 @@ def test_vat_return_through_the_engine(engine: Engine, db_url: str, tmp_path: Pa
     load_standard_jobs()
     with transaction(engine, write=True) as s:
         create_job(s, "PL_VAT_RETURN", module=Module.PL, now=NOW)
-    svc = JobSchedulerService(engine, settings=settings, actor="ann")
+    svc = JobSchedulerService(engine, settings=settings, actor=user(engine, "ann"))
     ok, execution_id = svc.execute_job_now("PL_VAT_RETURN", {"quarter": "2026-Q2"}, business_date=JULY_10)
     assert ok and isinstance(execution_id, int), execution_id
     ok, detail = svc.wait_for(execution_id, timeout=120)

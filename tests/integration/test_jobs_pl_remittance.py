@@ -15,11 +15,20 @@ from acas_batch.db import transaction
 from acas_batch.errors import NotFound
 from acas_batch.jobs import load_standard_jobs
 from acas_batch.ledger.demo import DemoSize, generate
-from acas_batch.models import BatchExecution, ExecutionState, Module, Remittance, Supplier, SupplierPayment
+from acas_batch.models import (
+    BatchExecution,
+    ExecutionState,
+    Module,
+    PurchaseInvoice,
+    Remittance,
+    Supplier,
+    SupplierPayment,
+)
 from acas_batch.services import JobSchedulerService
 from tests.engine_helpers import wait_until
 from tests.integration.test_jobs_pl_payments import DAY, NOW, PAY, _payables, _settings, _supersede
 from tests.support.context import run_job
+from tests.support.users import user
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
@@ -113,7 +122,7 @@ def test_remittance_advice_is_triggered_by_the_payment_run_in_the_engine(
     with transaction(engine, write=True) as s:
         create_job(s, "PL_PAYMENT_RUN", module=Module.PL, now=NOW, max_attempts=1)
         create_job(s, "PL_REMITTANCE_ADVICE", module=Module.PL, now=NOW, default_params={"output_format": "csv"})
-    svc = JobSchedulerService(engine, settings=settings, actor="ann")
+    svc = JobSchedulerService(engine, settings=settings, actor=user(engine, "ann"))
     assert svc.add_dependency("PL_REMITTANCE_ADVICE", "PL_PAYMENT_RUN", kind="trigger")[0]
     ok, execution_id = svc.execute_job_now("PL_PAYMENT_RUN", {"payment_date": str(PAY)}, business_date=DAY)
     assert ok and isinstance(execution_id, int), execution_id
@@ -132,5 +141,50 @@ def test_remittance_advice_is_triggered_by_the_payment_run_in_the_engine(
         states = {e.run_key: e.state for e in s.scalars(select(BatchExecution))}
     assert states == {
         "PL_PAYMENT_RUN:2026-06-30": ExecutionState.SUCCEEDED,
-        "PL_REMITTANCE_ADVICE:2026-06-30": ExecutionState.SUCCEEDED,
+        f"PL_REMITTANCE_ADVICE:2026-06-30/execution-{execution_id}": ExecutionState.SUCCEEDED,
     }
+
+
+def test_a_forced_rerun_of_the_payment_run_gets_its_own_remittance_advices(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    # Given a payment run of 30/06 that paid three suppliers and was advised
+    ids = _payables(engine)
+    settings = Settings(
+        database_url=db_url,
+        data_dir=tmp_path,
+        job_modules="acas_batch.jobs.pl.payment_run,acas_batch.jobs.pl.remittance_advice",
+        lease_seconds=3,
+        poll_seconds=0.05,
+    )
+    load_standard_jobs()
+    with transaction(engine, write=True) as s:
+        create_job(s, "PL_PAYMENT_RUN", module=Module.PL, now=NOW, max_attempts=1)
+        create_job(s, "PL_REMITTANCE_ADVICE", module=Module.PL, now=NOW, default_params={"output_format": "csv"})
+    svc = JobSchedulerService(engine, settings=settings, actor="ann")
+    assert svc.add_dependency("PL_REMITTANCE_ADVICE", "PL_PAYMENT_RUN", kind="trigger")[0]
+    ok, first = svc.execute_job_now("PL_PAYMENT_RUN", {"payment_date": str(PAY)}, business_date=DAY)
+    assert ok and isinstance(first, int), first
+    ok, started = svc.start_scheduler(workers=1)
+    assert ok, started
+    try:
+
+        def advised(n: int) -> bool:
+            with transaction(engine) as s:
+                return s.scalar(select(func.count()).select_from(Remittance)) == n
+
+        wait_until(lambda: advised(3), timeout=120)
+        # When supplier E's invoice comes off hold and the payment run is forced again for the same day
+        with transaction(engine, write=True) as s:
+            s.execute(update(PurchaseInvoice).where(PurchaseInvoice.id == ids["E1"]).values(on_hold=False))
+        ok, rerun = svc.rerun_execution(first, "E's invoice released after the run", force=True)
+        assert ok, rerun
+        # Then the rerun's payment to E is advised too
+        wait_until(lambda: advised(4), timeout=120)
+    finally:
+        svc.stop_scheduler()
+    with transaction(engine) as s:
+        advices = {e.run_key: e.state for e in s.scalars(select(BatchExecution)) if "REMITTANCE" in e.run_key}
+        e_paid = s.scalars(select(SupplierPayment.id).where(SupplierPayment.supplier_id == ids["e"])).one()
+        assert s.scalar(select(Remittance.payment_id).where(Remittance.payment_id == e_paid)) == e_paid
+    assert sorted(advices.values()) == [ExecutionState.SUCCEEDED, ExecutionState.SUCCEEDED]

@@ -8,10 +8,11 @@ from sqlalchemy import Engine
 
 from acas_batch.services import JobSchedulerService
 from tests.engine_helpers import engine_settings, wait_until
+from tests.support.users import user
 
 
 def test_the_facade_runs_jobs_and_manages_definitions(engine: Engine, db_url: str, tmp_path: Path) -> None:
-    svc = JobSchedulerService(engine, settings=engine_settings(db_url, tmp_path), actor="ann")
+    svc = JobSchedulerService(engine, settings=engine_settings(db_url, tmp_path), actor=user(engine, "ann"))
     assert svc.create_job("GL_DAILY_CLOSE", "GL", handler="TEST_WRITE")[0]
     assert svc.create_job("GL_TRIAL_BALANCE", "GL", handler="TEST_NOOP")[0]
     ok, error = svc.create_job("GL_DAILY_CLOSE", "GL", handler="TEST_WRITE")

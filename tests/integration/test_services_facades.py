@@ -23,13 +23,14 @@ from acas_batch.models import (
 )
 from acas_batch.services import BatchJobDefinitionsService, BatchLogViewerService, BatchMonitoringService
 from tests.engine_helpers import engine_settings
+from tests.support.users import user
 
 NOW = datetime(2024, 12, 2, 9, 0, tzinfo=UTC)
 
 
 def test_definitions_install_jobs_then_schedules_and_module_jobs(engine: Engine, db_url: str, tmp_path: Path) -> None:
     settings = engine_settings(db_url, tmp_path)
-    svc = BatchJobDefinitionsService(engine, "ann", settings=settings, clock=SimulatedClock(NOW))
+    svc = BatchJobDefinitionsService(engine, user(engine, "ann"), settings=settings, clock=SimulatedClock(NOW))
     ok, refused = svc.create_default_schedules()
     assert not ok and "create_standard_batch_jobs() first" in refused
     ok, result = svc.create_standard_batch_jobs()
@@ -94,7 +95,9 @@ def _history(engine: Engine) -> None:
 
 def test_log_viewer_as_the_spec_calls_it(engine: Engine, db_url: str, tmp_path: Path) -> None:
     _history(engine)
-    viewer = BatchLogViewerService(engine, "ann", settings=engine_settings(db_url, tmp_path), clock=SimulatedClock(NOW))
+    viewer = BatchLogViewerService(
+        engine, user(engine, "ann"), settings=engine_settings(db_url, tmp_path), clock=SimulatedClock(NOW)
+    )
     log_data = viewer.get_execution_logs({"job_name": "GL_DAILY_CLOSE", "date_from": 20241201, "log_level": "ERROR"})
     assert log_data["success"] and [line["message"] for line in log_data["logs"]] == ["day 2: password=****"]
     log_data = viewer.get_execution_logs({"job_name": "GL_DAILY_CLOSE", "date_to": 20241130, "log_level": "INFO"})
@@ -127,7 +130,7 @@ def test_log_viewer_as_the_spec_calls_it(engine: Engine, db_url: str, tmp_path: 
 def test_monitoring_as_the_spec_calls_it(engine: Engine, db_url: str, tmp_path: Path) -> None:
     _history(engine)
     monitoring = BatchMonitoringService(
-        engine, "ann", settings=engine_settings(db_url, tmp_path), clock=SimulatedClock(NOW)
+        engine, user(engine, "ann"), settings=engine_settings(db_url, tmp_path), clock=SimulatedClock(NOW)
     )
     summary = monitoring.monitor_batch_jobs({"check_failures": True, "check_performance": True, "send_alerts": True})
     assert summary["success"] and summary["alerts_raised"] == 1

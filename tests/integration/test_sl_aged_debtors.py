@@ -28,6 +28,7 @@ from tests.books import Books
 from tests.engine_helpers import engine_settings
 from tests.sl_support import assert_ledger_sound, at, credit_note, open_books, receipt, settings_for
 from tests.support.context import run_job
+from tests.support.users import user
 
 DAY = date(2026, 9, 30)
 
@@ -202,7 +203,7 @@ def test_on_a_demo_company_the_listing_matches_an_independent_ageing_and_the_con
 
 def test_the_engine_runs_it_end_to_end(engine: Engine, db_url: str, tmp_path: Path, ledger: dict[str, int]) -> None:
     svc = JobSchedulerService(
-        engine, settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.sl"), actor="ann"
+        engine, settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.sl"), actor=user(engine, "ann")
     )
     created = svc.create_job("SL_AGED_DEBTORS", "SL", handler="SL_AGED_DEBTORS")
     assert created[0], created

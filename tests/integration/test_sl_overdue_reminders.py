@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from tests.books import Books
 from tests.engine_helpers import engine_settings
 from tests.sl_support import assert_ledger_sound, at, open_books, receipt, settings_for
 from tests.support.context import run_job
+from tests.support.users import user
 
 DAY = date(2026, 6, 30)
 
@@ -103,13 +104,59 @@ def test_no_level_repeats_within_the_repeat_days_none_goes_down_and_paid_custome
     run = run_job(engine, settings, "SL_OVERDUE_REMINDERS", now=at(later), params=csv_only)
     assert run.result is not None
     levels = _levels(engine)
-    # A's oldest is now 26 days overdue (level 1) but A's level stays 3; C (36 days) escalates to 2; B starts again
-    assert levels[ledger["A"]][:2] == (3, later)
+    # A's level-3 item is paid: its level went with it; A's other item, 26 days overdue, earns level 1
+    assert levels[ledger["A"]] == (1, later, False)
+    # C (36 days) escalates to 2; B, paid up, starts again
     assert levels[ledger["C"]][:2] == (2, later)
     assert levels[ledger["B"]] == (0, DAY, False)
     # D's invoice, due 25/06, is now 20 days overdue: its first letter
-    assert _reminders(engine)[3:] == [(ledger["A"], 3, later), (ledger["C"], 2, later), (ledger["D"], 1, later)]
+    assert _reminders(engine)[3:] == [(ledger["A"], 1, later), (ledger["C"], 2, later), (ledger["D"], 1, later)]
     assert run.result.counts["reset"] == 1
+
+
+def _history(books: Books, customer: int, *letters: tuple[int | None, int, date]) -> None:
+    """Earlier letters to ``customer`` as (invoice id, level, day sent)."""
+    for invoice, level, on in letters:
+        books.session.add(
+            Reminder(customer_id=customer, invoice_id=invoice, level=level, sent_on=on, days_overdue=0, overdue_pence=0)
+        )
+    books.session.commit()
+
+
+def test_the_history_decides_repeats_and_levels_belong_to_the_items_still_open(
+    engine: Engine, db_url: str, tmp_path: Path, books: Books
+) -> None:
+    # Given a customer's stored state that disagrees with the reminder history (as an imported ledger's may):
+    #   P: a level-3 letter about its invoice 4 days ago, but the customer row says level 1 sent a month ago
+    #   Q: a level-2 letter 9 days ago and a level 2 due again by days overdue
+    #   R: a June level-1 letter about an invoice since paid (the customer row still says level 1);
+    #      its only open invoice is 4 days overdue
+    #   S: a level-3 letter about an invoice still open, sent 20 days ago; now only 40 days overdue: stays 3
+    b, day = books, date(2026, 7, 30)
+    p, q, r, s = (b.customer() for _ in range(4))
+    p_inv = b.invoice(p, 10_000, on=date(2026, 4, 20))  # due 20/05: 71 days
+    q_inv = b.invoice(q, 5_000, on=date(2026, 5, 20))  # due 19/06: 41 days
+    paid = b.invoice(r, 1_000, on=date(2026, 4, 1))
+    receipt(b, r, 1_200, date(2026, 7, 1), (paid, 1_200))
+    b.invoice(r, 1_000, on=date(2026, 6, 26))  # due 26/07: 4 days
+    s_inv = b.invoice(s, 2_000, on=date(2026, 5, 21))  # due 20/06: 40 days
+    b.session.commit()
+    _history(b, p, (p_inv, 3, day - timedelta(days=4)))
+    _history(b, q, (q_inv, 2, day - timedelta(days=9)))
+    _history(b, r, (paid, 1, date(2026, 6, 10)))
+    _history(b, s, (s_inv, 3, day - timedelta(days=20)))
+    for customer in (p, r):
+        b.session.execute(
+            update(Customer).where(Customer.id == customer).values(dunning_level=1, last_dunning_on=date(2026, 6, 10))
+        )
+    b.session.commit()
+    # When the reminders run
+    run = run_job(
+        engine, settings_for(db_url, tmp_path), "SL_OVERDUE_REMINDERS", now=at(day), params={"output_format": "csv"}
+    )
+    # Then P and Q wait for their repeat days, R gets no letter (4 days), S stays at 3
+    assert run.result is not None and run.result.counts["held"] == 2
+    assert [(c, lvl) for c, lvl, on in _reminders(engine) if on == day] == [(s, 3)]
 
 
 def test_bad_levels_are_refused_naming_the_field() -> None:
@@ -140,12 +187,19 @@ def test_on_a_demo_company_the_letters_match_an_independent_computation(
                 and customers[d.customer_id].dunning_enabled
             ):
                 oldest[d.customer_id] = min(oldest.get(d.customer_id, d.due_date), d.due_date)
+        history = list(s.scalars(select(Reminder)))
+        open_items = {
+            d.id
+            for d in s.scalars(select(SalesInvoice))
+            if d.kind is DocumentKind.INVOICE and d.outstanding_pence and d.due_date < end
+        }
         expected, held = [], 0
         for cid, due in sorted(oldest.items(), key=lambda kv: customers[kv[0]].code):
             days = (end - due).days
-            level = max(sum(days >= t for t in (7, 30, 60)), customers[cid].dunning_level)
-            sent = customers[cid].last_dunning_on
-            repeat = level == customers[cid].dunning_level and sent is not None and (end - sent).days < 14
+            floor = max((r.level for r in history if r.customer_id == cid and r.invoice_id in open_items), default=0)
+            recent = max((r.level for r in history if r.customer_id == cid and (end - r.sent_on).days < 14), default=0)
+            level = max(sum(days >= t for t in (7, 30, 60)), floor)
+            repeat = level <= recent
             if level and not repeat:
                 expected.append((cid, level, end))
             held += bool(level and repeat)
@@ -161,7 +215,7 @@ def test_on_a_demo_company_the_letters_match_an_independent_computation(
 
 def test_the_engine_runs_it_end_to_end(engine: Engine, db_url: str, tmp_path: Path, ledger: dict[str, int]) -> None:
     svc = JobSchedulerService(
-        engine, settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.sl"), actor="ann"
+        engine, settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.sl"), actor=user(engine, "ann")
     )
     created = svc.create_job("SL_OVERDUE_REMINDERS", "SL", handler="SL_OVERDUE_REMINDERS")
     assert created[0], created

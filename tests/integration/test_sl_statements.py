@@ -26,6 +26,7 @@ from tests.books import Books
 from tests.engine_helpers import engine_settings
 from tests.sl_support import assert_ledger_sound, at, credit_note, open_books, receipt, settings_for
 from tests.support.context import run_job
+from tests.support.users import user
 
 MONTH_END = date(2026, 8, 31)
 
@@ -183,7 +184,7 @@ def test_on_a_demo_company_every_statement_matches_an_independent_computation(
 
 def test_the_engine_runs_it_end_to_end(engine: Engine, db_url: str, tmp_path: Path, ledger: dict[str, int]) -> None:
     svc = JobSchedulerService(
-        engine, settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.sl"), actor="ann"
+        engine, settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.sl"), actor=user(engine, "ann")
     )
     created = svc.create_job("SL_STATEMENT_GENERATION", "SL", handler="SL_STATEMENT_GENERATION")
     assert created[0], created

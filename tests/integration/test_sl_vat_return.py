@@ -33,6 +33,7 @@ from tests.engine_helpers import engine_settings
 from tests.integration.test_jobs_pl_payments import _supersede
 from tests.sl_support import assert_ledger_sound, at, credit_note, open_books, receipt, settings_for
 from tests.support.context import run_job
+from tests.support.users import user
 
 QUARTER_END = date(2026, 9, 30)  # the VAT quarter 2026-Q3: July to September
 
@@ -191,7 +192,7 @@ def test_on_a_demo_company_both_schemes_match_an_independent_computation(
 
 def test_the_engine_runs_it_end_to_end(engine: Engine, db_url: str, tmp_path: Path, quarter: dict[str, int]) -> None:
     svc = JobSchedulerService(
-        engine, settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.sl"), actor="ann"
+        engine, settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.sl"), actor=user(engine, "ann")
     )
     created = svc.create_job("SL_VAT_RETURN", "SL", handler="SL_VAT_RETURN")
     assert created[0], created

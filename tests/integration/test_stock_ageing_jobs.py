@@ -40,6 +40,7 @@ from acas_batch.services import JobSchedulerService
 from tests.books import Books
 from tests.engine_helpers import engine_settings
 from tests.support.context import run_job
+from tests.support.users import user
 
 DAY = date(2027, 6, 30)
 NOW = datetime(2027, 6, 30, 21, 0, tzinfo=UTC)
@@ -379,7 +380,7 @@ def test_the_engine_quarantines_once_and_a_forced_rerun_replaces_the_list(
     svc = JobSchedulerService(
         engine,
         settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.stock.expiry_monitoring"),
-        actor="ann",
+        actor=user(engine, "ann"),
     )
     created, problem = svc.create_job("ST_EXPIRY_MONITORING", "ST")
     assert created, problem

@@ -38,6 +38,7 @@ from acas_batch.services import JobSchedulerService
 from tests.books import Books
 from tests.engine_helpers import engine_settings
 from tests.support.context import run_job
+from tests.support.users import user
 
 DAY = date(2027, 6, 30)
 NOW = datetime(2027, 6, 30, 21, 0, tzinfo=UTC)
@@ -266,7 +267,7 @@ def test_the_engine_runs_the_jobs_and_a_forced_rerun_replaces_the_snapshot(
     svc = JobSchedulerService(
         engine,
         settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.stock"),
-        actor="ann",
+        actor=user(engine, "ann"),
     )
     for name in ("ST_STOCK_VALUATION", "ST_ABC_ANALYSIS"):
         created, problem = svc.create_job(name, "ST")

@@ -32,6 +32,7 @@ from acas_batch.services import JobSchedulerService
 from tests.books import Books
 from tests.engine_helpers import engine_settings
 from tests.support.context import HarnessContext, run_job
+from tests.support.users import user
 
 DAY = date(2027, 3, 31)
 NOW = datetime(2027, 3, 31, 21, 0, tzinfo=UTC)
@@ -202,7 +203,7 @@ def test_the_engine_runs_the_forecast(books: Books, engine: Engine, db_url: str,
     books.session.commit()
     load_standard_jobs()
     settings = engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.stock.demand_forecast")
-    svc = JobSchedulerService(engine, settings=settings, actor="ann")
+    svc = JobSchedulerService(engine, settings=settings, actor=user(engine, "ann"))
     created, problem = svc.create_job("ST_DEMAND_FORECAST", "ST")
     assert created, problem
     ok, execution_id = svc.execute_job_now(

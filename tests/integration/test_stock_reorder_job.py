@@ -32,6 +32,7 @@ from acas_batch.services import JobSchedulerService
 from tests.books import Books
 from tests.engine_helpers import engine_settings
 from tests.support.context import run_job
+from tests.support.users import user
 
 DAY = date(2027, 6, 30)
 NOW = datetime(2027, 6, 30, 5, 0, tzinfo=UTC)
@@ -138,7 +139,7 @@ def test_the_engine_runs_the_reorder_calculation(books: Books, engine: Engine, d
     svc = JobSchedulerService(
         engine,
         settings=engine_settings(db_url, tmp_path, job_modules="acas_batch.jobs.stock.reorder_calculation"),
-        actor="ann",
+        actor=user(engine, "ann"),
     )
     created, problem = svc.create_job("ST_REORDER_CALCULATION", "ST")
     assert created, problem

@@ -7,7 +7,7 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from acas_batch.ledger.demo_books import Dunning
+from acas_batch.ledger.demo_books import NEVER, Dunning
 from acas_batch.ledger.demo_masters import StockBook
 
 # An operation on a book of 3 items in 2 warehouses: receive a lot, or issue from the oldest lots.
@@ -75,13 +75,18 @@ def test_a_used_up_lots_slot_is_reused_by_the_next_lot() -> None:
     assert len(book.next) == 1 and list(book.lots(0)) == [(2, 7)] and book.newest_lot(0) == 2
 
 
-def test_dunning_keeps_each_customers_latest_reminder_by_customer() -> None:
+def test_the_demos_dunning_follows_the_reminder_rules() -> None:
     dunning = Dunning(4)
-    dunning.remind(3, 1, date(2026, 3, 8))
-    dunning.remind(3, 2, date(2026, 3, 31))
-    dunning.remind(1, 3, date(2026, 5, 2))
-    # A reminder for an older invoice, sent earlier than the latest, does not replace it
-    dunning.remind(3, 1, date(2026, 3, 20))
-    # One sent the same day as the latest does
-    dunning.remind(1, 1, date(2026, 5, 2))
-    assert list(dunning.reminded()) == [(1, 1, date(2026, 5, 2)), (3, 2, date(2026, 3, 31))]
+    open_ = NEVER
+    # Customer 3: levels 1 and 2 about an open invoice, then a level 1 about a newer one: the floor keeps it at 2
+    assert dunning.letter(3, 1, date(2026, 3, 8), open_) == 1
+    assert dunning.letter(3, 2, date(2026, 3, 31), open_) == 2
+    assert dunning.letter(3, 1, date(2026, 4, 30), open_) == 2
+    # ... and within 14 days of a level-2 letter no level 1 or 2 goes out
+    assert dunning.letter(3, 1, date(2026, 5, 10), open_) == 0
+    # Customer 1: a level 3 about an invoice paid on 20/05; a new invoice afterwards starts at its own level
+    assert dunning.letter(1, 3, date(2026, 5, 2), date(2026, 5, 20).toordinal()) == 3
+    assert dunning.letter(1, 3, date(2026, 5, 12), open_) == 0
+    assert dunning.letter(1, 1, date(2026, 6, 2), date(2026, 6, 9).toordinal()) == 1
+    # At the end, customer 1 has paid everything it was reminded about: back to level 0
+    assert list(dunning.reminded(date(2026, 6, 30))) == [(1, 0, date(2026, 6, 2)), (3, 2, date(2026, 4, 30))]

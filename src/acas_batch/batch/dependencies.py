@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,7 +26,7 @@ from acas_batch.batch.executions import (
     live_success,
     run_key_for,
 )
-from acas_batch.batch.registry import REGISTRY, Registry
+from acas_batch.batch.registry import REGISTRY, Registry, Upstream
 from acas_batch.errors import DependencyCycle, ValidationError
 from acas_batch.models.batch import BatchDependency, BatchExecution, BatchJob
 from acas_batch.models.enums import DependencyCondition, DependencyKind, ExecutionState, TriggerKind
@@ -266,6 +266,19 @@ class FinishedRun(Protocol):
     @property
     def nominal_time(self) -> datetime | None: ...
 
+    @property
+    def run_key(self) -> str: ...
+
+
+def _inherited(job: BatchJob, execution: FinishedRun, registry: Registry) -> dict[str, Any]:
+    """What the triggered job's code takes from the run that triggered it (nothing if it says nothing)."""
+    if job.handler not in registry:
+        return {}
+    spec = registry.get(job.handler)
+    if spec.from_upstream is None:
+        return {}
+    return spec.from_upstream(Upstream(execution.id, execution.run_key, execution.business_date))
+
 
 def fire_triggers(
     session: Session,
@@ -291,7 +304,7 @@ def fire_triggers(
     for edge, job in edges:
         if not job.enabled or not _trigger_matches(edge.condition, execution.state):
             continue
-        params = dict(job.default_params or {})
+        params = dict(job.default_params or {}) | _inherited(job, execution, registry)
         state = initial_state(session, job)
         reason = None
         try:

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from acas_batch.batch.registry import REGISTRY, Registry
 from acas_batch.errors import ExecutionNotFound, JobNotFound
+from acas_batch.models.audit_chain import append_audit
 from acas_batch.models.batch import BatchDependency, BatchExecution, BatchJob
 from acas_batch.models.enums import DependencyKind, ExecutionState, TriggerKind
-from acas_batch.models.security import Audit
 
 #: PostgreSQL channel idle workers LISTEN on.
 NOTIFY_CHANNEL = "acas_batch_queued"
@@ -171,17 +171,16 @@ def audit(
     reason: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Append one line to the audit trail, in the caller's transaction."""
-    session.add(
-        Audit(
-            occurred_at=now,
-            actor=actor,
-            action=action,
-            target_type=target_type,
-            target_id=None if target_id is None else str(target_id),
-            reason=reason,
-            details=details,
-        )
+    """Append one line to the (hash-chained) audit trail, in the caller's transaction."""
+    append_audit(
+        session,
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        now=now,
+        reason=reason,
+        details=details,
     )
 
 

@@ -430,6 +430,7 @@ class Finished:
     state: ExecutionState
     business_date: date
     nominal_time: datetime | None
+    run_key: str
 
 
 def finish_success(
@@ -487,7 +488,7 @@ def finish_success(
     ).scalar_one_or_none()
     if done is None:
         raise LeaseLost(f"execution {claim.execution_id}: lease with token {claim.token} is no longer held")
-    finished = Finished(claim.execution_id, claim.job_id, state, claim.business_date, claim.nominal_time)
+    finished = Finished(claim.execution_id, claim.job_id, state, claim.business_date, claim.nominal_time, claim.run_key)
     if events is not None:
         events.append(
             (

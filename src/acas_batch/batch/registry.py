@@ -35,6 +35,28 @@ RunKeyFunc = Callable[[Any, date], str]
 BooksRunKeyFunc = Callable[[Session, Any, date], str]
 
 
+@dataclass(frozen=True)
+class Upstream:
+    """The run whose outcome triggered a job: what the triggered run inherits from it."""
+
+    execution_id: int
+    run_key: str  # e.g. ``GL_PERIOD_CLOSE:month:2026-11``
+    business_date: date
+
+    @property
+    def job_name(self) -> str:
+        return self.run_key.split(":", 1)[0]
+
+    @property
+    def key_part(self) -> str:
+        """The run key without the job name: ``month:2026-11``."""
+        return self.run_key.split(":", 1)[1] if ":" in self.run_key else ""
+
+
+#: Parameters a triggered job takes from the run that triggered it (over its defaults).
+FromUpstreamFunc = Callable[[Upstream], dict[str, Any]]
+
+
 def business_date_key(_params: BaseModel, business_date: date) -> str:
     """Run key part for daily jobs: the business date."""
     return business_date.isoformat()
@@ -56,6 +78,7 @@ class JobSpec:
     resources: tuple[Mapping[str, Any], ...] = ()
     tags: frozenset[str] = field(default_factory=frozenset)
     books_run_key: BooksRunKeyFunc | None = None
+    from_upstream: FromUpstreamFunc | None = None
 
     def validate_params(self, raw: Mapping[str, Any]) -> BaseModel:
         """Parse raw parameters into the job's model.
@@ -67,13 +90,15 @@ class JobSpec:
             return self.params_model.model_validate(dict(raw))
         except PydanticValidationError as exc:
             problems = []
+            fields: dict[str, str] = {}
             for err in exc.errors():
                 where = ".".join(str(p) for p in err["loc"]) or "parameters"
                 msg = str(err["msg"]).removeprefix("Value error, ")
                 if err["type"] == "extra_forbidden":
                     msg = "unknown parameter"
                 problems.append(f"{where}: {msg}")
-            raise ValidationError(f"invalid parameters for {self.key}: " + "; ".join(problems)) from None
+                fields.setdefault(where, msg)
+            raise ValidationError(f"invalid parameters for {self.key}: " + "; ".join(problems), fields=fields) from None
 
     def make_run_key(self, params: BaseModel, business_date: date, session: Session | None = None) -> str:
         """``KEY:part``: one live success per run key.
@@ -131,12 +156,15 @@ def job(
     max_attempts: int = 3,
     retry_on: tuple[str, ...] | None = None,
     resources: tuple[Mapping[str, Any], ...] = (),
+    from_upstream: FromUpstreamFunc | None = None,
     registry: Registry | None = None,
 ) -> Callable[[Callable[[JobContext[Any]], Any]], Callable[[JobContext[Any]], Any]]:
     """Declare a function as the code of job ``key``.
 
     ``run_key`` forms the run key from the parameters and the business date;
-    ``books_run_key``, when given, replaces it for a key that also reads the books.
+    ``books_run_key``, when given, replaces it for a key that also reads the books;
+    ``from_upstream`` gives a triggered run the parameters it takes from the run that
+    triggered it (the period a close closed, the payment run to advise).
     """
 
     def decorate(func: Callable[[JobContext[Any]], Any]) -> Callable[[JobContext[Any]], Any]:
@@ -153,6 +181,7 @@ def job(
                 max_attempts=max_attempts,
                 retry_on=retry_on,
                 resources=resources,
+                from_upstream=from_upstream,
             )
         )
         return func

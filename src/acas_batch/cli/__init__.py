@@ -43,12 +43,13 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "schedules": ("acas_batch.cli.schedules:app", "Schedules: when each job runs, the next runs and a forecast."),
     "company": ("acas_batch.cli.company:app", "The company's settings: VAT scheme and VAT stagger."),
     "vat": ("acas_batch.cli.vat:app", "VAT returns: list them, record their settlement with HMRC."),
+    "web": ("acas_batch.cli.web:app", "The web dashboard and REST API."),
     "run": (
         "acas_batch.cli.executions:run_command",
         "Run a job now. Parameters are validated first; with --wait, exit 0 only on success.",
     ),
     "status": (
-        "acas_batch.cli.processes:status_command",
+        "acas_batch.cli.status:status_command",
         "The scheduler dashboard: counts by state, running jobs with progress, next runs, recent failures.",
     ),
     "simulate": (

@@ -20,7 +20,7 @@ ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why (kept in th
 
 def service(config: Any, database_url: str | None, actor: str = "cli", *, job_code: bool = True) -> JobSchedulerService:
     """The facade; ``job_code=False`` for a command that only reads (the jobs' code is not imported)."""
-    return JobSchedulerService(settings=settings_from(config, database_url), actor=actor, job_code=job_code)
+    return JobSchedulerService(settings=settings_from(config, database_url), job_code=job_code)
 
 
 def _raise_for(svc: JobSchedulerService, message: str) -> None:

@@ -9,7 +9,7 @@ import typer
 
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
 from acas_batch.clock import utcnow
-from acas_batch.services.log_viewer import export_log_file, log_patterns, view_logs
+from acas_batch.services.log_viewer import export_log_file, log_patterns, view_log_page
 
 app = typer.Typer(help="Execution logs: view with filters, search, export to CSV/JSON/TXT, find patterns.")
 
@@ -32,8 +32,13 @@ def view_cmd(
     date_from: FromOpt = None,
     date_to: ToOpt = None,
     level: LevelOpt = None,
-    search: Annotated[str | None, typer.Option("--search", help="Text the message or event contains.")] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", help="Words the message or event has (word* for a word's start).")
+    ] = None,
     limit: LimitOpt = 200,
+    after: Annotated[
+        str | None, typer.Option("--after", help="Lines after this cursor (the next page's, as printed).")
+    ] = None,
     config: ConfigOpt = None,
     database_url: DatabaseUrlOpt = None,
     json_: JsonOpt = False,
@@ -47,14 +52,23 @@ def view_cmd(
         log_level=level,
         search=search,
         limit=limit,
+        after=after,
     )
     _, engine = engine_from(config, database_url)
-    entries, total = view_logs(engine, filters)
+    page = view_log_page(engine, filters)
+    entries = page.entries
     if json_:
-        print_json({"total": total, "logs": [e.as_dict() for e in entries]})
+        print_json(
+            {
+                "total": page.total,
+                "total_capped": page.capped,
+                "next_after": page.next_after,
+                "logs": [e.as_dict() for e in entries],
+            }
+        )
         return
     print_table(
-        f"{len(entries)} of {total} log lines",
+        f"{len(entries)} of {page.total_text} log lines",
         ["time (UTC)", "level", "job", "exec", "event", "message"],
         [
             (
@@ -68,20 +82,32 @@ def view_cmd(
             for e in entries
         ],
     )
+    if page.next_after:
+        typer.echo(f"next page: --after '{page.next_after}'")
 
 
 @app.command("search")
 def search_cmd(
-    text: Annotated[str, typer.Argument(help="Text to find in messages and events (case-insensitive).")],
+    text: Annotated[str, typer.Argument(help="Words to find in messages and events (case-insensitive).")],
     job: JobOpt = None,
     level: LevelOpt = None,
     limit: LimitOpt = 200,
+    after: Annotated[str | None, typer.Option("--after", help="Lines after this cursor (the next page's).")] = None,
     config: ConfigOpt = None,
     database_url: DatabaseUrlOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Find log lines containing TEXT."""
-    view_cmd(job=job, level=level, search=text, limit=limit, config=config, database_url=database_url, json_=json_)
+    """Find log lines having every word of TEXT (word* for a word's start), by a full-text index."""
+    view_cmd(
+        job=job,
+        level=level,
+        search=text,
+        limit=limit,
+        after=after,
+        config=config,
+        database_url=database_url,
+        json_=json_,
+    )
 
 
 @app.command("export")

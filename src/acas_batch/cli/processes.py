@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 import typer
-from rich.live import Live
-from rich.progress_bar import ProgressBar
-from rich.table import Table
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, console, print_json, settings_from
+from acas_batch.cli import web as web_cli
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, print_json, settings_from
 from acas_batch.errors import ValidationError
 from acas_batch.services import JobSchedulerService
 from acas_batch.services.inputs import parse_business_date
@@ -22,7 +19,7 @@ worker_app = typer.Typer(help="Workers: claim executions and run them in child p
 
 
 def _service(config: Any, database_url: str | None, *, job_code: bool = True) -> JobSchedulerService:
-    return JobSchedulerService(settings=settings_from(config, database_url), actor="cli", job_code=job_code)
+    return JobSchedulerService(settings=settings_from(config, database_url), job_code=job_code)
 
 
 @scheduler_app.command("start")
@@ -31,14 +28,31 @@ def scheduler_start(
         int | None,
         typer.Option("--workers", help="Job processes run beside the scheduler (0: none). Default: ACAS_WORKERS."),
     ] = None,
+    no_web: Annotated[bool, typer.Option("--no-web", help="Do not serve the dashboard and API.")] = False,
+    host: web_cli.HostOpt = None,
+    port: web_cli.PortOpt = None,
+    insecure: web_cli.InsecureOpt = False,
+    certfile: web_cli.CertOpt = None,
+    keyfile: web_cli.KeyOpt = None,
     config: ConfigOpt = None,
     database_url: DatabaseUrlOpt = None,
 ) -> None:
-    """Run the scheduler (and workers) in the foreground until SIGTERM or Ctrl-C; shuts down gracefully."""
+    """Run the scheduler (and workers) in the foreground until SIGTERM or Ctrl-C; shuts down gracefully.
+
+    The dashboard and REST API are served beside it unless ``--no-web``.
+    """
     svc = _service(config, database_url)
     count = svc.settings.workers if workers is None else workers
+    server = None if no_web else web_cli.make_server(svc.settings, host, port, insecure, certfile, keyfile)
     typer.echo(f"scheduler starting with {count} worker process(es); Ctrl-C to stop", err=True)
-    svc.serve(scheduler=True, workers=count)
+    if server is not None:
+        web_cli.announce(server)
+        server.start_thread()
+    try:
+        svc.serve(scheduler=True, workers=count)
+    finally:
+        if server is not None:
+            server.stop()
 
 
 @worker_app.command("start")
@@ -54,59 +68,6 @@ def worker_start(
     count = svc.settings.workers if slots is None else slots
     typer.echo(f"worker starting with {count} job process(es); Ctrl-C to stop", err=True)
     svc.serve(scheduler=False, workers=max(1, count))
-
-
-def _render(board: dict[str, Any]) -> Table:
-    outer = Table.grid(padding=(0, 1))
-    counts = "  ".join(f"{k} {v}" for k, v in board["counts"].items() if v)
-    state = "running" if board["scheduler_running"] else "not running"
-    outer.add_row(f"[bold]acas-batch[/] at {board['now']:%Y-%m-%d %H:%M:%S} UTC; scheduler {state}")
-    outer.add_row(f"executions: {counts or 'none'}")
-    running = Table(title="running", expand=True)
-    for col in ("id", "job", "attempt", "progress", "worker"):
-        running.add_column(col)
-    for r in board["running"]:
-        done, total = r["progress_done"], r["progress_total"]
-        bar: Any = ProgressBar(total=total, completed=done or 0, width=30) if total else (str(done) if done else "")
-        running.add_row(str(r["id"]), r["job"], str(r["attempt"]), bar, r["worker"] or "")
-    outer.add_row(running)
-    nxt = Table(title="next runs", expand=True)
-    for col in ("job", "schedule", "at (UTC)"):
-        nxt.add_column(col)
-    for r in board["next_runs"]:
-        nxt.add_row(r["job"], r["schedule"], f"{r['next_fire_at']:%Y-%m-%d %H:%M}")
-    outer.add_row(nxt)
-    failed = Table(title="recent failures", expand=True)
-    for col in ("id", "job", "state", "finished (UTC)", "error"):
-        failed.add_column(col)
-    for r in board["recent_failures"]:
-        when = r["finished_at"].strftime("%Y-%m-%d %H:%M") if r["finished_at"] else ""
-        failed.add_row(str(r["id"]), r["job"], r["state"], when, f"{r['error_type']}: {r['error_message']}")
-    outer.add_row(failed)
-    return outer
-
-
-def status_command(
-    watch: Annotated[bool, typer.Option("--watch", help="Refresh every second until Ctrl-C.")] = False,
-    config: ConfigOpt = None,
-    database_url: DatabaseUrlOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """The scheduler dashboard: counts by state, running jobs with progress, next runs, recent failures."""
-    svc = _service(config, database_url, job_code=False)
-    if json_:
-        print_json(svc.get_scheduler_dashboard())
-        return
-    if not watch:
-        console.print(_render(svc.get_scheduler_dashboard()))
-        return
-    with Live(_render(svc.get_scheduler_dashboard()), console=console, refresh_per_second=2) as live:
-        try:
-            while True:
-                time.sleep(1)
-                live.update(_render(svc.get_scheduler_dashboard()))
-        except KeyboardInterrupt:
-            return
 
 
 def simulate_command(

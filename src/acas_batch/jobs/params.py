@@ -30,12 +30,13 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from acas_batch.batch.registry import Upstream
 from acas_batch.errors import PeriodNotFound, ValidationError
 from acas_batch.models import AccountingPeriod, Company, Warehouse
 
@@ -158,6 +159,15 @@ def month_of(period: str, business_date: date) -> date:
 def period_run_key(params: BaseModel, business_date: date) -> str:
     """``month:YYYY-MM``: the run key of a period job, the same whichever way the period is named."""
     return f"month:{month_of(str(getattr(params, 'period', 'CURRENT')), business_date):%Y-%m}"
+
+
+def period_from_upstream(upstream: Upstream) -> dict[str, Any]:
+    """A triggered period job reports on the period its upstream (a period close) ran for.
+
+    A November close run late, on 6 December, triggers November's reports, not December's.
+    """
+    part = upstream.key_part
+    return {"period": part.removeprefix("month:")} if part.startswith("month:") else {}
 
 
 def year_run_key(params: BaseModel, business_date: date) -> str:

@@ -311,7 +311,7 @@ def _finish(w: BulkWriter, trade: Trade, rng: random.Random, periods: dict[tuple
         ),
         (
             {"cust": customer, "level": level, "sent": on, "collect": level == 3}
-            for customer, level, on in trade.dunning.reminded()
+            for customer, level, on in trade.dunning.reminded(end)
         ),
     )
     conn.commit()

@@ -30,26 +30,49 @@ from acas_batch.models import (
     MovementKind,
 )
 
+REPEAT_DAYS = 14  # SL_OVERDUE_REMINDERS' default: no letter within 14 days of one as firm
+NEVER = 2**31 - 1  # an item never settled within the history
+
 
 class Dunning:
-    """Each customer's latest reminder (level and day sent), in columns by customer number."""
+    """Each customer's reminder state, in columns by customer number, kept by SL_OVERDUE_REMINDERS' rules.
+
+    A letter's level is its item's (7, 30, 60 days overdue) but never below a level already
+    sent about an item still open; a letter waits while one at least as firm went out within
+    the repeat days. The customer's level is the latest letter's, back to 0 once nothing
+    overdue is left open.
+    """
 
     def __init__(self, customers: int) -> None:
         self.level = array("B", bytes(customers))  # 0: never reminded
         self.sent = array("i", bytes(4 * customers))  # date ordinal of the latest reminder
+        self.by_level = [array("i", bytes(4 * customers)) for _ in range(3)]  # latest letter at levels 1, 2, 3
+        self.top = array("B", bytes(customers))  # the highest level sent about an item ...
+        self.top_until = array("i", bytes(4 * customers))  # ... open until this ordinal
+        self.open_until = array("i", bytes(4 * customers))  # the latest settling day of any reminded item
 
-    def remind(self, customer: int, level: int, on: date) -> None:
-        """A reminder at ``level`` sent ``on``: it becomes the customer's state unless a later one was sent."""
-        ordinal = on.toordinal()
-        if ordinal >= self.sent[customer - 1]:
-            self.level[customer - 1] = level
-            self.sent[customer - 1] = ordinal
+    def letter(self, customer: int, level: int, on: date, settled: int) -> int:
+        """The level a letter about an item earning ``level`` goes out at ``on``, or 0 if it waits."""
+        c, day = customer - 1, on.toordinal()
+        if self.top_until[c] > day:
+            level = max(level, self.top[c])
+        if any(self.by_level[n - 1][c] and day - self.by_level[n - 1][c] < REPEAT_DAYS for n in range(level, 4)):
+            return 0
+        self.by_level[level - 1][c] = day
+        if level > self.top[c] or self.top_until[c] <= day:
+            self.top[c], self.top_until[c] = level, settled
+        elif level == self.top[c]:
+            self.top_until[c] = max(self.top_until[c], settled)
+        self.open_until[c] = max(self.open_until[c], settled)
+        self.level[c], self.sent[c] = level, day
+        return level
 
-    def reminded(self) -> Iterator[tuple[int, int, date]]:
-        """(customer id, level, day sent) of every customer ever reminded, by customer."""
+    def reminded(self, end: date) -> Iterator[tuple[int, int, date]]:
+        """(customer id, level, day sent) of every customer reminded, level 0 once everything reminded is paid."""
         for c, level in enumerate(self.level):
             if level:
-                yield c + 1, level, date.fromordinal(self.sent[c])
+                still_open = self.open_until[c] > end.toordinal()
+                yield c + 1, level if still_open else 0, date.fromordinal(self.sent[c])
 
 
 class TradeBooks:

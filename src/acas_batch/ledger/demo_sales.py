@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from acas_batch.ledger.demo_books import TradeBooks
+from acas_batch.ledger.demo_books import NEVER, TradeBooks
 from acas_batch.ledger.demo_masters import ACC, BAD_PAYER, CTRL, PART_PAYER, PAYER_PROFILES, RATES, SEASON
 from acas_batch.ledger.documents import price_line
 from acas_batch.ledger.money import vat_for
@@ -124,11 +124,15 @@ class Sales:
             )
         outstanding = gross - paid_by_end - (credit_gross if credit_day is not None and credit_day <= self.t.end else 0)
         first_payment = self.t.next_working(installments[0][0]) if installments else None
+        settled = NEVER
+        if outstanding <= 0:
+            days = [self.t.next_working(d) for d, _ in installments] + ([credit_day] if credit_day else [])
+            settled = max(days).toordinal() if days else day.toordinal()
         for level, after in ((1, 7), (2, 30), (3, 60)):
             when = due + timedelta(days=after)
             if when >= self.t.end or (first_payment is not None and first_payment <= when):
                 break
-            self.reminder(customer, inv_id, level=level, on=when, days=after, amount=payable)
+            self.t.at(when, "reminder", customer, inv_id, level, after, payable, settled)
         self.t.w.add(
             "sl_invoice_rec",
             {
@@ -169,7 +173,13 @@ class Sales:
         self.t.invoices += 1
         self.t.sales_lines += len(priced)
 
-    def reminder(self, customer: int, invoice: int, *, level: int, on: date, days: int, amount: int) -> None:
+    def on_reminder(  # noqa: PLR0917 - event handlers take their payload positionally
+        self, day: date, customer: int, invoice: int, level: int, days: int, amount: int, settled: int
+    ) -> None:
+        """A letter about ``invoice`` as SL_OVERDUE_REMINDERS would have sent it that day, if at all."""
+        level = self.t.dunning.letter(customer, level, day, settled)
+        if not level:
+            return
         self.t.w.add(
             "sl_reminder_rec",
             {
@@ -177,12 +187,11 @@ class Sales:
                 "customer_id": customer,
                 "invoice_id": invoice,
                 "level": level,
-                "sent_on": on,
+                "sent_on": day,
                 "days_overdue": days,
                 "overdue_pence": amount,
             },
         )
-        self.t.dunning.remind(customer, level, on)
 
     def on_credit_note(  # noqa: PLR0917 - event handlers take their payload positionally
         self, day: date, customer: int, invoice_id: int, invoice_number: str, net: int, vat_code: int, account: int

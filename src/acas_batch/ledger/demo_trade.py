@@ -38,6 +38,7 @@ class Trade(TradeBooks):
         self.handlers: dict[str, Callable[..., None]] = {
             "receipt": self.sales.on_receipt,
             "credit_note": self.sales.on_credit_note,
+            "reminder": self.sales.on_reminder,
             "goods_received": self.buying.on_goods_received,
             "purchase_invoice": self.buying.on_purchase_invoice,
             "vat_payment": self.on_vat_payment,

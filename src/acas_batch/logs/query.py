@@ -2,24 +2,37 @@
 
 A filter accepts the spec's own shapes: integer dates (``20241201``), ISO dates or
 date objects; ``log_level`` is a *minimum* severity (``ERROR`` also returns CRITICAL).
-Results stream from the database in id order; nothing loads the whole log.
+Results come in (logged_at, id) order; nothing loads the whole log. ``search`` finds lines
+whose event or stored (masked) message has each word searched (``word*``: a word starting so), through
+the full-text index (SQLite FTS5, PostgreSQL ``tsvector``; see migration ``0023_perf``);
+a page is found by the ``after`` cursor (keyset) rather than an offset, and its count stops
+at :data:`COUNT_CAP` beyond the page.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, TextClause, and_, column, func, or_, select, table, text
 from sqlalchemy.orm import Session
 
 from acas_batch.errors import ValidationError
 from acas_batch.models import BatchJob, BatchLog, LogLevel
 
+#: The indexed document on PostgreSQL, exactly as the index ``ix_batch_log_rec_search`` was built.
+PG_DOCUMENT = "to_tsvector('simple'::regconfig, (batch_log_rec.event::text || ' ' || batch_log_rec.message))"
+
 LEVEL_ORDER = [LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARNING, LogLevel.ERROR, LogLevel.CRITICAL]
 MAX_LIMIT = 10_000
+#: A page's count stops this far: the rest shows as ``1,000+``.
+COUNT_CAP = 1_000
+#: On SQLite, from this many matches a search probes the index line by line in the page's order.
+SQLITE_PROBE_FROM = 5_000
+_WORD = re.compile(r"([^\W_]+)(\*?)")
 
 
 def parse_day(value: Any, field: str) -> date:
@@ -50,9 +63,20 @@ class LogFilter:
     search: str | None = None
     limit: int = 1_000
     offset: int = 0
+    after: tuple[datetime, int] | None = None  # keyset: lines after this (logged_at, id)
 
 
-_KEYS = {"job_name", "execution_id", "date_from", "date_to", "log_level", "event", "search", "limit", "offset"}
+_KEYS = {"job_name", "execution_id", "date_from", "date_to", "log_level", "event", "search", "limit", "offset", "after"}
+
+
+def parse_after(value: Any) -> tuple[datetime, int]:
+    """The ``after`` cursor ``<logged_at ISO>|<id>`` of a :class:`LogPage`."""
+    at, _, ident = str(value).rpartition("|")
+    try:
+        when = datetime.fromisoformat(at)
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)), int(ident)
+    except ValueError:
+        raise ValidationError(f"after: {value!r} is not a page cursor (<logged_at>|<id>)") from None
 
 
 def parse_filter(raw: Mapping[str, Any] | None) -> LogFilter:
@@ -79,6 +103,9 @@ def parse_filter(raw: Mapping[str, Any] | None) -> LogFilter:
         execution_id = int(raw["execution_id"]) if raw.get("execution_id") is not None else None
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"limit, offset and execution_id must be integers: {exc}") from None
+    search = raw.get("search")
+    if search is not None and not search_words(str(search)):
+        raise ValidationError(f"search: {search!r} has no words to look for")
     if not 1 <= limit <= MAX_LIMIT or offset < 0:
         raise ValidationError(f"limit must be 1..{MAX_LIMIT} and offset >= 0 (got {limit}, {offset})")
     return LogFilter(
@@ -88,9 +115,10 @@ def parse_filter(raw: Mapping[str, Any] | None) -> LogFilter:
         date_to=date_to,
         min_level=level,
         event=raw.get("event"),
-        search=raw.get("search"),
+        search=search,
         limit=limit,
         offset=offset,
+        after=parse_after(raw["after"]) if raw.get("after") is not None else None,
     )
 
 
@@ -120,7 +148,64 @@ class LogEntry:
         }
 
 
-def _statement(flt: LogFilter) -> Select[Any]:
+def search_words(text: str) -> list[tuple[str, bool]]:
+    """The words of a search, lower-cased, each with whether it is a prefix (written ``word*``).
+
+    A word is a run of letters and digits (``execution_failed`` is two words)."""
+    return [(w.lower(), star == "*") for w, star in _WORD.findall(text)]
+
+
+def _search_clause(session: Session, words: list[tuple[str, bool]]) -> TextClause:
+    """Lines whose event or message has each of ``words`` (or a word starting with it), by the full-text index."""
+    if session.get_bind().dialect.name == "postgresql":
+        query = " & ".join(f"'{w}'{':*' if prefix else ''}" for w, prefix in words)
+        return text(f"{PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, :log_search)").bindparams(log_search=query)
+    # A prefix costs FTS5 a merge of every matching word's list, at each probe below: whole
+    # words are the fast case, prefixes are for when a person asks for one.
+    match = " AND ".join(f'"{w}"{"*" if prefix else ""}' for w, prefix in words)
+    if _fts_matches(session, match) < SQLITE_PROBE_FROM:
+        # Few lines match: read them from the index, then filter and order them.
+        return text(
+            "batch_log_rec.id IN (SELECT rowid FROM batch_log_fts WHERE batch_log_fts MATCH :log_search)"
+        ).bindparams(log_search=match)
+    # Many match: walk the lines in order and ask the index about each (a seek), so the first
+    # page stops after a few lines instead of reading every match.
+    return text(
+        "EXISTS (SELECT 1 FROM batch_log_fts WHERE batch_log_fts MATCH :log_search"
+        " AND batch_log_fts.rowid = batch_log_rec.id)"
+    ).bindparams(log_search=match)
+
+
+def _fts_matches(session: Session, match: str) -> int:
+    """How many lines the FTS5 query matches, counting no further than :data:`SQLITE_PROBE_FROM`."""
+    return int(
+        session.scalar(
+            text(
+                "SELECT count(*) FROM (SELECT rowid FROM batch_log_fts WHERE batch_log_fts MATCH :m LIMIT :n)"
+            ).bindparams(m=match, n=SQLITE_PROBE_FROM)
+        )
+        or 0
+    )
+
+
+_FTS = table("batch_log_fts", column("rowid"))
+
+
+def _count_statement(session: Session, flt: LogFilter, cap: int) -> Select[Any]:
+    """The matches, no more than ``cap``: on SQLite, a search's count is read in the index's
+    order (a stream of its list) joined to the lines, not probed line by line."""
+    if not flt.search or session.get_bind().dialect.name != "sqlite":
+        return _statement(session, flt, search=bool(flt.search)).order_by(None).limit(cap)
+    match = " AND ".join(f'"{w}"{"*" if prefix else ""}' for w, prefix in search_words(flt.search))
+    stmt = (
+        select(BatchLog.id)
+        .select_from(_FTS.join(BatchLog, BatchLog.id == _FTS.c.rowid))
+        .where(text("batch_log_fts MATCH :log_count").bindparams(log_count=match))
+    )
+    return _filtered(stmt, flt).limit(cap)
+
+
+def _statement(session: Session, flt: LogFilter, *, search: bool = True) -> Select[Any]:
     stmt = select(
         BatchLog.id,
         BatchLog.logged_at,
@@ -131,22 +216,31 @@ def _statement(flt: LogFilter) -> Select[Any]:
         BatchLog.message,
         BatchLog.context,
     ).outerjoin(BatchJob, BatchJob.id == BatchLog.job_id)
+    if flt.search and search:
+        stmt = stmt.where(_search_clause(session, search_words(flt.search)))
+    return _filtered(stmt, flt).order_by(BatchLog.logged_at, BatchLog.id)
+
+
+def _filtered(stmt: Select[Any], flt: LogFilter) -> Select[Any]:
+    """``stmt`` with every condition of ``flt`` but the search."""
     if flt.job_name:
-        stmt = stmt.where(BatchJob.name == flt.job_name)
+        # The job's id first, so the (job_id, logged_at) index serves the filter and the order.
+        job_id = select(BatchJob.id).where(BatchJob.name == flt.job_name).scalar_subquery()
+        stmt = stmt.where(BatchLog.job_id == job_id)
     if flt.execution_id is not None:
         stmt = stmt.where(BatchLog.execution_id == flt.execution_id)
     if flt.date_from:
         stmt = stmt.where(BatchLog.logged_at >= datetime.combine(flt.date_from, time(), UTC))
     if flt.date_to:
         stmt = stmt.where(BatchLog.logged_at < datetime.combine(flt.date_to + timedelta(days=1), time(), UTC))
-    if flt.min_level:
+    if flt.min_level and flt.min_level is not LEVEL_ORDER[0]:
         stmt = stmt.where(BatchLog.level.in_(LEVEL_ORDER[LEVEL_ORDER.index(flt.min_level) :]))
     if flt.event:
         stmt = stmt.where(BatchLog.event == flt.event)
-    if flt.search:
-        pattern = f"%{flt.search.lower()}%"
-        stmt = stmt.where(or_(func.lower(BatchLog.message).like(pattern), func.lower(BatchLog.event).like(pattern)))
-    return stmt.order_by(BatchLog.logged_at, BatchLog.id)
+    if flt.after is not None:
+        at, after_id = flt.after
+        stmt = stmt.where(or_(BatchLog.logged_at > at, and_(BatchLog.logged_at == at, BatchLog.id > after_id)))
+    return stmt
 
 
 def _entry(row: Any) -> LogEntry:
@@ -162,16 +256,47 @@ def _entry(row: Any) -> LogEntry:
     )
 
 
+@dataclass(frozen=True)
+class LogPage:
+    """One page of matching lines.
+
+    ``total`` counts the matches no further than ``COUNT_CAP`` beyond the page (``capped``
+    then says there are more): a common word matches millions of lines, and counting them
+    all would cost more than finding the page. ``next_after`` is the cursor of the next page
+    (the ``after`` filter), None on the last.
+    """
+
+    entries: list[LogEntry]
+    total: int
+    capped: bool
+    next_after: str | None
+
+    @property
+    def total_text(self) -> str:
+        """The count as a person reads it: ``1,000+`` when capped."""
+        return f"{self.total:,}+" if self.capped else f"{self.total:,}"
+
+
+def query_page(session: Session, flt: LogFilter) -> LogPage:
+    """One page of matching lines (after ``flt.after`` or from ``flt.offset``) and a capped count."""
+    cap = max(COUNT_CAP, flt.offset + flt.limit)
+    counted = session.scalar(select(func.count()).select_from(_count_statement(session, flt, cap + 1).subquery()))
+    counted = counted or 0
+    rows = session.execute(_statement(session, flt).limit(flt.limit).offset(flt.offset)).all()
+    entries = [_entry(r) for r in rows]
+    last = entries[-1] if len(entries) == flt.limit else None
+    next_after = f"{last.logged_at.isoformat()}|{last.id}" if last is not None else None
+    return LogPage(entries, min(int(counted), cap), int(counted) > cap, next_after)
+
+
 def query_logs(session: Session, flt: LogFilter) -> tuple[list[LogEntry], int]:
-    """One page of matching lines and the total number that match."""
-    stmt = _statement(flt)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = session.execute(stmt.limit(flt.limit).offset(flt.offset)).all()
-    return [_entry(r) for r in rows], int(total)
+    """One page of matching lines and how many match (capped: see :class:`LogPage`)."""
+    page = query_page(session, flt)
+    return page.entries, page.total
 
 
 def iter_logs(session: Session, flt: LogFilter, *, chunk: int = 2_000) -> Iterator[LogEntry]:
     """Every matching line (limit and offset ignored), streamed in chunks."""
-    result = session.execute(_statement(flt).execution_options(yield_per=chunk))
+    result = session.execute(_statement(session, flt).execution_options(yield_per=chunk))
     for row in result:
         yield _entry(row)

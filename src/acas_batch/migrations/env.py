@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Engine
 
 from acas_batch.models import Base
+from acas_batch.models.migrate import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -21,6 +22,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

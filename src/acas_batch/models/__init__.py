@@ -104,7 +104,7 @@ if TYPE_CHECKING:
         StockAge,
         ValuationResult,
     )
-    from acas_batch.models.security import Audit, Role, User, UserSession
+    from acas_batch.models.security import Approval, Audit, LoginThrottle, Role, User, UserSession
     from acas_batch.models.sl import (
         CommissionTier,
         Customer,
@@ -214,6 +214,7 @@ __all__ = [
     "AgedDebtorLine",
     "AlertSeverity",
     "AlertState",
+    "Approval",
     "ArchiveRun",
     "ArchivedJournalLine",
     "ArchivedStatementLine",
@@ -269,6 +270,7 @@ __all__ = [
     "Location",
     "LocationKind",
     "LogLevel",
+    "LoginThrottle",
     "Lot",
     "MatchResultLine",
     "MatchStatus",

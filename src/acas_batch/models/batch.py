@@ -177,6 +177,9 @@ class BatchExecution(Base):
     forced: Mapped[bool] = mapped_column(Boolean, default=False)
     output_dir: Mapped[str | None] = mapped_column(String(512))
     created_by: Mapped[str | None] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(
+        String(128), doc="The Idempotency-Key of the HTTP request that made it: a retried request finds this row."
+    )
 
     __table_args__ = (
         # One execution per occurrence, whatever the number of schedulers.
@@ -202,6 +205,9 @@ class BatchExecution(Base):
         Index("ix_batch_execution_rec_lease", "state", "lease_expires_at"),
         Index("ix_batch_execution_rec_root", "root_execution_id"),
         Index("ix_batch_execution_rec_finished", "finished_at"),
+        Index("uq_batch_execution_rec_idempotency_key", "idempotency_key", unique=True),
+        Index("ix_batch_execution_rec_state_id", "state", "id"),
+        Index("ix_batch_execution_rec_job_id", "job_id", "id"),
     )
 
 

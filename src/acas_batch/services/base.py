@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from acas_batch.clock import Clock, SystemClock
 from acas_batch.config import Settings, load_settings
 from acas_batch.db import make_engine, transaction
-from acas_batch.errors import AcasBatchError
+from acas_batch.errors import AcasBatchError, AuthenticationRequired
+from acas_batch.security.actor import Actor
+from acas_batch.services.identity import actor_for_username
 
 T = TypeVar("T")
 Outcome = tuple[bool, Any]
@@ -22,18 +24,22 @@ def connect(settings: Settings) -> Engine:
     return make_engine(settings.database_url, busy_timeout=settings.busy_timeout_seconds)
 
 
-def actor_of(current_user: object) -> str:
-    """The name the audit trail and alerts record for ``current_user``.
+def resolve_actor(engine: Engine, who: object, *, face: str = "python") -> Actor:
+    """The acting user of a facade: ``who`` may be an :class:`Actor`, a username (that active
+    user's role), anything with a ``username``, or None: the local administrator console (whoever
+    runs the Python API in-process can open the database anyway).
 
-    Accepts None (the system), a username, or any object with a ``username`` (a
-    ``User`` row or the caller's own user object).
+    Raises:
+        AuthenticationRequired: no active user has the name.
     """
-    if current_user is None:
-        return "system"
-    if isinstance(current_user, str):
-        return current_user
-    name = getattr(current_user, "username", None)
-    return str(name) if name else str(current_user)
+    if who is None:
+        return Actor.console(face=face)
+    if isinstance(who, Actor):
+        return who
+    name = who if isinstance(who, str) else getattr(who, "username", None)
+    if not name:
+        raise AuthenticationRequired(f"cannot tell who {who!r} is: give a username or an Actor")
+    return actor_for_username(engine, str(name), face=face)
 
 
 class Facade:
@@ -46,6 +52,7 @@ class Facade:
         *,
         settings: Settings | None = None,
         clock: Clock | None = None,
+        actor: Actor | None = None,
     ) -> None:
         if settings is None:
             url = db if isinstance(db, str) else (db.url.render_as_string(hide_password=False) if db else None)
@@ -58,7 +65,8 @@ class Facade:
         )
         self.clock: Clock = clock or SystemClock()
         self.current_user = current_user
-        self.actor = actor_of(current_user)
+        #: Who acts through this facade; every call is checked against the policy for them.
+        self.actor: Actor = resolve_actor(self.engine, actor if actor is not None else current_user)
         #: The error behind the last ``(False, message)``.
         self.last_error: AcasBatchError | None = None
 

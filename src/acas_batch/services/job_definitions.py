@@ -42,7 +42,7 @@ class BatchJobDefinitionsService(Facade):
         session.add(
             Audit(
                 occurred_at=self.clock.now(),
-                actor=self.actor,
+                actor=self.actor.username,
                 action=action,
                 target_type="catalogue",
                 target_id=None,

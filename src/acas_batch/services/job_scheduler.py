@@ -35,6 +35,8 @@ from acas_batch.config import Settings, load_settings
 from acas_batch.db import make_engine, transaction
 from acas_batch.errors import AcasBatchError, ValidationError
 from acas_batch.models.enums import DependencyCondition, DependencyKind, ExecutionState, WorkerRole
+from acas_batch.security.actor import Actor
+from acas_batch.services.base import resolve_actor
 
 if TYPE_CHECKING:
     # The scheduler, the worker and the monitor are imported where they run: a command that
@@ -57,7 +59,8 @@ class JobSchedulerService:
         *,
         settings: Settings | None = None,
         clock: Clock | None = None,
-        actor: str = "system",
+        actor: Actor | str | None = None,
+        current_user: object = None,
         observers: Observers | None = None,
         job_code: bool = True,
     ) -> None:
@@ -72,7 +75,8 @@ class JobSchedulerService:
             else make_engine(settings.database_url, busy_timeout=settings.busy_timeout_seconds)
         )
         self.clock: Clock = clock or (FileClock(settings.clock_file) if settings.clock_file else SystemClock())
-        self.actor = actor
+        #: Who acts through this facade (None: the local administrator console).
+        self.actor: Actor = resolve_actor(self.engine, actor if actor is not None else current_user)
         self.observers = observers or Observers()
         self._scheduler: Scheduler | None = None
         self._worker: Worker | None = None
@@ -252,7 +256,7 @@ class JobSchedulerService:
             params,
             now=now,
             business_date=when,
-            actor=self.actor,
+            actor=self.actor.username,
             force_reason=force_reason,
             wait_default_seconds=self._wait_default,
         )
@@ -328,7 +332,7 @@ class JobSchedulerService:
             return self._failed(exc)
 
     def _act(self, action: Callable[..., Any], execution_id: int, **kwargs: Any) -> Outcome:
-        ok, row = self._write(action, execution_id, actor=self.actor, now=self.clock.now(), **kwargs)
+        ok, row = self._write(action, execution_id, actor=self.actor.username, now=self.clock.now(), **kwargs)
         if not ok:
             return False, row
         return True, {"id": row.id, "state": row.state.value}  # type: ignore[union-attr]
@@ -367,21 +371,21 @@ class JobSchedulerService:
             now=self.clock.now(),
             module=module,
             handler=handler,
-            actor=self.actor,
+            actor=self.actor.username,
             **values,
         )
         return (True, job.id) if ok and not isinstance(job, str) else (False, job)
 
     def update_job(self, name: str, **values: Any) -> Outcome:
-        ok, job = self._write(definitions.update_job, name, now=self.clock.now(), actor=self.actor, **values)
+        ok, job = self._write(definitions.update_job, name, now=self.clock.now(), actor=self.actor.username, **values)
         return (True, job.id) if ok and not isinstance(job, str) else (False, job)
 
     def enable_job(self, name: str) -> Outcome:
-        ok, job = self._write(definitions.set_job_enabled, name, True, now=self.clock.now(), actor=self.actor)
+        ok, job = self._write(definitions.set_job_enabled, name, True, now=self.clock.now(), actor=self.actor.username)
         return (True, job.id) if ok and not isinstance(job, str) else (False, job)
 
     def disable_job(self, name: str) -> Outcome:
-        ok, job = self._write(definitions.set_job_enabled, name, False, now=self.clock.now(), actor=self.actor)
+        ok, job = self._write(definitions.set_job_enabled, name, False, now=self.clock.now(), actor=self.actor.username)
         return (True, job.id) if ok and not isinstance(job, str) else (False, job)
 
     # --- schedules -------------------------------------------------------------------------
@@ -392,19 +396,19 @@ class JobSchedulerService:
             now=self.clock.now(),
             kind=kind,
             rule=rule,
-            actor=self.actor,
+            actor=self.actor.username,
             **values,
         )
         return (True, row.id) if ok and not isinstance(row, str) else (False, row)
 
     def update_schedule(self, schedule_id: int, **values: Any) -> Outcome:
         ok, row = self._write(
-            definitions.update_schedule, schedule_id, now=self.clock.now(), actor=self.actor, **values
+            definitions.update_schedule, schedule_id, now=self.clock.now(), actor=self.actor.username, **values
         )
         return (True, row.id) if ok and not isinstance(row, str) else (False, row)
 
     def delete_schedule(self, schedule_id: int) -> Outcome:
-        ok, err = self._write(definitions.delete_schedule, schedule_id, now=self.clock.now(), actor=self.actor)
+        ok, err = self._write(definitions.delete_schedule, schedule_id, now=self.clock.now(), actor=self.actor.username)
         return (True, schedule_id) if ok else (False, err)
 
     def list_schedules(self) -> Outcome:

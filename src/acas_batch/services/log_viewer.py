@@ -9,30 +9,42 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from acas_batch.config import Settings
 from acas_batch.db import transaction
 from acas_batch.errors import AcasBatchError, ValidationError
-from acas_batch.logs import ExportFormat, LogEntry, LogPattern, detect_patterns, export_logs, parse_filter, query_logs
+from acas_batch.logs import ExportFormat, LogEntry, LogPattern, detect_patterns, export_logs, parse_filter
+from acas_batch.logs.query import LogPage, query_page
 from acas_batch.logs.reliability import reliability_scores
 from acas_batch.masking import mask_any, mask_text
 from acas_batch.services.base import Facade, Outcome
-from acas_batch.system.housekeeping import log_cutoffs, purge_logs
+from acas_batch.system.housekeeping import log_cutoffs, purge_log_chunks
 
 _EXPORT_ONLY = {"format", "output_dir"}
 
 
 def view_logs(engine: Engine, filters: Mapping[str, Any] | None = None) -> tuple[list[LogEntry], int]:
-    """Matching log lines, messages and context masked, and how many match in all.
+    """Matching log lines, messages and context masked, and how many match (capped, see :func:`view_log_page`).
+
+    Raises:
+        ValidationError: a bad filter.
+    """
+    page = view_log_page(engine, filters)
+    return page.entries, page.total
+
+
+def view_log_page(engine: Engine, filters: Mapping[str, Any] | None = None) -> LogPage:
+    """One page of matching log lines, messages and context masked, with its capped count and
+    the cursor of the next page (the ``after`` filter).
 
     Raises:
         ValidationError: a bad filter.
     """
     flt = parse_filter(filters)
     with transaction(engine) as session:
-        entries, total = query_logs(session, flt)
-    return [dataclasses.replace(e, message=mask_text(e.message), context=mask_any(e.context)) for e in entries], total
+        page = query_page(session, flt)
+    entries = [dataclasses.replace(e, message=mask_text(e.message), context=mask_any(e.context)) for e in page.entries]
+    return dataclasses.replace(page, entries=entries)
 
 
 def export_log_file(
@@ -74,18 +86,28 @@ class BatchLogViewerService(Facade):
 
     def get_execution_logs(self, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Matching log lines (``job_name``, ``execution_id``, ``date_from``/``date_to`` as
-        ``20241201`` or ISO, ``log_level`` minimum, ``event``, ``search``, ``limit``, ``offset``)."""
+        ``20241201`` or ISO, ``log_level`` minimum, ``event``, ``search``, ``limit``, ``offset``,
+        ``after``: the ``next_after`` cursor of the previous page). ``total`` stops counting
+        1,000 lines past the page (``total_capped`` then true)."""
         try:
             flt = parse_filter(filters)
-            entries, total = self._run(lambda s: query_logs(s, flt))
+            page = self._run(lambda s: query_page(s, flt))
         except AcasBatchError as exc:
             self.last_error = exc
             return {"success": False, "error": str(exc), "logs": [], "total": 0}
-        logs = [{**e.as_dict(), "message": mask_text(e.message), "context": mask_any(e.context)} for e in entries]
-        return {"success": True, "total": total, "limit": flt.limit, "offset": flt.offset, "logs": logs}
+        logs = [{**e.as_dict(), "message": mask_text(e.message), "context": mask_any(e.context)} for e in page.entries]
+        return {
+            "success": True,
+            "total": page.total,
+            "total_capped": page.capped,
+            "next_after": page.next_after,
+            "limit": flt.limit,
+            "offset": flt.offset,
+            "logs": logs,
+        }
 
     def search_logs(self, text: str, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Lines whose message or event contains ``text`` (case-insensitive)."""
+        """Lines whose message or event has every word of ``text`` (``word*``: a word starting so), any case."""
         return self.get_execution_logs({**dict(filters or {}), "search": text})
 
     def export_logs(self, params: Mapping[str, Any]) -> Outcome:
@@ -130,9 +152,8 @@ class BatchLogViewerService(Facade):
                 )
             days[group.lower()] = int(value)
         now = self.clock.now()
-
-        def act(session: Session) -> dict[str, Any]:
-            purge = purge_logs(session, cutoffs=log_cutoffs(now, days))
-            return {"deleted": purge.deleted, "total": purge.total, "chunks": purge.chunks}
-
-        return self._call(act, write=True)
+        try:
+            purge = purge_log_chunks(self.engine, cutoffs=log_cutoffs(now, days))
+        except AcasBatchError as exc:
+            return self._failed(exc)
+        return True, {"deleted": purge.deleted, "total": purge.total, "chunks": purge.chunks}

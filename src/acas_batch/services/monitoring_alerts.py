@@ -182,7 +182,7 @@ class BatchMonitoringService(Facade):
 
     def acknowledge_alert(self, alert_id: int) -> Outcome:
         now = self.clock.now()
-        return self._call(lambda s: _alert_dict(acknowledge_alert(s, alert_id, self.actor, now)), write=True)
+        return self._call(lambda s: _alert_dict(acknowledge_alert(s, alert_id, self.actor.username, now)), write=True)
 
     def resolve_alert(self, alert_id: int) -> Outcome:
         now = self.clock.now()

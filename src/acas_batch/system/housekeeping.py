@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Engine, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from acas_batch.db import rowcount
+from acas_batch.db import rowcount, write_engine
 from acas_batch.models import BatchLog, LogLevel, UserSession
 
 #: Log levels grouped by retention parameter; errors and criticals are kept longest.
@@ -50,17 +50,18 @@ def purge_logs(
     result = LogPurge()
     for level, cutoff in cutoffs.items():
         while True:
+            # Oldest first along the (level, logged_at) index: each chunk reads only what it deletes.
             ids = list(
                 session.scalars(
                     select(BatchLog.id)
                     .where(BatchLog.level == level, BatchLog.logged_at < cutoff)
-                    .order_by(BatchLog.id)
+                    .order_by(BatchLog.logged_at)
                     .limit(chunk_size)
                 )
             )
             if not ids:
                 break
-            session.execute(delete(BatchLog).where(BatchLog.id.in_(ids)))
+            session.execute(delete(BatchLog).where(BatchLog.id.in_(ids)).execution_options(synchronize_session=False))
             result.deleted[level.value] = result.deleted.get(level.value, 0) + len(ids)
             result.chunks += 1
             if on_chunk is not None:
@@ -68,6 +69,22 @@ def purge_logs(
             if len(ids) < chunk_size:
                 break
     return result
+
+
+def purge_log_chunks(engine: Engine, *, cutoffs: Mapping[LogLevel, datetime], chunk_size: int = 1000) -> LogPurge:
+    """:func:`purge_logs` with each chunk in its own write transaction.
+
+    Between chunks the write lock is free (SQLite), so the scheduler's tick and the workers'
+    claims wait for at most one chunk, never for the whole clean-up.
+    """
+    with Session(write_engine(engine), expire_on_commit=False) as session:
+        try:
+            purge = purge_logs(session, cutoffs=cutoffs, chunk_size=chunk_size, on_chunk=lambda _: session.commit())
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    return purge
 
 
 def log_cutoffs(now: datetime, days: Mapping[str, int]) -> dict[LogLevel, datetime]:

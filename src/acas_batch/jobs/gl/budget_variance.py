@@ -11,7 +11,15 @@ from sqlalchemy.orm import Session
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.db import insert_rows
-from acas_batch.jobs.params import Notify, OutputFormat, Period, period_label, period_run_key, resolve_period
+from acas_batch.jobs.params import (
+    Notify,
+    OutputFormat,
+    Period,
+    period_from_upstream,
+    period_label,
+    period_run_key,
+    resolve_period,
+)
 from acas_batch.models import (
     Account,
     AccountingPeriod,
@@ -94,6 +102,7 @@ def budget_and_actual(session: Session, period: AccountingPeriod) -> list[tuple[
     module=Module.GL,
     params=BudgetVarianceParams,
     run_key=period_run_key,
+    from_upstream=period_from_upstream,
     timeout_seconds=1800,
     resources=_GL_SHARED,
 )

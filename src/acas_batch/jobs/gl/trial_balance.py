@@ -15,7 +15,7 @@ from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.db import insert_rows
 from acas_batch.errors import TrialBalanceOutOfBalance
-from acas_batch.jobs.params import Notify, OutputFormat, Period, period_run_key, resolve_period
+from acas_batch.jobs.params import Notify, OutputFormat, Period, period_from_upstream, period_run_key, resolve_period
 from acas_batch.ledger import trial_balance
 from acas_batch.models import (
     Module,
@@ -52,6 +52,7 @@ def _one_year_back(day: date) -> date:
     module=Module.GL,
     params=TrialBalanceParams,
     run_key=_tb_key,
+    from_upstream=period_from_upstream,
     timeout_seconds=1800,
     resources=_GL_SHARED,
 )

@@ -1,6 +1,7 @@
 """PL_REMITTANCE_ADVICE: a remittance advice per payment of a payment run, one PDF per supplier.
 
-Runs after PL_PAYMENT_RUN (triggered by it, same business date). Each payment gets one
+Runs after PL_PAYMENT_RUN (triggered by it, same business date; its run key names the
+payment run's execution, so a forced rerun that pays more suppliers gets its advices too). Each payment gets one
 ``pl_remittance_rec`` row (unique per payment), marked sent with the supplier's remittance
 address (or ``post`` when it has none); a rerun skips the payments already advised.
 """
@@ -16,7 +17,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import aliased
 
 from acas_batch.batch.context import JobContext, JobResult
-from acas_batch.batch.registry import job
+from acas_batch.batch.registry import Upstream, job
 from acas_batch.errors import NotFound
 from acas_batch.jobs.params import Notify, OutputFormat
 from acas_batch.models import (
@@ -38,6 +39,12 @@ class RemittanceParams(BaseModel):
     payment_run: str | None = Field(
         None, description="Run key of the payment run (default: the run of the same business date)."
     )
+    payment_execution: int | None = Field(
+        None,
+        ge=1,
+        description="The execution of the payment run advised (set when the payment run triggers this job): "
+        "a forced rerun of a payment run is a run of its own and gets its own advices.",
+    )
     output_format: OutputFormat = OutputFormat.PDF
     notify: Notify = Field(default_factory=Notify)
 
@@ -54,7 +61,16 @@ def _payment_run_key(params: RemittanceParams, business_date: date) -> str:
 
 
 def _remittance_run_key(params: Any, business_date: date) -> str:
-    return _payment_run_key(params, business_date).removeprefix("PL_PAYMENT_RUN:")
+    """The payment run advised: its business date and, when triggered, the execution that paid."""
+    key = _payment_run_key(params, business_date).removeprefix("PL_PAYMENT_RUN:")
+    return key if params.payment_execution is None else f"{key}/execution-{params.payment_execution}"
+
+
+def _from_payment_run(upstream: Upstream) -> dict[str, Any]:
+    """The payment run that triggered this run: the one it advises."""
+    if upstream.job_name != "PL_PAYMENT_RUN":
+        return {}
+    return {"payment_run": upstream.run_key, "payment_execution": upstream.execution_id}
 
 
 @job(
@@ -62,6 +78,7 @@ def _remittance_run_key(params: Any, business_date: date) -> str:
     module=Module.PL,
     params=RemittanceParams,
     run_key=_remittance_run_key,
+    from_upstream=_from_payment_run,
     timeout_seconds=1800,
     resources=({"name": "ledger:PL", "mode": "shared"},),
 )

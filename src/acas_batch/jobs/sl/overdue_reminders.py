@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -76,8 +76,6 @@ def _overdue_query(day: date) -> Any:
             Customer.id,
             Customer.code,
             Customer.name,
-            Customer.dunning_level,
-            Customer.last_dunning_on,
             SalesInvoice.id,
             SalesInvoice.number,
             SalesInvoice.invoice_date,
@@ -98,22 +96,59 @@ def _overdue_query(day: date) -> Any:
     )
 
 
+@dataclass
+class History:
+    """What the reminder history says about one customer today.
+
+    ``floor`` is the highest level already sent about an item that is still open and overdue
+    (a level never goes down while its item stays overdue; a paid item's level goes with it);
+    ``recent`` the highest level sent within the repeat days (a letter at that level or below
+    waits: the customer was written to at least as firmly a few days ago).
+    """
+
+    floor: int = 0
+    recent: int = 0
+
+
+def _history(ctx: JobContext[ReminderParams], open_items: dict[int, set[int]]) -> dict[int, History]:
+    """Each overdue customer's reminder history: levels per open item and letters within the repeat days."""
+    day, since = ctx.business_date, ctx.business_date - timedelta(days=ctx.params.repeat_days - 1)
+    out: dict[int, History] = {}
+    customers = sorted(open_items)
+    for start in range(0, len(customers), CHUNK):
+        part = customers[start : start + CHUNK]
+        rows = ctx.session.execute(
+            select(Reminder.customer_id, Reminder.invoice_id, Reminder.level, Reminder.sent_on).where(
+                Reminder.customer_id.in_(part), Reminder.sent_on <= day
+            )
+        )
+        for cid, invoice_id, level, sent_on in rows:
+            h = out.setdefault(cid, History())
+            if invoice_id in open_items[cid]:
+                h.floor = max(h.floor, level)
+            if sent_on >= since:
+                h.recent = max(h.recent, level)
+    return out
+
+
 def _letters(ctx: JobContext[ReminderParams]) -> tuple[list[Letter], set[int], int]:
     """Letters due today; every customer with something overdue; letters held back by repeat_days."""
     p, day = ctx.params, ctx.business_date
+    overdue = {
+        cid: list(group)
+        for cid, group in itertools.groupby(ctx.session.execute(_overdue_query(day)), key=lambda r: r[0])
+    }
+    history = _history(ctx, {cid: {r[3] for r in rows} for cid, rows in overdue.items()})
     letters: list[Letter] = []
-    overdue_customers: set[int] = set()
     held = 0
-    rows = ctx.session.execute(_overdue_query(day))
-    for cid, group in itertools.groupby(rows, key=lambda r: r[0]):
-        invoices = list(group)
-        overdue_customers.add(cid)
-        _, code, name, sent_level, sent_on, oldest_id, *_ = invoices[0]
-        days = (day - invoices[0][8]).days
-        level = max(level_for(days, p.level_days), sent_level)  # never down while the item stays overdue
+    for cid, invoices in overdue.items():
+        _, code, name, oldest_id, *_ = invoices[0]
+        days = (day - invoices[0][6]).days
+        h = history.get(cid, History())
+        level = max(level_for(days, p.level_days), h.floor)
         if level == 0:
             continue
-        if level == sent_level and sent_on is not None and (day - sent_on).days < p.repeat_days:
+        if level <= h.recent:
             held += 1
             continue
         letter = Letter(cid, code, name, level, days, oldest_id)
@@ -131,7 +166,7 @@ def _letters(ctx: JobContext[ReminderParams]) -> tuple[list[Letter], set[int], i
                 }
             )
         letters.append(letter)
-    return letters, overdue_customers, held
+    return letters, set(overdue), held
 
 
 @job(
@@ -187,9 +222,7 @@ def overdue_reminders(ctx: JobContext[ReminderParams]) -> JobResult:
         for level in (1, 2, 3):
             ids = [x.customer_id for x in part if x.level == level]
             if ids:
-                values: dict[str, Any] = {"dunning_level": level, "last_dunning_on": day}
-                if level == 3:
-                    values["in_collection"] = True
+                values: dict[str, Any] = {"dunning_level": level, "last_dunning_on": day, "in_collection": level == 3}
                 s.execute(update(Customer).where(Customer.id.in_(ids)).values(**values))
         ctx.checkpoint({"letters_written": start + len(part)})
     company = company_name(ctx)

@@ -20,7 +20,9 @@ class LogCleanupParams(BaseModel):
     warning_days: int = Field(90, ge=0)
     error_days: int = Field(365, ge=0, description="ERROR and CRITICAL lines.")
     output_days: int = Field(90, ge=0, description="Output files older than this are deleted.")
-    chunk_size: int = Field(5000, ge=1, le=100_000)
+    chunk_size: int = Field(
+        1000, ge=1, le=100_000, description="Lines deleted per committed chunk: the write lock is held about as long."
+    )
 
 
 @job("SYS_LOG_CLEANUP", module=Module.SYS, params=LogCleanupParams, timeout_seconds=3600)

@@ -1,0 +1,322 @@
+"""Execution logs at a bureau's volume: search, filtered views, export and retention.
+
+A database is filled with ``ACAS_BENCH_LOG_ROWS`` lines (default 1,000,000; the issue's
+target is 10,000,000) spread over 400 days, 32 jobs and the five levels (DEBUG 30%, INFO 60%,
+WARNING 7%, ERROR 2.5%, CRITICAL 0.5%), with messages shaped like the jobs' (a common word,
+``posted``, in about a third; ``refund`` in one in a thousand; a reference unique to each line).
+On PostgreSQL the search index is dropped for the load and built after it (both timed); on
+SQLite the lines go in through the index's triggers, as the jobs write them.
+
+Figures, each beside its yardstick, every query the median of ``ACAS_BENCH_LOG_REPEATS``
+(default 5) runs:
+
+* a word search's first page (50 lines) with its capped count: common, uncommon and unique
+  words, against the 200 ms target and the ``LIKE '%text%'`` scan the search was before
+  (timed once: it reads the whole table);
+* views by job, by level (ERROR and up), by day, by job and day: against the 100 ms target;
+* CSV, JSON and TXT exports of one job's lines and of ten jobs' lines, in a child process: rows/s
+  and the child's peak RSS (flat when the larger export peaks as high as the smaller);
+* retention: the oldest month's DEBUG and INFO lines deleted in chunks by
+  ``SYS_LOG_CLEANUP``'s own function, in a child process, while this process runs the
+  scheduler's tick over and over: lines deleted per second, and the ticks' p50/p99/max
+  beside the same ticks with nothing else running.
+
+Environment: ``ACAS_BENCH_LOG_ROWS``, ``ACAS_BENCH_LOG_REPEATS``, ``ACAS_BENCH_LOG_BACKENDS``
+(default ``sqlite,postgresql``), ``ACAS_TEST_PG_URL``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, or_, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from acas_batch.batch.scheduler import Scheduler
+from acas_batch.clock import SystemClock
+from acas_batch.config import Settings
+from acas_batch.db import insert_rows, make_engine, transaction
+from acas_batch.logs import ExportFormat, export_logs, parse_filter, query_page
+from acas_batch.models import BatchJob, BatchLog, LogLevel, Module
+from acas_batch.models.migrate import upgrade
+from acas_batch.system.housekeeping import purge_log_chunks
+
+PG_ADMIN_URL = os.environ.get("ACAS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+ROWS = int(os.environ.get("ACAS_BENCH_LOG_ROWS", "1000000"))
+REPEATS = int(os.environ.get("ACAS_BENCH_LOG_REPEATS", "5"))
+DAYS = 400
+START = datetime(2025, 11, 1, tzinfo=UTC)
+LEVELS = [LogLevel.DEBUG] * 60 + [LogLevel.INFO] * 120 + [LogLevel.WARNING] * 14 + [LogLevel.ERROR] * 5
+LEVELS += [LogLevel.CRITICAL]
+SHAPES = [
+    "posted journal {n} to the ledger, {m} lines",
+    "statement {n} for customer C{m} queued",
+    "invoice {n} allocated against receipt {m}",
+    "stock item S{m} valued at {n} pence",
+    "checked batch {n}: {m} rows, nothing to post",
+    "posted payment {n} to supplier P{m}",
+]
+
+
+def _lines(job_ids: list[int], n: int, seed: int = 7) -> Iterator[dict[str, Any]]:
+    rnd = random.Random(seed)
+    step = DAYS * 86_400 / n
+    for i in range(n):
+        message = rnd.choice(SHAPES).format(n=rnd.randrange(1, 99_999), m=rnd.randrange(1, 999))
+        if i % 1000 == 7:
+            message += ", refund due"
+        level = rnd.choice(LEVELS)
+        yield {
+            "job_id": job_ids[i % len(job_ids)],
+            "logged_at": START + timedelta(seconds=i * step),
+            "level": level,
+            "event": "job_error" if level in (LogLevel.ERROR, LogLevel.CRITICAL) else "job_info",
+            "message": f"{message} ref{i}",
+        }
+
+
+@contextmanager
+def _database(backend: str) -> Iterator[str]:
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{Path(tmp) / 'logs.db'}"
+        return
+    name = f"acas_bench_logs_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _load(engine: Engine) -> tuple[float, float]:
+    """Fill the table; returns seconds for the lines and for building the search index (PostgreSQL)."""
+    upgrade(engine)
+    postgresql = engine.dialect.name == "postgresql"
+    with transaction(engine, write=True) as s:
+        jobs = [
+            BatchJob(name=f"BENCH_JOB_{k:02d}", module=Module.SYS, handler="x", created_at=START, updated_at=START)
+            for k in range(32)
+        ]
+        s.add_all(jobs)
+        s.flush()
+        job_ids = [j.id for j in jobs]
+    if postgresql:
+        with engine.begin() as conn:
+            conn.execute(text("DROP INDEX ix_batch_log_rec_search"))
+    t0 = time.perf_counter()
+    batch = 200_000
+    lines = _lines(job_ids, ROWS)
+    while part := list(itertools.islice(lines, batch)):
+        with transaction(engine, write=True) as s:
+            insert_rows(s, BatchLog, part, columns=list(_COLUMNS))
+    loaded = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if postgresql:
+        from acas_batch.logs.query import PG_DOCUMENT
+
+        with engine.begin() as conn:
+            conn.execute(text("SET maintenance_work_mem = '256MB'"))
+            conn.execute(text(f"CREATE INDEX ix_batch_log_rec_search ON batch_log_rec USING gin ({PG_DOCUMENT})"))
+            conn.execute(text("ANALYZE batch_log_rec"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    return loaded, time.perf_counter() - t0
+
+
+_COLUMNS = ("job_id", "logged_at", "level", "event", "message")
+
+
+def _median_ms(action: Callable[[], object], repeats: int = REPEATS) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def _page(engine: Engine, raw: dict[str, Any]) -> Callable[[], object]:
+    flt = parse_filter({"limit": 50, **raw})
+
+    def action() -> object:
+        with Session(engine) as s:
+            return query_page(s, flt)
+
+    return action
+
+
+def _like_scan(engine: Engine, word: str) -> float:
+    """The search as it was: a count and a first page by ``LIKE '%word%'`` over every line."""
+    pattern = f"%{word}%"
+    where = or_(func.lower(BatchLog.message).like(pattern), func.lower(BatchLog.event).like(pattern))
+    t0 = time.perf_counter()
+    with Session(engine) as s:
+        s.scalar(select(func.count()).select_from(BatchLog).where(where))
+        s.execute(select(BatchLog.id).where(where).order_by(BatchLog.logged_at, BatchLog.id).limit(50)).all()
+    return (time.perf_counter() - t0) * 1000
+
+
+def _export_child(url: str, out: str, fmt: str, jobs: int) -> None:
+    engine = make_engine(url)
+    names = [f"BENCH_JOB_{k:02d}" for k in range(jobs)]
+    count = 0
+    t0 = time.perf_counter()
+    for name in names:
+        with Session(engine) as s:
+            _, n = export_logs(s, parse_filter({"job_name": name}), ExportFormat(fmt), Path(out), START)
+        count += n
+    elapsed = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"rows": count, "seconds": elapsed, "peak_rss_mb": peak_mb}))
+
+
+def _export(url: str, fmt: str, jobs: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks.bench_logs", "--export", url, out, fmt, str(jobs)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _purge_child(url: str, cutoff: str) -> None:
+    engine = make_engine(url)
+    at = datetime.fromisoformat(cutoff)
+    t0 = time.perf_counter()
+    purge = purge_log_chunks(engine, cutoffs={LogLevel.DEBUG: at, LogLevel.INFO: at})
+    print(json.dumps({"rows": purge.total, "chunks": purge.chunks, "seconds": time.perf_counter() - t0}))
+
+
+def _ticks(scheduler: Scheduler, until: Callable[[], bool], least: int = 20) -> list[float]:
+    times: list[float] = []
+    while not until() or len(times) < least:
+        t0 = time.perf_counter()
+        scheduler.tick()
+        times.append((time.perf_counter() - t0) * 1000)
+        time.sleep(0.02)
+    return times
+
+
+def _tick_text(times: list[float]) -> str:
+    ordered = sorted(times)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return f"{statistics.median(ordered):.1f} / {p99:.1f} / {ordered[-1]:.1f} ({len(ordered)} ticks)"
+
+
+def _retention(engine: Engine, url: str, data_dir: Path) -> list[tuple[str, str]]:
+    settings = Settings(database_url=url, data_dir=data_dir)
+    scheduler = Scheduler(settings, engine, clock=SystemClock())
+    idle = _ticks(scheduler, lambda: True, least=50)
+    cutoff = START + timedelta(days=30)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.bench_logs", "--purge", url, cutoff.isoformat()],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    busy = _ticks(scheduler, lambda: child.poll() is not None)
+    out, _ = child.communicate()
+    purge = json.loads(out.strip().splitlines()[-1])
+    rate = purge["rows"] / purge["seconds"]
+    return [
+        ("retention: oldest month's DEBUG+INFO lines deleted", f"{purge['rows']:,} in {purge['seconds']:.1f} s"),
+        ("retention: lines deleted/s (chunks of 1,000)", f"{rate:,.0f}"),
+        ("retention: a year of lines at that rate, min", f"{ROWS * 365 / DAYS / rate / 60:.1f}"),
+        ("scheduler tick p50/p99/max ms, nothing else running", _tick_text(idle)),
+        ("scheduler tick p50/p99/max ms, during the clean-up", _tick_text(busy)),
+    ]
+
+
+def _measure(backend: str) -> list[tuple[str, str]]:
+    figures: list[tuple[str, str]] = []
+
+    def add(label: str, value: str) -> None:
+        figures.append((f"{backend} {label}", value))
+        print(f"{'logs':<12} {backend + ' ' + label:<60} {value}", file=sys.stderr, flush=True)
+
+    with _database(backend) as url, tempfile.TemporaryDirectory() as data:
+        engine = make_engine(url)
+        loaded, indexed = _load(engine)
+        add(f"lines loaded ({ROWS:,}), s", f"{loaded:.0f}" + (f" + search index {indexed:.0f}" if indexed > 1 else ""))
+        add("load rate, lines/s", f"{ROWS / (loaded + indexed):,.0f}")
+        for word, what in (("posted", "common, ~1/3"), ("refund", "1 in 1,000"), (f"ref{ROWS // 2}", "unique")):
+            page = _page(engine, {"search": word})()
+            ms = _median_ms(_page(engine, {"search": word}))
+            count = getattr(page, "total_text", "?")
+            add(f"search '{word}' ({what}) first page + count {count}: ms (target 200)", f"{ms:.1f}")
+        ms = _median_ms(_page(engine, {"search": "posted supplier"}))
+        add("search 'posted supplier' (two words) first page: ms (target 200)", f"{ms:.1f}")
+        mid = (START + timedelta(days=DAYS // 2)).date()
+        views: list[tuple[str, dict[str, Any]]] = [
+            ("view job", {"job_name": "BENCH_JOB_05"}),
+            ("view level ERROR+", {"log_level": "ERROR"}),
+            ("view day", {"date_from": mid, "date_to": mid}),
+            ("view job + day + ERROR+", {"job_name": "BENCH_JOB_05", "date_from": mid, "log_level": "ERROR"}),
+            ("view job + search 'refund'", {"job_name": "BENCH_JOB_07", "search": "refund"}),
+            ("view page 20 by cursor (job)", {"job_name": "BENCH_JOB_05", "after": _cursor(engine, 20)}),
+        ]
+        for label, raw in views:
+            add(f"{label} first page + count: ms (target 100)", f"{_median_ms(_page(engine, raw)):.1f}")
+        add("before: search 'refund' by LIKE scan + full count, ms (once)", f"{_like_scan(engine, 'refund'):.0f}")
+        for fmt in ("csv", "json", "txt"):
+            small, large = _export(url, fmt, 1), _export(url, fmt, 10)
+            add(
+                f"export {fmt.upper()} rows/s, 1 job / 10 jobs",
+                f"{small['rows'] / small['seconds']:,.0f} / {large['rows'] / large['seconds']:,.0f}",
+            )
+            add(
+                f"export {fmt.upper()} peak RSS MB, {small['rows']:,.0f} / {large['rows']:,.0f} rows",
+                f"{small['peak_rss_mb']:.0f} / {large['peak_rss_mb']:.0f}",
+            )
+        for label, value in _retention(engine, url, Path(data)):
+            add(label, value)
+        engine.dispose()
+    return figures
+
+
+def _cursor(engine: Engine, pages: int) -> str:
+    with Session(engine) as s:
+        page = query_page(s, parse_filter({"job_name": "BENCH_JOB_05", "limit": 50 * pages}))
+    return str(page.next_after)
+
+
+def run() -> list[tuple[str, str]]:
+    backends = [b.strip() for b in os.environ.get("ACAS_BENCH_LOG_BACKENDS", "sqlite,postgresql").split(",")]
+    results: list[tuple[str, str]] = []
+    for backend in backends:
+        results += _measure(backend)
+    return results
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--export":
+        _export_child(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    elif sys.argv[1] == "--purge":
+        _purge_child(sys.argv[2], sys.argv[3])
+    else:
+        for figure, value in run():
+            print(f"{figure:<70} {value}")

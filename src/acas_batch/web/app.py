@@ -1,0 +1,76 @@
+"""The web application: dashboard pages, the REST API under ``/api/v1`` and ``/metrics``.
+
+``create_app`` builds it for one database; ``acas-batch web start`` and ``acas-batch
+scheduler start`` serve it with uvicorn (see :mod:`acas_batch.web.server`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+
+from acas_batch import __version__
+from acas_batch.clock import Clock, SystemClock
+from acas_batch.config import Settings
+from acas_batch.errors import AcasBatchError, AuthenticationRequired
+from acas_batch.services.base import connect
+from acas_batch.services.runs import load_jobs
+from acas_batch.web import live, overview, runs, session
+from acas_batch.web.auth import Identities
+from acas_batch.web.common import WebContext, render
+from acas_batch.web.problems import problem_response, request_validation_problem
+
+STATIC = Path(__file__).parent / "static"
+
+
+def _page_error(request: Request, exc: AcasBatchError) -> Response:
+    if isinstance(exc, AuthenticationRequired):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/signin?next={quote(target)}", status_code=303)
+    return render(request, "error.html", {"error": exc}, status_code=exc.http_status)
+
+
+def _wants_problem(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    identities: Identities | None = None,
+    tls: bool = False,
+) -> FastAPI:
+    """The dashboard and API for the settings' database."""
+    load_jobs(settings)
+    web = WebContext(
+        settings=settings,
+        engine=engine or connect(settings),
+        clock=clock or SystemClock(),
+        identities=identities or Identities(),
+        tls=tls,
+    )
+    app = FastAPI(title="acas-batch", version=__version__, openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.web = web
+
+    @app.exception_handler(AcasBatchError)
+    async def acas_error(request: Request, exc: AcasBatchError) -> Response:
+        if _wants_problem(request):
+            return problem_response(exc, request.url.path)
+        return _page_error(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        return request_validation_problem(exc, request.url.path)
+
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    for module in (session, overview, runs, live):
+        app.include_router(module.router)
+    return app

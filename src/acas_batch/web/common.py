@@ -1,0 +1,134 @@
+"""What every page and endpoint shares: the application's context, the acting user, CSRF, rendering."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+
+from acas_batch import __version__
+from acas_batch.clock import Clock
+from acas_batch.config import Settings
+from acas_batch.errors import AuthenticationRequired, PermissionDenied
+from acas_batch.web import times
+from acas_batch.web.auth import Actor, Identities, may
+
+SESSION_COOKIE = "acas_session"
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass
+class WebContext:
+    """One running web application: its settings, database, clock and identities."""
+
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    identities: Identities
+    tls: bool = False
+    templates: Jinja2Templates = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.templates = Jinja2Templates(directory=str(TEMPLATES))
+        env = self.templates.env
+        zone = self.settings.timezone
+        env.filters["local"] = lambda v, seconds=True: times.local_time(v, zone, seconds=seconds)
+        env.filters["duration"] = times.duration
+        env.filters["iso"] = times.iso_utc
+        env.globals["may"] = may
+        env.globals["version"] = __version__
+        env.globals["zone"] = zone
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+def context(request: Request) -> WebContext:
+    web: WebContext = request.app.state.web
+    return web
+
+
+def client_addr(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def current_actor(request: Request) -> Actor:
+    """The user a request acts for: an API token (``Authorization: Bearer``) or the session cookie.
+
+    Raises:
+        AuthenticationRequired: neither is given, or the one given is not valid.
+    """
+    cached = getattr(request.state, "actor", None)
+    if isinstance(cached, Actor):
+        return cached
+    web = context(request)
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        actor = web.identities.authenticate_token(header[7:].strip(), client_addr=client_addr(request))
+        request.state.csrf = None
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            raise AuthenticationRequired("sign in first, or send an API token as 'Authorization: Bearer TOKEN'")
+        actor, csrf = web.identities.resolve_session(cookie, now=web.now, client_addr=client_addr(request))
+        request.state.csrf = csrf
+        if request.method not in ("GET", "HEAD", "OPTIONS") and request.url.path.startswith("/api/"):
+            check_csrf(request, request.headers.get("x-csrf-token"))
+    request.state.actor = actor
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def check_csrf(request: Request, sent: str | None) -> None:
+    """Refuse a form or cookie-authenticated call whose CSRF token is not its session's.
+
+    Raises:
+        PermissionDenied: the token is missing or wrong.
+    """
+    expected = getattr(request.state, "csrf", None)
+    if expected is None and getattr(request.state, "actor", None) is not None:
+        return  # an API token: no cookie, so no cross-site request can carry it
+    if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
+        raise PermissionDenied("the form's security token is missing or out of date: reload the page and try again")
+
+
+def query_string(params: dict[str, Any]) -> str:
+    return urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
+def render(
+    request: Request,
+    template: str,
+    values: dict[str, Any],
+    *,
+    status_code: int = 200,
+    block: str | None = None,
+) -> HTMLResponse:
+    """A page, or one of its blocks when htmx asks for a part (``HX-Request``) and ``block`` is named."""
+    web = context(request)
+    actor = getattr(request.state, "actor", None)
+    full = {
+        "request": request,
+        "actor": actor,
+        "csrf": getattr(request.state, "csrf", None),
+        "now": web.now,
+        "path": request.url.path,
+        "qs": query_string,
+        **values,
+    }
+    if block and request.headers.get("hx-request"):
+        tmpl = web.templates.env.get_template(template)
+        html = "".join(tmpl.blocks[block](tmpl.new_context(full)))
+        return HTMLResponse(html, status_code=status_code)
+    return web.templates.TemplateResponse(request, template, full, status_code=status_code)

@@ -1,0 +1,53 @@
+"""Server-sent events: the page is told when something changed and fetches only the part it shows.
+
+One stream per open tab. The server reads a small change marker (the newest run, the latest
+finish, the live runs' states and progress, the latest alert) every ``interval`` seconds and
+sends ``change`` when it moves. A stream ends after ``lifetime`` seconds and the browser's
+EventSource reconnects by itself, so a restarted server or a sleeping laptop heals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anyio
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from acas_batch.services.runs import change_marker
+from acas_batch.web.auth import require
+from acas_batch.web.common import ActorDep, context
+
+router = APIRouter()
+
+
+@router.get("/live/events")
+async def events(
+    request: Request, actor: ActorDep, interval: float = 1.0, lifetime: float = 120.0
+) -> StreamingResponse:
+    require(actor, "executions:read")
+    engine = context(request).engine
+    interval = min(max(interval, 0.25), 10.0)
+    lifetime = min(max(lifetime, 1.0), 600.0)
+
+    async def stream() -> AsyncIterator[str]:
+        yield "retry: 2000\n\n"
+        last = None
+        waited = 0.0
+        while waited < lifetime:
+            if await request.is_disconnected():
+                return
+            marker = await anyio.to_thread.run_sync(change_marker, engine)
+            if marker != last:
+                if last is not None:
+                    yield f"event: change\ndata: {marker}\n\n"
+                else:
+                    yield f"event: hello\ndata: {marker}\n\n"
+                last = marker
+            else:
+                yield f"event: tick\ndata: {marker}\n\n"
+            await anyio.sleep(interval)
+            waited += interval
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)

@@ -1,0 +1,163 @@
+"""Log search by the full-text index, keyset pages, capped counts and chunked retention, both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.orm import Session
+
+from acas_batch.db import make_engine
+from acas_batch.errors import ValidationError
+from acas_batch.logs import query
+from acas_batch.logs.query import parse_filter, query_page
+from acas_batch.models import BatchJob, BatchLog, LogLevel, Module
+from acas_batch.models.migrate import alembic_config_without_engine, downgrade, upgrade
+from acas_batch.system import housekeeping
+from acas_batch.system.housekeeping import purge_log_chunks
+
+#: The revision just before the search index's.
+BEFORE = str(ScriptDirectory.from_config(alembic_config_without_engine()).get_revision("0023_perf").down_revision)
+T0 = datetime(2024, 12, 1, 8, 0, tzinfo=UTC)
+
+#: Twelve lines of GL_DAILY_CLOSE, one a minute; every third mentions a journal, the last a refund.
+MESSAGES = [
+    "journal 12 posted to the ledger" if i % 3 == 0 else f"batch {i} checked, nothing to post" for i in range(11)
+] + ["Refund of 40p queued for Bacs"]
+
+
+@pytest.fixture
+def logged(engine: Engine) -> Engine:
+    with Session(engine) as s:
+        job = BatchJob(name="GL_DAILY_CLOSE", module=Module.GL, handler="x", created_at=T0, updated_at=T0)
+        s.add(job)
+        s.flush()
+        for i, message in enumerate(MESSAGES):
+            # Same instant for the first two lines: the page order falls back on the id.
+            at = T0 + timedelta(minutes=max(0, i - 1))
+            level = LogLevel.ERROR if i == 11 else LogLevel.INFO
+            event = "execution_failed" if i == 11 else "job_info"
+            s.add(BatchLog(job_id=job.id, logged_at=at, level=level, event=event, message=message))
+        s.commit()
+    return engine
+
+
+def _messages(engine: Engine, raw: dict[str, object]) -> list[str]:
+    with Session(engine) as s:
+        return [e.message for e in query_page(s, parse_filter(raw)).entries]
+
+
+@pytest.mark.parametrize("probe_from", [5_000, 1], ids=["few-matches", "many-matches"])
+def test_words_are_found_whole_or_by_their_start_in_message_or_event(
+    logged: Engine, monkeypatch: pytest.MonkeyPatch, probe_from: int
+) -> None:
+    # Both ways SQLite reads the index: the matches first, or the lines in order, probing each.
+    monkeypatch.setattr(query, "SQLITE_PROBE_FROM", probe_from)
+    journals = [m for m in MESSAGES if m.startswith("journal")]
+    assert _messages(logged, {"search": "JOURNAL"}) == journals
+    assert _messages(logged, {"search": "jour*"}) == journals  # a word's start
+    assert _messages(logged, {"search": "jour"}) == []  # else whole words
+    assert _messages(logged, {"search": "ledger journal"}) == journals  # every word, any order
+    assert _messages(logged, {"search": "refund 40p"}) == [MESSAGES[11]]
+    assert _messages(logged, {"search": "execution_failed"}) == [MESSAGES[11]]  # the event's words
+    assert _messages(logged, {"search": "ournal"}) == []  # not the middle of a word
+    assert _messages(logged, {"search": "journal", "log_level": "ERROR"}) == []
+
+
+def test_a_search_without_words_is_refused() -> None:
+    with pytest.raises(ValidationError, match="no words"):
+        parse_filter({"search": "%%"})
+    with pytest.raises(ValidationError, match="page cursor"):
+        parse_filter({"after": "yesterday"})
+
+
+def test_the_index_follows_changes_and_deletes(logged: Engine) -> None:
+    with Session(logged) as s:
+        first = s.scalar(select(BatchLog.id).where(BatchLog.message.like("journal%")).order_by(BatchLog.id))
+        s.execute(update(BatchLog).where(BatchLog.id == first).values(message="journal withdrawn"))
+        s.execute(delete(BatchLog).where(BatchLog.message.like("Refund%")))
+        s.commit()
+    assert _messages(logged, {"search": "withdrawn"}) == ["journal withdrawn"]
+    assert len(_messages(logged, {"search": "journal"})) == 4
+    assert _messages(logged, {"search": "refund"}) == []
+
+
+def test_keyset_pages_walk_every_line_once_in_order_and_the_count_is_capped(
+    logged: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(query, "COUNT_CAP", 5)
+    seen: list[str] = []
+    after: str | None = None
+    with Session(logged) as s:
+        while True:
+            page = query_page(s, parse_filter({"limit": 5, "after": after} if after else {"limit": 5}))
+            seen += [e.message for e in page.entries]
+            if after is None:
+                # Given 12 lines and a cap of 5 beyond a page of 5: counted to 5, then "5+"
+                assert (page.total, page.capped, page.total_text) == (5, True, "5+")
+            after = page.next_after
+            if after is None:
+                break
+        small = query_page(s, parse_filter({"search": "journal", "limit": 2}))
+    assert seen == MESSAGES
+    assert (small.total, small.capped, small.total_text) == (4, False, "4")
+
+
+def test_job_level_and_date_filters_with_a_search(logged: Engine) -> None:
+    raw: dict[str, object] = {"job_name": "GL_DAILY_CLOSE", "date_from": 20241201, "date_to": 20241201}
+    assert len(_messages(logged, raw)) == len(MESSAGES)
+    assert _messages(logged, {**raw, "log_level": "ERROR", "search": "bacs"}) == [MESSAGES[11]]
+    assert _messages(logged, {"job_name": "NO_SUCH_JOB"}) == []
+    assert _messages(logged, {**raw, "date_from": date(2024, 12, 2), "date_to": None}) == []
+
+
+def test_retention_commits_each_chunk(logged: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a clean-up that fails in its third chunk
+    real_purge = housekeeping.purge_logs
+
+    def failing(session: Session, **kw: object) -> object:
+        on_chunk = kw.pop("on_chunk")
+
+        def third_fails(progress: housekeeping.LogPurge) -> None:
+            if progress.chunks == 3:
+                raise RuntimeError("the disk went away")
+            on_chunk(progress)  # type: ignore[operator]
+
+        return real_purge(session, on_chunk=third_fails, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(housekeeping, "purge_logs", failing)
+    cutoffs = {LogLevel.INFO: T0 + timedelta(days=1)}
+    with pytest.raises(RuntimeError):
+        purge_log_chunks(logged, cutoffs=cutoffs, chunk_size=2)
+    # Then the two chunks before it stay deleted, the oldest lines first, and the index with them
+    assert _messages(logged, {}) == MESSAGES[4:]
+    assert _messages(logged, {"search": "journal"}) == [m for m in MESSAGES[4:] if m.startswith("journal")]
+    monkeypatch.setattr(housekeeping, "purge_logs", real_purge)
+    done = purge_log_chunks(logged, cutoffs=cutoffs, chunk_size=2)
+    assert (done.total, done.chunks) == (7, 4)
+    assert _messages(logged, {}) == [MESSAGES[11]]
+
+
+@pytest.fixture
+def migrated(empty_db_url: str) -> Iterator[Engine]:
+    engine = make_engine(empty_db_url)
+    upgrade(engine, BEFORE)
+    yield engine
+    engine.dispose()
+
+
+def test_the_migration_indexes_lines_already_there_and_goes_back(migrated: Engine) -> None:
+    with Session(migrated) as s:
+        s.add(BatchLog(logged_at=T0, level=LogLevel.INFO, event="system", message="nightly backup verified"))
+        s.commit()
+    upgrade(migrated, "0023_perf")
+    assert _messages(migrated, {"search": "verified backup"}) == ["nightly backup verified"]
+    downgrade(migrated, BEFORE)
+    with Session(migrated) as s:
+        s.add(BatchLog(logged_at=T0, level=LogLevel.INFO, event="system", message="second backup verified"))
+        s.commit()
+    upgrade(migrated, "0023_perf")
+    assert _messages(migrated, {"search": "verified"}) == ["nightly backup verified", "second backup verified"]

@@ -1,0 +1,21 @@
+"""Users for tests: a named user with a role, and their Actor."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from acas_batch.security.actor import Actor
+from acas_batch.services.identity import actor_for_username, add_user
+
+PASSWORD = "correct horse battery"
+
+
+def user(engine: Engine, name: str = "ann", role: str = "admin", *, face: str = "python") -> Actor:
+    """The Actor of user ``name`` with ``role``, created (by the console) when missing."""
+    try:
+        return actor_for_username(engine, name, face=face)
+    except Exception:  # not there yet
+        add_user(engine, Actor.console(), name, role=role, password=PASSWORD, now=datetime.now(UTC))
+        return actor_for_username(engine, name, face=face)
