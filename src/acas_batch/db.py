@@ -336,6 +336,10 @@ def database_error(exc: BaseException, url: str) -> AcasBatchError | None:
         return ValidationError(f"a value the database refuses: {message}")
     if "no such table" in lowered or code == "42P01":
         return DatabaseNotInitialised(f"database {where} holds no acas-batch schema: run `acas-batch init` first")
+    if "no such column" in lowered or code == "42703":
+        return DatabaseNotInitialised(
+            f"database {where} has an older schema than this acas-batch: run `acas-batch db upgrade` ({message})"
+        )
     if "file is not a database" in lowered or "malformed" in lowered:
         return NotADatabase(f"{path or where} is not an acas-batch database (SQLite: {message})")
     if "readonly database" in lowered or code in ("25006", "42501"):
@@ -348,8 +352,10 @@ def database_error(exc: BaseException, url: str) -> AcasBatchError | None:
         return DatabaseMissing(
             f"cannot open the SQLite file {path or where}: does its folder exist and can you read it?"
         )
-    if isinstance(exc, OperationalError):
+    if isinstance(exc, OperationalError) and path is None:
         return DatabaseUnreachable(f"cannot reach database {where}: {message}")
+    if isinstance(exc, OperationalError):
+        return DatabaseError(f"database {where}: {message}")
     return None
 
 
