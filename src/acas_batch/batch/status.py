@@ -173,6 +173,18 @@ def dashboard(session: Session, *, now: datetime, stale_after: timedelta, recent
     }
 
 
+def _in_words(schedule: BatchSchedule) -> str:
+    """The schedule's rule as the catalogue says it (``last business day of each month at 22:00``)."""
+    from acas_batch.batch.rule_text import describe
+    from acas_batch.batch.rules import rule_from_json
+    from acas_batch.errors import ValidationError
+
+    try:
+        return describe(rule_from_json(schedule.kind, schedule.rule))
+    except ValidationError as exc:
+        return f"invalid rule: {exc}"
+
+
 def schedule_list(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(
         select(BatchSchedule, BatchJob.name)
@@ -186,6 +198,7 @@ def schedule_list(session: Session) -> list[dict[str, Any]]:
             "name": s.name,
             "kind": s.kind.value,
             "rule": s.rule,
+            "summary": _in_words(s),
             "timezone": s.timezone,
             "shift_policy": s.shift_policy.value,
             "misfire_policy": s.misfire_policy.value,

@@ -24,7 +24,10 @@ from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_fro
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("acas_batch.cli.db:app", "The database: schema upgrades and versions, backups and restores."),
     "demo": ("acas_batch.cli.demo:app", "Demo data: a deterministic UK wholesaler with two years of trading."),
-    "jobs": ("acas_batch.cli.jobs:app", "Job definitions: list them, show one with its schedules and dependencies."),
+    "jobs": (
+        "acas_batch.cli.jobs:app",
+        "Job definitions: list, show, enable, disable and edit them and their dependencies.",
+    ),
     "executions": (
         "acas_batch.cli.executions:app",
         "Executions: list, show, cancel, hold, release, rerun, mark succeeded.",

@@ -100,16 +100,30 @@ def print_json(data: Any) -> None:
     typer.echo(dumps(data))
 
 
-def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A table that fits the terminal: long cells wrap (names are never cut), narrow columns stay whole."""
+def print_table(
+    title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, wrap: Sequence[str] | None = None
+) -> None:
+    """A table that fits the terminal: only the ``wrap`` columns (default: the last, free text) wrap at words;
+    names, dates and numbers are never cut.
+
+    Piped into a file or another program there is no width to respect: whole lines are printed.
+    """
+    from rich import box
+    from rich.console import Console
+    from rich.measure import Measurement
     from rich.table import Table
 
-    table = Table(title=title)
+    table = Table(title=title, box=box.SIMPLE_HEAD)
+    wrapping = set(columns[-1:] if wrap is None else wrap)
     for col in columns:
-        table.add_column(col, overflow="fold")
+        table.add_column(col, no_wrap=col not in wrapping, overflow="fold")
     for row in rows:
         table.add_row(*["" if v is None else str(v) for v in row])
-    __getattr__("console").print(table)
+    out: Console = __getattr__("console")
+    if not out.is_terminal:
+        natural = Measurement.get(out, out.options.update_width(1000), table).maximum
+        out = Console(width=max(out.width, natural))
+    out.print(table)
 
 
 def _database_url_for_errors(argv: Sequence[str]) -> str:

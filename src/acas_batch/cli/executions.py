@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -107,24 +108,30 @@ def list_cmd(
     if json_:
         print_json(rows)
         return
+    # At 80 columns: the job's name whole, times without the year, the duration, the error wrapped.
     print_table(
         None,
-        ["id", "job", "state", "business date", "attempt", "trigger", "started", "finished", "error / reason"],
+        ["id", "job", "state", "date", "started (UTC)", "took", "error / reason"],
         [
             [
                 r["id"],
                 r["job"],
-                r["state"],
+                r["state"] + (f" #{r['attempt']}" if r["attempt"] and r["attempt"] > 1 else ""),
                 r["business_date"],
-                r["attempt"],
-                r["trigger"],
-                r["started_at"] and r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
-                r["finished_at"] and r["finished_at"].strftime("%Y-%m-%d %H:%M:%S"),
+                r["started_at"] and r["started_at"].strftime("%m-%d %H:%M"),
+                _took(r["started_at"], r["finished_at"]),
                 r["error_message"] or r["reason"] or "",
             ]
             for r in rows
         ],
     )
+
+
+def _took(started: datetime | None, finished: datetime | None) -> str:
+    if started is None or finished is None:
+        return ""
+    seconds = max(0.0, (finished - started).total_seconds())
+    return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
 
 
 @app.command("show")
