@@ -7,6 +7,8 @@ failures, and the live processes.
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -100,13 +102,31 @@ def run_outcome(session: Session, execution_id: int) -> BatchExecution:
 
 
 def live_workers(session: Session, *, now: datetime, stale_after: timedelta) -> list[BatchWorker]:
-    return list(
-        session.scalars(
+    """Schedulers and workers whose heartbeat is recent, less those on this host whose process is gone.
+
+    A process killed or crashed on this machine is not shown running while its heartbeat ages
+    (``stale_after``); one on another host is judged by its heartbeat alone.
+    """
+    here = socket.gethostname()
+    return [
+        w
+        for w in session.scalars(
             select(BatchWorker)
             .where(BatchWorker.state == WorkerState.RUNNING, BatchWorker.heartbeat_at >= now - stale_after)
             .order_by(BatchWorker.started_at)
         )
-    )
+        if not (w.hostname == here and w.pid and not _process_alive(w.pid))
+    ]
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 def dashboard(session: Session, *, now: datetime, stale_after: timedelta, recent: int = 10) -> dict[str, Any]:

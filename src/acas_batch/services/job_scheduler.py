@@ -7,6 +7,7 @@ can act on come back as ``(False, message)``; bugs still raise.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import signal
 import threading
@@ -133,6 +134,9 @@ class JobSchedulerService:
         ]
         for thread in self._threads:
             thread.start()
+        # A script that ends without stop_scheduler() must not leave a scheduler that looks alive:
+        # at exit (before its daemon threads die) it stops and records itself stopped.
+        atexit.register(self._stop_at_exit)
         return True, {"scheduler_id": self._scheduler.scheduler_id, "worker_id": self._worker.worker_id}
 
     def serve(self, *, scheduler: bool = True, workers: int = 0) -> None:
@@ -222,6 +226,10 @@ class JobSchedulerService:
         )
         return True, report.as_dict()
 
+    def _stop_at_exit(self) -> None:
+        if self._scheduler is not None:
+            self.stop_scheduler(timeout=min(5.0, self.settings.shutdown_grace_seconds + 1))
+
     def stop_scheduler(self, timeout: float | None = None) -> Outcome:
         """Stop claiming, let running jobs finish within the grace period, then stop."""
         if self._scheduler is None or self._worker is None:
@@ -232,6 +240,7 @@ class JobSchedulerService:
         for thread in self._threads:
             thread.join(timeout=limit)
         self._scheduler, self._worker, self._threads = None, None, []
+        atexit.unregister(self._stop_at_exit)
         return True, {"stopped": True}
 
     def execute_job_now(
