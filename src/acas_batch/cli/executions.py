@@ -74,7 +74,7 @@ def run_command(
         else:
             typer.echo(f"execution {execution_id} created")
         return 0
-    ok, detail = svc.wait_for(execution_id, timeout=timeout)
+    ok, detail = _wait(svc, execution_id, job, timeout, show=not json_)
     if not ok:
         raise Conflict(str(detail))
     state = ExecutionState(detail["state"])
@@ -87,7 +87,50 @@ def run_command(
         elif detail.get("reason"):
             line += f": {detail['reason']}"
         typer.echo(line)
+        if detail.get("output_dir"):
+            typer.echo(f"outputs: {detail['output_dir']}")
     return RESULT_EXIT_CODES.get(state, 1)
+
+
+def _wait(svc: JobSchedulerService, execution_id: int, job: str, timeout: float | None, *, show: bool) -> Any:
+    """Wait for the run, saying on stderr (on a terminal: one live line) what it waits for and how long."""
+    if not show:
+        return svc.wait_for(execution_id, timeout=timeout)
+    from rich.console import Console, Group
+    from rich.live import Live
+    from rich.progress_bar import ProgressBar
+    from rich.text import Text
+
+    err = Console(stderr=True)
+    last: list[str] = [""]
+
+    def line(status: dict[str, Any]) -> str:
+        text = f"waiting {status['waited_seconds']:.0f}s for execution {status['id']} ({job}): {status['state']}"
+        if status["attempt"] and status["attempt"] > 1:
+            text += f", attempt {status['attempt']}"
+        if status["waiting_for"]:
+            text += "; upstream " + ", ".join(f"{u['job']} {u['state']}" for u in status["waiting_for"])
+        return text
+
+    if not err.is_terminal:
+        # In a log or a pipe: a line only when what is awaited changes, not every second.
+        def note(status: dict[str, Any]) -> None:
+            key = line(status).split(": ", 1)[1]
+            if key != last[0]:
+                last[0] = key
+                typer.echo(line(status), err=True)
+
+        return svc.wait_for(execution_id, timeout=timeout, on_poll=note)
+    with Live(Text(""), console=err, transient=True, refresh_per_second=4) as live:
+
+        def show_status(status: dict[str, Any]) -> None:
+            done, total = status["progress"] or (None, None)
+            parts: list[Any] = [Text(line(status))]
+            if total:
+                parts.append(ProgressBar(total=total, completed=done or 0, width=40))
+            live.update(Group(*parts))
+
+        return svc.wait_for(execution_id, timeout=timeout, on_poll=show_status)
 
 
 @app.command("list")

@@ -274,11 +274,21 @@ class JobSchedulerService:
         self.observers.emit("on_created", ExecutionEvent(row.id, name, row.state, now, reason=row.reason))
         return True, row.id
 
-    def wait_for(self, execution_id: int, *, timeout: float | None = None, run_inline: bool = True) -> Outcome:
+    def wait_for(
+        self,
+        execution_id: int,
+        *,
+        timeout: float | None = None,
+        run_inline: bool = True,
+        on_poll: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Outcome:
         """Wait until the run (the execution and its retries) finishes; return its last attempt.
 
         With no live worker and ``run_inline``, runs a worker in this process meanwhile.
+        ``on_poll`` is told at every look what is awaited (:meth:`_waiting`), for a face
+        that shows it.
         """
+        began = time.monotonic()
         deadline = None if timeout is None else time.monotonic() + timeout
         started_here = False
         if run_inline and not self._has_live_worker() and self._scheduler is None:
@@ -290,12 +300,45 @@ class JobSchedulerService:
                     latest = run_outcome(s, execution_id)
                     if latest.state.is_terminal:
                         return True, execution_detail(s, latest.id)
+                    if on_poll is not None:
+                        on_poll(self._waiting(s, latest, time.monotonic() - began))
                 if deadline is not None and time.monotonic() > deadline:
                     return False, f"execution {execution_id} still {latest.state.value} after {timeout}s"
                 time.sleep(min(self.settings.poll_seconds, 0.2))
         finally:
             if started_here:
                 self.stop_scheduler()
+
+    @staticmethod
+    def _waiting(session: Any, execution: Any, waited: float) -> dict[str, Any]:
+        """What a wait is waiting for: the execution's state and progress, and for a pending one
+        each upstream job it waits on with the state of that job's latest run of the business date."""
+        from sqlalchemy import select
+
+        from acas_batch.batch.dependencies import wait_status
+        from acas_batch.models.batch import BatchExecution, BatchJob
+
+        upstream: list[dict[str, Any]] = []
+        if execution.state is ExecutionState.PENDING:
+            for name in wait_status(session, execution).waiting_for:
+                state = session.scalar(
+                    select(BatchExecution.state)
+                    .join(BatchJob, BatchJob.id == BatchExecution.job_id)
+                    .where(BatchJob.name == name, BatchExecution.business_date <= execution.business_date)
+                    .order_by(BatchExecution.business_date.desc(), BatchExecution.id.desc())
+                    .limit(1)
+                )
+                upstream.append({"job": name, "state": state.value if state is not None else "not started"})
+        return {
+            "id": execution.id,
+            "state": execution.state.value,
+            "attempt": execution.attempt,
+            "waited_seconds": round(waited, 1),
+            "progress": [execution.progress_done, execution.progress_total]
+            if execution.progress_done is not None
+            else None,
+            "waiting_for": upstream,
+        }
 
     def _has_live_worker(self) -> bool:
         with transaction(self.engine) as s:
