@@ -7,12 +7,13 @@ be killed mid-run.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from sqlalchemy import func, select
 
 from acas_batch.batch.context import JobContext, JobResult
@@ -130,3 +131,34 @@ def warn(ctx: JobContext[Any]) -> None:
 def crash(ctx: JobContext[Any]) -> None:
     """Kill its own process, as a segfault would."""
     os._exit(3)
+
+
+class LeakyParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    secret: str = "hunter2-leaked"
+
+
+@job("TEST_LEAKY", module=Module.SYS, params=LeakyParams, max_attempts=1)
+def leaky(ctx: JobContext[LeakyParams]) -> JobResult:
+    """Log, return and fail with a secret in the text, as careless job code would."""
+    ctx.log.info(f"connecting with password={ctx.params.secret}", event="connecting", db_password=ctx.params.secret)
+    ctx.log.info("paying 20-00-00 55779911", event="paying", detail=f"token={ctx.params.secret}")
+    if ctx.params.secret.startswith("fail"):
+        raise RuntimeError(f"login refused for api_key={ctx.params.secret}")
+    return JobResult(summary=f"done, access_token={ctx.params.secret}")
+
+
+class SecretParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    api_key: SecretStr
+    bank_token: str = Field(default="", json_schema_extra={"secret": True})
+    label: str = "secret"
+
+
+@job("TEST_SECRET", module=Module.SYS, params=SecretParams, max_attempts=1)
+def uses_secret(ctx: JobContext[SecretParams]) -> JobResult:
+    """Use its secrets (proving it got the clear values) without ever writing them."""
+    clear = ctx.params.api_key.get_secret_value() + "|" + ctx.params.bank_token
+    ctx.log.info(f"signed in as {ctx.params.label} with {ctx.params.api_key}", event="signed_in")
+    digest = hashlib.sha256(clear.encode()).hexdigest()
+    return JobResult(summary=f"digest {digest}")

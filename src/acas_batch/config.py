@@ -10,7 +10,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -68,6 +68,13 @@ def parse_slots(value: str) -> dict[str, int]:
     return slots
 
 
+def _parse_hhmm(value: str, name: str) -> tuple[int, int]:
+    hh, sep, mm = value.strip().partition(":")
+    if not sep or not hh.isdigit() or not mm.isdigit() or int(hh) > 23 or int(mm) > 59:
+        raise ValueError(f"{name} {value!r} is not a time HH:MM")
+    return int(hh), int(mm)
+
+
 class Settings(BaseModel):
     """Every setting of acas-batch. Each field ``x`` is also read from ``ACAS_X``."""
 
@@ -116,13 +123,44 @@ class Settings(BaseModel):
     http_host: str = Field(default="127.0.0.1", description="Address the dashboard and API listen on.")
     http_port: int = Field(default=8000, ge=1, le=65535, description="Port of the dashboard and API.")
     smtp_host: str = Field(default="localhost", description="SMTP server for alert e-mail.")
-    smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="Port of the SMTP server (587 STARTTLS, 465 TLS).")
     smtp_from: str = Field(default="acas-batch@localhost", description="Sender address of alert e-mail.")
-    secret_key: str | None = Field(default=None, description="Key that encrypts secret job parameters.")
+    secret_key: str | None = Field(
+        default=None, description="Key that encrypts secret job parameters (a Fernet key; default: a key file)."
+    )
+    secret_key_file: Path | None = Field(
+        default=None, description="File holding the secret parameters' key(s) (default: data_dir/secret.key)."
+    )
     alert_email_to: str = Field(default="", description="Comma-separated recipients of alert e-mail.")
-    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_tls: Literal["starttls", "implicit", "none"] = Field(
+        default="starttls",
+        description="TLS to the mail server: starttls, implicit (port 465) or none (a local relay; no login).",
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None, description="CA certificates (PEM) that verify the mail server, instead of the system's."
+    )
     smtp_username: str | None = Field(default=None, description="SMTP login, if the server needs one.")
     smtp_password: str | None = Field(default=None, description="SMTP password (never logged).")
+    alert_repeat_minutes: int = Field(
+        default=240, ge=0, description="Send an alert still open (not acknowledged) again after this long (0: never)."
+    )
+    alert_cap_per_job_hour: int = Field(
+        default=5, ge=1, description="At most this many alerts per job per hour; the rest are counted as suppressed."
+    )
+    alert_digest_time: str = Field(
+        default="08:00", description="Local time of the daily digest of non-critical alerts for digest routes."
+    )
+    office_hours: str = Field(default="08:00-18:00", description="Office hours on business days, for escalation.")
+    scheduler_silence_seconds: int = Field(
+        default=300, ge=10, description="A scheduler tick older than this is a dead scheduler (critical alert)."
+    )
+    alert_link_base_url: str = Field(
+        default="", description="Dashboard address for acknowledge/resolve links in alert mail ('' : no links)."
+    )
+    alert_link_hours: int = Field(default=72, ge=1, description="How long an acknowledge/resolve link stays valid.")
+    smime_cert_dir: Path | None = Field(
+        default=None, description="Folder of recipients' S/MIME certificates (<address>.pem): their mail is encrypted."
+    )
     monitor_interval_seconds: int = Field(
         default=60,
         ge=0,
@@ -147,6 +185,29 @@ class Settings(BaseModel):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from exc
         return value
+
+    @field_validator("alert_digest_time")
+    @classmethod
+    def _check_digest_time(cls, value: str) -> str:
+        _parse_hhmm(value, "alert_digest_time")
+        return value
+
+    @field_validator("office_hours")
+    @classmethod
+    def _check_office_hours(cls, value: str) -> str:
+        start, sep, end = value.partition("-")
+        if not sep or _parse_hhmm(start, "office_hours") >= _parse_hhmm(end, "office_hours"):
+            raise ValueError(f"office hours {value!r} are not HH:MM-HH:MM with the start before the end")
+        return value
+
+    @property
+    def office_hours_range(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        start, _, end = self.office_hours.partition("-")
+        return _parse_hhmm(start, "office_hours"), _parse_hhmm(end, "office_hours")
+
+    @property
+    def digest_time(self) -> tuple[int, int]:
+        return _parse_hhmm(self.alert_digest_time, "alert_digest_time")
 
     @field_validator("log_level")
     @classmethod

@@ -101,6 +101,7 @@ def _looks_like_path(value: str) -> bool:
 
 # --- free-text patterns -----------------------------------------------------------------------------------------
 
+_SEALED = re.compile(r"enc:v1:[A-Za-z0-9_\-=]{0,65536}")
 _PEM_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]{1,20} ){0,3}PRIVATE KEY(?: BLOCK)?-----")
 _PEM_END = re.compile(r"-----END (?:[A-Z0-9]{1,20} ){0,3}PRIVATE KEY(?: BLOCK)?-----")
 
@@ -380,6 +381,8 @@ def mask_text(text: str) -> str:
     if not text:
         return text
     # Each pass runs only when the text holds what its pattern starts with (a plain substring test).
+    if "enc:v1:" in text:  # a sealed secret parameter: not even its ciphertext is shown
+        text = _SEALED.sub(SECRET_SHOWN, text)
     text = _mask_pem(text)
     if ":" in text or "=" in text:
         text = _mask_key_values(text)
@@ -407,6 +410,8 @@ def mask_value(key: str, value: Any) -> Any:
     last two characters of a long one); otherwise mask what its text contains."""
     if value is None or value == "":
         return value
+    if isinstance(value, str) and value.startswith("enc:v1:"):
+        return SECRET_SHOWN
     if is_secret_key(key):
         if isinstance(value, str) and key_tokens(key)[-1:] == ("pwd",) and _looks_like_path(value):
             return value

@@ -161,7 +161,7 @@ def test_a_forced_rerun_of_the_payment_run_gets_its_own_remittance_advices(
     with transaction(engine, write=True) as s:
         create_job(s, "PL_PAYMENT_RUN", module=Module.PL, now=NOW, max_attempts=1)
         create_job(s, "PL_REMITTANCE_ADVICE", module=Module.PL, now=NOW, default_params={"output_format": "csv"})
-    svc = JobSchedulerService(engine, settings=settings, actor="ann")
+    svc = JobSchedulerService(engine, settings=settings, actor=user(engine, "ann"))
     assert svc.add_dependency("PL_REMITTANCE_ADVICE", "PL_PAYMENT_RUN", kind="trigger")[0]
     ok, first = svc.execute_job_now("PL_PAYMENT_RUN", {"payment_date": str(PAY)}, business_date=DAY)
     assert ok and isinstance(first, int), first

@@ -17,11 +17,13 @@ from acas_batch.models import (
     BatchSchedule,
     ExecutionState,
     Module,
+    NotificationOutbox,
     ScheduleKind,
     TriggerKind,
 )
-from acas_batch.monitoring import EmailNotifier, MonitorOptions, SmtpConfig, run_checks
+from acas_batch.monitoring import MonitorOptions, NotifyPolicy, run_checks
 from tests.integration.conftest import Inbox, free_port
+from tests.support.alerting import local_smtp, monitor
 
 NOW = datetime(2026, 11, 24, 23, 30, tzinfo=UTC)
 
@@ -64,8 +66,8 @@ class Ledger:
 
 def test_final_failure_alerts_once_and_mails_masked_text(engine: Engine, smtp: tuple[Inbox, int]) -> None:
     inbox, port = smtp
-    notifier = EmailNotifier(SmtpConfig("127.0.0.1", port, "batch@acme.test", ("ops@acme.test",)))
-    options = MonitorOptions(send_alerts=True)
+    notifier = local_smtp(port)
+    options = MonitorOptions(send_alerts=True, policy=NotifyPolicy(default_recipients=("ops@acme.test",)))
     with Session(engine) as s:
         book = Ledger(s)
         # Given a payment run that failed on attempt 1 (retried) and finally on attempt 2
@@ -82,10 +84,8 @@ def test_final_failure_alerts_once_and_mails_masked_text(engine: Engine, smtp: t
         )
         s.commit()
         # When the monitor runs twice
-        report = run_checks(s, NOW, options, notifier)
-        s.commit()
-        again = run_checks(s, NOW + timedelta(minutes=5), options, notifier)
-        s.commit()
+        report = monitor(s, NOW, options, notifier)
+        again = monitor(s, NOW + timedelta(minutes=5), options, notifier)
         alerts = s.scalars(select(BatchAlert)).all()
     # Then one critical alert, seen twice, mailed once, without the bank details
     assert report.alerts_raised == 1 and report.notified == 1
@@ -95,6 +95,7 @@ def test_final_failure_alerts_once_and_mails_masked_text(engine: Engine, smtp: t
     assert len(inbox.messages) == 1
     mail = inbox.messages[0]
     assert str(mail["Subject"]).strip().startswith("[ACAS batch CRITICAL] PL_PAYMENT_RUN failed")
+    assert "attempt 2 of 3" in str(mail["Subject"])
     body = mail.get_content()
     assert "55779911" not in body and "LedgerError" in body
 
@@ -168,13 +169,16 @@ def test_late_and_missed_schedules(engine: Engine) -> None:
     assert again.alerts_resolved == 1
 
 
-def test_smtp_down_keeps_alerts_unsent(engine: Engine) -> None:
-    notifier = EmailNotifier(SmtpConfig("127.0.0.1", free_port(), "b@x.test", ("o@x.test",), attempts=1))
+def test_smtp_down_keeps_the_alert_queued_with_the_reason(engine: Engine) -> None:
+    notifier = local_smtp(free_port())
+    options = MonitorOptions(send_alerts=True, policy=NotifyPolicy(default_recipients=("o@x.test",)))
     with Session(engine) as s:
         Ledger(s).run("SYS_DATABASE_BACKUP", ExecutionState.TIMED_OUT, ago=timedelta(minutes=10))
         s.commit()
-        report = run_checks(s, NOW, MonitorOptions(send_alerts=True), notifier)
-        s.commit()
-        alert = s.scalars(select(BatchAlert)).one()
-    assert report.notified == 0 and report.notify_error is not None
-    assert alert.notified_at is None and "timed out" in alert.title
+        report = monitor(s, NOW, options, notifier)
+        queued = s.scalars(select(NotificationOutbox)).one()
+        alerts = {a.rule: a for a in s.scalars(select(BatchAlert))}
+    assert report.notify_error is not None and "Connection refused" in report.notify_error
+    assert queued.state == "pending" and queued.attempts == 1 and queued.last_error == report.notify_error
+    assert "timed out" in alerts["failure"].title
+    assert "notify_failed" in alerts, "the outage itself is an alert (recorded once per outage)"

@@ -18,10 +18,11 @@ from acas_batch.batch.registry import REGISTRY
 from acas_batch.errors import ValidationError
 from acas_batch.jobs.params import month_of, period_run_key, quarter_of
 from acas_batch.models import BatchExecution, BatchJob, BatchRunNotice, ExecutionState, Module, TriggerKind
-from acas_batch.monitoring import EmailNotifier, MonitorOptions, SmtpConfig, run_checks
+from acas_batch.monitoring import MonitorOptions
 from tests.acceptance.processes import engine_env, processes
 from tests.engine_helpers import define, executions, wait_until
 from tests.integration.conftest import Inbox, free_port
+from tests.support.alerting import local_smtp, monitor
 
 NOW = datetime(2026, 11, 24, 23, 30, tzinfo=UTC)
 ASK = {"notify": {"recipients": ["accounts@pennine.test", "fd@pennine.test"], "on_success": True}}
@@ -49,7 +50,7 @@ def _run(s: Session, job: BatchJob, state: ExecutionState, ago: int, **kw: Any) 
 
 def test_each_outcome_asked_for_is_mailed_once_to_its_own_recipients(engine: Engine, smtp: tuple[Inbox, int]) -> None:
     inbox, port = smtp
-    notifier = EmailNotifier(SmtpConfig("127.0.0.1", port, "batch@pennine.test", ()))  # no alert recipients
+    notifier = local_smtp(port, "batch@pennine.test")  # no alert recipients
     with Session(engine) as s:
         tb = BatchJob(name="GL_TRIAL_BALANCE", module=Module.GL, handler="x", created_at=NOW, updated_at=NOW)
         pay = BatchJob(
@@ -77,10 +78,8 @@ def test_each_outcome_asked_for_is_mailed_once_to_its_own_recipients(engine: Eng
                                                                       "on_failure": False}})  # fmt: skip
         s.commit()
         # When the monitor runs twice
-        report = run_checks(s, NOW, MonitorOptions(send_alerts=True), notifier)
-        s.commit()
-        again = run_checks(s, NOW + timedelta(minutes=1), MonitorOptions(send_alerts=True), notifier)
-        s.commit()
+        report = monitor(s, NOW, MonitorOptions(send_alerts=True), notifier)
+        again = monitor(s, NOW + timedelta(minutes=1), MonitorOptions(send_alerts=True), notifier)
         told = {n.execution_id: (n.outcome, n.recipients) for n in s.scalars(select(BatchRunNotice))}
         ok_id, last_id = ok.id, last.id
 
@@ -107,24 +106,25 @@ def test_each_outcome_asked_for_is_mailed_once_to_its_own_recipients(engine: Eng
     assert "disk full" not in body  # the retried attempt is not told
 
 
-def test_a_notice_the_server_refused_is_sent_on_the_next_pass(engine: Engine, smtp: tuple[Inbox, int]) -> None:
+def test_a_notice_the_server_refused_is_sent_when_it_is_back(engine: Engine, smtp: tuple[Inbox, int]) -> None:
     inbox, port = smtp
-    down = EmailNotifier(SmtpConfig("127.0.0.1", free_port(), "b@pennine.test", (), attempts=1))
-    up = EmailNotifier(SmtpConfig("127.0.0.1", port, "b@pennine.test", ()))
+    down = local_smtp(free_port(), "b@pennine.test")
+    up = local_smtp(port, "b@pennine.test")
     with Session(engine) as s:
         job = BatchJob(name="GL_DAILY_CLOSE", module=Module.GL, handler="x", created_at=NOW, updated_at=NOW)
         s.add(job)
         s.flush()
         _run(s, job, ExecutionState.SUCCEEDED, 5, params=ASK)
         s.commit()
-        failed = run_checks(s, NOW, MonitorOptions(send_alerts=True), down)
-        s.commit()
-        assert s.scalars(select(BatchRunNotice)).all() == []
-        sent = run_checks(s, NOW + timedelta(minutes=1), MonitorOptions(send_alerts=True), up)
-        s.commit()
-        assert len(s.scalars(select(BatchRunNotice)).all()) == 1
-    assert failed.run_notices == 0 and failed.run_notice_error is not None
-    assert sent.run_notices == 1 and sent.run_notice_error is None
+        failed = monitor(s, NOW, MonitorOptions(send_alerts=True), down)
+        assert len(s.scalars(select(BatchRunNotice)).all()) == 1  # decided once, queued in the outbox
+        early = monitor(s, NOW + timedelta(seconds=10), MonitorOptions(send_alerts=True), up)
+        sent = monitor(s, NOW + timedelta(minutes=1), MonitorOptions(send_alerts=True), up)
+        later = monitor(s, NOW + timedelta(minutes=2), MonitorOptions(send_alerts=True), up)
+    assert failed.run_notices == 1 and failed.notify_error is not None
+    assert early.outbox["delivered"] == 0, "the retry waits for its backoff"
+    assert sent.run_notices == 0 and sent.outbox["delivered"] == 1
+    assert later.outbox["delivered"] == 0
     assert len(inbox.messages) == 1
 
 
@@ -135,7 +135,7 @@ def test_a_running_scheduler_mails_the_notices_itself(
     define(engine, "TEST_FAIL", max_attempts=2, retry_backoff_seconds=0)
     notify = '{"recipients": ["ops@pennine.test"], "on_success": true}'
     env = engine_env(db_url, tmp_path, ACAS_MONITOR_INTERVAL_SECONDS="1", ACAS_SMTP_HOST="127.0.0.1",
-                     ACAS_SMTP_PORT=str(port))  # fmt: skip
+                     ACAS_SMTP_PORT=str(port), ACAS_SMTP_TLS="none")  # fmt: skip
     with processes(env, tmp_path) as procs:
         procs.start("scheduler", "start", "--workers", "1")
         # one run that fails once and succeeds on its retry, one that is refused for good

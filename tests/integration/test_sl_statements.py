@@ -89,6 +89,28 @@ def test_statements_carry_the_balance_forward_with_a_running_balance(
     assert_ledger_sound(engine)
 
 
+def test_a_statement_made_during_the_month_is_dated_and_aged_on_the_day_it_is_made(
+    engine: Engine, db_url: str, tmp_path: Path, ledger: dict[str, int]
+) -> None:
+    # Given statements for August made on 22/08 (before A's credit note of 25/08)
+    day = date(2026, 8, 22)
+    run = run_job(engine, settings_for(db_url, tmp_path), "SL_STATEMENT_GENERATION", now=at(day))
+    assert run.state is ExecutionState.SUCCEEDED, run.error
+    st = _statements(engine)
+    a = st[ledger["A"]]
+    # Then they run to 22/08, not to the month end
+    assert (a.period_end, a.closing_pence, a.transactions) == (day, 6_000, 2)
+    # and B's invoice, due 01/07, is 52 days overdue (31-60), not the 61 it will be on 31/08
+    with run.context.output("statements.csv").open() as fh:
+        rows = {r["customer"]: r for r in csv.DictReader(fh)}
+    assert (rows["C00002"]["aged_31-60"], rows["C00002"]["aged_61-90"]) == ("12000", "0")
+    from pypdf import PdfReader
+
+    text = PdfReader(run.context.output("statement_C00002.pdf")).pages[0].extract_text()
+    assert "01/08/2026 to 22/08/2026" in text and "31/08/2026" not in text
+    assert "Page 1 of 1" in text
+
+
 def test_the_printed_statement_has_the_running_balance_aged_summary_and_slip(
     ledger: dict[str, int], engine: Engine
 ) -> None:

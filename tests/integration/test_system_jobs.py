@@ -284,13 +284,14 @@ def test_a_healthy_system_passes_and_resolves_old_findings(engine: Engine, db_ur
         "backup_age",
         "migrations",
         "output_folder",
+        "outbox",
     }
     with transaction(engine) as s:
         assert s.scalar(select(func.count()).select_from(Quarantine).where(Quarantine.resolved_at.is_(None))) == 0
         findings = s.scalar(
             select(func.count()).where(BatchLog.execution_id == run.execution_id, BatchLog.event == "health_finding")
         )
-        assert findings == 8
+        assert findings == 9
 
 
 def test_warnings_end_in_warning_and_criticals_fail_with_quarantine(

@@ -19,3 +19,15 @@ def test_help_and_version_load_nothing_heavy(args: tuple[str, ...]) -> None:
     if args in (("--help",), ("version",), ()):
         # (pydantic may load: Typer coerces option values with it)
         assert loaded(modules, ("sqlalchemy", "acas_batch.models", "acas_batch.services", "acas_batch.config")) == []
+
+
+def test_every_model_module_is_registered_by_load_all() -> None:
+    from pathlib import Path
+
+    import acas_batch.models as models
+
+    folder = Path(models.__file__).parent
+    defining = {p.stem for p in folder.glob("*.py") if "__tablename__" in p.read_text()}
+    assert defining <= set(models.MODEL_MODULES), defining - set(models.MODEL_MODULES)
+    models.load_all()
+    assert {t.split("_rec")[0] for t in models.Base.metadata.tables} >= {"batch_job", "batch_outbox"}

@@ -114,6 +114,11 @@ def test_a_pdf_set_gives_each_document_exactly_its_own_pages(tmp_path: Path) -> 
     b_text = "".join(page.extract_text() for page in pages["B002"])
     assert all(f"B002-INV{i:03d}" in b_text for i in range(90))
     assert len(PdfReader(tmp_path / "all.pdf").pages) == sum(len(p) for p in pages.values())
+    # Each letter is numbered on its own: C003, laid out second in its chunk, is "Page 1 of 1"
+    assert "Page 1 of 1" in pages["C003"][0].extract_text() and "Page 2" not in pages["C003"][0].extract_text()
+    n = len(pages["B002"])
+    assert [f"Page {k} of {n}" in page.extract_text() for k, page in enumerate(pages["B002"], start=1)] == [True] * n
+    assert "Page 1 of 1" in pages["A001"][0].extract_text()
 
 
 def test_a_pdf_set_refuses_a_template_that_does_not_mark_its_documents(tmp_path: Path) -> None:

@@ -63,7 +63,9 @@ def _check_job_values(values: Mapping[str, Any], registry: Registry, allow_unreg
     if "handler" in values and not allow_unregistered and values["handler"] not in registry:
         raise JobNotFound(f"no job code is registered under {values['handler']!r}")
     if "default_params" in values and values.get("handler", "") in registry:
-        registry.get(values["handler"]).validate_params(values["default_params"])
+        spec = registry.get(values["handler"])
+        spec.refuse_clear_secrets(values["default_params"], f"default parameters of {values.get('name', 'the job')}")
+        spec.validate_params(values["default_params"])
     if "recovery_policy" in values:
         RecoveryPolicy(values["recovery_policy"])
 
@@ -193,6 +195,8 @@ def create_schedule(
     _check_schedule({"kind": kind, **values})
     _check_rule(kind, rule, values.get("timezone", "Europe/London"), values.get("shift_policy", "run_anyway"))
     job = job_by_name(session, job_name)
+    if "params" in values:
+        _check_schedule_params(job, values["params"])
     taken = set(session.scalars(select(BatchSchedule.name).where(BatchSchedule.job_id == job.id)))
     if name is None:
         name = f"{job_name} {ScheduleKind(kind).value}"
@@ -215,6 +219,18 @@ def create_schedule(
     session.flush()
     audit(session, actor=actor, action="schedule.create", target_type="schedule", target_id=schedule.id, now=now)
     return schedule
+
+
+def _check_schedule_params(job: BatchJob, params: Any, registry: Registry = REGISTRY) -> None:
+    """A schedule's parameters are the job's: validated as a run's would be, secrets sealed."""
+    if params is None:
+        return
+    if not isinstance(params, dict):
+        raise ValidationError("schedule parameters must be an object of name: value")
+    if job.handler in registry:
+        spec = registry.get(job.handler)
+        spec.refuse_clear_secrets(params, f"schedule parameters of {job.name}")
+        spec.validate_params({**(job.default_params or {}), **params})
 
 
 def _check_rule(kind: ScheduleKind | str, rule: dict[str, Any], timezone: str, shift: ShiftPolicy | str) -> None:
@@ -241,6 +257,8 @@ def update_schedule(
         values.get("timezone", schedule.timezone),
         values.get("shift_policy", schedule.shift_policy),
     )
+    if "params" in values:
+        _check_schedule_params(session.get_one(BatchJob, schedule.job_id), values["params"])
     for key, value in values.items():
         setattr(schedule, key, value)
     if {"rule", "kind", "timezone", "shift_policy", "valid_from"} & set(values):

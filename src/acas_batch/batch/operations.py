@@ -7,7 +7,7 @@ and a run key that already succeeded is refused unless forced with a written rea
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -76,8 +76,11 @@ def enqueue(
     force_reason: str | None = None,
     wait_default_seconds: int = 86_400,
     registry: Registry = REGISTRY,
+    seal: Callable[[str], str] | None = None,
 ) -> BatchExecution:
     """Create a manual execution of ``job_name`` after validating its parameters.
+
+    Secret parameters are stored sealed by ``seal`` (see :mod:`acas_batch.secretbox`).
 
     Raises:
         JobNotFound: no such job, or its code is not registered.
@@ -90,7 +93,9 @@ def enqueue(
     if job.handler not in registry:
         raise JobNotFound(f"job {job_name!r}: no code is registered under {job.handler!r}")
     raw = {**(job.default_params or {}), **dict(params or {})}
-    model = registry.get(job.handler).validate_params(raw)
+    spec = registry.get(job.handler)
+    model = spec.validate_params(raw)
+    stored_params = spec.dump_params(model, seal)
     run_key = run_key_for(job, model, business_date, registry, session)
     done = live_success(session, run_key)
     forced = False
@@ -107,7 +112,7 @@ def enqueue(
             business_date=business_date,
             trigger=TriggerKind.MANUAL,
             run_key=run_key,
-            params=model.model_dump(mode="json"),
+            params=stored_params,
             state=initial_state(session, job),
             forced=forced,
             reason=force_reason if forced else None,

@@ -12,15 +12,33 @@ import pkgutil
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SecretBytes, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.errors import JobNotFound, ValidationError
 from acas_batch.models.enums import Module
+
+SEALED_PREFIX = "enc:v1:"  # acas_batch.secretbox.PREFIX
+
+
+def _is_secret_annotation(annotation: Any) -> bool:
+    if annotation in (SecretStr, SecretBytes):
+        return True
+    return any(_is_secret_annotation(a) for a in get_args(annotation))
+
+
+def secret_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The names of ``model``'s secret fields (top level)."""
+    names = set()
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        if extra.get("secret") is True or _is_secret_annotation(info.annotation):
+            names.add(name)
+    return frozenset(names)
 
 
 class NoParams(BaseModel):
@@ -99,6 +117,56 @@ class JobSpec:
                 problems.append(f"{where}: {msg}")
                 fields.setdefault(where, msg)
             raise ValidationError(f"invalid parameters for {self.key}: " + "; ".join(problems), fields=fields) from None
+
+    @property
+    def secret_fields(self) -> frozenset[str]:
+        """Parameters marked secret: typed ``SecretStr`` or declared ``Field(json_schema_extra={"secret": True})``."""
+        return secret_fields(self.params_model)
+
+    def dump_params(self, model: BaseModel, seal: Callable[[str], str] | None) -> dict[str, Any]:
+        """The parameters as stored: JSON, with each secret value sealed (never in clear).
+
+        Raises:
+            ValidationError: a secret value is given and no ``seal`` (no key) is available.
+        """
+        data: dict[str, Any] = model.model_dump(mode="json")
+        for name in self.secret_fields:
+            value = getattr(model, name, None)
+            clear = value.get_secret_value() if isinstance(value, SecretStr | SecretBytes) else value
+            if clear is None or clear == "":
+                continue
+            if isinstance(clear, bytes):
+                clear = clear.decode()
+            if isinstance(clear, str) and clear.startswith(SEALED_PREFIX):
+                data[name] = clear  # sealed already (a rerun or a retry)
+                continue
+            if seal is None:
+                raise ValidationError(f"{self.key}: secret parameter {name} needs the secret key to be stored")
+            data[name] = seal(str(clear))
+        return data
+
+    def refuse_clear_secrets(self, raw: Mapping[str, Any], where: str) -> None:
+        """Secret values kept in a job's defaults or a schedule must be sealed (``acas-batch secrets seal``).
+
+        Raises:
+            ValidationError: naming the parameter; the value itself is never echoed.
+        """
+        for name in sorted(self.secret_fields):
+            value = raw.get(name)
+            if value not in (None, "") and not (isinstance(value, str) and value.startswith(SEALED_PREFIX)):
+                raise ValidationError(
+                    f"{where}: secret parameter {name} must be sealed (acas-batch secrets seal), not kept in clear",
+                    fields={name: "secret value in clear"},
+                )
+
+    def open_params(self, raw: Mapping[str, Any], open_: Callable[[str], str]) -> dict[str, Any]:
+        """``raw`` with its sealed secret values opened (only in the job's own process)."""
+        out = dict(raw)
+        for name in self.secret_fields:
+            value = out.get(name)
+            if isinstance(value, str) and value.startswith(SEALED_PREFIX):
+                out[name] = open_(value)
+        return out
 
     def make_run_key(self, params: BaseModel, business_date: date, session: Session | None = None) -> str:
         """``KEY:part``: one live success per run key.

@@ -40,6 +40,7 @@ from acas_batch.db import is_sqlite, rowcount, transaction, write_engine
 from acas_batch.errors import AcasBatchError, LeaseLost, RunKeyAlreadySucceeded, never_retried
 from acas_batch.models.batch import BatchExecution, BatchLog
 from acas_batch.models.enums import ExecutionState, LogLevel
+from acas_batch.secretbox import SecretBox
 
 
 class OffsetClock:
@@ -343,7 +344,11 @@ def run_execution(
     execution_id, token = claim.execution_id, claim.token
     try:
         spec = registry.get(claim.handler)
-        params = spec.validate_params({**claim.default_params, **claim.params})
+        raw = {**claim.default_params, **claim.params}
+        if spec.secret_fields:  # opened here, in the job's own process, and nowhere else
+            box = SecretBox.for_settings(settings, create=False)
+            raw = spec.open_params(raw, box.open)
+        params = spec.validate_params(raw)
     except AcasBatchError as exc:
         return _fail(engine, execution_id, token, clock.now(), type(exc).__name__, str(exc), wait_default, retry=False)
     ctx = RunContext(engine=engine, settings=settings, claim=claim, params=params, clock=clock)

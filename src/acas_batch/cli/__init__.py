@@ -47,6 +47,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "company": ("acas_batch.cli.company:app", "The company's settings: VAT scheme and VAT stagger."),
     "vat": ("acas_batch.cli.vat:app", "VAT returns: list them, record their settlement with HMRC."),
     "web": ("acas_batch.cli.web:app", "The web dashboard and REST API."),
+    "secrets": ("acas_batch.cli.secrets:app", "Secret job parameters: seal a value, rotate the key."),
     "run": (
         "acas_batch.cli.executions:run_command",
         "Run a job now. Parameters are validated first; with --wait, exit 0 only on success.",
@@ -144,11 +145,16 @@ def version(json_: JsonOpt = False) -> None:
 def init(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
     """Create or upgrade the schema and install the standard data that is missing (idempotent)."""
     from acas_batch.services.bootstrap import initialise
+    from acas_batch.services.secrets import ensure_secret_key
 
     settings, engine = engine_from(config, database_url, create=True)
     report = initialise(engine)
+    key_created = ensure_secret_key(settings)
     if json_:
-        print_json(report.as_dict() | {"database_url": _safe_url(settings.database_url)})
+        print_json(
+            report.as_dict()
+            | {"database_url": _safe_url(settings.database_url), "secret_key_created": str(key_created or "")}
+        )
     else:
         data = report.as_dict()
         typer.echo(
@@ -157,6 +163,8 @@ def init(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: J
             f"{data['schedules_created']} schedules (+{data['held_schedules_created']} held), "
             f"{data['dependencies_created']} dependencies created"
         )
+        if key_created:
+            typer.echo(f"secret parameter key created in {key_created} (readable by its owner only)")
 
 
 def _safe_url(url: str) -> str:

@@ -8,6 +8,7 @@ import typer
 
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
 from acas_batch.clock import utcnow
+from acas_batch.services.alerting import deliver_outbox, outbox_list, outbox_status
 from acas_batch.services.monitoring_alerts import acknowledge, active_alerts, monitor_now, resolve
 
 app = typer.Typer(help="Alerts: list the open ones, acknowledge, resolve.")
@@ -83,3 +84,47 @@ def monitor_run_cmd(
             f"{data['alerts_resolved']} resolved, {data['notified']} e-mailed"
             + (f"; e-mail failed: {data['notify_error']}" if data["notify_error"] else "")
         )
+
+
+@app.command("outbox")
+def outbox_cmd(
+    state: Annotated[str | None, typer.Option("--state", help="pending, sending, delivered or failed.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many of the newest messages.")] = 20,
+    deliver: Annotated[bool, typer.Option("--deliver", help="Try to send what is due first.")] = False,
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Outgoing notifications: what waits, for how long and why, and what was delivered."""
+    settings, engine = engine_from(config, database_url)
+    now = utcnow()
+    sent = deliver_outbox(engine, settings, now=now) if deliver else None
+    summary = outbox_status(engine, now=now)
+    rows = outbox_list(engine, state=state, limit=limit)
+    if json_:
+        print_json({"status": summary, "delivered_now": sent, "messages": rows})
+        return
+    if sent is not None:
+        typer.echo(f"delivered {sent['delivered']}, retrying {sent['retrying']}, failed {sent['failed']}")
+    typer.echo(
+        f"{summary['pending']} waiting (oldest {summary['oldest_pending_seconds']:.0f} s), {summary['failed']} failed, "
+        f"{summary['delivered_24h']} delivered in 24 h (worst delay {summary['max_delay_24h_seconds']:.0f} s)"
+        + (f"; last error: {summary['last_error']}" if summary["last_error"] else "")
+    )
+    print_table(
+        f"{len(rows)} messages",
+        ["id", "kind", "state", "attempts", "subject", "created", "delay s", "last error"],
+        [
+            (
+                r["id"],
+                r["kind"],
+                r["state"],
+                r["attempts"],
+                r["subject"],
+                r["created_at"],
+                r["delay_seconds"],
+                r["last_error"] or "",
+            )
+            for r in rows
+        ],
+    )

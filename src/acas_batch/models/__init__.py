@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from acas_batch.models.alerting import AlertLinkUse, AlertRoute, AlertSilence, Deadline, NotificationOutbox
     from acas_batch.models.base import Base, JSONType, Pence, UTCDateTime, enum_column
     from acas_batch.models.batch import (
         BatchAlert,
@@ -144,6 +145,7 @@ if TYPE_CHECKING:
 
 #: Every module that defines tables or their enums; importing them all registers every table.
 MODEL_MODULES = (
+    "alerting",
     "base",
     "enums",
     "batch",
@@ -212,7 +214,10 @@ __all__ = [
     "AccrualLine",
     "AgedCreditorLine",
     "AgedDebtorLine",
+    "AlertLinkUse",
+    "AlertRoute",
     "AlertSeverity",
+    "AlertSilence",
     "AlertState",
     "Approval",
     "ArchiveRun",
@@ -252,6 +257,7 @@ __all__ = [
     "Customer",
     "DayBookLine",
     "DeadStockResult",
+    "Deadline",
     "DependencyCondition",
     "DependencyKind",
     "DocumentKind",
@@ -277,6 +283,7 @@ __all__ = [
     "MisfirePolicy",
     "Module",
     "MovementKind",
+    "NotificationOutbox",
     "OrderStatus",
     "PaymentMethod",
     "PaymentRun",

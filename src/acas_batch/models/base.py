@@ -6,9 +6,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Enum, MetaData, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Enum, MetaData, Text, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeEngine
+
+from acas_batch.masking import mask_any, mask_text
 
 # Stable constraint names: Alembic can compare and drop them on both databases.
 NAMING_CONVENTION = {
@@ -52,6 +55,34 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class MaskedText(TypeDecorator[str]):
+    """Text masked on its way into the database: a secret in a log line or an error is never stored.
+
+    Masking runs in the bind processor, so every write (ORM, Core ``insert``/``update``, executemany)
+    goes through it, and a value compared with the column is masked the same way as what is stored.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return mask_text(value) if value else value
+
+
+class MaskedJSON(TypeDecorator[Any]):
+    """JSON (JSONB on PostgreSQL) masked on its way in: secret keys and sensitive text in any value."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return mask_any(value) if value is not None else None
+
 
 #: Money in integer pence.
 Pence = BigInteger

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from acas_batch.models.base import Base, JSONType, UTCDateTime, enum_column
+from acas_batch.models.base import Base, JSONType, MaskedJSON, MaskedText, UTCDateTime, enum_column
 from acas_batch.models.enums import (
     AlertSeverity,
     AlertState,
@@ -169,10 +169,10 @@ class BatchExecution(Base):
     progress_done: Mapped[int | None] = mapped_column(BigInteger)
     progress_total: Mapped[int | None] = mapped_column(BigInteger)
     checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType, doc="The job's summary of what it did.")
+    result: Mapped[dict[str, Any] | None] = mapped_column(MaskedJSON, doc="The job's summary of what it did (masked).")
     exit_code: Mapped[int | None] = mapped_column(Integer)
     error_type: Mapped[str | None] = mapped_column(String(128))
-    error_message: Mapped[str | None] = mapped_column(Text)
+    error_message: Mapped[str | None] = mapped_column(MaskedText)
     reason: Mapped[str | None] = mapped_column(Text, doc="Why it was skipped, held, cancelled or forced.")
     forced: Mapped[bool] = mapped_column(Boolean, default=False)
     output_dir: Mapped[str | None] = mapped_column(String(512))
@@ -222,9 +222,9 @@ class BatchLog(Base):
     logged_at: Mapped[datetime] = mapped_column(UTCDateTime)
     level: Mapped[LogLevel] = mapped_column(enum_column(LogLevel, "log_level"))
     event: Mapped[str] = mapped_column(String(64), doc="Stable event name, e.g. execution_started.")
-    message: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(MaskedText, doc="Masked before it is stored; search reads what is stored.")
     logger: Mapped[str | None] = mapped_column(String(128))
-    context: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    context: Mapped[dict[str, Any] | None] = mapped_column(MaskedJSON)
 
     __table_args__ = (
         Index("ix_batch_log_rec_execution", "execution_id", "id"),
@@ -297,8 +297,8 @@ class BatchAlert(Base):
     execution_id: Mapped[int | None] = mapped_column(ForeignKey("batch_execution_rec.id", ondelete="SET NULL"))
     dedup_key: Mapped[str] = mapped_column(String(255))
     title: Mapped[str] = mapped_column(String(255))
-    message: Mapped[str] = mapped_column(Text)
-    details: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    message: Mapped[str] = mapped_column(MaskedText)
+    details: Mapped[dict[str, Any] | None] = mapped_column(MaskedJSON)
     occurrences: Mapped[int] = mapped_column(Integer, default=1)
     first_raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -306,6 +306,14 @@ class BatchAlert(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notified_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    muted_reason: Mapped[str | None] = mapped_column(
+        String(255), doc="Why it was recorded but not sent: silenced, inhibited, capped."
+    )
+    escalation_step: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", doc="Escalation steps already taken."
+    )
+    next_escalation_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         # At most one open (or acknowledged) alert per cause: no duplicate alarms.
@@ -364,13 +372,19 @@ class BatchMetric(Base):
 
 
 class BatchThreshold(Base):
-    """A limit on a metric, per job or global (job_id NULL)."""
+    """A limit on a metric, per job, per module or global (``scope`` ``job:NAME``, ``module:GL``, ``*``).
+
+    The most specific scope wins; ``params`` holds a kind's extra settings (a window, a run
+    count, a percentile factor). See :mod:`acas_batch.monitoring.thresholds`.
+    """
 
     __tablename__ = "batch_threshold_rec"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("batch_job_rec.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(80), default="*", server_default="*")
     metric: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     comparison: Mapped[str] = mapped_column(String(2), default=">", doc="> or <")
     warning_value: Mapped[float | None] = mapped_column(Float)
     critical_value: Mapped[float | None] = mapped_column(Float)
@@ -378,7 +392,7 @@ class BatchThreshold(Base):
     description: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (
-        UniqueConstraint("job_id", "metric"),
+        UniqueConstraint("scope", "metric"),
         CheckConstraint("comparison IN ('>', '<')", name="comparison_known"),
     )
 

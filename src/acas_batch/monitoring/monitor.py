@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-import smtplib
+import os
+import socket
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from acas_batch.models import AlertSeverity, AlertState, BatchAlert, BatchExecution, BatchSchedule, ExecutionState
+from acas_batch.batch.schedules import calendar_from_settings, company_closures
+from acas_batch.config import Settings
+from acas_batch.db import transaction
+from acas_batch.models import AlertState, BatchAlert, BatchExecution, BatchSchedule, ExecutionState
 from acas_batch.monitoring import rules
 from acas_batch.monitoring.alerts import raise_alert
+from acas_batch.monitoring.dispatch import DispatchReport, NotifyPolicy, OfficeHours, dispatch
 from acas_batch.monitoring.findings import Finding
-from acas_batch.monitoring.notify import EmailNotifier
-from acas_batch.monitoring.run_notices import send_run_notices
-
-_RANK = {AlertSeverity.INFO: 0, AlertSeverity.WARNING: 1, AlertSeverity.CRITICAL: 2}
+from acas_batch.monitoring.links import link_maker
+from acas_batch.monitoring.notify import WebhookNotifier, notifier_for
+from acas_batch.monitoring.outbox import Deliverer
+from acas_batch.monitoring.outbox import status as outbox_status
+from acas_batch.monitoring.run_notices import queue_run_notices
 
 
 @dataclass(frozen=True)
@@ -31,7 +38,8 @@ class MonitorOptions:
     slow_factor: float = 2.0
     late_tolerance: timedelta = timedelta(minutes=30)
     missed_grace: timedelta = timedelta(minutes=15)
-    notify_min_severity: AlertSeverity = AlertSeverity.WARNING
+    policy: NotifyPolicy = field(default_factory=NotifyPolicy)
+    sender: str = "acas-batch@localhost"
 
 
 @dataclass
@@ -47,6 +55,8 @@ class MonitorReport:
     notify_error: str | None = None
     run_notices: int = 0
     run_notice_error: str | None = None
+    dispatch: DispatchReport | None = None
+    outbox: dict[str, object] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         by_rule: dict[str, int] = {}
@@ -63,8 +73,24 @@ class MonitorReport:
             "notify_error": self.notify_error,
             "run_notices": self.run_notices,
             "run_notice_error": self.run_notice_error,
+            "queued": self.dispatch.messages if self.dispatch else 0,
+            "suppressed": (
+                {
+                    "capped": self.dispatch.capped,
+                    "silenced": self.dispatch.silenced,
+                    "inhibited": self.dispatch.inhibited,
+                }
+                if self.dispatch
+                else {}
+            ),
+            "escalations": self.dispatch.escalations if self.dispatch else 0,
+            "outbox": self.outbox,
             "problems": [{"rule": f.rule, "severity": f.severity.value, "title": f.title} for f in self.findings],
         }
+
+
+#: A database_unreachable alert resolves after this long without a new database failure.
+DATABASE_QUIET = timedelta(minutes=30)
 
 
 def resolve_cleared(session: Session, now: datetime) -> int:
@@ -100,6 +126,8 @@ def resolve_cleared(session: Session, now: datetime) -> int:
                 or not sched.enabled
                 or (sched.next_fire_at is not None and sched.next_fire_at.isoformat() != due)
             )
+        elif alert.rule == "database_unreachable":
+            cleared = now - alert.last_raised_at > DATABASE_QUIET
         elif alert.rule == "running_long" and alert.execution_id is not None:
             ex = session.get(BatchExecution, alert.execution_id)
             cleared = ex is None or ex.state is not ExecutionState.RUNNING
@@ -110,14 +138,16 @@ def resolve_cleared(session: Session, now: datetime) -> int:
     return resolved
 
 
-def run_checks(
-    session: Session, now: datetime, options: MonitorOptions, notifier: EmailNotifier | None = None
-) -> MonitorReport:
-    """One pass over the last ``options.window``. The caller commits."""
+def run_checks(session: Session, now: datetime, options: MonitorOptions) -> MonitorReport:
+    """One pass over the last ``options.window``: raise and resolve alerts and, when
+    ``options.send_alerts``, queue what they call for in the outbox. The caller commits, then
+    delivers the outbox (:class:`acas_batch.monitoring.outbox.Deliverer`)."""
     since = now - options.window
     report = MonitorReport(checked_at=now)
     if options.check_failures:
-        report.findings += rules.failures(session, since, now)
+        failed = rules.failures(session, since, now)
+        report.findings += failed
+        report.findings += rules.database_unreachable(failed)
     if options.check_performance:
         report.findings += rules.slow_runs(session, since, now, factor=options.slow_factor)
         report.findings += rules.running_long(session, now, factor=options.slow_factor)
@@ -132,24 +162,52 @@ def run_checks(
         else:
             report.alerts_repeated += 1
     session.flush()
-    if options.send_alerts and notifier is not None:
-        due = [
-            a
-            for a in session.scalars(
-                select(BatchAlert)
-                .where(BatchAlert.state == AlertState.OPEN, BatchAlert.notified_at.is_(None))
-                .order_by(BatchAlert.id)
-            )
-            if _RANK[a.severity] >= _RANK[options.notify_min_severity]
-        ]
-        if due:
-            try:
-                if notifier.send(due):
-                    for a in due:
-                        a.notified_at = now
-                    report.notified = len(due)
-            except (OSError, smtplib.SMTPException) as exc:
-                report.notify_error = f"{type(exc).__name__}: {exc}"
-        notices = send_run_notices(session, since, now, notifier)
+    if options.send_alerts:
+        report.dispatch = dispatch(session, now, options.policy)
+        report.notified = report.dispatch.alerts_told
+        notices = queue_run_notices(session, since, now, options.sender)
         report.run_notices, report.run_notice_error = notices.sent, notices.error
+    return report
+
+
+def policy_for(settings: Settings, closures: Iterable[date] = ()) -> NotifyPolicy:
+    """The alerting policy the settings describe (business calendar with the company's closures)."""
+    (h1, m1), (h2, m2) = settings.office_hours_range
+    return NotifyPolicy(
+        default_recipients=settings.alert_recipients,
+        repeat=timedelta(minutes=settings.alert_repeat_minutes) if settings.alert_repeat_minutes else None,
+        cap_per_job_hour=settings.alert_cap_per_job_hour,
+        timezone=settings.timezone,
+        digest_time=time(*settings.digest_time),
+        office_hours=OfficeHours(
+            calendar_from_settings(settings, closures), settings.timezone, time(h1, m1), time(h2, m2)
+        ),
+        link_for=link_maker(settings),
+    )
+
+
+def deliverer_for(settings: Settings, *, sender: str | None = None) -> Deliverer:
+    """The outbox's sender for these settings (TLS verified unless ``smtp_tls`` is ``none``)."""
+    return Deliverer(
+        notifier_for(settings),
+        WebhookNotifier(ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None),
+        sender=sender or f"monitor:{socket.gethostname()}:{os.getpid()}",
+    )
+
+
+def monitor_pass(
+    engine: Engine, settings: Settings, *, now: datetime, send: bool = True, options: MonitorOptions | None = None
+) -> MonitorReport:
+    """One full pass: checks and alerts committed with the notifications they queue, then the
+    outbox delivered (a mail server that is down leaves them queued, with the reason)."""
+    with transaction(engine, write=True) as session:
+        opts = options or MonitorOptions(
+            send_alerts=send, policy=policy_for(settings, company_closures(session)), sender=settings.smtp_from
+        )
+        report = run_checks(session, now, opts)
+    if opts.send_alerts:
+        delivery = deliverer_for(settings).deliver_due(engine, now=now)
+        report.notify_error = delivery.error
+        with transaction(engine) as session:
+            report.outbox = {**outbox_status(session, now=now).as_dict(), "this_pass": delivery.as_dict()}
     return report

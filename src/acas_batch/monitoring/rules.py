@@ -26,7 +26,7 @@ def failures(session: Session, since: datetime, now: datetime) -> list[Finding]:
     """Final failures (no further attempt follows) that finished in (since, now]."""
     nxt = aliased(BatchExecution)
     rows = session.execute(
-        select(BatchExecution, BatchJob.name)
+        select(BatchExecution, BatchJob.name, BatchJob.max_attempts)
         .join(BatchJob, BatchJob.id == BatchExecution.job_id)
         .where(
             BatchExecution.state.in_(FAILED_STATES),
@@ -37,24 +37,57 @@ def failures(session: Session, since: datetime, now: datetime) -> list[Finding]:
         .order_by(BatchExecution.finished_at)
     ).all()
     found = []
-    for ex, name in rows:
+    for ex, name, max_attempts in rows:
         what = "timed out" if ex.state is ExecutionState.TIMED_OUT else "failed"
+        of = f"attempt {ex.attempt} of {max(max_attempts, ex.attempt)}"
         found.append(
             Finding(
                 rule="failure",
                 severity=AlertSeverity.CRITICAL,
                 dedup_key=f"failure:{ex.run_key}",
-                title=f"{name} {what} (business date {ex.business_date.isoformat()})",
+                title=f"{name} {what} (business date {ex.business_date.isoformat()}, {of})",
                 message=(
-                    f"{name} execution {ex.id} {what} after attempt {ex.attempt}: "
+                    f"{name} execution {ex.id} {what} on {of}: "
                     f"{ex.error_type or 'error'}: {ex.error_message or 'no message'}"
                 ),
                 job_id=ex.job_id,
                 execution_id=ex.id,
-                details={"run_key": ex.run_key, "attempt": ex.attempt, "state": ex.state.value},
+                details={
+                    "run_key": ex.run_key,
+                    "attempt": ex.attempt,
+                    "max_attempts": max_attempts,
+                    "state": ex.state.value,
+                    "error_type": ex.error_type,
+                },
             )
         )
     return found
+
+
+#: Error types that mean the job could not reach its database, not that its own code failed.
+DATABASE_ERRORS = frozenset({"OperationalError", "InterfaceError", "DatabaseUnavailable", "ConnectionError"})
+
+
+def database_unreachable(failures_found: Sequence[Finding], *, at_least: int = 3) -> list[Finding]:
+    """Several final failures in one pass that all lost the database: one cause, one alert
+    (it inhibits the job failures it explains)."""
+    lost = [f for f in failures_found if f.details.get("error_type") in DATABASE_ERRORS]
+    if len(lost) < at_least:
+        return []
+    return [
+        Finding(
+            rule="database_unreachable",
+            severity=AlertSeverity.CRITICAL,
+            dedup_key="database_unreachable",
+            title=f"the database was unreachable: {len(lost)} jobs failed on it",
+            message=(
+                f"{len(lost)} executions failed with database connection errors "
+                f"({', '.join(sorted({str(f.details.get('error_type')) for f in lost}))}); "
+                "their own failure alerts are held back while this alert is open"
+            ),
+            details={"jobs": len(lost)},
+        )
+    ]
 
 
 def _history_ms(session: Session, job_id: int, before: datetime, limit: int) -> list[int]:

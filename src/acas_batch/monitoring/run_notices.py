@@ -4,13 +4,12 @@
 of success, of failure, or both. A failure is told once no further attempt follows (the same
 rule as the ``failure`` alert, so a run that succeeds on its retry sends no failure notice);
 a success includes an outcome with warnings. Each notice is recorded in
-``batch_run_notice_rec`` in the transaction that sends it: a mail server that refuses the
-message leaves no row, so the next pass tries again, and two monitors never both send it.
+``batch_run_notice_rec`` in the transaction that queues it in the outbox, so two monitors never
+both queue it; the outbox delivers it, however long the mail server is away.
 """
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +23,7 @@ from sqlalchemy.orm import Session, aliased
 
 from acas_batch.masking import mask_text
 from acas_batch.models import BatchExecution, BatchJob, BatchRunNotice, ExecutionState
-from acas_batch.monitoring.notify import EmailNotifier
+from acas_batch.monitoring.outbox import Outgoing, enqueue
 
 _SUCCESS = (ExecutionState.SUCCEEDED, ExecutionState.WARNING)
 _FAILURE = (ExecutionState.FAILED, ExecutionState.TIMED_OUT)
@@ -113,14 +112,15 @@ def compose(notice: Notice, sender: str) -> EmailMessage:
 
 @dataclass
 class NoticeReport:
-    """What one pass of run notices did."""
+    """What one pass of run notices queued."""
 
     sent: int = 0
     error: str | None = None
 
 
-def send_run_notices(session: Session, since: datetime, now: datetime, notifier: EmailNotifier) -> NoticeReport:
-    """Send every due notice, each recorded in its own savepoint with the send. The caller commits."""
+def queue_run_notices(session: Session, since: datetime, now: datetime, sender: str) -> NoticeReport:
+    """Queue every due notice in the outbox (key ``run_notice:<execution>``) and record it in
+    ``batch_run_notice_rec``, in the caller's transaction. The caller commits; the outbox sends."""
     report = NoticeReport()
     for notice in due_notices(session, since, now):
         try:
@@ -134,11 +134,21 @@ def send_run_notices(session: Session, since: datetime, now: datetime, notifier:
                     )
                 )
                 session.flush()
-                notifier.deliver(compose(notice, notifier.config.sender), notice.recipients)
         except IntegrityError:
-            continue  # another monitor told this run first
-        except (OSError, smtplib.SMTPException) as exc:
-            report.error = f"{type(exc).__name__}: {exc}"
-            break  # the server is unwell: the rest wait for the next pass
+            continue  # another monitor queued this run first
+        msg = compose(notice, sender)
+        body = msg.get_content()
+        enqueue(
+            session,
+            Outgoing(
+                key=f"run_notice:{notice.execution.id}",
+                kind="run_notice",
+                recipients=notice.recipients,
+                subject=str(msg["Subject"]),
+                body=body,
+                execution_id=notice.execution.id,
+            ),
+            now=now,
+        )
         report.sent += 1
     return report

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -103,8 +104,13 @@ def write_pdf_set(
     file), so the items are laid out ``chunk`` at a time in one document, written once, and
     the pages of each item are cut out of it. The template loops over ``items_name`` and
     marks each item's first element with ``id="doc-{{ loop.index0 }}"``.
+
+    Each item is numbered on its own ("Page 1 of 1" on a one-page letter, never the page of
+    the chunk it was laid out in, which would also tell a customer how many others got
+    one): the chunk is laid out without page numbers and each page gets its item's number
+    laid over it. The combined file is the items one after another, each with its numbers.
     """
-    from pypdf import PdfReader, PdfWriter
+    from pypdf import PdfWriter
 
     if len(items) != len(paths):
         raise ValueError(f"{len(items)} documents but {len(paths)} file names")
@@ -113,7 +119,7 @@ def write_pdf_set(
     base_url = str((combined or paths[0]).parent) if paths or combined else "."
     for first in range(0, len(items), chunk):
         part = items[first : first + chunk]
-        html = render_html(template, **{**context, items_name: part})
+        html = render_html(template, **{**context, items_name: part, "document_pages": True})
         document = html_class(string=html, base_url=base_url).render()
         starts: dict[int, int] = {}
         for number, page in enumerate(document.pages):
@@ -125,8 +131,9 @@ def write_pdf_set(
         pdf = document.write_pdf()
         if pdf is None:
             raise RuntimeError(f"WeasyPrint produced no PDF for {template}")
-        reader = PdfReader(io.BytesIO(pdf))
+        reader = PdfWriter(clone_from=io.BytesIO(pdf))
         bounds = [starts[i] for i in range(len(part))] + [len(reader.pages)]
+        _number_pages(reader, bounds)
         for i in range(len(part)):
             one = PdfWriter()
             for page in reader.pages[bounds[i] : bounds[i + 1]]:
@@ -135,13 +142,29 @@ def write_pdf_set(
             one.write(buffer)
             _replace_atomically(paths[first + i], buffer.getvalue())
         if everything is not None:
-            everything.append(reader)
+            for page in reader.pages:
+                everything.add_page(page)
     if combined is not None and everything is not None and items:
         buffer = io.BytesIO()
         everything.write(buffer)
         _replace_atomically(combined, buffer.getvalue())
         return [*paths, combined]
     return list(paths)
+
+
+def _number_pages(reader: Any, bounds: Sequence[int]) -> None:
+    """Lay "Page k of n" over each page, ``n`` the pages of its own item (``bounds``: where each starts)."""
+    from pypdf import PdfReader
+
+    numbers = sorted({(k, b - a) for a, b in itertools.pairwise(bounds) for k in range(1, b - a + 1)})
+    html = render_html("page_numbers.html", numbers=numbers)
+    overlay = _weasyprint_html()(string=html, base_url=".").write_pdf()
+    if overlay is None:
+        raise RuntimeError("WeasyPrint produced no PDF for page_numbers.html")
+    stamps = dict(zip(numbers, PdfReader(io.BytesIO(overlay)).pages, strict=True))
+    for a, b in itertools.pairwise(bounds):
+        for k in range(1, b - a + 1):
+            reader.pages[a + k - 1].merge_page(stamps[(k, b - a)])
 
 
 def merge_pdfs(path: Path, parts: Sequence[Path]) -> Path:

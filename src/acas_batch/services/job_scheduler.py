@@ -196,14 +196,11 @@ class JobSchedulerService:
         """Beside a running scheduler: every ``monitor_interval_seconds`` raise and resolve alerts,
         e-mail new ones and send the run notices jobs asked for. A failed pass is logged and the
         next one tries again."""
-        from acas_batch.monitoring import MonitorOptions, notifier_for, run_checks
+        from acas_batch.monitoring import monitor_pass
 
-        notifier = notifier_for(self.settings)
-        options = MonitorOptions(send_alerts=True)
         while not stopping.wait(self.settings.monitor_interval_seconds):
             try:
-                with transaction(self.engine, write=True) as session:
-                    run_checks(session, self.clock.now(), options, notifier)
+                monitor_pass(self.engine, self.settings, now=self.clock.now(), send=True)
             except Exception:  # the monitor outlives any one bad pass
                 _log.exception("monitoring pass failed")
 

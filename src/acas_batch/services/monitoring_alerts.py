@@ -15,13 +15,12 @@ from acas_batch.errors import AcasBatchError, ValidationError
 from acas_batch.masking import mask_text
 from acas_batch.models import AlertSeverity, AlertState, BatchAlert
 from acas_batch.monitoring import (
-    EmailNotifier,
     MonitorOptions,
     acknowledge_alert,
-    notifier_for,
+    monitor_pass,
     open_alerts,
+    policy_for,
     resolve_alert,
-    run_checks,
 )
 from acas_batch.services.base import Facade, Outcome
 from acas_batch.system import health
@@ -49,6 +48,10 @@ def _alert_dict(a: BatchAlert) -> dict[str, Any]:
         "first_raised_at": a.first_raised_at.isoformat(),
         "last_raised_at": a.last_raised_at.isoformat(),
         "notified_at": a.notified_at.isoformat() if a.notified_at else None,
+        "notified_count": a.notified_count,
+        "muted_reason": a.muted_reason,
+        "escalation_step": a.escalation_step,
+        "next_escalation_at": a.next_escalation_at.isoformat() if a.next_escalation_at else None,
         "acknowledged_by": a.acknowledged_by,
         "execution_id": a.execution_id,
     }
@@ -81,17 +84,13 @@ def resolve(engine: Engine, alert_id: int, *, now: datetime) -> dict[str, Any]:
 
 
 def monitor_now(engine: Engine, settings: Settings, *, send: bool, now: datetime) -> dict[str, Any]:
-    """One monitoring pass now: failures, slow runs, late or missed schedules; alerts raised and e-mailed."""
-    with transaction(engine, write=True) as session:
-        report = run_checks(session, now, MonitorOptions(send_alerts=send), notifier_for(settings))
-    return report.as_dict()
+    """One monitoring pass now: failures, slow runs, late or missed schedules; alerts raised, queued
+    in the outbox and delivered (a mail server that is down leaves them queued)."""
+    return monitor_pass(engine, settings, now=now, send=send).as_dict()
 
 
 class BatchMonitoringService(Facade):
     """Find failures, slow runs, late or missed schedules and resource problems; alert by e-mail."""
-
-    def notifier(self) -> EmailNotifier:
-        return notifier_for(self.settings)
 
     def monitor_batch_jobs(self, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """One monitoring pass. Returns its summary (``success`` False with ``error`` on bad options)."""
@@ -105,11 +104,12 @@ class BatchMonitoringService(Facade):
             check_schedule=bool(raw.get("check_schedule", True)),
             send_alerts=bool(raw.get("send_alerts", False)),
             window=timedelta(hours=float(raw.get("window_hours", 24))),
+            policy=policy_for(self.settings),
+            sender=self.settings.smtp_from,
         )
-        notifier = self.notifier()
         now = self.clock.now()
         try:
-            report = self._run(lambda s: run_checks(s, now, opts, notifier).as_dict(), write=True)
+            report = monitor_pass(self.engine, self.settings, now=now, options=opts).as_dict()
         except AcasBatchError as exc:
             self.last_error = exc
             return {"success": False, "error": str(exc)}

@@ -41,6 +41,7 @@ from acas_batch.masking import mask_any
 from acas_batch.models import Audit, BatchAlert, BatchDependency, BatchExecution, BatchJob, BatchWorker
 from acas_batch.models.enums import ExecutionState, Module, TriggerKind, WorkerState
 from acas_batch.monitoring import open_alerts
+from acas_batch.secretbox import SecretBox
 from acas_batch.services.schedules import forecast
 
 #: Rows per page when the caller names no limit, and the most a caller may ask for.
@@ -408,6 +409,7 @@ def run_now(
                 actor=actor,
                 force_reason=force_reason,
                 wait_default_seconds=settings.dependency_wait_seconds,
+                seal=lambda clear: SecretBox.for_settings(settings).seal(clear),
             )
             row.idempotency_key = idempotency_key
             session.flush()

@@ -25,6 +25,7 @@ from acas_batch.models import (
     BatchExecution,
     BatchWorker,
     ExecutionState,
+    NotificationOutbox,
     Quarantine,
     WorkerRole,
     WorkerState,
@@ -48,6 +49,9 @@ class HealthLimits(BaseModel):
     backup_warn_days: int = Field(8, gt=0)
     backup_critical_days: int = Field(15, gt=0)
     require_scheduler: bool = Field(True, description="Warn when no scheduler heartbeats.")
+    outbox_delay_warn_seconds: int = Field(
+        900, gt=0, description="A notification waiting longer than this in the outbox is a warning."
+    )
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,45 @@ def check_writable(folder: Path) -> Finding:
     return Finding("output_folder", "output", AlertSeverity.INFO, f"output folder {folder} is writable")
 
 
+def check_outbox(session: Session, now: datetime, limits: HealthLimits) -> Finding:
+    """Notifications waiting in the outbox: how many, the oldest's age and the last error."""
+    ob = NotificationOutbox
+    waiting = ob.state.in_(("pending", "sending"))
+    count = session.scalar(select(func.count()).select_from(ob).where(waiting)) or 0
+    failed = session.scalar(select(func.count()).select_from(ob).where(ob.state == "failed")) or 0
+    oldest = session.scalar(select(func.min(ob.created_at)).where(waiting))
+    age = (now - oldest).total_seconds() if oldest is not None else 0.0
+    error = session.scalar(
+        select(ob.last_error).where(waiting, ob.last_error.is_not(None)).order_by(ob.last_attempt_at.desc()).limit(1)
+    )
+    if failed:
+        return Finding(
+            "outbox",
+            "notifications",
+            AlertSeverity.CRITICAL,
+            f"{failed} notification(s) refused for good by the server; see `acas-batch alerts outbox`",
+            float(failed),
+            0.0,
+        )
+    if count and age > limits.outbox_delay_warn_seconds:
+        return Finding(
+            "outbox",
+            "notifications",
+            AlertSeverity.WARNING,
+            f"{count} notification(s) waiting, the oldest for {age / 60:.0f} min; last error: {error}",
+            age,
+            float(limits.outbox_delay_warn_seconds),
+        )
+    return Finding(
+        "outbox",
+        "notifications",
+        AlertSeverity.INFO,
+        f"{count} notification(s) waiting",
+        age,
+        float(limits.outbox_delay_warn_seconds),
+    )
+
+
 def run_checks(
     session: Session, engine: Engine, *, now: datetime, data_dir: Path, output_dir: Path, limits: HealthLimits
 ) -> list[Finding]:
@@ -226,6 +269,7 @@ def run_checks(
         lambda: check_backup(session, now, limits),
         lambda: check_migrations(engine),
         lambda: check_writable(output_dir),
+        lambda: check_outbox(session, now, limits),
     ]
     findings: list[Finding] = []
     for step in steps:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, as_completed, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -284,8 +284,11 @@ def _snapshot(
 def statement_generation(ctx: JobContext[StatementParams]) -> JobResult:
     """Customer statements for the period: opening balance, transactions, closing balance, aged summary."""
     p, s = ctx.params, ctx.session
-    period = resolve_period_range(s, p.period, ctx.business_date)
-    key = f"SL_STATEMENT_GENERATION:{period.label}"
+    whole_period = resolve_period_range(s, p.period, ctx.business_date)
+    key = f"SL_STATEMENT_GENERATION:{whole_period.label}"
+    # A statement is dated, and its items aged, on the day it is made: a run on 6 December
+    # for December shows December to the 6th, never a balance "due 31/12" aged three weeks ahead.
+    period = replace(whole_period, end=min(whole_period.end, ctx.business_date))
     labels = bucket_labels(DEFAULT_BOUNDS)
     # One row per statement, fetched whole (a few hundred bytes per customer): the chunks
     # below commit, which would close a server-side cursor.
