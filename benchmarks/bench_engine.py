@@ -6,9 +6,11 @@
 * the same no-op workload through procrastinate on the same PostgreSQL, as a ratio;
 * one scheduler tick over 10,000 schedules (none due, and 1% due).
 
-Sizes: ``ACAS_BENCH_JOBS`` (default 2000), ``ACAS_BENCH_LATENCY_JOBS`` (200); each worker
-claims ``ACAS_BENCH_PREFETCH`` (default 32, the setting for many short jobs) executions ahead (the
-``prefetch`` setting).
+Sizes: ``ACAS_BENCH_JOBS`` (default 2000), ``ACAS_BENCH_LATENCY_JOBS`` (200). The workers run
+at the shipped settings (``prefetch`` 32, claimed ahead only behind jobs seen to be short,
+``short_job_seconds`` 0.5; ``poll_seconds`` 0.5; the lease's default), unless
+``ACAS_BENCH_PREFETCH``, ``ACAS_BENCH_SHORT_JOB_SECONDS`` or ``ACAS_BENCH_POLL_SECONDS`` say
+otherwise (``ACAS_BENCH_PREFETCH=0`` is the engine as shipped before).
 """
 
 from __future__ import annotations
@@ -44,7 +46,11 @@ PG_ADMIN_URL = os.environ.get("ACAS_TEST_PG_URL", "postgresql+psycopg://postgres
 JOBS = int(os.environ.get("ACAS_BENCH_JOBS", "2000"))
 LATENCY_JOBS = int(os.environ.get("ACAS_BENCH_LATENCY_JOBS", "200"))
 WORKER_COUNTS = (1, 2, 4)
-PREFETCH = int(os.environ.get("ACAS_BENCH_PREFETCH", "32"))
+#: The workers' ``prefetch``: the shipped default unless ``ACAS_BENCH_PREFETCH`` says otherwise.
+PREFETCH = int(os.environ.get("ACAS_BENCH_PREFETCH", str(Settings.model_fields["prefetch"].default)))
+SHORT = float(os.environ.get("ACAS_BENCH_SHORT_JOB_SECONDS", str(Settings.model_fields["short_job_seconds"].default)))
+#: The workers' ``poll_seconds``: the shipped default unless ``ACAS_BENCH_POLL_SECONDS`` says otherwise.
+POLL = float(os.environ.get("ACAS_BENCH_POLL_SECONDS", str(Settings.model_fields["poll_seconds"].default)))
 
 
 @job("BENCH_NOOP", module=Module.SYS, timeout_seconds=60)
@@ -88,9 +94,9 @@ def _settings(url: str, data_dir: Path) -> Settings:
         database_url=url,
         data_dir=data_dir,
         job_modules="benchmarks.bench_engine",
-        poll_seconds=0.02,
-        lease_seconds=30,
+        poll_seconds=POLL,
         prefetch=PREFETCH,
+        short_job_seconds=SHORT,
     )
 
 
@@ -253,7 +259,7 @@ def run() -> list[tuple[str, str]]:
             rate, p50, p99 = _engine_run(backend, workers)
             if backend == "postgresql":
                 pg_rates[workers] = rate
-            label = f"engine {backend} {workers} worker(s), prefetch {PREFETCH}"
+            label = f"engine {backend} {workers} worker(s), prefetch {PREFETCH}, short {SHORT:g}s, poll {POLL:g}s"
             results.append((f"{label}: no-op jobs/s", f"{rate:,.0f}"))
             results.append((f"{label}: ready->running p50/p99 ms (idle)", f"{p50:.1f} / {p99:.1f}"))
         theirs = procrastinate_rate(PG_ADMIN_URL, workers, JOBS)

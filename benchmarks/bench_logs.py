@@ -14,15 +14,16 @@ Figures, each beside its yardstick, every query the median of ``ACAS_BENCH_LOG_R
   words, against the 200 ms target and the ``LIKE '%text%'`` scan the search was before
   (timed once: it reads the whole table);
 * views by job, by level (ERROR and up), by day, by job and day: against the 100 ms target;
-* CSV, JSON and TXT exports of one job's lines and of ten jobs' lines, in a child process: rows/s
-  and the child's peak RSS (flat when the larger export peaks as high as the smaller);
+* CSV, JSON and TXT exports of one job's lines and of ten jobs' lines over the first
+  ``ACAS_BENCH_LOG_EXPORT_DAYS`` (default 100) days, in a child process: rows/s and the
+  child's peak RSS (flat when the larger export peaks as high as the smaller);
 * retention: the oldest month's DEBUG and INFO lines deleted in chunks by
   ``SYS_LOG_CLEANUP``'s own function, in a child process, while this process runs the
   scheduler's tick over and over: lines deleted per second, and the ticks' p50/p99/max
   beside the same ticks with nothing else running.
 
-Environment: ``ACAS_BENCH_LOG_ROWS``, ``ACAS_BENCH_LOG_REPEATS``, ``ACAS_BENCH_LOG_BACKENDS``
-(default ``sqlite,postgresql``), ``ACAS_TEST_PG_URL``.
+Environment: ``ACAS_BENCH_LOG_ROWS``, ``ACAS_BENCH_LOG_REPEATS``, ``ACAS_BENCH_LOG_EXPORT_DAYS``,
+``ACAS_BENCH_LOG_BACKENDS`` (default ``sqlite,postgresql``), ``ACAS_TEST_PG_URL``.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from acas_batch.system.housekeeping import purge_log_chunks
 PG_ADMIN_URL = os.environ.get("ACAS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ROWS = int(os.environ.get("ACAS_BENCH_LOG_ROWS", "1000000"))
 REPEATS = int(os.environ.get("ACAS_BENCH_LOG_REPEATS", "5"))
+EXPORT_DAYS = int(os.environ.get("ACAS_BENCH_LOG_EXPORT_DAYS", "100"))
 DAYS = 400
 START = datetime(2025, 11, 1, tzinfo=UTC)
 LEVELS = [LogLevel.DEBUG] * 60 + [LogLevel.INFO] * 120 + [LogLevel.WARNING] * 14 + [LogLevel.ERROR] * 5
@@ -185,7 +187,8 @@ def _export_child(url: str, out: str, fmt: str, jobs: int) -> None:
     t0 = time.perf_counter()
     for name in names:
         with Session(engine) as s:
-            _, n = export_logs(s, parse_filter({"job_name": name}), ExportFormat(fmt), Path(out), START)
+            raw = {"job_name": name, "date_to": (START + timedelta(days=EXPORT_DAYS - 1)).date()}
+            _, n = export_logs(s, parse_filter(raw), ExportFormat(fmt), Path(out), START)
         count += n
     elapsed = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -39,6 +39,20 @@ def noop(ctx: JobContext[NoopParams]) -> JobResult:
     return JobResult(summary=f"noop {ctx.params.tag}")
 
 
+class GateParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tag: str = "x"
+    gate: str = ""  # a file: the job runs until it exists (none: it ends at once)
+
+
+@job("TEST_GATE", module=Module.SYS, params=GateParams, run_key=_tag_key, timeout_seconds=120, max_attempts=1)
+def gate(ctx: JobContext[GateParams]) -> JobResult:
+    """Run until the file ``gate`` exists: as long as a test wants."""
+    while ctx.params.gate and not os.path.exists(ctx.params.gate):
+        time.sleep(0.02)
+    return JobResult(summary=f"gate {ctx.params.tag} passed")
+
+
 class WriteParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rows: int = Field(default=3, ge=1, le=10_000)

@@ -109,7 +109,14 @@ class Settings(BaseModel):
         default=30, ge=0, description="On SIGTERM/SIGINT, how long running jobs may finish before interruption."
     )
     prefetch: int = Field(
-        default=0, ge=0, le=1000, description="Executions a worker claims ahead of its free job processes."
+        default=32, ge=0, le=1000, description="Executions a worker claims ahead of its free job processes."
+    )
+    short_job_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        le=3600,
+        description="Claims wait in a job process only behind jobs this worker saw finish within this time, and a"
+        " job running longer hands back what waits behind it (0: behind any job).",
     )
     clock_file: Path | None = Field(
         default=None, description="Simulated time shared by processes, read from this file (tests, simulations)."

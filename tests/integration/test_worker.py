@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from acas_batch.batch.operations import cancel, enqueue
+from acas_batch.config import Settings
 from acas_batch.db import transaction
 from acas_batch.errors import ValidationError
 from acas_batch.models import BatchExecution, BatchLog, BatchMetric
@@ -189,7 +190,8 @@ def test_claimed_ahead_work_runs_in_turn_and_goes_back_to_the_queue_on_shutdown(
     from acas_batch.batch.worker import Worker
     from acas_batch.clock import SystemClock
 
-    settings = engine_settings(db_url, tmp_path, shutdown_grace_seconds=0.5, prefetch=2)
+    # Claimed ahead behind any job, as before the short-job rule, so the hung job has two behind it
+    settings = engine_settings(db_url, tmp_path, shutdown_grace_seconds=0.5, prefetch=2, short_job_seconds=0)
     define(engine, "TEST_SLEEP", timeout_seconds=120, max_attempts=1)
     define(engine, "TEST_NOOP", max_concurrency=5)
     first = [_run(engine, "TEST_NOOP", tag=t) for t in "ab"]
@@ -209,3 +211,70 @@ def test_claimed_ahead_work_runs_in_turn_and_goes_back_to_the_queue_on_shutdown(
     assert _state(engine, hung) is ExecutionState.FAILED
     assert [_state(engine, e) for e in later] == [ExecutionState.QUEUED, ExecutionState.QUEUED]
     assert all(r.lease_owner is None for r in executions(engine) if r.id in later)
+
+
+def test_no_short_job_waits_behind_a_long_one_at_the_default_settings(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    from acas_batch.batch.worker import Worker
+    from acas_batch.clock import SystemClock
+
+    # The shipped prefetch; "short" is 3 s rather than 0.5 s so that this test, not the machine's
+    # speed, decides that work is queued behind the job before it turns long
+    settings = engine_settings(db_url, tmp_path, short_job_seconds=3)
+    assert settings.prefetch == Settings.model_fields["prefetch"].default > 0
+    define(engine, "TEST_GATE", max_concurrency=50)
+    define(engine, "TEST_NOOP", max_concurrency=50)
+    worker = Worker(settings, clock=SystemClock(), slots=2, engine=engine)
+    worker.start()
+    gate_file = tmp_path / "open"
+    try:
+        # Given both jobs seen to be short by the worker
+        first = [_run(engine, "TEST_GATE", tag="quick"), _run(engine, "TEST_NOOP", tag="first")]
+        wait_until(lambda: (worker.step(), all(_state(engine, e) is ExecutionState.SUCCEEDED for e in first))[1])
+        # When the gate job runs again, long this time, and twenty short ones are claimed while it
+        # still looks short: about half of them go behind it
+        long = _run(engine, "TEST_GATE", tag="long", gate=str(gate_file))
+        wait_until(lambda: (worker.step(), _state(engine, long) is ExecutionState.RUNNING)[1])
+        with transaction(engine, write=True) as s:
+            short = [enqueue(s, "TEST_NOOP", {"tag": f"s{i}"}, now=NOW, business_date=NOW.date()).id for i in range(20)]
+        worker.step()
+        assert sum(len(slot.queue) for slot in worker._slots) == 21
+        # Then every short one finishes while the long one still runs: those behind it were handed
+        # back (were one stuck there, this could never happen: the gate opens only after)
+        wait_until(lambda: (worker.step(), all(_state(engine, e) is ExecutionState.SUCCEEDED for e in short))[1])
+        assert _state(engine, long) is ExecutionState.RUNNING
+        gate_file.touch()
+        wait_until(lambda: (worker.step(), _state(engine, long) is ExecutionState.SUCCEEDED)[1])
+    finally:
+        gate_file.touch()
+        worker.shutdown()
+
+
+def test_nothing_is_claimed_ahead_behind_a_job_not_known_to_be_short(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    from acas_batch.batch.worker import Worker
+    from acas_batch.clock import SystemClock
+
+    settings = engine_settings(db_url, tmp_path)
+    define(engine, "TEST_GATE", max_concurrency=50)
+    define(engine, "TEST_NOOP", max_concurrency=50)
+    worker = Worker(settings, clock=SystemClock(), slots=1, engine=engine)
+    worker.start()
+    gate_file = tmp_path / "open"
+    try:
+        # Given a job never seen before, running in the worker's only process
+        long = _run(engine, "TEST_GATE", tag="long", gate=str(gate_file))
+        wait_until(lambda: (worker.step(), _state(engine, long) is ExecutionState.RUNNING)[1])
+        # When short work arrives
+        short = [_run(engine, "TEST_NOOP", tag=f"s{i}") for i in range(5)]
+        for _ in range(20):
+            worker.step(timeout=0.02)
+        # Then it stays in the queue for any other worker, unclaimed
+        assert [_state(engine, e) for e in short] == [ExecutionState.QUEUED] * 5
+        gate_file.touch()
+        wait_until(lambda: (worker.step(), all(_state(engine, e) is ExecutionState.SUCCEEDED for e in short))[1])
+    finally:
+        gate_file.touch()
+        worker.shutdown()

@@ -71,7 +71,7 @@ GROUP_MAX = 64
 GROUP_WAIT = 0.05
 
 
-def _child_main(conn: Connection, settings_data: dict[str, Any], parent_pid: int, draining: Any) -> None:
+def _child_main(conn: Connection, settings_data: dict[str, Any], parent_pid: int, draining: Any, handback: Any) -> None:
     """A child's life: run what the worker sends, in order, until it sends ``None``.
 
     The worker may queue several claims here (``prefetch``); each is run in turn and
@@ -79,7 +79,10 @@ def _child_main(conn: Connection, settings_data: dict[str, Any], parent_pid: int
     deferred, then recorded with the others that finish close together in one
     transaction (:func:`finish_deferred`) as soon as no claim is waiting, or the group is
     full or old. Once ``draining`` is set (shutdown), a claim sent ahead (behind another)
-    and not yet started is handed back (``"skipped"``) instead of run.
+    and not yet started is handed back (``"skipped"``) instead of run. ``handback`` holds,
+    under its lock, the number of the last claim started here and the number up to which
+    the worker took back what was not started: those are passed over without a word (the
+    worker has already given them to another process or back to the queue).
     """
     _die_with_parent()
     if os.getppid() != parent_pid:  # the worker died before we could ask to follow it
@@ -111,13 +114,18 @@ def _child_main(conn: Connection, settings_data: dict[str, Any], parent_pid: int
             if message is None:
                 record_group()
                 return
-            claim, start, sent, ahead = message
+            claim, start, sent, ahead, number = message
             if ahead and draining.is_set():
                 conn.send(Outcome(claim.execution_id, SKIPPED))
                 continue
+            with handback.get_lock():
+                if number <= handback[TAKEN_BACK]:
+                    continue
+                handback[STARTED] = number
             start += timedelta(seconds=max(0.0, time.monotonic() - sent))  # it waited here since
+            began = time.monotonic()
             outcome = run_execution(engine, settings, REGISTRY, claim, start, deferred=group)
-            conn.send(outcome)
+            conn.send(Ran(outcome, time.monotonic() - began))
     finally:
         engine.dispose()
 
@@ -126,16 +134,34 @@ def _child_main(conn: Connection, settings_data: dict[str, Any], parent_pid: int
 SKIPPED = "skipped"
 
 
+@dataclass(frozen=True)
+class Ran:
+    """What a job process reports after running a claim: the outcome and how long the job took."""
+
+    outcome: Outcome
+    seconds: float
+
+
+#: The two numbers a worker and its job process share (see :func:`_child_main`).
+STARTED, TAKEN_BACK = 0, 1
+#: Weight of a job's latest run in its typical time (this worker's view).
+RECENT_WEIGHT = 0.5
+
+
 @dataclass
 class _Slot:
     """A job process and the claims sent to it, in order: the first not yet ``ran`` is running."""
 
     process: BaseProcess
     conn: Connection
+    handback: Any  # the numbers shared with the process: the last claim started, the last taken back
     queue: deque[Claim] = field(default_factory=deque)
     ran: set[int] = field(default_factory=set)  # run, success not yet recorded
     running_id: int | None = None
     deadline: float | None = None  # monotonic instant of the running claim's timeout
+    since: float = 0.0  # monotonic instant the running claim started, as the worker saw it
+    sent: int = 0  # claims sent to this process, numbered from 1
+    numbers: dict[int, int] = field(default_factory=dict)  # execution id -> its number here
 
     @property
     def busy(self) -> bool:
@@ -153,7 +179,8 @@ class _Slot:
             self.running_id, self.deadline = None, None
         elif c.execution_id != self.running_id:
             self.running_id = c.execution_id
-            self.deadline = time.monotonic() + c.timeout_seconds if c.timeout_seconds else None
+            self.since = time.monotonic()
+            self.deadline = self.since + c.timeout_seconds if c.timeout_seconds else None
 
 
 class Worker:
@@ -185,8 +212,12 @@ class Worker:
         # released back to the queue on shutdown.
         self._ready: deque[Claim] = deque()
         self.prefetch = settings.prefetch if prefetch is None else prefetch
-        # Each process holds its running claim and up to ``ahead`` claimed ahead.
+        # Each process holds its running claim and up to ``ahead`` claimed ahead ...
         self._ahead = -(-self.prefetch // max(1, slots))
+        # ... but only behind jobs seen to take less than this; one that runs longer hands
+        # back what waits behind it. Unknown jobs count as long. 0: behind any job.
+        self._short = settings.short_job_seconds
+        self._took: dict[int, float] = {}  # job id -> its typical run time (s), as this worker saw it
         self._stop = threading.Event()
         self._listener: Any = None
         self._last_beat = 0.0
@@ -280,15 +311,16 @@ class Worker:
     # --- internals -----------------------------------------------------------------
     def _spawn(self) -> _Slot:
         parent, child = self._ctx.Pipe()
+        handback = self._ctx.Array("q", 2)
         process = self._ctx.Process(
             target=_child_main,
-            args=(child, self.settings.model_dump(), os.getpid(), self._draining),
+            args=(child, self.settings.model_dump(), os.getpid(), self._draining, handback),
             name="acas-batch-job",
             daemon=True,
         )
         process.start()
         child.close()
-        return _Slot(process, parent)
+        return _Slot(process, parent, handback)
 
     def _listen(self) -> None:
         if self.engine.dialect.name != "postgresql":
@@ -325,17 +357,27 @@ class Worker:
                 .values(state=WorkerState.STOPPED, stopped_at=now, heartbeat_at=now)
             )
 
+    def _short_job(self, c: Claim) -> bool:
+        return self._took.get(c.job_id, float("inf")) < self._short
+
     def _room(self, slot: _Slot) -> int:
+        """How many more claims the process may queue: none behind a job that is, or may be, long."""
+        if slot.queue and self._short > 0:
+            waiting = [c for c in slot.queue if c.execution_id not in slot.ran]
+            if not all(self._short_job(c) for c in waiting) or time.monotonic() - slot.since >= self._short:
+                return 0
         return 1 + self._ahead - len(slot.queue)
 
     def _free_slot(self) -> _Slot | None:
-        """The process with the fewest claims, if it has room for one more."""
-        slot = min(self._slots, key=lambda s: len(s.queue), default=None)
-        return slot if slot is not None and self._room(slot) > 0 else None
+        """The process with the fewest claims, among those with room for one more."""
+        return min((s for s in self._slots if self._room(s) > 0), key=lambda s: len(s.queue), default=None)
 
     def _claim(self) -> int:
         while self._ready and (slot := self._free_slot()) is not None:
             self._dispatch(slot, self._ready.popleft())
+        if self._ready:  # no process may take them now: another worker may
+            self._release(list(self._ready))
+            self._ready.clear()
         room = sum(max(0, self._room(s)) for s in self._slots)
         # Claim when a process is idle, or when at least half the claimed-ahead room is free:
         # one claim transaction then serves several jobs.
@@ -356,19 +398,47 @@ class Worker:
                 events=events,
                 clock=self.clock.now,
             )
-        for c in claims:
+        # The room counted every claim as short: the short ones go first, and what cannot be
+        # queued behind another (a job not known to be short) goes back to the queue at once.
+        unplaced: list[Claim] = []
+        for c in sorted(claims, key=lambda c: not self._short_job(c)):
             slot = self._free_slot()
-            if slot is None:  # cannot happen: no more were claimed than there is room for
-                self._ready.append(c)
+            if slot is None:
+                unplaced.append(c)
             else:
                 self._dispatch(slot, c)
         self._emit(events)
-        return len(claims)
+        self._release(unplaced)
+        return len(claims) - len(unplaced)
 
     def _dispatch(self, slot: _Slot, c: Claim) -> None:
         slot.queue.append(c)
         slot.track()
-        slot.conn.send((c, self.clock.now(), time.monotonic(), len(slot.queue) > 1))
+        slot.sent += 1
+        slot.numbers[c.execution_id] = slot.sent
+        slot.conn.send((c, self.clock.now(), time.monotonic(), len(slot.queue) > 1, slot.sent))
+
+    def _hand_back_from_long(self) -> None:
+        """Take back the claims waiting behind a job that has run ``short_job_seconds`` or more.
+
+        Under the lock the process checks before it starts a claim: what it has not started
+        by then it never will, so each is given to another process, or back to the queue.
+        """
+        if self._short <= 0:
+            return
+        mono = time.monotonic()
+        for slot in self._slots:
+            if len(slot.queue) - len(slot.ran) < 2 or mono - slot.since < self._short:
+                continue
+            with slot.handback.get_lock():
+                started = slot.handback[STARTED]
+                slot.handback[TAKEN_BACK] = slot.sent
+            back = [c for c in slot.queue if slot.numbers.get(c.execution_id, 0) > started]
+            for c in back:
+                slot.queue.remove(c)
+                slot.numbers.pop(c.execution_id, None)
+            slot.track()
+            self._ready.extend(back)
 
     def _release(self, claims: list[Claim]) -> None:
         """Give claimed executions that never started back to the queue (fenced: only if still ours)."""
@@ -391,6 +461,7 @@ class Worker:
         if mono - self._last_beat >= interval:
             self._last_beat = mono
             self._heartbeat()
+        self._hand_back_from_long()
         for slot in self._slots:
             c = slot.claim
             if c is not None and slot.deadline is not None and mono >= slot.deadline:
@@ -473,14 +544,25 @@ class Worker:
         skipped: list[Claim] = []
         with contextlib.suppress(EOFError, OSError):
             while slot.busy and slot.conn.poll():
-                outcome: Outcome = slot.conn.recv()
-                self._take(slot, outcome, skipped)
+                message: Outcome | Ran = slot.conn.recv()
+                if isinstance(message, Ran):
+                    self._learn(slot, message)
+                    message = message.outcome
+                self._take(slot, message, skipped)
         slot.track()
         self._release(skipped)
 
     def _drain(self, slot: _Slot) -> None:
         """After the process ended: what it reported before it ended still counts."""
         self._collect_slot(slot)
+
+    def _learn(self, slot: _Slot, ran: Ran) -> None:
+        """Count a run's time into its job's typical time."""
+        job_id = next((c.job_id for c in slot.queue if c.execution_id == ran.outcome.execution_id), None)
+        if job_id is not None:
+            before = self._took.get(job_id)
+            mixed = ran.seconds if before is None else RECENT_WEIGHT * ran.seconds + (1 - RECENT_WEIGHT) * before
+            self._took[job_id] = mixed
 
     def _take(self, slot: _Slot, outcome: Outcome, skipped: list[Claim]) -> None:
         eid = outcome.execution_id
@@ -489,8 +571,10 @@ class Worker:
             return
         if outcome.state == RAN:
             slot.ran.add(eid)
+            slot.track()
             return
         slot.queue.remove(c)
+        slot.numbers.pop(eid, None)
         slot.ran.discard(eid)
         if outcome.state == SKIPPED:
             skipped.append(c)
@@ -543,9 +627,11 @@ class Worker:
     def _replace(self, slot: _Slot) -> None:
         slot.conn.close()
         fresh = self._spawn()
-        slot.process, slot.conn = fresh.process, fresh.conn
+        slot.process, slot.conn, slot.handback = fresh.process, fresh.conn, fresh.handback
         slot.queue.clear()
         slot.ran.clear()
+        slot.numbers.clear()
+        slot.sent = 0
         slot.track()
 
     def _record(self, c: Claim, state: ExecutionState, error_type: str, message: str, *, retry: bool = True) -> None:

@@ -8,7 +8,7 @@ import typer
 
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
 from acas_batch.clock import utcnow
-from acas_batch.services.alerting import deliver_outbox, outbox_list, outbox_status
+from acas_batch.services.alerting import clock_now, deliver_outbox, outbox_list, outbox_status
 from acas_batch.services.monitoring_alerts import acknowledge, active_alerts, monitor_now, resolve
 
 app = typer.Typer(help="Alerts: list the open ones, acknowledge, resolve.")
@@ -73,9 +73,9 @@ def monitor_run_cmd(
     database_url: DatabaseUrlOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Check failures, slow runs and late or missed schedules now; raise and e-mail alerts."""
+    """Check failures, slow runs, late or missed schedules and a dead scheduler now; raise, queue and send alerts."""
     settings, engine = engine_from(config, database_url)
-    data = monitor_now(engine, settings, send=send, now=utcnow())
+    data = monitor_now(engine, settings, send=send, now=clock_now(settings))
     if json_:
         print_json(data)
     else:

@@ -8,13 +8,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from acas_batch.batch.schedules import calendar_from_settings, company_closures
 from acas_batch.config import Settings
 from acas_batch.db import transaction
-from acas_batch.models import AlertState, BatchAlert, BatchExecution, BatchSchedule, ExecutionState
+from acas_batch.models import (
+    AlertState,
+    BatchAlert,
+    BatchExecution,
+    BatchSchedule,
+    BatchWorker,
+    ExecutionState,
+    WorkerRole,
+)
 from acas_batch.monitoring import rules
 from acas_batch.monitoring.alerts import raise_alert
 from acas_batch.monitoring.dispatch import DispatchReport, NotifyPolicy, OfficeHours, dispatch
@@ -38,6 +46,7 @@ class MonitorOptions:
     slow_factor: float = 2.0
     late_tolerance: timedelta = timedelta(minutes=30)
     missed_grace: timedelta = timedelta(minutes=15)
+    scheduler_silence: timedelta = timedelta(minutes=5)
     policy: NotifyPolicy = field(default_factory=NotifyPolicy)
     sender: str = "acas-batch@localhost"
 
@@ -51,6 +60,7 @@ class MonitorReport:
     alerts_raised: int = 0
     alerts_repeated: int = 0
     alerts_resolved: int = 0
+    recorded: int = 0
     notified: int = 0
     notify_error: str | None = None
     run_notices: int = 0
@@ -69,6 +79,7 @@ class MonitorReport:
             "alerts_raised": self.alerts_raised,
             "alerts_repeated": self.alerts_repeated,
             "alerts_resolved": self.alerts_resolved,
+            "recorded_quietly": self.recorded,
             "notified": self.notified,
             "notify_error": self.notify_error,
             "run_notices": self.run_notices,
@@ -89,6 +100,8 @@ class MonitorReport:
         }
 
 
+#: A scheduler_dead alert resolves once a scheduler has ticked this recently.
+SCHEDULER_SILENCE_RESOLVE = timedelta(minutes=1)
 #: A database_unreachable alert resolves after this long without a new database failure.
 DATABASE_QUIET = timedelta(minutes=30)
 
@@ -126,6 +139,11 @@ def resolve_cleared(session: Session, now: datetime) -> int:
                 or not sched.enabled
                 or (sched.next_fire_at is not None and sched.next_fire_at.isoformat() != due)
             )
+        elif alert.rule == "scheduler_dead":
+            last = session.scalar(
+                select(func.max(BatchWorker.heartbeat_at)).where(BatchWorker.role == WorkerRole.SCHEDULER)
+            )
+            cleared = last is not None and now - last <= SCHEDULER_SILENCE_RESOLVE
         elif alert.rule == "database_unreachable":
             cleared = now - alert.last_raised_at > DATABASE_QUIET
         elif alert.rule == "running_long" and alert.execution_id is not None:
@@ -154,6 +172,10 @@ def run_checks(session: Session, now: datetime, options: MonitorOptions) -> Moni
     if options.check_schedule:
         report.findings += rules.late_starts(session, now, tolerance=options.late_tolerance)
         report.findings += rules.missed_schedules(session, now, grace=options.missed_grace)
+        report.findings += rules.scheduler_dead(session, now, limit=options.scheduler_silence)
+        quiet = rules.skipped(session, since, now)
+    else:
+        quiet = []
     report.alerts_resolved = resolve_cleared(session, now)
     for finding in report.findings:
         raised = raise_alert(session, finding, now)
@@ -161,6 +183,14 @@ def run_checks(session: Session, now: datetime, options: MonitorOptions) -> Moni
             report.alerts_raised += 1
         else:
             report.alerts_repeated += 1
+    for finding in quiet:
+        # Recorded, never sent: an alert born resolved (the occurrence will not run again), once.
+        if session.scalar(select(BatchAlert.id).where(BatchAlert.dedup_key == finding.dedup_key).limit(1)):
+            continue
+        raised = raise_alert(session, finding, now)
+        if raised.is_new:
+            raised.alert.state, raised.alert.resolved_at = AlertState.RESOLVED, now
+            report.recorded += 1
     session.flush()
     if options.send_alerts:
         report.dispatch = dispatch(session, now, options.policy)
@@ -202,7 +232,10 @@ def monitor_pass(
     outbox delivered (a mail server that is down leaves them queued, with the reason)."""
     with transaction(engine, write=True) as session:
         opts = options or MonitorOptions(
-            send_alerts=send, policy=policy_for(settings, company_closures(session)), sender=settings.smtp_from
+            send_alerts=send,
+            policy=policy_for(settings, company_closures(session)),
+            sender=settings.smtp_from,
+            scheduler_silence=timedelta(seconds=settings.scheduler_silence_seconds),
         )
         report = run_checks(session, now, opts)
     if opts.send_alerts:

@@ -12,10 +12,18 @@ import statistics
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from acas_batch.models import AlertSeverity, BatchExecution, BatchJob, BatchSchedule, ExecutionState
+from acas_batch.models import (
+    AlertSeverity,
+    BatchExecution,
+    BatchJob,
+    BatchSchedule,
+    BatchWorker,
+    ExecutionState,
+    WorkerRole,
+)
 from acas_batch.monitoring.findings import Finding
 
 FAILED_STATES = (ExecutionState.FAILED, ExecutionState.TIMED_OUT)
@@ -241,3 +249,77 @@ def missed_schedules(session: Session, now: datetime, *, grace: timedelta = time
             )
         )
     return found
+
+
+def scheduler_dead(session: Session, now: datetime, *, limit: timedelta) -> list[Finding]:
+    """The sentinel: the newest scheduler tick is older than ``limit`` while schedules are enabled.
+
+    A scheduler records a heartbeat at the end of every tick (``batch_worker_rec``), so a
+    killed, hung or stopped scheduler shows here whatever its row's state says. Any process
+    that reaches the database can run this (``acas-batch monitor run`` from the system cron).
+    An installation whose scheduler never ran has no row and is not alerted.
+    """
+    last = session.scalar(select(func.max(BatchWorker.heartbeat_at)).where(BatchWorker.role == WorkerRole.SCHEDULER))
+    if last is None or now - last <= limit:
+        return []
+    if session.scalar(select(BatchSchedule.id).where(BatchSchedule.enabled.is_(True)).limit(1)) is None:
+        return []
+    silent = int((now - last).total_seconds())
+    return [
+        Finding(
+            rule="scheduler_dead",
+            severity=AlertSeverity.CRITICAL,
+            dedup_key="scheduler_dead",
+            title=f"no scheduler has ticked for {silent // 60} min: nothing scheduled will start",
+            message=(
+                f"the last scheduler tick was at {last.isoformat()} ({silent} s ago, "
+                f"limit {int(limit.total_seconds())} s); "
+                "start it (`acas-batch scheduler start`) or find out why it stopped"
+            ),
+            details={"last_tick": last.isoformat(), "silent_seconds": silent},
+        )
+    ]
+
+
+def skip_reason_code(reason: str | None) -> str:
+    """A machine-readable code for the reason a scheduler recorded on a SKIPPED occurrence."""
+    text = (reason or "").lower()
+    if text.startswith("misfire (run_latest)"):
+        return "misfire_superseded"
+    if text.startswith("misfire"):
+        return "misfire_past_grace"
+    if "already succeeded" in text:
+        return "run_key_already_succeeded"
+    if any(w in text for w in ("holiday", "weekend", "closure", "business day", "saturday", "sunday")):
+        return "non_business_day"
+    return "other"
+
+
+def skipped(session: Session, since: datetime, now: datetime) -> list[Finding]:
+    """Occurrences recorded SKIPPED in (since, now]: quiet (info) alerts, each with its reason code."""
+    rows = session.execute(
+        select(BatchExecution, BatchJob.name)
+        .join(BatchJob, BatchJob.id == BatchExecution.job_id)
+        .where(
+            BatchExecution.state == ExecutionState.SKIPPED,
+            BatchExecution.created_at > since,
+            BatchExecution.created_at <= now,
+        )
+    ).all()
+    return [
+        Finding(
+            rule="skipped",
+            severity=AlertSeverity.INFO,
+            dedup_key=f"skipped:{ex.id}",
+            title=f"{name} for {ex.business_date.isoformat()} was skipped ({skip_reason_code(ex.reason)})",
+            message=f"{name} execution {ex.id} skipped: {ex.reason or 'no reason recorded'}",
+            job_id=ex.job_id,
+            execution_id=ex.id,
+            details={
+                "reason_code": skip_reason_code(ex.reason),
+                "reason": ex.reason,
+                "nominal_time": ex.nominal_time.isoformat() if ex.nominal_time else None,
+            },
+        )
+        for ex, name in rows
+    ]

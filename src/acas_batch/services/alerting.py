@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from acas_batch.clock import FileClock, utcnow
 from acas_batch.config import Settings
 from acas_batch.db import transaction
 from acas_batch.errors import ValidationError
@@ -56,3 +57,9 @@ def outbox_list(engine: Engine, *, state: str | None = None, limit: int = 50) ->
 def deliver_outbox(engine: Engine, settings: Settings, *, now: datetime) -> dict[str, Any]:
     """Send what waits in the outbox now (normally the monitor does this every pass)."""
     return deliverer_for(settings).deliver_due(engine, now=now).as_dict()
+
+
+def clock_now(settings: Settings) -> datetime:
+    """Now, as the installation's processes see it: the shared simulated clock when
+    ``clock_file`` is set (simulations, tests), else the system's."""
+    return FileClock(settings.clock_file).now() if settings.clock_file else utcnow()
