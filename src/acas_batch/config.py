@@ -139,6 +139,11 @@ class Settings(BaseModel):
         default=None, description="File holding the secret parameters' key(s) (default: data_dir/secret.key)."
     )
     alert_email_to: str = Field(default="", description="Comma-separated recipients of alert e-mail.")
+    notify_allowed: str = Field(
+        default="",
+        description="Comma-separated domains (example.co.uk) or addresses a job's notify.recipients may name "
+        "(empty: any).",
+    )
     smtp_tls: Literal["starttls", "implicit", "none"] = Field(
         default="starttls",
         description="TLS to the mail server: starttls, implicit (port 465) or none (a local relay; no login).",

@@ -9,6 +9,7 @@ we emit ``BEGIN`` ourselves, ``BEGIN IMMEDIATE`` when a connection is opened wit
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import time
@@ -106,6 +107,17 @@ def _install_idle_ping(engine: Engine, idle_seconds: float) -> None:
             raise DisconnectionError("connection failed its ping") from exc
 
 
+def _keep_private(engine: Engine, database: Path) -> None:
+    """The SQLite file and its WAL are made 0600 when a connection opens (the first one creates them)."""
+
+    @event.listens_for(engine, "connect")
+    def _chmod(_dbapi_connection: Any, _record: Any) -> None:
+        for path in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+            with contextlib.suppress(OSError):  # not there yet, or not ours to change
+                if path.exists() and path.stat().st_mode & 0o077:
+                    path.chmod(0o600)
+
+
 def make_engine(
     url: str,
     *,
@@ -129,10 +141,12 @@ def make_engine(
         database = sa_url.database or ""
         uri = sa_url.query.get("uri") == "true"
         if database and database != ":memory:" and not uri:
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            Path(database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         busy_ms = SQLITE_BUSY_TIMEOUT_MS if busy_timeout is None else int(busy_timeout * 1000)
         engine = create_engine(url, echo=echo, connect_args={"timeout": busy_ms / 1000})
         _install_sqlite_hooks(engine, busy_timeout_ms=busy_ms, read_only=uri and sa_url.query.get("mode") == "ro")
+        if database and database != ":memory:" and not database.startswith("file:"):
+            _keep_private(engine, Path(database))
         return engine
     engine = create_engine(
         url,

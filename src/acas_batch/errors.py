@@ -68,6 +68,19 @@ class Conflict(AcasBatchError, RuntimeError):
     exit_code = 75  # EX_TEMPFAIL
 
 
+class PreconditionFailed(Conflict):
+    """An edit named a version (``If-Match``) that is no longer the current one; nothing was changed."""
+
+    http_status = 412
+
+
+class PreconditionRequired(AcasBatchError, ValueError):
+    """An edit did not say which version it changes (``If-Match``); nothing was changed."""
+
+    http_status = 428
+    exit_code = 65
+
+
 class DependencyCycle(Conflict):
     """A dependency would close a cycle between jobs."""
 
@@ -256,7 +269,17 @@ class ReturnSubmitted(Conflict):
 #: Errors that say the data or the request is wrong (a ledger rule refused, a value is
 #: invalid, an archive is refused): a retry minutes later would only say the same again, so
 #: the execution fails at once and an operator looks.
-NEVER_RETRIED: tuple[type[AcasBatchError], ...] = (LedgerError, ValidationError, ArchiveRefused)
+#: The builtin errors of the same kind are faults of the code or of its input (a date out of
+#: range, a None where a value belongs): the same input fails the same way every time.
+NEVER_RETRIED: tuple[type[BaseException], ...] = (
+    LedgerError,
+    ValidationError,
+    ArchiveRefused,
+    ArithmeticError,
+    TypeError,
+    AttributeError,
+    NameError,
+)
 
 
 def never_retried(exc: BaseException) -> bool:

@@ -38,6 +38,7 @@ from acas_batch.batch.registry import Registry
 from acas_batch.config import Settings
 from acas_batch.db import is_sqlite, rowcount, transaction, write_engine
 from acas_batch.errors import AcasBatchError, LeaseLost, RunKeyAlreadySucceeded, never_retried
+from acas_batch.fileperms import private_dir
 from acas_batch.models.batch import BatchExecution, BatchLog
 from acas_batch.models.enums import ExecutionState, LogLevel
 from acas_batch.secretbox import SecretBox
@@ -173,7 +174,7 @@ class RunContext:
 
     def output(self, name: str) -> Path:
         folder = self._settings.outputs / str(self.execution_id)
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
         return folder / name
 
     def warn_outcome(self, reason: str) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from acas_batch.batch.executions import get_execution
+from acas_batch.errors import ValidationError
 from acas_batch.models.batch import BatchExecution, BatchJob, BatchLog, BatchSchedule, BatchWorker
 from acas_batch.models.enums import ExecutionState, WorkerState
 
@@ -54,9 +55,15 @@ def execution_dict(row: BatchExecution, job_name: str) -> dict[str, Any]:
     }
 
 
+#: The most executions one listing returns.
+MAX_LIST = 10_000
+
+
 def list_executions(
     session: Session, *, state: str | None = None, job: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
+    if not 1 <= limit <= MAX_LIST:
+        raise ValidationError(f"limit {limit} must be between 1 and {MAX_LIST}")
     stmt = select(BatchExecution, BatchJob.name).join(BatchJob, BatchJob.id == BatchExecution.job_id)
     if state:
         stmt = stmt.where(BatchExecution.state == ExecutionState(state))

@@ -63,6 +63,8 @@ def run_command(
     json_: JsonOpt = False,
 ) -> int:
     """Run a job now. Parameters are validated first; with --wait, exit 0 only on success."""
+    if timeout is not None and not timeout > 0:
+        raise ValidationError(f"--timeout {timeout:g} must be more than 0 seconds")
     svc = service(config, database_url, actor)
     ok, result = svc.execute_job_now(job, _params(param or []), business_date=business_date, force_reason=force_reason)
     if not ok:
@@ -212,7 +214,10 @@ def show_cmd(
     ):
         if detail.get(key) is not None:
             typer.echo(f"{key:>14}: {detail[key]}")
-    typer.echo("      attempts: " + ", ".join(f"#{a['id']} {a['state']}" for a in detail["attempts"]))
+    typer.echo(
+        "      attempts: "
+        + ", ".join(f"attempt {a['attempt']} {a['state']} (execution {a['id']})" for a in detail["attempts"])
+    )
     for line in detail["logs"]:
         typer.echo(f"  {line['at']:%H:%M:%S} {line['level']:<8} {line['event']}: {line['message']}")
 

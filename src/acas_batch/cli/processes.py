@@ -74,16 +74,23 @@ def simulate_command(
     start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (local).")],
     end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (local), included.")],
     workers: Annotated[int, typer.Option("--workers", help="Job processes.")] = 2,
+    confirm_live: Annotated[
+        bool,
+        typer.Option("--confirm-live", help="The database holds a real company's ledger and is a copy to post into."),
+    ] = False,
     config: ConfigOpt = None,
     database_url: DatabaseUrlOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Run every schedule between two dates on a virtual clock, with the real scheduler and workers.
 
-    Use a scratch database: the simulation records every execution it runs.
+    Use a scratch database: the simulation records every execution it runs and the jobs post
+    to the ledger; a company that is not demo data is refused without --confirm-live.
     """
     svc = _service(config, database_url)
-    ok, report = svc.simulate(parse_business_date(start), parse_business_date(end), workers=workers)
+    ok, report = svc.simulate(
+        parse_business_date(start), parse_business_date(end), workers=workers, confirm_live=confirm_live
+    )
     if not ok:
         raise svc.last_error or ValidationError(str(report))
     if json_:

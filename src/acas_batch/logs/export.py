@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from acas_batch.errors import OutputError, ValidationError
+from acas_batch.fileperms import private_dir, private_file, safe_name
 from acas_batch.logs.query import LogEntry, LogFilter, iter_logs
 from acas_batch.masking import mask_any, mask_text
 
@@ -49,7 +50,7 @@ def export_logs(session: Session, flt: LogFilter, fmt: ExportFormat, dest_dir: P
         OutputError: ``dest_dir`` cannot be created or written.
     """
     try:
-        dest_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(dest_dir)
     except OSError as exc:
         raise OutputError(f"cannot create the export folder {dest_dir}: {exc.strerror or exc}") from exc
     try:
@@ -61,7 +62,8 @@ def export_logs(session: Session, flt: LogFilter, fmt: ExportFormat, dest_dir: P
 def _write_export(
     session: Session, flt: LogFilter, fmt: ExportFormat, dest_dir: Path, now: datetime
 ) -> tuple[Path, int]:
-    stem = f"logs-{flt.job_name or 'all'}-{now:%Y%m%dT%H%M%S}"
+    # The job filter is the user's text: reduced to a plain name, the file cannot leave ``dest_dir``.
+    stem = f"logs-{safe_name(flt.job_name or 'all')}-{now:%Y%m%dT%H%M%S}"
     path = dest_dir / f"{stem}.{fmt.value}"
     n = 1
     while path.exists():  # two exports in one second each keep their own file
@@ -80,6 +82,7 @@ def _write_export(
 def _write_lines(session: Session, flt: LogFilter, fmt: ExportFormat, tmp: Path) -> int:
     count = 0
     with tmp.open("w", encoding="utf-8", newline="") as fh:
+        private_file(tmp)
         if fmt is ExportFormat.CSV:
             writer = csv.writer(fh)
             writer.writerow(CSV_COLUMNS)

@@ -24,6 +24,7 @@ import numpy.typing as npt
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from acas_batch.analysis.money import format_pounds
+from acas_batch.fileperms import FILE_MODE, private_dir, private_file
 
 #: The report fonts (a Latin subset of DejaVu Sans; see ``fonts/LICENSE``).
 FONTS = Path(__file__).resolve().parent / "fonts"
@@ -60,11 +61,18 @@ def render_html(template: str, **context: Any) -> str:
 
 
 def _replace_atomically(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.touch(mode=FILE_MODE)
+    private_file(tmp)
     tmp.write_bytes(data)
     os.replace(tmp, path)
     return path
+
+
+def write_text(path: Path, text: str, *, encoding: str = "utf-8") -> Path:
+    """A text file written atomically, readable by its owner only (Bacs files, MTD JSON)."""
+    return _replace_atomically(path, text.encode(encoding))
 
 
 def _weasyprint_html() -> Any:
@@ -216,10 +224,11 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) 
 def write_csv_blocks(path: Path, header: Sequence[str], blocks: Iterable[bytes]) -> None:
     """A CSV file of ``header`` and then ``blocks``, lines already formatted (as ``db.copy_csv``
     gives them): written to a temporary name, then renamed, as :func:`write_csv`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with tmp.open("wb") as fh:
+            private_file(tmp)
             fh.write((",".join(_csv_fields(header)) + "\r\n").encode())
             for block in blocks:
                 fh.write(block)
@@ -279,10 +288,11 @@ def _csv_fields(values: Sequence[Any]) -> list[str]:
 @contextmanager
 def open_csv(path: Path, header: Sequence[str]) -> Iterator[CsvRows]:
     """A CSV file written as rows come (to a temporary name, renamed into place on success)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with tmp.open("w", newline="", encoding="utf-8") as fh:
+            private_file(tmp)
             out = CsvRows(fh)
             out.writerows([header])
             out.count = 0

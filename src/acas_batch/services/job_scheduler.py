@@ -17,7 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from acas_batch.batch import definitions, operations
 from acas_batch.batch.dependencies import add_dependency, dependency_impact, remove_dependency
@@ -34,9 +35,13 @@ from acas_batch.batch.status import (
 from acas_batch.clock import Clock, FileClock, SystemClock
 from acas_batch.config import Settings, load_settings
 from acas_batch.db import make_engine, transaction
-from acas_batch.errors import AcasBatchError, ValidationError
+from acas_batch.errors import AcasBatchError, Conflict, ValidationError
+from acas_batch.models.batch import BatchExecution
+from acas_batch.models.company import Company
 from acas_batch.models.enums import DependencyCondition, DependencyKind, ExecutionState, WorkerRole
+from acas_batch.secretbox import SecretBox
 from acas_batch.security.actor import Actor
+from acas_batch.services import inputs
 from acas_batch.services.base import resolve_actor
 
 if TYPE_CHECKING:
@@ -204,8 +209,21 @@ class JobSchedulerService:
             except Exception:  # the monitor outlives any one bad pass
                 _log.exception("monitoring pass failed")
 
-    def simulate(self, start: date, end: date, *, workers: int = 2) -> Outcome:
-        """Run every schedule from ``start`` to ``end`` (inclusive, local dates) on a virtual clock."""
+    def simulate(self, start: date, end: date, *, workers: int = 2, confirm_live: bool = False) -> Outcome:
+        """Run every schedule from ``start`` to ``end`` (inclusive, local dates) on a virtual clock.
+
+        The jobs post to the ledger (daily closes, payment runs): a company that is not demo
+        data is refused unless ``confirm_live`` says the database is a copy meant for it.
+        """
+        with transaction(self.engine) as s:
+            company = s.execute(select(Company.name, Company.demo_seed).limit(1)).first()
+        if company is not None and company.demo_seed is None and not confirm_live:
+            return self._failed(
+                Conflict(
+                    f"the database holds the live ledger of {company.name}: a simulation posts closes and payments "
+                    "into it; simulate on a scratch copy and confirm it with --confirm-live"
+                )
+            )
         from acas_batch.batch.simulate import simulate
 
         zone = ZoneInfo(self.settings.timezone)
@@ -249,15 +267,24 @@ class JobSchedulerService:
         force_reason: str | None = None,
     ) -> Outcome:
         """Create an execution of ``name`` now: ``(True, execution_id)`` or ``(False, error)``."""
-        params = dict(params or {})
-        raw_date = params.pop("business_date", business_date)
         try:
+            params = inputs.check_params(params)
+            raw_date = params.pop("business_date", business_date)
+            inputs.check_name("job", name)
+            inputs.check_recipients(self.settings, params)
+            inputs.check_actor(self.actor.username)
+            force_reason = inputs.check_reason(force_reason)
             when = self.business_date(raw_date)
         except AcasBatchError as exc:
             return self._failed(exc)
         now = self.clock.now()
+
+        def checked_enqueue(session: Session, *args: Any, **kwargs: Any) -> BatchExecution:
+            inputs.check_business_date(session, when)
+            return operations.enqueue(session, *args, **kwargs)
+
         ok, row = self._write(
-            operations.enqueue,
+            checked_enqueue,
             name,
             params,
             now=now,
@@ -265,6 +292,7 @@ class JobSchedulerService:
             actor=self.actor.username,
             force_reason=force_reason,
             wait_default_seconds=self._wait_default,
+            seal=lambda clear: SecretBox.for_settings(self.settings).seal(clear),
         )
         if not ok or isinstance(row, str):
             return False, row
@@ -375,12 +403,19 @@ class JobSchedulerService:
 
     def get_execution(self, execution_id: int) -> Outcome:
         try:
+            inputs.check_id("execution id", execution_id)
             with transaction(self.engine) as s:
                 return True, execution_detail(s, execution_id)
         except AcasBatchError as exc:
             return self._failed(exc)
 
     def _act(self, action: Callable[..., Any], execution_id: int, **kwargs: Any) -> Outcome:
+        try:
+            inputs.check_id("execution id", execution_id)
+            required = action is operations.mark_succeeded or bool(kwargs.get("force"))
+            kwargs["reason"] = inputs.check_reason(kwargs.get("reason"), required=required)
+        except AcasBatchError as exc:
+            return self._failed(exc)
         ok, row = self._write(action, execution_id, actor=self.actor.username, now=self.clock.now(), **kwargs)
         if not ok:
             return False, row
@@ -407,6 +442,7 @@ class JobSchedulerService:
 
     def get_dependency_impact(self, execution_id: int) -> Outcome:
         try:
+            inputs.check_id("execution id", execution_id)
             with transaction(self.engine) as s:
                 return True, dependency_impact(s, get_execution(s, execution_id)).as_dict()
         except AcasBatchError as exc:
@@ -414,6 +450,12 @@ class JobSchedulerService:
 
     # --- jobs ----------------------------------------------------------------------------
     def create_job(self, name: str, module: str, handler: str | None = None, **values: Any) -> Outcome:
+        try:
+            inputs.check_name("job", name)
+            if "default_params" in values:
+                inputs.check_params(values["default_params"])
+        except AcasBatchError as exc:
+            return self._failed(exc)
         ok, job = self._write(
             definitions.create_job,
             name,

@@ -38,6 +38,7 @@ from sqlalchemy.engine import URL, make_url
 from acas_batch.config import normalise_database_url
 from acas_batch.db import make_engine
 from acas_batch.errors import BackupError, Conflict
+from acas_batch.fileperms import private_dir, private_file
 
 SQLITE_SUFFIX = ".sqlite.gz"
 PG_SUFFIX = ".pgdump"
@@ -146,6 +147,7 @@ def row_counts(engine: Engine) -> dict[str, int]:
 def _finish(path: Path, backend: str, started: datetime, elapsed: float, counts: dict[str, int]) -> BackupInfo:
     digest = sha256_of(path)
     checksum_path(path).write_text(f"{digest}  {path.name}\n")
+    private_file(checksum_path(path))
     finished = started + timedelta(seconds=elapsed)
     manifest = {
         "backend": backend,
@@ -155,6 +157,7 @@ def _finish(path: Path, backend: str, started: datetime, elapsed: float, counts:
         "row_counts": counts,
     }
     manifest_path(path).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    private_file(manifest_path(path))
     return BackupInfo(path, backend, path.stat().st_size, digest, started, finished, counts)
 
 
@@ -176,7 +179,7 @@ def create_backup(engine: Engine, dest_dir: Path, now: datetime) -> BackupInfo:
     ``now`` names the file and is recorded as the snapshot's start; the duration is
     measured, never read from the wall clock.
     """
-    dest_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(dest_dir)
     stem = f"acas-{engine.dialect.name}-{now.strftime('%Y%m%dT%H%M%SZ')}"
     began = time.monotonic()
     if engine.dialect.name == "sqlite":
@@ -205,6 +208,7 @@ def _backup_sqlite(engine: Engine, path: Path) -> dict[str, int]:
         counts = sqlite_row_counts(snapshot)
         with snapshot.open("rb") as raw, gzip.open(partial, "wb", compresslevel=6) as packed:
             shutil.copyfileobj(raw, packed, _CHUNK)
+    private_file(partial)
     partial.replace(path)
     return counts
 
@@ -224,6 +228,7 @@ def _backup_postgresql(engine: Engine, path: Path) -> dict[str, int]:
             env,
         )  # fmt: skip
         conn.rollback()
+    private_file(partial)
     partial.replace(path)
     return counts
 

@@ -38,7 +38,7 @@ from acas_batch.models import (
     VatReturnRun,
     VatReturnStatus,
 )
-from acas_batch.reports import write_csv, write_table_pdf
+from acas_batch.reports.render import write_csv, write_table_pdf, write_text
 
 
 class VatReturnParams(BaseModel):
@@ -190,7 +190,7 @@ def vat_return(ctx: JobContext[VatReturnParams]) -> JobResult:
     csv_path = ctx.output("vat_return.csv")
     write_csv(csv_path, ["box", "description", "pence"], table)
     json_path = ctx.output("vat_return_mtd.json")
-    json_path.write_text(json.dumps(mtd.mtd_json(), indent=2), encoding="utf-8")
+    write_text(json_path, json.dumps(mtd.mtd_json(), indent=2))
     files = [str(csv_path), str(json_path)]
     if p.output_format.pdf:
         pdf = write_table_pdf(

@@ -47,7 +47,7 @@ from acas_batch.models import (
     VatReturnRun,
     VatReturnStatus,
 )
-from acas_batch.reports.render import write_csv, write_table_pdf
+from acas_batch.reports.render import write_csv, write_table_pdf, write_text
 
 
 class VatReturnParams(BaseModel):
@@ -194,7 +194,7 @@ def sl_vat_return(ctx: JobContext[VatReturnParams]) -> JobResult:
     )
     mtd = built.mtd_json()
     json_path = ctx.output(f"vat_return_{key}.json")
-    json_path.write_text(json.dumps(mtd, indent=2) + "\n")
+    write_text(json_path, json.dumps(mtd, indent=2) + "\n")
     boxes = [
         ("1", "VAT due on sales and other outputs", row.box1_pence),
         ("2", "VAT due on acquisitions from the EU (NI)", row.box2_pence),
