@@ -62,6 +62,19 @@ class Conflict(AcasBatchError, RuntimeError):
     exit_code = 75  # EX_TEMPFAIL
 
 
+class PreconditionFailed(Conflict):
+    """An edit named a version (``If-Match``) that is no longer the current one; nothing was changed."""
+
+    http_status = 412
+
+
+class PreconditionRequired(AcasBatchError, ValueError):
+    """An edit did not say which version it changes (``If-Match``); nothing was changed."""
+
+    http_status = 428
+    exit_code = 65
+
+
 class DependencyCycle(Conflict):
     """A dependency would close a cycle between jobs."""
 

@@ -157,3 +157,10 @@ def preview(
     calendar = calendar_from_settings(settings)
     summary = schedule_summary(stored) | {"kind": kind, "rule_json": spec.rule.to_json()}
     return summary, _rows(next_of_schedules([stored], calendar, after, count), calendar)
+
+
+def schedule_summaries(engine: Engine, *, job: str | None = None) -> list[dict[str, Any]]:
+    """Every schedule (of ``job`` when given, enabled or not) in words."""
+    with transaction(engine) as session:
+        stored = load_schedules(session, job=job.upper() if job else None, include_disabled=True)
+    return [schedule_summary(s) for s in stored]
