@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck unit bench clean chromium
+.PHONY: run test lint typecheck unit bench faults clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ chromium:
 
 test: lint typecheck chromium
 	$(BIN)/pytest -n auto --dist loadfile $(PYTEST_ARGS)
+
+# The fault tests alone (real processes, connections cut, a private PostgreSQL server restarted).
+faults: $(STAMP)
+	$(BIN)/pytest -m faults tests/faults $(PYTEST_ARGS)
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
