@@ -14,6 +14,12 @@ class AcasBatchError(Exception):
     exit_code: int = 1
 
 
+#: Exit codes of the command line beyond the errors' own: an interrupt, and a fault of
+#: acas-batch itself (reported in one line; ``ACAS_DEBUG=1`` shows the traceback).
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70  # EX_SOFTWARE
+
+
 class ConfigError(AcasBatchError, ValueError):
     """The settings (environment, TOML file or flags) are invalid."""
 
@@ -60,6 +66,19 @@ class Conflict(AcasBatchError, RuntimeError):
 
     http_status = 409
     exit_code = 75  # EX_TEMPFAIL
+
+
+class PreconditionFailed(Conflict):
+    """An edit named a version (``If-Match``) that is no longer the current one; nothing was changed."""
+
+    http_status = 412
+
+
+class PreconditionRequired(AcasBatchError, ValueError):
+    """An edit did not say which version it changes (``If-Match``); nothing was changed."""
+
+    http_status = 428
+    exit_code = 65
 
 
 class DependencyCycle(Conflict):
@@ -116,6 +135,50 @@ class DatabaseError(AcasBatchError, RuntimeError):
 
     http_status = 503
     exit_code = 69  # EX_UNAVAILABLE
+
+
+class DatabaseUnreachable(DatabaseError):
+    """The database server does not answer: down, a wrong host or port, refused."""
+
+    exit_code = 69  # EX_UNAVAILABLE
+
+
+class DatabaseMissing(DatabaseError):
+    """No database exists where the settings point (no SQLite file, no such PostgreSQL database)."""
+
+    exit_code = 80
+
+
+class DatabaseNotInitialised(DatabaseError):
+    """The database exists but holds no acas-batch schema: ``acas-batch init`` was not run."""
+
+    exit_code = 81
+
+
+class NotADatabase(DatabaseError):
+    """The file the settings name is not a SQLite database."""
+
+    exit_code = 82
+
+
+class DatabaseReadOnly(DatabaseError):
+    """The database may only be read (file permissions, a read-only role) and the command writes."""
+
+    http_status = 403
+    exit_code = 83
+
+
+class DatabaseLocked(DatabaseError):
+    """Another process held the database past the busy timeout."""
+
+    exit_code = 84
+
+
+class OutputError(AcasBatchError, OSError):
+    """A file or folder the command writes cannot be created there."""
+
+    http_status = 500
+    exit_code = 73  # EX_CANTCREAT
 
 
 class BackupError(AcasBatchError, RuntimeError):
@@ -206,7 +269,17 @@ class ReturnSubmitted(Conflict):
 #: Errors that say the data or the request is wrong (a ledger rule refused, a value is
 #: invalid, an archive is refused): a retry minutes later would only say the same again, so
 #: the execution fails at once and an operator looks.
-NEVER_RETRIED: tuple[type[AcasBatchError], ...] = (LedgerError, ValidationError, ArchiveRefused)
+#: The builtin errors of the same kind are faults of the code or of its input (a date out of
+#: range, a None where a value belongs): the same input fails the same way every time.
+NEVER_RETRIED: tuple[type[BaseException], ...] = (
+    LedgerError,
+    ValidationError,
+    ArchiveRefused,
+    ArithmeticError,
+    TypeError,
+    AttributeError,
+    NameError,
+)
 
 
 def never_retried(exc: BaseException) -> bool:

@@ -26,7 +26,7 @@ from acas_batch.models import (
     SysBackup,
 )
 from acas_batch.system.backup import BackupInfo, create_backup, restore_backup, row_counts, verify_backup
-from acas_batch.system.backup_register import apply_retention, latest_verified, record_backup
+from acas_batch.system.backup_register import apply_retention, generation_for, latest_verified, record_backup
 from tests.books import Books
 from tests.integration.test_cli import acas
 from tests.support.context import run_job
@@ -172,7 +172,9 @@ def test_db_backup_and_restore_from_the_command_line(db_url: str, empty_db_url: 
     made = acas("db", "backup", "--database-url", db_url, "--dest-dir", str(tmp_path), "--json")
     assert made.returncode == 0, made.stderr
     data = json.loads(made.stdout)
-    assert data["verified"] is True and data["generation"] == "monthly"
+    # The first backup ever is monthly only at the turn of a month (a 6 December one is weekly)
+    generation = "monthly" if datetime.now(UTC).day <= 3 else "weekly"
+    assert data["verified"] is True and data["generation"] == generation
     assert data["row_counts"]["batch_job_rec"] == 32
 
     restored = acas("db", "restore", data["path"], "--database-url", empty_db_url, "--json")
@@ -191,7 +193,7 @@ def test_db_backup_and_restore_from_the_command_line(db_url: str, empty_db_url: 
 
     listed = acas("db", "backups", "--database-url", db_url, "--json")
     assert [(b["path"], b["generation"], b["verified_at"] is not None) for b in json.loads(listed.stdout)] == [
-        (data["path"], "monthly", True)
+        (data["path"], generation, True)
     ]
 
 
@@ -203,6 +205,10 @@ def test_the_backup_job_registers_verifies_and_grades_generations(engine: Engine
     second = run_job(engine, settings, "SYS_DATABASE_BACKUP", now=NOW + timedelta(days=1))  # Monday: a new week
     third = run_job(engine, settings, "SYS_DATABASE_BACKUP", now=NOW + timedelta(days=2))
     assert [r.result.data["generation"] for r in (second, third) if r.result] == ["weekly", "daily"]
+    # A first backup in the middle of a month (6 December) is not monthly
+    with transaction(engine) as s:
+        assert generation_for(s, datetime(2026, 12, 6, 1, tzinfo=UTC)) is BackupGeneration.WEEKLY
+        assert generation_for(s, datetime(2026, 12, 1, 1, tzinfo=UTC)) is BackupGeneration.MONTHLY
     with transaction(engine) as s:
         rows = list(s.scalars(select(SysBackup).order_by(SysBackup.id)))
         assert all(r.verified_at is not None and r.execution_id is not None for r in rows)

@@ -54,6 +54,10 @@ def test_database_url_from_environment_and_default_location(tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "var" / "acas.db").exists()
     other = tmp_path / "other.db"
+    missing = acas("db", "current", "--json", env={"ACAS_DATABASE_URL": f"sqlite:///{other}"})
+    assert missing.returncode == 80, missing.stderr  # no such file: refused, and none created
+    assert not other.exists()
+    other.touch()  # an empty database: nothing applied yet
     result = acas("db", "current", "--json", env={"ACAS_DATABASE_URL": f"sqlite:///{other}"})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["current"] is None
@@ -79,3 +83,15 @@ def test_user_errors_are_one_line_without_traceback(args: list[str], env: dict[s
     assert lines[0].startswith("error: ")
     assert expected in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_negative_limits_and_timeouts_are_refused_in_one_line_before_anything_is_created(db_url: str) -> None:
+    assert acas("init", "--database-url", db_url).returncode == 0
+    listed = acas("executions", "list", "--limit", "-1", "--database-url", db_url)
+    assert listed.returncode != 0 and "limit -1 must be between 1 and" in listed.stderr
+    assert "Traceback" not in listed.stderr
+    waited = acas("run", "SYS_HEALTH_CHECK", "--wait", "--timeout", "-1", "--database-url", db_url)
+    assert waited.returncode != 0 and "--timeout -1 must be more than 0 seconds" in waited.stderr
+    assert "Traceback" not in waited.stderr
+    after = acas("executions", "list", "--database-url", db_url, "--json")
+    assert after.returncode == 0 and json.loads(after.stdout) == []

@@ -198,7 +198,9 @@ def test_a_payment_run_crashed_mid_run_and_rerun_pays_each_invoice_exactly_once(
     assert again.state is ExecutionState.SUCCEEDED and again.result is not None
     assert again.result.counts["payments"] == 3 and again.result.totals["paid_pence"] == 39_300
     # A later run (another business date) finds nothing of these left to pay.
-    later = run_job(engine, settings, "PL_PAYMENT_RUN", now=NOW, business_date=date(2026, 7, 1), params=params)
+    later = run_job(
+        engine, settings, "PL_PAYMENT_RUN", now=NOW, business_date=date(2026, 7, 1), params={"chunk_suppliers": 1}
+    )
     assert later.result is not None and later.result.counts["payments"] == 0
     with transaction(engine) as s:
         cleared: dict[int, int] = defaultdict(int)
@@ -356,3 +358,28 @@ def test_an_invoice_paid_elsewhere_after_the_run_read_it_is_not_paid_again_and_t
     assert left[ids["C1"]] == 0 and left[c2] == 0
     assert _bank_credits(engine, "PL_PAYMENT_RUN:2026-06-30") == 38_700
     _assert_sound(engine)
+
+
+def test_a_payment_date_whose_bacs_submission_day_has_passed_is_refused_before_paying(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    # Given invoices due, and a run on Thursday 27 August asking to pay on Friday 28 August
+    _payables(engine)
+    thursday = date(2026, 8, 27)
+    run = run_job(
+        engine,
+        _settings(db_url, tmp_path),
+        "PL_PAYMENT_RUN",
+        now=datetime(2026, 8, 27, 14, tzinfo=UTC),
+        business_date=thursday,
+        params={"payment_date": "2026-08-28"},
+    )
+    # Then the run fails saying why and which date would do (Bacs needs two working days; Monday is a holiday)
+    assert run.state is ExecutionState.FAILED
+    assert "Bacs submission on 2026-08-26, before the business date 2026-08-27" in str(run.error)
+    assert "earliest payment date is 2026-09-01" in str(run.error)
+    # and nothing was paid or written
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(SupplierPayment)) == 0
+        assert s.scalar(select(func.count()).select_from(PaymentRun)) == 0
+    assert not (run.context.output("bacs_standard18.txt")).exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -54,3 +55,61 @@ def test_the_facade_runs_jobs_and_manages_definitions(engine: Engine, db_url: st
     ok, refused = svc.execute_job_now("GL_DAILY_CLOSE", {"business_date": "2024-12-02"})
     assert not ok and refused == "job 'GL_DAILY_CLOSE' is disabled"
     assert svc.stop_scheduler() == (False, "the scheduler is not running in this process")
+
+
+def test_a_business_date_outside_the_open_financial_years_is_refused_before_anything_is_created(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from acas_batch.ledger.chart import install_standard_books
+    from acas_batch.models import BatchExecution
+
+    # Given a company whose financial years run from 1 April 2026 to 31 March 2028
+    with Session(engine) as s:
+        install_standard_books(s, name="T Ltd", first_day=date(2026, 4, 1), years=2, created_at=datetime.now(UTC))
+        s.commit()
+    svc = JobSchedulerService(engine, settings=engine_settings(db_url, tmp_path), actor=user(engine, "ann"))
+    assert svc.create_job("GL_DAILY_CLOSE", "GL", handler="TEST_NOOP")[0]
+    # When runs are asked for at the ends of the calendar and just outside the years
+    for day in ("9999-12-31", "0001-01-01", "2026-03-31", "2028-04-01"):
+        ok, problem = svc.execute_job_now("GL_DAILY_CLOSE", {"business_date": day})
+        # Then each is refused in one line naming the years, and nothing is created
+        assert not ok and problem == (
+            f"business_date {day} is outside the company's open financial years (2026-04-01 to 2028-03-31)"
+        )
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(BatchExecution)) == 0
+    ok, execution_id = svc.execute_job_now("GL_DAILY_CLOSE", {"business_date": "2028-03-31"})
+    assert ok and isinstance(execution_id, int)
+
+
+def test_simulate_refuses_a_live_ledger_unless_confirmed(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select, update
+    from sqlalchemy.orm import Session
+
+    from acas_batch.ledger.chart import install_standard_books
+    from acas_batch.models import BatchExecution, Company
+
+    # Given a real company's books (not demo data)
+    with Session(engine) as s:
+        install_standard_books(s, name="Real Ltd", first_day=date(2026, 4, 1), years=2, created_at=datetime.now(UTC))
+        s.commit()
+        assert s.scalar(select(Company.demo_seed)) is None
+    svc = JobSchedulerService(engine, settings=engine_settings(db_url, tmp_path), actor=user(engine, "ann"))
+    # When a simulation is asked for without confirmation, it is refused and nothing runs
+    ok, problem = svc.simulate(date(2026, 12, 7), date(2026, 12, 8), workers=1)
+    assert not ok and "live ledger of Real Ltd" in problem and "--confirm-live" in problem
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(BatchExecution)) == 0
+    # A demo company is scratch: the same simulation is accepted
+    with Session(engine) as s:
+        s.execute(update(Company).values(demo_seed=1))
+        s.commit()
+    ok, report = svc.simulate(date(2026, 12, 7), date(2026, 12, 7), workers=1)
+    assert ok, report

@@ -17,7 +17,15 @@ from acas_batch.errors import (
 
 @pytest.mark.parametrize(
     "exc",
-    [CloseRefused("earlier periods open"), InsufficientStock("no stock"), ValidationError("bad"), ArchiveRefused("x")],
+    [
+        CloseRefused("earlier periods open"),
+        InsufficientStock("no stock"),
+        ValidationError("bad"),
+        ArchiveRefused("x"),
+        OverflowError("date value out of range"),  # 0001-01-01 less a day: the same every time
+        ZeroDivisionError(),
+        TypeError("unsupported operand"),
+    ],
 )
 def test_refusals_are_never_retried(exc: Exception) -> None:
     assert never_retried(exc)

@@ -154,3 +154,13 @@ def test_new_runs_control_counts_what_arrived(app_client: TestClient, engine: En
     _runs(engine, settings, "SL_AGED_DEBTORS", 2)
     assert "2 new runs" in app_client.get(f"/runs/new-count?after={first}").text
     assert "new run" not in app_client.get(f"/runs/new-count?after={first}&job=SYS_*").text
+
+
+def test_live_parts_render_alone_for_htmx(app_client: TestClient, engine: Engine, settings: Settings) -> None:
+    (run,) = _runs(engine, settings, "SYS_HEALTH_CHECK", 1)
+    sign_in(app_client, "viewer")
+    for path in ("/", f"/runs/{run}"):
+        part = app_client.get(path, headers={"HX-Request": "true"})
+        assert part.status_code == 200, part.text
+        assert part.text.lstrip().startswith("<div") and "<html" not in part.text
+    assert 'data-state="queued"' in app_client.get(f"/runs/{run}", headers={"HX-Request": "true"}).text

@@ -115,7 +115,7 @@ class JobSpec:
                 if err["type"] == "extra_forbidden":
                     msg = "unknown parameter"
                 problems.append(f"{where}: {msg}")
-                fields.setdefault(where, msg)
+                fields.setdefault(str(err["loc"][0]) if err["loc"] else "parameters", msg)
             raise ValidationError(f"invalid parameters for {self.key}: " + "; ".join(problems), fields=fields) from None
 
     @property

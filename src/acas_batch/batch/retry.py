@@ -17,6 +17,8 @@ from datetime import timedelta
 CHILD_DIED = "WorkerChildDied"
 #: The error type recorded when a worker stops renewing its lease.
 LEASE_EXPIRED = "LeaseExpired"
+#: The error type recorded when the database went away under a running job.
+DATABASE_LOST = "DatabaseUnavailable"
 
 
 @dataclass(frozen=True)

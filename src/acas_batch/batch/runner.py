@@ -11,6 +11,8 @@ is open they are buffered and written with the next commit instead.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from acas_batch.batch.context import JobResult
 from acas_batch.batch.events import ExecutionEvent
+from acas_batch.batch.outage import is_outage, one_line, patiently
 from acas_batch.batch.queue import (
     Claim,
     Events,
@@ -35,13 +38,16 @@ from acas_batch.batch.queue import (
     save_progress,
 )
 from acas_batch.batch.registry import Registry
+from acas_batch.batch.retry import DATABASE_LOST
 from acas_batch.config import Settings
 from acas_batch.db import is_sqlite, rowcount, transaction, write_engine
 from acas_batch.errors import AcasBatchError, LeaseLost, RunKeyAlreadySucceeded, never_retried
 from acas_batch.fileperms import private_dir
-from acas_batch.models import BatchExecution, BatchLog
+from acas_batch.models.batch import BatchExecution, BatchLog
 from acas_batch.models.enums import ExecutionState, LogLevel
 from acas_batch.secretbox import SecretBox
+
+_log = logging.getLogger("acas_batch.runner")
 
 
 class OffsetClock:
@@ -283,7 +289,9 @@ def _fail(  # noqa: PLR0917
     retry: bool = True,
 ) -> Outcome:
     events: Events = []
-    try:
+
+    def record() -> None:
+        events.clear()
         with transaction(engine, write=True) as s:
             finish_failure(
                 s,
@@ -296,6 +304,9 @@ def _fail(  # noqa: PLR0917
                 wait_default_seconds=wait_default,
                 events=events,
             )
+
+    try:
+        patiently(record, _log, f"execution {execution_id}", "recording its failure")
     except LeaseLost as exc:
         return Outcome(execution_id, "lease_lost", error=str(exc))
     return Outcome(execution_id, ExecutionState.FAILED.value, tuple(events), error=message)
@@ -361,7 +372,10 @@ def run_execution(
             ctx.session.rollback()
             return Outcome(execution_id, "lease_lost", error=str(exc))
         except Exception as exc:
-            ctx.session.rollback()
+            with contextlib.suppress(Exception):  # a lost connection cannot even roll back
+                ctx.session.rollback()
+            if is_outage(exc):  # the database went away under the job: not the job's fault
+                return _fail(engine, execution_id, token, clock.now(), DATABASE_LOST, one_line(exc), wait_default)
             ctx.log.error(
                 f"{type(exc).__name__}: {exc}",
                 event="execution_failed",
@@ -400,6 +414,13 @@ def run_execution(
             if not is_run_key_conflict(exc):
                 raise
             return _run_key_taken(engine, claim, clock.now(), wait_default)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            with contextlib.suppress(Exception):
+                ctx.session.rollback()
+            # The commit's fate is unknown: if it landed, the fenced failure is refused (lease lost).
+            return _fail(engine, execution_id, token, clock.now(), DATABASE_LOST, one_line(exc), wait_default)
     finally:
         ctx.close()
     state = ExecutionState.WARNING if ctx.warning else ExecutionState.SUCCEEDED

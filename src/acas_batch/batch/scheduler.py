@@ -38,6 +38,7 @@ from acas_batch import __version__
 from acas_batch.batch.calendar import next_occurrence, occurrences
 from acas_batch.batch.events import ExecutionEvent, Observers
 from acas_batch.batch.executions import notify_workers, run_key_for
+from acas_batch.batch.outage import Outage
 from acas_batch.batch.queue import Events, promote_ready, recover_expired
 from acas_batch.batch.registry import REGISTRY, Registry
 from acas_batch.batch.schedules import calendar_from_settings, company_closures, spec_of
@@ -45,7 +46,7 @@ from acas_batch.clock import Clock
 from acas_batch.config import Settings
 from acas_batch.db import transaction
 from acas_batch.errors import ValidationError
-from acas_batch.models import BatchDependency, BatchExecution, BatchJob, BatchSchedule, BatchWorker
+from acas_batch.models.batch import BatchDependency, BatchExecution, BatchJob, BatchSchedule, BatchWorker
 from acas_batch.models.enums import DependencyKind, ExecutionState, MisfirePolicy, TriggerKind, WorkerRole, WorkerState
 
 log = logging.getLogger("acas_batch.scheduler")
@@ -401,6 +402,7 @@ class Scheduler:
         self.scheduler_id = scheduler_id or f"scheduler:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stop = threading.Event()
         self.fire_schedules = fire_schedules
+        self.outage = Outage(log, self.scheduler_id)
 
     @property
     def calendar(self) -> Calendar:
@@ -439,19 +441,24 @@ class Scheduler:
         """Tick until stopped. A failed tick (database away) is logged and retried."""
         try:
             while not self._stop.is_set() and not (until and until()):
+                pause = self.settings.poll_seconds
                 try:
                     self.tick()
-                except Exception:
-                    log.exception("scheduler tick failed; retrying")
-                self._stop.wait(self.settings.poll_seconds)
+                    self.outage.ok()
+                except Exception as exc:
+                    pause = max(pause, self.outage.failed(exc, "ticking"))
+                self._stop.wait(pause)
         finally:
-            with transaction(self.engine, write=True) as s:
-                now = self.clock.now()
-                s.execute(
-                    update(BatchWorker)
-                    .where(BatchWorker.id == self.scheduler_id)
-                    .values(state=WorkerState.STOPPED, stopped_at=now, heartbeat_at=now)
-                )
+            try:
+                with transaction(self.engine, write=True) as s:
+                    now = self.clock.now()
+                    s.execute(
+                        update(BatchWorker)
+                        .where(BatchWorker.id == self.scheduler_id)
+                        .values(state=WorkerState.STOPPED, stopped_at=now, heartbeat_at=now)
+                    )
+            except Exception as exc:  # the row stays running; a live process marks it lost later
+                self.outage.failed(exc, "recording its stop")
 
     def register(self) -> None:
         """Record this scheduler's heartbeat now, so it is seen before its first tick."""

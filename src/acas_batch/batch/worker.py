@@ -35,6 +35,7 @@ from sqlalchemy.engine import make_url
 
 from acas_batch import __version__
 from acas_batch.batch.events import Observers
+from acas_batch.batch.outage import Outage, patiently
 from acas_batch.batch.queue import Claim, ClaimLimits, Events, claim, finish_failure, release_claim, renew
 from acas_batch.batch.registry import REGISTRY
 from acas_batch.batch.registry import load_job_modules as load_registered_modules
@@ -44,7 +45,7 @@ from acas_batch.clock import Clock
 from acas_batch.config import Settings
 from acas_batch.db import make_engine, transaction
 from acas_batch.errors import LeaseLost
-from acas_batch.models import BatchWorker
+from acas_batch.models.batch import BatchWorker
 from acas_batch.models.enums import ExecutionState, WorkerRole, WorkerState
 
 log = logging.getLogger("acas_batch.worker")
@@ -97,7 +98,12 @@ def _child_main(conn: Connection, settings_data: dict[str, Any], parent_pid: int
     group: list[DeferredSuccess] = []
 
     def record_group() -> None:
-        for outcome in finish_deferred(engine, settings, group):
+        # Kept until it lands: the worker renews these leases meanwhile, and a success
+        # recorded after its lease was lost is refused by the fencing token.
+        outcomes = patiently(
+            lambda: finish_deferred(engine, settings, group), log, "job process", "recording successes"
+        )
+        for outcome in outcomes:
             conn.send(outcome)
         group.clear()
 
@@ -220,7 +226,10 @@ class Worker:
         self._took: dict[int, float] = {}  # job id -> its typical run time (s), as this worker saw it
         self._stop = threading.Event()
         self._listener: Any = None
+        self._listen_failures = 0
+        self._listen_retry_at = 0.0  # monotonic: when to try the LISTEN connection again
         self._last_beat = 0.0
+        self.outage = Outage(log, self.worker_id)
 
     # --- lifecycle -----------------------------------------------------------------
     def request_stop(self) -> None:
@@ -245,19 +254,20 @@ class Worker:
             while not self._stop.is_set() and not (until and until()):
                 try:
                     self.step()
-                except Exception:  # the database went away, say: keep the children, try again
-                    log.exception("worker step failed; retrying")
-                    time.sleep(self.settings.poll_seconds)
+                except Exception as exc:  # the database went away, say: keep the children, try again
+                    self._stop.wait(max(self.settings.poll_seconds, self.outage.failed(exc, "claiming work")))
         finally:
             self.shutdown()
 
     def step(self, timeout: float | None = None) -> int:
         """One turn of the loop: heartbeat, timeouts, results, claims, then wait. Returns claims made."""
         self._maintain()
-        claimed = 0 if self._stop.is_set() else self._claim()
-        if not claimed:
-            self._wait(self.settings.poll_seconds if timeout is None else timeout)
-        self._collect()
+        try:
+            claimed = 0 if self._stop.is_set() else self._claim()
+            if not claimed:
+                self._wait(self.settings.poll_seconds if timeout is None else timeout)
+        finally:  # what the job processes report is taken in even while the database is away
+            self._collect()
         return claimed
 
     def shutdown(self) -> None:
@@ -302,7 +312,10 @@ class Worker:
             with contextlib.suppress(Exception):
                 self._listener.close()
             self._listener = None
-        self._unregister()
+        try:
+            self._unregister()
+        except Exception as exc:  # the row stays running; a live process marks it lost later
+            self.outage.failed(exc, "recording its stop")
 
     @property
     def busy_count(self) -> int:
@@ -328,8 +341,45 @@ class Worker:
         import psycopg
 
         url = make_url(self.settings.database_url).set(drivername="postgresql")
-        self._listener = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
-        self._listener.execute("LISTEN acas_batch_queued")
+        listener = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True, connect_timeout=5)
+        try:
+            listener.execute("LISTEN acas_batch_queued")
+        except Exception:
+            listener.close()
+            raise
+        self._listener = listener
+
+    def _listener_socket(self) -> int | None:
+        """The LISTEN connection's socket; None while it is lost (the worker polls meanwhile).
+
+        A lost connection is dropped and opened again with a growing pause between tries.
+        """
+        if self.engine.dialect.name != "postgresql" or self._stop.is_set():
+            return None
+        if self._listener is None:
+            if time.monotonic() < self._listen_retry_at:
+                return None
+            try:
+                self._listen()
+            except Exception as exc:
+                self._listener_lost(exc)
+                return None
+            self._listen_failures = 0
+            log.info("%s: listening for new work again", self.worker_id)
+        try:
+            return int(self._listener.pgconn.socket)
+        except Exception as exc:
+            self._listener_lost(exc)
+            return None
+
+    def _listener_lost(self, exc: BaseException) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                self._listener.close()
+            self._listener = None
+        self._listen_failures += 1
+        # Until it is back the worker polls every ``poll_seconds``.
+        self._listen_retry_at = time.monotonic() + self.outage.failed(exc, "listening for new work")
 
     def _register(self) -> None:
         now = self.clock.now()
@@ -398,6 +448,7 @@ class Worker:
                 events=events,
                 clock=self.clock.now,
             )
+        self.outage.ok()
         # The room counted every claim as short: the short ones go first, and what cannot be
         # queued behind another (a job not known to be short) goes back to the queue at once.
         unplaced: list[Claim] = []
@@ -479,9 +530,10 @@ class Worker:
                     s, worker_id=self.worker_id, held=held, now=now, lease_seconds=self.settings.lease_seconds
                 )
                 s.execute(update(BatchWorker).where(BatchWorker.id == self.worker_id).values(heartbeat_at=now))
-        except Exception:  # a busy or unreachable database: try again at the next beat
-            log.warning("heartbeat failed", exc_info=True)
+        except Exception as exc:  # a busy or unreachable database: try again at the next beat
+            self.outage.failed(exc, "renewing its leases")
             return
+        self.outage.ok()
         gone = renewal.lost | renewal.cancel_requested
         for c in list(self._ready):
             if c.execution_id in gone:
@@ -515,17 +567,21 @@ class Worker:
     def _wait(self, timeout: float) -> None:
         waitables: list[Any] = [s.conn for s in self._slots if s.busy]
         waitables += [s.process.sentinel for s in self._slots if s.busy]
-        if self._listener is not None and not self._stop.is_set():
-            waitables.append(self._listener.pgconn.socket)
+        sock = self._listener_socket()
+        if sock is not None:
+            waitables.append(sock)
         if not waitables:
-            time.sleep(timeout)
+            self._stop.wait(timeout)
             return
         ready = wait(waitables, timeout=timeout)
-        if self._listener is not None and self._listener.pgconn.socket in ready:
-            pg = self._listener.pgconn
-            pg.consume_input()
-            while pg.notifies() is not None:
-                pass
+        if sock is not None and sock in ready and self._listener is not None:
+            try:
+                pg = self._listener.pgconn
+                pg.consume_input()
+                while pg.notifies() is not None:
+                    pass
+            except Exception as exc:  # the server closed it: restarted, or our backend was terminated
+                self._listener_lost(exc)
 
     def _collect(self) -> None:
         for slot in self._slots:
@@ -652,6 +708,9 @@ class Worker:
                 )
         except LeaseLost:
             log.warning("execution %s: lease lost before %s could be recorded", c.execution_id, state.value)
+            return
+        except Exception as exc:  # the database is away: the lease expires and a scheduler recovers it
+            self.outage.failed(exc, f"recording execution {c.execution_id} as {state.value}")
             return
         self._emit(events)
 

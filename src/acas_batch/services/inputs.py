@@ -11,11 +11,15 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from acas_batch.batch.localtime import zone
 from acas_batch.batch.operations import parse_business_date
 from acas_batch.clock import Clock, SystemClock
 from acas_batch.config import Settings
 from acas_batch.errors import ValidationError
+from acas_batch.models.company import AccountingPeriod, PeriodStatus
 from acas_batch.models.enums import ExecutionState, Module, ShiftPolicy
 
 __all__ = [
@@ -23,6 +27,7 @@ __all__ = [
     "Module",
     "ShiftPolicy",
     "check_actor",
+    "check_business_date",
     "check_id",
     "check_name",
     "check_params",
@@ -96,6 +101,32 @@ def parse_state(value: str | None) -> ExecutionState | None:
 def today(settings: Settings, clock: Clock | None = None) -> date:
     """Today's date in the settings' time zone: the default business date."""
     return (clock or SystemClock()).now().astimezone(zone(settings.timezone)).date()
+
+
+def check_business_date(session: Session, day: date) -> None:
+    """Refuse a business date outside the company's open financial years (before anything is created).
+
+    An open year is one with a period not yet locked by its year end. A database without
+    a ledger (no periods at all) has no years to hold to: any date is taken.
+
+    Raises:
+        ValidationError: naming the date and the years open.
+    """
+    open_years = select(AccountingPeriod.financial_year).where(AccountingPeriod.status != PeriodStatus.LOCKED)
+    first, last = session.execute(
+        select(func.min(AccountingPeriod.start_date), func.max(AccountingPeriod.end_date)).where(
+            AccountingPeriod.financial_year.in_(open_years)
+        )
+    ).one()
+    if first is None:
+        if session.scalar(select(func.count()).select_from(AccountingPeriod)):
+            raise ValidationError(f"business_date {day.isoformat()}: the company has no open financial year")
+        return
+    if not first <= day <= last:
+        raise ValidationError(
+            f"business_date {day.isoformat()} is outside the company's open financial years "
+            f"({first.isoformat()} to {last.isoformat()})"
+        )
 
 
 # --- hostile input: one clear line, nothing written --------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -165,6 +166,8 @@ def _int(name: str, value: str | None, *, minimum: int) -> int | None:
         raise ValidationError(f"{name} {value!r} is not a whole number") from None
     if number < minimum:
         raise ValidationError(f"{name} {number} is below {minimum}")
+    if number > 2**63 - 1:
+        raise ValidationError(f"{name} {number} is too large")
     return number
 
 
@@ -458,24 +461,42 @@ def param_fields(engine: Engine, job: str) -> list[dict[str, Any]]:
     if handler not in REGISTRY:
         raise JobNotFound(f"job {job!r}: no code is registered under {handler!r}")
     schema = REGISTRY.get(handler).params_model.model_json_schema()
+    defs = schema.get("$defs", {})
     required = set(schema.get("required", []))
     fields = []
     for name, prop in schema.get("properties", {}).items():
-        kind = prop.get("type") or next((a.get("type") for a in prop.get("anyOf", []) if a.get("type") != "null"), "")
-        fmt = prop.get("format") or next((a.get("format") for a in prop.get("anyOf", []) if a.get("format")), None)
+        shape = _resolve(prop, defs)
         default = defaults.get(name, prop.get("default"))
         fields.append(
             {
                 "name": name,
-                "title": prop.get("title", name),
-                "type": "date" if fmt == "date" else kind or "string",
+                "title": name.replace("_", " "),
+                "type": "date" if shape.get("format") == "date" else shape.get("type") or "object",
                 "required": name in required,
                 "default": "" if default is None else default,
-                "help": prop.get("description", ""),
-                "choices": prop.get("enum"),
+                "help": prop.get("description") or shape.get("description", ""),
+                "choices": shape.get("enum"),
             }
         )
     return fields
+
+
+def _resolve(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """A property's own shape: ``$ref`` followed, the non-null branch of ``anyOf`` taken."""
+    for _ in range(5):
+        if "$ref" in prop:
+            prop = {
+                **defs.get(str(prop["$ref"]).rsplit("/", 1)[-1], {}),
+                **{k: v for k, v in prop.items() if k != "$ref"},
+            }
+        elif "allOf" in prop and len(prop["allOf"]) == 1:
+            prop = {**prop["allOf"][0], **{k: v for k, v in prop.items() if k != "allOf"}}
+        elif "anyOf" in prop:
+            branches = [a for a in prop["anyOf"] if a.get("type") != "null"]
+            prop = {**(branches[0] if branches else {}), **{k: v for k, v in prop.items() if k != "anyOf"}}
+        else:
+            break
+    return prop
 
 
 def process_heartbeats(engine: Engine, *, now: datetime, stale_after: timedelta) -> list[dict[str, Any]]:
@@ -624,6 +645,13 @@ def bulk_act(
     Raises:
         ValidationError: no reason, no runs or too many.
     """
+    if idempotency_key:
+        with transaction(engine) as session:
+            earlier = session.scalars(
+                select(Audit).where(Audit.action == "execution.bulk", Audit.target_id == idempotency_key[:64])
+            ).first()
+            if earlier is not None and earlier.details is not None:
+                return dict(earlier.details) | {"replayed": True}
     if not reason or not reason.strip():
         raise ValidationError("a bulk action needs a reason", fields={"reason": "required"})
     if not ids:
@@ -631,12 +659,6 @@ def bulk_act(
     if len(ids) > BULK_LIMIT:
         raise ValidationError(f"{len(ids)} runs is more than {BULK_LIMIT} at once", fields={"ids": "too many"})
     with transaction(engine, write=True) as session:
-        if idempotency_key:
-            earlier = session.scalars(
-                select(Audit).where(Audit.action == "execution.bulk", Audit.target_id == idempotency_key[:64])
-            ).first()
-            if earlier is not None and earlier.details is not None:
-                return dict(earlier.details) | {"replayed": True}
         done, skipped = [], []
         for execution_id in ids:
             try:
@@ -741,3 +763,61 @@ def overview(engine: Engine, settings: Settings, *, now: datetime) -> dict[str, 
         p["role"] == "scheduler" and not p["alive"] for p in board["processes"]
     )
     return board
+
+
+def params_from_form(fields: list[dict[str, Any]], form: Mapping[str, str]) -> dict[str, Any]:
+    """A job's parameters from a form's text fields (see :func:`param_fields`): an empty field keeps the
+    default, a list is comma-separated, an object is JSON, a checkbox is ``true`` when ticked.
+
+    Raises:
+        ValidationError: a JSON field that is not JSON (``fields`` names it).
+    """
+    params: dict[str, Any] = {}
+    for f in fields:
+        name, kind = f["name"], f["type"]
+        raw = form.get(name)
+        if kind == "boolean":
+            params[name] = raw in ("true", "on", "1")
+            continue
+        if raw is None or raw.strip() == "":
+            continue
+        text = raw.strip()
+        if kind == "array":
+            params[name] = [p.strip() for p in text.strip("[]").split(",") if p.strip()]
+        elif kind == "object":
+            try:
+                params[name] = json.loads(text)
+            except json.JSONDecodeError:
+                raise ValidationError(f"{name}: not JSON", fields={name: 'not JSON (e.g. {"key": 1})'}) from None
+        else:
+            params[name] = text
+    return params
+
+
+def job_history(engine: Engine, job: str, *, limit: int = 200) -> dict[str, Any]:
+    """The job's last runs oldest first (id, created, duration, state) with its success rate and p50/p95.
+
+    Raises:
+        JobNotFound: no such job.
+    """
+    with transaction(engine) as session:
+        job_id = session.scalar(select(BatchJob.id).where(BatchJob.name == job.upper()))
+        if job_id is None:
+            raise JobNotFound(f"no job named {job!r}")
+        rows = session.execute(
+            select(BatchExecution.id, BatchExecution.created_at, BatchExecution.duration_ms, BatchExecution.state)
+            .where(
+                BatchExecution.job_id == job_id, BatchExecution.state.in_([s for s in ExecutionState if s.is_terminal])
+            )
+            .order_by(BatchExecution.id.desc())
+            .limit(limit)
+        ).all()
+        usual = _usual(session, job_id)
+    runs = [{"id": i, "at": at, "duration_ms": ms, "state": st.value} for i, at, ms, st in reversed(rows)]
+    good = sum(1 for r in runs if r["state"] in ("succeeded", "warning"))
+    return {
+        "runs": runs,
+        "success_rate": round(100 * good / len(runs), 1) if runs else None,
+        "p50_ms": usual["p50_ms"],
+        "p95_ms": usual["p95_ms"],
+    }

@@ -1,7 +1,7 @@
 """The register of backups (``sys_backup_rec``): recording, generations and retention.
 
-Retention is grandfather-father-son. Each verified backup is the first of its month
-(monthly), else the first of its ISO week (weekly), else daily; the newest N of each
+Retention is grandfather-father-son. Each verified backup is the first of its month taken
+in the month's first days (monthly), else the first of its ISO week (weekly), else daily; the newest N of each
 generation are kept and the files of the rest deleted. The newest verified backup is
 never deleted, whatever the parameters say.
 """
@@ -21,13 +21,21 @@ from acas_batch.errors import BackupError
 from acas_batch.models import BackupGeneration, SysBackup
 from acas_batch.system.backup import BackupInfo, checksum_path, create_backup, manifest_path, verify_backup
 
+#: A monthly backup is taken at the turn of the month: the first of the month's first days.
+MONTHLY_WITHIN_DAYS = 3
+
 
 def generation_for(session: Session, started_at: datetime) -> BackupGeneration:
-    """The generation a verified backup taken at ``started_at`` belongs to (UTC calendar)."""
+    """The generation a verified backup taken at ``started_at`` belongs to (UTC calendar).
+
+    Monthly: the first backup of the month, taken in its first MONTHLY_WITHIN_DAYS days
+    (a first backup on 6 December stands for no month: it is weekly or daily).
+    """
     others = session.scalars(
         select(SysBackup.started_at).where(SysBackup.verified_at.is_not(None), SysBackup.started_at < started_at)
     ).all()
-    if not any((s.year, s.month) == (started_at.year, started_at.month) for s in others):
+    first_of_month = not any((s.year, s.month) == (started_at.year, started_at.month) for s in others)
+    if first_of_month and started_at.day <= MONTHLY_WITHIN_DAYS:
         return BackupGeneration.MONTHLY
     week = started_at.isocalendar()[:2]
     if not any(s.isocalendar()[:2] == week for s in others):

@@ -6,25 +6,29 @@ scheduler start`` serve it with uvicorn (see :mod:`acas_batch.web.server`).
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from acas_batch import __version__
 from acas_batch.clock import Clock, SystemClock
 from acas_batch.config import Settings
 from acas_batch.errors import AcasBatchError, AuthenticationRequired
 from acas_batch.services.base import connect
+from acas_batch.services.metrics import exposition
 from acas_batch.services.runs import load_jobs
-from acas_batch.web import live, overview, runs, session
+from acas_batch.web import jobs, live, overview, pages, runs, session
+from acas_batch.web.api import create_api
 from acas_batch.web.auth import Identities
 from acas_batch.web.common import WebContext, render
-from acas_batch.web.problems import problem_response, request_validation_problem
+from acas_batch.web.problems import http_problem, problem_response, request_validation_problem
 
 STATIC = Path(__file__).parent / "static"
 
@@ -66,11 +70,26 @@ def create_app(
             return problem_response(exc, request.url.path)
         return _page_error(request, exc)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_problem(request):
+            return http_problem(exc.status_code, str(exc.detail), request.url.path)
+        return HTMLResponse(f"<h1>{exc.status_code}</h1><p>{html.escape(str(exc.detail))}</p>", exc.status_code)
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         return request_validation_problem(exc, request.url.path)
 
+    api = create_api()
+    api.state.web = web
+    app.mount("/api/v1", api)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (session, overview, runs, live):
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    def metrics() -> PlainTextResponse:
+        """Prometheus metrics, read from the database now."""
+        return PlainTextResponse(exposition(web.engine, now=web.now), media_type="text/plain; version=0.0.4")
+
+    for module in (session, overview, runs, jobs, pages, live):
         app.include_router(module.router)
     return app

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
@@ -22,7 +22,7 @@ from acas_batch.web import times
 from acas_batch.web.auth import Actor, Identities, may
 
 SESSION_COOKIE = "acas_session"
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = FilePath(__file__).parent / "templates"
 
 
 @dataclass
@@ -88,6 +88,12 @@ def current_actor(request: Request) -> Actor:
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
+#: The largest id the databases store (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+#: A row id in a path: a positive 64-bit integer.
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+#: A row id of a table keyed by a 32-bit integer (schedules, alerts).
+SmallId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def check_csrf(request: Request, sent: str | None) -> None:
@@ -129,6 +135,8 @@ def render(
     }
     if block and request.headers.get("hx-request"):
         tmpl = web.templates.env.get_template(template)
+        # A block rendered alone does not run the page's top-level imports: give it the macros.
+        full["m"] = web.templates.env.get_template("_macros.html").module
         html = "".join(tmpl.blocks[block](tmpl.new_context(full)))
         return HTMLResponse(html, status_code=status_code)
     return web.templates.TemplateResponse(request, template, full, status_code=status_code)

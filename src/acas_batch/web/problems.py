@@ -54,6 +54,15 @@ def request_validation_problem(exc: RequestValidationError, instance: str | None
     return problem_response(ValidationError(f"invalid request: {message}", fields=fields), instance)
 
 
+def http_problem(status: int, detail: str, instance: str | None = None) -> JSONResponse:
+    """The framework's own refusals (no such route, method not allowed) as problems too."""
+    kind = {404: "/problems/not-found", 405: "/problems/method-not-allowed"}.get(status, f"/problems/http-{status}")
+    body: dict[str, Any] = {"type": kind, "title": detail, "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
 #: Every problem type the API answers with, for the OpenAPI document and the docs.
 def problem_types() -> list[dict[str, Any]]:
     found: list[type[AcasBatchError]] = []

@@ -22,7 +22,7 @@ from acas_batch.services.runs import (
     run_file,
 )
 from acas_batch.web.auth import require
-from acas_batch.web.common import ActorDep, check_csrf, context, query_string, render
+from acas_batch.web.common import ActorDep, Id, check_csrf, context, query_string, render
 
 router = APIRouter()
 
@@ -157,7 +157,7 @@ def bulk(
 
 @router.get("/runs/{execution_id}", response_class=HTMLResponse)
 def run_page(
-    request: Request, actor: ActorDep, execution_id: int, level: str | None = None, search: str | None = None
+    request: Request, actor: ActorDep, execution_id: Id, level: str | None = None, search: str | None = None
 ) -> HTMLResponse:
     require(actor, "executions:read")
     web = context(request)
@@ -192,7 +192,7 @@ def run_page(
 def run_action(
     request: Request,
     actor: ActorDep,
-    execution_id: int,
+    execution_id: Id,
     action: Annotated[str, Form()],
     csrf: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
@@ -229,7 +229,7 @@ def run_action(
 
 
 @router.get("/runs/{execution_id}/files/{name:path}")
-def run_file_download(request: Request, actor: ActorDep, execution_id: int, name: str) -> FileResponse:
+def run_file_download(request: Request, actor: ActorDep, execution_id: Id, name: str) -> FileResponse:
     require(actor, "executions:read")
     web = context(request)
     path = run_file(web.engine, web.settings, execution_id, name)

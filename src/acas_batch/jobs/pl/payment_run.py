@@ -301,17 +301,21 @@ def payment_run(ctx: JobContext[PaymentRunParams]) -> JobResult:
     """Pays approved supplier invoices due by the payment date (Bacs or cheque); never pays an invoice twice."""
     p, s = ctx.params, ctx.session
     calendar = company_calendar(s, ctx.settings)
-    pay_day = p.payment_date or calendar.add_business_days(ctx.business_date, 2)
+    # Submitted on a business day on or after the run's date, paid two business days later.
+    earliest = calendar.add_business_days(calendar.on_or_after(ctx.business_date), 2)
+    pay_day = p.payment_date or earliest
     processing = calendar.add_business_days(pay_day, -2)
     run_key = f"PL_PAYMENT_RUN:{ctx.business_date.isoformat()}"
     if s.get(BankAccount, p.bank_account_id) is None:
         raise ValidationError(f"bank_account_id: bank account {p.bank_account_id} does not exist")
-    run = _start(ctx, run_key, pay_day, processing)
     if processing < ctx.business_date:
-        ctx.log.warning(
-            f"Bacs processing date {processing.isoformat()} is before the business date: payments may arrive late",
-            event="late_submission",
+        # The bank rejects a file whose processing day has passed (or pays late): refuse before paying anyone.
+        raise ValidationError(
+            f"payment_date: paying on {pay_day.isoformat()} needs the Bacs submission on {processing.isoformat()}, "
+            f"before the business date {ctx.business_date.isoformat()}; the earliest payment date is "
+            f"{earliest.isoformat()}"
         )
+    run = _start(ctx, run_key, pay_day, processing)
     resumed = run.payments
     invoices, credits = _open_documents(s, run_key, pay_day + timedelta(days=p.lookahead_days))
     terms = {

@@ -10,6 +10,11 @@
   function refresh() {
     var parts = document.querySelectorAll("[data-live-refresh]");
     parts.forEach(function (el) {
+      // Never replace a form someone is filling in: the next change refreshes it.
+      if (el.contains(document.activeElement) && document.activeElement !== document.body) { return; }
+      var typed = Array.prototype.some.call(el.querySelectorAll("input[type=text], input:not([type]), textarea"),
+        function (i) { return i.value !== ""; });
+      if (typed) { return; }
       var url = el.getAttribute("data-live-refresh") || window.location.href;
       htmx.ajax("GET", url, { target: el, swap: "outerHTML" }).then(function () { updatedAt = Date.now(); });
     });

@@ -1,0 +1,149 @@
+"""The smaller pages: alerts, logs, audit, users and tokens, system health."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from acas_batch.errors import AcasBatchError, ValidationError
+from acas_batch.services.log_viewer import view_logs
+from acas_batch.services.monitoring_alerts import BatchMonitoringService, acknowledge, resolve
+from acas_batch.services.runs import audit_trail, overview
+from acas_batch.services.system import backups, schema_status
+from acas_batch.web.auth import require
+from acas_batch.web.common import MAX_ID, ActorDep, SmallId, check_csrf, context, query_string, render
+
+router = APIRouter()
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts_page(request: Request, actor: ActorDep, state: str = "active") -> HTMLResponse:
+    require(actor, "alerts:read")
+    web = context(request)
+    svc = BatchMonitoringService(web.engine, actor.username, settings=web.settings, clock=web.clock)
+    ok, rows = svc.get_alerts({"state": state, "limit": 200})
+    if not ok:
+        raise svc.last_error or ValidationError(str(rows))
+    return render(request, "alerts.html", {"alerts": rows, "state": state})
+
+
+@router.post("/alerts/{alert_id}", response_class=HTMLResponse)
+def alert_action(
+    request: Request,
+    actor: ActorDep,
+    alert_id: SmallId,
+    action: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    require(actor, "alerts:manage")
+    web = context(request)
+    if action == "acknowledge":
+        acknowledge(web.engine, alert_id, actor=actor.username, now=web.now)
+    elif action == "resolve":
+        resolve(web.engine, alert_id, now=web.now)
+    else:
+        raise ValidationError(f"action {action!r} is not acknowledge or resolve", fields={"action": "unknown"})
+    return RedirectResponse("/alerts", status_code=303)
+
+
+@router.get("/logs", response_class=HTMLResponse)
+def logs_page(
+    request: Request,
+    actor: ActorDep,
+    search: str = "",
+    job: str = "",
+    level: str = "",
+) -> HTMLResponse:
+    require(actor, "logs:read")
+    raw = {"search": search, "job_name": job.upper(), "log_level": level}
+    flt: dict[str, Any] = {k: v for k, v in raw.items() if v} | {"limit": 200}
+    error = None
+    try:
+        lines, total = view_logs(context(request).engine, flt)
+    except ValidationError as exc:
+        lines, total, error = [], 0, str(exc)
+    qs = query_string({"search": search, "job": job, "level": level})
+    return render(
+        request,
+        "logs.html",
+        {"lines": lines, "total": total, "search": search, "job": job, "level": level, "error": error, "qs": qs},
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, actor: ActorDep, target: str = "", before: int | None = None) -> HTMLResponse:
+    require(actor, "audit:read")
+    if before is not None and not 1 <= before <= MAX_ID:
+        raise ValidationError(f"before {before} is out of range")
+    rows = audit_trail(context(request).engine, before=before, limit=100, target=target or None)
+    return render(
+        request,
+        "audit.html",
+        {"rows": rows, "target": target, "next_before": rows[-1]["id"] if len(rows) == 100 else None},
+    )
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request, actor: ActorDep) -> HTMLResponse:
+    require(actor, "users:manage")
+    web = context(request)
+    return _users(request, web.identities.list_users(), web.identities.list_tokens())
+
+
+def _users(
+    request: Request,
+    users: list[dict[str, Any]],
+    tokens: list[dict[str, Any]],
+    *,
+    new_token: str | None = None,
+    error: AcasBatchError | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "users.html",
+        {"users": users, "tokens": tokens, "new_token": new_token, "error": error},
+        status_code=error.http_status if error else 200,
+    )
+
+
+@router.post("/users", response_class=HTMLResponse)
+def users_action(
+    request: Request,
+    actor: ActorDep,
+    action: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "viewer",
+    name: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    require(actor, "users:manage")
+    ids = context(request).identities
+    new_token = None
+    try:
+        if action == "add-user":
+            ids.add_user(username.strip(), password, role)
+        elif action == "add-token":
+            new_token = ids.create_token(username, name or "token", now=context(request).now)
+        else:
+            raise ValidationError(f"unknown action {action!r}")
+    except AcasBatchError as exc:
+        return _users(request, ids.list_users(), ids.list_tokens(), error=exc)
+    return _users(request, ids.list_users(), ids.list_tokens(), new_token=new_token)
+
+
+@router.get("/system", response_class=HTMLResponse)
+def system_page(request: Request, actor: ActorDep) -> HTMLResponse:
+    require(actor, "executions:read")
+    web = context(request)
+    board = overview(web.engine, web.settings, now=web.now)
+    return render(
+        request,
+        "system.html",
+        {"schema": schema_status(web.engine), "backups": backups(web.engine)[:10], "board": board},
+    )
