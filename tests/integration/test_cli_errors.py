@@ -140,7 +140,7 @@ def test_a_lock_held_past_the_busy_timeout(engine: Engine, db_url: str, backend:
 
 def test_ids_beyond_64_bits(db_url: str) -> None:
     huge = str(2**70)
-    one_line(acas("executions", "show", huge, "--database-url", db_url), errors.ValidationError.exit_code, "64 bits")
+    one_line(acas("executions", "show", huge, "--database-url", db_url), errors.ValidationError.exit_code, huge)
     one_line(acas("executions", "list", "--limit", huge, "--database-url", db_url), errors.ValidationError.exit_code)
 
 
