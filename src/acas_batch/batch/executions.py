@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from acas_batch.batch.registry import REGISTRY, Registry
 from acas_batch.errors import ExecutionNotFound, JobNotFound
-from acas_batch.models import BatchDependency, BatchExecution, BatchJob
 from acas_batch.models.audit_chain import append_audit
+from acas_batch.models.batch import BatchDependency, BatchExecution, BatchJob
 from acas_batch.models.enums import DependencyKind, ExecutionState, TriggerKind
 
 #: PostgreSQL channel idle workers LISTEN on.

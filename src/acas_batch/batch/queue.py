@@ -36,7 +36,7 @@ from acas_batch.batch.executions import NewExecution, insert_execution, notify_w
 from acas_batch.batch.resources import ResourceClaim, conflicts, parse_resources
 from acas_batch.batch.retry import INFRA_RETRY, LEASE_EXPIRED, infra_delay, is_infrastructure, policy_of
 from acas_batch.errors import LeaseLost
-from acas_batch.models import BatchDependency, BatchExecution, BatchJob
+from acas_batch.models.batch import BatchDependency, BatchExecution, BatchJob
 from acas_batch.models.enums import DependencyKind, ExecutionState, RecoveryPolicy, TriggerKind
 
 _GLOBAL_LIMIT_LOCK = 0x41434153  # advisory lock key for the global running limit ("ACAS")

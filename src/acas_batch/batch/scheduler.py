@@ -47,7 +47,7 @@ from acas_batch.clock import Clock
 from acas_batch.config import Settings
 from acas_batch.db import transaction
 from acas_batch.errors import ValidationError
-from acas_batch.models import BatchDependency, BatchExecution, BatchJob, BatchSchedule, BatchWorker
+from acas_batch.models.batch import BatchDependency, BatchExecution, BatchJob, BatchSchedule, BatchWorker
 from acas_batch.models.enums import DependencyKind, ExecutionState, MisfirePolicy, TriggerKind, WorkerRole, WorkerState
 
 log = logging.getLogger("acas_batch.scheduler")

@@ -23,7 +23,7 @@ from acas_batch.batch.worker import Worker
 from acas_batch.clock import SimulatedClock
 from acas_batch.config import Settings
 from acas_batch.db import transaction
-from acas_batch.models import BatchExecution, BatchJob, BatchSchedule, BatchWorker
+from acas_batch.models.batch import BatchExecution, BatchJob, BatchSchedule, BatchWorker
 from acas_batch.models.enums import ExecutionState
 
 

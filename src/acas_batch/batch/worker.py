@@ -46,7 +46,7 @@ from acas_batch.clock import Clock
 from acas_batch.config import Settings
 from acas_batch.db import make_engine, transaction
 from acas_batch.errors import LeaseLost
-from acas_batch.models import BatchWorker
+from acas_batch.models.batch import BatchWorker
 from acas_batch.models.enums import ExecutionState, WorkerRole, WorkerState
 
 log = logging.getLogger("acas_batch.worker")
