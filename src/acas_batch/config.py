@@ -96,6 +96,12 @@ class Settings(BaseModel):
         default="acas_batch.jobs", description="Comma-separated modules imported to register job code."
     )
     poll_seconds: float = Field(default=0.5, gt=0, le=60, description="How often idle workers and schedulers look.")
+    lost_margin_seconds: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="A scheduler or worker silent for its lease plus this long is marked lost by a live one.",
+    )
     max_running: int = Field(
         default=0, ge=0, description="Executions running at once across all workers (0: no limit)."
     )
@@ -123,6 +129,9 @@ class Settings(BaseModel):
     )
     resource_slots: str = Field(
         default="", description="Capacity of counted resources, e.g. 'cpu=2,printer=1' (undeclared: 1)."
+    )
+    busy_timeout_seconds: float = Field(
+        default=30, ge=0, le=3600, description="How long a SQLite statement waits for another process's lock."
     )
     http_host: str = Field(default="127.0.0.1", description="Address the dashboard and API listen on.")
     http_port: int = Field(default=8000, ge=1, le=65535, description="Port of the dashboard and API.")
@@ -257,6 +266,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
             data = tomllib.load(fh)
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {str(path)!r} does not exist") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"config file {str(path)!r} is a folder, not a TOML file") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from exc
+    except OSError as exc:
+        raise ConfigError(f"config file {str(path)!r} cannot be read: {exc.strerror or exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from exc
     # Accept both a flat file and one with an [acas] table.

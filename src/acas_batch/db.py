@@ -17,6 +17,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVarTuple
+from urllib.parse import quote
 
 from sqlalchemy import (
     ColumnElement,
@@ -38,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError as SQLAlchemyDBAPIError
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,21 +47,32 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from acas_batch.config import normalise_database_url
-from acas_batch.errors import DatabaseError
+from acas_batch.errors import (
+    AcasBatchError,
+    DatabaseError,
+    DatabaseLocked,
+    DatabaseMissing,
+    DatabaseNotInitialised,
+    DatabaseReadOnly,
+    DatabaseUnreachable,
+    NotADatabase,
+    ValidationError,
+)
 
 Ts = TypeVarTuple("Ts")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def _install_sqlite_hooks(engine: Engine) -> None:
+def _install_sqlite_hooks(engine: Engine, *, busy_timeout_ms: int, read_only: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        if not read_only:  # switching to WAL is a write; a read-only file is read as it is
+            cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
@@ -105,21 +118,33 @@ def _keep_private(engine: Engine, database: Path) -> None:
                     path.chmod(0o600)
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 10, ping_after_idle: float | None = None) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 10,
+    ping_after_idle: float | None = None,
+    busy_timeout: float | None = None,
+) -> Engine:
     """Create the engine for ``url`` (SQLite file or PostgreSQL via psycopg 3).
 
-    A SQLite file's folder is created if missing. PostgreSQL connections are checked
-    before use: at every checkout, or with ``ping_after_idle`` only after that many
-    seconds unused (for the engine's hot loops: a worker and its job processes).
+    A SQLite file's folder is created if missing, except for a read-only URI
+    (:func:`sqlite_read_only_url`), which is opened read-only. ``busy_timeout`` (seconds,
+    SQLite) is how long a statement waits for another process's lock. PostgreSQL
+    connections are checked before use: at every checkout, or with ``ping_after_idle``
+    only after that many seconds unused (for the engine's hot loops: a worker and its job
+    processes).
     """
     url = normalise_database_url(url)
     sa_url = make_url(url)
     if sa_url.get_backend_name() == "sqlite":
         database = sa_url.database or ""
-        if database and database != ":memory:":
+        uri = sa_url.query.get("uri") == "true"
+        if database and database != ":memory:" and not uri:
             Path(database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        _install_sqlite_hooks(engine)
+        busy_ms = SQLITE_BUSY_TIMEOUT_MS if busy_timeout is None else int(busy_timeout * 1000)
+        engine = create_engine(url, echo=echo, connect_args={"timeout": busy_ms / 1000})
+        _install_sqlite_hooks(engine, busy_timeout_ms=busy_ms, read_only=uri and sa_url.query.get("mode") == "ro")
         if database and database != ":memory:" and not database.startswith("file:"):
             _keep_private(engine, Path(database))
         return engine
@@ -282,6 +307,70 @@ class _CreateTemporaryTableAs(Executable, ClauseElement):
 def _create_temporary_table_as(element: _CreateTemporaryTableAs, compiler: SQLCompiler, **kw: Any) -> str:
     on_commit = " ON COMMIT DROP" if compiler.dialect.name == "postgresql" else ""
     return f"CREATE TEMPORARY TABLE {element.name}{on_commit} AS {compiler.process(element.query, **kw)}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (plain or read-only URI); None for PostgreSQL or memory."""
+    sa_url = make_url(normalise_database_url(url))
+    if sa_url.get_backend_name() != "sqlite" or not sa_url.database or sa_url.database == ":memory:":
+        return None
+    database = sa_url.database
+    return Path(database.removeprefix("file:")) if sa_url.query.get("uri") == "true" else Path(database)
+
+
+def sqlite_read_only_url(path: Path) -> str:
+    """A URL that opens the SQLite file ``path`` read-only (``mode=ro``): nothing can be written."""
+    quoted = quote(str(path.resolve()), safe="/")
+    return f"sqlite:///file:{quoted}?mode=ro&uri=true"
+
+
+def is_read_only_url(url: str) -> bool:
+    sa_url = make_url(url)
+    return sa_url.query.get("uri") == "true" and sa_url.query.get("mode") == "ro"
+
+
+def database_error(exc: BaseException, url: str) -> AcasBatchError | None:
+    """The one-line :class:`DatabaseError` a driver's error means, or None if it is not one of them.
+
+    Told apart: the server not answering, no such database, no schema (``init`` not run),
+    not a database file, a read-only database asked to write, and a lock held past the
+    busy timeout.
+    """
+    if not isinstance(exc, SQLAlchemyDBAPIError):
+        return None
+    where = make_url(url).render_as_string(hide_password=True)
+    orig = exc.orig
+    message = (str(orig).strip().splitlines() or [""])[0] if orig is not None else str(exc)
+    code = getattr(orig, "sqlstate", None) or ""
+    lowered = message.lower()
+    path = sqlite_path(url)
+    if code == "22003":
+        return ValidationError(f"a number is out of range ({message}): ids and counts fit in 64 bits")
+    if code.startswith("22"):
+        return ValidationError(f"a value the database refuses: {message}")
+    if "no such table" in lowered or code == "42P01":
+        return DatabaseNotInitialised(f"database {where} holds no acas-batch schema: run `acas-batch init` first")
+    if "no such column" in lowered or code == "42703":
+        return DatabaseNotInitialised(
+            f"database {where} has an older schema than this acas-batch: run `acas-batch db upgrade` ({message})"
+        )
+    if "file is not a database" in lowered or "malformed" in lowered:
+        return NotADatabase(f"{path or where} is not an acas-batch database (SQLite: {message})")
+    if "readonly database" in lowered or code in ("25006", "42501"):
+        return DatabaseReadOnly(f"database {where} is read-only for you; this command writes ({message})")
+    if "database is locked" in lowered or "database table is locked" in lowered or code == "55P03":
+        return DatabaseLocked(f"database {where} is locked by another process past the busy timeout; try again")
+    if code == "3D000" or ('database "' in lowered and "does not exist" in lowered):
+        return DatabaseMissing(f"database {where} does not exist: create it, then run `acas-batch init`")
+    if "unable to open database file" in lowered:
+        return DatabaseMissing(
+            f"cannot open the SQLite file {path or where}: does its folder exist and can you read it?"
+        )
+    if isinstance(exc, OperationalError) and path is None:
+        return DatabaseUnreachable(f"cannot reach database {where}: {message}")
+    if isinstance(exc, OperationalError):
+        return DatabaseError(f"database {where}: {message}")
+    return None
 
 
 def check_connection(engine: Engine) -> None:

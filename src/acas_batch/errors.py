@@ -14,6 +14,12 @@ class AcasBatchError(Exception):
     exit_code: int = 1
 
 
+#: Exit codes of the command line beyond the errors' own: an interrupt, and a fault of
+#: acas-batch itself (reported in one line; ``ACAS_DEBUG=1`` shows the traceback).
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70  # EX_SOFTWARE
+
+
 class ConfigError(AcasBatchError, ValueError):
     """The settings (environment, TOML file or flags) are invalid."""
 
@@ -129,6 +135,50 @@ class DatabaseError(AcasBatchError, RuntimeError):
 
     http_status = 503
     exit_code = 69  # EX_UNAVAILABLE
+
+
+class DatabaseUnreachable(DatabaseError):
+    """The database server does not answer: down, a wrong host or port, refused."""
+
+    exit_code = 69  # EX_UNAVAILABLE
+
+
+class DatabaseMissing(DatabaseError):
+    """No database exists where the settings point (no SQLite file, no such PostgreSQL database)."""
+
+    exit_code = 80
+
+
+class DatabaseNotInitialised(DatabaseError):
+    """The database exists but holds no acas-batch schema: ``acas-batch init`` was not run."""
+
+    exit_code = 81
+
+
+class NotADatabase(DatabaseError):
+    """The file the settings name is not a SQLite database."""
+
+    exit_code = 82
+
+
+class DatabaseReadOnly(DatabaseError):
+    """The database may only be read (file permissions, a read-only role) and the command writes."""
+
+    http_status = 403
+    exit_code = 83
+
+
+class DatabaseLocked(DatabaseError):
+    """Another process held the database past the busy timeout."""
+
+    exit_code = 84
+
+
+class OutputError(AcasBatchError, OSError):
+    """A file or folder the command writes cannot be created there."""
+
+    http_status = 500
+    exit_code = 73  # EX_CANTCREAT
 
 
 class BackupError(AcasBatchError, RuntimeError):

@@ -47,7 +47,7 @@ def test_a_worker_whose_connections_are_cut_collects_its_job_and_claims_again(
     running = _enqueue(engine, "TEST_CHECKPOINT", {"chunks": 2, "pause_after": 0, "pause_seconds": 3})
     env = engine_env(pg_url, tmp_path, ACAS_LEASE_SECONDS="6")
     with processes(env, tmp_path) as procs:
-        procs.start("scheduler", "start", "--workers", "0")
+        procs.start("scheduler", "start", "--workers", "0", "--no-web")
         worker = procs.start("worker", "start", "--slots", "1")
         # Given the worker's one job process is in the middle of a job
         wait_until(lambda: executions(engine, id=running)[0].checkpoint == {"next": 1}, timeout=60)
@@ -117,7 +117,7 @@ def test_a_server_restart_under_a_scheduler_and_a_worker_loses_and_repeats_nothi
         before = [_enqueue(engine, "TEST_NOOP", {"tag": f"before-{i}"}) for i in range(5)]
         env = engine_env(restartable_url, tmp_path, ACAS_LEASE_SECONDS="4")
         with processes(env, tmp_path) as procs:
-            scheduler = procs.start("scheduler", "start", "--workers", "0")
+            scheduler = procs.start("scheduler", "start", "--workers", "0", "--no-web")
             worker = procs.start("worker", "start", "--slots", "2")
             # Given a job in the middle of its run
             wait_until(lambda: executions(engine, id=long)[0].checkpoint == {"next": 1}, timeout=60)

@@ -54,6 +54,10 @@ def test_database_url_from_environment_and_default_location(tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "var" / "acas.db").exists()
     other = tmp_path / "other.db"
+    missing = acas("db", "current", "--json", env={"ACAS_DATABASE_URL": f"sqlite:///{other}"})
+    assert missing.returncode == 80, missing.stderr  # no such file: refused, and none created
+    assert not other.exists()
+    other.touch()  # an empty database: nothing applied yet
     result = acas("db", "current", "--json", env={"ACAS_DATABASE_URL": f"sqlite:///{other}"})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["current"] is None

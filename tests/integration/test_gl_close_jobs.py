@@ -215,7 +215,7 @@ def test_period_close_refuses_until_the_ledger_is_ready_then_closes_once(
         gl(books, date(2026, 4, 29), "LATE", ("6100", 1), ("1200", -1))
     fourth = run_job(engine, settings, "GL_PERIOD_CLOSE", now=at(APR_END), business_date=APR_END, params=close)
     assert isinstance(fourth.error, CloseRefused)
-    assert "period 2026-01 (2026-04-01 to 2026-04-30) is already closed" in str(fourth.error)
+    assert "period P01 FY2026/27 (April 2026), 2026-04-01 to 2026-04-30, is already closed" in str(fourth.error)
 
 
 def test_year_end_closes_income_and_expense_to_retained_earnings_and_locks_the_year(

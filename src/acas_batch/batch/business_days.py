@@ -6,8 +6,6 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-import holidays as holidays_lib
-
 from acas_batch.errors import ConfigError, ValidationError
 
 WEEKEND = frozenset({5, 6})  # Saturday, Sunday
@@ -17,6 +15,8 @@ _ONE_DAY = timedelta(days=1)
 
 @lru_cache(maxsize=1)
 def _supported() -> Mapping[str, list[str]]:
+    import holidays as holidays_lib  # on first use: a command that asks no calendar starts without it
+
     return dict(holidays_lib.list_supported_countries())
 
 
@@ -32,6 +32,8 @@ def _check_country(country: str, subdivision: str | None) -> None:
 @lru_cache(maxsize=512)
 def _public_holidays(country: str, subdivision: str | None, year: int) -> Mapping[date, str]:
     """The public holidays of one year; built once per process, the package is slow to build."""
+    import holidays as holidays_lib
+
     found = holidays_lib.country_holidays(country, subdiv=subdivision, years=year)
     return {day: str(name) for day, name in found.items() if day.year == year}
 

@@ -20,7 +20,7 @@ from acas_batch.batch.executions import audit, job_by_name
 from acas_batch.batch.registry import REGISTRY, Registry
 from acas_batch.batch.resources import parse_resources
 from acas_batch.errors import Conflict, JobNotFound, ScheduleNotFound, ValidationError
-from acas_batch.models import BatchJob, BatchSchedule
+from acas_batch.models.batch import BatchJob, BatchSchedule
 from acas_batch.models.enums import MisfirePolicy, Module, RecoveryPolicy, ScheduleKind, ShiftPolicy
 
 JOB_FIELDS = {

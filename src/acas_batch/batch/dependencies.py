@@ -28,7 +28,7 @@ from acas_batch.batch.executions import (
 )
 from acas_batch.batch.registry import REGISTRY, Registry, Upstream
 from acas_batch.errors import DependencyCycle, ValidationError
-from acas_batch.models import BatchDependency, BatchExecution, BatchJob
+from acas_batch.models.batch import BatchDependency, BatchExecution, BatchJob
 from acas_batch.models.enums import DependencyCondition, DependencyKind, ExecutionState, TriggerKind
 
 FAILURE_STATES = (ExecutionState.FAILED, ExecutionState.TIMED_OUT)

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from acas_batch.batch.registry import REGISTRY, Registry
 from acas_batch.errors import ExecutionNotFound, JobNotFound
-from acas_batch.models import BatchDependency, BatchExecution, BatchJob
 from acas_batch.models.audit_chain import append_audit
+from acas_batch.models.batch import BatchDependency, BatchExecution, BatchJob
 from acas_batch.models.enums import DependencyKind, ExecutionState, TriggerKind
 
 #: PostgreSQL channel idle workers LISTEN on.
@@ -104,6 +104,7 @@ class NewExecution:
     nominal_time: datetime | None = None
     schedule_id: int | None = None
     attempt: int = 1
+    infra_failures: int = 0
     root_execution_id: int | None = None
     previous_execution_id: int | None = None
     triggered_by_execution_id: int | None = None
@@ -133,6 +134,7 @@ def insert_execution(
         params=new.params,
         priority=job.priority if new.priority is None else new.priority,
         attempt=new.attempt,
+        infra_failures=new.infra_failures,
         root_execution_id=new.root_execution_id,
         previous_execution_id=new.previous_execution_id,
         triggered_by_execution_id=new.triggered_by_execution_id,

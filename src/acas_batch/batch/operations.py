@@ -28,7 +28,7 @@ from acas_batch.batch.executions import (
 )
 from acas_batch.batch.registry import REGISTRY, Registry
 from acas_batch.errors import InvalidStateTransition, JobNotFound, RunKeyAlreadySucceeded, ValidationError
-from acas_batch.models import BatchExecution, BatchJob
+from acas_batch.models.batch import BatchExecution, BatchJob
 from acas_batch.models.enums import ExecutionState, TriggerKind
 
 HOLDABLE = (ExecutionState.PENDING, ExecutionState.QUEUED, ExecutionState.RETRY_WAIT)

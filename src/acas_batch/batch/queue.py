@@ -34,9 +34,9 @@ from acas_batch.batch.dependencies import fire_triggers, wait_status
 from acas_batch.batch.events import ExecutionEvent
 from acas_batch.batch.executions import NewExecution, insert_execution, notify_workers
 from acas_batch.batch.resources import ResourceClaim, conflicts, parse_resources
-from acas_batch.batch.retry import LEASE_EXPIRED, policy_of
+from acas_batch.batch.retry import INFRA_RETRY, LEASE_EXPIRED, infra_delay, is_infrastructure, policy_of
 from acas_batch.errors import LeaseLost
-from acas_batch.models import BatchDependency, BatchExecution, BatchJob
+from acas_batch.models.batch import BatchDependency, BatchExecution, BatchJob
 from acas_batch.models.enums import DependencyKind, ExecutionState, RecoveryPolicy, TriggerKind
 
 _GLOBAL_LIMIT_LOCK = 0x41434153  # advisory lock key for the global running limit ("ACAS")
@@ -368,6 +368,7 @@ def _finish_row(
     exit_code: int | None = None,
     retry_delay: timedelta | None = None,
     retry_trigger: TriggerKind = TriggerKind.RETRY,
+    retry_reason: str | None = None,
 ) -> BatchExecution | None:
     """Write a terminal state; create the retry or fire triggers. Returns the retry row."""
     row.state = state
@@ -394,13 +395,14 @@ def _finish_row(
                 state=ExecutionState.RETRY_WAIT,
                 nominal_time=row.nominal_time,
                 attempt=row.attempt + 1,
+                infra_failures=row.infra_failures + (1 if is_infrastructure(error_type) else 0),
                 root_execution_id=row.root_execution_id or row.id,
                 previous_execution_id=row.id,
                 triggered_by_execution_id=row.triggered_by_execution_id,
                 not_before=now + retry_delay,
                 checkpoint=row.checkpoint,
                 forced=row.forced,
-                reason=f"attempt {row.attempt} failed: {error_type}",
+                reason=retry_reason or f"attempt {row.attempt} failed: {error_type}",
             ),
             now=now,
             wait_default_seconds=wait_default_seconds,
@@ -414,11 +416,86 @@ def _finish_row(
     return None
 
 
-def _retry_delay(job: BatchJob, attempt: int, error_type: str) -> timedelta | None:
+def _retry_delay(job: BatchJob, row: BatchExecution, error_type: str) -> timedelta | None:
+    """The wait before the job's next attempt after its own error, if its retry policy allows one.
+
+    Only the job's own failures count against ``max_attempts``: the infrastructure's
+    (``row.infra_failures`` of the attempts so far) are taken out.
+    """
     policy = policy_of(job.max_attempts, job.retry_backoff_seconds, job.retry_backoff_max_seconds, job.retry_on)
-    if policy.retryable(error_type) and policy.attempts_left(attempt):
-        return policy.next_delay(attempt)
+    own = row.attempt - row.infra_failures
+    if policy.retryable(error_type) and policy.attempts_left(own):
+        return policy.next_delay(own)
     return None
+
+
+def _fail_infrastructure(
+    session: Session,
+    row: BatchExecution,
+    job: BatchJob,
+    *,
+    error_type: str,
+    message: str,
+    now: datetime,
+    wait_default_seconds: int,
+    events: Events | None,
+    state: ExecutionState = ExecutionState.FAILED,
+) -> None:
+    """Record a failure of the infrastructure and apply the job's recovery policy.
+
+    The same whichever process died (the job's process, its worker, or the database under
+    it): RETRY makes a new attempt that resumes from the checkpoint, within its own budget
+    (:data:`~acas_batch.batch.retry.INFRA_RETRY`, not ``max_attempts``); HOLD makes a held
+    attempt for an operator; FAIL stops there.
+    """
+    policy = job.recovery_policy
+    n = row.infra_failures + 1
+    budget = f"infrastructure failure {n} of {INFRA_RETRY.max_attempts}, not counted against max_attempts"
+    delay = infra_delay(row.infra_failures) if policy is RecoveryPolicy.RETRY else None
+    spent = policy is RecoveryPolicy.RETRY and delay is None
+    reason = (
+        f"recovery budget spent: {INFRA_RETRY.max_attempts} infrastructure failures in a row"
+        if spent
+        else f"recovered ({policy.value}): {budget}"
+    )
+    _finish_row(
+        session,
+        row,
+        job,
+        state,
+        now=now,
+        wait_default_seconds=wait_default_seconds,
+        events=events,
+        error_type=error_type,
+        error_message=message,
+        reason=reason,
+        retry_delay=delay,
+        retry_trigger=TriggerKind.RECOVERY,
+        retry_reason=f"attempt {row.attempt} lost to {error_type} ({budget}); resumes from its checkpoint",
+    )
+    if policy is RecoveryPolicy.HOLD:
+        insert_execution(
+            session,
+            job,
+            NewExecution(
+                business_date=row.business_date,
+                trigger=TriggerKind.RECOVERY,
+                run_key=row.run_key,
+                params=row.params,
+                state=ExecutionState.HELD,
+                held_from=ExecutionState.QUEUED,
+                nominal_time=row.nominal_time,
+                attempt=row.attempt + 1,
+                infra_failures=n,
+                root_execution_id=row.root_execution_id or row.id,
+                previous_execution_id=row.id,
+                checkpoint=row.checkpoint,
+                forced=row.forced,
+                reason=f"held for an operator: {message}",
+            ),
+            now=now,
+            wait_default_seconds=wait_default_seconds,
+        )
 
 
 @dataclass(frozen=True)
@@ -521,7 +598,19 @@ def finish_failure(
     """Record a failure (FAILED, TIMED_OUT or CANCELLED), fenced; schedule a retry if allowed."""
     row = fenced_row(session, execution_id, token)
     job = session.get_one(BatchJob, row.job_id)
-    delay = _retry_delay(job, row.attempt, error_type) if retry and state is ExecutionState.FAILED else None
+    if retry and state is ExecutionState.FAILED and is_infrastructure(error_type):
+        _fail_infrastructure(
+            session,
+            row,
+            job,
+            error_type=error_type,
+            message=error_message,
+            now=now,
+            wait_default_seconds=wait_default_seconds,
+            events=events,
+        )
+        return None
+    delay = _retry_delay(job, row, error_type) if retry and state is ExecutionState.FAILED else None
     return _finish_row(
         session,
         row,
@@ -563,44 +652,16 @@ def recover_expired(
         expired = f"{row.lease_expires_at:%Y-%m-%d %H:%M:%S}"
         message = f"worker {row.lease_owner} stopped renewing its lease (expired {expired} UTC)"
         row.fencing_token += 1
-        policy = job.recovery_policy
-        delay = _retry_delay(job, row.attempt, LEASE_EXPIRED) if policy is RecoveryPolicy.RETRY else None
-        _finish_row(
+        _fail_infrastructure(
             session,
             row,
             job,
-            ExecutionState.FAILED,
+            error_type=LEASE_EXPIRED,
+            message=message,
             now=now,
             wait_default_seconds=wait_default_seconds,
             events=events,
-            error_type=LEASE_EXPIRED,
-            error_message=message,
-            reason=f"recovered ({policy.value})",
-            retry_delay=delay if delay is None else timedelta(0),
-            retry_trigger=TriggerKind.RECOVERY,
         )
-        if policy is RecoveryPolicy.HOLD:
-            insert_execution(
-                session,
-                job,
-                NewExecution(
-                    business_date=row.business_date,
-                    trigger=TriggerKind.RECOVERY,
-                    run_key=row.run_key,
-                    params=row.params,
-                    state=ExecutionState.HELD,
-                    held_from=ExecutionState.QUEUED,
-                    nominal_time=row.nominal_time,
-                    attempt=row.attempt + 1,
-                    root_execution_id=row.root_execution_id or row.id,
-                    previous_execution_id=row.id,
-                    checkpoint=row.checkpoint,
-                    forced=row.forced,
-                    reason=f"held for an operator: {message}",
-                ),
-                now=now,
-                wait_default_seconds=wait_default_seconds,
-            )
         if events is not None:
             events.append(("on_recovered", _event(row, job.name, now, reason=message)))
         recovered.append(row.id)

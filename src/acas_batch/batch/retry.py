@@ -19,6 +19,13 @@ CHILD_DIED = "WorkerChildDied"
 LEASE_EXPIRED = "LeaseExpired"
 #: The error type recorded when the database went away under a running job.
 DATABASE_LOST = "DatabaseUnavailable"
+#: The error type recorded when a worker stopped and interrupted a job after its grace period.
+WORKER_SHUTDOWN = "WorkerShutdown"
+#: Failures of the infrastructure, not of the job's code. They say nothing about the job, so
+#: they spend their own budget (:data:`INFRA_RETRY`), not the job's ``max_attempts``, and the
+#: job's recovery policy (retry from the checkpoint, hold for an operator, or fail) decides
+#: what follows, whichever process died.
+INFRASTRUCTURE = frozenset({CHILD_DIED, LEASE_EXPIRED, DATABASE_LOST, WORKER_SHUTDOWN})
 
 
 @dataclass(frozen=True)
@@ -61,3 +68,25 @@ def policy_of(
         cap_seconds=cap_seconds,
         retry_on=tuple(retry_on) if retry_on is not None else None,
     )
+
+
+#: The budget and backoff of infrastructure failures in one chain of attempts: ten, the first
+#: retried at once (a crash is usually over by the time it is noticed), the next after 5 s,
+#: doubling to at most 5 minutes, so a machine that keeps crashing is not hammered.
+INFRA_RETRY = RetryPolicy(max_attempts=10, base_seconds=5, cap_seconds=300)
+
+
+def is_infrastructure(error_type: str | None) -> bool:
+    """Whether a failure recorded with ``error_type`` was the infrastructure's, not the job's."""
+    return error_type in INFRASTRUCTURE
+
+
+def infra_delay(failures_before: int, rng: random.Random | None = None) -> timedelta | None:
+    """Delay before the attempt that follows infrastructure failure number ``failures_before + 1``.
+
+    None once :data:`INFRA_RETRY` is spent.
+    """
+    n = failures_before + 1
+    if n > INFRA_RETRY.max_attempts:
+        return None
+    return timedelta(0) if n == 1 else INFRA_RETRY.next_delay(n - 1, rng)

@@ -43,7 +43,7 @@ from acas_batch.config import Settings
 from acas_batch.db import is_sqlite, rowcount, transaction, write_engine
 from acas_batch.errors import AcasBatchError, LeaseLost, RunKeyAlreadySucceeded, never_retried
 from acas_batch.fileperms import private_dir
-from acas_batch.models import BatchExecution, BatchLog
+from acas_batch.models.batch import BatchExecution, BatchLog
 from acas_batch.models.enums import ExecutionState, LogLevel
 from acas_batch.secretbox import SecretBox
 

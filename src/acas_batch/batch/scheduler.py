@@ -38,6 +38,7 @@ from acas_batch import __version__
 from acas_batch.batch.calendar import next_occurrence, occurrences
 from acas_batch.batch.events import ExecutionEvent, Observers
 from acas_batch.batch.executions import notify_workers, run_key_for
+from acas_batch.batch.liveness import mark_lost
 from acas_batch.batch.outage import Outage
 from acas_batch.batch.queue import Events, promote_ready, recover_expired
 from acas_batch.batch.registry import REGISTRY, Registry
@@ -46,7 +47,7 @@ from acas_batch.clock import Clock
 from acas_batch.config import Settings
 from acas_batch.db import transaction
 from acas_batch.errors import ValidationError
-from acas_batch.models import BatchDependency, BatchExecution, BatchJob, BatchSchedule, BatchWorker
+from acas_batch.models.batch import BatchDependency, BatchExecution, BatchJob, BatchSchedule, BatchWorker
 from acas_batch.models.enums import DependencyKind, ExecutionState, MisfirePolicy, TriggerKind, WorkerRole, WorkerState
 
 log = logging.getLogger("acas_batch.scheduler")
@@ -391,6 +392,7 @@ class Scheduler:
         calendar: Calendar | None = None,
         scheduler_id: str | None = None,
         fire_schedules: bool = True,
+        mark_lost: bool = True,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -402,6 +404,8 @@ class Scheduler:
         self.scheduler_id = scheduler_id or f"scheduler:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stop = threading.Event()
         self.fire_schedules = fire_schedules
+        # Off on a simulated clock, where heartbeats jump by hours between ticks.
+        self.mark_lost = mark_lost
         self.outage = Outage(log, self.scheduler_id)
 
     @property
@@ -433,6 +437,14 @@ class Scheduler:
         with transaction(self.engine, write=True) as s:
             recovered = recover_expired(s, now=now, wait_default_seconds=wait_default, events=events)
             self._beat(s, now)
+            if self.mark_lost:
+                mark_lost(
+                    s,
+                    now=now,
+                    lease_seconds=self.settings.lease_seconds,
+                    margin_seconds=self.settings.lost_margin_seconds,
+                    by=self.scheduler_id,
+                )
         for hook, event in events:
             self.observers.emit(hook, event)
         return TickReport(fired, promoted, recovered, time.perf_counter() - t0)

@@ -23,7 +23,7 @@ from acas_batch.batch.worker import Worker
 from acas_batch.clock import SimulatedClock
 from acas_batch.config import Settings
 from acas_batch.db import transaction
-from acas_batch.models import BatchExecution, BatchJob, BatchSchedule, BatchWorker
+from acas_batch.models.batch import BatchExecution, BatchJob, BatchSchedule, BatchWorker
 from acas_batch.models.enums import ExecutionState
 
 
@@ -109,8 +109,8 @@ def simulate(
     t0 = time.perf_counter()
     clock = SimulatedClock(start)
     rewind_schedules(engine, start)
-    scheduler = Scheduler(settings, engine, clock=clock, observers=observers, calendar=calendar)
-    worker = Worker(settings, clock=clock, slots=slots, observers=observers, engine=engine)
+    scheduler = Scheduler(settings, engine, clock=clock, observers=observers, calendar=calendar, mark_lost=False)
+    worker = Worker(settings, clock=clock, slots=slots, observers=observers, engine=engine, mark_lost=False)
     worker.start()
     report = SimulationReport(start, end)
     try:

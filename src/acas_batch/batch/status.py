@@ -7,6 +7,8 @@ failures, and the live processes.
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from acas_batch.batch.executions import get_execution
 from acas_batch.errors import ValidationError
-from acas_batch.models import BatchExecution, BatchJob, BatchLog, BatchSchedule, BatchWorker
+from acas_batch.models.batch import BatchExecution, BatchJob, BatchLog, BatchSchedule, BatchWorker
 from acas_batch.models.enums import ExecutionState, WorkerState
 
 FAILURE_STATES = (ExecutionState.FAILED, ExecutionState.TIMED_OUT)
@@ -107,13 +109,31 @@ def run_outcome(session: Session, execution_id: int) -> BatchExecution:
 
 
 def live_workers(session: Session, *, now: datetime, stale_after: timedelta) -> list[BatchWorker]:
-    return list(
-        session.scalars(
+    """Schedulers and workers whose heartbeat is recent, less those on this host whose process is gone.
+
+    A process killed or crashed on this machine is not shown running while its heartbeat ages
+    (``stale_after``); one on another host is judged by its heartbeat alone.
+    """
+    here = socket.gethostname()
+    return [
+        w
+        for w in session.scalars(
             select(BatchWorker)
             .where(BatchWorker.state == WorkerState.RUNNING, BatchWorker.heartbeat_at >= now - stale_after)
             .order_by(BatchWorker.started_at)
         )
-    )
+        if not (w.hostname == here and w.pid and not _process_alive(w.pid))
+    ]
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 def dashboard(session: Session, *, now: datetime, stale_after: timedelta, recent: int = 10) -> dict[str, Any]:
@@ -180,6 +200,18 @@ def dashboard(session: Session, *, now: datetime, stale_after: timedelta, recent
     }
 
 
+def _in_words(schedule: BatchSchedule) -> str:
+    """The schedule's rule as the catalogue says it (``last business day of each month at 22:00``)."""
+    from acas_batch.batch.rule_text import describe
+    from acas_batch.batch.rules import rule_from_json
+    from acas_batch.errors import ValidationError
+
+    try:
+        return describe(rule_from_json(schedule.kind, schedule.rule))
+    except ValidationError as exc:
+        return f"invalid rule: {exc}"
+
+
 def schedule_list(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(
         select(BatchSchedule, BatchJob.name)
@@ -193,6 +225,7 @@ def schedule_list(session: Session) -> list[dict[str, Any]]:
             "name": s.name,
             "kind": s.kind.value,
             "rule": s.rule,
+            "summary": _in_words(s),
             "timezone": s.timezone,
             "shift_policy": s.shift_policy.value,
             "misfire_policy": s.misfire_policy.value,

@@ -35,17 +35,18 @@ from sqlalchemy.engine import make_url
 
 from acas_batch import __version__
 from acas_batch.batch.events import Observers
+from acas_batch.batch.liveness import mark_lost
 from acas_batch.batch.outage import Outage, patiently
 from acas_batch.batch.queue import Claim, ClaimLimits, Events, claim, finish_failure, release_claim, renew
 from acas_batch.batch.registry import REGISTRY
 from acas_batch.batch.registry import load_job_modules as load_registered_modules
-from acas_batch.batch.retry import CHILD_DIED
+from acas_batch.batch.retry import CHILD_DIED, WORKER_SHUTDOWN
 from acas_batch.batch.runner import RAN, DeferredSuccess, Outcome, finish_deferred, run_execution
 from acas_batch.clock import Clock
 from acas_batch.config import Settings
 from acas_batch.db import make_engine, transaction
 from acas_batch.errors import LeaseLost
-from acas_batch.models import BatchWorker
+from acas_batch.models.batch import BatchWorker
 from acas_batch.models.enums import ExecutionState, WorkerRole, WorkerState
 
 log = logging.getLogger("acas_batch.worker")
@@ -202,6 +203,7 @@ class Worker:
         engine: Engine | None = None,
         worker_id: str | None = None,
         prefetch: int | None = None,
+        mark_lost: bool = True,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -230,6 +232,7 @@ class Worker:
         self._listen_retry_at = 0.0  # monotonic: when to try the LISTEN connection again
         self._last_beat = 0.0
         self.outage = Outage(log, self.worker_id)
+        self.mark_lost = mark_lost  # off on a simulated clock (see Scheduler)
 
     # --- lifecycle -----------------------------------------------------------------
     def request_stop(self) -> None:
@@ -290,7 +293,7 @@ class Worker:
                 self._stop_child(
                     slot,
                     ExecutionState.FAILED,
-                    "WorkerShutdown",
+                    WORKER_SHUTDOWN,
                     f"interrupted: worker {self.worker_id} shut down after a "
                     f"{self.settings.shutdown_grace_seconds:g}s grace period",
                     retry=True,
@@ -529,7 +532,20 @@ class Worker:
                 renewal = renew(
                     s, worker_id=self.worker_id, held=held, now=now, lease_seconds=self.settings.lease_seconds
                 )
-                s.execute(update(BatchWorker).where(BatchWorker.id == self.worker_id).values(heartbeat_at=now))
+                # Running again if it was marked lost while stalled: its leases were recovered meanwhile.
+                s.execute(
+                    update(BatchWorker)
+                    .where(BatchWorker.id == self.worker_id)
+                    .values(heartbeat_at=now, state=WorkerState.RUNNING, stopped_at=None)
+                )
+                if self.mark_lost:
+                    mark_lost(
+                        s,
+                        now=now,
+                        lease_seconds=self.settings.lease_seconds,
+                        margin_seconds=self.settings.lost_margin_seconds,
+                        by=self.worker_id,
+                    )
         except Exception as exc:  # a busy or unreachable database: try again at the next beat
             self.outage.failed(exc, "renewing its leases")
             return

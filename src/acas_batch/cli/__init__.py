@@ -1,28 +1,130 @@
-"""The ``acas-batch`` command. Each command parses, calls one service function, renders."""
+"""The ``acas-batch`` command. Each command parses, calls one service function, renders.
+
+The top level imports only Typer: each command's module (and with it the services, the
+model and SQLAlchemy) is imported when that command runs, so ``--help`` and ``version``
+answer at once. The one-line summaries of the lazy commands are kept here for the top
+level's help; a unit test checks them against the commands' own help.
+"""
 
 from __future__ import annotations
 
-import sys
+import importlib
+from typing import Any
 
 import typer
+from typer import _click as click  # the Click that Typer bundles and builds its commands with
+from typer._click.exceptions import UsageError
+from typer.core import TyperCommand, TyperGroup
 
 from acas_batch import __version__
-from acas_batch.cli import alerts as alerts_cli
-from acas_batch.cli import company as company_cli
-from acas_batch.cli import db as db_cli
-from acas_batch.cli import demo as demo_cli
-from acas_batch.cli import executions as executions_cli
-from acas_batch.cli import jobs as jobs_cli
-from acas_batch.cli import logs as logs_cli
-from acas_batch.cli import processes as processes_cli
-from acas_batch.cli import schedules as schedules_cli
-from acas_batch.cli import secrets as secrets_cli
-from acas_batch.cli import vat as vat_cli
-from acas_batch.cli import web as web_cli
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json
-from acas_batch.errors import AcasBatchError
-from acas_batch.services.bootstrap import initialise
-from acas_batch.services.secrets import ensure_secret_key
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, run_main
+
+#: name -> (``module:attribute``, summary). The attribute is a Typer app (a group of commands)
+#: or a function (one command).
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "db": ("acas_batch.cli.db:app", "The database: schema upgrades and versions, backups and restores."),
+    "demo": ("acas_batch.cli.demo:app", "Demo data: a deterministic UK wholesaler with two years of trading."),
+    "jobs": (
+        "acas_batch.cli.jobs:app",
+        "Job definitions: list, show, enable, disable and edit them and their dependencies.",
+    ),
+    "executions": (
+        "acas_batch.cli.executions:app",
+        "Executions: list, show, cancel, hold, release, rerun, mark succeeded.",
+    ),
+    "scheduler": (
+        "acas_batch.cli.processes:scheduler_app",
+        "The scheduler: turns schedules into executions, recovers lost work.",
+    ),
+    "worker": ("acas_batch.cli.processes:worker_app", "Workers: claim executions and run them in child processes."),
+    "logs": (
+        "acas_batch.cli.logs:app",
+        "Execution logs: view with filters, search, export to CSV/JSON/TXT, find patterns.",
+    ),
+    "alerts": ("acas_batch.cli.alerts:app", "Alerts: list the open ones, acknowledge, resolve."),
+    "monitor": ("acas_batch.cli.alerts:monitor_app", "Monitoring: run the checks that raise alerts."),
+    "thresholds": (
+        "acas_batch.cli.thresholds:app",
+        "Thresholds: list, set and delete the limits alerts are raised at.",
+    ),
+    "schedules": ("acas_batch.cli.schedules:app", "Schedules: when each job runs, the next runs and a forecast."),
+    "company": ("acas_batch.cli.company:app", "The company's settings: VAT scheme and VAT stagger."),
+    "vat": ("acas_batch.cli.vat:app", "VAT returns: list them, record their settlement with HMRC."),
+    "web": ("acas_batch.cli.web:app", "The web dashboard and REST API."),
+    "secrets": ("acas_batch.cli.secrets:app", "Secret job parameters: seal a value, rotate the key."),
+    "run": (
+        "acas_batch.cli.executions:run_command",
+        "Run a job now. Parameters are validated first; with --wait, exit 0 only on success.",
+    ),
+    "status": (
+        "acas_batch.cli.status:status_command",
+        "The scheduler dashboard: counts by state, running jobs with progress, next runs, recent failures.",
+    ),
+    "simulate": (
+        "acas_batch.cli.processes:simulate_command",
+        "Run every schedule between two dates on a virtual clock, with the real scheduler and workers.",
+    ),
+}
+
+
+def load_command(name: str) -> click.Command:
+    """Import the command ``name`` and build its Click command (a group for a Typer app)."""
+    target, _ = LAZY_COMMANDS[name]
+    module_name, _, attribute = target.partition(":")
+    obj: Any = getattr(importlib.import_module(module_name), attribute)
+    if isinstance(obj, typer.Typer):
+        command: click.Command = typer.main.get_group(obj)
+    else:
+        single = typer.Typer()
+        single.command(name)(obj)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """The top-level group: loads a command's module only when that command is used.
+
+    While the top level's own help is written, commands not yet loaded are shown by their
+    summary from :data:`LAZY_COMMANDS` without being imported.
+    """
+
+    _listing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in LAZY_COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in LAZY_COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        if self._listing:
+            summary = LAZY_COMMANDS[cmd_name][1]
+            return TyperCommand(cmd_name, help=summary, short_help=summary)
+        self.commands[cmd_name] = load_command(cmd_name)
+        return self.commands[cmd_name]
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except UsageError as exc:
+            # Typer suggests only among loaded commands: offer the lazy ones too.
+            if args and "Did you mean" not in exc.message:
+                from difflib import get_close_matches
+
+                matches = get_close_matches(args[0], self.list_commands(ctx))
+                if matches:
+                    exc.message = exc.message.rstrip(".") + ". Did you mean " + ", ".join(map(repr, matches)) + "?"
+            raise
+
 
 app = typer.Typer(
     name="acas-batch",
@@ -30,25 +132,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=LazyGroup,
 )
-app.add_typer(db_cli.app, name="db")
-app.add_typer(demo_cli.app, name="demo")
-app.add_typer(jobs_cli.app, name="jobs")
-app.add_typer(executions_cli.app, name="executions")
-app.add_typer(processes_cli.scheduler_app, name="scheduler")
-app.add_typer(processes_cli.worker_app, name="worker")
-app.add_typer(logs_cli.app, name="logs")
-app.add_typer(alerts_cli.app, name="alerts")
-app.add_typer(alerts_cli.monitor_app, name="monitor")
-app.add_typer(schedules_cli.app, name="schedules")
-app.add_typer(company_cli.app, name="company")
-app.add_typer(vat_cli.app, name="vat")
-app.add_typer(web_cli.app, name="web")
-app.add_typer(secrets_cli.app, name="secrets")
-schedules_cli.app.command("list")(processes_cli.schedules_list)
-app.command("run")(executions_cli.run_command)
-app.command("status")(processes_cli.status_command)
-app.command("simulate")(processes_cli.simulate_command)
 
 
 @app.command()
@@ -63,7 +148,10 @@ def version(json_: JsonOpt = False) -> None:
 @app.command()
 def init(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
     """Create or upgrade the schema and install the standard data that is missing (idempotent)."""
-    settings, engine = engine_from(config, database_url)
+    from acas_batch.services.bootstrap import initialise
+    from acas_batch.services.secrets import ensure_secret_key
+
+    settings, engine = engine_from(config, database_url, create=True)
     report = initialise(engine)
     key_created = ensure_secret_key(settings)
     if json_:
@@ -91,27 +179,4 @@ def _safe_url(url: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors print one line on stderr and exit non-zero, without a traceback."""
-    try:
-        result = app(args=argv, standalone_mode=False)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        typer.echo("error: aborted", err=True)
-        sys.exit(130)
-    except AcasBatchError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:
-        # Usage errors (unknown command, bad option) come from Typer's bundled Click.
-        exit_code = getattr(exc, "exit_code", None)
-        format_message = getattr(exc, "format_message", None)
-        if callable(format_message) and isinstance(exit_code, int):
-            message = format_message()
-            if message:  # an empty message: help was shown instead (no arguments given)
-                typer.echo(f"error: {message}", err=True)
-            sys.exit(exit_code)
-        raise
-    if isinstance(result, int) and result != 0:
-        sys.exit(result)
+    run_main(app, argv)

@@ -25,7 +25,7 @@ app = typer.Typer(help="The database: schema upgrades and versions, backups and 
 @app.command("upgrade")
 def upgrade_cmd(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
     """Bring the database schema to the newest version (an empty database included)."""
-    _, engine = engine_from(config, database_url)
+    _, engine = engine_from(config, database_url, create=True)
     before, after = upgrade_schema(engine)
     if json_:
         print_json({"from": before, "to": after, "changed": before != after})
@@ -87,7 +87,7 @@ def restore_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Restore a backup into the database (checksum checked first; a non-empty target needs --force)."""
-    settings = settings_from(config, database_url)
+    settings = settings_from(config, database_url, create=True)
     report = restore(settings, file, force=force)
     if json_:
         print_json(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -18,8 +19,9 @@ ActorOpt = Annotated[str, typer.Option("--actor", envvar="ACAS_ACTOR", help="Who
 ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why (kept in the audit trail).")]
 
 
-def service(config: Any, database_url: str | None, actor: str = "cli") -> JobSchedulerService:
-    return JobSchedulerService(settings=settings_from(config, database_url))
+def service(config: Any, database_url: str | None, actor: str = "cli", *, job_code: bool = True) -> JobSchedulerService:
+    """The facade; ``job_code=False`` for a command that only reads (the jobs' code is not imported)."""
+    return JobSchedulerService(settings=settings_from(config, database_url), job_code=job_code)
 
 
 def _raise_for(svc: JobSchedulerService, message: str) -> None:
@@ -74,7 +76,7 @@ def run_command(
         else:
             typer.echo(f"execution {execution_id} created")
         return 0
-    ok, detail = svc.wait_for(execution_id, timeout=timeout)
+    ok, detail = _wait(svc, execution_id, job, timeout, show=not json_)
     if not ok:
         raise Conflict(str(detail))
     state = ExecutionState(detail["state"])
@@ -87,7 +89,50 @@ def run_command(
         elif detail.get("reason"):
             line += f": {detail['reason']}"
         typer.echo(line)
+        if detail.get("output_dir"):
+            typer.echo(f"outputs: {detail['output_dir']}")
     return RESULT_EXIT_CODES.get(state, 1)
+
+
+def _wait(svc: JobSchedulerService, execution_id: int, job: str, timeout: float | None, *, show: bool) -> Any:
+    """Wait for the run, saying on stderr (on a terminal: one live line) what it waits for and how long."""
+    if not show:
+        return svc.wait_for(execution_id, timeout=timeout)
+    from rich.console import Console, Group
+    from rich.live import Live
+    from rich.progress_bar import ProgressBar
+    from rich.text import Text
+
+    err = Console(stderr=True)
+    last: list[str] = [""]
+
+    def line(status: dict[str, Any]) -> str:
+        text = f"waiting {status['waited_seconds']:.0f}s for execution {status['id']} ({job}): {status['state']}"
+        if status["attempt"] and status["attempt"] > 1:
+            text += f", attempt {status['attempt']}"
+        if status["waiting_for"]:
+            text += "; upstream " + ", ".join(f"{u['job']} {u['state']}" for u in status["waiting_for"])
+        return text
+
+    if not err.is_terminal:
+        # In a log or a pipe: a line only when what is awaited changes, not every second.
+        def note(status: dict[str, Any]) -> None:
+            key = line(status).split(": ", 1)[1]
+            if key != last[0]:
+                last[0] = key
+                typer.echo(line(status), err=True)
+
+        return svc.wait_for(execution_id, timeout=timeout, on_poll=note)
+    with Live(Text(""), console=err, transient=True, refresh_per_second=4) as live:
+
+        def show_status(status: dict[str, Any]) -> None:
+            done, total = status["progress"] or (None, None)
+            parts: list[Any] = [Text(line(status))]
+            if total:
+                parts.append(ProgressBar(total=total, completed=done or 0, width=40))
+            live.update(Group(*parts))
+
+        return svc.wait_for(execution_id, timeout=timeout, on_poll=show_status)
 
 
 @app.command("list")
@@ -101,31 +146,37 @@ def list_cmd(
 ) -> None:
     """List executions, newest first."""
     parse_state(state)
-    svc = service(config, database_url)
+    svc = service(config, database_url, job_code=False)
     ok, rows = svc.list_executions(state=state, job=job, limit=limit)
     if not ok:
         _raise_for(svc, str(rows))
     if json_:
         print_json(rows)
         return
+    # At 80 columns: the job's name whole, times without the year, the duration, the error wrapped.
     print_table(
         None,
-        ["id", "job", "state", "business date", "attempt", "trigger", "started", "finished", "error / reason"],
+        ["id", "job", "state", "date", "started (UTC)", "took", "error / reason"],
         [
             [
                 r["id"],
                 r["job"],
-                r["state"],
+                r["state"] + (f" #{r['attempt']}" if r["attempt"] and r["attempt"] > 1 else ""),
                 r["business_date"],
-                r["attempt"],
-                r["trigger"],
-                r["started_at"] and r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
-                r["finished_at"] and r["finished_at"].strftime("%Y-%m-%d %H:%M:%S"),
+                r["started_at"] and r["started_at"].strftime("%m-%d %H:%M"),
+                _took(r["started_at"], r["finished_at"]),
                 r["error_message"] or r["reason"] or "",
             ]
             for r in rows
         ],
     )
+
+
+def _took(started: datetime | None, finished: datetime | None) -> str:
+    if started is None or finished is None:
+        return ""
+    seconds = max(0.0, (finished - started).total_seconds())
+    return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
 
 
 @app.command("show")
@@ -136,7 +187,7 @@ def show_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Show one execution: state, timings, result, attempts and log lines."""
-    svc = service(config, database_url)
+    svc = service(config, database_url, job_code=False)
     ok, detail = svc.get_execution(execution_id)
     if not ok:
         _raise_for(svc, str(detail))

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
+from acas_batch.cli.common import (
+    ConfigOpt,
+    DatabaseUrlOpt,
+    JsonOpt,
+    engine_from,
+    print_json,
+    print_table,
+    settings_from,
+)
+from acas_batch.errors import Conflict, ValidationError
 from acas_batch.services.catalogue import job_details, job_list, job_order
 from acas_batch.services.inputs import parse_day, today
 
+if TYPE_CHECKING:
+    from acas_batch.services import JobSchedulerService
+
 app = typer.Typer(
-    help="Job definitions: list them, show one with its schedules and dependencies.", no_args_is_help=True
+    help="Job definitions: list, show, enable, disable and edit them and their dependencies.", no_args_is_help=True
 )
 
 ModuleOpt = Annotated[
@@ -97,4 +110,125 @@ def order_cmd(
             )
             for r in rows
         ],
+    )
+
+
+NameArg = Annotated[str, typer.Argument(help="The job's name, e.g. GL_DAILY_CLOSE.")]
+UpstreamOpt = Annotated[str, typer.Option("--on", help="The upstream job it depends on.")]
+KindOpt = Annotated[
+    str, typer.Option("--kind", help="wait (run only after the upstream) or trigger (the upstream starts it).")
+]
+
+
+def _scheduler(config: Path | None, database_url: str | None) -> JobSchedulerService:
+    from acas_batch.services import JobSchedulerService
+
+    return JobSchedulerService(settings=settings_from(config, database_url))
+
+
+def _done(svc: JobSchedulerService, outcome: tuple[bool, Any], message: str, json_: bool, data: dict[str, Any]) -> None:
+    """Print what changed, or raise the facade's error (and so its exit code)."""
+    ok, value = outcome
+    if not ok:
+        raise svc.last_error or Conflict(str(value))
+    if json_:
+        print_json(data | {"by": svc.actor.username})
+    else:
+        typer.echo(f"{message} (audited as {svc.actor.username})")
+
+
+@app.command("enable")
+def enable_cmd(
+    name: NameArg, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False
+) -> None:
+    """Enable a job: its schedules fire again and it may be run."""
+    svc = _scheduler(config, database_url)
+    _done(svc, svc.enable_job(name), f"job {name} enabled", json_, {"job": name, "enabled": True})
+
+
+@app.command("disable")
+def disable_cmd(
+    name: NameArg, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False
+) -> None:
+    """Disable a job: its schedules stop firing and it is not run until enabled again."""
+    svc = _scheduler(config, database_url)
+    _done(svc, svc.disable_job(name), f"job {name} disabled", json_, {"job": name, "enabled": False})
+
+
+@app.command("edit")
+def edit_cmd(
+    name: NameArg,
+    priority: Annotated[int | None, typer.Option("--priority", help="Priority, 0-100 (higher first).")] = None,
+    timeout_seconds: Annotated[
+        int | None, typer.Option("--timeout-seconds", help="Longest a run may take before it is stopped.")
+    ] = None,
+    max_attempts: Annotated[int | None, typer.Option("--max-attempts", help="Attempts before it fails.")] = None,
+    description: Annotated[str | None, typer.Option("--description", help="What the job does.")] = None,
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Change a job's settings (only those given); the change is audited."""
+    values = {
+        k: v
+        for k, v in {
+            "priority": priority,
+            "timeout_seconds": timeout_seconds,
+            "max_attempts": max_attempts,
+            "description": description,
+        }.items()
+        if v is not None
+    }
+    if not values:
+        raise ValidationError(
+            "jobs edit: give at least one of --priority, --timeout-seconds, --max-attempts, --description"
+        )
+    svc = _scheduler(config, database_url)
+    changed = ", ".join(f"{k} {v}" for k, v in values.items())
+    _done(svc, svc.update_job(name, **values), f"job {name}: {changed}", json_, {"job": name, "changed": values})
+
+
+@app.command("depend")
+def depend_cmd(
+    name: NameArg,
+    on: UpstreamOpt,
+    kind: KindOpt = "wait",
+    condition: Annotated[
+        str, typer.Option("--condition", help="success, completion or failure of the upstream.")
+    ] = "success",
+    lookback_days: Annotated[
+        int, typer.Option("--lookback-days", min=0, max=3660, help="How old an upstream run may be (0: same day).")
+    ] = 0,
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Make a job depend on another (a cycle is refused); the change is audited."""
+    svc = _scheduler(config, database_url)
+    _done(
+        svc,
+        svc.add_dependency(name, on, kind=kind, condition=condition, lookback_days=lookback_days),
+        f"{name} now {'waits for' if kind == 'wait' else 'is triggered by'} {on} ({condition})",
+        json_,
+        {"job": name, "depends_on": on, "kind": kind, "condition": condition},
+    )
+
+
+@app.command("undepend")
+def undepend_cmd(
+    name: NameArg,
+    on: UpstreamOpt,
+    kind: KindOpt = "wait",
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Remove a job's dependency on another; the change is audited."""
+    svc = _scheduler(config, database_url)
+    _done(
+        svc,
+        svc.remove_dependency(name, on, kind=kind),
+        f"{name} no longer depends on {on} ({kind})",
+        json_,
+        {"job": name, "depends_on": on, "kind": kind, "removed": True},
     )

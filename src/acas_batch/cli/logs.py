@@ -72,7 +72,7 @@ def view_cmd(
         ["time (UTC)", "level", "job", "exec", "event", "message"],
         [
             (
-                e.logged_at.strftime("%Y-%m-%d %H:%M:%S"),
+                e.logged_at.strftime("%m-%d %H:%M:%S"),
                 e.level.value,
                 e.job_name,
                 e.execution_id,
@@ -81,6 +81,7 @@ def view_cmd(
             )
             for e in entries
         ],
+        wrap=("event", "message"),
     )
     if page.next_after:
         typer.echo(f"next page: --after '{page.next_after}'")

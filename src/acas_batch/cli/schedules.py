@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import typer
@@ -9,9 +10,20 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, console, engine_from, print_json
+from acas_batch.cli.common import (
+    ConfigOpt,
+    DatabaseUrlOpt,
+    JsonOpt,
+    console,
+    engine_from,
+    print_json,
+    print_table,
+    settings_from,
+)
 from acas_batch.clock import SystemClock
 from acas_batch.config import load_settings
+from acas_batch.errors import Conflict, ValidationError
+from acas_batch.services import JobSchedulerService
 from acas_batch.services.inputs import ShiftPolicy, parse_day, parse_instant, today
 from acas_batch.services.schedules import RunRow, forecast, next_runs, preview, utc_text
 
@@ -124,3 +136,97 @@ def preview_cmd(
     summary, rows = preview(settings, kind, rule, timezone=timezone, shift=shift, after=start, count=n)
     header = {"after": utc_text(start), "schedule": summary}
     _render(f"Next runs of {summary['rule']}", header, rows, json_)
+
+
+@app.command("list")
+def schedules_list(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
+    """List schedules with their rule in words, whether enabled, and their next run."""
+    svc = JobSchedulerService(settings=settings_from(config, database_url), job_code=False)
+    _, rows = svc.list_schedules()
+    if json_:
+        print_json(rows)
+        return
+    print_table(
+        f"{len(rows)} schedules",
+        ["id", "job", "when", "on", "next run (UTC)"],
+        [
+            [
+                r["id"],
+                r["job"],
+                f"{r['summary']} ({r['timezone']})"
+                + ("" if r["misfire_policy"] == "run_all" else f", misfire {r['misfire_policy']}"),
+                "yes" if r["enabled"] else "no",
+                r["next_fire_at"] and r["next_fire_at"].strftime("%Y-%m-%d %H:%M"),
+            ]
+            for r in rows
+        ],
+        wrap=("when",),
+    )
+
+
+ScheduleArg = Annotated[int, typer.Argument(help="The schedule's id (see `acas-batch schedules list`).")]
+
+
+def _changed(
+    svc: JobSchedulerService, outcome: tuple[bool, Any], message: str, json_: bool, data: dict[str, Any]
+) -> None:
+    ok, value = outcome
+    if not ok:
+        raise svc.last_error or Conflict(str(value))
+    if json_:
+        print_json(data | {"by": svc.actor.username})
+    else:
+        typer.echo(f"{message} (audited as {svc.actor.username})")
+
+
+@app.command("enable")
+def enable_cmd(
+    schedule_id: ScheduleArg, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False
+) -> None:
+    """Enable a schedule: it fires again from its next time."""
+    svc = JobSchedulerService(settings=settings_from(config, database_url))
+    outcome = svc.update_schedule(schedule_id, enabled=True)
+    _changed(svc, outcome, f"schedule {schedule_id} enabled", json_, {"schedule_id": schedule_id, "enabled": True})
+
+
+@app.command("disable")
+def disable_cmd(
+    schedule_id: ScheduleArg, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False
+) -> None:
+    """Disable a schedule: it stops firing until enabled again (its job may still be run by hand)."""
+    svc = JobSchedulerService(settings=settings_from(config, database_url))
+    outcome = svc.update_schedule(schedule_id, enabled=False)
+    _changed(svc, outcome, f"schedule {schedule_id} disabled", json_, {"schedule_id": schedule_id, "enabled": False})
+
+
+@app.command("edit")
+def edit_cmd(
+    schedule_id: ScheduleArg,
+    kind: Annotated[str | None, typer.Option("--kind", help="The rule's kind (with --rule).")] = None,
+    rule: Annotated[
+        str | None, typer.Option("--rule", help='The rule as JSON, e.g. \'{"at": "22:00"}\' (check it with preview).')
+    ] = None,
+    timezone: Annotated[str | None, typer.Option("--timezone", help="IANA time zone.")] = None,
+    misfire: Annotated[
+        str | None, typer.Option("--misfire", help="Misfire policy: run_all, run_once, run_latest or skip.")
+    ] = None,
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Change a schedule's rule, time zone or misfire policy (only those given); the change is audited."""
+    values: dict[str, Any] = {}
+    if rule is not None:
+        try:
+            values["rule"] = json.loads(rule)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"--rule: {rule!r} is not valid JSON ({exc.msg})") from exc
+    for key, value in (("kind", kind), ("timezone", timezone), ("misfire_policy", misfire)):
+        if value is not None:
+            values[key] = value
+    if not values:
+        raise ValidationError("schedules edit: give at least one of --rule, --kind, --timezone, --misfire")
+    svc = JobSchedulerService(settings=settings_from(config, database_url))
+    changed = ", ".join(f"{k} {v}" for k, v in values.items())
+    outcome = svc.update_schedule(schedule_id, **values)
+    _changed(svc, outcome, f"schedule {schedule_id}: {changed}", json_, {"schedule_id": schedule_id, "changed": values})

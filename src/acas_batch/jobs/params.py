@@ -223,6 +223,13 @@ def period_label(period: AccountingPeriod) -> str:
     return f"{period.financial_year}-{period.period_no:02d}"
 
 
+def period_name(period: AccountingPeriod) -> str:
+    """``P08 FY2026/27 (November 2026)``: how a period is named to a person (the calendar month too,
+    since a financial year's period 8 is not the calendar's August)."""
+    fy = period.financial_year
+    return f"P{period.period_no:02d} FY{fy}/{(fy + 1) % 100:02d} ({period.start_date:%B %Y})"
+
+
 def resolve_year(session: Session, year: str, business_date: date) -> int:
     """The financial year a ``FinancialYear`` value names, seen from ``business_date``."""
     if year not in ("CURRENT", "PREVIOUS"):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from acas_batch.errors import ValidationError
+from acas_batch.errors import OutputError, ValidationError
 from acas_batch.fileperms import private_dir, private_file, safe_name
 from acas_batch.logs.query import LogEntry, LogFilter, iter_logs
 from acas_batch.masking import mask_any, mask_text
@@ -43,9 +43,25 @@ def _txt(entry: LogEntry) -> str:
 def export_logs(session: Session, flt: LogFilter, fmt: ExportFormat, dest_dir: Path, now: datetime) -> tuple[Path, int]:
     """Write the matching lines to a new file in ``dest_dir``; returns its path and the line count.
 
-    The file is written under a temporary name and renamed when complete.
+    The file is written under a temporary name and renamed when complete; a failed export
+    leaves nothing behind.
+
+    Raises:
+        OutputError: ``dest_dir`` cannot be created or written.
     """
-    private_dir(dest_dir)
+    try:
+        private_dir(dest_dir)
+    except OSError as exc:
+        raise OutputError(f"cannot create the export folder {dest_dir}: {exc.strerror or exc}") from exc
+    try:
+        return _write_export(session, flt, fmt, dest_dir, now)
+    except OSError as exc:
+        raise OutputError(f"cannot write the export into {dest_dir}: {exc.strerror or exc}") from exc
+
+
+def _write_export(
+    session: Session, flt: LogFilter, fmt: ExportFormat, dest_dir: Path, now: datetime
+) -> tuple[Path, int]:
     # The job filter is the user's text: reduced to a plain name, the file cannot leave ``dest_dir``.
     stem = f"logs-{safe_name(flt.job_name or 'all')}-{now:%Y%m%dT%H%M%S}"
     path = dest_dir / f"{stem}.{fmt.value}"
@@ -54,6 +70,16 @@ def export_logs(session: Session, flt: LogFilter, fmt: ExportFormat, dest_dir: P
         n += 1
         path = dest_dir / f"{stem}-{n}.{fmt.value}"
     tmp = dest_dir / f".{path.name}.tmp{os.getpid()}"
+    try:
+        count = _write_lines(session, flt, fmt, tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+    return path, count
+
+
+def _write_lines(session: Session, flt: LogFilter, fmt: ExportFormat, tmp: Path) -> int:
     count = 0
     with tmp.open("w", encoding="utf-8", newline="") as fh:
         private_file(tmp)
@@ -79,5 +105,4 @@ def export_logs(session: Session, flt: LogFilter, fmt: ExportFormat, dest_dir: P
             for e in iter_logs(session, flt):
                 fh.write(_txt(e) + "\n")
                 count += 1
-    os.replace(tmp, path)
-    return path, count
+    return count

@@ -143,6 +143,13 @@ class BatchExecution(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     priority: Mapped[int] = mapped_column(Integer, default=50)
     attempt: Mapped[int] = mapped_column(Integer, default=1)
+    infra_failures: Mapped[int] = mapped_column(
+        Integer,
+        default=0,
+        server_default="0",
+        doc="Failures of the infrastructure (lease lost, job process killed, worker shut down) in the "
+        "attempts before this one: they spend their own budget, not the job's max_attempts.",
+    )
     root_execution_id: Mapped[int | None] = mapped_column(
         ForeignKey("batch_execution_rec.id"), doc="The first attempt; NULL on the first attempt itself."
     )

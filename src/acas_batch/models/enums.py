@@ -150,6 +150,7 @@ class WorkerState(StrEnum):
     RUNNING = "running"  # heartbeating
     STOPPING = "stopping"  # graceful shutdown: no new claims
     STOPPED = "stopped"  # exited cleanly (terminal)
+    LOST = "lost"  # silent past its lease plus a margin: presumed dead, marked by a live process
 
 
 class BackupGeneration(StrEnum):

@@ -32,6 +32,7 @@ from acas_batch.monitoring.notify import WebhookNotifier, notifier_for
 from acas_batch.monitoring.outbox import Deliverer
 from acas_batch.monitoring.outbox import status as outbox_status
 from acas_batch.monitoring.run_notices import queue_run_notices
+from acas_batch.monitoring.thresholds import Resources, Thresholds, job_conditions, resource_conditions
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class MonitorOptions:
     late_tolerance: timedelta = timedelta(minutes=30)
     missed_grace: timedelta = timedelta(minutes=15)
     scheduler_silence: timedelta = timedelta(minutes=5)
+    resources: Resources | None = None  # the folders whose free space is limited; None: no resource check
+    resource_probe: dict[str, float] | None = None  # measured values replaced (tests)
+    use_thresholds: bool = True  # read batch_threshold_rec (False: the constants above, as before)
     policy: NotifyPolicy = field(default_factory=NotifyPolicy)
     sender: str = "acas-batch@localhost"
 
@@ -156,27 +160,53 @@ def resolve_cleared(session: Session, now: datetime) -> int:
     return resolved
 
 
+def resolve_within(session: Session, keys: set[str], now: datetime) -> int:
+    """Resolve open alerts whose threshold is met again (their keys came back within limits)."""
+    if not keys:
+        return 0
+    resolved = 0
+    for alert in session.scalars(
+        select(BatchAlert).where(BatchAlert.state != AlertState.RESOLVED, BatchAlert.dedup_key.in_(sorted(keys)))
+    ):
+        alert.state, alert.resolved_at = AlertState.RESOLVED, now
+        resolved += 1
+    return resolved
+
+
 def run_checks(session: Session, now: datetime, options: MonitorOptions) -> MonitorReport:
     """One pass over the last ``options.window``: raise and resolve alerts and, when
     ``options.send_alerts``, queue what they call for in the outbox. The caller commits, then
     delivers the outbox (:class:`acas_batch.monitoring.outbox.Deliverer`)."""
     since = now - options.window
     report = MonitorReport(checked_at=now)
+    limits = Thresholds.load(session) if options.use_thresholds else None
+    within: set[str] = set()
     if options.check_failures:
         failed = rules.failures(session, since, now)
         report.findings += failed
         report.findings += rules.database_unreachable(failed)
+        report.findings += rules.lost_processes(session, since, now)
     if options.check_performance:
-        report.findings += rules.slow_runs(session, since, now, factor=options.slow_factor)
-        report.findings += rules.running_long(session, now, factor=options.slow_factor)
+        report.findings += rules.slow_runs(session, since, now, factor=options.slow_factor, limits=limits)
+        report.findings += rules.running_long(session, now, factor=options.slow_factor, limits=limits)
+    if limits is not None and (options.check_failures or options.check_performance):
+        found, ok = job_conditions(session, now, limits)
+        report.findings += found
+        within |= ok
+    if limits is not None and options.resources is not None:
+        bind = session.get_bind()
+        engine = bind if isinstance(bind, Engine) else bind.engine
+        found, ok = resource_conditions(engine, limits, options.resources, probe=options.resource_probe)
+        report.findings += found
+        within |= ok
     if options.check_schedule:
-        report.findings += rules.late_starts(session, now, tolerance=options.late_tolerance)
+        report.findings += rules.late_starts(session, now, tolerance=options.late_tolerance, limits=limits)
         report.findings += rules.missed_schedules(session, now, grace=options.missed_grace)
         report.findings += rules.scheduler_dead(session, now, limit=options.scheduler_silence)
         quiet = rules.skipped(session, since, now)
     else:
         quiet = []
-    report.alerts_resolved = resolve_cleared(session, now)
+    report.alerts_resolved = resolve_cleared(session, now) + resolve_within(session, within, now)
     for finding in report.findings:
         raised = raise_alert(session, finding, now)
         if raised.is_new:
@@ -236,6 +266,7 @@ def monitor_pass(
             policy=policy_for(settings, company_closures(session)),
             sender=settings.smtp_from,
             scheduler_silence=timedelta(seconds=settings.scheduler_silence_seconds),
+            resources=Resources(settings.data_dir, settings.outputs),
         )
         report = run_checks(session, now, opts)
     if opts.send_alerts:

@@ -24,7 +24,9 @@ from acas_batch.models import (
     ExecutionState,
     WorkerRole,
 )
+from acas_batch.models.enums import WorkerState
 from acas_batch.monitoring.findings import Finding
+from acas_batch.monitoring.thresholds import Limit, ThresholdKind, Thresholds, runtime_limit_ms
 
 FAILED_STATES = (ExecutionState.FAILED, ExecutionState.TIMED_OUT)
 DONE_OK = (ExecutionState.SUCCEEDED, ExecutionState.WARNING)
@@ -120,8 +122,29 @@ def _usual(history: Sequence[int], min_history: int) -> float | None:
     return statistics.median(history) if len(history) >= min_history else None
 
 
+def _runtime_limit(  # noqa: PLR0917
+    session: Session, limits: Thresholds | None, job: BatchJob | None, job_id: int, before: datetime, factor: float
+) -> float | None:
+    limit = (limits or Thresholds(())).get(
+        ThresholdKind.MAX_RUNTIME, job.name if job else None, job.module.value if job else None
+    )
+    if limit is None:
+        return None
+    if limits is None:  # the caller's own factor (the rule's historical signature)
+        limit = Limit(ThresholdKind.MAX_RUNTIME, params={**limit.params, "factor": factor})
+    history = _history_ms(session, job_id, before, int(limit.params.get("history", 20)))
+    return runtime_limit_ms(limit, history)
+
+
 def slow_runs(
-    session: Session, since: datetime, now: datetime, *, factor: float = 2.0, min_history: int = 5, history: int = 20
+    session: Session,
+    since: datetime,
+    now: datetime,
+    *,
+    factor: float = 2.0,
+    min_history: int = 5,
+    history: int = 20,
+    limits: Thresholds | None = None,
 ) -> list[Finding]:
     """Successful runs in (since, now] that took more than ``factor`` × the job's usual duration."""
     rows = session.execute(
@@ -137,16 +160,24 @@ def slow_runs(
     found = []
     for ex, name in rows:
         assert ex.finished_at is not None and ex.duration_ms is not None
-        usual = _usual(_history_ms(session, ex.job_id, ex.finished_at, history), min_history)
-        if usual is None or usual <= 0 or ex.duration_ms <= factor * usual:
+        usual = _usual(_history_ms(session, ex.job_id, ex.finished_at, history), min_history) or 0
+        bound = _runtime_limit(session, limits, session.get(BatchJob, ex.job_id), ex.job_id, ex.finished_at, factor)
+        if bound is None or bound <= 0 or ex.duration_ms <= bound:
             continue
         found.append(
             Finding(
                 rule="slow_run",
                 severity=AlertSeverity.WARNING,
                 dedup_key=f"slow_run:{ex.id}",
-                title=f"{name} ran {ex.duration_ms / usual:.1f}× slower than usual",
-                message=f"{name} execution {ex.id} took {ex.duration_ms / 1000:.1f} s; usually {usual / 1000:.1f} s",
+                title=(
+                    f"{name} ran {ex.duration_ms / usual:.1f}× slower than usual"
+                    if usual
+                    else f"{name} ran past its limit of {bound / 1000:.0f} s"
+                ),
+                message=(
+                    f"{name} execution {ex.id} took {ex.duration_ms / 1000:.1f} s; usually {usual / 1000:.1f} s, "
+                    f"limit {bound / 1000:.1f} s"
+                ),
                 job_id=ex.job_id,
                 execution_id=ex.id,
                 details={"duration_ms": ex.duration_ms, "usual_ms": usual},
@@ -156,7 +187,13 @@ def slow_runs(
 
 
 def running_long(
-    session: Session, now: datetime, *, factor: float = 2.0, min_history: int = 5, history: int = 20
+    session: Session,
+    now: datetime,
+    *,
+    factor: float = 2.0,
+    min_history: int = 5,
+    history: int = 20,
+    limits: Thresholds | None = None,
 ) -> list[Finding]:
     """Running executions already past ``factor`` × their usual duration: predicted late."""
     rows = session.execute(
@@ -167,9 +204,10 @@ def running_long(
     found = []
     for ex, name in rows:
         assert ex.started_at is not None
-        usual = _usual(_history_ms(session, ex.job_id, now, history), min_history)
+        usual = _usual(_history_ms(session, ex.job_id, now, history), min_history) or 0
         elapsed_ms = (now - ex.started_at).total_seconds() * 1000
-        if usual is None or usual <= 0 or elapsed_ms <= factor * usual:
+        bound = _runtime_limit(session, limits, session.get(BatchJob, ex.job_id), ex.job_id, now, factor)
+        if bound is None or bound <= 0 or elapsed_ms <= bound:
             continue
         found.append(
             Finding(
@@ -186,20 +224,29 @@ def running_long(
     return found
 
 
-def late_starts(session: Session, now: datetime, *, tolerance: timedelta = timedelta(minutes=30)) -> list[Finding]:
-    """Scheduled executions that have not started ``tolerance`` after their nominal time."""
+def late_starts(
+    session: Session, now: datetime, *, tolerance: timedelta = timedelta(minutes=30), limits: Thresholds | None = None
+) -> list[Finding]:
+    """Scheduled executions that have not started ``tolerance`` (or their job's ``late_start``
+    threshold, in minutes) after their nominal time."""
     rows = session.execute(
         select(BatchExecution, BatchJob.name)
         .join(BatchJob, BatchJob.id == BatchExecution.job_id)
         .where(
             BatchExecution.state.in_((ExecutionState.PENDING, ExecutionState.QUEUED)),
             BatchExecution.nominal_time.is_not(None),
-            BatchExecution.nominal_time < now - tolerance,
+            BatchExecution.nominal_time < now - (timedelta(0) if limits is not None else tolerance),
         )
     ).all()
     found = []
     for ex, name in rows:
         assert ex.nominal_time is not None
+        if limits is not None:
+            job = session.get(BatchJob, ex.job_id)
+            limit = limits.get(ThresholdKind.LATE_START, name, job.module.value if job else None)
+            allowed = timedelta(minutes=limit.warning) if limit and limit.warning is not None else tolerance
+            if ex.nominal_time >= now - allowed:
+                continue
         late_min = int((now - ex.nominal_time).total_seconds() // 60)
         found.append(
             Finding(
@@ -249,6 +296,34 @@ def missed_schedules(session: Session, now: datetime, *, grace: timedelta = time
             )
         )
     return found
+
+
+def lost_processes(session: Session, since: datetime, now: datetime) -> list[Finding]:
+    """Schedulers and workers marked lost in (since, now]: one alert each, raised once.
+
+    A live process marks a silent one lost (``batch.liveness``); the mark's time is its
+    ``stopped_at``, so a later pass over a later window never sees it again.
+    """
+    rows = session.scalars(
+        select(BatchWorker)
+        .where(BatchWorker.state == WorkerState.LOST, BatchWorker.stopped_at > since, BatchWorker.stopped_at <= now)
+        .order_by(BatchWorker.stopped_at)
+    ).all()
+    return [
+        Finding(
+            rule="process_lost",
+            severity=AlertSeverity.WARNING,
+            dedup_key=f"process_lost:{w.id}",
+            title=f"{w.role.value} {w.id} lost",
+            message=(
+                f"{w.role.value} {w.id} (host {w.hostname}, pid {w.pid}) stopped heartbeating at "
+                f"{w.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC and was marked lost by "
+                f"{(w.info or {}).get('lost_by', 'a live process')}; its running work was recovered"
+            ),
+            details={"process": w.id, "role": w.role.value, "hostname": w.hostname, "pid": w.pid},
+        )
+        for w in rows
+    ]
 
 
 def scheduler_dead(session: Session, now: datetime, *, limit: timedelta) -> list[Finding]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from acas_batch.models import Role
+from acas_batch.models.security import Role
 from acas_batch.security.policy import STANDARD_ROLES
 
 __all__ = ["STANDARD_ROLES", "install_standard_roles"]

@@ -21,7 +21,7 @@ Outcome = tuple[bool, Any]
 
 def connect(settings: Settings) -> Engine:
     """The engine for the settings' database (nothing is opened until first use)."""
-    return make_engine(settings.database_url)
+    return make_engine(settings.database_url, busy_timeout=settings.busy_timeout_seconds)
 
 
 def resolve_actor(engine: Engine, who: object, *, face: str = "python") -> Actor:
@@ -58,7 +58,11 @@ class Facade:
             url = db if isinstance(db, str) else (db.url.render_as_string(hide_password=False) if db else None)
             settings = load_settings(database_url=url)
         self.settings = settings
-        self.engine = db if isinstance(db, Engine) else make_engine(settings.database_url)
+        self.engine = (
+            db
+            if isinstance(db, Engine)
+            else make_engine(settings.database_url, busy_timeout=settings.busy_timeout_seconds)
+        )
         self.clock: Clock = clock or SystemClock()
         self.current_user = current_user
         #: Who acts through this facade; every call is checked against the policy for them.

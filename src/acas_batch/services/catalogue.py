@@ -10,8 +10,10 @@ from sqlalchemy import Engine
 from acas_batch.batch.schedules import calendar_from_settings
 from acas_batch.config import Settings
 from acas_batch.db import transaction
+from acas_batch.errors import ValidationError
 from acas_batch.jobs.catalogue import JobSummary, day_order, list_jobs, show_job
 from acas_batch.services.inputs import parse_module
+from acas_batch.services.schedules import LATEST_FORECAST_DAY
 
 __all__ = ["JobSummary", "job_details", "job_list", "job_order"]
 
@@ -38,6 +40,12 @@ def job_details(engine: Engine, name: str) -> dict[str, Any]:
 
 
 def job_order(engine: Engine, settings: Settings, day: date) -> list[dict[str, Any]]:
-    """The jobs scheduled on business date ``day`` in the order they can start (a wait beats a time)."""
+    """The jobs scheduled on business date ``day`` in the order they can start (a wait beats a time).
+
+    Raises:
+        ValidationError: ``day`` is past the calendar's last forecastable day.
+    """
+    if day > LATEST_FORECAST_DAY:
+        raise ValidationError(f"business date {day.isoformat()} is after {LATEST_FORECAST_DAY.isoformat()}")
     with transaction(engine) as session:
         return day_order(session, calendar_from_settings(settings), day)

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from acas_batch.db import transaction
 from acas_batch.errors import AuthenticationRequired, Conflict, NotFound, PermissionDenied, ValidationError
-from acas_batch.models import LoginThrottle, Role, User, UserSession
 from acas_batch.models.audit_chain import append_audit
+from acas_batch.models.security import LoginThrottle, Role, User, UserSession
 from acas_batch.security.actor import Actor, host_name, os_user
 from acas_batch.security.policy import MODULES, STANDARD_ROLES, Permission, may
 from acas_batch.security.roles import install_standard_roles

@@ -19,7 +19,7 @@ from acas_batch.batch.operations import parse_business_date
 from acas_batch.clock import Clock, SystemClock
 from acas_batch.config import Settings
 from acas_batch.errors import ValidationError
-from acas_batch.models import AccountingPeriod, PeriodStatus
+from acas_batch.models.company import AccountingPeriod, PeriodStatus
 from acas_batch.models.enums import ExecutionState, Module, ShiftPolicy
 
 __all__ = [

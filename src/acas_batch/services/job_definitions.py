@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from acas_batch.errors import NotFound, ValidationError
 from acas_batch.jobs.catalogue import STANDARD_JOBS, CatalogueReport, JobDef, install_catalogue, list_jobs, show_job
-from acas_batch.models import Audit, BatchJob, Module
+from acas_batch.models.batch import BatchJob
+from acas_batch.models.enums import Module
+from acas_batch.models.security import Audit
 from acas_batch.services.base import Facade, Outcome
 
 

@@ -7,13 +7,14 @@ can act on come back as ``(False, message)``; bugs still raise.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
@@ -23,8 +24,6 @@ from acas_batch.batch import definitions, operations
 from acas_batch.batch.dependencies import add_dependency, dependency_impact, remove_dependency
 from acas_batch.batch.events import ExecutionEvent, Observers
 from acas_batch.batch.executions import get_execution, job_by_name
-from acas_batch.batch.scheduler import Scheduler
-from acas_batch.batch.simulate import simulate
 from acas_batch.batch.status import (
     dashboard,
     execution_detail,
@@ -33,18 +32,23 @@ from acas_batch.batch.status import (
     run_outcome,
     schedule_list,
 )
-from acas_batch.batch.worker import Worker, load_job_modules
 from acas_batch.clock import Clock, FileClock, SystemClock
 from acas_batch.config import Settings, load_settings
 from acas_batch.db import make_engine, transaction
 from acas_batch.errors import AcasBatchError, Conflict, ValidationError
-from acas_batch.models import BatchExecution, Company
+from acas_batch.models.batch import BatchExecution
+from acas_batch.models.company import Company
 from acas_batch.models.enums import DependencyCondition, DependencyKind, ExecutionState, WorkerRole
-from acas_batch.monitoring import monitor_pass
 from acas_batch.secretbox import SecretBox
 from acas_batch.security.actor import Actor
 from acas_batch.services import inputs
 from acas_batch.services.base import resolve_actor
+
+if TYPE_CHECKING:
+    # The scheduler, the worker and the monitor are imported where they run: a command that
+    # only reads (``status``, ``executions list``) starts without them.
+    from acas_batch.batch.scheduler import Scheduler
+    from acas_batch.batch.worker import Worker
 
 _log = logging.getLogger(__name__)
 
@@ -64,12 +68,18 @@ class JobSchedulerService:
         actor: Actor | str | None = None,
         current_user: object = None,
         observers: Observers | None = None,
+        job_code: bool = True,
     ) -> None:
+        """``job_code=False`` for a caller that only reads: the jobs' code is not imported."""
         if settings is None:
             url = db if isinstance(db, str) else (db.url.render_as_string(hide_password=False) if db else None)
             settings = load_settings(database_url=url)
         self.settings = settings
-        self.engine = db if isinstance(db, Engine) else make_engine(settings.database_url)
+        self.engine = (
+            db
+            if isinstance(db, Engine)
+            else make_engine(settings.database_url, busy_timeout=settings.busy_timeout_seconds)
+        )
         self.clock: Clock = clock or (FileClock(settings.clock_file) if settings.clock_file else SystemClock())
         #: Who acts through this facade (None: the local administrator console).
         self.actor: Actor = resolve_actor(self.engine, actor if actor is not None else current_user)
@@ -79,7 +89,10 @@ class JobSchedulerService:
         self._threads: list[threading.Thread] = []
         #: The error behind the last ``(False, message)``, for callers that map it (the CLI's exit code).
         self.last_error: AcasBatchError | None = None
-        load_job_modules(settings)
+        if job_code:
+            from acas_batch.batch.worker import load_job_modules
+
+            load_job_modules(settings)
 
     # --- helpers ---------------------------------------------------------------------
     def _failed(self, exc: AcasBatchError) -> tuple[bool, str]:
@@ -105,6 +118,9 @@ class JobSchedulerService:
     # --- running -----------------------------------------------------------------------
     def start_scheduler(self, workers: int | None = None) -> Outcome:
         """Start a scheduler and a worker with ``workers`` job processes in this process."""
+        from acas_batch.batch.scheduler import Scheduler
+        from acas_batch.batch.worker import Worker
+
         if self._scheduler is not None:
             return False, "the scheduler is already running in this process"
         self._scheduler = Scheduler(self.settings, self.engine, clock=self.clock, observers=self.observers)
@@ -123,6 +139,9 @@ class JobSchedulerService:
         ]
         for thread in self._threads:
             thread.start()
+        # A script that ends without stop_scheduler() must not leave a scheduler that looks alive:
+        # at exit (before its daemon threads die) it stops and records itself stopped.
+        atexit.register(self._stop_at_exit)
         return True, {"scheduler_id": self._scheduler.scheduler_id, "worker_id": self._worker.worker_id}
 
     def serve(self, *, scheduler: bool = True, workers: int = 0) -> None:
@@ -131,6 +150,9 @@ class JobSchedulerService:
         On the signal: stop claiming, let running jobs finish within the grace period,
         then interrupt them and record it (see ``Worker.shutdown``).
         """
+        from acas_batch.batch.scheduler import Scheduler
+        from acas_batch.batch.worker import Worker
+
         sched = Scheduler(self.settings, self.engine, clock=self.clock, observers=self.observers) if scheduler else None
         worker = (
             Worker(self.settings, clock=self.clock, slots=workers, observers=self.observers, engine=self.engine)
@@ -179,6 +201,8 @@ class JobSchedulerService:
         """Beside a running scheduler: every ``monitor_interval_seconds`` raise and resolve alerts,
         e-mail new ones and send the run notices jobs asked for. A failed pass is logged and the
         next one tries again."""
+        from acas_batch.monitoring import monitor_pass
+
         while not stopping.wait(self.settings.monitor_interval_seconds):
             try:
                 monitor_pass(self.engine, self.settings, now=self.clock.now(), send=True)
@@ -200,6 +224,8 @@ class JobSchedulerService:
                     "into it; simulate on a scratch copy and confirm it with --confirm-live"
                 )
             )
+        from acas_batch.batch.simulate import simulate
+
         zone = ZoneInfo(self.settings.timezone)
         begin = datetime.combine(start, datetime.min.time(), tzinfo=zone).astimezone(UTC)
         finish = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(UTC)
@@ -215,6 +241,10 @@ class JobSchedulerService:
         )
         return True, report.as_dict()
 
+    def _stop_at_exit(self) -> None:
+        if self._scheduler is not None:
+            self.stop_scheduler(timeout=min(5.0, self.settings.shutdown_grace_seconds + 1))
+
     def stop_scheduler(self, timeout: float | None = None) -> Outcome:
         """Stop claiming, let running jobs finish within the grace period, then stop."""
         if self._scheduler is None or self._worker is None:
@@ -225,6 +255,7 @@ class JobSchedulerService:
         for thread in self._threads:
             thread.join(timeout=limit)
         self._scheduler, self._worker, self._threads = None, None, []
+        atexit.unregister(self._stop_at_exit)
         return True, {"stopped": True}
 
     def execute_job_now(
@@ -268,11 +299,21 @@ class JobSchedulerService:
         self.observers.emit("on_created", ExecutionEvent(row.id, name, row.state, now, reason=row.reason))
         return True, row.id
 
-    def wait_for(self, execution_id: int, *, timeout: float | None = None, run_inline: bool = True) -> Outcome:
+    def wait_for(
+        self,
+        execution_id: int,
+        *,
+        timeout: float | None = None,
+        run_inline: bool = True,
+        on_poll: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Outcome:
         """Wait until the run (the execution and its retries) finishes; return its last attempt.
 
         With no live worker and ``run_inline``, runs a worker in this process meanwhile.
+        ``on_poll`` is told at every look what is awaited (:meth:`_waiting`), for a face
+        that shows it.
         """
+        began = time.monotonic()
         deadline = None if timeout is None else time.monotonic() + timeout
         started_here = False
         if run_inline and not self._has_live_worker() and self._scheduler is None:
@@ -284,12 +325,45 @@ class JobSchedulerService:
                     latest = run_outcome(s, execution_id)
                     if latest.state.is_terminal:
                         return True, execution_detail(s, latest.id)
+                    if on_poll is not None:
+                        on_poll(self._waiting(s, latest, time.monotonic() - began))
                 if deadline is not None and time.monotonic() > deadline:
                     return False, f"execution {execution_id} still {latest.state.value} after {timeout}s"
                 time.sleep(min(self.settings.poll_seconds, 0.2))
         finally:
             if started_here:
                 self.stop_scheduler()
+
+    @staticmethod
+    def _waiting(session: Any, execution: Any, waited: float) -> dict[str, Any]:
+        """What a wait is waiting for: the execution's state and progress, and for a pending one
+        each upstream job it waits on with the state of that job's latest run of the business date."""
+        from sqlalchemy import select
+
+        from acas_batch.batch.dependencies import wait_status
+        from acas_batch.models.batch import BatchExecution, BatchJob
+
+        upstream: list[dict[str, Any]] = []
+        if execution.state is ExecutionState.PENDING:
+            for name in wait_status(session, execution).waiting_for:
+                state = session.scalar(
+                    select(BatchExecution.state)
+                    .join(BatchJob, BatchJob.id == BatchExecution.job_id)
+                    .where(BatchJob.name == name, BatchExecution.business_date <= execution.business_date)
+                    .order_by(BatchExecution.business_date.desc(), BatchExecution.id.desc())
+                    .limit(1)
+                )
+                upstream.append({"job": name, "state": state.value if state is not None else "not started"})
+        return {
+            "id": execution.id,
+            "state": execution.state.value,
+            "attempt": execution.attempt,
+            "waited_seconds": round(waited, 1),
+            "progress": [execution.progress_done, execution.progress_total]
+            if execution.progress_done is not None
+            else None,
+            "waiting_for": upstream,
+        }
 
     def _has_live_worker(self) -> bool:
         with transaction(self.engine) as s:
@@ -298,6 +372,9 @@ class JobSchedulerService:
         return any(w.role is WorkerRole.WORKER for w in workers)
 
     def _start_inline(self) -> None:
+        from acas_batch.batch.scheduler import Scheduler
+        from acas_batch.batch.worker import Worker
+
         self._scheduler = Scheduler(
             self.settings, self.engine, clock=self.clock, observers=self.observers, fire_schedules=False
         )

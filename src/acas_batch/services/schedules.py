@@ -98,6 +98,13 @@ def schedule_summary(stored: StoredSchedule) -> dict[str, Any]:
     }
 
 
+#: The longest range one forecast covers: a year and a day, so a whole financial year fits.
+MAX_FORECAST_DAYS = 367
+#: The last business date a forecast (or job order) may name: a run is computed from the
+#: day after, and the schedules' rules look a little ahead, so the calendar's year 9999 is out.
+LATEST_FORECAST_DAY = date(9998, 12, 31)
+
+
 def forecast(
     engine: Engine, settings: Settings, first: date, last: date | None = None, *, job: str | None = None
 ) -> tuple[date, list[RunRow]]:
@@ -106,11 +113,22 @@ def forecast(
     Returns the last date used (default: :data:`DEFAULT_FORECAST_DAYS` after ``first``) and the rows.
 
     Raises:
-        ValidationError: ``last`` before ``first``.
+        ValidationError: ``last`` before ``first``, a range longer than :data:`MAX_FORECAST_DAYS`,
+            or dates whose runs would fall beyond the calendar's last year.
     """
-    last = last or first + timedelta(days=DEFAULT_FORECAST_DAYS)
+    if first > LATEST_FORECAST_DAY or (last is not None and last > LATEST_FORECAST_DAY):
+        raise ValidationError(
+            f"forecast dates must be on or before {LATEST_FORECAST_DAY.isoformat()} "
+            f"(--from {first.isoformat()}{', --to ' + last.isoformat() if last else ''})"
+        )
+    last = last or min(first + timedelta(days=DEFAULT_FORECAST_DAYS), LATEST_FORECAST_DAY)
     if last < first:
         raise ValidationError(f"--to: {last.isoformat()} is before --from {first.isoformat()}")
+    if (last - first).days >= MAX_FORECAST_DAYS:
+        raise ValidationError(
+            f"a forecast covers at most {MAX_FORECAST_DAYS} days; {first.isoformat()} to {last.isoformat()} "
+            f"is {(last - first).days + 1}: forecast a shorter range"
+        )
     with transaction(engine) as session:
         stored = load_schedules(session, job=job)
         calendar = company_calendar(session, settings)

@@ -109,7 +109,10 @@ def check_heartbeats(session: Session, now: datetime, limits: HealthLimits) -> l
     for role in (WorkerRole.SCHEDULER, WorkerRole.WORKER):
         rows = list(
             session.scalars(
-                select(BatchWorker).where(BatchWorker.role == role, BatchWorker.state != WorkerState.STOPPED)
+                # Only the living: a process that stopped, or that a live one marked lost, is not silent.
+                select(BatchWorker).where(
+                    BatchWorker.role == role, BatchWorker.state.in_((WorkerState.RUNNING, WorkerState.STOPPING))
+                )
             )
         )
         alive = [w for w in rows if w.heartbeat_at >= stale_before]

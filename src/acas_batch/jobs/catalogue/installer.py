@@ -20,7 +20,9 @@ from acas_batch.batch.business_days import BusinessCalendar
 from acas_batch.batch.schedules import forecast_schedules, load_schedules
 from acas_batch.errors import JobNotFound
 from acas_batch.jobs.catalogue.definitions import STANDARD_JOBS, JobDef, ScheduleDef, order_day
-from acas_batch.models import BatchDependency, BatchJob, BatchSchedule, CatalogueItem, DependencyKind, Module
+from acas_batch.models.batch import BatchDependency, BatchJob, BatchSchedule
+from acas_batch.models.enums import DependencyKind, Module
+from acas_batch.models.system import CatalogueItem
 
 
 @dataclass

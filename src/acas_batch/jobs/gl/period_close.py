@@ -22,6 +22,7 @@ from acas_batch.jobs.params import (
     OutputFormat,
     Period,
     period_label,
+    period_name,
     period_run_key,
     resolve_period,
 )
@@ -57,7 +58,7 @@ class PeriodCloseParams(BaseModel):
 
 
 def _label(p: AccountingPeriod) -> str:
-    return f"{period_label(p)} ({p.start_date.isoformat()} to {p.end_date.isoformat()})"
+    return f"{period_name(p)}, {p.start_date.isoformat()} to {p.end_date.isoformat()},"
 
 
 def period_close_refusals(
@@ -71,7 +72,7 @@ def period_close_refusals(
         .order_by(AccountingPeriod.start_date)
     ).all()
     if earlier:
-        problems.append("earlier period(s) still open: " + ", ".join(period_label(p) for p in earlier))
+        problems.append("earlier period(s) still open: " + ", ".join(period_name(p) for p in earlier))
     pending = session.scalar(
         select(func.count())
         .select_from(Journal)
@@ -154,7 +155,7 @@ def period_close(ctx: JobContext[PeriodCloseParams]) -> JobResult:
     )
     if problems:
         for problem in problems:
-            ctx.log.error(f"period {period_label(period)} not closed: {problem}", event="period_close_refused")
+            ctx.log.error(f"period {period_name(period)} not closed: {problem}", event="period_close_refused")
         raise CloseRefused(f"period {_label(period)} not closed: " + "; ".join(problems))
     rows = closing_balances(s, period)
     if rows:
@@ -178,12 +179,12 @@ def period_close(ctx: JobContext[PeriodCloseParams]) -> JobResult:
     debits, credits = sum(r[4] for r in rows), sum(r[5] for r in rows)
     files = _period_report(ctx, period, rows)
     ctx.log.info(
-        f"period {period_label(period)} closed: {len(rows)} accounts, debits {debits}, credits {credits} pence;"
-        f" next period {period_label(following)} is {following.status.value}",
+        f"period {period_name(period)} closed: {len(rows)} accounts, debits {debits}, credits {credits} pence;"
+        f" next period {period_name(following)} is {following.status.value}",
         event="period_closed",
     )
     return JobResult(
-        summary=f"period {period_label(period)} closed ({len(rows)} accounts); {period_label(following)} open",
+        summary=f"period {period_name(period)} closed ({len(rows)} accounts); {period_name(following)} open",
         counts={"accounts": len(rows)},
         totals={"debit_pence": debits, "credit_pence": credits},
         files=files,
@@ -206,7 +207,7 @@ def _period_report(
         totals = ["Total", "", opening, debits, credits, opening + debits - credits]
         write_table_pdf(
             path,
-            title=f"Period trial balance {period_label(period)}",
+            title=f"Period trial balance {period_name(period)}",
             subtitle=f"{period.start_date:%d/%m/%Y} to {period.end_date:%d/%m/%Y}; balances debit-positive",
             columns=("Code", "Account", "Opening", "Debits", "Credits", "Closing"),
             rows=table,
