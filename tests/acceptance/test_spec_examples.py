@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from acas_batch.ledger.demo import DemoSize, generate
+from acas_batch.security.actor import Actor
+from acas_batch.services import identity
 from acas_batch.models import BatchExecution, BatchJob, BatchLog, BatchSchedule, LogLevel
 
 
@@ -26,6 +28,9 @@ def db(engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     }.items():
         monkeypatch.setenv(key, value)
     generate(engine, size=DemoSize(customers=8, suppliers=3, items=10, months=3), end=date.today(), seed=3)
+    # The examples act as the user "accountant", who sets the system up: an administrator made that user.
+    now = datetime.now(UTC)
+    identity.add_user(engine, Actor.console(), "accountant", role="admin", password="accountant-pass-1", now=now)
     return engine
 
 
