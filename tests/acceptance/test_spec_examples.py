@@ -11,9 +11,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from acas_batch.ledger.demo import DemoSize, generate
+from acas_batch.models import BatchExecution, BatchJob, BatchLog, BatchSchedule, LogLevel
 from acas_batch.security.actor import Actor
 from acas_batch.services import identity
-from acas_batch.models import BatchExecution, BatchJob, BatchLog, BatchSchedule, LogLevel
 
 
 @pytest.fixture
