@@ -120,6 +120,12 @@ class Settings(BaseModel):
     smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
     smtp_username: str | None = Field(default=None, description="SMTP login, if the server needs one.")
     smtp_password: str | None = Field(default=None, description="SMTP password (never logged).")
+    four_eyes: str = Field(
+        default="execution.force_rerun:PL_PAYMENT_RUN,execution.release:GL_YEAR_END_CLOSE,"
+        "execution.mark_succeeded:*,system.restore:*",
+        description="Actions a second user must approve: comma-separated ACTION:JOB (JOB * for every job); "
+        "empty: none.",
+    )
     monitor_interval_seconds: int = Field(
         default=60,
         ge=0,

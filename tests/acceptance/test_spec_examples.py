@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from acas_batch.ledger.demo import DemoSize, generate
 from acas_batch.models import BatchExecution, BatchJob, BatchLog, BatchSchedule, LogLevel
+from tests.support.users import user
 
 
 @pytest.fixture
@@ -26,6 +27,8 @@ def db(engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     }.items():
         monkeypatch.setenv(key, value)
     generate(engine, size=DemoSize(customers=8, suppliers=3, items=10, months=3), end=date.today(), seed=3)
+    # The examples act as the user "accountant"; here that user installs the catalogue too, so an administrator.
+    user(engine, "accountant", "admin")
     return engine
 
 

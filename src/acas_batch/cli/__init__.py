@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -16,11 +17,14 @@ from acas_batch.cli import jobs as jobs_cli
 from acas_batch.cli import logs as logs_cli
 from acas_batch.cli import processes as processes_cli
 from acas_batch.cli import schedules as schedules_cli
+from acas_batch.cli import users as users_cli
 from acas_batch.cli import vat as vat_cli
 from acas_batch.cli import web as web_cli
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json
+from acas_batch.cli.common import IDENTITY, ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json
+from acas_batch.clock import utcnow
 from acas_batch.errors import AcasBatchError
 from acas_batch.services.bootstrap import initialise
+from acas_batch.services.identity import create_first_admin
 
 app = typer.Typer(
     name="acas-batch",
@@ -41,11 +45,32 @@ app.add_typer(alerts_cli.monitor_app, name="monitor")
 app.add_typer(schedules_cli.app, name="schedules")
 app.add_typer(company_cli.app, name="company")
 app.add_typer(vat_cli.app, name="vat")
+app.add_typer(users_cli.users_app, name="users")
+app.add_typer(users_cli.tokens_app, name="tokens")
+app.add_typer(users_cli.audit_app, name="audit")
+app.add_typer(users_cli.approvals_app, name="approvals")
 app.add_typer(web_cli.app, name="web")
 schedules_cli.app.command("list")(processes_cli.schedules_list)
 app.command("run")(executions_cli.run_command)
 app.command("status")(processes_cli.status_command)
 app.command("simulate")(processes_cli.simulate_command)
+
+
+@app.callback()
+def _identity(
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            envvar="ACAS_USER",
+            help="Act as this user (password asked; or set ACAS_TOKEN to an API token). "
+            "Without either: the local administrator console, if this OS user can write the database.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """ACAS batch processing: schedules, runs and watches the ledger jobs."""
+    IDENTITY["user"] = user
 
 
 @app.command()
@@ -62,8 +87,12 @@ def init(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: J
     """Create or upgrade the schema and install the standard data that is missing (idempotent)."""
     settings, engine = engine_from(config, database_url)
     report = initialise(engine)
+    admin, password = create_first_admin(engine, now=utcnow())
     if json_:
-        print_json(report.as_dict() | {"database_url": _safe_url(settings.database_url)})
+        print_json(
+            report.as_dict()
+            | {"database_url": _safe_url(settings.database_url), "administrator": admin, "password": password}
+        )
     else:
         data = report.as_dict()
         typer.echo(
@@ -72,6 +101,11 @@ def init(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: J
             f"{data['schedules_created']} schedules (+{data['held_schedules_created']} held), "
             f"{data['dependencies_created']} dependencies created"
         )
+        if password is not None:
+            typer.echo(
+                f"first administrator: {admin}, one-time password: {password}\n"
+                f"  (shown once; change it with: acas-batch --user {admin} users set-password {admin})"
+            )
 
 
 def _safe_url(url: str) -> str:

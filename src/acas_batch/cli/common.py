@@ -15,8 +15,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
+from acas_batch.clock import SystemClock
 from acas_batch.config import Settings, load_settings
 from acas_batch.services.base import connect
+from acas_batch.services.identity import Actor, cli_actor
 
 DatabaseUrlOpt = Annotated[
     str | None,
@@ -31,6 +33,9 @@ ConfigOpt = Annotated[
     typer.Option("--config", help="TOML settings file. Default: ACAS_CONFIG.", show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+#: Who the command line acts as: set once per invocation by the root ``--user`` option.
+IDENTITY: dict[str, str | None] = {"user": None}
 
 console = Console()
 err_console = Console(stderr=True)
@@ -74,3 +79,25 @@ def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
     for row in rows:
         table.add_row(*["" if v is None else str(v) for v in row])
     console.print(table)
+
+
+def actor_from(settings: Settings, engine: Engine) -> Actor:
+    """The acting user: ``--user``/``ACAS_USER`` (password asked), ``ACAS_TOKEN``, else the local
+    administrator console when this OS user can write the database."""
+    import getpass
+    import os
+
+    return cli_actor(
+        engine,
+        settings.database_url,
+        user=IDENTITY.get("user") or os.environ.get("ACAS_USER") or None,
+        token=os.environ.get("ACAS_TOKEN") or None,
+        ask_password=getpass.getpass,
+        now=SystemClock().now(),
+    )
+
+
+def context_from(config: Path | None, database_url: str | None) -> tuple[Settings, Engine, Actor]:
+    """Settings, engine and the acting user of a command."""
+    settings, engine = engine_from(config, database_url)
+    return settings, engine, actor_from(settings, engine)

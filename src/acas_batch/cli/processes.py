@@ -11,7 +11,16 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from acas_batch.cli import web as web_cli
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, console, print_json, print_table, settings_from
+from acas_batch.cli.common import (
+    ConfigOpt,
+    DatabaseUrlOpt,
+    JsonOpt,
+    actor_from,
+    console,
+    engine_from,
+    print_json,
+    print_table,
+)
 from acas_batch.errors import ValidationError
 from acas_batch.services import JobSchedulerService
 from acas_batch.services.inputs import parse_business_date
@@ -23,7 +32,8 @@ worker_app = typer.Typer(help="Workers: claim executions and run them in child p
 
 
 def _service(config: Any, database_url: str | None) -> JobSchedulerService:
-    return JobSchedulerService(settings=settings_from(config, database_url))
+    settings, engine = engine_from(config, database_url)
+    return JobSchedulerService(engine, settings=settings, actor=actor_from(settings, engine))
 
 
 @scheduler_app.command("start")
