@@ -58,9 +58,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "ACAS_DATA_DIR": str(data),
         "ACAS_JOB_MODULES": "acas_batch.jobs,tests.e2e.long_job",
         "ACAS_POLL_SECONDS": "0.2",
-        # A queued run once stayed unclaimed for 2 minutes beside the long job here with work
-        # claimed ahead (prefetch): under investigation; the page is what this test checks.
-        "ACAS_PREFETCH": "0",
         "ACAS_MONITOR_INTERVAL_SECONDS": "0",
         "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
     }

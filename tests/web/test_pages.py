@@ -164,3 +164,35 @@ def test_live_parts_render_alone_for_htmx(app_client: TestClient, engine: Engine
         assert part.status_code == 200, part.text
         assert part.text.lstrip().startswith("<div") and "<html" not in part.text
     assert 'data-state="queued"' in app_client.get(f"/runs/{run}", headers={"HX-Request": "true"}).text
+
+
+def _first_event(client: TestClient, last_event_id: str | None = None) -> dict[str, str]:
+    """The first event of the live stream (after its ``retry`` line), as its fields."""
+    headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+    fields: dict[str, str] = {}
+    with client.stream("GET", "/live/events?interval=0.25&lifetime=1", headers=headers) as answer:
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        for line in answer.iter_lines():
+            if not line:
+                if "event" in fields:
+                    return fields
+                continue
+            key, _, value = line.partition(": ")
+            fields[key] = value
+    raise AssertionError("the stream ended before its first event")
+
+
+def test_live_stream_greets_then_tells_a_reconnecting_page_what_it_missed(
+    app_client: TestClient, engine: Engine, settings: Settings
+) -> None:
+    sign_in(app_client, "viewer")
+    # A new page's first event is hello (on which it fetches its parts once), carrying the marker as its id.
+    hello = _first_event(app_client)
+    assert hello["event"] == "hello" and hello["id"] == hello["data"]
+    # A page reconnecting with nothing changed hears only a tick.
+    assert _first_event(app_client, hello["id"])["event"] == "tick"
+    # A run made while the page was away: the reconnecting page hears change at once, with the new marker.
+    _runs(engine, settings, "SYS_HEALTH_CHECK", 1)
+    missed = _first_event(app_client, hello["id"])
+    assert missed["event"] == "change" and missed["id"] != hello["id"]

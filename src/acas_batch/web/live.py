@@ -4,6 +4,11 @@ One stream per open tab. The server reads a small change marker (the newest run,
 finish, the live runs' states and progress, the latest alert) every ``interval`` seconds and
 sends ``change`` when it moves. A stream ends after ``lifetime`` seconds and the browser's
 EventSource reconnects by itself, so a restarted server or a sleeping laptop heals.
+
+Every event carries the marker as its id. A reconnecting browser sends it back
+(``Last-Event-ID``) and hears ``change`` at once if anything moved while it was away. A first
+connection hears ``hello``, on which the page fetches its parts once: a run that finished between
+the page's render and the stream's opening is shown, not missed.
 """
 
 from __future__ import annotations
@@ -32,20 +37,19 @@ async def events(
 
     async def stream() -> AsyncIterator[str]:
         yield "retry: 2000\n\n"
-        last = None
+        last = request.headers.get("last-event-id") or None
+        first = last is None
         waited = 0.0
         while waited < lifetime:
             if await request.is_disconnected():
                 return
             marker = await anyio.to_thread.run_sync(change_marker, engine)
-            if marker != last:
-                if last is not None:
-                    yield f"event: change\ndata: {marker}\n\n"
-                else:
-                    yield f"event: hello\ndata: {marker}\n\n"
-                last = marker
+            if first:
+                kind, first = "hello", False
             else:
-                yield f"event: tick\ndata: {marker}\n\n"
+                kind = "change" if marker != last else "tick"
+            last = marker
+            yield f"id: {marker}\nevent: {kind}\ndata: {marker}\n\n"
             await anyio.sleep(interval)
             waited += interval
 

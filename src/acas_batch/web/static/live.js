@@ -26,7 +26,8 @@
     source = new EventSource("/live/events");
     source.addEventListener("change", refresh);
     source.addEventListener("tick", function () { updatedAt = Date.now(); });
-    source.addEventListener("hello", function () { updatedAt = Date.now(); });
+    // The first event of a new stream: what changed between the page's render and now is fetched.
+    source.addEventListener("hello", refresh);
   }
 
   function close() {
