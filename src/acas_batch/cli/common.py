@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from acas_batch.config import Settings
+    from acas_batch.services.identity import Actor
 
     console: Console
     err_console: Console
@@ -50,6 +51,9 @@ ConfigOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 _consoles: dict[str, Any] = {}
+
+#: Who the command line acts as: set once per invocation by the root ``--user`` option.
+IDENTITY: dict[str, str | None] = {"user": None}
 
 
 def __getattr__(name: str) -> Any:
@@ -206,3 +210,29 @@ def run_main(app: typer.Typer, argv: list[str] | None = None) -> None:
         sys.exit(EXIT_INTERNAL)
     if isinstance(result, int) and result != 0:
         sys.exit(result)
+
+
+def actor_from(settings: Settings, engine: Engine) -> Actor:
+    """The acting user: ``--user``/``ACAS_USER`` (password asked), ``ACAS_TOKEN``, else the local
+    administrator console when this OS user can write the database."""
+    import getpass
+
+    from acas_batch.clock import SystemClock
+    from acas_batch.services.identity import cli_actor
+
+    return cli_actor(
+        engine,
+        settings.database_url,
+        user=IDENTITY.get("user") or os.environ.get("ACAS_USER") or None,
+        token=os.environ.get("ACAS_TOKEN") or None,
+        ask_password=getpass.getpass,
+        now=SystemClock().now(),
+    )
+
+
+def context_from(
+    config: Path | None, database_url: str | None, *, create: bool = False
+) -> tuple[Settings, Engine, Actor]:
+    """Settings, engine and the acting user of a command (``create``: see ``checked_settings``)."""
+    settings, engine = engine_from(config, database_url, create=create)
+    return settings, engine, actor_from(settings, engine)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from acas_batch.cli import web as web_cli
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, print_json, settings_from
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, actor_from, engine_from, print_json
 from acas_batch.errors import ValidationError
 from acas_batch.services import JobSchedulerService
 from acas_batch.services.inputs import parse_business_date
@@ -19,7 +19,8 @@ worker_app = typer.Typer(help="Workers: claim executions and run them in child p
 
 
 def _service(config: Any, database_url: str | None, *, job_code: bool = True) -> JobSchedulerService:
-    return JobSchedulerService(settings=settings_from(config, database_url), job_code=job_code)
+    settings, engine = engine_from(config, database_url)
+    return JobSchedulerService(engine, settings=settings, actor=actor_from(settings, engine), job_code=job_code)
 
 
 @scheduler_app.command("start")

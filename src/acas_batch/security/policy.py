@@ -132,3 +132,23 @@ def check(actor: Actor, permission: Permission | str, module: str | None = None,
         what=doing,
         permission=str(permission),
     )
+
+
+def role_table() -> str:
+    """The standard roles as a Markdown table (docs/users-and-permissions.md holds it; a test keeps them equal)."""
+    roles = list(STANDARD_ROLES.values())
+    lines = [
+        "| permission | " + " | ".join(r.name for r in roles) + " |",
+        "|---|" + "---|" * len(roles),
+    ]
+    for perm in Permission:
+        cells = []
+        for r in roles:
+            if perm not in r.permissions:
+                cells.append("")
+            elif perm in SCOPED and r.modules is not None:
+                cells.append("/".join(sorted(r.modules)))
+            else:
+                cells.append("yes")
+        lines.append(f"| `{perm.value}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

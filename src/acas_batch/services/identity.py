@@ -9,12 +9,14 @@ address down (a delay growing to :data:`MAX_DELAY`); nobody is ever locked out.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import string
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -552,6 +554,32 @@ def create_first_admin(
         return username, secret if made else None
 
 
+#: The file in the data folder that keeps the generated first administrator's credentials (0600).
+CREDENTIALS_FILE = "admin-credentials.txt"
+
+
+def first_admin_credentials(engine: Engine, data_dir: Path, *, now: datetime) -> tuple[str, str | None, bool]:
+    """The first administrator: made with a generated password when the database has no active
+    one, that password kept (mode 0600) in ``data_dir`` so ``make run`` can show it again.
+
+    Returns the username, the password when it is known (None when the administrator was made
+    otherwise, or changed their password), and whether it was made just now.
+    """
+    path = data_dir / CREDENTIALS_FILE
+    username, made = create_first_admin(engine, now=now)
+    if made is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(f"{username}:{made}\n")
+        return username, made, True
+    if path.exists():
+        saved_user, _, saved = path.read_text().strip().partition(":")
+        if saved_user == username and saved:
+            return username, saved, False
+    return username, None, False
+
+
 # --- API tokens ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TokenView:
@@ -704,6 +732,7 @@ def list_roles(engine: Engine) -> list[dict[str, Any]]:
 
 
 __all__ = [
+    "CREDENTIALS_FILE",
     "MODULES",
     "STANDARD_ROLES",
     "Actor",
@@ -714,10 +743,12 @@ __all__ = [
     "add_user",
     "authenticate_password",
     "authenticate_token",
+    "cli_actor",
     "create_first_admin",
     "create_session",
     "create_token",
     "end_session",
+    "first_admin_credentials",
     "list_roles",
     "list_tokens",
     "list_users",
@@ -730,3 +761,58 @@ __all__ = [
     "set_user_active",
     "set_user_role",
 ]
+
+
+def database_writable(database_url: str) -> bool:
+    """Whether this OS user can write the database directly: an SQLite file (or, for a new one,
+    its folder) writable by them, or a server database whose URL they hold (its credentials
+    let them change any row anyway)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return True
+    path = url.database or ""
+    if path in {"", ":memory:"}:
+        return True
+    target = Path(path)
+    return os.access(target, os.W_OK) if target.exists() else os.access(target.parent or Path("."), os.W_OK)
+
+
+def cli_actor(
+    engine: Engine,
+    database_url: str,
+    *,
+    user: str | None,
+    token: str | None,
+    ask_password: Callable[[str], str],
+    now: datetime,
+) -> Actor:
+    """Who is acting on the command line.
+
+    ``token`` (ACAS_TOKEN) signs in with an API token; ``user`` (--user / ACAS_USER) with a
+    password read by ``ask_password``; neither: the local administrator console, allowed only
+    to an OS user who can write the database directly. The OS user and host are recorded
+    either way.
+
+    Raises:
+        AuthenticationRequired: bad credentials, or no user named and the database is not writable.
+    """
+    if token:
+        return replace(
+            authenticate_token(engine, token, client_addr=None, face="cli", now=now),
+            os_user=os_user(),
+            host=host_name(),
+        )
+    if user:
+        password = ask_password(f"password for {user}: ")
+        return replace(
+            authenticate_password(engine, user, password, client_addr=None, face="cli", now=now),
+            os_user=os_user(),
+            host=host_name(),
+        )
+    if not database_writable(database_url):
+        raise AuthenticationRequired(
+            "this OS user cannot write the database: name a user with --user (or ACAS_USER) or set ACAS_TOKEN"
+        )
+    return Actor.console(face="cli")

@@ -449,14 +449,14 @@ def alerts(request: Request, actor: ActorDep) -> list[dict[str, Any]]:
 def alert_acknowledge(request: Request, actor: ActorDep, alert_id: SmallId, body: Reason) -> dict[str, Any]:
     require(request, actor, "alerts:manage")
     web = context(request)
-    return acknowledge(web.engine, alert_id, actor=actor.username, now=web.now)
+    return acknowledge(web.engine, alert_id, actor=actor, now=web.now)
 
 
 @router.post("/alerts/{alert_id}/resolve", tags=["alerts"])
 def alert_resolve(request: Request, actor: ActorDep, alert_id: SmallId, body: Reason) -> dict[str, Any]:
     require(request, actor, "alerts:manage")
     web = context(request)
-    return resolve(web.engine, alert_id, now=web.now)
+    return resolve(web.engine, alert_id, actor=actor, now=web.now)
 
 
 # --- logs and audit -------------------------------------------------------------------------
