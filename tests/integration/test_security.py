@@ -15,12 +15,14 @@ from sqlalchemy.orm import Session
 from acas_batch.batch.definitions import create_job
 from acas_batch.cli import main
 from acas_batch.db import transaction
-from acas_batch.errors import Conflict, PermissionDenied
+from acas_batch.errors import ApprovalRequired, Conflict, PermissionDenied
 from acas_batch.models import Approval, Audit, BatchExecution, BatchJob, BatchSchedule, ExecutionState
+from acas_batch.security.actor import Actor
 from acas_batch.security.policy import STANDARD_ROLES, Permission, may
 from acas_batch.services import JobSchedulerService, approvals
 from acas_batch.services.audit import verify_audit
 from acas_batch.services.identity import create_token
+from acas_batch.services.system import backup_now, restore
 from tests.engine_helpers import engine_settings
 from tests.support.users import user
 
@@ -123,9 +125,11 @@ def test_permission_matrix_through_the_command_line(
     ]
     for args, permission, module in commands:
         before = _counts(engine)
-        with pytest.raises(SystemExit) as ended:
+        try:
             main([*args, "--database-url", db_url])
-        code = ended.value.code or 0
+            code = 0
+        except SystemExit as ended:
+            code = int(ended.code or 0)
         err = capsys.readouterr().err
         if may(actor, permission, module):
             assert code == 0, (role, args, err)
@@ -200,3 +204,31 @@ def test_an_update_behind_the_apps_back_makes_verify_name_the_row(engine: Engine
         conn.execute(text("DELETE FROM audit_rec WHERE id = :i"), {"i": victim})
     report = verify_audit(engine, auditor, now=NOW)
     assert report.broken_id is not None and report.broken_id > victim and "link" in (report.problem or "")
+
+
+def test_a_restore_keeps_the_audit_rows_written_since_the_backup_and_is_audited(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    settings = engine_settings(db_url, tmp_path)
+    ann = user(engine, "ann", "admin")
+    console = Actor.console()
+    taken = backup_now(engine, settings, console, now=NOW, dest_dir=tmp_path / "backups", verify=False)
+    # After the backup, work is done and audited
+    _job(engine, "GL_NOOP", "GL")
+    eid = _execution(engine, "GL_NOOP", ExecutionState.QUEUED, "after")
+    svc = JobSchedulerService(engine, settings=settings, actor=ann)
+    assert svc.hold_execution(eid, "auditors in")[0]
+    with Session(engine) as s:
+        before = [(a.action, a.actor, a.reason) for a in s.scalars(select(Audit).order_by(Audit.id))]
+    # A named administrator's restore needs a second user's approval
+    with pytest.raises(ApprovalRequired):
+        restore(engine, settings, ann, taken.info.path, force=True, now=NOW, reason="disk failure drill")
+    # The console restores: the execution is gone, the trail is not
+    restore(engine, settings, console, taken.info.path, force=True, now=NOW, reason="disk failure drill")
+    with Session(engine) as s:
+        assert s.get(BatchExecution, eid) is None
+        after = [(a.action, a.actor, a.reason) for a in s.scalars(select(Audit).order_by(Audit.id))]
+    assert after[: len(before)] == before
+    assert after[len(before)][0] == "approval.request"
+    assert after[-1][0] == "system.restore" and after[-1][2] == "disk failure drill"
+    assert verify_audit(engine, console, now=NOW).ok
