@@ -64,7 +64,7 @@ ACTIONS: list[tuple[str, Permission, str | None, Call]] = [
     ("run GL", Permission.JOBS_RUN, "GL", lambda svc, ids: svc.execute_job_now("GL_NOOP", {"tag": "m"})),
     ("run SYS", Permission.JOBS_RUN, "SYS", lambda svc, ids: svc.execute_job_now("TEST_NOOP", {"tag": "m"})),
     ("hold", Permission.EXECUTIONS_CONTROL, "GL", lambda svc, ids: svc.hold_execution(ids["queued"], "checks")),
-    ("cancel", Permission.EXECUTIONS_CONTROL, "GL", lambda svc, ids: svc.cancel_execution(ids["queued"], "no")),
+    ("cancel", Permission.EXECUTIONS_CONTROL, "GL", lambda svc, ids: svc.cancel_execution(ids["queued"], "not needed")),
     ("rerun", Permission.EXECUTIONS_CONTROL, "GL", lambda svc, ids: svc.rerun_execution(ids["failed"], "again")),
     ("read", Permission.EXECUTIONS_READ, None, lambda svc, ids: svc.get_execution(ids["queued"])),
     ("list", Permission.EXECUTIONS_READ, None, lambda svc, ids: svc.list_executions()),

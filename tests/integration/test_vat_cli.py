@@ -124,7 +124,9 @@ def test_list_and_settle_a_return_from_the_command_line(
     assert " 100.00 to pay " in table.stdout and " -70.00 to reclaim " in table.stdout
 
     # When it is settled too early, twice over the wrong thing, or with a bad name, nothing is written
-    who = token_env(make_engine(db_url), "fd", "accountant")
+    users = make_engine(db_url)
+    who = token_env(users, "fd", "accountant")
+    users.dispose()
     before = snapshot(s)
     refused(vat(s, db_url, "settle", key, "--on", "2026-06-30"), f"{key} covers up to 2026-06-30")
     refused(vat(s, db_url, "settle", "26X9", "--on", "2026-08-07"), "no VAT return with period key '26X9'")

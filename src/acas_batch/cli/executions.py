@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, actor_from, engine_from, print_json, print_table
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, print_json, print_table, scheduler_service
 from acas_batch.errors import Conflict, ValidationError
 from acas_batch.services import RESULT_EXIT_CODES, JobSchedulerService
 from acas_batch.services.inputs import ExecutionState, parse_state
@@ -18,11 +18,7 @@ app = typer.Typer(help="Executions: list, show, cancel, hold, release, rerun, ma
 ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why (kept in the audit trail).")]
 
 
-def service(config: Any, database_url: str | None, *, job_code: bool = True) -> JobSchedulerService:
-    """The scheduler facade acting as the command line's user (see ``acas-batch --help``);
-    ``job_code=False`` for a command that only reads (the jobs' code is not imported)."""
-    settings, engine = engine_from(config, database_url)
-    return JobSchedulerService(engine, settings=settings, actor=actor_from(settings, engine), job_code=job_code)
+service = scheduler_service
 
 
 def _raise_for(svc: JobSchedulerService, message: str) -> None:

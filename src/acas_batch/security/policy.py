@@ -73,6 +73,10 @@ class RoleDef:
 
 _READ = frozenset({Permission.JOBS_READ, Permission.EXECUTIONS_READ, Permission.LOGS_READ, Permission.ALERTS_READ})
 
+#: What the local console may do when this OS user can read the database but not write it (an
+#: auditor given read access to the SQLite file): read what the file holds anyway, change nothing.
+READER_CONSOLE: frozenset[Permission] = _READ | {Permission.AUDIT_READ}
+
 STANDARD_ROLES: dict[str, RoleDef] = {
     r.name: r
     for r in (

@@ -20,8 +20,9 @@ from acas_batch.batch import operations
 from acas_batch.batch.executions import get_execution
 from acas_batch.config import Settings
 from acas_batch.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from acas_batch.models import Approval, BatchJob
 from acas_batch.models.audit_chain import append_audit
+from acas_batch.models.batch import BatchJob
+from acas_batch.models.security import Approval
 from acas_batch.security.actor import Actor
 from acas_batch.security.policy import Permission
 from acas_batch.services import door

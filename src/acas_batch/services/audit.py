@@ -13,8 +13,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from acas_batch.errors import ValidationError
-from acas_batch.models import Audit
 from acas_batch.models.audit_chain import ChainReport, verify_chain
+from acas_batch.models.security import Audit
 from acas_batch.security.actor import Actor
 from acas_batch.security.policy import Permission
 from acas_batch.services import door

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from acas_batch.batch.executions import REGISTRY, get_execution, job_by_name
 from acas_batch.errors import JobNotFound, PermissionDenied, ScheduleNotFound, ValidationError
-from acas_batch.models import BatchJob, BatchSchedule
+from acas_batch.models.batch import BatchJob, BatchSchedule
 from acas_batch.security.actor import Actor
 from acas_batch.security.policy import Permission
 

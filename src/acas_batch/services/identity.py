@@ -29,7 +29,7 @@ from acas_batch.errors import AuthenticationRequired, Conflict, NotFound, Permis
 from acas_batch.models.audit_chain import append_audit
 from acas_batch.models.security import LoginThrottle, Role, User, UserSession
 from acas_batch.security.actor import Actor, host_name, os_user
-from acas_batch.security.policy import MODULES, STANDARD_ROLES, Permission, may
+from acas_batch.security.policy import MODULES, READER_CONSOLE, STANDARD_ROLES, Permission, may
 from acas_batch.security.roles import install_standard_roles
 from acas_batch.services.door import identity_of, perform, read
 
@@ -763,20 +763,24 @@ __all__ = [
 ]
 
 
-def database_writable(database_url: str) -> bool:
-    """Whether this OS user can write the database directly: an SQLite file (or, for a new one,
-    its folder) writable by them, or a server database whose URL they hold (its credentials
-    let them change any row anyway)."""
+def database_access(database_url: str) -> int:
+    """How this OS user can reach the database directly: ``os.W_OK`` for an SQLite file (or, for
+    a new one, its folder) writable by them, or a server database whose URL they hold (its
+    credentials let them change any row anyway); ``os.R_OK`` for a file they may only read; 0."""
     from sqlalchemy.engine import make_url
 
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return True
-    path = url.database or ""
+        return os.W_OK
+    path = (url.database or "").removeprefix("file:").partition("?")[0]
     if path in {"", ":memory:"}:
-        return True
+        return os.W_OK
     target = Path(path)
-    return os.access(target, os.W_OK) if target.exists() else os.access(target.parent or Path("."), os.W_OK)
+    if not target.exists():
+        return os.W_OK if os.access(target.parent or Path("."), os.W_OK) else 0
+    if os.access(target, os.W_OK):
+        return os.W_OK
+    return os.R_OK if os.access(target, os.R_OK) else 0
 
 
 def cli_actor(
@@ -792,11 +796,12 @@ def cli_actor(
 
     ``token`` (ACAS_TOKEN) signs in with an API token; ``user`` (--user / ACAS_USER) with a
     password read by ``ask_password``; neither: the local administrator console, allowed only
-    to an OS user who can write the database directly. The OS user and host are recorded
+    to an OS user who can write the database directly (one who may only read the SQLite file
+    gets the reading console, :data:`READER_CONSOLE`). The OS user and host are recorded
     either way.
 
     Raises:
-        AuthenticationRequired: bad credentials, or no user named and the database is not writable.
+        AuthenticationRequired: bad credentials, or no user named and the database cannot be opened.
     """
     if token:
         return replace(
@@ -811,8 +816,11 @@ def cli_actor(
             os_user=os_user(),
             host=host_name(),
         )
-    if not database_writable(database_url):
+    access = database_access(database_url)
+    if access == os.R_OK:
+        return replace(Actor.console(face="cli"), role="reader", permissions=frozenset(p.value for p in READER_CONSOLE))
+    if access != os.W_OK:
         raise AuthenticationRequired(
-            "this OS user cannot write the database: name a user with --user (or ACAS_USER) or set ACAS_TOKEN"
+            "this OS user cannot open the database: name a user with --user (or ACAS_USER) or set ACAS_TOKEN"
         )
     return Actor.console(face="cli")

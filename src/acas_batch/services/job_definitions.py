@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from acas_batch.errors import NotFound, ValidationError
 from acas_batch.jobs.catalogue import STANDARD_JOBS, CatalogueReport, JobDef, install_catalogue, list_jobs, show_job
+from acas_batch.models.audit_chain import append_audit
 from acas_batch.models.batch import BatchJob
 from acas_batch.models.enums import Module
-from acas_batch.models.security import Audit
 from acas_batch.security.policy import Permission
 from acas_batch.services.base import Facade, Outcome
 
@@ -40,15 +40,15 @@ class BatchJobDefinitionsService(Facade):
     """Install and read the 32 standard jobs, their dependencies and default schedules."""
 
     def _audit(self, session: Session, action: str, report: CatalogueReport, **details: Any) -> None:
-        session.add(
-            Audit(
-                occurred_at=self.clock.now(),
-                actor=self.actor.username,
-                action=action,
-                target_type="catalogue",
-                target_id=None,
-                details=report.as_dict() | details,
-            )
+        """The action's one audit row, chained, with what it created (the door then adds none)."""
+        append_audit(
+            session,
+            actor=self.actor.username,
+            action=action,
+            target_type="catalogue",
+            target_id=details.get("module"),
+            now=self.clock.now(),
+            details=report.as_dict() | details,
         )
 
     def create_standard_batch_jobs(self) -> Outcome:
