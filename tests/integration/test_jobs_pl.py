@@ -343,4 +343,4 @@ def test_aged_creditors_runs_through_the_engine(engine: Engine, db_url: str, tmp
     with transaction(engine) as s:
         total = sum(s.scalars(select(AgedCreditorLine.amount_pence)))
     assert total == 26_300
-    assert (settings.outputs / str(execution_id) / "aged_creditors.csv").exists()
+    assert (Path(detail["output_dir"]) / "aged_creditors.csv").exists()
