@@ -110,7 +110,8 @@ def test_aged_creditors_buckets_a_hand_written_ledger_and_ties_to_control(
     folder = Path(run.result.files[0]).parent
     with (folder / "aged_creditors.csv").open() as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["supplier", "name", "current", "1-30", "31-60", "61-90", "91-120", "121+", "total"]
+    assert rows[0] == ["supplier", "name", "current_pence", "1-30_pence", "31-60_pence", "61-90_pence",
+                       "91-120_pence", "121+_pence", "total_pence"]  # fmt: skip
     assert rows[-1] == ["Total", "", "6000", "8300", "12000", "0", "0", "0", "26300"]
     assert (folder / "aged_creditors.pdf").read_bytes().startswith(b"%PDF")
     assert any("2 suppliers, 5 open items, total 26300 pence" in m for m in _log_messages(engine, run.execution_id))
