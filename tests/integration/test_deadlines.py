@@ -3,16 +3,21 @@ constructed and the clock stepped by hand, alerts sent through a real local SMTP
 
 from __future__ import annotations
 
+import json
+import subprocess
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from acas_batch.batch.business_days import BusinessCalendar
+from acas_batch.clock import FileClock
 from acas_batch.jobs.catalogue import install_catalogue
 from acas_batch.models import (
     AlertState,
+    Audit,
     BatchAlert,
     BatchExecution,
     BatchJob,
@@ -23,6 +28,7 @@ from acas_batch.models import (
 from acas_batch.monitoring import MonitorOptions, NotifyPolicy
 from acas_batch.monitoring.deadlines import MISSED_RULE, RISK_RULE, evaluate
 from tests.integration.conftest import Inbox
+from tests.integration.test_cli import acas
 from tests.support.alerting import local_smtp, monitor
 
 CAL = BusinessCalendar("GB", "ENG")
@@ -179,3 +185,51 @@ def test_a_blocked_chain_is_at_risk_at_once(engine: Engine, state: ExecutionStat
     assert alert.rule == RISK_RULE
     assert alert.message.startswith("GL_PERIOD_CLOSE for 30/11/2026 cannot finish by its deadline 07:30 on 01/12/2026")
     assert f"blocked: GL_DAILY_CLOSE {'failed' if state is ExecutionState.FAILED else 'is held'}" in alert.message
+
+
+def test_deadlines_on_the_command_line_with_the_estimate_the_slack_and_the_metrics(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    # Given the month's history, without the deadline the fixture makes, and the clock at 21:00
+    with Session(engine, expire_on_commit=False) as s:
+        Month(s)
+        s.query(Deadline).delete()
+        s.commit()
+    clock = tmp_path / "clock"
+    FileClock(clock).set(on(MONTH_END, "21:00"))
+    env = {"ACAS_CLOCK_FILE": str(clock), "ACAS_DATA_DIR": str(tmp_path)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return acas(*args, "--database-url", db_url, env=env)
+
+    # When a deadline is set, listed, exposed as metrics and deleted
+    made = cli("deadlines", "set", "gl-close", "--job", "GL_PERIOD_CLOSE", "--kind", "monthly",
+               "--rule", '{"at": "07:30", "business_day": 1}', "--description", "GL close by 07:30")  # fmt: skip
+    listed = cli("deadlines", "list", "--json")
+    table = cli("deadlines", "list")
+    metrics = cli("metrics")
+    bad = cli("deadlines", "set", "x", "--job", "GL_PERIOD_CLOSE", "--kind", "monthly", "--rule", '{"at": "25:00"}')
+    gone = cli("deadlines", "delete", "gl-close")
+    again = cli("deadlines", "delete", "gl-close")
+
+    # Then the estimate is 23:42 with 7 h 48 min of slack, the same figure in the metrics
+    assert made.returncode == 0, made.stderr
+    assert "GL_PERIOD_CLOSE done by 1st business day of each month at 07:30" in made.stdout
+    (row,) = json.loads(listed.stdout)
+    (instance,) = row["instances"]
+    assert instance == {
+        "due": DUE.isoformat(), "business_date": "2026-11-30", "estimated_finish": on(MONTH_END, "23:42").isoformat(),
+        "finished": False, "slack_seconds": 28_080, "status": "on_track",
+        "basis": "after GL_DAILY_CLOSE; p80 of 3 month-end runs", "chain": ["GL_DAILY_CLOSE", "GL_PERIOD_CLOSE"],
+    }  # fmt: skip
+    assert "7h48" in table.stdout and "on_track" in table.stdout
+    assert 'acas_batch_deadline_slack_seconds{deadline="gl-close",job="GL_PERIOD_CLOSE"} 28080' in metrics.stdout
+    assert "acas_batch_scheduler_last_tick_timestamp_seconds" in metrics.stdout
+    # Then a bad rule is one line naming the field, and a second delete names the deadline
+    assert bad.returncode != 0 and "at" in bad.stderr and "Traceback" not in bad.stderr
+    assert gone.returncode == 0 and "deadline gl-close deleted" in gone.stdout
+    assert again.returncode != 0 and "no deadline is named 'gl-close'" in again.stderr
+    with Session(engine) as s:
+        assert [a.action for a in s.scalars(select(Audit).where(Audit.action.like("deadline.%")))] == [
+            "deadline.set", "deadline.delete"
+        ]  # fmt: skip
