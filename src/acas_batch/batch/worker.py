@@ -245,7 +245,8 @@ class Worker:
 
     def start(self) -> None:
         load_job_modules(self.settings)
-        self._register()
+        # A busy SQLite file (another scheduler writing) or a database not up yet is waited out.
+        patiently(self._register, log, self.worker_id, "registering")
         self._listen()
         self._slots = [self._spawn() for _ in range(self.slots_wanted)]
 
