@@ -1,7 +1,7 @@
 """documents: statements, reminders and remittance advices e-mailed once; alerts dismissed with a reason
 
 Revision ID: 0025_documents
-Revises: 0020_faults
+Revises: 0027_outputs
 Create Date: 2026-12-06 23:30:00
 
 ``batch_document_rec`` records every document a job made for a customer or supplier under a
@@ -21,7 +21,7 @@ from alembic import op
 import acas_batch.models.base
 
 revision: str = "0025_documents"
-down_revision: str | None = "0020_faults"
+down_revision: str | None = "0027_outputs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
