@@ -104,7 +104,7 @@ def test_statements_reach_the_customers_with_an_address_with_their_pdf_once(
     assert again.state is ExecutionState.SUCCEEDED, again.error
     assert len(inbox.messages) == 1
     assert again.result is not None and again.result.counts["emailed_by_earlier_run"] == 1
-    assert "1 e-mailed or queued by an earlier run (not sent again)" in again.result.summary
+    assert "1 already e-mailed or queued by an earlier run (not sent again)" in again.result.summary
 
 
 def test_a_crash_between_queueing_and_sending_sends_each_statement_once(
