@@ -12,10 +12,18 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from acas_batch.models.alerting import AlertLinkUse, AlertRoute, AlertSilence, Deadline, NotificationOutbox
+    from acas_batch.models.alerting import (
+        AlertLinkUse,
+        AlertRoute,
+        AlertSilence,
+        Deadline,
+        MailedDocument,
+        NotificationOutbox,
+    )
     from acas_batch.models.base import Base, JSONType, Pence, UTCDateTime, enum_column
     from acas_batch.models.batch import (
         BatchAlert,
+        BatchDatabase,
         BatchDependency,
         BatchExecution,
         BatchJob,
@@ -229,6 +237,7 @@ __all__ = [
     "BankStatementLine",
     "Base",
     "BatchAlert",
+    "BatchDatabase",
     "BatchDependency",
     "BatchExecution",
     "BatchJob",
@@ -278,6 +287,7 @@ __all__ = [
     "LogLevel",
     "LoginThrottle",
     "Lot",
+    "MailedDocument",
     "MatchResultLine",
     "MatchStatus",
     "MisfirePolicy",

@@ -24,6 +24,7 @@ from acas_batch.batch import definitions, operations
 from acas_batch.batch.dependencies import add_dependency, dependency_impact, remove_dependency
 from acas_batch.batch.events import ExecutionEvent, Observers
 from acas_batch.batch.executions import get_execution, job_by_name
+from acas_batch.batch.outage import Outage, patiently
 from acas_batch.batch.status import (
     dashboard,
     execution_detail,
@@ -168,7 +169,8 @@ class JobSchedulerService:
             engine=self.engine,
         )
         self._worker.start()
-        self._scheduler.register()  # the dashboard shows it running as soon as this returns
+        # the dashboard shows it running as soon as this returns
+        patiently(self._scheduler.register, _log, self._scheduler.scheduler_id, "registering")
         self._threads = [
             threading.Thread(target=self._scheduler.run, name="acas-scheduler", daemon=True),
             threading.Thread(target=self._worker.run, name="acas-worker", daemon=True),
@@ -239,14 +241,18 @@ class JobSchedulerService:
     def _monitor(self, stopping: threading.Event) -> None:
         """Beside a running scheduler: every ``monitor_interval_seconds`` raise and resolve alerts,
         e-mail new ones and send the run notices jobs asked for. A failed pass is logged and the
-        next one tries again."""
+        next one tries again: a database away or busy once per outage, on one line; anything
+        else (a bug) with its traceback."""
         from acas_batch.monitoring import monitor_pass
 
+        outage = Outage(_log, "monitor")
         while not stopping.wait(self.settings.monitor_interval_seconds):
             try:
                 monitor_pass(self.engine, self.settings, now=self.clock.now(), send=True)
-            except Exception:  # the monitor outlives any one bad pass
-                _log.exception("monitoring pass failed")
+            except Exception as exc:  # the monitor outlives any one bad pass
+                outage.failed(exc, "monitoring")
+            else:
+                outage.ok()
 
     def simulate(self, start: date, end: date, *, workers: int = 2, confirm_live: bool = False) -> Outcome:
         """Run every schedule from ``start`` to ``end`` (inclusive, local dates) on a virtual clock.
