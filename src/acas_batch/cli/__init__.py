@@ -63,9 +63,9 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "company": ("acas_batch.cli.company:app", "The company's settings: VAT scheme and VAT stagger."),
     "vat": ("acas_batch.cli.vat:app", "VAT returns: list them, record their settlement with HMRC."),
     "web": ("acas_batch.cli.web:app", "The web dashboard and REST API."),
-    "users": ("acas_batch.cli.users:users_app", "Users: add, list, disable, enable, set a role or a password."),
+    "users": ("acas_batch.cli.users:users_app", "Users: add, list, disable, set a role or a password."),
     "tokens": ("acas_batch.cli.users:tokens_app", "API tokens: create (shown once), list, revoke."),
-    "audit": ("acas_batch.cli.users:audit_app", "The audit trail: list, export, verify its hash chain."),
+    "audit": ("acas_batch.cli.users:audit_app", "The audit trail: list, export, verify the hash chain."),
     "approvals": ("acas_batch.cli.users:approvals_app", "Four-eyes requests: list, approve, reject."),
     "secrets": ("acas_batch.cli.secrets:app", "Secret job parameters: seal a value, rotate the key."),
     "run": (
