@@ -313,6 +313,7 @@ class BatchAlert(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(64), doc="Who resolved it; NULL: the monitor (cause gone).")
     notified_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     muted_reason: Mapped[str | None] = mapped_column(
         String(255), doc="Why it was recorded but not sent: silenced, inhibited, capped."

@@ -95,12 +95,14 @@ def acknowledge_alert(session: Session, alert_id: int, user: str, now: datetime)
     return alert
 
 
-def resolve_alert(session: Session, alert_id: int, now: datetime) -> BatchAlert:
+def resolve_alert(session: Session, alert_id: int, now: datetime, user: str | None = None) -> BatchAlert:
+    """Resolve an alert; ``user`` is who did (None: the monitor, its cause gone)."""
     alert = _get(session, alert_id)
     if alert.state is AlertState.RESOLVED:
         raise InvalidStateTransition(f"alert {alert_id} is already resolved")
     alert.state = AlertState.RESOLVED
     alert.resolved_at = now
+    alert.resolved_by = user[:64] if user else None
     return alert
 
 

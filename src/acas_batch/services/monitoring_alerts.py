@@ -53,6 +53,7 @@ def _alert_dict(a: BatchAlert) -> dict[str, Any]:
         "escalation_step": a.escalation_step,
         "next_escalation_at": a.next_escalation_at.isoformat() if a.next_escalation_at else None,
         "acknowledged_by": a.acknowledged_by,
+        "resolved_by": a.resolved_by,
         "execution_id": a.execution_id,
     }
 
@@ -186,7 +187,7 @@ class BatchMonitoringService(Facade):
 
     def resolve_alert(self, alert_id: int) -> Outcome:
         now = self.clock.now()
-        return self._call(lambda s: _alert_dict(resolve_alert(s, alert_id, now)), write=True)
+        return self._call(lambda s: _alert_dict(resolve_alert(s, alert_id, now, self.actor.username)), write=True)
 
     def get_performance_metrics(self, days: int = 30) -> Outcome:
         """Per job over the last ``days``: runs, success rate, duration p50/p95/max."""
