@@ -313,7 +313,6 @@ class BatchAlert(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    resolved_by: Mapped[str | None] = mapped_column(String(64), doc="Who resolved it; NULL: the monitor (cause gone).")
     notified_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     muted_reason: Mapped[str | None] = mapped_column(
         String(255), doc="Why it was recorded but not sent: silenced, inhibited, capped."
@@ -322,6 +321,12 @@ class BatchAlert(Base):
         Integer, default=0, server_default="0", doc="Escalation steps already taken."
     )
     next_escalation_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(
+        String(64), doc="Who resolved or dismissed it; NULL when it resolved itself."
+    )
+    resolution: Mapped[str | None] = mapped_column(
+        Text, doc="Why it was resolved: the operator's reason for a dismissal, or the cause that cleared."
+    )
 
     __table_args__ = (
         # At most one open (or acknowledged) alert per cause: no duplicate alarms.
