@@ -41,7 +41,7 @@ from acas_batch.batch.registry import Registry
 from acas_batch.batch.retry import DATABASE_LOST
 from acas_batch.config import Settings
 from acas_batch.db import is_sqlite, rowcount, transaction, write_engine
-from acas_batch.errors import AcasBatchError, LeaseLost, RunKeyAlreadySucceeded, never_retried
+from acas_batch.errors import AcasBatchError, LeaseLost, OutputError, RunKeyAlreadySucceeded, never_retried
 from acas_batch.fileperms import private_dir
 from acas_batch.models.batch import BatchExecution, BatchLog
 from acas_batch.models.enums import ExecutionState, LogLevel
@@ -180,7 +180,10 @@ class RunContext:
 
     def output(self, name: str) -> Path:
         folder = self._settings.outputs / str(self.execution_id)
-        private_dir(folder)
+        try:
+            private_dir(folder)
+        except OSError as exc:
+            raise OutputError(f"cannot create the output folder {folder}: {exc.strerror or exc}") from exc
         return folder / name
 
     def warn_outcome(self, reason: str) -> None:
