@@ -112,7 +112,7 @@ def test_daily_close_posts_sound_journals_and_warns_with_each_refused_one(
     }
     # The day book: every journal seen, by source, refusals with their reason.
     assert run.result.totals == {"posted_GL_pence": 62_000, "posted_SL_pence": 12_000}
-    with (settings.outputs / str(run.execution_id) / "day_book.csv").open() as fh:
+    with (run.context.folder / "day_book.csv").open() as fh:
         lines = list(csv.DictReader(fh))
     assert [(r["reference"], r["posted"]) for r in lines] == [
         ("RENT", "yes"), ("CASH", "yes"), ("HEAT", "no"), ("ODD", "no"), (lines[4]["reference"], "yes"),
@@ -204,7 +204,7 @@ def test_period_close_refuses_until_the_ledger_is_ready_then_closes_once(
         "6400": (0, 1_000, 0, 1_000),
     }
     assert sum(c for *_x, c in closing.values()) == 0
-    out = settings.outputs / str(tolerant.execution_id)
+    out = tolerant.context.folder
     assert (out / "period_trial_balance_2026-01.pdf").read_bytes().startswith(b"%PDF")
     assert "1200,Bank current account,0,50000,16000,34000" in (out / "period_trial_balance_2026-01.csv").read_text()
     may = s.scalars(select(AccountingPeriod).where(AccountingPeriod.start_date == date(2026, 5, 1))).one()
@@ -265,7 +265,7 @@ def test_year_end_closes_income_and_expense_to_retained_earnings_and_locks_the_y
     }
     with pytest.raises(PeriodClosed):
         gl(books, date(2027, 3, 31), "LATE", ("6100", 1), ("1200", -1))
-    out = settings.outputs / str(run.execution_id)
+    out = run.context.folder
     assert (out / "year_end_2026.pdf").read_bytes().startswith(b"%PDF")
     assert "closing_journal,,Retained earnings (net result),-456000" in (out / "year_end_2026.csv").read_text()
     books.assert_sound()

@@ -80,7 +80,7 @@ def test_trial_balance_at_the_period_end_with_last_year_and_its_files(
         ("6100", 12_000, 0, 0),
     ]
     assert run.result is not None and run.result.totals == {"debit_pence": 62_000, "credit_pence": 62_000}
-    out = settings.outputs / str(run.execution_id)
+    out = run.context.folder
     assert (out / "trial_balance_2026-04-30.pdf").read_bytes().startswith(b"%PDF")
     assert "1200,Bank current account,38000,0,0" in (out / "trial_balance_2026-04-30.csv").read_text()
 
@@ -162,7 +162,7 @@ def test_budget_variance_by_account_type_for_the_period_and_year_to_date(
     # May rent 130.00 against 100.00: expense over budget is adverse (-30.00, -30%); year to date -50.00
     assert got[rent] == (10_000, 13_000, -3_000, Decimal("-30.00"), 20_000, 25_000, -5_000, Decimal("-25.00"), True)
     assert run.result is not None and run.result.counts == {"accounts": 2, "flagged": 2}
-    out = settings.outputs / str(run.execution_id)
+    out = run.context.folder
     assert (out / "budget_variance_2026-02.pdf").read_bytes().startswith(b"%PDF")
     assert "4000,Sales - goods,-55000,-45000,-10000,-18.18,no," in (out / "budget_variance_2026-02.csv").read_text()
 
@@ -242,7 +242,7 @@ def test_bank_reconciliation_matches_once_and_proves_the_statement_balance(
         for r in s.scalars(select(ReconciliationLine).where(ReconciliationLine.section == "control"))
     } == {"debtors": 0, "creditors": 0, "stock": 0, "grni": 0, "vat": 0}
     assert s.scalar(select(func.count()).where(BankStatementLine.matched_line_id.is_not(None))) == 2
-    out = settings.outputs / str(run.execution_id)
+    out = run.context.folder
     assert (out / "reconciliation_2026-04-30.pdf").read_bytes().startswith(b"%PDF")
 
     # A pair stored with unequal amounts breaks the proof: the run ends in warning, naming the difference

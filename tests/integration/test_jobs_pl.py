@@ -110,7 +110,8 @@ def test_aged_creditors_buckets_a_hand_written_ledger_and_ties_to_control(
     folder = Path(run.result.files[0]).parent
     with (folder / "aged_creditors.csv").open() as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["supplier", "name", "current", "1-30", "31-60", "61-90", "91-120", "121+", "total"]
+    assert rows[0] == ["supplier", "name", "current_pence", "1-30_pence", "31-60_pence", "61-90_pence",
+                       "91-120_pence", "121+_pence", "total_pence"]  # fmt: skip
     assert rows[-1] == ["Total", "", "6000", "8300", "12000", "0", "0", "0", "26300"]
     assert (folder / "aged_creditors.pdf").read_bytes().startswith(b"%PDF")
     assert any("2 suppliers, 5 open items, total 26300 pence" in m for m in _log_messages(engine, run.execution_id))
@@ -343,4 +344,4 @@ def test_aged_creditors_runs_through_the_engine(engine: Engine, db_url: str, tmp
     with transaction(engine) as s:
         total = sum(s.scalars(select(AgedCreditorLine.amount_pence)))
     assert total == 26_300
-    assert (settings.outputs / str(execution_id) / "aged_creditors.csv").exists()
+    assert (Path(detail["output_dir"]) / "aged_creditors.csv").exists()

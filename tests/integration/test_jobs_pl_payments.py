@@ -310,7 +310,7 @@ def test_payment_run_through_the_engine(engine: Engine, db_url: str, tmp_path: P
     ok, detail = svc.wait_for(execution_id, timeout=120)
     assert ok and detail["state"] == "succeeded", (detail.get("error_type"), detail.get("error_message"))
     assert _bank_credits(engine, "PL_PAYMENT_RUN:2026-06-30") == 39_300
-    assert (settings.outputs / str(execution_id) / "bacs_standard18.txt").exists()
+    assert (Path(detail["output_dir"]) / "bacs_standard18.txt").exists()
 
 
 def test_an_invoice_paid_elsewhere_after_the_run_read_it_is_not_paid_again_and_the_rest_is(

@@ -161,3 +161,23 @@ def test_the_migration_indexes_lines_already_there_and_goes_back(migrated: Engin
         s.commit()
     upgrade(migrated, "0023_perf")
     assert _messages(migrated, {"search": "verified"}) == ["nightly backup verified", "second backup verified"]
+
+
+def test_percent_and_underscore_are_matched_as_written_not_as_wildcards(engine: Engine) -> None:
+    # Given lines that a LIKE pattern with % or _ would match beyond what they say
+    lines = ["progress 100% done", "progress 1000 rows", "job_a finished", "jobXa finished", "rate 5_0 set", "rate 500"]
+    with Session(engine) as s:
+        job = BatchJob(name="GL_DAILY_CLOSE", module=Module.GL, handler="x", created_at=T0, updated_at=T0)
+        s.add(job)
+        s.flush()
+        s.add_all(
+            BatchLog(job_id=job.id, logged_at=T0, level=LogLevel.INFO, event="job_info", message=m) for m in lines
+        )
+        s.commit()
+    # When a person searches with them, then % and _ match only themselves (as word breaks)
+    assert _messages(engine, {"search": "100%"}) == ["progress 100% done"]  # not 1000
+    assert _messages(engine, {"search": "job_a"}) == ["job_a finished"]  # not jobXa
+    assert _messages(engine, {"search": "5_0"}) == ["rate 5_0 set"]  # not 500
+    assert _messages(engine, {"search": "1%0"}) == []  # no line has the words 1 and 0
+    with pytest.raises(ValidationError, match="no words"):
+        parse_filter({"search": "%_%"})

@@ -85,8 +85,8 @@ def test_open_items_are_aged_by_due_date_and_the_total_ties_to_debtors_control(
     # The CSV a user opens: one row per customer and a total row; the PDF beside it
     folder = run.context.output("x").parent
     rows = list(csv.reader((folder / "aged_debtors.csv").read_text().splitlines()))
-    assert rows[0] == ["customer", "name", "current", "1-30", "31-60", "61-90", "91-120", "121+", "total",
-                       "credit_limit", "over_limit"]  # fmt: skip
+    assert rows[0] == ["customer", "name", "current_pence", "1-30_pence", "31-60_pence", "61-90_pence",
+                       "91-120_pence", "121+_pence", "total_pence", "credit_limit_pence", "over_limit"]  # fmt: skip
     assert rows[-1][:9] == ["TOTAL", "", "20000", "4000", "0", "-1200", "0", "12000", "34800"]
     assert (folder / "aged_debtors.pdf").read_bytes().startswith(b"%PDF")
     with Session(engine) as s:

@@ -90,6 +90,7 @@ def test_over_limit_and_long_overdue_go_on_stop_and_those_back_in_line_are_relea
     assert changes[c].action is CreditAction.RELEASE and changes[c].changed_by == "SL_CREDIT_LIMIT_CHECK"
     assert run.result is not None and run.result.counts == {"customers": 4, "stopped": 2, "released": 1}
     rows = list(csv.reader(run.context.output("credit_check.csv").read_text().splitlines()))
+    assert rows[0][2:6] == ["balance_pence", "unposted_pence", "exposure_pence", "credit_limit_pence"]
     assert [r[0] for r in rows[1:]] == ["C00001", "C00002", "C00003", "C00004"]
     assert rows[2][2:] == ["0", "24000", "24000", "15000", "0", "", "stop"]
     with Session(engine) as s:

@@ -81,6 +81,7 @@ def test_the_oldest_overdue_item_picks_the_letter_level(
     assert (first.days_overdue, first.overdue_pence, first.invoice_id) == (60, 14_400, ledger["inv_A1"])
     assert (first.interest_pence, first.compensation_pence) == (240, 8_000)
     rows = list(csv.reader(run.context.output("reminders.csv").read_text().splitlines()))
+    assert rows[0][4:7] == ["overdue_pence", "interest_pence", "compensation_pence"]
     assert rows[1] == ["C00001", "Customer", "3", "60", "14400", "240", "8000", "2"]
     for name in ("reminder_C00001.pdf", "reminder_C00003.pdf", "reminders_all.pdf"):
         assert run.context.output(name).read_bytes().startswith(b"%PDF"), name

@@ -80,7 +80,10 @@ def test_statements_carry_the_balance_forward_with_a_running_balance(
         assert run.context.output(name).read_bytes().startswith(b"%PDF"), name
     assert not run.context.output("statement_C00003.pdf").exists()
     rows = list(csv.reader(run.context.output("statements.csv").read_text().splitlines()))
-    assert rows[0][-6:] == ["aged_current", "aged_1-30", "aged_31-60", "aged_61-90", "aged_91-120", "aged_121+"]
+    # Money columns in pence, and named so
+    assert rows[0] == ["customer", "name", "opening_pence", "debits_pence", "credits_pence", "closing_pence",
+                       "transactions", "email", "aged_current_pence", "aged_1-30_pence", "aged_31-60_pence",
+                       "aged_61-90_pence", "aged_91-120_pence", "aged_121+_pence"]  # fmt: skip
     assert rows[1:] == [  # A's open items fall due in September; B's invoice, due 01/07, is 61 days old on 31/08
         ["C00001", "Customer", "12000", "6000", "12600", "5400", "3", "accounts@a.example", "5400", *"00000"],
         ["C00002", "Customer", "12000", "0", "0", "12000", "0", "", "0", "0", "0", "12000", "0", "0"],
@@ -103,7 +106,7 @@ def test_a_statement_made_during_the_month_is_dated_and_aged_on_the_day_it_is_ma
     # and B's invoice, due 01/07, is 52 days overdue (31-60), not the 61 it will be on 31/08
     with run.context.output("statements.csv").open() as fh:
         rows = {r["customer"]: r for r in csv.DictReader(fh)}
-    assert (rows["C00002"]["aged_31-60"], rows["C00002"]["aged_61-90"]) == ("12000", "0")
+    assert (rows["C00002"]["aged_31-60_pence"], rows["C00002"]["aged_61-90_pence"]) == ("12000", "0")
     from pypdf import PdfReader
 
     text = PdfReader(run.context.output("statement_C00002.pdf")).pages[0].extract_text()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
+from acas_batch.batch.outputs import database_id
 from acas_batch.config import Settings, load_settings
 from acas_batch.db import transaction
 from acas_batch.errors import HealthCheckFailed
@@ -73,15 +74,19 @@ def test_log_cleanup_keeps_errors_longer_and_deletes_in_chunks(engine: Engine, d
                             message=f"{level} {age}",
                         )
                     )
-    # And output files: an old report and a recent one
+    # And output files: an old report and a recent one of this database, one of the layout
+    # before outputs had a folder per database, and an old one of another database
     settings = _settings(db_url, tmp_path)
-    old = settings.outputs / "17" / "old.csv"
-    new = settings.outputs / "18" / "new.csv"
-    for f in (old, new):
+    old = settings.outputs / database_id(engine) / "17" / "old.csv"
+    new = settings.outputs / database_id(engine) / "18" / "new.csv"
+    legacy = settings.outputs / "16" / "legacy.csv"
+    theirs = settings.outputs / "0b5e2c1e-0000-4000-8000-000000000000" / "17" / "old.csv"
+    for f in (old, new, legacy, theirs):
         f.parent.mkdir(parents=True)
         f.write_text("a,b\n1,2\n")
     stamp = (NOW - timedelta(days=100)).timestamp()
-    os.utime(old, (stamp, stamp))
+    for f in (old, legacy, theirs):
+        os.utime(f, (stamp, stamp))
     os.utime(new, (NOW.timestamp(), NOW.timestamp()))
 
     # When the clean-up runs with chunks of 4
@@ -111,9 +116,11 @@ def test_log_cleanup_keeps_errors_longer_and_deletes_in_chunks(engine: Engine, d
     assert counts["log_lines"] == 3 * (4 + 3 + 2 + 1 + 1)
     assert counts["log_lines_debug"] == 12 and counts["log_lines_error"] == 3
     assert counts["chunks"] >= 8 and run.context.checkpoints == counts["chunks"]
-    # And the old output file is gone with its folder, the new one stays
+    # And the old output files are gone with their folders, the new one stays, and another
+    # database's files sharing the data folder are not this database's to delete
     assert not old.exists() and not old.parent.exists() and new.exists()
-    assert counts["files"] == 1 and run.result.totals["bytes_freed"] == len("a,b\n1,2\n")
+    assert not legacy.exists() and theirs.exists()
+    assert counts["files"] == 2 and run.result.totals["bytes_freed"] == 2 * len("a,b\n1,2\n")
 
 
 # ---- session clean-up ------------------------------------------------------------------

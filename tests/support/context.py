@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from acas_batch.batch.context import JobResult
+from acas_batch.batch.outputs import database_id, execution_folder
 from acas_batch.batch.registry import REGISTRY
 from acas_batch.config import Settings
 from acas_batch.db import transaction, write_engine
@@ -90,6 +91,8 @@ class HarnessContext:
         self._params = params
         self._business_date = business_date
         self._now = now
+        # Read before the job's transaction: on SQLite, making the uuid needs the write lock.
+        self.folder = execution_folder(settings, database_id(engine), execution_id)
         self._session = Session(bind=write_engine(engine), expire_on_commit=False)
         self._log = HarnessLog(self)
         self._checkpoint: dict[str, Any] | None = None
@@ -125,7 +128,7 @@ class HarnessContext:
         self._log.flush(self._engine)
 
     def output(self, name: str) -> Path:
-        folder = self._settings.outputs / str(self._execution_id)
+        folder = self.folder
         folder.mkdir(parents=True, exist_ok=True)
         return folder / name
 

@@ -10,7 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from acas_batch.reports import open_csv, render_html, write_csv, write_table_pdf
-from acas_batch.reports.render import write_pdf_set
+from acas_batch.reports.render import pence_header, write_pdf_set
 
 
 def test_table_pdf_shows_pounds_totals_and_escapes_text(tmp_path: Path) -> None:
@@ -151,3 +151,10 @@ def test_pdfs_use_the_small_report_font_and_fall_back_for_other_scripts(tmp_path
     assert {"ACAS-Sans", "ACAS-Sans-Bold"} <= fonts  # body and headings in the shipped subset
     assert "DejaVu-Sans" in fonts  # Ł and ź are outside it and still print
     assert "Łódź Trading" in page.extract_text()
+
+
+def test_a_csv_money_column_says_it_holds_pence() -> None:
+    # Given a PDF's column names, money in columns 2 and 3 (one already named for pence)
+    header = ["customer", "name", "1-30", "total_pence", "over_limit"]
+    # Then the CSV's header names every money column ..._pence, and only those
+    assert pence_header(header, (2, 3)) == ["customer", "name", "1-30_pence", "total_pence", "over_limit"]

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from acas_batch.batch.context import JobResult
 from acas_batch.batch.events import ExecutionEvent
 from acas_batch.batch.outage import is_outage, one_line, patiently
+from acas_batch.batch.outputs import database_id, execution_folder
 from acas_batch.batch.queue import (
     Claim,
     Events,
@@ -98,8 +99,10 @@ class RunContext:
         claim: Claim,
         params: BaseModel,
         clock: OffsetClock,
+        folder: Path,
     ) -> None:
         self._engine = engine
+        self._folder = folder
         self._settings = settings
         self._claim = claim
         self._job_name = claim.job_name
@@ -179,12 +182,11 @@ class RunContext:
         self._checkpoint = state
 
     def output(self, name: str) -> Path:
-        folder = self._settings.outputs / str(self.execution_id)
         try:
-            private_dir(folder)
+            private_dir(self._folder)
         except OSError as exc:
-            raise OutputError(f"cannot create the output folder {folder}: {exc.strerror or exc}") from exc
-        return folder / name
+            raise OutputError(f"cannot create the output folder {self._folder}: {exc.strerror or exc}") from exc
+        return self._folder / name
 
     def warn_outcome(self, reason: str) -> None:
         self.warning = reason
@@ -241,7 +243,7 @@ class RunContext:
 
     def finish(self, result: dict[str, Any] | None, wait_default: int, events: Events) -> None:
         self._flush_pending(self._session)
-        output_dir = self._settings.outputs / str(self.execution_id)
+        output_dir = self._folder
         finish_success(
             self._session,
             self._claim,
@@ -347,12 +349,14 @@ def run_execution(
     start: datetime,
     *,
     deferred: list[DeferredSuccess] | None = None,
+    database: str | None = None,
 ) -> Outcome:
     """Run one claimed execution to its recorded outcome. Never raises for job errors.
 
     With ``deferred``, a success that wrote nothing through ``ctx.session`` is appended
     there instead of being recorded (state ``"ran"``); :func:`finish_deferred` records
-    a group of them in one transaction.
+    a group of them in one transaction. ``database`` is the database's uuid (read here if
+    not given), which names the folder of its outputs.
     """
     clock = OffsetClock(start)
     wait_default = settings.dependency_wait_seconds
@@ -366,7 +370,14 @@ def run_execution(
         params = spec.validate_params(raw)
     except AcasBatchError as exc:
         return _fail(engine, execution_id, token, clock.now(), type(exc).__name__, str(exc), wait_default, retry=False)
-    ctx = RunContext(engine=engine, settings=settings, claim=claim, params=params, clock=clock)
+    try:
+        # Read before the job opens its transaction: on SQLite, making the uuid needs the write lock.
+        folder = execution_folder(settings, database or database_id(engine), execution_id)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        return _fail(engine, execution_id, token, clock.now(), DATABASE_LOST, one_line(exc), wait_default)
+    ctx = RunContext(engine=engine, settings=settings, claim=claim, params=params, clock=clock, folder=folder)
     events: Events = []
     try:
         try:
@@ -396,7 +407,7 @@ def run_execution(
                 retry=not never_retried(exc),
             )
         if deferred is not None and _deferrable(ctx, claim):
-            output_dir = settings.outputs / str(execution_id)
+            output_dir = folder
             deferred.append(
                 DeferredSuccess(
                     claim,

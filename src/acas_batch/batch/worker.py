@@ -37,6 +37,7 @@ from acas_batch import __version__
 from acas_batch.batch.events import Observers
 from acas_batch.batch.liveness import mark_lost
 from acas_batch.batch.outage import Outage, patiently
+from acas_batch.batch.outputs import database_id
 from acas_batch.batch.queue import Claim, ClaimLimits, Events, claim, finish_failure, release_claim, renew
 from acas_batch.batch.registry import REGISTRY
 from acas_batch.batch.registry import load_job_modules as load_registered_modules
@@ -97,6 +98,7 @@ def _child_main(conn: Connection, settings_data: dict[str, Any], parent_pid: int
     # which otherwise walk these ~150,000 objects in every full collection a job triggers.
     gc.freeze()
     group: list[DeferredSuccess] = []
+    database: str | None = None  # the database's uuid (its outputs' folder), read at the first claim
 
     def record_group() -> None:
         # Kept until it lands: the worker renews these leases meanwhile, and a success
@@ -131,7 +133,10 @@ def _child_main(conn: Connection, settings_data: dict[str, Any], parent_pid: int
                 handback[STARTED] = number
             start += timedelta(seconds=max(0.0, time.monotonic() - sent))  # it waited here since
             began = time.monotonic()
-            outcome = run_execution(engine, settings, REGISTRY, claim, start, deferred=group)
+            if database is None:
+                with contextlib.suppress(Exception):  # the database is down: run_execution records it
+                    database = database_id(engine)
+            outcome = run_execution(engine, settings, REGISTRY, claim, start, deferred=group, database=database)
             conn.send(Ran(outcome, time.monotonic() - began))
     finally:
         engine.dispose()

@@ -47,6 +47,14 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "acas_batch.cli.thresholds:app",
         "Thresholds: list, set and delete the limits alerts are raised at.",
     ),
+    "deadlines": (
+        "acas_batch.cli.deadlines:app",
+        "Deadlines: list them with predicted finish and slack, set and delete them.",
+    ),
+    "metrics": (
+        "acas_batch.cli.metrics:metrics_command",
+        "Print the Prometheus metrics: runs, durations, queue, scheduler's last tick, each deadline's slack.",
+    ),
     "schedules": ("acas_batch.cli.schedules:app", "Schedules: when each job runs, the next runs and a forecast."),
     "company": ("acas_batch.cli.company:app", "The company's settings: VAT scheme and VAT stagger."),
     "vat": ("acas_batch.cli.vat:app", "VAT returns: list them, record their settlement with HMRC."),

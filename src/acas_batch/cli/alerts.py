@@ -128,3 +128,10 @@ def outbox_cmd(
             for r in rows
         ],
     )
+
+
+# Silences and routes live in their own module; they are sub-commands of ``alerts``.
+from acas_batch.cli.alert_admin import routes_app, silence_app  # noqa: E402
+
+app.add_typer(silence_app, name="silence")
+app.add_typer(routes_app, name="routes")

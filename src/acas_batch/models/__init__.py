@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from acas_batch.models.base import Base, JSONType, Pence, UTCDateTime, enum_column
     from acas_batch.models.batch import (
         BatchAlert,
+        BatchDatabase,
         BatchDependency,
         BatchExecution,
         BatchJob,
@@ -229,6 +230,7 @@ __all__ = [
     "BankStatementLine",
     "Base",
     "BatchAlert",
+    "BatchDatabase",
     "BatchDependency",
     "BatchExecution",
     "BatchJob",

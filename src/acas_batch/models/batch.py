@@ -439,3 +439,16 @@ class BatchWorker(Base):
     info: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
     __table_args__ = (Index("ix_batch_worker_rec_role_heartbeat", "role", "heartbeat_at"),)
+
+
+class BatchDatabase(Base):
+    """This database's identity (one row): a uuid made at ``init`` (or at first need) that
+    names its folder of job outputs, so two databases sharing a data folder never mix files."""
+
+    __tablename__ = "batch_database_rec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    database_id: Mapped[str] = mapped_column(String(36), unique=True, doc="uuid4, as text.")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)

@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from acas_batch.batch.business_days import BusinessCalendar
 from acas_batch.batch.schedules import calendar_from_settings, company_closures
 from acas_batch.config import Settings
 from acas_batch.db import transaction
@@ -23,7 +24,7 @@ from acas_batch.models import (
     ExecutionState,
     WorkerRole,
 )
-from acas_batch.monitoring import rules
+from acas_batch.monitoring import deadlines, rules
 from acas_batch.monitoring.alerts import raise_alert
 from acas_batch.monitoring.dispatch import DispatchReport, NotifyPolicy, OfficeHours, dispatch
 from acas_batch.monitoring.findings import Finding
@@ -53,6 +54,9 @@ class MonitorOptions:
     use_thresholds: bool = True  # read batch_threshold_rec (False: the constants above, as before)
     policy: NotifyPolicy = field(default_factory=NotifyPolicy)
     sender: str = "acas-batch@localhost"
+    check_deadlines: bool = True  # predict each deadline's finish; alert before and after it
+    calendar: BusinessCalendar | None = None  # None: the policy's office-hours calendar, else England's
+    worker_slots: int = 2  # slots assumed when no worker is registered (settings.workers)
 
 
 @dataclass
@@ -173,6 +177,14 @@ def resolve_within(session: Session, keys: set[str], now: datetime) -> int:
     return resolved
 
 
+def _calendar(options: MonitorOptions) -> BusinessCalendar:
+    if options.calendar is not None:
+        return options.calendar
+    if options.policy.office_hours is not None:
+        return options.policy.office_hours.calendar
+    return BusinessCalendar()
+
+
 def run_checks(session: Session, now: datetime, options: MonitorOptions) -> MonitorReport:
     """One pass over the last ``options.window``: raise and resolve alerts and, when
     ``options.send_alerts``, queue what they call for in the outbox. The caller commits, then
@@ -206,6 +218,10 @@ def run_checks(session: Session, now: datetime, options: MonitorOptions) -> Moni
         quiet = rules.skipped(session, since, now)
     else:
         quiet = []
+    if options.check_deadlines:
+        found, ok = deadlines.check(session, now, _calendar(options), default_slots=options.worker_slots)
+        report.findings += found
+        within |= ok
     report.alerts_resolved = resolve_cleared(session, now) + resolve_within(session, within, now)
     for finding in report.findings:
         raised = raise_alert(session, finding, now)
@@ -261,9 +277,12 @@ def monitor_pass(
     """One full pass: checks and alerts committed with the notifications they queue, then the
     outbox delivered (a mail server that is down leaves them queued, with the reason)."""
     with transaction(engine, write=True) as session:
+        closures = company_closures(session)
         opts = options or MonitorOptions(
             send_alerts=send,
-            policy=policy_for(settings, company_closures(session)),
+            policy=policy_for(settings, closures),
+            calendar=calendar_from_settings(settings, closures),
+            worker_slots=settings.workers,
             sender=settings.smtp_from,
             scheduler_silence=timedelta(seconds=settings.scheduler_silence_seconds),
             resources=Resources(settings.data_dir, settings.outputs),

@@ -272,6 +272,19 @@ def write_table_pdf(
     )
 
 
+def pence_header(header: Sequence[str], money_columns: Iterable[int]) -> list[str]:
+    """A CSV header whose money columns say they hold integer pence (``total`` -> ``total_pence``).
+
+    Every money column of every CSV the jobs write is named ``..._pence`` and holds whole
+    pence; the PDF beside it prints the same figures as pounds under the plain name.
+    """
+    money = set(money_columns)
+    return [
+        name if i not in money or name.endswith("_pence") or name == "pence" else f"{name}_pence"
+        for i, name in enumerate(header)
+    ]
+
+
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Stream rows to a CSV file (written to a temporary name, then renamed). Returns the row count."""
     with open_csv(path, header) as out:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, inspect, select
 
+from acas_batch.batch.outputs import database_id
 from acas_batch.clock import Clock, SystemClock
 from acas_batch.db import check_connection, transaction
 from acas_batch.jobs.catalogue import CatalogueReport, install_catalogue
@@ -38,6 +39,7 @@ def initialise(engine: Engine, *, clock: Clock | None = None) -> InitReport:
     now = (clock or SystemClock()).now()
     check_connection(engine)
     upgrade(engine)
+    database_id(engine, now=now)  # names the folder of this database's job outputs
     with transaction(engine, write=True) as session:
         roles = install_standard_roles(session)
         # The year-end schedule follows the company's financial year once a company exists.

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from acas_batch.batch import operations
 from acas_batch.batch.executions import audit
+from acas_batch.batch.outputs import recorded_folder
 from acas_batch.batch.registry import REGISTRY
 from acas_batch.batch.status import dashboard, execution_detail
 from acas_batch.batch.worker import load_job_modules
@@ -318,12 +319,8 @@ def _neighbours(session: Session, row: BatchExecution, *, upstream: bool) -> lis
 
 def output_files(settings: Settings, output_dir: str | None) -> list[dict[str, Any]]:
     """The files an execution wrote (name, size), from its output folder."""
-    if not output_dir:
-        return []
-    folder = Path(output_dir)
-    if not folder.is_absolute():
-        folder = settings.outputs / folder
-    if not folder.is_dir():
+    folder = recorded_folder(settings, output_dir)
+    if folder is None or not folder.is_dir():
         return []
     return [
         {"name": str(p.relative_to(folder)), "size": p.stat().st_size}
@@ -365,10 +362,9 @@ def run_file(engine: Engine, settings: Settings, execution_id: int, name: str) -
         if row is None:
             raise ExecutionNotFound(f"no execution has id {execution_id}")
         output_dir = row.output_dir
+    folder = recorded_folder(settings, output_dir)
     for entry in output_files(settings, output_dir):
-        if entry["name"] == name:
-            folder = Path(output_dir or "")
-            folder = folder if folder.is_absolute() else settings.outputs / folder
+        if folder is not None and entry["name"] == name:
             return folder / name
     raise NotFound(f"execution {execution_id} wrote no file named {name!r}")
 

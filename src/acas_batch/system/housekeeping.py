@@ -101,10 +101,13 @@ class FilePurge:
     dirs_removed: int
 
 
-def purge_output_files(root: Path, *, older_than: datetime, keep: Path | None = None) -> FilePurge:
+def purge_output_files(
+    root: Path, *, older_than: datetime, keep: Path | None = None, only: Callable[[Path], bool] | None = None
+) -> FilePurge:
     """Delete files under ``root`` last modified before ``older_than``; then empty folders.
 
-    ``keep`` (the running execution's own folder) is never touched.
+    ``keep`` (the running execution's own folder) is never touched; with ``only``, nothing
+    is either below an entry of ``root`` for which it answers false.
     """
     if not root.is_dir():
         return FilePurge(0, 0, 0)
@@ -112,6 +115,8 @@ def purge_output_files(root: Path, *, older_than: datetime, keep: Path | None = 
     files = freed = dirs = 0
     for path in sorted(root.rglob("*"), key=lambda p: len(p.parts), reverse=True):
         if keep is not None and (path == keep or keep in path.parents):
+            continue
+        if only is not None and not only(root / path.relative_to(root).parts[0]):
             continue
         if path.is_file() and not path.is_symlink():
             stat = path.stat()

@@ -90,7 +90,9 @@ def create_app(
     @app.get("/metrics", response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:
         """Prometheus metrics, read from the database now."""
-        return PlainTextResponse(exposition(web.engine, now=web.now), media_type="text/plain; version=0.0.4")
+        return PlainTextResponse(
+            exposition(web.engine, now=web.now, settings=settings), media_type="text/plain; version=0.0.4"
+        )
 
     for module in (session, overview, runs, jobs, pages, live):
         app.include_router(module.router)

@@ -12,6 +12,7 @@ from acas_batch.batch.context import JobContext
 from acas_batch.jobs.params import OutputFormat
 from acas_batch.models import Company
 from acas_batch.reports import write_csv, write_table_pdf
+from acas_batch.reports.render import pence_header
 
 CHUNK = 2000
 
@@ -38,7 +39,7 @@ def write_report(
 ) -> list[str]:
     """The CSV (always, for machines) and the PDF (when asked, for people)."""
     files = [str(ctx.output(f"{stem}.csv"))]
-    write_csv(ctx.output(f"{stem}.csv"), header, [*rows, *([list(totals)] if totals else [])])
+    write_csv(ctx.output(f"{stem}.csv"), pence_header(header, money), [*rows, *([list(totals)] if totals else [])])
     if getattr(ctx.params, "output_format", OutputFormat.CSV).pdf:
         pdf = write_table_pdf(
             ctx.output(f"{stem}.pdf"),

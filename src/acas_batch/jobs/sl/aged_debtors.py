@@ -18,7 +18,7 @@ from acas_batch.jobs.sl.queries import AgeBy, aged_sums
 from acas_batch.ledger.balances import control_balance
 from acas_batch.models import AgedDebtorLine, Company, ControlKind, Customer, Module
 from acas_batch.models.base import JSONType
-from acas_batch.reports.render import write_csv, write_table_pdf
+from acas_batch.reports.render import pence_header, write_csv, write_table_pdf
 
 
 def _bounds(values: list[int]) -> list[int]:
@@ -112,7 +112,7 @@ def aged_debtors(ctx: JobContext[AgedDebtorsParams]) -> JobResult:
     header = ["customer", "name", *labels, "total", "credit_limit", "over_limit"]
     files = [ctx.output("aged_debtors.csv")]
     totals_row = ["TOTAL", "", *totals, total, None, over]
-    write_csv(files[0], header, [*csv_rows, totals_row])
+    write_csv(files[0], pence_header(header, range(2, 4 + len(labels))), [*csv_rows, totals_row])
     if p.output_format.pdf:
         files.append(
             write_table_pdf(

@@ -229,7 +229,16 @@ def overdue_reminders(ctx: JobContext[ReminderParams]) -> JobResult:
     files = [ctx.output("reminders.csv")]
     write_csv(
         files[0],
-        ["customer", "name", "level", "days_overdue", "overdue", "interest", "compensation", "invoices"],
+        (
+            "customer",
+            "name",
+            "level",
+            "days_overdue",
+            "overdue_pence",
+            "interest_pence",
+            "compensation_pence",
+            "invoices",
+        ),
         (
             [x.code, x.name, x.level, x.days_overdue, x.overdue, x.interest, x.compensation, len(x.invoices)]
             for x in letters

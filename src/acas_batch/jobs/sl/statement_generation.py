@@ -298,10 +298,9 @@ def statement_generation(ctx: JobContext[StatementParams]) -> JobResult:
         common = {"company": company_name(ctx), "start": period.start, "end": period.end, "labels": labels}
         pdfs = _write_pdfs(ctx, period, figures, {**common, "title": "Statement"})
     csv_path = ctx.output("statements.csv")
-    header = ["customer", "name", "opening", "debits", "credits", "closing", "transactions", "email"]
-    n = write_csv(
-        csv_path, [*header, *(f"aged_{label}" for label in labels)], _snapshot(ctx, key, period, figures, pdfs)
-    )
+    header = ["customer", "name", "opening_pence", "debits_pence", "credits_pence", "closing_pence"]
+    header += ["transactions", "email", *(f"aged_{label}_pence" for label in labels)]
+    n = write_csv(csv_path, header, _snapshot(ctx, key, period, figures, pdfs))
     queued = sum(1 for r in figures if r[3])
     owed = sum(int(r[8]) for r in figures)
     files = [str(x) for x in pdfs]

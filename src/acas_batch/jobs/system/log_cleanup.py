@@ -7,6 +7,7 @@ from datetime import timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from acas_batch.batch.context import JobContext, JobResult
+from acas_batch.batch.outputs import database_folder, database_id
 from acas_batch.batch.registry import job
 from acas_batch.models import Module
 from acas_batch.system.housekeeping import LogPurge, log_cutoffs, purge_logs, purge_output_files
@@ -29,6 +30,7 @@ class LogCleanupParams(BaseModel):
 def log_cleanup(ctx: JobContext[LogCleanupParams]) -> JobResult:
     """Deletes execution logs past their retention per level, and old output files."""
     p = ctx.params
+    own = database_folder(ctx.settings, database_id(ctx.engine))  # read before the job's first write
     cutoffs = log_cutoffs(
         ctx.now, {"debug": p.debug_days, "info": p.info_days, "warning": p.warning_days, "error": p.error_days}
     )
@@ -38,7 +40,13 @@ def log_cleanup(ctx: JobContext[LogCleanupParams]) -> JobResult:
         ctx.checkpoint({"log_lines_deleted": progress.total})
 
     logs = purge_logs(ctx.session, cutoffs=cutoffs, chunk_size=p.chunk_size, on_chunk=committed)
-    files = purge_output_files(ctx.settings.outputs, older_than=ctx.now - timedelta(days=p.output_days))
+    # This database's outputs, and those kept before outputs had a folder per database
+    # (named by the execution id alone): never another database's.
+    files = purge_output_files(
+        ctx.settings.outputs,
+        older_than=ctx.now - timedelta(days=p.output_days),
+        only=lambda top: top == own or top.name.isdigit(),
+    )
     ctx.log.info(
         f"deleted {logs.total} log lines in {logs.chunks} chunks, {files.files} files ({files.bytes_freed} bytes)",
         event="cleanup_done",
