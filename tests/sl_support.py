@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -17,7 +18,14 @@ from tests.books import Books, S
 
 
 def settings_for(db_url: str, tmp_path: Path) -> Settings:
-    return load_settings(environ={}, database_url=db_url, data_dir=tmp_path)
+    """Settings for the test database; mail goes to a local port where no server listens
+    (documents wait in the outbox, whatever runs on this machine's port 587)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = int(probe.getsockname()[1])
+    return load_settings(
+        environ={}, database_url=db_url, data_dir=tmp_path, smtp_host="127.0.0.1", smtp_port=closed, smtp_tls="none"
+    )
 
 
 def at(day: date) -> datetime:

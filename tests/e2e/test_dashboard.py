@@ -257,6 +257,7 @@ PAGES = [
     ("11-runs-filtered", "/runs?hide=SYS_*"),
     ("12-jobs", "/jobs"),
     ("13-job", "/jobs/SL_AGED_DEBTORS"),
+    ("14-calendar", "/calendar"),
     ("15-alerts", "/alerts"),
     ("16-logs", "/logs"),
     ("17-audit", "/audit"),
@@ -264,6 +265,25 @@ PAGES = [
     ("19-system", "/system"),
     ("20-api-docs", "/api/v1/docs"),
 ]
+
+
+def test_the_calendar_moves_by_month_with_the_keys_and_links_to_runs(browser: Browser, server: Server) -> None:
+    page = _signed_in(browser, server, server.viewer)
+    page.goto(f"{server.url}/calendar?month=2026-12")
+    expect(page.locator("#month-title")).to_have_text("December 2026")
+    expect(page.locator("#day-2026-12-25")).to_contain_text("Christmas Day")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#month-title")).to_have_text("January 2027")
+    expect(page).to_have_url(re.compile(r"/calendar\?month=2027-01$"))
+    page.keyboard.press("ArrowLeft")
+    expect(page.locator("#month-title")).to_have_text("December 2026")
+    page.keyboard.press("ArrowLeft")
+    expect(page.locator("#month-title")).to_have_text("November 2026")
+    # The demo's runs lie on their days, each linked to its run.
+    page.keyboard.press("t")
+    expect(page.locator(".calendar a.entry.actual").first).to_be_visible()
+    shot(page, "14-calendar-keys")
+    page.close()
 
 
 def test_every_page_renders_and_is_kept_as_a_screenshot(browser: Browser, server: Server) -> None:

@@ -135,6 +135,9 @@ class HarnessContext:
     def warn_outcome(self, reason: str) -> None:
         self.warning = reason
 
+    def clock_now(self) -> datetime:
+        return self._now
+
 
 @dataclass
 class JobRun:

@@ -94,6 +94,12 @@ class JobContext(Protocol, Generic[P_co]):
         """Finish the run in the WARNING state (work done, someone must look) with ``reason``."""
         ...
 
+    def clock_now(self) -> datetime:
+        """The installation's time as the run goes on (the worker's clock, simulated in a
+        simulation): when something happened outside the books, such as a message handed to
+        the mail server. Never for the job's figures, which use ``now`` and ``business_date``."""
+        ...
+
 
 class JobResult(BaseModel):
     """What a job returns: a short summary kept on the execution and shown to users."""

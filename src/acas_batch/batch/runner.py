@@ -191,6 +191,9 @@ class RunContext:
     def warn_outcome(self, reason: str) -> None:
         self.warning = reason
 
+    def clock_now(self) -> datetime:
+        return self._clock.now()
+
     # --- helpers -----------------------------------------------------------------
     def write_log(self, level: LogLevel, event: str, message: str, context: dict[str, Any]) -> None:
         line = BatchLog(

@@ -43,6 +43,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "alerts": ("acas_batch.cli.alerts:app", "Alerts: list the open ones, acknowledge, resolve."),
     "monitor": ("acas_batch.cli.alerts:monitor_app", "Monitoring: run the checks that raise alerts."),
+    "documents": (
+        "acas_batch.cli.documents:app",
+        "Documents for customers and suppliers: how each was e-mailed.",
+    ),
     "thresholds": (
         "acas_batch.cli.thresholds:app",
         "Thresholds: list, set and delete the limits alerts are raised at.",

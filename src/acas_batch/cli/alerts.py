@@ -8,7 +8,7 @@ import typer
 
 from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
 from acas_batch.clock import utcnow
-from acas_batch.services.alerting import clock_now, deliver_outbox, outbox_list, outbox_status
+from acas_batch.services.alerting import alert_dismiss, clock_now, deliver_outbox, outbox_list, outbox_status
 from acas_batch.services.monitoring_alerts import acknowledge, active_alerts, monitor_now, resolve
 
 app = typer.Typer(help="Alerts: list the open ones, acknowledge, resolve.")
@@ -64,6 +64,23 @@ def resolve_cmd(
         print_json({"id": alert_id, "state": state})
     else:
         typer.echo(f"alert {alert_id} {state}")
+
+
+@app.command("dismiss")
+def dismiss_cmd(
+    alert_id: Annotated[int, typer.Argument(help="The alert's id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why nothing more is needed (kept and audited).")] = "",
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Dismiss an alert with a reason: resolved for good for its run, audited."""
+    settings, engine = engine_from(config, database_url)
+    done = alert_dismiss(engine, alert_id, reason=reason, now=clock_now(settings))
+    if json_:
+        print_json(done)
+    else:
+        typer.echo(f"alert {alert_id} {done['state']}: {done['resolution']}")
 
 
 @monitor_app.command("run")

@@ -12,7 +12,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from acas_batch.models.alerting import AlertLinkUse, AlertRoute, AlertSilence, Deadline, NotificationOutbox
+    from acas_batch.models.alerting import (
+        AlertLinkUse,
+        AlertRoute,
+        AlertSilence,
+        Deadline,
+        MailedDocument,
+        NotificationOutbox,
+    )
     from acas_batch.models.base import Base, JSONType, Pence, UTCDateTime, enum_column
     from acas_batch.models.batch import (
         BatchAlert,
@@ -280,6 +287,7 @@ __all__ = [
     "LogLevel",
     "LoginThrottle",
     "Lot",
+    "MailedDocument",
     "MatchResultLine",
     "MatchStatus",
     "MisfirePolicy",

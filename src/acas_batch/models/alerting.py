@@ -37,7 +37,13 @@ class NotificationOutbox(Base):
     body: Mapped[str] = mapped_column(Text)
     attachment_name: Mapped[str | None] = mapped_column(String(255))
     attachment_type: Mapped[str | None] = mapped_column(String(128), doc="MIME type, e.g. application/pdf")
-    attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary, doc="A small attachment kept in the row.")
+    attachment_path: Mapped[str | None] = mapped_column(
+        Text, doc="A document attached from its file (a statement PDF), read when the message is sent."
+    )
+    attachment_sha256: Mapped[str | None] = mapped_column(
+        String(64), doc="The file's SHA-256 when queued: a file that changed since is refused, never sent."
+    )
     route: Mapped[str | None] = mapped_column(String(64), doc="The alert route that chose the recipients.")
     alert_ids: Mapped[list[int] | None] = mapped_column(JSONType, doc="The alerts this message tells.")
     execution_id: Mapped[int | None] = mapped_column(
@@ -60,6 +66,50 @@ class NotificationOutbox(Base):
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
         Index("ix_batch_outbox_rec_due", "state", "next_attempt_at"),
         Index("ix_batch_outbox_rec_created", "created_at"),
+    )
+
+
+class MailedDocument(Base):
+    """A document a job made for a customer or supplier (a statement, a reminder, a remittance
+    advice) and how it was to reach them.
+
+    ``document_key`` names the document for good (run key + party + document) and is unique:
+    a rerun or a resumed run finds it and never e-mails it again. A document handed to the
+    outbox has ``delivery`` ``email`` and its outbox row has the same key (``batch_outbox_rec``
+    says whether it was delivered, when, and the last error); the other values say why it
+    was not e-mailed.
+    """
+
+    __tablename__ = "batch_document_rec"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    document_key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), doc="statement, reminder or remittance")
+    execution_id: Mapped[int | None] = mapped_column(
+        ForeignKey("batch_execution_rec.id", ondelete="SET NULL"), doc="The run that made it (or e-mailed it)."
+    )
+    run_key: Mapped[str] = mapped_column(String(200))
+    party: Mapped[str] = mapped_column(String(16), doc="customer or supplier")
+    party_id: Mapped[int] = mapped_column(Integer)
+    party_code: Mapped[str] = mapped_column(String(32))
+    file: Mapped[str | None] = mapped_column(Text, doc="The PDF, in the run's output folder.")
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    email_to: Mapped[str | None] = mapped_column(String(255))
+    delivery: Mapped[str] = mapped_column(
+        String(16),
+        doc="email (queued in the outbox under the same key), no_address, email_off (the run said not to), "
+        "no_pdf (the run wrote no PDF to attach)",
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('statement', 'reminder', 'remittance')", name="kind_known"),
+        CheckConstraint("party IN ('customer', 'supplier')", name="party_known"),
+        CheckConstraint("delivery IN ('email', 'no_address', 'email_off', 'no_pdf')", name="delivery_known"),
+        CheckConstraint("delivery <> 'email' OR (email_to IS NOT NULL AND sha256 IS NOT NULL)", name="email_complete"),
+        Index("ix_batch_document_rec_execution", "execution_id"),
+        Index("ix_batch_document_rec_run_key", "run_key"),
     )
 
 

@@ -321,6 +321,12 @@ class BatchAlert(Base):
         Integer, default=0, server_default="0", doc="Escalation steps already taken."
     )
     next_escalation_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(
+        String(64), doc="Who resolved or dismissed it; NULL when it resolved itself."
+    )
+    resolution: Mapped[str | None] = mapped_column(
+        Text, doc="Why it was resolved: the operator's reason for a dismissal, or the cause that cleared."
+    )
 
     __table_args__ = (
         # At most one open (or acknowledged) alert per cause: no duplicate alarms.

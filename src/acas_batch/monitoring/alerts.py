@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from acas_batch.errors import InvalidStateTransition, NotFound
+from acas_batch.errors import InvalidStateTransition, NotFound, ValidationError
 from acas_batch.models import AlertSeverity, AlertState, BatchAlert
 from acas_batch.monitoring.findings import Finding
 
@@ -95,13 +95,34 @@ def acknowledge_alert(session: Session, alert_id: int, user: str, now: datetime)
     return alert
 
 
-def resolve_alert(session: Session, alert_id: int, now: datetime) -> BatchAlert:
+def resolve_alert(
+    session: Session, alert_id: int, now: datetime, *, by: str | None = None, reason: str | None = None
+) -> BatchAlert:
+    """Resolve an alert. It is not raised again for the same execution (see
+    :func:`acas_batch.monitoring.monitor.run_checks`): resolving is final for that run."""
     alert = _get(session, alert_id)
     if alert.state is AlertState.RESOLVED:
         raise InvalidStateTransition(f"alert {alert_id} is already resolved")
     alert.state = AlertState.RESOLVED
     alert.resolved_at = now
+    alert.resolved_by = by
+    alert.resolution = reason
     return alert
+
+
+def dismiss_alert(session: Session, alert_id: int, *, by: str, reason: str, now: datetime) -> BatchAlert:
+    """Resolve an alert an operator judged needs nothing more (a refused duplicate close whose
+    run key succeeded before), keeping who and why; the caller audits it.
+
+    Raises:
+        ValidationError: no reason was given.
+        NotFound: no such alert.
+        InvalidStateTransition: it is already resolved.
+    """
+    why = (reason or "").strip()
+    if not why:
+        raise ValidationError("dismissing an alert needs a reason (--reason): say why, for the audit trail")
+    return resolve_alert(session, alert_id, now, by=by, reason=f"dismissed: {why}")
 
 
 def open_alerts(session: Session) -> list[BatchAlert]:

@@ -441,6 +441,11 @@ def _digests(
     if local.time() < policy.digest_time:
         return
     day: date = local.date()
+    # The digest of a day tells the alerts raised since the previous day's digest time, up to
+    # this day's: a late pass (the scheduler was down at 08:00) tells the same window, and an
+    # alert raised after the digest time waits for tomorrow's, so none is told twice.
+    end = datetime.combine(day, policy.digest_time, tzinfo=zone).astimezone(UTC)
+    start = datetime.combine(day - timedelta(days=1), policy.digest_time, tzinfo=zone).astimezone(UTC)
     for route in routes:
         if not route.digest:
             continue
@@ -450,7 +455,11 @@ def _digests(
         alerts = []
         for a in session.scalars(
             select(BatchAlert)
-            .where(BatchAlert.severity != AlertSeverity.CRITICAL, BatchAlert.last_raised_at > now - timedelta(days=1))
+            .where(
+                BatchAlert.severity != AlertSeverity.CRITICAL,
+                BatchAlert.last_raised_at > start,
+                BatchAlert.first_raised_at <= end,
+            )
             .order_by(BatchAlert.id)
         ):
             job, module = jobs.get(a.job_id, (None, None)) if a.job_id is not None else (None, None)
@@ -458,7 +467,10 @@ def _digests(
                 alerts.append(a)
         if not alerts:
             continue
-        body: list[str] = [f"{len(alerts)} non-critical alert(s) in the 24 hours to {local:%d/%m/%Y %H:%M}.", ""]
+        body: list[str] = [
+            f"{len(alerts)} non-critical alert(s) in the 24 hours to {end.astimezone(zone):%d/%m/%Y %H:%M}.",
+            "",
+        ]
         for a in alerts:
             body.append(f"[{a.state.value}]")
             body += _lines(a, now, policy, repeat=False)

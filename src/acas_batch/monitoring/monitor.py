@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from acas_batch.batch.business_days import BusinessCalendar
+from acas_batch.batch.executions import live_success
 from acas_batch.batch.schedules import calendar_from_settings, company_closures
 from acas_batch.config import Settings
 from acas_batch.db import transaction
@@ -124,18 +125,23 @@ def resolve_cleared(session: Session, now: datetime) -> int:
         if alert.rule == "failure" and "run_key" in details:
             failed = session.get(BatchExecution, alert.execution_id) if alert.execution_id else None
             after = failed.finished_at if failed is not None and failed.finished_at else alert.first_raised_at
-            cleared = (
-                session.scalar(
-                    select(BatchExecution.id)
-                    .where(
-                        BatchExecution.run_key == details["run_key"],
-                        BatchExecution.state.in_(rules.DONE_OK),
-                        BatchExecution.finished_at > after,
-                    )
-                    .limit(1)
+            later = session.scalar(
+                select(BatchExecution.id)
+                .where(
+                    BatchExecution.run_key == details["run_key"],
+                    BatchExecution.state.in_(rules.DONE_OK),
+                    BatchExecution.finished_at > after,
                 )
-                is not None
+                .limit(1)
             )
+            # A failure whose work is already done (a refused second close of a closed period:
+            # its run key holds a live success from before) can be neither rerun nor marked
+            # succeeded; nothing is left to do, so it clears.
+            live = live_success(session, details["run_key"]) if later is None else None
+            holder = later if later is not None else live.id if live is not None else None
+            cleared = holder is not None
+            if cleared:
+                alert.resolution = f"run key {details['run_key']} succeeded in execution {holder}"
         elif alert.rule == "late" and alert.execution_id is not None:
             ex = session.get(BatchExecution, alert.execution_id)
             cleared = ex is None or ex.state not in (ExecutionState.PENDING, ExecutionState.QUEUED)
@@ -162,6 +168,28 @@ def resolve_cleared(session: Session, now: datetime) -> int:
             alert.resolved_at = now
             resolved += 1
     return resolved
+
+
+def _resolved_executions(session: Session, findings: Iterable[Finding]) -> set[tuple[str, int | None]]:
+    """(dedup key, execution) of the findings about a run whose alert was resolved already.
+
+    A finding about a run (a failure, a slow run) stays true for as long as the run is within
+    the monitor's window; without this, resolving its alert would only make the next pass
+    open and mail a new one, every pass, for a day.
+    """
+    about_runs = {f.dedup_key for f in findings if f.execution_id is not None}
+    if not about_runs:
+        return set()
+    return {
+        (key, eid)
+        for key, eid in session.execute(
+            select(BatchAlert.dedup_key, BatchAlert.execution_id).where(
+                BatchAlert.state == AlertState.RESOLVED,
+                BatchAlert.dedup_key.in_(sorted(about_runs)),
+                BatchAlert.execution_id.is_not(None),
+            )
+        )
+    }
 
 
 def resolve_within(session: Session, keys: set[str], now: datetime) -> int:
@@ -223,7 +251,10 @@ def run_checks(session: Session, now: datetime, options: MonitorOptions) -> Moni
         report.findings += found
         within |= ok
     report.alerts_resolved = resolve_cleared(session, now) + resolve_within(session, within, now)
+    settled = _resolved_executions(session, report.findings)
     for finding in report.findings:
+        if (finding.dedup_key, finding.execution_id) in settled:
+            continue  # resolved (or dismissed) for this very run: the same run cannot raise it again
         raised = raise_alert(session, finding, now)
         if raised.is_new:
             report.alerts_raised += 1

@@ -33,11 +33,13 @@ class SmtpTls(StrEnum):
 
 
 class DeliveryError(Exception):
-    """A message was not accepted; ``permanent`` when trying again cannot help (a refused address)."""
+    """A message was not accepted; ``permanent`` when trying again cannot help (a refused address);
+    ``final`` when it must not be tried again at all (its attached document changed)."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, final: bool = False) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.permanent = permanent or final
+        self.final = final  # no further attempt may be made (a document that changed since it was queued)
 
 
 @dataclass(frozen=True)

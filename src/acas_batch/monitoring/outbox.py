@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
+from pathlib import Path
 
 from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -49,11 +50,14 @@ DELIVERY_RULE = "notify_failed"
 
 @dataclass(frozen=True)
 class Attachment:
-    """A document sent with a message (a statement PDF, a remittance advice)."""
+    """A document sent with a message: its bytes kept in the row (``data``), or a file read
+    when the message is sent (``path``, refused unless its SHA-256 is still ``sha256``)."""
 
     name: str
     content_type: str
-    data: bytes
+    data: bytes | None = None
+    path: str | None = None
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ def enqueue(session: Session, item: Outgoing, *, now: datetime) -> bool:
         attachment_name=att.name if att else None,
         attachment_type=att.content_type if att else None,
         attachment=att.data if att else None,
+        attachment_path=att.path if att else None,
+        attachment_sha256=att.sha256 if att else None,
         route=item.route,
         alert_ids=list(item.alert_ids) or None,
         execution_id=item.execution_id,
@@ -115,18 +121,21 @@ def backoff(attempts: int) -> timedelta:
     return min(delay, BACKOFF_MAX)
 
 
-def claim_due(session: Session, *, sender: str, now: datetime, limit: int = 50) -> list[int]:
-    """Claim up to ``limit`` due messages for ``sender`` (oldest first); the caller commits."""
-    candidates = session.scalars(
-        select(NotificationOutbox.id)
-        .where(
-            or_(
-                (NotificationOutbox.state == PENDING) & (NotificationOutbox.next_attempt_at <= now),
-                (NotificationOutbox.state == SENDING) & (NotificationOutbox.claim_expires_at < now),
-            )
+def claim_due(
+    session: Session, *, sender: str, now: datetime, limit: int = 50, keys: Sequence[str] | None = None
+) -> list[int]:
+    """Claim up to ``limit`` due messages for ``sender`` (oldest first), only those of ``keys``
+    when given; the caller commits."""
+    stmt = select(NotificationOutbox.id).where(
+        or_(
+            (NotificationOutbox.state == PENDING) & (NotificationOutbox.next_attempt_at <= now),
+            (NotificationOutbox.state == SENDING) & (NotificationOutbox.claim_expires_at < now),
         )
-        .order_by(NotificationOutbox.next_attempt_at, NotificationOutbox.id)
-        .limit(limit)
+    )
+    if keys is not None:
+        stmt = stmt.where(NotificationOutbox.idempotency_key.in_(list(keys)))
+    candidates = session.scalars(
+        stmt.order_by(NotificationOutbox.next_attempt_at, NotificationOutbox.id).limit(limit)
     ).all()
     won = []
     for oid in candidates:
@@ -162,10 +171,28 @@ def to_email(row: NotificationOutbox, sender: str) -> EmailMessage:
     msg["Message-ID"] = message_id(row.idempotency_key)
     msg["X-ACAS-Outbox-Key"] = row.idempotency_key
     msg.set_content(row.body)
-    if row.attachment is not None and row.attachment_name:
+    data = attached_file(row) if row.attachment_path else row.attachment
+    if data is not None and row.attachment_name:
         maintype, _, subtype = (row.attachment_type or "application/octet-stream").partition("/")
-        msg.add_attachment(row.attachment, maintype=maintype, subtype=subtype, filename=row.attachment_name)
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=row.attachment_name)
     return msg
+
+
+def attached_file(row: NotificationOutbox) -> bytes:
+    """The bytes of the file ``row`` attaches, exactly as they were when it was queued.
+
+    Raises:
+        DeliveryError: (final) the file is gone or is not the document that was queued: the
+            customer must never receive a document other than the one the run recorded.
+    """
+    path = Path(row.attachment_path or "")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DeliveryError(f"document {path} cannot be read ({exc.strerror}); not sent", final=True) from exc
+    if row.attachment_sha256 and hashlib.sha256(data).hexdigest() != row.attachment_sha256:
+        raise DeliveryError(f"document {path} changed since it was queued (SHA-256 differs); not sent", final=True)
+    return data
 
 
 @dataclass
@@ -214,12 +241,15 @@ class Deliverer:
         except ConfigError as exc:
             raise DeliveryError(str(exc)) from exc
 
-    def deliver_due(self, engine: Engine, *, now: datetime, limit: int = 50) -> DeliveryReport:
-        """Send what is due now. A transport error that is not the message's fault (server down,
-        TLS refused) stops this pass for that channel: the rest keep their turn and their attempts."""
+    def deliver_due(
+        self, engine: Engine, *, now: datetime, limit: int = 50, keys: Sequence[str] | None = None
+    ) -> DeliveryReport:
+        """Send what is due now (of ``keys`` only, when given). A transport error that is not the
+        message's fault (server down, TLS refused) stops this pass for that channel: the rest keep
+        their turn and their attempts."""
         report = DeliveryReport()
         with transaction(engine, write=True) as session:
-            ids = claim_due(session, sender=self.sender, now=now, limit=limit)
+            ids = claim_due(session, sender=self.sender, now=now, limit=limit, keys=keys)
         down: dict[str, str] = {}
         for oid in ids:
             with transaction(engine) as session:
@@ -235,7 +265,7 @@ class Deliverer:
             except DeliveryError as exc:
                 reason = str(exc)
                 report.error = reason
-                state = self._failed(engine, row, reason, permanent=exc.permanent, now=now)
+                state = self._failed(engine, row, reason, permanent=exc.permanent, final=exc.final, now=now)
                 if state == FAILED:
                     report.failed += 1
                 else:
@@ -275,10 +305,12 @@ class Deliverer:
                 .execution_options(synchronize_session=False)
             )
 
-    def _failed(self, engine: Engine, row: NotificationOutbox, reason: str, *, permanent: bool, now: datetime) -> str:
+    def _failed(
+        self, engine: Engine, row: NotificationOutbox, reason: str, *, permanent: bool, final: bool, now: datetime
+    ) -> str:
         attempts = row.attempts + 1
         refusals_left = permanent and attempts >= row.max_attempts
-        state = FAILED if refusals_left else PENDING
+        state = FAILED if final or refusals_left else PENDING
         with transaction(engine, write=True) as session:
             session.execute(
                 update(NotificationOutbox)

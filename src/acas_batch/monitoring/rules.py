@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
+from acas_batch.batch.executions import live_success
 from acas_batch.models import (
     AlertSeverity,
     BatchExecution,
@@ -50,6 +51,13 @@ def failures(session: Session, since: datetime, now: datetime) -> list[Finding]:
     for ex, name, max_attempts in rows:
         what = "timed out" if ex.state is ExecutionState.TIMED_OUT else "failed"
         of = f"attempt {ex.attempt} of {max(max_attempts, ex.attempt)}"
+        done = live_success(session, ex.run_key)
+        settled = (
+            f"; its run key already succeeded in execution {done.id}, so nothing is left to do "
+            "and this alert resolves itself"
+            if done is not None
+            else ""
+        )
         found.append(
             Finding(
                 rule="failure",
@@ -58,7 +66,7 @@ def failures(session: Session, since: datetime, now: datetime) -> list[Finding]:
                 title=f"{name} {what} (business date {ex.business_date.isoformat()}, {of})",
                 message=(
                     f"{name} execution {ex.id} {what} on {of}: "
-                    f"{ex.error_type or 'error'}: {ex.error_message or 'no message'}"
+                    f"{ex.error_type or 'error'}: {ex.error_message or 'no message'}{settled}"
                 ),
                 job_id=ex.job_id,
                 execution_id=ex.id,

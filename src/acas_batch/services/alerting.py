@@ -19,6 +19,7 @@ from acas_batch.errors import JobNotFound, NotFound, ValidationError
 from acas_batch.models import BatchJob, BatchThreshold
 from acas_batch.monitoring import deliverer_for
 from acas_batch.monitoring import outbox as outbox_mod
+from acas_batch.monitoring.alerts import dismiss_alert
 from acas_batch.monitoring.thresholds import BELOW, DEFAULTS, ThresholdKind, check_limit, check_scope
 from acas_batch.security.actor import Actor
 from acas_batch.security.policy import Permission
@@ -64,6 +65,45 @@ def outbox_list(engine: Engine, *, state: str | None = None, limit: int = 50) ->
 def deliver_outbox(engine: Engine, settings: Settings, *, now: datetime) -> dict[str, Any]:
     """Send what waits in the outbox now (normally the monitor does this every pass)."""
     return deliverer_for(settings).deliver_due(engine, now=now).as_dict()
+
+
+def alert_dismiss(
+    engine: Engine, alert_id: int, *, actor: Actor | str | None = None, reason: str, now: datetime
+) -> dict[str, Any]:
+    """Dismiss an alert with a written reason: resolved, kept with who and why, audited, and
+    never raised again for the same run (an alert nothing can clear, such as a refused second
+    close whose run key succeeded before).
+
+    Raises:
+        ValidationError: no reason; nothing written.
+        NotFound: no such alert.
+        InvalidStateTransition: it is already resolved.
+        PermissionDenied: the actor may not manage alerts.
+    """
+    who = resolve_actor(engine, actor, face="cli" if actor is None else "python")
+
+    def act(session: Session) -> dict[str, Any]:
+        alert = dismiss_alert(session, alert_id, by=who.username, reason=reason, now=now)
+        return {
+            "id": alert.id,
+            "rule": alert.rule,
+            "title": alert.title,
+            "state": alert.state.value,
+            "resolved_by": alert.resolved_by,
+            "resolution": alert.resolution,
+        }
+
+    return perform(
+        engine,
+        who,
+        Permission.ALERTS_MANAGE,
+        "alert.dismiss",
+        ("alert", alert_id),
+        act,
+        now=now,
+        reason=reason,
+        details=lambda done: {"rule": done["rule"], "title": done["title"]},
+    )
 
 
 def clock_now(settings: Settings) -> datetime:

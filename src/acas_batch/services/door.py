@@ -40,6 +40,7 @@ REASON_REQUIRED = frozenset(
         "schedule.update",
         "schedule.delete",
         "alert.silence",
+        "alert.dismiss",
         "system.restore",
     }
 )

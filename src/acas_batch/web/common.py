@@ -18,6 +18,7 @@ from acas_batch import __version__
 from acas_batch.clock import Clock
 from acas_batch.config import Settings
 from acas_batch.errors import AuthenticationRequired, PermissionDenied
+from acas_batch.services import readable
 from acas_batch.web import times
 from acas_batch.web.auth import Actor, Identities, may
 
@@ -43,6 +44,9 @@ class WebContext:
         env.filters["local"] = lambda v, seconds=True: times.local_time(v, zone, seconds=seconds)
         env.filters["duration"] = times.duration
         env.filters["iso"] = times.iso_utc
+        env.filters["readable_result"] = readable.readable_result
+        env.filters["readable_params"] = readable.readable_params
+        env.filters["readable"] = readable.show
         env.globals["may"] = may
         env.globals["version"] = __version__
         env.globals["zone"] = zone

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import insert, select
 from sqlalchemy.orm import aliased
 
+from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import Upstream, job
 from acas_batch.errors import NotFound
+from acas_batch.jobs.mailing import Document, email_field, queue_documents, send_documents
 from acas_batch.jobs.params import Notify, OutputFormat
 from acas_batch.models import (
     Company,
@@ -46,6 +49,7 @@ class RemittanceParams(BaseModel):
         "a forced rerun of a payment run is a run of its own and gets its own advices.",
     )
     output_format: OutputFormat = OutputFormat.PDF
+    email: bool = email_field("the supplier's remittance address")
     notify: Notify = Field(default_factory=Notify)
 
     @field_validator("payment_run")
@@ -125,12 +129,17 @@ def remittance_advice(ctx: JobContext[RemittanceParams]) -> JobResult:
     files: list[str] = []
     rows: list[list[Any]] = []
     records: list[dict[str, Any]] = []
+    docs: list[Document] = []
+    named: set[str] = set()
     for n, (pay, supplier) in enumerate(payments, start=1):
         mine = lines[pay.id]
         document = None
         if p.output_format.pdf:
+            # A supplier paid twice in one run gets two advices, never one file written over the other.
+            name = supplier.code if supplier.code not in named else f"{supplier.code}_{pay.id}"
+            named.add(supplier.code)
             path = write_pdf(
-                ctx.output(f"remittance_{supplier.code}.pdf"),
+                ctx.output(f"remittance_{name}.pdf"),
                 "remittance.html",
                 title="Remittance advice",
                 company=company,
@@ -151,25 +160,49 @@ def remittance_advice(ctx: JobContext[RemittanceParams]) -> JobResult:
         records.append(
             {"payment_id": pay.id, "created_at": ctx.now, "sent_at": ctx.now, "sent_to": sent_to, "document": document}
         )
+        docs.append(_document(pay, supplier, document, company, run_key))
         head = [supplier.code, pay.id, pay.payment_date, pay.method.value]
         rows += [
             [*head, ln["number"], ln["amount"], ln["discount"], ln["amount"] - ln["discount"], sent_to] for ln in mine
         ]
         ctx.progress(n, len(payments))
-    if records:
-        s.execute(insert(Remittance), records)
     path = ctx.output("remittances.csv")
     header = ["supplier", "payment_id", "payment_date", "method", "invoice", "cleared_pence", "discount_pence"]
     write_csv(path, [*header, "paid_pence", "sent_to"], rows)
     files.insert(0, str(path))
-    emailed = sum(1 for r in records if r["sent_to"] != "post")
-    ctx.log.info(
-        f"{len(records)} remittance advices for {run_key}: {emailed} by e-mail, {len(records) - emailed} by post",
-        event="remittances_done",
-    )
+    own_key = f"{ctx.job_name}:{_remittance_run_key(p, ctx.business_date)}"
+    if records:
+        s.execute(insert(Remittance), records)
+    recorded = queue_documents(ctx, docs, run_key=own_key, email=p.email)
+    ctx.checkpoint({"remittances": len(records)})  # the advices commit with the e-mails that carry them
+    mail = send_documents(ctx, own_key, [recorded])
+    ctx.log.info(f"{len(records)} remittance advices for {run_key}: {mail.summary()}", event="remittances_done")
     return JobResult(
-        summary=f"{len(records)} remittance advices for {run_key}",
-        counts={"remittances": len(records), "emailed": emailed, "posted": len(records) - emailed},
+        summary=f"{len(records)} remittance advices for {run_key}; {mail.summary()}",
+        counts={"remittances": len(records), **mail.counts()},
         totals={"paid_pence": sum(pay.amount_pence for pay, _ in payments)},
         files=files,
+    )
+
+
+def _document(pay: SupplierPayment, supplier: Supplier, pdf: str | None, company: str, run_key: str) -> Document:
+    """The e-mail that carries one payment's remittance advice."""
+    body = (
+        f"Dear {supplier.name},\n\n"
+        f"We have paid you £{format_pounds(pay.amount_pence)} by {pay.method.value.upper()} on "
+        f"{pay.payment_date:%d/%m/%Y} (our reference {pay.reference}). "
+        "The attached remittance advice lists the invoices it settles.\n\n"
+        f"{company}\n"
+    )
+    return Document(
+        kind="remittance",
+        key=f"remittance:{run_key}:{supplier.code}:payment-{pay.id}",
+        party="supplier",
+        party_id=supplier.id,
+        party_code=supplier.code,
+        email_to=supplier.remittance_email,
+        file=Path(pdf) if pdf else None,
+        subject=f"Remittance advice from {company}: £{format_pounds(pay.amount_pence)} "
+        f"paid {pay.payment_date:%d/%m/%Y}",
+        body=body,
     )

@@ -5,14 +5,17 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Annotated, Any, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import CursorResult, and_, insert, select, update
 
 from acas_batch.analysis.late_payment import statutory_claim
+from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
+from acas_batch.jobs.mailing import Document, Recorded, email_field, queue_documents, send_documents
 from acas_batch.jobs.params import Notify, OutputFormat
 from acas_batch.jobs.sl.aged_debtors import company_name
 from acas_batch.models import Customer, DocumentKind, Module, Reminder, SalesInvoice
@@ -36,6 +39,7 @@ class ReminderParams(BaseModel):
     repeat_days: int = Field(14, ge=1, le=365, description="A level is not sent again within this many days.")
     statutory_interest: bool = Field(False, description="State Late Payment Act interest and compensation.")
     output_format: OutputFormat = OutputFormat.PDF
+    email: bool = email_field("the customer's statement address")
     notify: Notify = Field(default_factory=Notify)
 
 
@@ -46,6 +50,7 @@ class Letter:
     customer_id: int
     code: str
     name: str
+    email: str | None
     level: int
     days_overdue: int
     oldest_invoice_id: int
@@ -76,6 +81,7 @@ def _overdue_query(day: date) -> Any:
             Customer.id,
             Customer.code,
             Customer.name,
+            Customer.statement_email,
             SalesInvoice.id,
             SalesInvoice.number,
             SalesInvoice.invoice_date,
@@ -138,12 +144,12 @@ def _letters(ctx: JobContext[ReminderParams]) -> tuple[list[Letter], set[int], i
         cid: list(group)
         for cid, group in itertools.groupby(ctx.session.execute(_overdue_query(day)), key=lambda r: r[0])
     }
-    history = _history(ctx, {cid: {r[3] for r in rows} for cid, rows in overdue.items()})
+    history = _history(ctx, {cid: {r[4] for r in rows} for cid, rows in overdue.items()})
     letters: list[Letter] = []
     held = 0
     for cid, invoices in overdue.items():
-        _, code, name, oldest_id, *_ = invoices[0]
-        days = (day - invoices[0][6]).days
+        _, code, name, email, oldest_id, *_ = invoices[0]
+        days = (day - invoices[0][7]).days
         h = history.get(cid, History())
         level = max(level_for(days, p.level_days), h.floor)
         if level == 0:
@@ -151,7 +157,7 @@ def _letters(ctx: JobContext[ReminderParams]) -> tuple[list[Letter], set[int], i
         if level <= h.recent:
             held += 1
             continue
-        letter = Letter(cid, code, name, level, days, oldest_id)
+        letter = Letter(cid, code, name, email, level, days, oldest_id)
         for *_, number, invoice_date, due, outstanding in invoices:
             claim = statutory_claim(int(outstanding), due, day) if p.statutory_interest else None
             letter.invoices.append(
@@ -200,6 +206,41 @@ def overdue_reminders(ctx: JobContext[ReminderParams]) -> JobResult:
             .values(dunning_level=0, in_collection=False)
         ),
     ).rowcount
+    # The letters are laid out before they are recorded: each chunk of the history commits with
+    # the e-mails that carry its letters, so a letter recorded as sent is always one queued or posted.
+    company = company_name(ctx)
+    files = [ctx.output("reminders.csv")]
+    write_csv(
+        files[0],
+        (
+            "customer",
+            "name",
+            "level",
+            "days_overdue",
+            "overdue_pence",
+            "interest_pence",
+            "compensation_pence",
+            "invoices",
+        ),
+        (
+            [x.code, x.name, x.level, x.days_overdue, x.overdue, x.interest, x.compensation, len(x.invoices)]
+            for x in letters
+        ),
+    )
+    pdfs: list[Path | None] = [None] * len(letters)
+    if p.output_format.pdf and letters:
+        common = {"company": company, "day": day, "statutory": p.statutory_interest, "title": "Payment reminder"}
+        pdfs = [ctx.output(f"reminder_{x.code}.pdf") for x in letters]
+        files += write_pdf_set(
+            "reminder.html",
+            "letters",
+            letters,
+            [x for x in pdfs if x is not None],
+            combined=ctx.output("reminders_all.pdf"),
+            context=common,
+        )
+    run_key = f"{ctx.job_name}:{day.isoformat()}"
+    recorded: list[Recorded] = []
     for start in range(0, len(letters), CHUNK):
         part = letters[start : start + CHUNK]
         s.execute(
@@ -224,49 +265,50 @@ def overdue_reminders(ctx: JobContext[ReminderParams]) -> JobResult:
             if ids:
                 values: dict[str, Any] = {"dunning_level": level, "last_dunning_on": day, "in_collection": level == 3}
                 s.execute(update(Customer).where(Customer.id.in_(ids)).values(**values))
+        docs = [_document(x, pdfs[start + i], day, company, run_key) for i, x in enumerate(part)]
+        recorded.append(queue_documents(ctx, docs, run_key=run_key, email=p.email))
         ctx.checkpoint({"letters_written": start + len(part)})
-    company = company_name(ctx)
-    files = [ctx.output("reminders.csv")]
-    write_csv(
-        files[0],
-        (
-            "customer",
-            "name",
-            "level",
-            "days_overdue",
-            "overdue_pence",
-            "interest_pence",
-            "compensation_pence",
-            "invoices",
-        ),
-        (
-            [x.code, x.name, x.level, x.days_overdue, x.overdue, x.interest, x.compensation, len(x.invoices)]
-            for x in letters
-        ),
-    )
-    if p.output_format.pdf and letters:
-        common = {"company": company, "day": day, "statutory": p.statutory_interest, "title": "Payment reminder"}
-        files += write_pdf_set(
-            "reminder.html",
-            "letters",
-            letters,
-            [ctx.output(f"reminder_{x.code}.pdf") for x in letters],
-            combined=ctx.output("reminders_all.pdf"),
-            context=common,
-        )
+    mail = send_documents(ctx, run_key, recorded)
     by_level = {n: sum(1 for x in letters if x.level == n) for n in (1, 2, 3)}
     ctx.log.info(
         f"{len(letters)} reminder(s): level 1 {by_level[1]}, level 2 {by_level[2]}, level 3 {by_level[3]}; "
-        f"{held} held back (sent within {p.repeat_days} days); {reset} customer(s) back to level 0",
+        f"{held} held back (sent within {p.repeat_days} days); {reset} customer(s) back to level 0; "
+        f"{mail.summary()}",
         event="reminders_written",
         customers_overdue=len(overdue_customers),
     )
     if by_level[3]:
         ctx.log.warning(f"{by_level[3]} customer(s) passed for collection", event="customers_to_collection")
     return JobResult(
-        summary=f"{len(letters)} reminders ({by_level[3]} final); {held} held back",
+        summary=f"{len(letters)} reminders ({by_level[3]} final); {held} held back; {mail.summary()}",
         counts={"letters": len(letters), "held": held, "reset": int(reset or 0)}
-        | {f"level_{n}": c for n, c in by_level.items()},
+        | {f"level_{n}": c for n, c in by_level.items()}
+        | mail.counts(),
         totals={"overdue_pence": sum(x.overdue for x in letters), "interest_pence": sum(x.interest for x in letters)},
         files=[str(f) for f in files],
+    )
+
+
+_SUBJECTS = {1: "Payment reminder", 2: "Second payment reminder", 3: "Final demand for payment"}
+
+
+def _document(letter: Letter, pdf: Path | None, day: date, company: str, run_key: str) -> Document:
+    """The e-mail that carries one customer's reminder."""
+    body = (
+        f"Dear {letter.name},\n\n"
+        f"Our records show £{format_pounds(letter.overdue)} overdue on your account ({letter.code}), "
+        f"the oldest item {letter.days_overdue} days past its due date. The attached letter lists the items.\n"
+        "If you have paid in the last few days, please accept our thanks and disregard this reminder.\n\n"
+        f"{company}\n"
+    )
+    return Document(
+        kind="reminder",
+        key=f"reminder:{run_key}:{letter.code}:level-{letter.level}",
+        party="customer",
+        party_id=letter.customer_id,
+        party_code=letter.code,
+        email_to=letter.email,
+        file=pdf,
+        subject=f"{_SUBJECTS[letter.level]} from {company}, {day:%d/%m/%Y}",
+        body=body,
     )

@@ -19,6 +19,7 @@ from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.db import insert_rows
+from acas_batch.jobs.mailing import Document, email_field, queue_documents, send_documents
 from acas_batch.jobs.params import DateRange, Notify, OutputFormat, Period, resolve_period_range
 from acas_batch.jobs.sl.aged_debtors import company_name
 from acas_batch.jobs.sl.queries import aged_sums, as_date
@@ -41,6 +42,7 @@ class StatementParams(BaseModel):
     pdf_workers: int | None = Field(
         None, ge=1, le=16, description="Processes laying out the PDFs; default the smaller of 2 and the CPUs."
     )
+    email: bool = email_field("the customer's statement address")
     notify: Notify = Field(default_factory=Notify)
 
 
@@ -262,7 +264,7 @@ def _snapshot(
                 "transactions": transactions,
                 "file": str(paths[n]) if paths else None,
                 "email_to": email,
-                "email_state": "queued" if email else None,
+                "email_state": "queued" if email and ctx.params.email and paths else None,
             }
         )
         yield [code, name, opening, debits, credits, closing, transactions, email or "", *aged]
@@ -301,20 +303,50 @@ def statement_generation(ctx: JobContext[StatementParams]) -> JobResult:
     header = ["customer", "name", "opening_pence", "debits_pence", "credits_pence", "closing_pence"]
     header += ["transactions", "email", *(f"aged_{label}_pence" for label in labels)]
     n = write_csv(csv_path, header, _snapshot(ctx, key, period, figures, pdfs))
-    queued = sum(1 for r in figures if r[3])
+    company = company_name(ctx)
+    recorded = queue_documents(
+        ctx, [_document(r, pdfs[i] if pdfs else None, period, company, key) for i, r in enumerate(figures)],
+        run_key=key, email=p.email,
+    )  # fmt: skip
+    ctx.checkpoint({**(ctx.last_checkpoint or {}), "documents_queued": len(recorded.keys)})
+    mail = send_documents(ctx, key, [recorded])
     owed = sum(int(r[8]) for r in figures)
     files = [str(x) for x in pdfs]
     if pdfs:
         files.append(str(merge_pdfs(ctx.output("statements_all.pdf"), pdfs)))
     ctx.log.info(
-        f"{n} statements for {period.label}, {format_pounds(owed)} due; {queued} queued for e-mail",
+        f"{n} statements for {period.label}, {format_pounds(owed)} due; {mail.summary()}",
         event="statements_written",
         statements=n,
-        queued=queued,
+        **mail.counts(),
     )
     return JobResult(
-        summary=f"{n} statements for {period.label}; {queued} queued for e-mail",
-        counts={"statements": n, "email_queued": queued},
+        summary=f"{n} statements for {period.label}; {mail.summary()}",
+        counts={"statements": n, **mail.counts()},
         totals={"closing_pence": owed},
         files=[str(csv_path), *files],
+    )
+
+
+def _document(row: FigureRow, pdf: Path | None, period: DateRange, company: str, run_key: str) -> Document:
+    """The e-mail that carries one customer's statement."""
+    cid, code, name, email, *_ = row
+    closing = int(row[8])
+    span = f"{period.start:%d/%m/%Y} to {period.end:%d/%m/%Y}"
+    body = (
+        f"Dear {name},\n\n"
+        f"Please find attached your statement of account ({code}) for {span}.\n"
+        f"The balance of your account on {period.end:%d/%m/%Y} is £{format_pounds(closing)}.\n\n"
+        f"{company}\n"
+    )
+    return Document(
+        kind="statement",
+        key=f"statement:{run_key}:{code}",
+        party="customer",
+        party_id=int(cid),
+        party_code=str(code),
+        email_to=email,
+        file=pdf,
+        subject=f"Statement of account from {company}, {span}",
+        body=body,
     )
