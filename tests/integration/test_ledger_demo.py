@@ -153,6 +153,16 @@ def test_the_demo_refuses_sizes_and_seeds_it_cannot_store(engine: Engine) -> Non
         generate(engine, size=DemoSize(0, 8, 10), end=END)
     with pytest.raises(ValidationError, match="scale must be positive"):
         DemoSize.scaled(0)
+    with pytest.raises(ValidationError, match="scale must be positive"):
+        DemoSize.scaled(float("nan"))
+    # Sizes are bounded: beyond them a generation would run for hours and fill the disk
+    with pytest.raises(ValidationError, match="demo scale 1e\\+06 is more than the 1000 allowed"):
+        DemoSize.scaled(1e6)
+    with pytest.raises(ValidationError, match="demo customers 40,001 is more than the 40,000 allowed"):
+        generate(engine, size=DemoSize(40_001, 8, 10), end=END)
+    with pytest.raises(ValidationError, match="demo months 121 is more than the 120 allowed"):
+        generate(engine, size=DemoSize(6, 8, 10, months=121), end=END)
+    assert DemoSize.scaled(1000).customers == 40_000
     assert ledger_is_empty(engine)
 
 

@@ -54,12 +54,12 @@ class BulkWriter:
             self.flush()
 
     def flush(self) -> None:
-        """Write every buffered row, parents first, and commit."""
+        """Write every buffered row, parents first. Nothing is committed here: the caller
+        commits once, when everything is written, so an interrupted load leaves nothing."""
         for name in self.order:
             rows = self.buffers.pop(name, None)
             if rows:
                 self._write(name, rows)
-        self.conn.commit()
         if self.on_flush is not None:
             self.on_flush(self.written)
 

@@ -60,9 +60,15 @@ class DemoSize:
     @classmethod
     def scaled(cls, scale: float, months: int = 24) -> DemoSize:
         """Scale 1 is a small company (40 customers, about 2,000 invoices in 24 months);
-        scale 650 gives over 1,000,000 invoices and 10,000,000 journal lines."""
-        if scale <= 0:
+        scale 650 gives over 1,000,000 invoices and 10,000,000 journal lines; scale
+        :data:`MAX_SCALE` is the most there can be."""
+        if not scale > 0:  # also NaN
             raise ValidationError(f"demo scale must be positive, not {scale}")
+        if scale > MAX_SCALE:
+            raise ValidationError(
+                f"demo scale {scale:g} is more than the {MAX_SCALE} allowed (scale {MAX_SCALE}: "
+                f"{MAX_SIZE.customers:,} customers, about 1.8 million invoices in 24 months)"
+            )
         return cls(
             customers=max(6, round(40 * scale)),
             suppliers=max(8, round(6 * scale)),
@@ -71,11 +77,19 @@ class DemoSize:
         )
 
     def check(self) -> None:
+        """Refuse a size below one of anything, or beyond :data:`MAX_SIZE` (one clear line each)."""
         for name in ("customers", "suppliers", "items", "months"):
-            if getattr(self, name) < 1:
-                raise ValidationError(f"demo {name} must be at least 1, not {getattr(self, name)}")
-        if self.months > 120:
-            raise ValidationError(f"demo history of {self.months} months is more than the 120 allowed")
+            value, most = getattr(self, name), getattr(MAX_SIZE, name)
+            if value < 1:
+                raise ValidationError(f"demo {name} must be at least 1, not {value}")
+            if value > most:
+                raise ValidationError(f"demo {name} {value:,} is more than the {most:,} allowed")
+
+
+#: The largest demo: a thousand times the small company, at most ten years of history. A
+#: bigger one would take hours and tens of gigabytes for no test or demonstration it serves.
+MAX_SCALE = 1000
+MAX_SIZE = DemoSize(customers=40 * MAX_SCALE, suppliers=6 * MAX_SCALE, items=50 * MAX_SCALE, months=120)
 
 
 @dataclass(frozen=True)
@@ -140,7 +154,12 @@ def generate(
     chunk_rows: int = 20_000,
     progress: Callable[[DemoProgress], None] | None = None,
 ) -> DemoReport:
-    """Write a demo company with ``size.months`` of history ending on ``end`` into an empty ledger."""
+    """Write a demo company with ``size.months`` of history ending on ``end`` into an empty ledger.
+
+    All of it in one transaction: a generation that is interrupted (killed, out of space, the
+    connection lost) leaves the database as it was, and the next one starts afresh. On SQLite
+    the write lock is held throughout, so generate before starting the scheduler.
+    """
     size.check()
     if not 0 <= seed <= MAX_SEED:
         raise ValidationError(f"demo seed must be between 0 and {MAX_SEED}, not {seed}")
@@ -154,6 +173,11 @@ def generate(
     days_total = (end - start).days + 1
 
     with write_engine(engine).connect() as conn:
+        conn.begin()
+        if conn.dialect.name == "postgresql":  # a second generator waits here, then finds the ledger taken
+            conn.exec_driver_sql("LOCK TABLE gl_account_rec IN EXCLUSIVE MODE")
+        if conn.scalar(select(func.count()).select_from(Account)):
+            raise DemoDataExists("the database already holds ledger data; the demo company goes into an empty ledger")
         w = BulkWriter(conn, chunk_rows=chunk_rows)
         w.add_many("gl_account_rec", chart_rows())
         w.add_many("vat_code_rec", vat_rows())
@@ -314,7 +338,6 @@ def _finish(w: BulkWriter, trade: Trade, rng: random.Random, periods: dict[tuple
             for customer, level, on in trade.dunning.reminded(end)
         ),
     )
-    conn.commit()
 
 
 def _warehouse_floor(w: BulkWriter, trade: Trade, end: date) -> None:

@@ -223,7 +223,7 @@ class Tally:
         earlier run e-mailed are among the e-mailed and said to be so."""
         parts = [f"{self.emailed} e-mailed"]
         if self.earlier:
-            parts.append(f"{self.earlier} e-mailed or queued by an earlier run (not sent again)")
+            parts.append(f"{self.earlier} already e-mailed or queued by an earlier run (not sent again)")
         if self.queued:
             parts.append(f"{self.queued} waiting in the outbox")
         if self.failed:
