@@ -60,7 +60,7 @@ def resolve_cmd(
     if json_:
         print_json({"id": alert_id, "state": state})
     else:
-        typer.echo(f"alert {alert_id} {state}")
+        typer.echo(f"alert {alert_id} {state} by {actor.username}")
 
 
 @app.command("dismiss")
@@ -72,8 +72,8 @@ def dismiss_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Dismiss an alert with a reason: resolved for good for its run, audited."""
-    settings, engine = engine_from(config, database_url)
-    done = alert_dismiss(engine, alert_id, reason=reason, now=clock_now(settings))
+    settings, engine, actor = context_from(config, database_url)
+    done = alert_dismiss(engine, alert_id, actor=actor, reason=reason, now=clock_now(settings))
     if json_:
         print_json(done)
     else:

@@ -55,6 +55,7 @@ def _alert_dict(a: BatchAlert) -> dict[str, Any]:
         "escalation_step": a.escalation_step,
         "next_escalation_at": a.next_escalation_at.isoformat() if a.next_escalation_at else None,
         "acknowledged_by": a.acknowledged_by,
+        "resolved_by": a.resolved_by,
         "execution_id": a.execution_id,
     }
 
@@ -90,7 +91,7 @@ def acknowledge(engine: Engine, alert_id: int, *, actor: Actor, now: datetime) -
 
 
 def resolve(engine: Engine, alert_id: int, *, actor: Actor, now: datetime) -> dict[str, Any]:
-    """Mark an alert resolved: its cause is gone.
+    """Mark an alert resolved: its cause is gone (the acting user kept on it as who resolved it).
 
     Raises:
         PermissionDenied: the actor may not manage alerts.
@@ -102,7 +103,7 @@ def resolve(engine: Engine, alert_id: int, *, actor: Actor, now: datetime) -> di
         Permission.ALERTS_MANAGE,
         "alert.resolve",
         ("alert", alert_id),
-        lambda s: _alert_dict(resolve_alert(s, alert_id, now)),
+        lambda s: _alert_dict(resolve_alert(s, alert_id, now, by=actor.username)),
         now=now,
     )
 
@@ -225,7 +226,7 @@ class BatchMonitoringService(Facade):
             Permission.ALERTS_MANAGE,
             "alert.resolve",
             ("alert", alert_id),
-            lambda s: _alert_dict(resolve_alert(s, alert_id, now)),
+            lambda s: _alert_dict(resolve_alert(s, alert_id, now, by=self.actor.username)),
         )
 
     def get_performance_metrics(self, days: int = 30) -> Outcome:
