@@ -53,17 +53,18 @@ def ack_cmd(
 @app.command("resolve")
 def resolve_cmd(
     alert_id: Annotated[int, typer.Argument(help="The alert's id.")],
+    user: UserOpt = "operator",
     config: ConfigOpt = None,
     database_url: DatabaseUrlOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Mark an alert resolved: its cause is gone."""
     _, engine = engine_from(config, database_url)
-    state = resolve(engine, alert_id, now=utcnow())["state"]
+    state = resolve(engine, alert_id, now=utcnow(), actor=user)["state"]
     if json_:
         print_json({"id": alert_id, "state": state})
     else:
-        typer.echo(f"alert {alert_id} {state}")
+        typer.echo(f"alert {alert_id} {state} by {user}")
 
 
 @app.command("dismiss")

@@ -47,6 +47,7 @@ def act_on_link(
             "state": alert.state.value,
             "by": who.username,
             "acknowledged_by": alert.acknowledged_by,
+            "resolved_by": alert.resolved_by,
         }
 
     return perform(

@@ -53,6 +53,7 @@ def _alert_dict(a: BatchAlert) -> dict[str, Any]:
         "escalation_step": a.escalation_step,
         "next_escalation_at": a.next_escalation_at.isoformat() if a.next_escalation_at else None,
         "acknowledged_by": a.acknowledged_by,
+        "resolved_by": a.resolved_by,
         "execution_id": a.execution_id,
     }
 
@@ -73,14 +74,14 @@ def acknowledge(engine: Engine, alert_id: int, *, actor: str, now: datetime) -> 
         return _alert_dict(acknowledge_alert(session, alert_id, actor, now))
 
 
-def resolve(engine: Engine, alert_id: int, *, now: datetime) -> dict[str, Any]:
-    """Mark an alert resolved: its cause is gone.
+def resolve(engine: Engine, alert_id: int, *, now: datetime, actor: str | None = None) -> dict[str, Any]:
+    """Mark an alert resolved: its cause is gone (``actor`` kept on it as who resolved it).
 
     Raises:
         NotFound: no such alert.
     """
     with transaction(engine, write=True) as session:
-        return _alert_dict(resolve_alert(session, alert_id, now))
+        return _alert_dict(resolve_alert(session, alert_id, now, by=actor))
 
 
 def monitor_now(engine: Engine, settings: Settings, *, send: bool, now: datetime) -> dict[str, Any]:
@@ -186,7 +187,7 @@ class BatchMonitoringService(Facade):
 
     def resolve_alert(self, alert_id: int) -> Outcome:
         now = self.clock.now()
-        return self._call(lambda s: _alert_dict(resolve_alert(s, alert_id, now)), write=True)
+        return self._call(lambda s: _alert_dict(resolve_alert(s, alert_id, now, by=self.actor.username)), write=True)
 
     def get_performance_metrics(self, days: int = 30) -> Outcome:
         """Per job over the last ``days``: runs, success rate, duration p50/p95/max."""
