@@ -86,7 +86,7 @@ def alert_action(
     if action == "acknowledge":
         acknowledge(web.engine, alert_id, actor=actor.username, now=web.now)
     elif action == "resolve":
-        resolve(web.engine, alert_id, now=web.now)
+        resolve(web.engine, alert_id, now=web.now, actor=actor.username)
     else:
         raise ValidationError(f"action {action!r} is not acknowledge or resolve", fields={"action": "unknown"})
     return RedirectResponse("/alerts", status_code=303)
