@@ -451,7 +451,7 @@ def alerts(request: Request, actor: ActorDep) -> list[dict[str, Any]]:
 def alert_acknowledge(request: Request, actor: ActorDep, alert_id: SmallId, body: Reason) -> dict[str, Any]:
     require(request, actor, "alerts:manage")
     web = context(request)
-    return acknowledge(web.engine, alert_id, actor=actor.username, now=web.now)
+    return acknowledge(web.engine, alert_id, actor=actor, now=web.now)
 
 
 class SilenceRequest(BaseModel):
@@ -498,7 +498,7 @@ def silence_end_now(request: Request, actor: ActorDep, silence_id: SmallId) -> d
 def alert_resolve(request: Request, actor: ActorDep, alert_id: SmallId, body: Reason) -> dict[str, Any]:
     require(request, actor, "alerts:manage")
     web = context(request)
-    return resolve(web.engine, alert_id, now=web.now)
+    return resolve(web.engine, alert_id, actor=actor, now=web.now)
 
 
 # --- logs and audit -------------------------------------------------------------------------

@@ -84,9 +84,9 @@ def alert_action(
     require(request, actor, "alerts:manage")
     web = context(request)
     if action == "acknowledge":
-        acknowledge(web.engine, alert_id, actor=actor.username, now=web.now)
+        acknowledge(web.engine, alert_id, actor=actor, now=web.now)
     elif action == "resolve":
-        resolve(web.engine, alert_id, now=web.now)
+        resolve(web.engine, alert_id, actor=actor, now=web.now)
     else:
         raise ValidationError(f"action {action!r} is not acknowledge or resolve", fields={"action": "unknown"})
     return RedirectResponse("/alerts", status_code=303)
