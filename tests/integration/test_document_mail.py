@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
@@ -251,3 +254,41 @@ def test_a_worker_runs_the_statements_and_sends_them(
         "C00001": "e-mailed",
         "C00002": "not e-mailed (no address)",
     }
+
+
+class Peers(Inbox):
+    """An inbox that also notes the client end of the connection each message came over."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.peers: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.peers.append(session.peer)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_batch_of_documents_goes_over_one_connection_and_alerts_over_their_own() -> None:
+    peers, port = Peers(), free_port()
+    controller = Controller(peers, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        notifier = local_smtp(port)
+
+        def send(n: int) -> None:
+            msg = EmailMessage()
+            msg["Subject"], msg["From"], msg["To"] = f"statement {n}", "batch@acme.test", "a@a.example"
+            msg.set_content("attached")
+            notifier.deliver(msg, ["a@a.example"])
+
+        # When three documents are sent in a batch, then two messages outside one
+        with notifier.batch():
+            for n in range(3):
+                send(n)
+        for n in range(3, 5):
+            send(n)
+    finally:
+        controller.stop()
+    # Then the batch used one connection and each message outside it its own
+    assert len(peers.messages) == 5
+    assert len(set(peers.peers[:3])) == 1 and len(set(peers.peers)) == 3

@@ -54,3 +54,13 @@ def act_on_link(
         engine, who, Permission.ALERTS_MANAGE, _ACTIONS[claim.action], ("alert", claim.alert_id), act, now=now,
         details={"link": claim.nonce, "expires_at": claim.expires_at.isoformat()},
     )  # fmt: skip
+
+
+def link_claim(settings: Settings, token: str, *, now: datetime) -> dict[str, Any]:
+    """What a link offers (its alert, action and expiry), without using it.
+
+    Raises:
+        ValidationError: malformed, forged, altered or expired.
+    """
+    claim = verify(link_key(settings), token, now=now)
+    return {"alert_id": claim.alert_id, "action": claim.action, "expires_at": claim.expires_at.isoformat()}
