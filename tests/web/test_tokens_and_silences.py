@@ -1,4 +1,4 @@
-"""Revoking API tokens (API and Users page), the bearer scheme in the OpenAPI document, and
+"""Revoking API tokens (API and Users page), the bearer scheme in the OpenAPI document, log filters with a NUL, and
 silencing an alert from the Alerts page and the API: who may, and what is written."""
 
 from __future__ import annotations
@@ -150,3 +150,34 @@ def test_the_api_silences_until_a_time_and_refuses_more_than_a_month(
         f"/api/v1/alerts/{alert}/silence", json={"reason": "x", "for": "40d"}, headers=bearer(tokens["operator"])
     )
     assert too_long.status_code == 422 and "at most 31 days" in too_long.json()["detail"]
+
+
+def test_a_silence_is_ended_from_the_page_by_a_manager_only(
+    app_client: TestClient, engine: Engine, alert: int, tokens: dict[str, str]
+) -> None:
+    made = app_client.post(
+        f"/api/v1/alerts/{alert}/silence", json={"reason": "deploy", "for": "2h"}, headers=bearer(tokens["operator"])
+    ).json()
+    # A viewer lists it but may not end it
+    listed = app_client.get("/api/v1/silences", headers=bearer(tokens["viewer"]))
+    assert [s["id"] for s in listed.json()] == [made["id"]]
+    refused = app_client.post(f"/api/v1/silences/{made['id']}/expire", headers=bearer(tokens["viewer"]))
+    assert refused.status_code == 403
+    # The operator ends it from the Alerts page; a second time is one clear line
+    csrf = sign_in(app_client, "operator")
+    page = app_client.get("/alerts").text
+    assert f'action="/alerts/silences/{made["id"]}/expire"' in page
+    done = app_client.post(f"/alerts/silences/{made['id']}/expire", data={"csrf": csrf})
+    assert done.status_code == 303
+    again = app_client.post(f"/alerts/silences/{made['id']}/expire", data={"csrf": csrf})
+    assert again.status_code == 422 and "has already ended" in again.text
+    with Session(engine) as session:
+        assert session.scalars(select(AlertSilence.ended_at)).one() is not None
+    assert app_client.get("/api/v1/silences", headers=bearer(tokens["viewer"])).json() == []
+
+
+def test_a_log_filter_with_a_nul_byte_is_one_clear_line(app_client: TestClient, tokens: dict[str, str]) -> None:
+    for path in ("/api/v1/logs?job=%00", "/api/v1/logs/export?job=%00"):
+        answer = app_client.get(path, headers=bearer(tokens["viewer"] if "export" not in path else tokens["admin"]))
+        assert answer.status_code == 422, path
+        assert "NUL character" in answer.json()["detail"]

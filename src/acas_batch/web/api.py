@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from acas_batch import __version__
 from acas_batch.errors import AcasBatchError, ValidationError
-from acas_batch.services.alert_routes import silence_alert
+from acas_batch.services.alert_routes import silence_alert, silence_expire, silences_list
 from acas_batch.services.catalogue import job_list
 from acas_batch.services.editing import edit_job, edit_schedule, job_version, schedule_version
 from acas_batch.services.identity import list_tokens, revoke_token
@@ -461,6 +461,20 @@ def alert_silence(request: Request, actor: ActorDep, alert_id: SmallId, body: Si
         timezone=web.settings.timezone,
         now=web.now,
     )
+
+
+@router.get("/silences", tags=["alerts"])
+def silences(request: Request, actor: ActorDep, include_ended: bool = False) -> list[dict[str, Any]]:
+    """Active silences, soonest end first (``include_ended``: ended and expired ones too, newest first)."""
+    web = context(request)
+    return silences_list(web.engine, actor=actor, include_ended=include_ended, now=web.now)
+
+
+@router.post("/silences/{silence_id}/expire", tags=["alerts"])
+def silence_end_now(request: Request, actor: ActorDep, silence_id: SmallId) -> dict[str, Any]:
+    """End a silence now: what it held back and is still open is told at the next monitoring pass."""
+    web = context(request)
+    return silence_expire(web.engine, silence_id, actor=actor, now=web.now)
 
 
 @router.post("/alerts/{alert_id}/resolve", tags=["alerts"])

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from acas_batch.errors import AcasBatchError, ValidationError
-from acas_batch.services.alert_routes import silence_alert, silences_list
+from acas_batch.services.alert_routes import silence_alert, silence_expire, silences_list
 from acas_batch.services.identity import Actor
 from acas_batch.services.log_viewer import view_logs
 from acas_batch.services.monitoring_alerts import BatchMonitoringService, acknowledge, resolve
@@ -87,6 +87,18 @@ def alert_action(
         resolve(web.engine, alert_id, actor=actor, now=web.now)
     else:
         raise ValidationError(f"action {action!r} is not acknowledge or resolve", fields={"action": "unknown"})
+    return RedirectResponse("/alerts", status_code=303)
+
+
+@router.post("/alerts/silences/{silence_id}/expire", response_class=HTMLResponse)
+def silence_lift(request: Request, actor: ActorDep, silence_id: SmallId, csrf: Annotated[str, Form()] = "") -> Response:
+    """End a silence now: what it held back and is still open is told at the next monitoring pass."""
+    check_csrf(request, csrf)
+    web = context(request)
+    try:
+        silence_expire(web.engine, silence_id, actor=actor, now=web.now)
+    except ValidationError as exc:
+        return _alerts(request, actor, "active", error=exc)
     return RedirectResponse("/alerts", status_code=303)
 
 
