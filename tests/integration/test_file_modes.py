@@ -58,7 +58,7 @@ def test_backups_and_exports_are_0600_in_0700_folders(engine: Engine, db_url: st
     assert taken.info.path.parent == backups and _mode(backups) == 0o700
     for f in backups.iterdir():
         assert _mode(f) == 0o600, f.name
-    export, _, _ = export_log_file(engine, settings, {}, "CSV", output_dir=None, now=NOW)
+    export, _, _ = export_log_file(engine, settings, {}, "CSV", output_dir=None, actor=Actor.console(), now=NOW)
     assert _mode(export) == 0o600 and _mode(export.parent) == 0o700
 
 

@@ -75,7 +75,7 @@ def test_a_secret_parameter_is_stored_sealed_and_opened_only_by_the_job(
         assert row.result["summary"] == "digest " + hashlib.sha256(f"{API_KEY}|{BANK_TOKEN}".encode()).hexdigest()
         assert row.params["api_key"].startswith("enc:v1:") and row.params["bank_token"].startswith("enc:v1:")
     # And no clear value is in the database, an export or a backup; people see ••••
-    export, _, _ = export_log_file(engine, settings, {}, "JSON", output_dir=None, now=NOW)
+    export, _, _ = export_log_file(engine, settings, {}, "JSON", output_dir=None, actor=CONSOLE, now=NOW)
     backup = backup_now(engine, settings, Actor.console(), now=NOW, dest_dir=tmp_path / "backups", verify=False)
     for where in (_everything_stored(engine), export.read_text(), _backup_text(backup.info.path)):
         assert API_KEY not in where and BANK_TOKEN not in where

@@ -4,7 +4,7 @@ trail and a restore that keeps it (both databases)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +12,24 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from acas_batch.batch.definitions import create_job
+from acas_batch.batch.definitions import create_job, create_schedule
 from acas_batch.cli import main
 from acas_batch.db import transaction
 from acas_batch.errors import ApprovalRequired, Conflict, PermissionDenied
+from acas_batch.logs import ExportFormat
 from acas_batch.models import Approval, Audit, BatchExecution, BatchJob, BatchSchedule, ExecutionState
 from acas_batch.security.actor import Actor
 from acas_batch.security.policy import STANDARD_ROLES, Permission, may
-from acas_batch.services import JobSchedulerService, approvals
+from acas_batch.services import (
+    JobSchedulerService,
+    approvals,
+    catalogue,
+    editing,
+    log_stream,
+    log_viewer,
+    monitoring_alerts,
+    schedules,
+)
 from acas_batch.services.audit import verify_audit
 from acas_batch.services.identity import create_token
 from acas_batch.services.system import backup_now, restore
@@ -232,3 +242,69 @@ def test_a_restore_keeps_the_audit_rows_written_since_the_backup_and_is_audited(
     assert after[len(before)][0] == "approval.request"
     assert after[-1][0] == "system.restore" and after[-1][2] == "disk failure drill"
     assert verify_audit(engine, console, now=NOW).ok
+
+
+#: Reads the faces call with the acting user: (name, permission, call).
+Read = Callable[[Engine, Actor], object]
+READS: list[tuple[str, Permission, Read]] = [
+    ("job list", Permission.JOBS_READ, lambda e, a: catalogue.job_list(e, actor=a, now=NOW)),
+    ("job details", Permission.JOBS_READ, lambda e, a: catalogue.job_details(e, "GL_NOOP", actor=a, now=NOW)),
+    (
+        "job order",
+        Permission.JOBS_READ,
+        lambda e, a: catalogue.job_order(e, _settings(e), date(2026, 12, 1), actor=a, now=NOW),
+    ),
+    ("job version", Permission.JOBS_READ, lambda e, a: editing.job_version(e, "GL_NOOP", actor=a, now=NOW)),
+    ("schedule version", Permission.JOBS_READ, lambda e, a: editing.schedule_version(e, _sid(e), actor=a, now=NOW)),
+    ("schedule list", Permission.JOBS_READ, lambda e, a: schedules.schedule_summaries(e, actor=a, now=NOW)),
+    (
+        "forecast",
+        Permission.JOBS_READ,
+        lambda e, a: schedules.forecast(e, _settings(e), date(2026, 12, 1), date(2026, 12, 2), actor=a, now=NOW),
+    ),
+    (
+        "next runs",
+        Permission.JOBS_READ,
+        lambda e, a: schedules.next_runs(e, _settings(e), "GL_NOOP", after=NOW, count=2, actor=a, now=NOW),
+    ),
+    ("log lines", Permission.LOGS_READ, lambda e, a: log_viewer.view_logs(e, {}, actor=a, now=NOW)),
+    ("log patterns", Permission.LOGS_READ, lambda e, a: log_viewer.log_patterns(e, {}, actor=a, now=NOW)),
+    (
+        "log stream",
+        Permission.LOGS_EXPORT,
+        lambda e, a: list(log_stream.stream_logs(e, {}, ExportFormat.JSON, actor=a, now=NOW)),
+    ),
+    ("alert", Permission.ALERTS_READ, lambda e, a: monitoring_alerts.alert_by_id(e, 1, actor=a, now=NOW)),
+]
+
+
+def _settings(engine: Engine) -> Any:
+    return engine_settings(str(engine.url.render_as_string(False)), Path("."))
+
+
+def _sid(engine: Engine) -> int:
+    with Session(engine) as s:
+        return int(s.scalars(select(BatchSchedule.id).limit(1)).one())
+
+
+@pytest.mark.parametrize(("name", "permission", "call"), READS, ids=[r[0] for r in READS])
+def test_each_read_of_the_faces_is_checked_in_its_service(
+    engine: Engine, name: str, permission: Permission, call: Read
+) -> None:
+    # Given a GL job with a schedule, a user of the operator role and one whose role lacks just the permission
+    _job(engine, "GL_NOOP", "GL")
+    with transaction(engine, write=True) as s:
+        create_schedule(s, "GL_NOOP", now=NOW, kind="daily", rule={"at": "18:00"})
+    holder = user(engine, "o_reader", "operator")
+    lacking = Actor("no_" + name.replace(" ", "_"), "custom", holder.permissions - {permission.value}, None, "python")
+    before = _counts(engine)
+    # When the one lacking it reads: refused, naming the permission, and only the refusal audited
+    with pytest.raises(PermissionDenied, match=f"missing permission {permission.value}"):
+        call(engine, lacking)
+    assert _counts(engine) == before | {"audit": before["audit"] + 1}
+    with Session(engine) as s:
+        last = s.scalars(select(Audit).order_by(Audit.id.desc()).limit(1)).one()
+    assert last.action.startswith("denied:") and last.actor == lacking.username
+    # Then one who holds it reads, and nothing is written
+    call(engine, holder)
+    assert _counts(engine) == before | {"audit": before["audit"] + 1}

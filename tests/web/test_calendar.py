@@ -81,7 +81,7 @@ def test_runs_lie_on_their_occurrences_and_the_rest_are_expected_or_not_run(
 ) -> None:
     # Given the standard schedules, and the scheduler's run of SYS_HEALTH_CHECK on 2 December 2030, which failed
     day = date(2030, 12, 2)
-    _, rows = forecast(engine, settings, day, day, job="SYS_HEALTH_CHECK")
+    _, rows = forecast(engine, settings, day, day, actor=CONSOLE, now=NOW, job="SYS_HEALTH_CHECK")
     (occurrence,) = rows
     made = NOW - timedelta(days=10)
     scheduled, _ = run_now(engine, settings, "SYS_HEALTH_CHECK", {}, business_date=day, actor=CONSOLE, now=made)

@@ -12,11 +12,12 @@ from acas_batch.cli.common import (
     ConfigOpt,
     DatabaseUrlOpt,
     JsonOpt,
-    engine_from,
+    context_from,
     print_json,
     print_table,
     scheduler_service,
 )
+from acas_batch.clock import utcnow
 from acas_batch.errors import Conflict, ValidationError
 from acas_batch.services.catalogue import job_details, job_list, job_order
 from acas_batch.services.inputs import parse_day, today
@@ -38,8 +39,8 @@ def list_cmd(
     module: ModuleOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False
 ) -> None:
     """List the job definitions with their schedules."""
-    _, engine = engine_from(config, database_url)
-    jobs = job_list(engine, module=module)
+    _, engine, actor = context_from(config, database_url)
+    jobs = job_list(engine, actor=actor, now=utcnow(), module=module)
     if json_:
         print_json([asdict(j) for j in jobs])
         return
@@ -61,8 +62,8 @@ def show_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Show one job definition: settings, default parameters, schedules and dependencies."""
-    _, engine = engine_from(config, database_url)
-    data = job_details(engine, name)
+    _, engine, actor = context_from(config, database_url)
+    data = job_details(engine, name, actor=actor, now=utcnow())
     if json_:
         print_json(data)
         return
@@ -92,9 +93,9 @@ def order_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """The jobs scheduled on a business date in the order they can start (waits beat times)."""
-    settings, engine = engine_from(config, database_url)
+    settings, engine, actor = context_from(config, database_url)
     when = parse_day("DAY", day) if day else today(settings)
-    rows = job_order(engine, settings, when)
+    rows = job_order(engine, settings, when, actor=actor, now=utcnow())
     if json_:
         print_json({"business_date": when.isoformat(), "order": rows})
         return

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, context_from, print_json, print_table
 from acas_batch.clock import utcnow
 from acas_batch.services.log_viewer import export_log_file, log_patterns, view_log_page
 
@@ -54,8 +54,8 @@ def view_cmd(
         limit=limit,
         after=after,
     )
-    _, engine = engine_from(config, database_url)
-    page = view_log_page(engine, filters)
+    _, engine, actor = context_from(config, database_url)
+    page = view_log_page(engine, filters, actor=actor, now=utcnow())
     entries = page.entries
     if json_:
         print_json(
@@ -128,8 +128,10 @@ def export_cmd(
 ) -> None:
     """Export matching log lines to a file (secrets masked); prints its path."""
     filters = _filter(job_name=job, execution_id=execution, date_from=date_from, date_to=date_to, log_level=level)
-    settings, engine = engine_from(config, database_url)
-    path, count, export_format = export_log_file(engine, settings, filters, fmt, output_dir=output_dir, now=utcnow())
+    settings, engine, actor = context_from(config, database_url)
+    path, count, export_format = export_log_file(
+        engine, settings, filters, fmt, output_dir=output_dir, actor=actor, now=utcnow()
+    )
     if json_:
         print_json({"path": str(path), "lines": count, "format": export_format.value})
     else:
@@ -149,8 +151,8 @@ def patterns_cmd(
 ) -> None:
     """Recurring warning and error messages, grouped by their shape."""
     filters = _filter(job_name=job, date_from=date_from, date_to=date_to, log_level=level)
-    _, engine = engine_from(config, database_url)
-    found = log_patterns(engine, filters, min_count=min_count)
+    _, engine, actor = context_from(config, database_url)
+    found = log_patterns(engine, filters, actor=actor, now=utcnow(), min_count=min_count)
     if json_:
         print_json([p.as_dict() for p in found])
         return

@@ -15,7 +15,7 @@ from acas_batch.cli.common import (
     DatabaseUrlOpt,
     JsonOpt,
     console,
-    engine_from,
+    context_from,
     print_json,
     print_table,
     scheduler_service,
@@ -84,9 +84,11 @@ def forecast_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Every run of the enabled schedules whose business date lies between --from and --to."""
-    settings, engine = engine_from(config, database_url)
+    settings, engine, actor = context_from(config, database_url)
     first = parse_day("--from", from_) if from_ else today(settings)
-    last, rows = forecast(engine, settings, first, parse_day("--to", to) if to else None, job=job)
+    last, rows = forecast(
+        engine, settings, first, parse_day("--to", to) if to else None, actor=actor, now=SystemClock().now(), job=job
+    )
     header = {"from": first.isoformat(), "to": last.isoformat(), "job": job}
     _render(f"Runs from {first.isoformat()} to {last.isoformat()}", header, rows, json_)
 
@@ -102,9 +104,10 @@ def next_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """The next N runs of a schedule, or of every enabled schedule of a job."""
-    settings, engine = engine_from(config, database_url)
-    start = parse_instant("--after", after, settings.timezone) if after else SystemClock().now()
-    summaries, rows = next_runs(engine, settings, schedule_or_job, after=start, count=n)
+    settings, engine, actor = context_from(config, database_url)
+    now = SystemClock().now()
+    start = parse_instant("--after", after, settings.timezone) if after else now
+    summaries, rows = next_runs(engine, settings, schedule_or_job, after=start, count=n, actor=actor, now=now)
     header = {"schedule_or_job": schedule_or_job, "after": utc_text(start), "schedules": summaries}
     caption = "\n".join(
         f"{s['schedule_id']} {s['job']} / {s['schedule']}: {s['rule']} ({s['timezone']}, {s['shift_policy']})"

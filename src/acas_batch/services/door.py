@@ -155,6 +155,18 @@ def read(
         return fn(session)
 
 
+def may_read(
+    engine: Engine, actor: Actor, permission: Permission, *, what: str, now: datetime, module: str | None = None
+) -> None:
+    """Check a read permission before a read that opens its own transactions (a stream, a
+    forecast, a page of logs); a refusal is audited like :func:`read`'s.
+
+    Raises:
+        PermissionDenied: the actor lacks ``permission``.
+    """
+    read(engine, actor, permission, lambda _session: None, what=what, now=now, module=module)
+
+
 def allowed(engine: Engine, actor: Actor, permission: Permission, *, what: str, now: datetime) -> None:
     """Check ``permission`` before an action that is not one transaction (a backup, a restore,
     starting the scheduler); a refusal is audited.

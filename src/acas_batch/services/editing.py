@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from acas_batch.batch import definitions
 from acas_batch.batch.executions import job_by_name
-from acas_batch.db import transaction
 from acas_batch.errors import PreconditionFailed, PreconditionRequired, ValidationError
 from acas_batch.jobs.catalogue import show_job
 from acas_batch.models import BatchJob, BatchSchedule
@@ -60,25 +59,32 @@ def _schedule(session: Session, schedule_id: int) -> dict[str, Any]:
     }
 
 
-def job_version(engine: Engine, name: str) -> tuple[dict[str, Any], str]:
+def job_version(engine: Engine, name: str, *, actor: Actor, now: datetime) -> tuple[dict[str, Any], str]:
     """One job as a reader sees it, and its version tag.
 
     Raises:
+        PermissionDenied: ``actor`` may not read jobs (audited).
         JobNotFound: no job has the name.
     """
-    with transaction(engine) as session:
-        data = _job(session, name)
+    data = door.read(engine, actor, Permission.JOBS_READ, lambda s: _job(s, name), what=f"job {name}", now=now)
     return data, _tag(data)
 
 
-def schedule_version(engine: Engine, schedule_id: int) -> tuple[dict[str, Any], str]:
+def schedule_version(engine: Engine, schedule_id: int, *, actor: Actor, now: datetime) -> tuple[dict[str, Any], str]:
     """One schedule and its version tag.
 
     Raises:
+        PermissionDenied: ``actor`` may not read jobs and their schedules (audited).
         ScheduleNotFound: no schedule has the id.
     """
-    with transaction(engine) as session:
-        data = _schedule(session, schedule_id)
+    data = door.read(
+        engine,
+        actor,
+        Permission.JOBS_READ,
+        lambda s: _schedule(s, schedule_id),
+        what=f"schedule {schedule_id}",
+        now=now,
+    )
     return data, _tag(data)
 
 

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -15,6 +16,9 @@ from acas_batch.logs import ExportFormat, parse_filter
 from acas_batch.logs.export import CSV_COLUMNS
 from acas_batch.logs.query import LogEntry, iter_logs
 from acas_batch.masking import mask_any, mask_text
+from acas_batch.security.actor import Actor
+from acas_batch.security.policy import Permission
+from acas_batch.services import door
 
 #: Media type of each export format.
 MEDIA_TYPES = {ExportFormat.CSV: "text/csv", ExportFormat.JSON: "application/json", ExportFormat.TXT: "text/plain"}
@@ -33,15 +37,26 @@ def _masked(e: LogEntry) -> dict[str, Any]:
     return {**e.as_dict(), "message": mask_text(e.message), "context": mask_any(e.context)}
 
 
-def stream_logs(engine: Engine, filters: Mapping[str, Any], fmt: ExportFormat, *, chunk: int = 500) -> Iterator[str]:
+def stream_logs(
+    engine: Engine,
+    filters: Mapping[str, Any],
+    fmt: ExportFormat,
+    *,
+    actor: Actor,
+    now: datetime,
+    chunk: int = 500,
+) -> Iterator[str]:
     """The matching lines in ``fmt``, a few hundred lines per piece, read in one transaction.
 
-    The filter is checked before the first piece, so a bad one raises before anything is sent.
+    The filter and ``actor``'s permission are checked before the first piece, so a bad filter
+    or a refusal raises before anything is sent.
 
     Raises:
+        PermissionDenied: ``actor`` may not export logs (audited).
         ValidationError: a bad filter.
     """
     flt = parse_filter(filters)
+    door.may_read(engine, actor, Permission.LOGS_EXPORT, what="export logs", now=now)
 
     def pieces() -> Iterator[str]:
         with transaction(engine) as session:

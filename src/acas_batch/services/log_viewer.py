@@ -17,6 +17,7 @@ from acas_batch.logs import ExportFormat, LogEntry, LogPattern, detect_patterns,
 from acas_batch.logs.query import LogPage, query_page
 from acas_batch.logs.reliability import reliability_scores
 from acas_batch.masking import mask_any, mask_text
+from acas_batch.security.actor import Actor
 from acas_batch.security.policy import Permission
 from acas_batch.services import door
 from acas_batch.services.base import Facade, Outcome
@@ -25,26 +26,29 @@ from acas_batch.system.housekeeping import log_cutoffs, purge_log_chunks
 _EXPORT_ONLY = {"format", "output_dir"}
 
 
-def view_logs(engine: Engine, filters: Mapping[str, Any] | None = None) -> tuple[list[LogEntry], int]:
+def view_logs(
+    engine: Engine, filters: Mapping[str, Any] | None = None, *, actor: Actor, now: datetime
+) -> tuple[list[LogEntry], int]:
     """Matching log lines, messages and context masked, and how many match (capped, see :func:`view_log_page`).
 
     Raises:
+        PermissionDenied: ``actor`` may not read logs (audited).
         ValidationError: a bad filter.
     """
-    page = view_log_page(engine, filters)
+    page = view_log_page(engine, filters, actor=actor, now=now)
     return page.entries, page.total
 
 
-def view_log_page(engine: Engine, filters: Mapping[str, Any] | None = None) -> LogPage:
+def view_log_page(engine: Engine, filters: Mapping[str, Any] | None = None, *, actor: Actor, now: datetime) -> LogPage:
     """One page of matching log lines, messages and context masked, with its capped count and
     the cursor of the next page (the ``after`` filter).
 
     Raises:
+        PermissionDenied: ``actor`` may not read logs (audited).
         ValidationError: a bad filter.
     """
     flt = parse_filter(filters)
-    with transaction(engine) as session:
-        page = query_page(session, flt)
+    page = door.read(engine, actor, Permission.LOGS_READ, lambda s: query_page(s, flt), what="logs", now=now)
     entries = [dataclasses.replace(e, message=mask_text(e.message), context=mask_any(e.context)) for e in page.entries]
     return dataclasses.replace(page, entries=entries)
 
@@ -56,6 +60,7 @@ def export_log_file(
     fmt: str,
     *,
     output_dir: Path | None,
+    actor: Actor,
     now: datetime,
 ) -> tuple[Path, int, ExportFormat]:
     """Export matching lines (secrets masked) into ``output_dir`` (default: the data folder's ``exports``).
@@ -63,24 +68,35 @@ def export_log_file(
     Returns the file, the number of lines and the format.
 
     Raises:
+        PermissionDenied: ``actor`` may not export logs (audited).
         ValidationError: a bad filter or format.
     """
     export_format = ExportFormat.parse(fmt)
     flt = parse_filter(filters)
+    door.may_read(engine, actor, Permission.LOGS_EXPORT, what="export logs", now=now)
     with transaction(engine) as session:
         path, count = export_logs(session, flt, export_format, output_dir or settings.data_dir / "exports", now)
     return path, count, export_format
 
 
-def log_patterns(engine: Engine, filters: Mapping[str, Any] | None = None, *, min_count: int = 2) -> list[LogPattern]:
+def log_patterns(
+    engine: Engine, filters: Mapping[str, Any] | None = None, *, actor: Actor, now: datetime, min_count: int = 2
+) -> list[LogPattern]:
     """Recurring warning and error shapes, most frequent first.
 
     Raises:
+        PermissionDenied: ``actor`` may not read logs (audited).
         ValidationError: a bad filter.
     """
     flt = parse_filter(filters)
-    with transaction(engine) as session:
-        return detect_patterns(session, flt, min_count=min_count)
+    return door.read(
+        engine,
+        actor,
+        Permission.LOGS_READ,
+        lambda s: detect_patterns(s, flt, min_count=min_count),
+        what="log patterns",
+        now=now,
+    )
 
 
 class BatchLogViewerService(Facade):

@@ -72,6 +72,20 @@ def active_alerts(engine: Engine, actor: Actor, *, now: datetime) -> list[dict[s
     )  # fmt: skip
 
 
+def alert_by_id(engine: Engine, alert_id: int, *, actor: Actor, now: datetime) -> dict[str, Any] | None:
+    """One alert in any state (None when there is none by that id), message masked.
+
+    Raises:
+        PermissionDenied: the actor may not read alerts (audited).
+    """
+
+    def act(session: Session) -> dict[str, Any] | None:
+        row = session.get(BatchAlert, alert_id)
+        return _alert_dict(row) if row is not None else None
+
+    return read(engine, actor, Permission.ALERTS_READ, act, what=f"alert {alert_id}", now=now)
+
+
 def acknowledge(engine: Engine, alert_id: int, *, actor: Actor, now: datetime) -> dict[str, Any]:
     """Acknowledge an open alert: someone is on it.
 

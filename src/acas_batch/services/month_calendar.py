@@ -28,7 +28,7 @@ from acas_batch.models import AccountingPeriod, BatchExecution, BatchJob
 from acas_batch.security.actor import Actor
 from acas_batch.security.policy import Permission
 from acas_batch.services.door import read
-from acas_batch.services.schedules import LATEST_FORECAST_DAY, forecast
+from acas_batch.services.schedules import LATEST_FORECAST_DAY, forecast_rows
 
 #: The entries a day lists before the rest are left to the runs page.
 ENTRIES_PER_DAY = 8
@@ -259,7 +259,7 @@ def month_calendar(
     business, marks, runs, records_start = read(
         engine, actor, Permission.EXECUTIONS_READ, act, what="calendar", now=now
     )
-    _, occurrences = forecast(engine, settings, first, last)
+    _, occurrences = forecast_rows(engine, settings, first, last)
 
     by_occurrence = {(row.schedule_id, row.nominal_time): row for row, _ in runs if row.nominal_time is not None}
     used: set[int] = set()

@@ -54,7 +54,7 @@ from acas_batch.security.actor import Actor
 from acas_batch.security.policy import CLOSE_JOBS, Permission, check
 from acas_batch.services import approvals, door, inputs
 from acas_batch.services.guards import execution_module
-from acas_batch.services.schedules import forecast
+from acas_batch.services.schedules import forecast_rows
 
 #: Rows per page when the caller names no limit, and the most a caller may ask for.
 DEFAULT_LIMIT = 50
@@ -920,7 +920,7 @@ def overview(engine: Engine, settings: Settings, *, actor: Actor, now: datetime)
             for a in open_alerts(session)
         ]
     today = operations.local_date(now, settings.timezone)
-    _, coming = forecast(engine, settings, today, today + timedelta(days=7))
+    _, coming = forecast_rows(engine, settings, today, today + timedelta(days=7))
     board["next_runs"] = [
         {"job": r.job, "schedule": r.schedule, "schedule_id": r.schedule_id, "next_fire_at": r.nominal, "note": r.note}
         for r in coming

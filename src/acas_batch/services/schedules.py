@@ -27,6 +27,9 @@ from acas_batch.config import Settings
 from acas_batch.db import transaction
 from acas_batch.errors import ValidationError
 from acas_batch.models.enums import ShiftPolicy
+from acas_batch.security.actor import Actor
+from acas_batch.security.policy import Permission
+from acas_batch.services import door
 
 #: A forecast without an end covers this many days.
 DEFAULT_FORECAST_DAYS = 31
@@ -106,11 +109,32 @@ LATEST_FORECAST_DAY = date(9998, 12, 31)
 
 
 def forecast(
-    engine: Engine, settings: Settings, first: date, last: date | None = None, *, job: str | None = None
+    engine: Engine,
+    settings: Settings,
+    first: date,
+    last: date | None = None,
+    *,
+    actor: Actor,
+    now: datetime,
+    job: str | None = None,
 ) -> tuple[date, list[RunRow]]:
-    """Every run of the enabled schedules whose business date lies in ``first``..``last`` (inclusive).
+    """Every run of the enabled schedules whose business date lies in ``first``..``last`` (inclusive),
+    as ``actor`` may read them (``jobs:read``).
 
     Returns the last date used (default: :data:`DEFAULT_FORECAST_DAYS` after ``first``) and the rows.
+
+    Raises:
+        PermissionDenied: ``actor`` may not read jobs and their schedules (audited).
+        ValidationError: see :func:`forecast_rows`.
+    """
+    door.may_read(engine, actor, Permission.JOBS_READ, what="schedule forecast", now=now)
+    return forecast_rows(engine, settings, first, last, job=job)
+
+
+def forecast_rows(
+    engine: Engine, settings: Settings, first: date, last: date | None = None, *, job: str | None = None
+) -> tuple[date, list[RunRow]]:
+    """The rows of :func:`forecast`, for a service that has checked its own read permission.
 
     Raises:
         ValidationError: ``last`` before ``first``, a range longer than :data:`MAX_FORECAST_DAYS`,
@@ -136,18 +160,31 @@ def forecast(
 
 
 def next_runs(
-    engine: Engine, settings: Settings, schedule_or_job: str, *, after: datetime, count: int
+    engine: Engine,
+    settings: Settings,
+    schedule_or_job: str,
+    *,
+    after: datetime,
+    count: int,
+    actor: Actor,
+    now: datetime,
 ) -> tuple[list[dict[str, Any]], list[RunRow]]:
     """The next ``count`` runs after ``after`` of a schedule (by id) or of every enabled schedule of a job.
 
     Returns the schedules' summaries and the rows.
 
     Raises:
+        PermissionDenied: ``actor`` may not read jobs and their schedules (audited).
         NotFound: no schedule or job by that id or name.
     """
-    with transaction(engine) as session:
-        stored = find_schedules(session, schedule_or_job)
-        calendar = company_calendar(session, settings)
+    stored, calendar = door.read(
+        engine,
+        actor,
+        Permission.JOBS_READ,
+        lambda s: (find_schedules(s, schedule_or_job), company_calendar(s, settings)),
+        what=f"next runs of {schedule_or_job}",
+        now=now,
+    )
     return [schedule_summary(s) for s in stored], _rows(next_of_schedules(stored, calendar, after, count), calendar)
 
 
@@ -177,8 +214,18 @@ def preview(
     return summary, _rows(next_of_schedules([stored], calendar, after, count), calendar)
 
 
-def schedule_summaries(engine: Engine, *, job: str | None = None) -> list[dict[str, Any]]:
-    """Every schedule (of ``job`` when given, enabled or not) in words."""
-    with transaction(engine) as session:
-        stored = load_schedules(session, job=job.upper() if job else None, include_disabled=True)
+def schedule_summaries(engine: Engine, *, actor: Actor, now: datetime, job: str | None = None) -> list[dict[str, Any]]:
+    """Every schedule (of ``job`` when given, enabled or not) in words.
+
+    Raises:
+        PermissionDenied: ``actor`` may not read jobs and their schedules (audited).
+    """
+    stored = door.read(
+        engine,
+        actor,
+        Permission.JOBS_READ,
+        lambda s: load_schedules(s, job=job.upper() if job else None, include_disabled=True),
+        what="schedules",
+        now=now,
+    )
     return [schedule_summary(s) for s in stored]

@@ -15,8 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from acas_batch.errors import AcasBatchError, ValidationError
 from acas_batch.services.alert_links import act_on_link, link_claim
 from acas_batch.services.identity import Actor
-from acas_batch.services.monitoring_alerts import BatchMonitoringService
-from acas_batch.web.auth import require
+from acas_batch.services.monitoring_alerts import alert_by_id
 from acas_batch.web.common import ActorDep, SmallId, check_csrf, context, render
 
 router = APIRouter()
@@ -26,7 +25,6 @@ _WORDS = {"ack": "Acknowledge", "resolve": "Resolve"}
 def _page(request: Request, actor: Actor, alert_id: int, action: str, link: str,
           error: AcasBatchError | None = None) -> HTMLResponse:  # fmt: skip
     web = context(request)
-    alert = None
     if error is None:
         try:
             claim = link_claim(web.settings, link, now=web.now)
@@ -34,10 +32,7 @@ def _page(request: Request, actor: Actor, alert_id: int, action: str, link: str,
                 raise ValidationError("the link does not belong to this alert or action")
         except ValidationError as exc:
             error = exc
-    svc = BatchMonitoringService(web.engine, actor.username, settings=web.settings, clock=web.clock)
-    ok, rows = svc.get_alerts({"state": "all", "limit": 10_000})
-    if ok and isinstance(rows, list):
-        alert = next((a for a in rows if a["id"] == alert_id), None)
+    alert = alert_by_id(web.engine, alert_id, actor=actor, now=web.now)
     return render(
         request, "alert_link.html",
         {"alert": alert, "alert_id": alert_id, "action": action, "verb": _WORDS[action], "link": link, "error": error},
@@ -47,13 +42,11 @@ def _page(request: Request, actor: Actor, alert_id: int, action: str, link: str,
 
 @router.get("/alerts/{alert_id}/ack", response_class=HTMLResponse)
 def ack_page(request: Request, actor: ActorDep, alert_id: SmallId, link: str = "") -> HTMLResponse:
-    require(request, actor, "alerts:read")
     return _page(request, actor, alert_id, "ack", link)
 
 
 @router.get("/alerts/{alert_id}/resolve", response_class=HTMLResponse)
 def resolve_page(request: Request, actor: ActorDep, alert_id: SmallId, link: str = "") -> HTMLResponse:
-    require(request, actor, "alerts:read")
     return _page(request, actor, alert_id, "resolve", link)
 
 

@@ -40,7 +40,6 @@ from acas_batch.services.runs import (
     run_now,
 )
 from acas_batch.services.schedules import forecast, schedule_summaries
-from acas_batch.web.auth import require
 from acas_batch.web.common import MAX_ID, ActorDep, Id, SmallId, context
 from acas_batch.web.problems import http_problem, problem_response, problem_types, request_validation_problem
 
@@ -190,15 +189,15 @@ def problems() -> list[dict[str, Any]]:
 @router.get("/jobs", tags=["jobs"])
 def jobs(request: Request, actor: ActorDep, module: str | None = None) -> list[dict[str, Any]]:
     """The job definitions, with their schedules in words."""
-    require(request, actor, "jobs:read")
-    return [j.__dict__ for j in job_list(context(request).engine, module=module)]
+    web = context(request)
+    return [j.__dict__ for j in job_list(web.engine, actor=actor, now=web.now, module=module)]
 
 
 @router.get("/jobs/{name}", tags=["jobs"])
 def job(request: Request, response: Response, actor: ActorDep, name: str) -> dict[str, Any]:
     """One job; its ``ETag`` is what an edit sends back as ``If-Match``."""
-    require(request, actor, "jobs:read")
-    data, tag = job_version(context(request).engine, name)
+    web = context(request)
+    data, tag = job_version(web.engine, name, actor=actor, now=web.now)
     response.headers["ETag"] = tag
     return data
 
@@ -247,8 +246,8 @@ def run_job(
 @router.get("/schedules", tags=["schedules"])
 def schedules(request: Request, actor: ActorDep, job: str | None = None) -> list[dict[str, Any]]:
     """Every schedule with its rule in words."""
-    require(request, actor, "jobs:read")
-    return schedule_summaries(context(request).engine, job=job)
+    web = context(request)
+    return schedule_summaries(web.engine, actor=actor, now=web.now, job=job)
 
 
 @router.get("/schedules/forecast", tags=["schedules"])
@@ -260,7 +259,6 @@ def schedules_forecast(
     job: str | None = None,
 ) -> dict[str, Any]:
     """Every run of the enabled schedules between two business dates (default: the next 31 days)."""
-    require(request, actor, "jobs:read")
     web = context(request)
     first = from_ or web.now.date()
     if to is not None and (to - first).days > FORECAST_MAX_DAYS:
@@ -269,14 +267,14 @@ def schedules_forecast(
             f"ask for {first} to {first + timedelta(FORECAST_MAX_DAYS)} at most",
             fields={"to": "too far"},
         )
-    last, rows = forecast(web.engine, web.settings, first, to, job=job)
+    last, rows = forecast(web.engine, web.settings, first, to, actor=actor, now=web.now, job=job)
     return {"from": first.isoformat(), "to": last.isoformat(), "runs": [r.as_dict() for r in rows[:5000]]}
 
 
 @router.get("/schedules/{schedule_id}", tags=["schedules"])
 def schedule(request: Request, response: Response, actor: ActorDep, schedule_id: SmallId) -> dict[str, Any]:
-    require(request, actor, "jobs:read")
-    data, tag = schedule_version(context(request).engine, schedule_id)
+    web = context(request)
+    data, tag = schedule_version(web.engine, schedule_id, actor=actor, now=web.now)
     response.headers["ETag"] = tag
     return data
 
@@ -373,7 +371,6 @@ def execution_logs(
     search: str | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> dict[str, Any]:
-    require(request, actor, "logs:read")
     web = context(request)
     run_detail(web.engine, web.settings, execution_id, actor=actor, now=web.now, log_limit=1)  # 404 if unknown
     flt: dict[str, Any] = {"execution_id": execution_id, "limit": limit}
@@ -381,7 +378,7 @@ def execution_logs(
         flt["log_level"] = level
     if search:
         flt["search"] = search
-    entries, total = view_logs(web.engine, flt)
+    entries, total = view_logs(web.engine, flt, actor=actor, now=web.now)
     return {"total": total, "lines": [e.as_dict() for e in entries]}
 
 
@@ -496,8 +493,9 @@ def logs(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Log lines across executions, newest filters first; messages masked."""
-    require(request, actor, "logs:read")
-    entries, total = view_logs(context(request).engine, _log_filter(search, job, level, from_, to) | {"limit": limit})
+    web = context(request)
+    flt = _log_filter(search, job, level, from_, to) | {"limit": limit}
+    entries, total = view_logs(web.engine, flt, actor=actor, now=web.now)
     return {"total": total, "lines": [e.as_dict() for e in entries]}
 
 
@@ -525,9 +523,9 @@ def logs_export(
     to: str | None = None,
 ) -> StreamingResponse:
     """Every matching line, streamed as CSV, JSON or text; secrets masked."""
-    require(request, actor, "logs:export")
     fmt = export_format(format)
-    pieces = stream_logs(context(request).engine, _log_filter(search, job, level, from_, to), fmt)
+    web = context(request)
+    pieces = stream_logs(web.engine, _log_filter(search, job, level, from_, to), fmt, actor=actor, now=web.now)
     name = f"acas-logs.{fmt.value}"
     return StreamingResponse(
         pieces, media_type=MEDIA_TYPES[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'}
@@ -573,8 +571,7 @@ def add_user(request: Request, actor: ActorDep, body: NewUser) -> dict[str, Any]
 
 @router.post("/users/{username}/tokens", tags=["users"], status_code=201)
 def add_token(request: Request, actor: ActorDep, username: str, body: NewToken) -> dict[str, Any]:
-    """A new API token for a user; shown once, only its hash is kept."""
-    require(request, actor, "users:manage")
+    """A new API token for a user (another's needs ``users:manage``); shown once, only its hash is kept."""
     web = context(request)
     return {"token": web.identities.create_token(username, body.name, actor=actor), "name": body.name}
 

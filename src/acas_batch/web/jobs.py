@@ -13,7 +13,6 @@ from acas_batch.services.editing import job_version
 from acas_batch.services.identity import Actor
 from acas_batch.services.job_board import job_board
 from acas_batch.services.runs import job_history, param_fields, params_from_form, run_now
-from acas_batch.web.auth import require
 from acas_batch.web.common import ActorDep, check_csrf, context, render
 
 router = APIRouter()
@@ -21,8 +20,8 @@ router = APIRouter()
 
 @router.get("/jobs", response_class=HTMLResponse)
 def jobs_page(request: Request, actor: ActorDep, module: str | None = None) -> HTMLResponse:
-    require(request, actor, "jobs:read")
-    rows = job_list(context(request).engine, module=module or None)
+    web = context(request)
+    rows = job_list(web.engine, actor=actor, now=web.now, module=module or None)
     return render(request, "jobs.html", {"jobs": rows, "module": (module or "").upper()})
 
 
@@ -36,7 +35,7 @@ def _job_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     web = context(request)
-    job, _tag = job_version(web.engine, name)
+    job, _tag = job_version(web.engine, name, actor=actor, now=web.now)
     board = job_board(web.engine, web.settings, actor, job["name"], now=web.now)
     history = job_history(web.engine, job["name"], actor=actor, now=web.now)
     chart = {
@@ -74,7 +73,6 @@ def _job_page(
 
 @router.get("/jobs/{name}", response_class=HTMLResponse)
 def job_page(request: Request, actor: ActorDep, name: str) -> HTMLResponse:
-    require(request, actor, "jobs:read")
     return _job_page(request, actor, name)
 
 

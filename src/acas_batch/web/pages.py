@@ -7,14 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from acas_batch.errors import AcasBatchError, ValidationError
+from acas_batch.errors import AcasBatchError, PermissionDenied, ValidationError
 from acas_batch.services.alert_routes import silence_alert, silence_expire, silences_list
 from acas_batch.services.identity import Actor
 from acas_batch.services.log_viewer import view_logs
 from acas_batch.services.monitoring_alerts import BatchMonitoringService, acknowledge, resolve
 from acas_batch.services.runs import audit_trail, overview
 from acas_batch.services.system import backups, schema_status
-from acas_batch.web.auth import require
 from acas_batch.web.common import MAX_ID, ActorDep, SmallId, check_csrf, context, query_string, render
 
 router = APIRouter()
@@ -110,12 +109,12 @@ def logs_page(
     job: str = "",
     level: str = "",
 ) -> HTMLResponse:
-    require(request, actor, "logs:read")
     raw = {"search": search, "job_name": job.upper(), "log_level": level}
     flt: dict[str, Any] = {k: v for k, v in raw.items() if v} | {"limit": 200}
     error = None
     try:
-        lines, total = view_logs(context(request).engine, flt)
+        web = context(request)
+        lines, total = view_logs(web.engine, flt, actor=actor, now=web.now)
     except ValidationError as exc:
         lines, total, error = [], 0, str(exc)
     qs = query_string({"search": search, "job": job, "level": level})
@@ -175,7 +174,6 @@ def users_action(
     token_id: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf)
-    require(request, actor, "users:manage")
     ids = context(request).identities
     new_token = None
     try:
@@ -187,6 +185,8 @@ def users_action(
             ids.revoke_token(_token_id(token_id), actor=actor)
         else:
             raise ValidationError(f"unknown action {action!r}")
+    except PermissionDenied:
+        raise
     except AcasBatchError as exc:
         return _users(request, ids.list_users(actor), ids.list_tokens(actor), error=exc)
     return _users(request, ids.list_users(actor), ids.list_tokens(actor), new_token=new_token)

@@ -154,7 +154,7 @@ def run_page(
     if search:
         log_filter["search"] = search
     try:
-        logs, total = view_logs(web.engine, log_filter)
+        logs, total = view_logs(web.engine, log_filter, actor=actor, now=web.now)
         log_error = None
     except ValidationError as exc:
         logs, total, log_error = [], 0, str(exc)
