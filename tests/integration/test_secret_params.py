@@ -92,7 +92,7 @@ def test_rotating_the_key_reseals_every_stored_secret(engine: Engine, db_url: st
     old_key = key_file(settings).read_text()
     with transaction(engine) as s:
         before = s.get_one(BatchExecution, eid).params["api_key"]
-    done = rotate_secret_key(engine, settings)
+    done = rotate_secret_key(engine, settings, actor=CONSOLE, now=NOW)
     assert done.resealed == 1 and done.rows == 1
     new_key = key_file(settings).read_text()
     assert new_key != old_key and len(new_key.split()) == 1

@@ -22,6 +22,7 @@ from acas_batch.security.actor import Actor
 from acas_batch.security.policy import STANDARD_ROLES, Permission, may
 from acas_batch.services import (
     JobSchedulerService,
+    alerting,
     approvals,
     catalogue,
     editing,
@@ -29,9 +30,12 @@ from acas_batch.services import (
     log_viewer,
     monitoring_alerts,
     schedules,
+    system,
 )
 from acas_batch.services.audit import verify_audit
+from acas_batch.services.demo import DemoSize, generate_demo
 from acas_batch.services.identity import create_token
+from acas_batch.services.secrets import rotate_secret_key
 from acas_batch.services.system import backup_now, restore
 from tests.engine_helpers import engine_settings
 from tests.support.users import user
@@ -275,6 +279,9 @@ READS: list[tuple[str, Permission, Read]] = [
         lambda e, a: list(log_stream.stream_logs(e, {}, ExportFormat.JSON, actor=a, now=NOW)),
     ),
     ("alert", Permission.ALERTS_READ, lambda e, a: monitoring_alerts.alert_by_id(e, 1, actor=a, now=NOW)),
+    ("outbox status", Permission.ALERTS_READ, lambda e, a: alerting.outbox_status(e, actor=a, now=NOW)),
+    ("outbox list", Permission.ALERTS_READ, lambda e, a: alerting.outbox_list(e, actor=a, now=NOW)),
+    ("backup register", Permission.EXECUTIONS_READ, lambda e, a: system.backups(e, actor=a, now=NOW)),
 ]
 
 
@@ -308,3 +315,26 @@ def test_each_read_of_the_faces_is_checked_in_its_service(
     # Then one who holds it reads, and nothing is written
     call(engine, holder)
     assert _counts(engine) == before | {"audit": before["audit"] + 1}
+
+
+def test_only_an_administrator_rotates_the_secret_key_or_generates_the_demo(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    # Given an operator (no settings:write) and an administrator
+    settings = engine_settings(db_url, tmp_path)
+    operator = user(engine, "o_settings", "operator")
+    before = _counts(engine)
+    # When the operator rotates the key or generates the demo: refused, only the refusals audited
+    with pytest.raises(PermissionDenied, match="missing permission settings:write"):
+        rotate_secret_key(engine, settings, actor=operator, now=NOW)
+    with pytest.raises(PermissionDenied, match="missing permission settings:write"):
+        generate_demo(
+            engine, DemoSize.scaled(1), end=date(2026, 11, 30), seed=1, actor=operator, now=NOW, if_empty=True
+        )
+    assert _counts(engine) == before | {"audit": before["audit"] + 2}
+    # Then the administrator rotates it, audited as the rotation
+    admin = user(engine, "a_settings", "admin")
+    rotate_secret_key(engine, settings, actor=admin, now=NOW)
+    with Session(engine) as s:
+        last = s.scalars(select(Audit).order_by(Audit.id.desc()).limit(1)).one()
+    assert (last.action, last.actor) == ("secrets.rotate_key", "a_settings")

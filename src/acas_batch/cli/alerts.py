@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, context_from, engine_from, print_json, print_table
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, context_from, print_json, print_table
 from acas_batch.clock import utcnow
 from acas_batch.services.alerting import alert_dismiss, clock_now, deliver_outbox, outbox_list, outbox_status
 from acas_batch.services.monitoring_alerts import acknowledge, active_alerts, monitor_now, resolve
@@ -110,11 +110,13 @@ def outbox_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Outgoing notifications: what waits, for how long and why, and what was delivered."""
-    settings, engine = engine_from(config, database_url)
+    settings, engine, actor = context_from(config, database_url)
     now = utcnow()
+    summary = outbox_status(engine, actor=actor, now=now)
     sent = deliver_outbox(engine, settings, now=now) if deliver else None
-    summary = outbox_status(engine, now=now)
-    rows = outbox_list(engine, state=state, limit=limit)
+    if sent is not None:
+        summary = outbox_status(engine, actor=actor, now=now)
+    rows = outbox_list(engine, actor=actor, now=now, state=state, limit=limit)
     if json_:
         print_json({"status": summary, "delivered_now": sent, "messages": rows})
         return

@@ -16,7 +16,7 @@ from acas_batch.cli.common import (
     print_json,
     print_table,
 )
-from acas_batch.clock import SystemClock
+from acas_batch.clock import SystemClock, utcnow
 from acas_batch.services.system import backup_now, backups, restore, schema_status, upgrade_schema
 
 app = typer.Typer(help="The database: schema upgrades and versions, backups and restores.", no_args_is_help=True)
@@ -111,8 +111,8 @@ def backups_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """List the registered backups, newest first, with their verification and generation."""
-    _, engine = engine_from(config, database_url)
-    rows = backups(engine, include_deleted=all_)
+    _, engine, actor = context_from(config, database_url)
+    rows = backups(engine, actor=actor, now=utcnow(), include_deleted=all_)
     if json_:
         print_json(rows)
         return

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, err_console, print_json
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, context_from, err_console, print_json
+from acas_batch.clock import utcnow
 from acas_batch.services.demo import DemoProgress, DemoSize, generate_demo
 
 app = typer.Typer(help="Demo data: a deterministic UK wholesaler with two years of trading.", no_args_is_help=True)
@@ -70,7 +71,7 @@ def generate_cmd(
         items=items if items is not None else base.items,
         months=months,
     )
-    settings, engine = engine_from(config, database_url)
+    settings, engine, actor = context_from(config, database_url)
     end = _parse_date(end_date, settings.timezone)
     with Progress(
         TextColumn("[bold]demo[/bold] {task.description}"),
@@ -88,7 +89,9 @@ def generate_cmd(
                 task, total=p.days_total, completed=p.days_done, description=p.day.isoformat(), rows=p.rows_written
             )
 
-        report = generate_demo(engine, size, end=end, seed=seed, if_empty=if_empty, progress=on_progress)
+        report = generate_demo(
+            engine, size, end=end, seed=seed, actor=actor, now=utcnow(), if_empty=if_empty, progress=on_progress
+        )
     if report is None:
         if json_:
             print_json({"generated": False, "reason": "the database already holds a ledger"})

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, settings_from
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, context_from, print_json, settings_from
+from acas_batch.clock import utcnow
 from acas_batch.services.secrets import rotate_secret_key, seal_secret
 
 app = typer.Typer(help="Secret job parameters: seal a value, rotate the key.", no_args_is_help=True)
@@ -15,8 +16,8 @@ app = typer.Typer(help="Secret job parameters: seal a value, rotate the key.", n
 @app.command("rotate-key")
 def rotate_key_cmd(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
     """Write a new secret key and re-encrypt every stored secret parameter with it."""
-    settings, engine = engine_from(config, database_url)
-    done = rotate_secret_key(engine, settings)
+    settings, engine, actor = context_from(config, database_url)
+    done = rotate_secret_key(engine, settings, actor=actor, now=utcnow())
     if json_:
         print_json({"resealed": done.resealed, "rows": done.rows})
     else:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, context_from, engine_from, print_json, print_table
 from acas_batch.errors import ValidationError
 from acas_batch.services.alerting import clock_now, threshold_delete, threshold_set, thresholds_list
 
@@ -26,8 +26,8 @@ KindArg = Annotated[
 @app.command("list")
 def list_cmd(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
     """Every threshold, and the built-in defaults that apply where none is set."""
-    settings, engine = engine_from(config, database_url)
-    rows = thresholds_list(engine, now=clock_now(settings))
+    settings, engine, actor = context_from(config, database_url)
+    rows = thresholds_list(engine, actor=actor, now=clock_now(settings))
     if json_:
         print_json(rows)
         return

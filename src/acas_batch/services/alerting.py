@@ -23,24 +23,38 @@ from acas_batch.monitoring.alerts import dismiss_alert
 from acas_batch.monitoring.thresholds import BELOW, DEFAULTS, ThresholdKind, check_limit, check_scope
 from acas_batch.security.actor import Actor
 from acas_batch.security.policy import Permission
+from acas_batch.services import door
 from acas_batch.services.base import resolve_actor
 from acas_batch.services.door import perform, read
 
 _OUTBOX_STATES = ("pending", "sending", "delivered", "failed")
 
 
-def outbox_status(engine: Engine, *, now: datetime) -> dict[str, Any]:
-    """How the outbox stands: waiting, failed, the oldest waiting message's age, the worst delay today."""
-    with transaction(engine) as session:
-        return outbox_mod.status(session, now=now).as_dict()
+def outbox_status(engine: Engine, *, actor: Actor, now: datetime) -> dict[str, Any]:
+    """How the outbox stands: waiting, failed, the oldest waiting message's age, the worst delay today.
+
+    Raises:
+        PermissionDenied: ``actor`` may not read alerts (audited).
+    """
+    return read(
+        engine, actor, Permission.ALERTS_READ, lambda s: outbox_mod.status(s, now=now).as_dict(), what="outbox", now=now
+    )
 
 
-def outbox_list(engine: Engine, *, state: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """The newest outbox messages (no bodies: they may name customers)."""
+def outbox_list(
+    engine: Engine, *, actor: Actor, now: datetime, state: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The newest outbox messages (no bodies: they may name customers).
+
+    Raises:
+        PermissionDenied: ``actor`` may not read alerts (audited).
+        ValidationError: an unknown state or a limit out of range.
+    """
     if state is not None and state not in _OUTBOX_STATES:
         raise ValidationError(f"outbox state {state!r} is not one of {', '.join(_OUTBOX_STATES)}")
     if not 1 <= limit <= 10_000:
         raise ValidationError(f"limit {limit} must be between 1 and 10000")
+    door.may_read(engine, actor, Permission.ALERTS_READ, what="outbox", now=now)
     with transaction(engine) as session:
         return [
             {

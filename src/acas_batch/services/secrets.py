@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,9 @@ from acas_batch.config import Settings
 from acas_batch.db import transaction
 from acas_batch.models import BatchExecution, BatchJob, BatchSchedule
 from acas_batch.secretbox import SecretBox, ensure_key_file, keep_only, new_key_first, reseal_all
+from acas_batch.security.actor import Actor
+from acas_batch.security.policy import Permission
+from acas_batch.services import door
 
 #: The JSON columns that may hold sealed values.
 _SEALED_COLUMNS: tuple[tuple[Any, str], ...] = (
@@ -39,17 +43,21 @@ class Rotation:
     rows: int  # rows changed
 
 
-def rotate_secret_key(engine: Engine, settings: Settings) -> Rotation:
+def rotate_secret_key(engine: Engine, settings: Settings, *, actor: Actor, now: datetime) -> Rotation:
     """Write a new key, re-seal every stored secret with it, then drop the old keys.
 
     The new key goes in front of the key file first, so a value sealed meanwhile (by a process still
     holding the old key) opens with either key; the old keys are dropped only after every row is
     re-sealed in one transaction. A failure leaves both keys in the file: nothing is lost.
 
+    Only an administrator (``settings:write``) rotates the key; the rotation is audited.
+
     Raises:
+        PermissionDenied: ``actor`` may not change the installation's settings (audited).
         ValidationError: the key comes from ``ACAS_SECRET_KEY`` (rotate it where it is kept), or a stored
             value does not open with the configured keys.
     """
+    door.allowed(engine, actor, Permission.SETTINGS_WRITE, what="secrets.rotate_key", now=now)
     keys = new_key_first(settings)
     box = SecretBox.for_settings(settings)
     resealed = rows = 0
@@ -63,4 +71,7 @@ def rotate_secret_key(engine: Engine, settings: Settings) -> Rotation:
                     resealed += n
                     rows += 1
     keep_only(settings, keys[:1])
+    door.record(
+        engine, actor, "secrets.rotate_key", ("system", None), now=now, details={"resealed": resealed, "rows": rows}
+    )
     return Rotation(resealed=resealed, rows=rows)

@@ -73,10 +73,20 @@ def backup_now(
     return taken
 
 
-def backups(engine: Engine, *, include_deleted: bool = False) -> list[dict[str, object]]:
-    """The backup register, newest first."""
-    with transaction(engine) as session:
-        return list_backups(session, include_deleted=include_deleted)
+def backups(engine: Engine, *, actor: Actor, now: datetime, include_deleted: bool = False) -> list[dict[str, object]]:
+    """The backup register, newest first (read like the system status: ``executions:read``).
+
+    Raises:
+        PermissionDenied: ``actor`` may not read the system's status (audited).
+    """
+    return door.read(
+        engine,
+        actor,
+        Permission.EXECUTIONS_READ,
+        lambda s: list_backups(s, include_deleted=include_deleted),
+        what="backups",
+        now=now,
+    )
 
 
 def _audit_rows(engine: Engine) -> list[Audit]:

@@ -202,8 +202,5 @@ def _token_id(value: str) -> int:
 def system_page(request: Request, actor: ActorDep) -> HTMLResponse:
     web = context(request)
     board = overview(web.engine, web.settings, actor=actor, now=web.now)
-    return render(
-        request,
-        "system.html",
-        {"schema": schema_status(web.engine), "backups": backups(web.engine)[:10], "board": board},
-    )
+    taken = backups(web.engine, actor=actor, now=web.now)[:10]
+    return render(request, "system.html", {"schema": schema_status(web.engine), "backups": taken, "board": board})
