@@ -176,3 +176,21 @@ def uses_secret(ctx: JobContext[SecretParams]) -> JobResult:
     ctx.log.info(f"signed in as {ctx.params.label} with {ctx.params.api_key}", event="signed_in")
     digest = hashlib.sha256(clear.encode()).hexdigest()
     return JobResult(summary=f"digest {digest}")
+
+
+class ReportParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rows: int = Field(default=3, ge=1, le=10_000)
+    lines: int = Field(default=10, ge=1, le=1_000_000)
+
+
+@job("TEST_REPORT", module=Module.SYS, params=ReportParams, timeout_seconds=60, max_attempts=1)
+def report(ctx: JobContext[ReportParams]) -> JobResult:
+    """Write rows, then a CSV report of ``lines`` lines through ``reports`` (as a ledger job writes its report)."""
+    from acas_batch.reports.render import write_csv
+
+    for i in range(ctx.params.rows):
+        ctx.session.add(BatchMetric(name="report", recorded_at=ctx.now, value=float(i), execution_id=ctx.execution_id))
+    path = ctx.output("report.csv")
+    write_csv(path, ["line", "text"], ((i, f"line {i} of the report") for i in range(ctx.params.lines)))
+    return JobResult(summary="reported", counts={"rows": ctx.params.rows, "lines": ctx.params.lines}, files=[str(path)])

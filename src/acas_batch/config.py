@@ -179,6 +179,12 @@ class Settings(BaseModel):
     smime_cert_dir: Path | None = Field(
         default=None, description="Folder of recipients' S/MIME certificates (<address>.pem): their mail is encrypted."
     )
+    four_eyes: str = Field(
+        default="execution.force_rerun:PL_PAYMENT_RUN,execution.release:GL_YEAR_END_CLOSE,"
+        "execution.mark_succeeded:*,system.restore:*",
+        description="Actions a second user must approve: comma-separated ACTION:JOB (JOB * for every job); "
+        "empty: none.",
+    )
     monitor_interval_seconds: int = Field(
         default=60,
         ge=0,

@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from acas_batch.config import load_settings
+from acas_batch.config import Settings, load_settings
 from acas_batch.errors import PermissionDenied, ValidationError
 from acas_batch.models import AlertLinkUse, AlertRoute, AlertSeverity, AlertState, Audit, BatchAlert
 from acas_batch.monitoring import Finding, MonitorOptions, NotifyPolicy, raise_alert
 from acas_batch.monitoring.links import link_maker
 from acas_batch.services.alert_links import act_on_link
+from acas_batch.services.monitoring_alerts import BatchMonitoringService
 from tests.integration.conftest import Inbox
 from tests.integration.test_alerting import NOW, Runs
 from tests.support.alerting import local_smtp, monitor
@@ -55,8 +56,9 @@ def test_a_link_from_the_mail_acts_once_for_an_allowed_user(
     resolved = act_on_link(engine, settings, links["resolve"], actor=ann, now=NOW + timedelta(hours=1))
 
     # Then the refused viewer used nothing up; Ann's acknowledgement is recorded once, with her name
-    assert done == {"id": 1, "action": "ack", "state": "acknowledged", "by": "ann", "acknowledged_by": "ann"}
-    assert resolved["state"] == "resolved"
+    assert done == {"id": 1, "action": "ack", "state": "acknowledged", "by": "ann", "acknowledged_by": "ann",
+                    "resolved_by": None}  # fmt: skip
+    assert (resolved["state"], resolved["resolved_by"]) == ("resolved", "ann")
     with Session(engine) as s:
         assert [(u.action, u.used_by) for u in s.scalars(select(AlertLinkUse).order_by(AlertLinkUse.used_at))] == [
             ("ack", "ann"), ("resolve", "ann")
@@ -64,6 +66,24 @@ def test_a_link_from_the_mail_acts_once_for_an_allowed_user(
         trail = [(a.action, a.actor) for a in s.scalars(select(Audit).where(Audit.target_type == "alert"))]
     assert ("alert.acknowledge", "ann") in trail and ("alert.resolve", "ann") in trail
     assert ("denied:alert.acknowledge", "vic") in trail
+
+
+def test_ack_and_resolve_through_the_services_record_the_acting_user(engine: Engine, settings: Settings) -> None:
+    with Session(engine) as s:
+        for key in ("a", "b"):
+            _warn(s, key, NOW)
+    svc = BatchMonitoringService(engine, actor=user(engine, "ann", "operator"), settings=settings)
+    # When Ann acknowledges the first alert and resolves the second
+    acked, resolved = svc.acknowledge_alert(1), svc.resolve_alert(2)
+    # Then each records her name, and only in its own column
+    assert acked[0] and resolved[0]
+    assert isinstance(acked[1], dict) and isinstance(resolved[1], dict)
+    assert (acked[1]["acknowledged_by"], resolved[1]["resolved_by"]) == ("ann", "ann")
+    with Session(engine) as s:
+        rows = s.scalars(select(BatchAlert).order_by(BatchAlert.id))
+        assert [(a.state, a.acknowledged_by, a.resolved_by) for a in rows] == [
+            (AlertState.ACKNOWLEDGED, "ann", None), (AlertState.RESOLVED, None, "ann")
+        ]  # fmt: skip
 
 
 def _warn(s: Session, key: str, at: datetime, severity: AlertSeverity = AlertSeverity.WARNING) -> None:

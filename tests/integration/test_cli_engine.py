@@ -8,14 +8,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from acas_batch.models import Audit
 from tests.engine_helpers import define, executions
+from tests.support.users import token_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def acas(db_url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def acas(
+    db_url: str, tmp_path: Path, *args: str, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACAS_")}
     env.update(
         {
@@ -26,6 +31,7 @@ def acas(db_url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess
             "ACAS_LEASE_SECONDS": "5",
             "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
         }
+        | (env_extra or {})
     )
     return subprocess.run(
         [sys.executable, "-m", "acas_batch", *args], capture_output=True, text=True, env=env, timeout=120, check=False
@@ -67,14 +73,16 @@ def test_operator_actions_from_the_command_line(engine: Engine, db_url: str, tmp
     define(engine, "TEST_NOOP")
     created = acas(db_url, tmp_path, "run", "TEST_NOOP", "--json")
     eid = json.loads(created.stdout)["execution_id"]
-    held = acas(db_url, tmp_path, "executions", "hold", str(eid), "--reason", "auditors in", "--actor", "ann", "--json")
+    ann = token_env(engine, "ann", "operator")
+    held = acas(db_url, tmp_path, "executions", "hold", str(eid), "--reason", "auditors in", "--json", env_extra=ann)
     assert json.loads(held.stdout) == {"id": eid, "state": "held"}
-    assert acas(db_url, tmp_path, "executions", "hold", str(eid)).returncode == 75
+    assert acas(db_url, tmp_path, "executions", "hold", str(eid), "--reason", "again").returncode == 75
+    assert acas(db_url, tmp_path, "executions", "cancel", str(eid)).returncode == 65  # a reason is required
     released = acas(db_url, tmp_path, "executions", "release", str(eid))
     assert released.stdout.strip() == f"execution {eid} queued"
     cancelled = acas(db_url, tmp_path, "executions", "cancel", str(eid), "--reason", "not needed")
     assert cancelled.stdout.strip() == f"execution {eid} cancelled"
-    rerun = acas(db_url, tmp_path, "executions", "rerun", str(eid), "--json")
+    rerun = acas(db_url, tmp_path, "executions", "rerun", str(eid), "--reason", "needed after all", "--json")
     assert json.loads(rerun.stdout)["state"] == "queued"
     marked = acas(db_url, tmp_path, "executions", "mark-succeeded", str(eid + 1), "--reason", "done by hand")
     assert marked.stdout.strip() == f"execution {eid + 1} succeeded"
@@ -85,6 +93,9 @@ def test_operator_actions_from_the_command_line(engine: Engine, db_url: str, tmp
     assert board["counts"]["cancelled"] == 1 and board["counts"]["succeeded"] == 1
     assert board["running"] == [] and board["recent_failures"] == []
     assert "executions:" in acas(db_url, tmp_path, "status").stdout
+    with Session(engine) as s:
+        held_by = s.scalars(select(Audit).where(Audit.action == "execution.hold")).one()
+    assert (held_by.actor, held_by.face, held_by.reason) == ("ann", "cli", "auditors in") and held_by.os_user
     assert json.loads(acas(db_url, tmp_path, "schedules", "list", "--json").stdout) == []
 
 

@@ -9,8 +9,18 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from acas_batch.models import BatchExecution, BatchJob, BatchLog, ExecutionState, LogLevel, Module, TriggerKind
+from acas_batch.models import (
+    BatchAlert,
+    BatchExecution,
+    BatchJob,
+    BatchLog,
+    ExecutionState,
+    LogLevel,
+    Module,
+    TriggerKind,
+)
 from tests.integration.test_cli import acas
+from tests.support.users import token_env
 
 
 def _failed_run(engine: Engine) -> int:
@@ -78,12 +88,17 @@ def test_monitor_raises_an_alert_that_can_be_acknowledged_and_resolved(db_url: s
     listed = json.loads(acas("alerts", "list", "--database-url", db_url, "--json").stdout)
     assert [a["severity"] for a in listed] == ["critical"]
     alert_id = str(listed[0]["id"])
-    ack = acas("alerts", "ack", alert_id, "--user", "alice", "--database-url", db_url, "--json")
+    ack = acas(
+        "alerts", "ack", alert_id, "--database-url", db_url, "--json", env=token_env(engine, "alice", "operator")
+    )
     assert json.loads(ack.stdout)["state"] == "acknowledged"
     again = acas("alerts", "ack", alert_id, "--database-url", db_url)
     assert again.returncode != 0 and "only an open alert" in again.stderr
-    assert (
-        json.loads(acas("alerts", "resolve", alert_id, "--database-url", db_url, "--json").stdout)["state"]
-        == "resolved"
+    resolved = acas(
+        "alerts", "resolve", alert_id, "--database-url", db_url, "--json", env=token_env(engine, "bob", "operator")
     )
+    assert json.loads(resolved.stdout)["state"] == "resolved"
     assert json.loads(acas("alerts", "list", "--database-url", db_url, "--json").stdout) == []
+    with Session(engine) as s:
+        alert = s.get(BatchAlert, int(alert_id))
+        assert alert is not None and (alert.acknowledged_by, alert.resolved_by) == ("alice", "bob")

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
@@ -17,8 +20,10 @@ from acas_batch.errors import ValidationError
 from acas_batch.jobs import mailing
 from acas_batch.models import Customer, ExecutionState, MailedDocument, NotificationOutbox, Supplier
 from acas_batch.monitoring import Deliverer
+from acas_batch.services import JobSchedulerService
 from acas_batch.services.documents import documents_list
 from tests.books import Books
+from tests.engine_helpers import engine_settings
 from tests.integration.conftest import Inbox, free_port
 from tests.integration.test_jobs_pl_payments import DAY as PAY_DAY
 from tests.integration.test_jobs_pl_payments import NOW as PAY_NOW
@@ -26,6 +31,7 @@ from tests.integration.test_jobs_pl_payments import PAY, _payables, _supersede
 from tests.sl_support import at, open_books
 from tests.support.alerting import local_smtp
 from tests.support.context import run_job
+from tests.support.users import user
 
 DAY = date(2026, 6, 30)
 STATEMENTS = "SL_STATEMENT_GENERATION"
@@ -104,7 +110,7 @@ def test_statements_reach_the_customers_with_an_address_with_their_pdf_once(
     assert again.state is ExecutionState.SUCCEEDED, again.error
     assert len(inbox.messages) == 1
     assert again.result is not None and again.result.counts["emailed_by_earlier_run"] == 1
-    assert "1 e-mailed or queued by an earlier run (not sent again)" in again.result.summary
+    assert "1 already e-mailed or queued by an earlier run (not sent again)" in again.result.summary
 
 
 def test_a_crash_between_queueing_and_sending_sends_each_statement_once(
@@ -226,3 +232,63 @@ def test_remittance_advices_are_emailed_to_the_suppliers_with_an_address(
 def test_documents_list_refuses_an_unknown_kind(engine: Engine) -> None:
     with pytest.raises(ValidationError, match="'invoice' is not one of statement, reminder, remittance"):
         documents_list(engine, kind="invoice", now=at(DAY))
+
+
+def test_a_worker_runs_the_statements_and_sends_them(
+    engine: Engine, db_url: str, tmp_path: Path, customers: dict[str, int], smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    settings = engine_settings(
+        db_url, tmp_path, job_modules="acas_batch.jobs.sl", smtp_host="127.0.0.1", smtp_port=port, smtp_tls="none"
+    )
+    svc = JobSchedulerService(engine, settings=settings, actor=user(engine, "ann"))
+    assert svc.create_job(STATEMENTS, "SL", handler=STATEMENTS)[0]
+    # When a real worker process runs the statements (its own transaction holds SQLite's write lock)
+    ok, execution_id = svc.execute_job_now(STATEMENTS, {"business_date": "2026-06-30", "pdf_workers": 1})
+    assert ok, execution_id
+    ok, detail = svc.wait_for(execution_id, timeout=120)
+    # Then the run succeeds having handed A's statement to the mail server itself
+    assert ok and detail["state"] == "succeeded", detail
+    assert inbox.envelopes == [["accounts@a.example"]]
+    assert _statuses(engine, execution_id=execution_id) == {
+        "C00001": "e-mailed",
+        "C00002": "not e-mailed (no address)",
+    }
+
+
+class Peers(Inbox):
+    """An inbox that also notes the client end of the connection each message came over."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.peers: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.peers.append(session.peer)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_batch_of_documents_goes_over_one_connection_and_alerts_over_their_own() -> None:
+    peers, port = Peers(), free_port()
+    controller = Controller(peers, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        notifier = local_smtp(port)
+
+        def send(n: int) -> None:
+            msg = EmailMessage()
+            msg["Subject"], msg["From"], msg["To"] = f"statement {n}", "batch@acme.test", "a@a.example"
+            msg.set_content("attached")
+            notifier.deliver(msg, ["a@a.example"])
+
+        # When three documents are sent in a batch, then two messages outside one
+        with notifier.batch():
+            for n in range(3):
+                send(n)
+        for n in range(3, 5):
+            send(n)
+    finally:
+        controller.stop()
+    # Then the batch used one connection and each message outside it its own
+    assert len(peers.messages) == 5
+    assert len(set(peers.peers[:3])) == 1 and len(set(peers.peers)) == 3

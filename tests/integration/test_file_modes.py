@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 
 from acas_batch.config import load_settings
 from acas_batch.db import make_engine
+from acas_batch.security.actor import Actor
 from acas_batch.services.log_viewer import export_log_file
 from acas_batch.services.system import backup_now
 from tests.integration.test_cli import acas
@@ -52,7 +53,7 @@ def test_a_new_sqlite_database_file_is_0600(tmp_path: Path) -> None:
 
 def test_backups_and_exports_are_0600_in_0700_folders(engine: Engine, db_url: str, tmp_path: Path) -> None:
     settings = load_settings(environ={}, database_url=db_url, data_dir=tmp_path)
-    taken = backup_now(engine, settings, now=NOW, dest_dir=None, verify=False)
+    taken = backup_now(engine, settings, Actor.console(), now=NOW, dest_dir=None, verify=False)
     backups = tmp_path / "backups"
     assert taken.info.path.parent == backups and _mode(backups) == 0o700
     for f in backups.iterdir():

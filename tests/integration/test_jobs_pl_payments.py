@@ -383,3 +383,32 @@ def test_a_payment_date_whose_bacs_submission_day_has_passed_is_refused_before_p
         assert s.scalar(select(func.count()).select_from(SupplierPayment)) == 0
         assert s.scalar(select(func.count()).select_from(PaymentRun)) == 0
     assert not (run.context.output("bacs_standard18.txt")).exists()
+
+
+def test_the_bank_file_is_written_only_after_every_payment_in_it_is_committed(
+    engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given payables to pay by Bacs, and a look, from another connection, at what is committed
+    # at the moment the bank file is written (a commit lost after that moment would let a rerun pay again)
+    _payables(engine)
+    seen: list[tuple[list[int], list[int]]] = []
+    write_text = pl_payments.write_text
+
+    def watched(path: Path, text: str, **kwargs: str) -> Path:
+        with transaction(engine) as s:
+            committed = s.scalars(
+                select(SupplierPayment.amount_pence).where(
+                    SupplierPayment.run_key == "PL_PAYMENT_RUN:2026-06-30", SupplierPayment.method == PaymentMethod.BACS
+                )
+            ).all()
+        in_file = [r.amount_pence for r in parse_data_records(text) if r.code == "99"]
+        seen.append((sorted(committed), sorted(in_file)))
+        return write_text(path, text, **kwargs)
+
+    monkeypatch.setattr(pl_payments, "write_text", watched)
+    # When the run pays them
+    params = {"payment_date": PAY.isoformat(), "chunk_suppliers": 2}
+    run = run_job(engine, _settings(db_url, tmp_path), "PL_PAYMENT_RUN", now=NOW, business_date=DAY, params=params)
+    assert run.state is ExecutionState.SUCCEEDED, run.error
+    # Then the file holds exactly the payments already committed (so a rerun rewrites it from them)
+    assert seen == [([17_700, 20_400], [17_700, 20_400])]

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select, update
 from acas_batch.batch.definitions import create_job
 from acas_batch.config import Settings
 from acas_batch.db import transaction
-from acas_batch.errors import NotFound
+from acas_batch.errors import ApprovalRequired, NotFound
 from acas_batch.jobs import load_standard_jobs
 from acas_batch.ledger.demo import DemoSize, generate
 from acas_batch.models import (
@@ -25,6 +25,7 @@ from acas_batch.models import (
     SupplierPayment,
 )
 from acas_batch.services import JobSchedulerService
+from acas_batch.services.approvals import approve
 from tests.engine_helpers import wait_until
 from tests.integration.test_jobs_pl_payments import DAY, NOW, PAY, _payables, _settings, _supersede
 from tests.support.context import run_job
@@ -179,7 +180,10 @@ def test_a_forced_rerun_of_the_payment_run_gets_its_own_remittance_advices(
         with transaction(engine, write=True) as s:
             s.execute(update(PurchaseInvoice).where(PurchaseInvoice.id == ids["E1"]).values(on_hold=False))
         ok, rerun = svc.rerun_execution(first, "E's invoice released after the run", force=True)
-        assert ok, rerun
+        # ... which needs a second user's approval (four-eyes on the payment run), given by bob
+        assert not ok and isinstance(svc.last_error, ApprovalRequired), rerun
+        approved = approve(engine, settings, user(engine, "bob", "approver"), svc.last_error.approval_id, now=NOW)
+        assert approved.state == "done", approved
         # Then the rerun's payment to E is advised too
         wait_until(lambda: advised(4), timeout=120)
     finally:

@@ -18,6 +18,7 @@ from acas_batch.masking import SECRET_SHOWN
 from acas_batch.models import BatchExecution
 from acas_batch.models.enums import ExecutionState
 from acas_batch.secretbox import SecretBox, key_file
+from acas_batch.security.actor import Actor
 from acas_batch.services.log_viewer import export_log_file
 from acas_batch.services.runs import run_detail, run_now
 from acas_batch.services.secrets import rotate_secret_key
@@ -72,7 +73,7 @@ def test_a_secret_parameter_is_stored_sealed_and_opened_only_by_the_job(
         assert row.params["api_key"].startswith("enc:v1:") and row.params["bank_token"].startswith("enc:v1:")
     # And no clear value is in the database, an export or a backup; people see ••••
     export, _, _ = export_log_file(engine, settings, {}, "JSON", output_dir=None, now=NOW)
-    backup = backup_now(engine, settings, now=NOW, dest_dir=tmp_path / "backups", verify=False)
+    backup = backup_now(engine, settings, Actor.console(), now=NOW, dest_dir=tmp_path / "backups", verify=False)
     for where in (_everything_stored(engine), export.read_text(), _backup_text(backup.info.path)):
         assert API_KEY not in where and BANK_TOKEN not in where
     shown = run_detail(engine, settings, eid)["params"]

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from acas_batch.config import Settings
+from acas_batch.db import make_engine
 from acas_batch.errors import UnknownDocument, VatSettlementRefused
 from acas_batch.ledger import balances
 from acas_batch.ledger.balances import Reconciliation
@@ -34,6 +35,7 @@ from tests.integration.test_cli import acas
 from tests.integration.test_gl_close_jobs import gl
 from tests.integration.test_gl_vat_control import PAID, _return, purchase, submitted_return, vat_line
 from tests.sl_support import credit_note, open_books
+from tests.support.users import token_env
 
 DATA_ERROR = 65  # EX_DATAERR: every refusal here is a ledger or validation error
 
@@ -43,10 +45,10 @@ def books(engine: Engine) -> Iterator[Books]:
     yield from open_books(engine)
 
 
-def vat(s: Session, db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def vat(s: Session, db_url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """``acas-batch vat ...`` on the test database; the test's session holds no transaction meanwhile."""
     s.rollback()
-    return acas("vat", *args, "--database-url", db_url, env={"COLUMNS": "160"})
+    return acas("vat", *args, "--database-url", db_url, env={"COLUMNS": "160"} | (env or {}))
 
 
 def snapshot(s: Session) -> tuple[Any, ...]:
@@ -122,6 +124,9 @@ def test_list_and_settle_a_return_from_the_command_line(
     assert " 100.00 to pay " in table.stdout and " -70.00 to reclaim " in table.stdout
 
     # When it is settled too early, twice over the wrong thing, or with a bad name, nothing is written
+    users = make_engine(db_url)
+    who = token_env(users, "fd", "accountant")
+    users.dispose()
     before = snapshot(s)
     refused(vat(s, db_url, "settle", key, "--on", "2026-06-30"), f"{key} covers up to 2026-06-30")
     refused(vat(s, db_url, "settle", "26X9", "--on", "2026-08-07"), "no VAT return with period key '26X9'")
@@ -131,7 +136,7 @@ def test_list_and_settle_a_return_from_the_command_line(
     assert snapshot(s) == before
 
     # When it is paid on 7 August from the deposit account
-    paid = vat(s, db_url, "settle", key, "--on", "2026-08-07", "--bank", "SAVE", "--actor", "fd", "--json")
+    paid = vat(s, db_url, "settle", key, "--on", "2026-08-07", "--bank", "SAVE", "--json", env=who)
 
     # Then one journal moved 180.00 out of VAT output, 80.00 out of VAT input and 100.00 out of the bank
     assert paid.returncode == 0, paid.stderr

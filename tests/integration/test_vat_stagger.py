@@ -26,6 +26,7 @@ from tests.integration.test_cli import acas
 from tests.integration.test_sl_vat_return import quarter  # noqa: F401 (a fixture)
 from tests.sl_support import at, open_books, settings_for
 from tests.support.context import run_job
+from tests.support.users import token_env, user
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 ENDS = {1: {3, 6, 9, 12}, 2: {1, 4, 7, 10}, 3: {2, 5, 8, 11}}  # HMRC's stagger groups
@@ -58,7 +59,7 @@ def test_a_stagger_moves_the_vat_schedules_and_is_audited(engine: Engine, books:
         install_catalogue(s, now=NOW)
     with transaction(engine) as s:
         assert company_vat(s).stagger == 1
-    vat, moved = change_company_vat(engine, now=NOW, actor="fd", stagger=2)
+    vat, moved = change_company_vat(engine, now=NOW, actor=user(engine, "fd"), stagger=2)
     assert (vat.stagger, vat.quarter_end_months) == (2, (1, 4, 7, 10))
     assert len(moved) == 2
     with transaction(engine) as s:
@@ -77,14 +78,14 @@ def test_a_stagger_moves_the_vat_schedules_and_is_audited(engine: Engine, books:
     # a bad stagger or scheme changes nothing
     for bad in ({"stagger": 4}, {"scheme": "flat-rate"}):
         with pytest.raises(ValidationError):
-            change_company_vat(engine, now=NOW, actor="fd", **bad)  # type: ignore[arg-type]
+            change_company_vat(engine, now=NOW, actor=user(engine, "fd"), **bad)  # type: ignore[arg-type]
     with transaction(engine) as s:
         assert (company_vat(s).stagger, company_vat(s).scheme) == (2, "accrual")
         assert len(s.scalars(select(Audit).where(Audit.action == "company.vat")).all()) == 1
 
 
 def _stagger(engine: Engine, stagger: int) -> None:
-    change_company_vat(engine, now=NOW, actor="fd", stagger=stagger)
+    change_company_vat(engine, now=NOW, actor=user(engine, "fd"), stagger=stagger)
 
 
 def test_the_return_covers_the_stagger_quarter(
@@ -143,7 +144,9 @@ def test_company_vat_from_the_command_line(db_url: str, engine: Engine, books: B
     shown = acas("company", "show", "--database-url", db_url)
     assert shown.returncode == 0, shown.stderr
     assert "VAT stagger 1: quarters end Mar/Jun/Sep/Dec" in shown.stdout
-    moved = acas("company", "vat", "--stagger", "3", "--scheme", "cash", "--actor", "fd", "--database-url", db_url)
+    moved = acas(
+        "company", "vat", "--stagger", "3", "--scheme", "cash", "--database-url", db_url, env=token_env(engine, "fd")
+    )
     assert moved.returncode == 0, moved.stderr
     assert "VAT stagger 3: quarters end Feb/May/Aug/Nov" in moved.stdout
     assert "2 VAT return schedule(s) moved" in moved.stdout

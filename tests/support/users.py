@@ -19,3 +19,12 @@ def user(engine: Engine, name: str = "ann", role: str = "admin", *, face: str = 
     except Exception:  # not there yet
         add_user(engine, Actor.console(), name, role=role, password=PASSWORD, now=datetime.now(UTC))
         return actor_for_username(engine, name, face=face)
+
+
+def token_env(engine: Engine, name: str = "ann", role: str = "admin") -> dict[str, str]:
+    """Environment for the command line to act as user ``name`` (an API token in ACAS_TOKEN)."""
+    from acas_batch.services.identity import create_token
+
+    actor = user(engine, name, role)
+    token, _view = create_token(engine, actor, name="test", now=datetime.now(UTC))
+    return {"ACAS_TOKEN": token}

@@ -16,6 +16,8 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 
+from acas_batch.errors import AcasBatchError
+
 T = TypeVar("T")
 
 #: The first pause after a failure (seconds); it doubles with each failure in a row ...
@@ -32,9 +34,12 @@ def is_outage(exc: BaseException) -> bool:
 
     PostgreSQL: a connection that failed or was cut (no SQLSTATE, class 08) and the
     server's shutdown codes (57P01-57P03). SQLite: a locked or busy file and I/O errors.
+    Not an error of a named file (a full disk, a read-only output folder): that is the job's.
     """
     if isinstance(exc, DisconnectionError):
         return True
+    if isinstance(exc, AcasBatchError) or (isinstance(exc, OSError) and exc.filename is not None):
+        return False  # a file that cannot be written (disk full, read-only folder) is the job's failure
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True

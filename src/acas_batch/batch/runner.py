@@ -42,7 +42,7 @@ from acas_batch.batch.registry import Registry
 from acas_batch.batch.retry import DATABASE_LOST
 from acas_batch.config import Settings
 from acas_batch.db import is_sqlite, rowcount, transaction, write_engine
-from acas_batch.errors import AcasBatchError, LeaseLost, RunKeyAlreadySucceeded, never_retried
+from acas_batch.errors import AcasBatchError, LeaseLost, OutputError, RunKeyAlreadySucceeded, never_retried
 from acas_batch.fileperms import private_dir
 from acas_batch.models.batch import BatchExecution, BatchLog
 from acas_batch.models.enums import ExecutionState, LogLevel
@@ -182,7 +182,10 @@ class RunContext:
         self._checkpoint = state
 
     def output(self, name: str) -> Path:
-        private_dir(self._folder)
+        try:
+            private_dir(self._folder)
+        except OSError as exc:
+            raise OutputError(f"cannot create the output folder {self._folder}: {exc.strerror or exc}") from exc
         return self._folder / name
 
     def warn_outcome(self, reason: str) -> None:

@@ -9,7 +9,7 @@ level's help; a unit test checks them against the commands' own help.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from typer import _click as click  # the Click that Typer bundles and builds its commands with
@@ -17,7 +17,7 @@ from typer._click.exceptions import UsageError
 from typer.core import TyperCommand, TyperGroup
 
 from acas_batch import __version__
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, run_main
+from acas_batch.cli.common import IDENTITY, ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, run_main
 
 #: name -> (``module:attribute``, summary). The attribute is a Typer app (a group of commands)
 #: or a function (one command).
@@ -63,6 +63,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "company": ("acas_batch.cli.company:app", "The company's settings: VAT scheme and VAT stagger."),
     "vat": ("acas_batch.cli.vat:app", "VAT returns: list them, record their settlement with HMRC."),
     "web": ("acas_batch.cli.web:app", "The web dashboard and REST API."),
+    "users": ("acas_batch.cli.users:users_app", "Users: add, list, disable, set a role or a password."),
+    "tokens": ("acas_batch.cli.users:tokens_app", "API tokens: create (shown once), list, revoke."),
+    "audit": ("acas_batch.cli.users:audit_app", "The audit trail: list, export, verify the hash chain."),
+    "approvals": ("acas_batch.cli.users:approvals_app", "Four-eyes requests: list, approve, reject."),
     "secrets": ("acas_batch.cli.secrets:app", "Secret job parameters: seal a value, rotate the key."),
     "run": (
         "acas_batch.cli.executions:run_command",
@@ -148,6 +152,23 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _identity(
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            envvar="ACAS_USER",
+            help="Act as this user (password asked; or set ACAS_TOKEN to an API token). "
+            "Without either: the local administrator console, if this OS user can write the database.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """ACAS batch processing: schedules, runs and watches the ledger jobs."""
+    IDENTITY["user"] = user
+
+
 @app.command()
 def version(json_: JsonOpt = False) -> None:
     """Print the version of acas-batch."""
@@ -160,16 +181,24 @@ def version(json_: JsonOpt = False) -> None:
 @app.command()
 def init(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
     """Create or upgrade the schema and install the standard data that is missing (idempotent)."""
+    from acas_batch.clock import SystemClock
     from acas_batch.services.bootstrap import initialise
+    from acas_batch.services.identity import CREDENTIALS_FILE, first_admin_credentials
     from acas_batch.services.secrets import ensure_secret_key
 
     settings, engine = engine_from(config, database_url, create=True)
     report = initialise(engine)
     key_created = ensure_secret_key(settings)
+    admin, password, made = first_admin_credentials(engine, settings.data_dir, now=SystemClock().now())
     if json_:
         print_json(
             report.as_dict()
-            | {"database_url": _safe_url(settings.database_url), "secret_key_created": str(key_created or "")}
+            | {
+                "database_url": _safe_url(settings.database_url),
+                "secret_key_created": str(key_created or ""),
+                "administrator": admin,
+                "password": password if made else None,
+            }
         )
     else:
         data = report.as_dict()
@@ -181,6 +210,12 @@ def init(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: J
         )
         if key_created:
             typer.echo(f"secret parameter key created in {key_created} (readable by its owner only)")
+        if made:
+            typer.echo(
+                f"first administrator: {admin}, password: {password}\n"
+                f"  (kept in {settings.data_dir / CREDENTIALS_FILE}, readable by you only; change it with: "
+                f"acas-batch --user {admin} users set-password {admin})"
+            )
 
 
 def _safe_url(url: str) -> str:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, context_from, engine_from, print_json, print_table
 from acas_batch.clock import utcnow
 from acas_batch.services.alerting import alert_dismiss, clock_now, deliver_outbox, outbox_list, outbox_status
 from acas_batch.services.monitoring_alerts import acknowledge, active_alerts, monitor_now, resolve
@@ -14,15 +14,13 @@ from acas_batch.services.monitoring_alerts import acknowledge, active_alerts, mo
 app = typer.Typer(help="Alerts: list the open ones, acknowledge, resolve.")
 monitor_app = typer.Typer(help="Monitoring: run the checks that raise alerts.")
 
-UserOpt = Annotated[str, typer.Option("--user", help="Who is acting (kept on the alert).", envvar="USER")]
-
 
 @app.command("list")
 def list_cmd(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
     """Open and acknowledged alerts, newest first."""
-    _, engine = engine_from(config, database_url)
+    _, engine, actor = context_from(config, database_url)
     keys = ("id", "severity", "state", "rule", "title", "message", "occurrences", "last_raised_at")
-    rows = [{k: a[k] for k in keys} for a in active_alerts(engine)]
+    rows = [{k: a[k] for k in keys} for a in active_alerts(engine, actor, now=utcnow())]
     if json_:
         print_json(rows)
         return
@@ -36,18 +34,17 @@ def list_cmd(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json
 @app.command("ack")
 def ack_cmd(
     alert_id: Annotated[int, typer.Argument(help="The alert's id.")],
-    user: UserOpt = "operator",
     config: ConfigOpt = None,
     database_url: DatabaseUrlOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Acknowledge an open alert: someone is on it."""
-    _, engine = engine_from(config, database_url)
-    state = acknowledge(engine, alert_id, actor=user, now=utcnow())["state"]
+    _, engine, actor = context_from(config, database_url)
+    state = acknowledge(engine, alert_id, actor=actor, now=utcnow())["state"]
     if json_:
         print_json({"id": alert_id, "state": state})
     else:
-        typer.echo(f"alert {alert_id} {state} by {user}")
+        typer.echo(f"alert {alert_id} {state} by {actor.username}")
 
 
 @app.command("resolve")
@@ -58,12 +55,12 @@ def resolve_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Mark an alert resolved: its cause is gone."""
-    _, engine = engine_from(config, database_url)
-    state = resolve(engine, alert_id, now=utcnow())["state"]
+    _, engine, actor = context_from(config, database_url)
+    state = resolve(engine, alert_id, actor=actor, now=utcnow())["state"]
     if json_:
         print_json({"id": alert_id, "state": state})
     else:
-        typer.echo(f"alert {alert_id} {state}")
+        typer.echo(f"alert {alert_id} {state} by {actor.username}")
 
 
 @app.command("dismiss")
@@ -75,8 +72,8 @@ def dismiss_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Dismiss an alert with a reason: resolved for good for its run, audited."""
-    settings, engine = engine_from(config, database_url)
-    done = alert_dismiss(engine, alert_id, reason=reason, now=clock_now(settings))
+    settings, engine, actor = context_from(config, database_url)
+    done = alert_dismiss(engine, alert_id, actor=actor, reason=reason, now=clock_now(settings))
     if json_:
         print_json(done)
     else:
@@ -91,8 +88,8 @@ def monitor_run_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Check failures, slow runs, late or missed schedules and a dead scheduler now; raise, queue and send alerts."""
-    settings, engine = engine_from(config, database_url)
-    data = monitor_now(engine, settings, send=send, now=clock_now(settings))
+    settings, engine, actor = context_from(config, database_url)
+    data = monitor_now(engine, settings, actor=actor, send=send, now=clock_now(settings))
     if json_:
         print_json(data)
     else:

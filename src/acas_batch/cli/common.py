@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from acas_batch.config import Settings
+    from acas_batch.services import JobSchedulerService
+    from acas_batch.services.identity import Actor
 
     console: Console
     err_console: Console
@@ -50,6 +52,12 @@ ConfigOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 _consoles: dict[str, Any] = {}
+
+#: The engines this invocation opened, closed when it ends (no pooled connection left to the collector).
+_engines: list[Engine] = []
+
+#: Who the command line acts as: set once per invocation by the root ``--user`` option.
+IDENTITY: dict[str, str | None] = {"user": None}
 
 
 def __getattr__(name: str) -> Any:
@@ -75,7 +83,9 @@ def engine_from(config: Path | None, database_url: str | None, *, create: bool =
     from acas_batch.services.base import connect
 
     settings = settings_from(config, database_url, create=create)
-    return settings, connect(settings)
+    engine = connect(settings)
+    _engines.append(engine)
+    return settings, engine
 
 
 def _default(value: Any) -> Any:
@@ -162,6 +172,16 @@ def user_error(exc: BaseException, argv: Sequence[str]) -> AcasBatchError | None
     return None
 
 
+def _invoke(app: typer.Typer, args: list[str]) -> Any:
+    """Run the command, then close the engines it opened and forget who acted."""
+    try:
+        return app(args=args, standalone_mode=False)
+    finally:
+        while _engines:
+            _engines.pop().dispose()
+        IDENTITY["user"] = None
+
+
 def run_main(app: typer.Typer, argv: list[str] | None = None) -> None:
     """Run the command line: user errors print one line on stderr and exit non-zero, without a traceback.
 
@@ -170,7 +190,7 @@ def run_main(app: typer.Typer, argv: list[str] | None = None) -> None:
     """
     args = sys.argv[1:] if argv is None else argv
     try:
-        result = app(args=args, standalone_mode=False)
+        result = _invoke(app, args)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -206,3 +226,38 @@ def run_main(app: typer.Typer, argv: list[str] | None = None) -> None:
         sys.exit(EXIT_INTERNAL)
     if isinstance(result, int) and result != 0:
         sys.exit(result)
+
+
+def actor_from(settings: Settings, engine: Engine) -> Actor:
+    """The acting user: ``--user``/``ACAS_USER`` (password asked), ``ACAS_TOKEN``, else the local
+    administrator console when this OS user can write the database."""
+    import getpass
+
+    from acas_batch.clock import SystemClock
+    from acas_batch.services.identity import cli_actor
+
+    return cli_actor(
+        engine,
+        settings.database_url,
+        user=IDENTITY.get("user") or os.environ.get("ACAS_USER") or None,
+        token=os.environ.get("ACAS_TOKEN") or None,
+        ask_password=getpass.getpass,
+        now=SystemClock().now(),
+    )
+
+
+def context_from(
+    config: Path | None, database_url: str | None, *, create: bool = False
+) -> tuple[Settings, Engine, Actor]:
+    """Settings, engine and the acting user of a command (``create``: see ``checked_settings``)."""
+    settings, engine = engine_from(config, database_url, create=create)
+    return settings, engine, actor_from(settings, engine)
+
+
+def scheduler_service(config: Path | None, database_url: str | None, *, job_code: bool = True) -> JobSchedulerService:
+    """The scheduler facade acting as the command line's user (see ``acas-batch --help``);
+    ``job_code=False`` for a command that only reads (the jobs' code is not imported)."""
+    from acas_batch.services import JobSchedulerService
+
+    settings, engine, actor = context_from(config, database_url)
+    return JobSchedulerService(engine, settings=settings, actor=actor, job_code=job_code)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, actor_from, engine_from, print_json
 from acas_batch.clock import SystemClock
 from acas_batch.services.ledger import CompanyVat, change_company_vat, read_company_vat
 
@@ -44,16 +44,15 @@ def vat_cmd(
         ),
     ] = None,
     scheme: Annotated[str | None, typer.Option("--scheme", help="accrual or cash.", show_default=False)] = None,
-    actor: Annotated[
-        str, typer.Option("--actor", envvar="ACAS_ACTOR", help="Who is acting (kept in the audit trail).")
-    ] = "cli",
     config: ConfigOpt = None,
     database_url: DatabaseUrlOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Change the company's VAT stagger and/or scheme."""
-    _, engine = engine_from(config, database_url)
-    vat, moved = change_company_vat(engine, now=SystemClock().now(), actor=actor, stagger=stagger, scheme=scheme)
+    settings, engine = engine_from(config, database_url)
+    vat, moved = change_company_vat(
+        engine, now=SystemClock().now(), actor=actor_from(settings, engine), stagger=stagger, scheme=scheme
+    )
     if json_:
         print_json(vat.as_dict() | {"schedules_moved": moved})
     else:

@@ -11,10 +11,10 @@ from acas_batch.cli.common import (
     ConfigOpt,
     DatabaseUrlOpt,
     JsonOpt,
+    context_from,
     engine_from,
     print_json,
     print_table,
-    settings_from,
 )
 from acas_batch.clock import SystemClock
 from acas_batch.services.system import backup_now, backups, restore, schema_status, upgrade_schema
@@ -57,8 +57,8 @@ def backup_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Back up the database now: consistent, compressed, checksummed, verified and registered."""
-    settings, engine = engine_from(config, database_url)
-    taken = backup_now(engine, settings, now=SystemClock().now(), dest_dir=dest_dir, verify=verify)
+    settings, engine, actor = context_from(config, database_url)
+    taken = backup_now(engine, settings, actor, now=SystemClock().now(), dest_dir=dest_dir, verify=verify)
     info = taken.info
     data = {
         "path": str(info.path),
@@ -82,13 +82,14 @@ def backup_cmd(
 def restore_cmd(
     file: Annotated[Path, typer.Argument(help="A backup file written by `acas-batch db backup`.")],
     force: Annotated[bool, typer.Option("--force", help="Replace a target database that holds data.")] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (required; kept in the audit trail).")] = None,
     config: ConfigOpt = None,
     database_url: DatabaseUrlOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Restore a backup into the database (checksum checked first; a non-empty target needs --force)."""
-    settings = settings_from(config, database_url, create=True)
-    report = restore(settings, file, force=force)
+    settings, engine, actor = context_from(config, database_url, create=True)
+    report = restore(engine, settings, actor, file, force=force, now=SystemClock().now(), reason=reason)
     if json_:
         print_json(
             {

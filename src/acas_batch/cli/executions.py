@@ -8,20 +8,17 @@ from typing import Annotated, Any
 
 import typer
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, print_json, print_table, settings_from
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, print_json, print_table, scheduler_service
 from acas_batch.errors import Conflict, ValidationError
 from acas_batch.services import RESULT_EXIT_CODES, JobSchedulerService
 from acas_batch.services.inputs import ExecutionState, parse_state
 
 app = typer.Typer(help="Executions: list, show, cancel, hold, release, rerun, mark succeeded.", no_args_is_help=True)
 
-ActorOpt = Annotated[str, typer.Option("--actor", envvar="ACAS_ACTOR", help="Who is acting (kept in the audit trail).")]
 ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why (kept in the audit trail).")]
 
 
-def service(config: Any, database_url: str | None, actor: str = "cli", *, job_code: bool = True) -> JobSchedulerService:
-    """The facade; ``job_code=False`` for a command that only reads (the jobs' code is not imported)."""
-    return JobSchedulerService(settings=settings_from(config, database_url), job_code=job_code)
+service = scheduler_service
 
 
 def _raise_for(svc: JobSchedulerService, message: str) -> None:
@@ -57,7 +54,6 @@ def run_command(
     ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the result; the exit status reflects it.")] = False,
     timeout: Annotated[float | None, typer.Option("--timeout", help="With --wait: give up after SECONDS.")] = None,
-    actor: ActorOpt = "cli",
     config: ConfigOpt = None,
     database_url: DatabaseUrlOpt = None,
     json_: JsonOpt = False,
@@ -65,7 +61,7 @@ def run_command(
     """Run a job now. Parameters are validated first; with --wait, exit 0 only on success."""
     if timeout is not None and not timeout > 0:
         raise ValidationError(f"--timeout {timeout:g} must be more than 0 seconds")
-    svc = service(config, database_url, actor)
+    svc = service(config, database_url)
     ok, result = svc.execute_job_now(job, _params(param or []), business_date=business_date, force_reason=force_reason)
     if not ok:
         _raise_for(svc, str(result))
@@ -236,13 +232,12 @@ def _act(svc: JobSchedulerService, result: tuple[bool, Any], json_: bool) -> Non
 def cancel_cmd(
     execution_id: Annotated[int, typer.Argument(help="Execution id.")],
     reason: ReasonOpt = None,
-    actor: ActorOpt = "cli",
     config: ConfigOpt = None,
     database_url: DatabaseUrlOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Cancel an execution; a running one is terminated by its worker."""
-    svc = service(config, database_url, actor)
+    svc = service(config, database_url)
     _act(svc, svc.cancel_execution(execution_id, reason), json_)
 
 
@@ -250,13 +245,12 @@ def cancel_cmd(
 def hold_cmd(
     execution_id: Annotated[int, typer.Argument(help="Execution id.")],
     reason: ReasonOpt = None,
-    actor: ActorOpt = "cli",
     config: ConfigOpt = None,
     database_url: DatabaseUrlOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Hold an execution that has not started; release puts it back."""
-    svc = service(config, database_url, actor)
+    svc = service(config, database_url)
     _act(svc, svc.hold_execution(execution_id, reason), json_)
 
 
@@ -264,13 +258,12 @@ def hold_cmd(
 def release_cmd(
     execution_id: Annotated[int, typer.Argument(help="Execution id.")],
     reason: ReasonOpt = None,
-    actor: ActorOpt = "cli",
     config: ConfigOpt = None,
     database_url: DatabaseUrlOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Release a held execution to the state it was held from."""
-    svc = service(config, database_url, actor)
+    svc = service(config, database_url)
     _act(svc, svc.release_execution(execution_id, reason), json_)
 
 
@@ -279,13 +272,12 @@ def rerun_cmd(
     execution_id: Annotated[int, typer.Argument(help="Execution id of a finished run.")],
     reason: ReasonOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Rerun a run key that succeeded (needs --reason).")] = False,
-    actor: ActorOpt = "cli",
     config: ConfigOpt = None,
     database_url: DatabaseUrlOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Run a finished execution's work again as a new execution."""
-    svc = service(config, database_url, actor)
+    svc = service(config, database_url)
     _act(svc, svc.rerun_execution(execution_id, reason, force=force), json_)
 
 
@@ -293,13 +285,12 @@ def rerun_cmd(
 def mark_succeeded_cmd(
     execution_id: Annotated[int, typer.Argument(help="Execution id.")],
     reason: Annotated[str, typer.Option("--reason", help="Why the work counts as done (required).")],
-    actor: ActorOpt = "cli",
     config: ConfigOpt = None,
     database_url: DatabaseUrlOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Record that an execution's work was done by other means; dependants may proceed."""
-    svc = service(config, database_url, actor)
+    svc = service(config, database_url)
     _act(svc, svc.mark_succeeded(execution_id, reason), json_)
 
 

@@ -15,7 +15,7 @@ from acas_batch.cli.common import (
     engine_from,
     print_json,
     print_table,
-    settings_from,
+    scheduler_service,
 )
 from acas_batch.errors import Conflict, ValidationError
 from acas_batch.services.catalogue import job_details, job_list, job_order
@@ -121,9 +121,7 @@ KindOpt = Annotated[
 
 
 def _scheduler(config: Path | None, database_url: str | None) -> JobSchedulerService:
-    from acas_batch.services import JobSchedulerService
-
-    return JobSchedulerService(settings=settings_from(config, database_url))
+    return scheduler_service(config, database_url)
 
 
 def _done(svc: JobSchedulerService, outcome: tuple[bool, Any], message: str, json_: bool, data: dict[str, Any]) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from acas_batch.cli import web as web_cli
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, print_json, settings_from
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, print_json, scheduler_service
 from acas_batch.errors import ValidationError
-from acas_batch.services import JobSchedulerService
 from acas_batch.services.inputs import parse_business_date
 
 scheduler_app = typer.Typer(
@@ -18,8 +17,7 @@ scheduler_app = typer.Typer(
 worker_app = typer.Typer(help="Workers: claim executions and run them in child processes.", no_args_is_help=True)
 
 
-def _service(config: Any, database_url: str | None, *, job_code: bool = True) -> JobSchedulerService:
-    return JobSchedulerService(settings=settings_from(config, database_url), job_code=job_code)
+_service = scheduler_service
 
 
 @scheduler_app.command("start")

@@ -18,7 +18,7 @@ from acas_batch.cli.common import (
     engine_from,
     print_json,
     print_table,
-    settings_from,
+    scheduler_service,
 )
 from acas_batch.clock import SystemClock
 from acas_batch.config import load_settings
@@ -141,7 +141,7 @@ def preview_cmd(
 @app.command("list")
 def schedules_list(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
     """List schedules with their rule in words, whether enabled, and their next run."""
-    svc = JobSchedulerService(settings=settings_from(config, database_url), job_code=False)
+    svc = scheduler_service(config, database_url, job_code=False)
     _, rows = svc.list_schedules()
     if json_:
         print_json(rows)
@@ -184,7 +184,7 @@ def enable_cmd(
     schedule_id: ScheduleArg, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False
 ) -> None:
     """Enable a schedule: it fires again from its next time."""
-    svc = JobSchedulerService(settings=settings_from(config, database_url))
+    svc = scheduler_service(config, database_url)
     outcome = svc.update_schedule(schedule_id, enabled=True)
     _changed(svc, outcome, f"schedule {schedule_id} enabled", json_, {"schedule_id": schedule_id, "enabled": True})
 
@@ -194,7 +194,7 @@ def disable_cmd(
     schedule_id: ScheduleArg, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False
 ) -> None:
     """Disable a schedule: it stops firing until enabled again (its job may still be run by hand)."""
-    svc = JobSchedulerService(settings=settings_from(config, database_url))
+    svc = scheduler_service(config, database_url)
     outcome = svc.update_schedule(schedule_id, enabled=False)
     _changed(svc, outcome, f"schedule {schedule_id} disabled", json_, {"schedule_id": schedule_id, "enabled": False})
 
@@ -226,7 +226,7 @@ def edit_cmd(
             values[key] = value
     if not values:
         raise ValidationError("schedules edit: give at least one of --rule, --kind, --timezone, --misfire")
-    svc = JobSchedulerService(settings=settings_from(config, database_url))
+    svc = scheduler_service(config, database_url)
     changed = ", ".join(f"{k} {v}" for k, v in values.items())
     outcome = svc.update_schedule(schedule_id, **values)
     _changed(svc, outcome, f"schedule {schedule_id}: {changed}", json_, {"schedule_id": schedule_id, "changed": values})

@@ -10,8 +10,7 @@ from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, console, print_json, settings_from
-from acas_batch.services import JobSchedulerService
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, console, print_json, scheduler_service
 
 
 def _render(board: dict[str, Any]) -> Table:
@@ -51,7 +50,7 @@ def status_command(
     json_: JsonOpt = False,
 ) -> None:
     """The scheduler dashboard: counts by state, running jobs with progress, next runs, recent failures."""
-    svc = JobSchedulerService(settings=settings_from(config, database_url), job_code=False)
+    svc = scheduler_service(config, database_url, job_code=False)
     if json_:
         print_json(svc.get_scheduler_dashboard())
         return

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, actor_from, engine_from, print_json, print_table
 from acas_batch.clock import SystemClock
 from acas_batch.services.inputs import parse_day
 from acas_batch.services.ledger import Settlement, direction, format_pence, settle_vat, vat_return_list
@@ -82,18 +82,21 @@ def settle_cmd(
             show_default=False,
         ),
     ] = None,
-    actor: Annotated[
-        str, typer.Option("--actor", envvar="ACAS_ACTOR", help="Who is acting (kept in the audit trail).")
-    ] = "cli",
     config: ConfigOpt = None,
     database_url: DatabaseUrlOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Record a submitted return as paid to (or repaid by) HMRC: posts the payment, or marks an existing journal."""
     day = parse_day("--on", on)
-    _, engine = engine_from(config, database_url)
+    settings, engine = engine_from(config, database_url)
     done = settle_vat(
-        engine, period_key, on=day, now=SystemClock().now(), actor=actor, bank_code=bank, journal_id=journal
+        engine,
+        period_key,
+        on=day,
+        now=SystemClock().now(),
+        actor=actor_from(settings, engine),
+        bank_code=bank,
+        journal_id=journal,
     )
     if json_:
         print_json(done.as_dict())

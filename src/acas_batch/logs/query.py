@@ -85,6 +85,10 @@ def parse_filter(raw: Mapping[str, Any] | None) -> LogFilter:
     unknown = sorted(set(raw) - _KEYS)
     if unknown:
         raise ValidationError(f"unknown log filter {', '.join(unknown)} (known: {', '.join(sorted(_KEYS))})")
+    for key, value in raw.items():
+        # PostgreSQL refuses NUL in text; no job, level or word holds one, so say so instead of failing.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValidationError(f"{key}: holds a NUL character", fields={key: "NUL character"})
     level = raw.get("log_level")
     if level is not None:
         try:

@@ -48,8 +48,8 @@ class Reliability:
         }
 
 
-def reliability_scores(session: Session, *, since: datetime) -> list[Reliability]:
-    """Scores of every job with a run started since ``since``, worst first (set-based)."""
+def reliability_scores(session: Session, *, since: datetime, job: str | None = None) -> list[Reliability]:
+    """Scores of every job (or of ``job``) with a run started since ``since``, worst first (set-based)."""
     root = aliased(BatchExecution)
     last = aliased(BatchExecution)
     # The newest attempt of each run: no later attempt points back to it.
@@ -81,7 +81,7 @@ def reliability_scores(session: Session, *, since: datetime) -> list[Reliability
         .join(BatchJob, BatchJob.id == root.job_id)
         .join(finals, finals.c.root_id == root.id)
         .outerjoin(errors, errors.c.job_id == root.job_id)
-        .where(root.attempt == 1, root.created_at >= since)
+        .where(root.attempt == 1, root.created_at >= since, *([BatchJob.name == job] if job else []))
         .group_by(BatchJob.name)
     ).all()
     scores = [

@@ -139,8 +139,12 @@ def _dues(rule: DeadlineRule, calendar: BusinessCalendar, now: datetime) -> list
         found.append(upcoming.nominal)
     if not found:
         return []
-    before = list(occurrences(rule.spec, calendar, found[0] - _PREVIOUS_HORIZON, found[0] - _TICK))
-    previous = before[-1].nominal if before else found[0] - _PREVIOUS_HORIZON
+    previous = found[0] - _PREVIOUS_HORIZON
+    for back in (timedelta(days=4), timedelta(days=40), _PREVIOUS_HORIZON):  # a daily rule's is days away
+        before = list(occurrences(rule.spec, calendar, found[0] - back, found[0] - _TICK))
+        if before:
+            previous = before[-1].nominal
+            break
     pairs = []
     for due in found:
         pairs.append((previous, due))
@@ -163,6 +167,18 @@ def _anchors(job_id: int, edges: Sequence[Edge], scheduled: set[int]) -> set[int
                     found.add(e.upstream_id)
                 else:
                     stack.append(e.upstream_id)
+    return found
+
+
+def _upstream_closure(job_ids: set[int], edges: Sequence[Edge]) -> set[int]:
+    """``job_ids`` and every job they depend on, directly or through others (waits and triggers)."""
+    found, stack = set(job_ids), list(job_ids)
+    while stack:
+        node = stack.pop()
+        for e in edges:
+            if e.job_id == node and e.upstream_id not in found:
+                found.add(e.upstream_id)
+                stack.append(e.upstream_id)
     return found
 
 
@@ -286,7 +302,11 @@ def evaluate(
             )
         )
     ]
-    history = _history(session, set(names), calendar)
+    # Durations only of the jobs an estimate can reach: the watched jobs, everything upstream of
+    # them, and what is running or queued now (the queue ahead).
+    relevant = _upstream_closure({r.job_id for r in rules}, edges)
+    relevant |= {r.job_id for r in runs if r.state in (ExecutionState.RUNNING, ExecutionState.QUEUED)}
+    history = _history(session, relevant, calendar)
     predictor = Predictor(now, names, runs, edges, history, occurrences_by_job, slots=_slots(session, default_slots))
     return [
         Instance(rule, due, day, predictor.finish(rule.job_id, day) if day is not None else None)

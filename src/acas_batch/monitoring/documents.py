@@ -185,10 +185,11 @@ def deliver(
     sign that the mail server is away (the rest wait in the outbox for the monitor's passes).
     Returns the reason delivery stopped, if it did. Call it with nothing uncommitted."""
     sender = deliverer_for(settings, sender=f"job:{execution_id}:{socket.gethostname()}:{os.getpid()}")
-    for part in _chunks(keys, 100):
-        report = sender.deliver_due(engine, now=clock(), limit=len(part), keys=list(part))
-        if report.retrying:
-            return report.error
+    with sender.email.batch():  # one SMTP connection for the run's documents, not one per message
+        for part in _chunks(keys, 100):
+            report = sender.deliver_due(engine, now=clock(), limit=len(part), keys=list(part))
+            if report.retrying:
+                return report.error
     return None
 
 
@@ -223,7 +224,7 @@ class Tally:
         earlier run e-mailed are among the e-mailed and said to be so."""
         parts = [f"{self.emailed} e-mailed"]
         if self.earlier:
-            parts.append(f"{self.earlier} e-mailed or queued by an earlier run (not sent again)")
+            parts.append(f"{self.earlier} already e-mailed or queued by an earlier run (not sent again)")
         if self.queued:
             parts.append(f"{self.queued} waiting in the outbox")
         if self.failed:

@@ -139,5 +139,5 @@ def redeem(session: Session, key: bytes, token: str, *, user: str, now: datetime
     if claim.action == "ack":
         alert = acknowledge_alert(session, claim.alert_id, user, now)
     else:
-        alert = resolve_alert(session, claim.alert_id, now)
+        alert = resolve_alert(session, claim.alert_id, now, by=user)
     return claim, alert

@@ -11,7 +11,8 @@ import smtplib
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -71,6 +72,44 @@ class EmailNotifier:
 
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
+        self._keep = False
+        self._smtp: smtplib.SMTP | None = None
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Send the messages delivered inside over one connection (a job's documents): opened
+        at the first, dropped after any error (the next message opens a new one), closed at the end."""
+        self._keep = True
+        try:
+            yield
+        finally:
+            self._keep = False
+            self._drop()
+
+    def _drop(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            with suppress(OSError, smtplib.SMTPException):
+                smtp.quit()
+            smtp.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        cfg = self.config
+        smtp: smtplib.SMTP
+        if cfg.tls is SmtpTls.IMPLICIT:
+            smtp = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=cfg.tls_context())
+        else:
+            smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+        try:
+            if cfg.tls is SmtpTls.STARTTLS:
+                # smtplib raises SMTPNotSupportedError when STARTTLS is not offered: never a silent downgrade.
+                smtp.starttls(context=cfg.tls_context())
+            if cfg.username and cfg.password:
+                smtp.login(cfg.username, cfg.password)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
 
     def compose(self, alerts: Sequence[BatchAlert]) -> EmailMessage:
         """One message listing ``alerts`` (for callers that send alerts directly)."""
@@ -105,18 +144,17 @@ class EmailNotifier:
                 "(set ACAS_SMTP_TLS to starttls or implicit)"
             )
         try:
-            smtp: smtplib.SMTP
-            if cfg.tls is SmtpTls.IMPLICIT:
-                smtp = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=cfg.tls_context())
-            else:
-                smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
-            with smtp:
-                if cfg.tls is SmtpTls.STARTTLS:
-                    # smtplib raises SMTPNotSupportedError when STARTTLS is not offered: never a silent downgrade.
-                    smtp.starttls(context=cfg.tls_context())
-                if cfg.username and cfg.password:
-                    smtp.login(cfg.username, cfg.password)
-                smtp.send_message(msg, to_addrs=list(recipients))
+            if not self._keep:
+                with self._connect() as smtp:
+                    smtp.send_message(msg, to_addrs=list(recipients))
+                return
+            if self._smtp is None:
+                self._smtp = self._connect()
+            try:
+                self._smtp.send_message(msg, to_addrs=list(recipients))
+            except BaseException:
+                self._drop()  # whatever the server's state now, the next message starts afresh
+                raise
         except smtplib.SMTPRecipientsRefused as exc:
             raise DeliveryError(_describe(exc), permanent=True) from exc
         except smtplib.SMTPResponseException as exc:

@@ -1,12 +1,14 @@
 """Rendering: Jinja2 templates to HTML, WeasyPrint HTML to PDF, rows to CSV.
 
 Money reaches templates as integer pence and is shown with the ``pounds`` filter, so a
-document can never print a float. Files are written to a temporary name and renamed
-into place, so a crash never leaves half a document where a user looks.
+document can never print a float. Files are written to a temporary name in their
+folder, synced and renamed into place (:func:`atomic_file`), so neither a crash nor a full disk
+ever leaves half a document where a user looks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
@@ -17,13 +19,14 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from acas_batch.analysis.money import format_pounds
+from acas_batch.errors import OutputError
 from acas_batch.fileperms import FILE_MODE, private_dir, private_file
 
 #: The report fonts (a Latin subset of DejaVu Sans; see ``fonts/LICENSE``).
@@ -60,13 +63,68 @@ def render_html(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
 
-def _replace_atomically(path: Path, data: bytes) -> Path:
-    private_dir(path.parent)
+@contextmanager
+def atomic_file(path: Path, mode: str = "wb", **kwargs: Any) -> Iterator[IO[Any]]:
+    """A file opened under a temporary name in ``path``'s folder and renamed into place on success.
+
+    Its data is synced before the rename and the folder after it, so once this returns the
+    file is whole on disk under its final name and survives a power cut; until then the final
+    name holds what it held before (or nothing). On any failure the temporary file is removed.
+    A disk that is full or a folder that cannot be written raises :class:`OutputError` naming
+    the file and the system's reason.
+    """
+    try:
+        private_dir(path.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder {path.parent}: {exc.strerror or exc}") from exc
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.touch(mode=FILE_MODE)
-    private_file(tmp)
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        try:
+            # created 0600: never readable by others, not even empty
+            fh = os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE), mode, **kwargs)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        with _file_errors(path), fh:
+            private_file(tmp)
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        with _file_errors(path):
+            os.replace(tmp, path)
+            _sync_folder(path.parent)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _file_errors(path: Path) -> Iterator[None]:
+    """The file system's errors while writing ``path`` (disk full, quota, I/O) as one line."""
+    try:
+        yield
+    except OutputError:
+        raise
+    except OSError as exc:
+        if exc.filename is not None and Path(exc.filename) != path.with_name(f".{path.name}.tmp{os.getpid()}"):
+            raise  # another file's error, raised by the caller's own code
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _sync_folder(folder: Path) -> None:
+    """Sync a folder's entries (a rename into it), where the system allows opening a folder."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _replace_atomically(path: Path, data: bytes) -> Path:
+    with atomic_file(path) as fh:
+        fh.write(data)
     return path
 
 
@@ -236,18 +294,11 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) 
 
 def write_csv_blocks(path: Path, header: Sequence[str], blocks: Iterable[bytes]) -> None:
     """A CSV file of ``header`` and then ``blocks``, lines already formatted (as ``db.copy_csv``
-    gives them): written to a temporary name, then renamed, as :func:`write_csv`."""
-    private_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with tmp.open("wb") as fh:
-            private_file(tmp)
-            fh.write((",".join(_csv_fields(header)) + "\r\n").encode())
-            for block in blocks:
-                fh.write(block)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    gives them): written to a temporary name, synced, then renamed, as :func:`write_csv`."""
+    with atomic_file(path) as fh:
+        fh.write((",".join(_csv_fields(header)) + "\r\n").encode())
+        for block in blocks:
+            fh.write(block)
 
 
 class CsvRows:
@@ -300,16 +351,9 @@ def _csv_fields(values: Sequence[Any]) -> list[str]:
 
 @contextmanager
 def open_csv(path: Path, header: Sequence[str]) -> Iterator[CsvRows]:
-    """A CSV file written as rows come (to a temporary name, renamed into place on success)."""
-    private_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with tmp.open("w", newline="", encoding="utf-8") as fh:
-            private_file(tmp)
-            out = CsvRows(fh)
-            out.writerows([header])
-            out.count = 0
-            yield out
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """A CSV file written as rows come (to a temporary name, synced and renamed into place on success)."""
+    with atomic_file(path, "w", newline="", encoding="utf-8") as fh:
+        out = CsvRows(fh)
+        out.writerows([header])
+        out.count = 0
+        yield out

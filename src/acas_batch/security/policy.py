@@ -73,6 +73,10 @@ class RoleDef:
 
 _READ = frozenset({Permission.JOBS_READ, Permission.EXECUTIONS_READ, Permission.LOGS_READ, Permission.ALERTS_READ})
 
+#: What the local console may do when this OS user can read the database but not write it (an
+#: auditor given read access to the SQLite file): read what the file holds anyway, change nothing.
+READER_CONSOLE: frozenset[Permission] = _READ | {Permission.AUDIT_READ}
+
 STANDARD_ROLES: dict[str, RoleDef] = {
     r.name: r
     for r in (
@@ -132,3 +136,23 @@ def check(actor: Actor, permission: Permission | str, module: str | None = None,
         what=doing,
         permission=str(permission),
     )
+
+
+def role_table() -> str:
+    """The standard roles as a Markdown table (docs/users-and-permissions.md holds it; a test keeps them equal)."""
+    roles = list(STANDARD_ROLES.values())
+    lines = [
+        "| permission | " + " | ".join(r.name for r in roles) + " |",
+        "|---|" + "---|" * len(roles),
+    ]
+    for perm in Permission:
+        cells = []
+        for r in roles:
+            if perm not in r.permissions:
+                cells.append("")
+            elif perm in SCOPED and r.modules is not None:
+                cells.append("/".join(sorted(r.modules)))
+            else:
+                cells.append("yes")
+        lines.append(f"| `{perm.value}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -47,9 +47,20 @@ def act_on_link(
             "state": alert.state.value,
             "by": who.username,
             "acknowledged_by": alert.acknowledged_by,
+            "resolved_by": alert.resolved_by,
         }
 
     return perform(
         engine, who, Permission.ALERTS_MANAGE, _ACTIONS[claim.action], ("alert", claim.alert_id), act, now=now,
         details={"link": claim.nonce, "expires_at": claim.expires_at.isoformat()},
     )  # fmt: skip
+
+
+def link_claim(settings: Settings, token: str, *, now: datetime) -> dict[str, Any]:
+    """What a link offers (its alert, action and expiry), without using it.
+
+    Raises:
+        ValidationError: malformed, forged, altered or expired.
+    """
+    claim = verify(link_key(settings), token, now=now)
+    return {"alert_id": claim.alert_id, "action": claim.action, "expires_at": claim.expires_at.isoformat()}

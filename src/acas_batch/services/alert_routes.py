@@ -10,12 +10,13 @@ import json
 import re
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from acas_batch.errors import JobNotFound, NotFound, ValidationError
-from acas_batch.models import AlertRoute, AlertSeverity, AlertSilence, BatchJob, Module
+from acas_batch.models import AlertRoute, AlertSeverity, AlertSilence, BatchAlert, BatchJob, Module
 from acas_batch.security.actor import Actor
 from acas_batch.security.policy import Permission
 from acas_batch.services.base import resolve_actor
@@ -162,6 +163,51 @@ def silence_expire(
         engine, _who(engine, actor), Permission.ALERTS_MANAGE, "alert.unsilence", ("silence", silence_id), act,
         now=now, details=lambda after: {"after": after},
     )  # fmt: skip
+
+
+def silence_alert(
+    engine: Engine,
+    alert_id: int,
+    *,
+    actor: Actor | str | None = None,
+    reason: str,
+    until: str | None = None,
+    duration: str | None = None,
+    timezone: str = "UTC",
+    now: datetime,
+) -> dict[str, Any]:
+    """Silence alerts like ``alert_id``: its rule, and its job when it has one, until ``until`` or for
+    ``duration`` (see :func:`silence_end`). An ``until`` without a zone (a browser's local date and
+    time) is read in ``timezone``, the company's.
+
+    Raises:
+        PermissionDenied: the actor may not manage alerts (asked before the alert is looked up).
+        NotFound: no such alert.
+        ValidationError: no reason, or an end that is missing, past or more than 31 days away.
+    """
+    who = _who(engine, actor)
+    if until is not None and until.strip():
+        try:
+            parsed = datetime.fromisoformat(until.strip())
+        except ValueError:
+            raise ValidationError(
+                f"until {until!r} is not a date and time such as 2026-12-08T09:00", fields={"until": "not a time"}
+            ) from None
+        until = (parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(timezone))).isoformat()
+    else:
+        until = None
+    duration = (duration or "").strip() or None
+
+    def find(session: Session) -> tuple[str, str | None]:
+        alert = session.get(BatchAlert, alert_id)
+        if alert is None:
+            raise NotFound(f"no alert has id {alert_id}")
+        job = session.scalar(select(BatchJob.name).where(BatchJob.id == alert.job_id)) if alert.job_id else None
+        return alert.rule, job
+
+    rule, job = read(engine, who, Permission.ALERTS_MANAGE, find, what=f"silence alert {alert_id}", now=now)
+    ends_at = silence_end(until, duration, now=now)
+    return silence_create(engine, actor=who, reason=reason, ends_at=ends_at, rule=rule, job=job, now=now)
 
 
 def _route_dict(r: AlertRoute) -> dict[str, Any]:

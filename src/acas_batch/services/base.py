@@ -13,6 +13,8 @@ from acas_batch.config import Settings, load_settings
 from acas_batch.db import make_engine, transaction
 from acas_batch.errors import AcasBatchError, AuthenticationRequired
 from acas_batch.security.actor import Actor
+from acas_batch.security.policy import Permission
+from acas_batch.services import door
 from acas_batch.services.identity import actor_for_username
 
 T = TypeVar("T")
@@ -86,3 +88,33 @@ class Facade:
                 return True, action(session)
         except AcasBatchError as exc:
             return self._failed(exc)
+
+    def _guarded(
+        self,
+        permission: Permission,
+        action: str,
+        target: tuple[str, object],
+        fn: Callable[[Session], T],
+        *,
+        reason: str | None = None,
+        details: Any = None,
+    ) -> tuple[bool, T | str]:
+        """Check the actor's permission, act and audit in one transaction; errors become ``(False, message)``."""
+        try:
+            return True, door.perform(
+                self.engine, self.actor, permission, action, target, fn,
+                now=self.clock.now(), reason=reason, details=details,
+            )  # fmt: skip
+        except AcasBatchError as exc:
+            return self._failed(exc)
+
+    def _reading(self, permission: Permission, what: str, fn: Callable[[Session], T]) -> tuple[bool, T | str]:
+        """Check a read permission, then read in one transaction; errors become ``(False, message)``."""
+        try:
+            return True, door.read(self.engine, self.actor, permission, fn, what=what, now=self.clock.now())
+        except AcasBatchError as exc:
+            return self._failed(exc)
+
+    def _may(self, permission: Permission, what: str) -> None:
+        """Raise PermissionDenied (audited) unless the actor holds ``permission``."""
+        door.allowed(self.engine, self.actor, permission, what=what, now=self.clock.now())

@@ -9,12 +9,14 @@ address down (a delay growing to :data:`MAX_DELAY`); nobody is ever locked out.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import string
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -27,7 +29,7 @@ from acas_batch.errors import AuthenticationRequired, Conflict, NotFound, Permis
 from acas_batch.models.audit_chain import append_audit
 from acas_batch.models.security import LoginThrottle, Role, User, UserSession
 from acas_batch.security.actor import Actor, host_name, os_user
-from acas_batch.security.policy import MODULES, STANDARD_ROLES, Permission, may
+from acas_batch.security.policy import MODULES, READER_CONSOLE, STANDARD_ROLES, Permission, may
 from acas_batch.security.roles import install_standard_roles
 from acas_batch.services.door import identity_of, perform, read
 
@@ -552,6 +554,32 @@ def create_first_admin(
         return username, secret if made else None
 
 
+#: The file in the data folder that keeps the generated first administrator's credentials (0600).
+CREDENTIALS_FILE = "admin-credentials.txt"
+
+
+def first_admin_credentials(engine: Engine, data_dir: Path, *, now: datetime) -> tuple[str, str | None, bool]:
+    """The first administrator: made with a generated password when the database has no active
+    one, that password kept (mode 0600) in ``data_dir`` so ``make run`` can show it again.
+
+    Returns the username, the password when it is known (None when the administrator was made
+    otherwise, or changed their password), and whether it was made just now.
+    """
+    path = data_dir / CREDENTIALS_FILE
+    username, made = create_first_admin(engine, now=now)
+    if made is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(f"{username}:{made}\n")
+        return username, made, True
+    if path.exists():
+        saved_user, _, saved = path.read_text().strip().partition(":")
+        if saved_user == username and saved:
+            return username, saved, False
+    return username, None, False
+
+
 # --- API tokens ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TokenView:
@@ -704,6 +732,7 @@ def list_roles(engine: Engine) -> list[dict[str, Any]]:
 
 
 __all__ = [
+    "CREDENTIALS_FILE",
     "MODULES",
     "STANDARD_ROLES",
     "Actor",
@@ -714,10 +743,12 @@ __all__ = [
     "add_user",
     "authenticate_password",
     "authenticate_token",
+    "cli_actor",
     "create_first_admin",
     "create_session",
     "create_token",
     "end_session",
+    "first_admin_credentials",
     "list_roles",
     "list_tokens",
     "list_users",
@@ -730,3 +761,66 @@ __all__ = [
     "set_user_active",
     "set_user_role",
 ]
+
+
+def database_access(database_url: str) -> int:
+    """How this OS user can reach the database directly: ``os.W_OK`` for an SQLite file (or, for
+    a new one, its folder) writable by them, or a server database whose URL they hold (its
+    credentials let them change any row anyway); ``os.R_OK`` for a file they may only read; 0."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return os.W_OK
+    path = (url.database or "").removeprefix("file:").partition("?")[0]
+    if path in {"", ":memory:"}:
+        return os.W_OK
+    target = Path(path)
+    if not target.exists():
+        return os.W_OK if os.access(target.parent or Path("."), os.W_OK) else 0
+    if os.access(target, os.W_OK):
+        return os.W_OK
+    return os.R_OK if os.access(target, os.R_OK) else 0
+
+
+def cli_actor(
+    engine: Engine,
+    database_url: str,
+    *,
+    user: str | None,
+    token: str | None,
+    ask_password: Callable[[str], str],
+    now: datetime,
+) -> Actor:
+    """Who is acting on the command line.
+
+    ``token`` (ACAS_TOKEN) signs in with an API token; ``user`` (--user / ACAS_USER) with a
+    password read by ``ask_password``; neither: the local administrator console, allowed only
+    to an OS user who can write the database directly (one who may only read the SQLite file
+    gets the reading console, :data:`READER_CONSOLE`). The OS user and host are recorded
+    either way.
+
+    Raises:
+        AuthenticationRequired: bad credentials, or no user named and the database cannot be opened.
+    """
+    if token:
+        return replace(
+            authenticate_token(engine, token, client_addr=None, face="cli", now=now),
+            os_user=os_user(),
+            host=host_name(),
+        )
+    if user:
+        password = ask_password(f"password for {user}: ")
+        return replace(
+            authenticate_password(engine, user, password, client_addr=None, face="cli", now=now),
+            os_user=os_user(),
+            host=host_name(),
+        )
+    access = database_access(database_url)
+    if access == os.R_OK:
+        return replace(Actor.console(face="cli"), role="reader", permissions=frozenset(p.value for p in READER_CONSOLE))
+    if access != os.W_OK:
+        raise AuthenticationRequired(
+            "this OS user cannot open the database: name a user with --user (or ACAS_USER) or set ACAS_TOKEN"
+        )
+    return Actor.console(face="cli")

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from acas_batch.errors import NotFound, ValidationError
 from acas_batch.jobs.catalogue import STANDARD_JOBS, CatalogueReport, JobDef, install_catalogue, list_jobs, show_job
+from acas_batch.models.audit_chain import append_audit
 from acas_batch.models.batch import BatchJob
 from acas_batch.models.enums import Module
-from acas_batch.models.security import Audit
+from acas_batch.security.policy import Permission
 from acas_batch.services.base import Facade, Outcome
 
 
@@ -39,15 +40,15 @@ class BatchJobDefinitionsService(Facade):
     """Install and read the 32 standard jobs, their dependencies and default schedules."""
 
     def _audit(self, session: Session, action: str, report: CatalogueReport, **details: Any) -> None:
-        session.add(
-            Audit(
-                occurred_at=self.clock.now(),
-                actor=self.actor.username,
-                action=action,
-                target_type="catalogue",
-                target_id=None,
-                details=report.as_dict() | details,
-            )
+        """The action's one audit row, chained, with what it created (the door then adds none)."""
+        append_audit(
+            session,
+            actor=self.actor.username,
+            action=action,
+            target_type="catalogue",
+            target_id=details.get("module"),
+            now=self.clock.now(),
+            details=report.as_dict() | details,
         )
 
     def create_standard_batch_jobs(self) -> Outcome:
@@ -67,7 +68,7 @@ class BatchJobDefinitionsService(Facade):
                 "total_jobs": len(STANDARD_JOBS),
             }
 
-        return self._call(act, write=True)
+        return self._guarded(Permission.JOBS_WRITE, "catalogue.create_jobs", ("catalogue", None), act)
 
     def create_default_schedules(self) -> Outcome:
         """Create the spec's 25 default schedules (and the held year-end schedule).
@@ -88,7 +89,7 @@ class BatchJobDefinitionsService(Facade):
                 "schedules_updated": report.schedules_updated,
             }
 
-        return self._call(act, write=True)
+        return self._guarded(Permission.SCHEDULES_WRITE, "catalogue.create_schedules", ("catalogue", None), act)
 
     def create_module_jobs(self, module: str) -> Outcome:
         """Create the standard jobs of one module (GL, SL, PL, ST, SYS) with their schedules.
@@ -111,7 +112,7 @@ class BatchJobDefinitionsService(Facade):
             self._audit(session, "catalogue.create_module_jobs", report, module=mod.value)
             return report.as_dict() | {"module": mod.value}
 
-        return self._call(act, write=True)
+        return self._guarded(Permission.JOBS_WRITE, "catalogue.create_module_jobs", ("catalogue", mod.value), act)
 
     def create_gl_jobs(self) -> Outcome:
         return self.create_module_jobs("GL")
@@ -138,7 +139,9 @@ class BatchJobDefinitionsService(Facade):
             mod = Module(module.upper()) if module else None
         except ValueError:
             return self._failed(ValidationError(f"module {module!r} is not one of GL, SL, PL, ST, SYS"))
-        return self._call(lambda s: [j.__dict__ for j in list_jobs(s, module=mod)])
+        return self._reading(
+            Permission.JOBS_READ, "list jobs", lambda s: [j.__dict__ for j in list_jobs(s, module=mod)]
+        )
 
     def get_job_definition(self, name: str) -> Outcome:
         """One installed job with its schedules and dependencies both ways."""
@@ -148,4 +151,4 @@ class BatchJobDefinitionsService(Facade):
                 raise NotFound(f"no job is named {name!r}")
             return show_job(session, name)
 
-        return self._call(act)
+        return self._reading(Permission.JOBS_READ, "read a job", act)

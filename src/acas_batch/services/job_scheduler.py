@@ -36,14 +36,17 @@ from acas_batch.batch.status import (
 from acas_batch.clock import Clock, FileClock, SystemClock
 from acas_batch.config import Settings, load_settings
 from acas_batch.db import make_engine, transaction
-from acas_batch.errors import AcasBatchError, Conflict, ValidationError
+from acas_batch.errors import AcasBatchError, ApprovalRequired, Conflict, ValidationError
 from acas_batch.models.batch import BatchExecution
 from acas_batch.models.company import Company
 from acas_batch.models.enums import DependencyCondition, DependencyKind, ExecutionState, WorkerRole
+from acas_batch.models.security import Approval
 from acas_batch.secretbox import SecretBox
 from acas_batch.security.actor import Actor
-from acas_batch.services import inputs
+from acas_batch.security.policy import CLOSE_JOBS, Permission
+from acas_batch.services import approvals, door, inputs
 from acas_batch.services.base import resolve_actor
+from acas_batch.services.guards import check_handler_change, execution_module, job_module, schedule_module
 
 if TYPE_CHECKING:
     # The scheduler, the worker and the monitor are imported where they run: a command that
@@ -100,12 +103,43 @@ class JobSchedulerService:
         self.last_error = exc
         return False, str(exc)
 
-    def _write(self, action: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[bool, T | str]:
+    def _guard(
+        self,
+        permission: Permission,
+        action: str,
+        target: tuple[str, object],
+        fn: Callable[[Session], T],
+        *,
+        module: door.ModuleOf = None,
+        reason: str | None = None,
+        extra: tuple[Permission, ...] = (),
+        details: Any = None,
+    ) -> tuple[bool, T | str]:
+        """Through the door: check the actor's permission, act and audit in one transaction."""
         try:
-            with transaction(self.engine, write=True) as s:
-                return True, action(s, *args, **kwargs)
+            return True, door.perform(
+                self.engine,
+                self.actor,
+                permission,
+                action,
+                target,
+                fn,
+                now=self.clock.now(),
+                reason=reason,
+                module=module,
+                extra=extra,
+                details=details,
+            )
         except AcasBatchError as exc:
             return self._failed(exc)
+
+    def _allowed(self, permission: Permission, what: str) -> str | None:
+        """None when the actor may; else the refusal's message (audited)."""
+        try:
+            door.allowed(self.engine, self.actor, permission, what=what, now=self.clock.now())
+        except AcasBatchError as exc:
+            return self._failed(exc)[1]
+        return None
 
     @property
     def _wait_default(self) -> int:
@@ -119,6 +153,8 @@ class JobSchedulerService:
     # --- running -----------------------------------------------------------------------
     def start_scheduler(self, workers: int | None = None) -> Outcome:
         """Start a scheduler and a worker with ``workers`` job processes in this process."""
+        if (refused := self._allowed(Permission.SCHEDULER_CONTROL, "start the scheduler")) is not None:
+            return False, refused
         from acas_batch.batch.scheduler import Scheduler
         from acas_batch.batch.worker import Worker
 
@@ -152,6 +188,9 @@ class JobSchedulerService:
         On the signal: stop claiming, let running jobs finish within the grace period,
         then interrupt them and record it (see ``Worker.shutdown``).
         """
+        door.allowed(
+            self.engine, self.actor, Permission.SCHEDULER_CONTROL, what="run the scheduler", now=self.clock.now()
+        )
         from acas_batch.batch.scheduler import Scheduler
         from acas_batch.batch.worker import Worker
 
@@ -237,6 +276,8 @@ class JobSchedulerService:
         finish = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(UTC)
         if finish <= begin:
             return self._failed(ValidationError(f"--to {end} is before --from {start}"))
+        if (refused := self._allowed(Permission.SCHEDULER_CONTROL, "simulate")) is not None:
+            return False, refused
         report = simulate(
             self.settings,
             self.engine,
@@ -253,6 +294,8 @@ class JobSchedulerService:
 
     def stop_scheduler(self, timeout: float | None = None) -> Outcome:
         """Stop claiming, let running jobs finish within the grace period, then stop."""
+        if (refused := self._allowed(Permission.SCHEDULER_CONTROL, "stop the scheduler")) is not None:
+            return False, refused
         if self._scheduler is None or self._worker is None:
             return False, "the scheduler is not running in this process"
         self._scheduler.request_stop()
@@ -272,7 +315,11 @@ class JobSchedulerService:
         business_date: object | None = None,
         force_reason: str | None = None,
     ) -> Outcome:
-        """Create an execution of ``name`` now: ``(True, execution_id)`` or ``(False, error)``."""
+        """Create an execution of ``name`` now: ``(True, execution_id)`` or ``(False, error)``.
+
+        Needs ``jobs:run`` for the job's module (and ``periods:close`` for a close,
+        ``executions:force`` to force work that succeeded already).
+        """
         try:
             params = inputs.check_params(params)
             raw_date = params.pop("business_date", business_date)
@@ -285,20 +332,31 @@ class JobSchedulerService:
             return self._failed(exc)
         now = self.clock.now()
 
-        def checked_enqueue(session: Session, *args: Any, **kwargs: Any) -> BatchExecution:
+        def checked_enqueue(session: Session) -> BatchExecution:
             inputs.check_business_date(session, when)
-            return operations.enqueue(session, *args, **kwargs)
+            return operations.enqueue(
+                session,
+                name,
+                params,
+                now=now,
+                business_date=when,
+                actor=self.actor.username,
+                force_reason=force_reason,
+                wait_default_seconds=self._wait_default,
+                seal=lambda clear: SecretBox.for_settings(self.settings).seal(clear),
+            )
 
-        ok, row = self._write(
+        extra: tuple[Permission, ...] = (Permission.PERIODS_CLOSE,) if name.upper() in CLOSE_JOBS else ()
+        if force_reason:
+            extra += (Permission.EXECUTIONS_FORCE,)
+        ok, row = self._guard(
+            Permission.JOBS_RUN,
+            "job.run",
+            ("job", name),
             checked_enqueue,
-            name,
-            params,
-            now=now,
-            business_date=when,
-            actor=self.actor.username,
-            force_reason=force_reason,
-            wait_default_seconds=self._wait_default,
-            seal=lambda clear: SecretBox.for_settings(self.settings).seal(clear),
+            module=job_module(name),
+            extra=extra,
+            details=lambda r: {"execution_id": r.id, "business_date": when.isoformat(), "params": dict(params)},
         )
         if not ok or isinstance(row, str):
             return False, row
@@ -319,6 +377,7 @@ class JobSchedulerService:
         ``on_poll`` is told at every look what is awaited (:meth:`_waiting`), for a face
         that shows it.
         """
+        door.check_read(self.actor, Permission.EXECUTIONS_READ, what="wait for an execution")
         began = time.monotonic()
         deadline = None if timeout is None else time.monotonic() + timeout
         started_here = False
@@ -394,65 +453,120 @@ class JobSchedulerService:
             thread.start()
 
     def get_scheduler_dashboard(self) -> dict[str, Any]:
-        """Counts by state, running executions with progress, next runs, recent failures, processes."""
-        with transaction(self.engine) as s:
-            stale = timedelta(seconds=max(3 * self.settings.lease_seconds, 30))
-            return dashboard(s, now=self.clock.now(), stale_after=stale)
+        """Counts by state, running executions with progress, next runs, recent failures, processes.
+
+        Raises:
+            PermissionDenied: the actor may not read executions.
+        """
+        stale = timedelta(seconds=max(3 * self.settings.lease_seconds, 30))
+        return door.read(
+            self.engine,
+            self.actor,
+            Permission.EXECUTIONS_READ,
+            lambda s: dashboard(s, now=self.clock.now(), stale_after=stale),
+            what="read the dashboard",
+            now=self.clock.now(),
+        )
 
     # --- executions ----------------------------------------------------------------------
-    def list_executions(self, *, state: str | None = None, job: str | None = None, limit: int = 50) -> Outcome:
+    def _read(self, permission: Permission, what: str, fn: Callable[[Session], T]) -> tuple[bool, T | str]:
         try:
-            with transaction(self.engine) as s:
-                return True, list_executions(s, state=state, job=job, limit=limit)
+            return True, door.read(self.engine, self.actor, permission, fn, what=what, now=self.clock.now())
         except AcasBatchError as exc:
             return self._failed(exc)
+
+    def list_executions(self, *, state: str | None = None, job: str | None = None, limit: int = 50) -> Outcome:
+        return self._read(
+            Permission.EXECUTIONS_READ,
+            "list executions",
+            lambda s: list_executions(s, state=state, job=job, limit=limit),
+        )
 
     def get_execution(self, execution_id: int) -> Outcome:
         try:
             inputs.check_id("execution id", execution_id)
-            with transaction(self.engine) as s:
-                return True, execution_detail(s, execution_id)
         except AcasBatchError as exc:
             return self._failed(exc)
+        return self._read(Permission.EXECUTIONS_READ, "read an execution", lambda s: execution_detail(s, execution_id))
 
-    def _act(self, action: Callable[..., Any], execution_id: int, **kwargs: Any) -> Outcome:
+    def _act(
+        self,
+        action: Callable[..., Any],
+        name: str,
+        execution_id: int,
+        permission: Permission = Permission.EXECUTIONS_CONTROL,
+        **kwargs: Any,
+    ) -> Outcome:
         try:
             inputs.check_id("execution id", execution_id)
             required = action is operations.mark_succeeded or bool(kwargs.get("force"))
             kwargs["reason"] = inputs.check_reason(kwargs.get("reason"), required=required)
         except AcasBatchError as exc:
             return self._failed(exc)
-        ok, row = self._write(action, execution_id, actor=self.actor.username, now=self.clock.now(), **kwargs)
+        reason = kwargs.get("reason")
+        now = self.clock.now()
+
+        def act(s: Session) -> Any:
+            if approvals.required(self.settings, self.actor, name, approvals.job_of_execution(s, execution_id)):
+                return approvals.request(
+                    s, self.actor, name, ("execution", execution_id), params={}, reason=reason, now=now
+                )
+            return action(s, execution_id, actor=self.actor.username, now=now, **kwargs)
+
+        ok, row = self._guard(
+            permission, name, ("execution", execution_id), act, module=execution_module(execution_id), reason=reason
+        )
         if not ok:
             return False, row
+        if isinstance(row, Approval):
+            message = (
+                f"{name} of execution {execution_id} needs a second user's approval: request {row.id} recorded "
+                f"(acas-batch approvals approve {row.id})"
+            )
+            self.last_error = ApprovalRequired(message, approval_id=row.id)
+            return False, message
         return True, {"id": row.id, "state": row.state.value}  # type: ignore[union-attr]
 
     def hold_execution(self, execution_id: int, reason: str | None = None) -> Outcome:
-        return self._act(operations.hold, execution_id, reason=reason)
+        return self._act(operations.hold, "execution.hold", execution_id, reason=reason)
 
     def release_execution(self, execution_id: int, reason: str | None = None) -> Outcome:
-        return self._act(operations.release, execution_id, reason=reason)
+        return self._act(operations.release, "execution.release", execution_id, reason=reason)
 
     def cancel_execution(self, execution_id: int, reason: str | None = None) -> Outcome:
-        return self._act(operations.cancel, execution_id, reason=reason)
+        return self._act(operations.cancel, "execution.cancel", execution_id, reason=reason)
 
     def rerun_execution(self, execution_id: int, reason: str | None = None, *, force: bool = False) -> Outcome:
         return self._act(
-            operations.rerun, execution_id, reason=reason, force=force, wait_default_seconds=self._wait_default
+            operations.rerun,
+            "execution.force_rerun" if force else "execution.rerun",
+            execution_id,
+            Permission.EXECUTIONS_FORCE if force else Permission.EXECUTIONS_CONTROL,
+            reason=reason,
+            force=force,
+            wait_default_seconds=self._wait_default,
         )
 
     def mark_succeeded(self, execution_id: int, reason: str) -> Outcome:
         return self._act(
-            operations.mark_succeeded, execution_id, reason=reason, wait_default_seconds=self._wait_default
+            operations.mark_succeeded,
+            "execution.mark_succeeded",
+            execution_id,
+            Permission.EXECUTIONS_FORCE,
+            reason=reason,
+            wait_default_seconds=self._wait_default,
         )
 
     def get_dependency_impact(self, execution_id: int) -> Outcome:
         try:
             inputs.check_id("execution id", execution_id)
-            with transaction(self.engine) as s:
-                return True, dependency_impact(s, get_execution(s, execution_id)).as_dict()
         except AcasBatchError as exc:
             return self._failed(exc)
+        return self._read(
+            Permission.EXECUTIONS_READ,
+            "read a dependency impact",
+            lambda s: dependency_impact(s, get_execution(s, execution_id)).as_dict(),
+        )
 
     # --- jobs ----------------------------------------------------------------------------
     def create_job(self, name: str, module: str, handler: str | None = None, **values: Any) -> Outcome:
@@ -462,55 +576,87 @@ class JobSchedulerService:
                 inputs.check_params(values["default_params"])
         except AcasBatchError as exc:
             return self._failed(exc)
-        ok, job = self._write(
-            definitions.create_job,
-            name,
-            now=self.clock.now(),
-            module=module,
-            handler=handler,
-            actor=self.actor.username,
-            **values,
+        ok, job = self._guard(
+            Permission.JOBS_WRITE,
+            "job.create",
+            ("job", name),
+            lambda s: definitions.create_job(
+                s, name, now=self.clock.now(), module=module, handler=handler, actor=self.actor.username, **values
+            ),
+            module=str(module).upper(),
         )
         return (True, job.id) if ok and not isinstance(job, str) else (False, job)
 
     def update_job(self, name: str, **values: Any) -> Outcome:
-        ok, job = self._write(definitions.update_job, name, now=self.clock.now(), actor=self.actor.username, **values)
+        """Change a job's settings. Its code (``handler``) stays: pointing a job at other code is
+        refused, except for an administrator choosing registered code of the same module."""
+
+        def act(s: Session) -> Any:
+            if "handler" in values:
+                check_handler_change(s, self.actor, name, str(values["handler"]))
+            return definitions.update_job(s, name, now=self.clock.now(), actor=self.actor.username, **values)
+
+        ok, job = self._guard(Permission.JOBS_WRITE, "job.update", ("job", name), act, module=job_module(name))
+        return (True, job.id) if ok and not isinstance(job, str) else (False, job)
+
+    def _enable(self, name: str, enabled: bool) -> Outcome:
+        ok, job = self._guard(
+            Permission.JOBS_WRITE,
+            "job.enable" if enabled else "job.disable",
+            ("job", name),
+            lambda s: definitions.set_job_enabled(s, name, enabled, now=self.clock.now(), actor=self.actor.username),
+            module=job_module(name),
+        )
         return (True, job.id) if ok and not isinstance(job, str) else (False, job)
 
     def enable_job(self, name: str) -> Outcome:
-        ok, job = self._write(definitions.set_job_enabled, name, True, now=self.clock.now(), actor=self.actor.username)
-        return (True, job.id) if ok and not isinstance(job, str) else (False, job)
+        return self._enable(name, True)
 
     def disable_job(self, name: str) -> Outcome:
-        ok, job = self._write(definitions.set_job_enabled, name, False, now=self.clock.now(), actor=self.actor.username)
-        return (True, job.id) if ok and not isinstance(job, str) else (False, job)
+        return self._enable(name, False)
 
     # --- schedules -------------------------------------------------------------------------
-    def create_schedule(self, job_name: str, kind: str, rule: dict[str, Any], **values: Any) -> Outcome:
-        ok, row = self._write(
-            definitions.create_schedule,
-            job_name,
-            now=self.clock.now(),
-            kind=kind,
-            rule=rule,
-            actor=self.actor.username,
-            **values,
+    def create_schedule(
+        self, job_name: str, kind: str, rule: dict[str, Any], *, reason: str | None = None, **values: Any
+    ) -> Outcome:
+        ok, row = self._guard(
+            Permission.SCHEDULES_WRITE,
+            "schedule.create",
+            ("job", job_name),
+            lambda s: definitions.create_schedule(
+                s, job_name, now=self.clock.now(), kind=kind, rule=rule, actor=self.actor.username, **values
+            ),
+            module=job_module(job_name),
+            reason=reason or "schedule created through the Python API",
         )
         return (True, row.id) if ok and not isinstance(row, str) else (False, row)
 
-    def update_schedule(self, schedule_id: int, **values: Any) -> Outcome:
-        ok, row = self._write(
-            definitions.update_schedule, schedule_id, now=self.clock.now(), actor=self.actor.username, **values
+    def update_schedule(self, schedule_id: int, *, reason: str | None = None, **values: Any) -> Outcome:
+        ok, row = self._guard(
+            Permission.SCHEDULES_WRITE,
+            "schedule.update",
+            ("schedule", schedule_id),
+            lambda s: definitions.update_schedule(
+                s, schedule_id, now=self.clock.now(), actor=self.actor.username, **values
+            ),
+            module=schedule_module(schedule_id),
+            reason=reason or "schedule changed through the Python API",
         )
         return (True, row.id) if ok and not isinstance(row, str) else (False, row)
 
-    def delete_schedule(self, schedule_id: int) -> Outcome:
-        ok, err = self._write(definitions.delete_schedule, schedule_id, now=self.clock.now(), actor=self.actor.username)
+    def delete_schedule(self, schedule_id: int, *, reason: str | None = None) -> Outcome:
+        ok, err = self._guard(
+            Permission.SCHEDULES_WRITE,
+            "schedule.delete",
+            ("schedule", schedule_id),
+            lambda s: definitions.delete_schedule(s, schedule_id, now=self.clock.now(), actor=self.actor.username),
+            module=schedule_module(schedule_id),
+            reason=reason or "schedule deleted through the Python API",
+        )
         return (True, schedule_id) if ok else (False, err)
 
     def list_schedules(self) -> Outcome:
-        with transaction(self.engine) as s:
-            return True, schedule_list(s)
+        return self._read(Permission.JOBS_READ, "list schedules", schedule_list)
 
     # --- dependencies ------------------------------------------------------------------------
     def add_dependency(
@@ -522,7 +668,7 @@ class JobSchedulerService:
         condition: str = DependencyCondition.SUCCESS.value,
         lookback_days: int = 0,
     ) -> Outcome:
-        def act(s: Any) -> int:
+        def act(s: Session) -> int:
             edge = add_dependency(
                 s,
                 job_by_name(s, job_name),
@@ -534,14 +680,24 @@ class JobSchedulerService:
             )
             return edge.id
 
-        ok, edge_id = self._write(act)
-        return ok, edge_id
+        return self._guard(
+            Permission.JOBS_WRITE,
+            "dependency.add",
+            ("job", job_name),
+            act,
+            module=job_module(job_name),
+            details={"depends_on": depends_on, "kind": kind, "condition": condition, "lookback_days": lookback_days},
+        )
 
     def remove_dependency(self, job_name: str, depends_on: str, *, kind: str = DependencyKind.WAIT.value) -> Outcome:
-        ok, removed = self._write(
-            lambda s: remove_dependency(s, job_by_name(s, job_name), job_by_name(s, depends_on), DependencyKind(kind))
+        return self._guard(
+            Permission.JOBS_WRITE,
+            "dependency.remove",
+            ("job", job_name),
+            lambda s: remove_dependency(s, job_by_name(s, job_name), job_by_name(s, depends_on), DependencyKind(kind)),
+            module=job_module(job_name),
+            details={"depends_on": depends_on, "kind": kind},
         )
-        return ok, removed
 
 
 #: Exit status of ``acas-batch run --wait`` per final state (0 only for a success).

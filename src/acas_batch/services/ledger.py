@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from acas_batch.batch.definitions import update_schedule
 from acas_batch.batch.executions import audit
@@ -19,6 +20,9 @@ from acas_batch.ledger.money import format_pence
 from acas_batch.ledger.vat_returns import Settlement, VatReturnView, direction, record_vat_settlement, vat_returns
 from acas_batch.models import BatchJob, BatchSchedule
 from acas_batch.models.enums import ScheduleKind
+from acas_batch.security.actor import Actor
+from acas_batch.security.policy import Permission
+from acas_batch.services.door import perform
 
 __all__ = [
     "CompanyVat",
@@ -45,7 +49,7 @@ def settle_vat(
     *,
     on: date,
     now: datetime,
-    actor: str,
+    actor: Actor,
     bank_code: str | None = None,
     journal_id: int | None = None,
 ) -> Settlement:
@@ -55,11 +59,12 @@ def settle_vat(
     Raises:
         UnknownDocument, VatSettlementRefused, ValidationError: nothing is written.
     """
-    with transaction(engine, write=True) as session:
+
+    def act(session: Session) -> Settlement:
         done = record_vat_settlement(session, period_key, on=on, bank_code=bank_code, journal_id=journal_id)
         audit(
             session,
-            actor=actor,
+            actor=actor.username,
             action="vat.settle",
             target_type="vat_return",
             target_id=done.return_id,
@@ -67,6 +72,8 @@ def settle_vat(
             details=done.as_dict(),
         )
         return done
+
+    return perform(engine, actor, Permission.LEDGER_POST, "vat.settle", ("vat_return", period_key), act, now=now)
 
 
 def read_company_vat(engine: Engine) -> CompanyVat:
@@ -80,7 +87,7 @@ def read_company_vat(engine: Engine) -> CompanyVat:
 
 
 def change_company_vat(
-    engine: Engine, *, now: datetime, actor: str, stagger: int | None = None, scheme: str | None = None
+    engine: Engine, *, now: datetime, actor: Actor, stagger: int | None = None, scheme: str | None = None
 ) -> tuple[CompanyVat, list[int]]:
     """Change the VAT scheme and/or stagger; returns the settings and the ids of the schedules moved.
 
@@ -92,7 +99,8 @@ def change_company_vat(
         ValidationError: a stagger other than 1, 2 or 3 or an unknown scheme; nothing changes.
         NotFound: the database holds no company.
     """
-    with transaction(engine, write=True) as session:
+
+    def act(session: Session) -> tuple[CompanyVat, list[int]]:
         before = company_vat(session)
         after = set_company_vat(session, stagger=stagger, scheme=scheme)
         moved: list[int] = []
@@ -106,11 +114,11 @@ def change_company_vat(
             for schedule in schedules:
                 if int(dict(schedule.rule).get("fy_start_month", 1)) != stagger:
                     rule = dict(schedule.rule) | {"fy_start_month": stagger}
-                    update_schedule(session, schedule.id, now=now, actor=actor, rule=rule)
+                    update_schedule(session, schedule.id, now=now, actor=actor.username, rule=rule)
                     moved.append(schedule.id)
         audit(
             session,
-            actor=actor,
+            actor=actor.username,
             action="company.vat",
             target_type="company",
             target_id=company_id(session),
@@ -118,3 +126,5 @@ def change_company_vat(
             details={"before": before.as_dict(), "after": after.as_dict(), "schedules_moved": moved},
         )
         return after, moved
+
+    return perform(engine, actor, Permission.SETTINGS_WRITE, "company.vat", ("company", None), act, now=now)

@@ -17,6 +17,8 @@ from acas_batch.logs import ExportFormat, LogEntry, LogPattern, detect_patterns,
 from acas_batch.logs.query import LogPage, query_page
 from acas_batch.logs.reliability import reliability_scores
 from acas_batch.masking import mask_any, mask_text
+from acas_batch.security.policy import Permission
+from acas_batch.services import door
 from acas_batch.services.base import Facade, Outcome
 from acas_batch.system.housekeeping import log_cutoffs, purge_log_chunks
 
@@ -91,6 +93,7 @@ class BatchLogViewerService(Facade):
         1,000 lines past the page (``total_capped`` then true)."""
         try:
             flt = parse_filter(filters)
+            self._may(Permission.LOGS_READ, "read logs")
             page = self._run(lambda s: query_page(s, flt))
         except AcasBatchError as exc:
             self.last_error = exc
@@ -121,9 +124,14 @@ class BatchLogViewerService(Facade):
         dest = Path(raw["output_dir"]) if raw.get("output_dir") else self.settings.data_dir / "exports"
         now = self.clock.now()
         try:
-            path, _count = self._run(lambda s: export_logs(s, flt, fmt, dest, now))
+            self._may(Permission.LOGS_EXPORT, "export logs")
+            path, count = self._run(lambda s: export_logs(s, flt, fmt, dest, now))
         except AcasBatchError as exc:
             return self._failed(exc)
+        door.record(
+            self.engine, self.actor, "logs.export", ("file", path.name), now=now,
+            details={"filters": {k: str(v) for k, v in raw.items()}, "lines": count, "format": fmt.value},
+        )  # fmt: skip
         return True, str(path)
 
     def analyze_log_patterns(self, filters: Mapping[str, Any] | None = None, min_count: int = 2) -> Outcome:
@@ -132,14 +140,22 @@ class BatchLogViewerService(Facade):
             flt = parse_filter(filters)
         except AcasBatchError as exc:
             return self._failed(exc)
-        return self._call(lambda s: [p.as_dict() for p in detect_patterns(s, flt, min_count=min_count)])
+        return self._reading(
+            Permission.LOGS_READ,
+            "analyse logs",
+            lambda s: [p.as_dict() for p in detect_patterns(s, flt, min_count=min_count)],
+        )
 
     def get_reliability_scores(self, days: int = 30) -> Outcome:
         """Per job over the last ``days``: runs, outcomes, first-attempt success and a 0-100 score."""
         if days < 1:
             return self._failed(ValidationError(f"days {days} must be at least 1"))
         now = self.clock.now()
-        return self._call(lambda s: [r.as_dict() for r in reliability_scores(s, since=now - timedelta(days=days))])
+        return self._reading(
+            Permission.EXECUTIONS_READ,
+            "read reliability scores",
+            lambda s: [r.as_dict() for r in reliability_scores(s, since=now - timedelta(days=days))],
+        )
 
     def cleanup_logs(self, retention_days: Mapping[str, int] | None = None) -> Outcome:
         """Delete log lines past their level's retention (defaults: debug 7, info 30, warning 90,
@@ -153,7 +169,12 @@ class BatchLogViewerService(Facade):
             days[group.lower()] = int(value)
         now = self.clock.now()
         try:
+            self._may(Permission.LOGS_MANAGE, "clean up logs")
             purge = purge_log_chunks(self.engine, cutoffs=log_cutoffs(now, days))
         except AcasBatchError as exc:
             return self._failed(exc)
+        door.record(
+            self.engine, self.actor, "logs.cleanup", ("logs", None), now=now,
+            details={"retention_days": days, "deleted": purge.deleted},
+        )  # fmt: skip
         return True, {"deleted": purge.deleted, "total": purge.total, "chunks": purge.chunks}

@@ -10,7 +10,6 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from acas_batch.config import Settings
-from acas_batch.db import transaction
 from acas_batch.errors import AcasBatchError, ValidationError
 from acas_batch.masking import mask_text
 from acas_batch.models import AlertSeverity, AlertState, BatchAlert
@@ -22,7 +21,10 @@ from acas_batch.monitoring import (
     policy_for,
     resolve_alert,
 )
+from acas_batch.security.actor import Actor
+from acas_batch.security.policy import Permission
 from acas_batch.services.base import Facade, Outcome
+from acas_batch.services.door import allowed, perform, read
 from acas_batch.system import health
 from acas_batch.system.performance import window_stats
 
@@ -53,39 +55,67 @@ def _alert_dict(a: BatchAlert) -> dict[str, Any]:
         "escalation_step": a.escalation_step,
         "next_escalation_at": a.next_escalation_at.isoformat() if a.next_escalation_at else None,
         "acknowledged_by": a.acknowledged_by,
+        "resolved_by": a.resolved_by,
         "execution_id": a.execution_id,
     }
 
 
-def active_alerts(engine: Engine) -> list[dict[str, Any]]:
-    """Open and acknowledged alerts, newest first, messages masked."""
-    with transaction(engine) as session:
-        return [_alert_dict(a) for a in open_alerts(session)]
+def active_alerts(engine: Engine, actor: Actor, *, now: datetime) -> list[dict[str, Any]]:
+    """Open and acknowledged alerts, newest first, messages masked.
+
+    Raises:
+        PermissionDenied: the actor may not read alerts.
+    """
+    return read(
+        engine, actor, Permission.ALERTS_READ, lambda s: [_alert_dict(a) for a in open_alerts(s)],
+        what="read alerts", now=now,
+    )  # fmt: skip
 
 
-def acknowledge(engine: Engine, alert_id: int, *, actor: str, now: datetime) -> dict[str, Any]:
+def acknowledge(engine: Engine, alert_id: int, *, actor: Actor, now: datetime) -> dict[str, Any]:
     """Acknowledge an open alert: someone is on it.
 
     Raises:
+        PermissionDenied: the actor may not manage alerts.
         NotFound: no such alert.
     """
-    with transaction(engine, write=True) as session:
-        return _alert_dict(acknowledge_alert(session, alert_id, actor, now))
+    return perform(
+        engine,
+        actor,
+        Permission.ALERTS_MANAGE,
+        "alert.acknowledge",
+        ("alert", alert_id),
+        lambda s: _alert_dict(acknowledge_alert(s, alert_id, actor.username, now)),
+        now=now,
+    )
 
 
-def resolve(engine: Engine, alert_id: int, *, now: datetime) -> dict[str, Any]:
-    """Mark an alert resolved: its cause is gone.
+def resolve(engine: Engine, alert_id: int, *, actor: Actor, now: datetime) -> dict[str, Any]:
+    """Mark an alert resolved: its cause is gone (the acting user kept on it as who resolved it).
 
     Raises:
+        PermissionDenied: the actor may not manage alerts.
         NotFound: no such alert.
     """
-    with transaction(engine, write=True) as session:
-        return _alert_dict(resolve_alert(session, alert_id, now))
+    return perform(
+        engine,
+        actor,
+        Permission.ALERTS_MANAGE,
+        "alert.resolve",
+        ("alert", alert_id),
+        lambda s: _alert_dict(resolve_alert(s, alert_id, now, by=actor.username)),
+        now=now,
+    )
 
 
-def monitor_now(engine: Engine, settings: Settings, *, send: bool, now: datetime) -> dict[str, Any]:
+def monitor_now(engine: Engine, settings: Settings, *, actor: Actor, send: bool, now: datetime) -> dict[str, Any]:
     """One monitoring pass now: failures, slow runs, late or missed schedules; alerts raised, queued
-    in the outbox and delivered (a mail server that is down leaves them queued)."""
+    in the outbox and delivered (a mail server that is down leaves them queued).
+
+    Raises:
+        PermissionDenied: the actor may not manage alerts.
+    """
+    allowed(engine, actor, Permission.ALERTS_MANAGE, what="run a monitoring pass", now=now)
     return monitor_pass(engine, settings, now=now, send=send).as_dict()
 
 
@@ -109,6 +139,7 @@ class BatchMonitoringService(Facade):
         )
         now = self.clock.now()
         try:
+            self._may(Permission.ALERTS_MANAGE, "run a monitoring pass")
             report = monitor_pass(self.engine, self.settings, now=now, options=opts).as_dict()
         except AcasBatchError as exc:
             self.last_error = exc
@@ -152,7 +183,7 @@ class BatchMonitoringService(Facade):
                 ],
             }
 
-        return self._call(act, write=True)
+        return self._guarded(Permission.ALERTS_MANAGE, "system.check_resources", ("system", None), act)
 
     def get_alerts(self, filters: Mapping[str, Any] | None = None) -> Outcome:
         """Alerts, newest first; ``state`` (open, acknowledged, resolved, or all) and ``severity`` filter."""
@@ -178,15 +209,25 @@ class BatchMonitoringService(Facade):
             rows = session.scalars(stmt.order_by(BatchAlert.last_raised_at.desc(), BatchAlert.id.desc()).limit(limit))
             return [_alert_dict(a) for a in rows]
 
-        return self._call(act)
+        return self._reading(Permission.ALERTS_READ, "read alerts", act)
 
     def acknowledge_alert(self, alert_id: int) -> Outcome:
         now = self.clock.now()
-        return self._call(lambda s: _alert_dict(acknowledge_alert(s, alert_id, self.actor.username, now)), write=True)
+        return self._guarded(
+            Permission.ALERTS_MANAGE,
+            "alert.acknowledge",
+            ("alert", alert_id),
+            lambda s: _alert_dict(acknowledge_alert(s, alert_id, self.actor.username, now)),
+        )
 
     def resolve_alert(self, alert_id: int) -> Outcome:
         now = self.clock.now()
-        return self._call(lambda s: _alert_dict(resolve_alert(s, alert_id, now)), write=True)
+        return self._guarded(
+            Permission.ALERTS_MANAGE,
+            "alert.resolve",
+            ("alert", alert_id),
+            lambda s: _alert_dict(resolve_alert(s, alert_id, now, by=self.actor.username)),
+        )
 
     def get_performance_metrics(self, days: int = 30) -> Outcome:
         """Per job over the last ``days``: runs, success rate, duration p50/p95/max."""
@@ -209,4 +250,4 @@ class BatchMonitoringService(Facade):
                 for name, st in sorted(stats.items())
             }
 
-        return self._call(act)
+        return self._reading(Permission.ALERTS_READ, "read performance figures", act)

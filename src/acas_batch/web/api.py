@@ -18,8 +18,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from acas_batch import __version__
 from acas_batch.errors import AcasBatchError, ValidationError
+from acas_batch.services.alert_routes import silence_alert, silence_expire, silences_list
 from acas_batch.services.catalogue import job_list
 from acas_batch.services.editing import edit_job, edit_schedule, job_version, schedule_version
+from acas_batch.services.identity import list_tokens, revoke_token
 from acas_batch.services.log_stream import MEDIA_TYPES, export_format, stream_logs
 from acas_batch.services.log_viewer import view_logs
 from acas_batch.services.monitoring_alerts import acknowledge, resolve
@@ -449,14 +451,54 @@ def alerts(request: Request, actor: ActorDep) -> list[dict[str, Any]]:
 def alert_acknowledge(request: Request, actor: ActorDep, alert_id: SmallId, body: Reason) -> dict[str, Any]:
     require(request, actor, "alerts:manage")
     web = context(request)
-    return acknowledge(web.engine, alert_id, actor=actor.username, now=web.now)
+    return acknowledge(web.engine, alert_id, actor=actor, now=web.now)
+
+
+class SilenceRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000)
+    until: datetime | None = Field(default=None, description="When the silence ends (with a zone; at most 31 days on).")
+    for_: str | None = Field(
+        default=None, alias="for", pattern=r"^\s*\d{1,6}\s*[mhd]\s*$", description="Or how long: 90m, 4h, 2d."
+    )
+
+
+@router.post("/alerts/{alert_id}/silence", tags=["alerts"], status_code=201)
+def alert_silence(request: Request, actor: ActorDep, alert_id: SmallId, body: SilenceRequest) -> dict[str, Any]:
+    """Silence alerts like this one (its rule, and its job if it has one) with a reason, ``until`` a time
+    or ``for`` a while: they are recorded but not sent until it ends."""
+    web = context(request)
+    return silence_alert(
+        web.engine,
+        alert_id,
+        actor=actor,
+        reason=body.reason,
+        until=body.until.isoformat() if body.until else None,
+        duration=body.for_,
+        timezone=web.settings.timezone,
+        now=web.now,
+    )
+
+
+@router.get("/silences", tags=["alerts"])
+def silences(request: Request, actor: ActorDep, include_ended: bool = False) -> list[dict[str, Any]]:
+    """Active silences, soonest end first (``include_ended``: ended and expired ones too, newest first)."""
+    web = context(request)
+    return silences_list(web.engine, actor=actor, include_ended=include_ended, now=web.now)
+
+
+@router.post("/silences/{silence_id}/expire", tags=["alerts"])
+def silence_end_now(request: Request, actor: ActorDep, silence_id: SmallId) -> dict[str, Any]:
+    """End a silence now: what it held back and is still open is told at the next monitoring pass."""
+    web = context(request)
+    return silence_expire(web.engine, silence_id, actor=actor, now=web.now)
 
 
 @router.post("/alerts/{alert_id}/resolve", tags=["alerts"])
 def alert_resolve(request: Request, actor: ActorDep, alert_id: SmallId, body: Reason) -> dict[str, Any]:
     require(request, actor, "alerts:manage")
     web = context(request)
-    return resolve(web.engine, alert_id, now=web.now)
+    return resolve(web.engine, alert_id, actor=actor, now=web.now)
 
 
 # --- logs and audit -------------------------------------------------------------------------
@@ -557,6 +599,57 @@ def add_token(request: Request, actor: ActorDep, username: str, body: NewToken) 
     return {"token": web.identities.create_token(username, body.name, actor=actor), "name": body.name}
 
 
+class Token(BaseModel):
+    """An API token as kept: never its secret."""
+
+    id: int
+    username: str
+    name: str | None
+    prefix: str | None
+    role: str | None
+    created_at: str
+    expires_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+@router.get("/tokens", tags=["users"], response_model=list[Token])
+def tokens(request: Request, actor: ActorDep) -> list[dict[str, Any]]:
+    """The caller's API tokens, or everyone's for an administrator (``users:manage``)."""
+    web = context(request)
+    return [t.as_dict() for t in list_tokens(web.engine, actor, now=web.now)]
+
+
+@router.post("/tokens/{token_id}/revoke", tags=["users"], response_model=Token)
+def revoke(request: Request, actor: ActorDep, token_id: SmallId) -> dict[str, Any]:
+    """Revoke an API token at once: one's own, or anyone's for an administrator. Revoking twice is harmless."""
+    web = context(request)
+    return revoke_token(web.engine, actor, token_id, now=web.now).as_dict()
+
+
+#: The API's one security scheme: the token an administrator makes, sent as a bearer token.
+BEARER = {
+    "bearerToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token (`acas_...`) made on the Users page or with `POST /users/{username}/tokens`.",
+    }
+}
+#: The operations any caller may use without a token.
+PUBLIC = ("/health", "/problems", "/openapi.json", "/docs")
+
+
+def _with_security(document: dict[str, Any]) -> dict[str, Any]:
+    """Declare the bearer scheme and require it everywhere but the public operations."""
+    document.setdefault("components", {})["securitySchemes"] = BEARER
+    document["security"] = [{"bearerToken": []}]
+    for path, operations in document.get("paths", {}).items():
+        if path in PUBLIC:
+            for operation in operations.values():
+                operation["security"] = []
+    return document
+
+
 def create_api() -> FastAPI:
     """The API as its own application, mounted at ``/api/v1`` (so its document is ``/api/v1/openapi.json``)."""
     api = FastAPI(
@@ -582,4 +675,12 @@ def create_api() -> FastAPI:
         return http_problem(exc.status_code, str(exc.detail), str(request.url.path))
 
     api.include_router(router)
+    plain_openapi = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            api.openapi_schema = _with_security(plain_openapi())
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
     return api

@@ -136,26 +136,12 @@ def csrf_of(session_token: str) -> str:
 
 
 def first_admin(identities: Identities, data_dir: Path) -> tuple[str, str | None]:
-    """The first administrator's credentials for the start-up banner.
-
-    When the database has no active administrator, one is made with a generated password,
-    which is kept (mode 0600) in the data folder so ``make run`` can print it again. Returns
-    the username and the password when it is known (None when the administrator was made
-    elsewhere, e.g. by ``init`` asking for a password).
-    """
-    path = data_dir / "admin-credentials.txt"
-    username, made = identity.create_first_admin(identities.engine, now=identities.clock.now())
-    if made is not None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.chmod(0o600)
-        path.write_text(f"{username}:{made}\n")
-        return username, made
-    if path.exists():
-        saved_user, _, saved = path.read_text().strip().partition(":")
-        if saved_user == username and saved:
-            return username, saved
-    return username, None
+    """The first administrator's credentials for the start-up banner (see
+    ``identity.first_admin_credentials``): the password when it is known, else None."""
+    username, password, _made = identity.first_admin_credentials(
+        identities.engine, data_dir, now=identities.clock.now()
+    )
+    return username, password
 
 
 def new_signin_token() -> str:

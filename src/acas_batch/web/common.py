@@ -42,6 +42,7 @@ class WebContext:
         env = self.templates.env
         zone = self.settings.timezone
         env.filters["local"] = lambda v, seconds=True: times.local_time(v, zone, seconds=seconds)
+        env.filters["local_iso"] = lambda v: times.local_iso(v, zone)
         env.filters["duration"] = times.duration
         env.filters["iso"] = times.iso_utc
         env.filters["readable_result"] = readable.readable_result

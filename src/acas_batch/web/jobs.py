@@ -11,8 +11,8 @@ from acas_batch.errors import AcasBatchError, NotFound, ValidationError
 from acas_batch.services.catalogue import job_list
 from acas_batch.services.editing import job_version
 from acas_batch.services.identity import Actor
+from acas_batch.services.job_board import job_board
 from acas_batch.services.runs import job_history, param_fields, params_from_form, run_now
-from acas_batch.services.schedules import next_runs
 from acas_batch.web.auth import require
 from acas_batch.web.common import ActorDep, check_csrf, context, render
 
@@ -28,6 +28,7 @@ def jobs_page(request: Request, actor: ActorDep, module: str | None = None) -> H
 
 def _job_page(
     request: Request,
+    actor: Actor,
     name: str,
     *,
     form: dict[str, str] | None = None,
@@ -36,10 +37,7 @@ def _job_page(
 ) -> HTMLResponse:
     web = context(request)
     job, _tag = job_version(web.engine, name)
-    try:
-        _summaries, coming = next_runs(web.engine, web.settings, job["name"], after=web.now, count=8)
-    except NotFound:
-        coming = []
+    board = job_board(web.engine, web.settings, actor, job["name"], now=web.now)
     history = job_history(web.engine, job["name"])
     chart = {
         "x": [int(r["at"].timestamp()) for r in history["runs"]],
@@ -61,7 +59,7 @@ def _job_page(
         "job.html",
         {
             "job": job,
-            "next_runs": coming,
+            "board": board,
             "history": history,
             "chart": chart,
             "fields": fields,
@@ -77,7 +75,7 @@ def _job_page(
 @router.get("/jobs/{name}", response_class=HTMLResponse)
 def job_page(request: Request, actor: ActorDep, name: str) -> HTMLResponse:
     require(request, actor, "jobs:read")
-    return _job_page(request, name)
+    return _job_page(request, actor, name)
 
 
 @router.post("/jobs/{name}/run", response_class=HTMLResponse)
@@ -112,7 +110,7 @@ async def _run(request: Request, actor: Actor, name: str, form: dict[str, str]) 
         except (ValidationError, AcasBatchError) as exc:
             if isinstance(exc, NotFound) and "no job" in str(exc):
                 raise
-            return _job_page(request, name, form=form, error=exc, status_code=exc.http_status)
+            return _job_page(request, actor, name, form=form, error=exc, status_code=exc.http_status)
         return RedirectResponse(f"/runs/{execution_id}", status_code=303)
 
     return await run_in_threadpool(act)

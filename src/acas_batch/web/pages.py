@@ -8,6 +8,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from acas_batch.errors import AcasBatchError, ValidationError
+from acas_batch.services.alert_routes import silence_alert, silence_expire, silences_list
+from acas_batch.services.identity import Actor
 from acas_batch.services.log_viewer import view_logs
 from acas_batch.services.monitoring_alerts import BatchMonitoringService, acknowledge, resolve
 from acas_batch.services.runs import audit_trail, overview
@@ -21,12 +23,53 @@ router = APIRouter()
 @router.get("/alerts", response_class=HTMLResponse)
 def alerts_page(request: Request, actor: ActorDep, state: str = "active") -> HTMLResponse:
     require(request, actor, "alerts:read")
+    return _alerts(request, actor, state)
+
+
+def _alerts(
+    request: Request, actor: Actor, state: str, *, error: AcasBatchError | None = None, silencing: int | None = None
+) -> HTMLResponse:
     web = context(request)
     svc = BatchMonitoringService(web.engine, actor.username, settings=web.settings, clock=web.clock)
     ok, rows = svc.get_alerts({"state": state, "limit": 200})
     if not ok:
         raise svc.last_error or ValidationError(str(rows))
-    return render(request, "alerts.html", {"alerts": rows, "state": state})
+    silences = silences_list(web.engine, actor=actor, now=web.now)
+    return render(
+        request,
+        "alerts.html",
+        {"alerts": rows, "state": state, "silences": silences, "error": error, "silencing": silencing},
+        status_code=error.http_status if error else 200,
+    )
+
+
+@router.post("/alerts/{alert_id}/silence", response_class=HTMLResponse)
+def alert_silence(
+    request: Request,
+    actor: ActorDep,
+    alert_id: SmallId,
+    csrf: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    duration: Annotated[str, Form()] = "",
+    until: Annotated[str, Form()] = "",
+) -> Response:
+    """Silence alerts like this one (its rule, its job) with a reason, for a while or until a time."""
+    check_csrf(request, csrf)
+    web = context(request)
+    try:
+        silence_alert(
+            web.engine,
+            alert_id,
+            actor=actor,
+            reason=reason,
+            until=until or None,
+            duration=None if until else duration or None,
+            timezone=web.settings.timezone,
+            now=web.now,
+        )
+    except ValidationError as exc:
+        return _alerts(request, actor, "active", error=exc, silencing=alert_id)
+    return RedirectResponse("/alerts", status_code=303)
 
 
 @router.post("/alerts/{alert_id}", response_class=HTMLResponse)
@@ -41,11 +84,23 @@ def alert_action(
     require(request, actor, "alerts:manage")
     web = context(request)
     if action == "acknowledge":
-        acknowledge(web.engine, alert_id, actor=actor.username, now=web.now)
+        acknowledge(web.engine, alert_id, actor=actor, now=web.now)
     elif action == "resolve":
-        resolve(web.engine, alert_id, now=web.now)
+        resolve(web.engine, alert_id, actor=actor, now=web.now)
     else:
         raise ValidationError(f"action {action!r} is not acknowledge or resolve", fields={"action": "unknown"})
+    return RedirectResponse("/alerts", status_code=303)
+
+
+@router.post("/alerts/silences/{silence_id}/expire", response_class=HTMLResponse)
+def silence_lift(request: Request, actor: ActorDep, silence_id: SmallId, csrf: Annotated[str, Form()] = "") -> Response:
+    """End a silence now: what it held back and is still open is told at the next monitoring pass."""
+    check_csrf(request, csrf)
+    web = context(request)
+    try:
+        silence_expire(web.engine, silence_id, actor=actor, now=web.now)
+    except ValidationError as exc:
+        return _alerts(request, actor, "active", error=exc)
     return RedirectResponse("/alerts", status_code=303)
 
 
@@ -120,6 +175,7 @@ def users_action(
     password: Annotated[str, Form()] = "",
     role: Annotated[str, Form()] = "viewer",
     name: Annotated[str, Form()] = "",
+    token_id: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf)
     require(request, actor, "users:manage")
@@ -130,11 +186,19 @@ def users_action(
             ids.add_user(username.strip(), password, role, actor=actor)
         elif action == "add-token":
             new_token = ids.create_token(username, name or "token", actor=actor)
+        elif action == "revoke-token":
+            ids.revoke_token(_token_id(token_id), actor=actor)
         else:
             raise ValidationError(f"unknown action {action!r}")
     except AcasBatchError as exc:
         return _users(request, ids.list_users(actor), ids.list_tokens(actor), error=exc)
     return _users(request, ids.list_users(actor), ids.list_tokens(actor), new_token=new_token)
+
+
+def _token_id(value: str) -> int:
+    if not value.strip().isdigit() or not 1 <= int(value) <= 2**31 - 1:
+        raise ValidationError(f"token id {value!r} is not a token's number", fields={"token_id": "not an id"})
+    return int(value)
 
 
 @router.get("/system", response_class=HTMLResponse)

@@ -14,6 +14,18 @@ def local_time(value: datetime | None, zone: str, *, seconds: bool = True) -> st
     return shown.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
 
 
+def local_iso(value: str | datetime | None, zone: str) -> str:
+    """An ISO 8601 instant (as the services' dictionaries hold them) shown as :func:`local_time` does."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        return local_time(value, zone)
+    try:
+        return local_time(datetime.fromisoformat(value), zone)
+    except ValueError:
+        return value
+
+
 def iso_utc(value: datetime | date | None) -> str | None:
     """ISO 8601 in UTC with ``Z`` for instants (the API's form); dates as ``YYYY-MM-DD``."""
     if value is None:

@@ -8,11 +8,14 @@
     var d = JSON.parse(el.getAttribute("data-chart"));
     if (!d.x.length) { return; }
     var colours = { succeeded: "#1d7a46", warning: "#a66300", failed: "#b3261e", timed_out: "#b3261e", cancelled: "#6b7280", skipped: "#6b7280" };
+    var xLo = Math.min.apply(null, d.x), xHi = Math.max.apply(null, d.x);
+    var pad = Math.max(86400, (xHi - xLo) * 0.04);
     var p50 = d.x.map(function () { return d.p50; });
     var p95 = d.x.map(function () { return d.p95; });
     var opts = {
       width: Math.max(320, el.clientWidth), height: 220,
-      scales: { x: { time: true, range: function (u, lo, hi) { return lo === hi ? [lo - 86400, hi + 86400] : [lo, hi]; } } },
+      // The x range from the data itself: one run (or runs close together) gets a day either side.
+      scales: { x: { time: true, range: function () { return [xLo - pad, xHi + pad]; } } },
       axes: [{}, { label: "seconds" }],
       series: [
         {},
