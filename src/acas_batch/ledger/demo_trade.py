@@ -27,7 +27,6 @@ from acas_batch.models import (
     JournalSource,
 )
 
-
 #: Payroll as a share of sales (the last three months'), as a wholesaler's staff cost runs;
 #: never below :data:`WAGES_FLOOR` per unit of scale a month (someone answers the phone).
 WAGES_SHARE = 0.12
