@@ -37,9 +37,14 @@ chromium:
 test: lint typecheck chromium
 	$(BIN)/pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
-# The fault tests alone (real processes, connections cut, a private PostgreSQL server restarted).
+# The fault tests alone (real processes, connections cut, a private PostgreSQL server restarted),
+# the campaign with as many kills per database as asked: make faults FAULT_KILLS=300 (make test: 6).
+FAULT_KILLS ?= 6
+FAULT_PAUSE ?= 0.5
+FAULT_RESTART_EVERY ?= 5
 faults: $(STAMP)
-	$(BIN)/pytest -m faults tests/faults $(PYTEST_ARGS)
+	FAULT_KILLS=$(FAULT_KILLS) FAULT_PAUSE=$(FAULT_PAUSE) FAULT_RESTART_EVERY=$(FAULT_RESTART_EVERY) \
+		$(BIN)/pytest -m faults tests/faults -s $(PYTEST_ARGS)
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)

@@ -194,3 +194,26 @@ def report(ctx: JobContext[ReportParams]) -> JobResult:
     path = ctx.output("report.csv")
     write_csv(path, ["line", "text"], ((i, f"line {i} of the report") for i in range(ctx.params.lines)))
     return JobResult(summary="reported", counts={"rows": ctx.params.rows, "lines": ctx.params.lines}, files=[str(path)])
+
+
+class CampaignParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tag: str
+    chunks: int = Field(default=4, ge=1, le=100)
+    chunk_seconds: float = Field(default=0.1, ge=0, le=10)
+
+
+def _campaign_key(params: CampaignParams, _business_date: date) -> str:
+    return f"campaign/{params.tag}"
+
+
+@job("TEST_CAMPAIGN", module=Module.SYS, params=CampaignParams, run_key=_campaign_key, timeout_seconds=120)
+def campaign(ctx: JobContext[CampaignParams]) -> JobResult:
+    """One row per chunk, each committed with its checkpoint: killed anywhere, no chunk is lost or written twice."""
+    start = int((ctx.last_checkpoint or {}).get("next", 0))
+    for chunk in range(start, ctx.params.chunks):
+        time.sleep(ctx.params.chunk_seconds)
+        name = f"campaign/{ctx.params.tag}"
+        ctx.session.add(BatchMetric(name=name, recorded_at=ctx.now, value=float(chunk), execution_id=ctx.execution_id))
+        ctx.checkpoint({"next": chunk + 1})
+    return JobResult(summary=f"campaign {ctx.params.tag}", counts={"chunks": ctx.params.chunks})

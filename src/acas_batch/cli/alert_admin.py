@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, context_from, print_json, print_table
 from acas_batch.services.alert_routes import (
     route_delete,
     route_set,
@@ -41,9 +41,9 @@ def silence_create_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Silence matching alerts until a time (audited)."""
-    settings, engine = engine_from(config, database_url)
+    settings, engine, actor = context_from(config, database_url)
     now = clock_now(settings)
-    made = silence_create(engine, reason=reason, ends_at=silence_end(until, for_, now=now), rule=rule,
+    made = silence_create(engine, actor=actor, reason=reason, ends_at=silence_end(until, for_, now=now), rule=rule,
                           module=module, job=job, now=now)  # fmt: skip
     if json_:
         print_json(made)
@@ -60,8 +60,8 @@ def silence_list_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Active silences (with --all, past ones too)."""
-    settings, engine = engine_from(config, database_url)
-    rows = silences_list(engine, include_ended=all_, now=clock_now(settings))
+    settings, engine, actor = context_from(config, database_url)
+    rows = silences_list(engine, actor=actor, include_ended=all_, now=clock_now(settings))
     if json_:
         print_json(rows)
         return
@@ -81,8 +81,8 @@ def silence_expire_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """End a silence now: what it held back and is still open is told at the next pass (audited)."""
-    settings, engine = engine_from(config, database_url)
-    ended = silence_expire(engine, silence_id, now=clock_now(settings))
+    settings, engine, actor = context_from(config, database_url)
+    ended = silence_expire(engine, silence_id, actor=actor, now=clock_now(settings))
     if json_:
         print_json(ended)
     else:
@@ -92,8 +92,8 @@ def silence_expire_cmd(
 @routes_app.command("list")
 def routes_list_cmd(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
     """Every alert route: what it matches and who it tells."""
-    settings, engine = engine_from(config, database_url)
-    rows = routes_list(engine, now=clock_now(settings))
+    settings, engine, actor = context_from(config, database_url)
+    rows = routes_list(engine, actor=actor, now=clock_now(settings))
     if json_:
         print_json(rows)
         return
@@ -131,10 +131,11 @@ def routes_set_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Create or replace a route (audited)."""
-    settings, engine = engine_from(config, database_url)
-    row = route_set(engine, name=name, min_severity=min_severity, module=module, job=job, email_to=email or [],
-                    webhook_url=webhook, escalation=escalation, office_hours_only=office_hours_only, digest=digest,
-                    is_default=default, enabled=not disabled, now=clock_now(settings))  # fmt: skip
+    settings, engine, actor = context_from(config, database_url)
+    row = route_set(engine, actor=actor, name=name, min_severity=min_severity, module=module, job=job,
+                    email_to=email or [], webhook_url=webhook, escalation=escalation,
+                    office_hours_only=office_hours_only, digest=digest, is_default=default, enabled=not disabled,
+                    now=clock_now(settings))  # fmt: skip
     if json_:
         print_json(row)
     else:
@@ -150,8 +151,8 @@ def routes_delete_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Delete a route (audited)."""
-    settings, engine = engine_from(config, database_url)
-    gone = route_delete(engine, name=name, now=clock_now(settings))
+    settings, engine, actor = context_from(config, database_url)
+    gone = route_delete(engine, actor=actor, name=name, now=clock_now(settings))
     if json_:
         print_json(gone)
     else:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, engine_from, print_json, print_table
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, context_from, print_json, print_table
 from acas_batch.services.alerting import clock_now
 from acas_batch.services.deadlines import deadline_delete, deadline_set, deadlines_list
 
@@ -27,8 +27,8 @@ def _slack(seconds: int | None) -> str:
 @app.command("list")
 def list_cmd(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
     """Each deadline, its next (and last two days') due times, the predicted finish and the slack."""
-    settings, engine = engine_from(config, database_url)
-    rows = deadlines_list(engine, settings, now=clock_now(settings))
+    settings, engine, actor = context_from(config, database_url)
+    rows = deadlines_list(engine, settings, actor=actor, now=clock_now(settings))
     if json_:
         print_json(rows)
         return
@@ -71,8 +71,8 @@ def set_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Create or replace a deadline (audited)."""
-    settings, engine = engine_from(config, database_url)
-    row = deadline_set(engine, name=name, job=job, kind=kind, rule=rule, timezone=timezone, shift=shift,
+    settings, engine, actor = context_from(config, database_url)
+    row = deadline_set(engine, actor=actor, name=name, job=job, kind=kind, rule=rule, timezone=timezone, shift=shift,
                        severity=severity, description=description, enabled=not disabled,
                        now=clock_now(settings))  # fmt: skip
     if json_:
@@ -86,8 +86,8 @@ def delete_cmd(
     name: NameArg, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False
 ) -> None:
     """Delete a deadline (audited); its open alerts resolve at the next monitor pass."""
-    settings, engine = engine_from(config, database_url)
-    gone = deadline_delete(engine, name=name, now=clock_now(settings))
+    settings, engine, actor = context_from(config, database_url)
+    gone = deadline_delete(engine, actor=actor, name=name, now=clock_now(settings))
     if json_:
         print_json(gone)
     else:

@@ -1,0 +1,183 @@
+"""The fault campaign: real schedulers and workers killed with SIGKILL at random moments, on both databases.
+
+Two schedulers and two workers (two job processes each) run a stream of checkpointing jobs
+while the campaign kills, at random, a worker, one of its job processes or the scheduler,
+and starts it again; on PostgreSQL it also restarts the server (a private cluster) or cuts a
+worker's connections. At the end nothing may be lost, duplicated or stuck: each run key
+succeeded exactly once, each chunk of each run was written exactly once, nothing waits or
+runs. It prints the runs, the kills and the recovery times (kill to the next attempt's start).
+
+Sizes from the environment (``make faults FAULT_KILLS=300``): ``FAULT_KILLS`` kills per
+database (default 6, the short form run by ``make test``), ``FAULT_PAUSE`` the most seconds
+between two faults (default 0.5), ``FAULT_RESTART_EVERY`` a server restart every so many
+kills on PostgreSQL (default 5).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import statistics
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+import pytest
+from sqlalchemy import Engine, select
+
+from acas_batch.batch.operations import enqueue
+from acas_batch.db import make_engine, transaction
+from acas_batch.models import BatchExecution, BatchMetric, BatchWorker
+from acas_batch.models.enums import ExecutionState, RecoveryPolicy, WorkerState
+from tests.acceptance.processes import Processes, engine_env, processes
+from tests.engine_helpers import NOW, define, wait_until
+from tests.faults.support import PrivateServer, terminate_backends
+from tests.faults.test_database_outage import restartable_url  # noqa: F401  (a fixture)
+
+KILLS = int(os.environ.get("FAULT_KILLS", "6"))
+PAUSE = float(os.environ.get("FAULT_PAUSE", "0.5"))
+RESTART_EVERY = int(os.environ.get("FAULT_RESTART_EVERY", "5"))
+CHUNKS = 4
+UNSETTLED = (ExecutionState.PENDING, ExecutionState.QUEUED, ExecutionState.RUNNING, ExecutionState.RETRY_WAIT)
+
+
+@pytest.fixture
+def campaign_url(backend: str, request: pytest.FixtureRequest) -> Iterator[tuple[str, PrivateServer | None]]:
+    if backend == "sqlite":
+        yield request.getfixturevalue("db_url"), None
+        return
+    yield request.getfixturevalue("restartable_url"), request.getfixturevalue("private_pg")
+
+
+class Campaign:
+    def __init__(self, engine: Engine, procs: Processes, server: PrivateServer | None, url: str) -> None:
+        self.engine, self.procs, self.server, self.url = engine, procs, server, url
+        self.rng = random.Random(int(os.environ.get("FAULT_SEED", "20")))
+        # two schedulers, as a site may run them: one killed, the other carries on meanwhile
+        self.schedulers = [procs.start("scheduler", "start", "--workers", "0", "--no-web") for _ in range(2)]
+        self.workers = [procs.start("worker", "start", "--slots", "2") for _ in range(2)]
+        self.tags = 0
+        self.kills: Counter[str] = Counter()
+        self.in_flight: list[tuple[datetime, list[int]]] = []  # (kill time, executions its victim ran)
+
+    def top_up(self) -> None:
+        with transaction(self.engine) as s:
+            waiting = len(s.scalars(select(BatchExecution.id).where(BatchExecution.state.in_(UNSETTLED))).all())
+        with transaction(self.engine, write=True) as s:
+            for _ in range(max(0, 6 - waiting)):
+                self.tags += 1
+                params = {"tag": f"r{self.tags}", "chunks": CHUNKS, "chunk_seconds": 0.1}
+                enqueue(s, "TEST_CAMPAIGN", params, now=NOW, business_date=NOW.date())
+
+    def _running_of(self, pid: int) -> list[int]:
+        with transaction(self.engine) as s:
+            ids = s.scalars(select(BatchWorker.id).where(BatchWorker.pid == pid)).all()
+            return list(
+                s.scalars(
+                    select(BatchExecution.id).where(
+                        BatchExecution.state == ExecutionState.RUNNING, BatchExecution.lease_owner.in_(ids)
+                    )
+                )
+            )
+
+    def strike(self, n: int) -> None:
+        if self.server is not None and n % RESTART_EVERY == RESTART_EVERY - 1:
+            self.server.ctl("restart")
+            self.kills["server restart"] += 1
+            return
+        if self.server is not None and n % RESTART_EVERY == 1:
+            self.kills["backends cut"] += 1 if terminate_backends(self.url, self.rng.choice(self.workers).pid) else 0
+        victim = self.rng.choice(["worker", "job process", "job process", "scheduler"])
+        worker = self.rng.choice(self.workers)
+        children = [c for c in psutil.Process(worker.pid).children() if "spawn_main" in " ".join(c.cmdline())]
+        if victim == "job process" and not children:  # its worker is still starting them: kill the worker
+            victim = "worker"
+        if victim == "scheduler":
+            i = self.rng.randrange(len(self.schedulers))
+            self.schedulers[i].send_signal(signal.SIGKILL)
+            self.schedulers[i].wait(timeout=10)
+            self.schedulers[i] = self.procs.start("scheduler", "start", "--workers", "0", "--no-web")
+        elif victim == "worker":
+            i = self.workers.index(worker)
+            running = self._running_of(self.workers[i].pid)
+            self.workers[i].send_signal(signal.SIGKILL)
+            self.in_flight.append((datetime.now(UTC), running))
+            self.workers[i].wait(timeout=10)
+            self.workers[i] = self.procs.start("worker", "start", "--slots", "2")
+        else:
+            running = self._running_of(worker.pid)
+            self.rng.choice(children).send_signal(signal.SIGKILL)
+            self.in_flight.append((datetime.now(UTC), running))
+        self.kills[victim] += 1
+
+
+def _running(engine: Engine) -> bool:
+    with transaction(engine) as s:
+        running = select(BatchExecution.id).where(BatchExecution.state == ExecutionState.RUNNING)
+        return s.scalars(running.limit(1)).first() is not None
+
+
+def _settled(engine: Engine) -> bool:
+    with transaction(engine) as s:
+        return s.scalars(select(BatchExecution.id).where(BatchExecution.state.in_(UNSETTLED)).limit(1)).first() is None
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_a_campaign_of_kills_loses_duplicates_and_strands_nothing(
+    backend: str, campaign_url: tuple[str, PrivateServer | None], tmp_path: Path
+) -> None:
+    url, server = campaign_url
+    engine = make_engine(url)
+    define(engine, "TEST_CAMPAIGN", recovery_policy=RecoveryPolicy.RETRY, max_attempts=1, max_concurrency=100)
+    env = engine_env(
+        url, tmp_path, ACAS_LEASE_SECONDS="2", ACAS_LOST_MARGIN_SECONDS="1", ACAS_MONITOR_INTERVAL_SECONDS="0"
+    )
+    started = time.monotonic()
+    try:
+        with processes(env, tmp_path) as procs:
+            campaign = Campaign(engine, procs, server, url)
+            for n in range(KILLS):
+                campaign.top_up()
+                # strike while work is in flight, at a random moment of it
+                wait_until(lambda: _running(engine), timeout=60, interval=0.05)
+                time.sleep(campaign.rng.uniform(0.0, PAUSE))
+                campaign.strike(n)
+            # Then, left alone, everything settles
+            wait_until(lambda: _settled(engine), timeout=180, interval=0.2)
+        with transaction(engine) as s:
+            rows = s.scalars(select(BatchExecution).order_by(BatchExecution.id)).all()
+            chunks: dict[str, list[int]] = defaultdict(list)
+            for name, value in s.execute(select(BatchMetric.name, BatchMetric.value)):
+                chunks[name].append(int(value))
+            lost_procs = s.scalars(select(BatchWorker.id).where(BatchWorker.state == WorkerState.LOST)).all()
+    finally:
+        engine.dispose()
+    succeeded = Counter(r.run_key for r in rows if r.state is ExecutionState.SUCCEEDED)
+    keys = {r.run_key for r in rows}
+    by_id = {r.id: r for r in rows}
+    successors = {r.previous_execution_id: r for r in rows if r.previous_execution_id is not None}
+    recoveries = []
+    for at, ids in campaign.in_flight:
+        for eid in ids:
+            nxt = successors.get(eid)
+            if by_id[eid].state is ExecutionState.FAILED and nxt is not None and nxt.started_at is not None:
+                recoveries.append((nxt.started_at.astimezone(UTC) - at).total_seconds())
+    print(  # the campaign's figures, shown by `make faults`
+        f"\nfault campaign ({backend}): {len(keys)} runs, {len(rows)} executions, "
+        f"{sum(v for k, v in campaign.kills.items() if k not in ('server restart', 'backends cut'))} kills "
+        f"{dict(campaign.kills)}, {len(lost_procs)} processes marked lost, "
+        f"recovery p50 {statistics.median(recoveries) if recoveries else 0:.1f} s "
+        f"max {max(recoveries, default=0):.1f} s over {len(recoveries)} recovered runs, "
+        f"{time.monotonic() - started:.0f} s"
+    )
+    # Then nothing was lost, nothing done twice, nothing stuck
+    assert [k for k in keys if succeeded[k] != 1] == []  # each run key succeeded exactly once
+    assert {r.state for r in rows} <= {ExecutionState.SUCCEEDED, ExecutionState.FAILED}
+    tags = {f"campaign/{r.params['tag']}" for r in rows}
+    assert {t: sorted(chunks[t]) for t in tags if sorted(chunks[t]) != list(range(CHUNKS))} == {}
+    assert [r.error_type for r in rows if r.state is ExecutionState.FAILED and r.id not in successors] == []
+    assert sum(campaign.kills.values()) >= KILLS
