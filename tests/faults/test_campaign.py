@@ -96,7 +96,7 @@ class Campaign:
             self.kills["backends cut"] += 1 if terminate_backends(self.url, self.rng.choice(self.workers).pid) else 0
         victim = self.rng.choice(["worker", "job process", "job process", "scheduler"])
         worker = self.rng.choice(self.workers)
-        children = [c for c in psutil.Process(worker.pid).children() if "spawn_main" in " ".join(c.cmdline())]
+        children = _job_processes(worker.pid)
         if victim == "job process" and not children:  # its worker is still starting them: kill the worker
             victim = "worker"
         if victim == "scheduler":
@@ -113,9 +113,24 @@ class Campaign:
             self.workers[i] = self.procs.start("worker", "start", "--slots", "2")
         else:
             running = self._running_of(worker.pid)
-            self.rng.choice(children).send_signal(signal.SIGKILL)
+            try:
+                self.rng.choice(children).send_signal(signal.SIGKILL)
+            except psutil.NoSuchProcess:  # it ended on its own meanwhile
+                return
             self.in_flight.append((datetime.now(UTC), running))
         self.kills[victim] += 1
+
+
+def _job_processes(pid: int) -> list[psutil.Process]:
+    """The worker's live job processes (one killed a moment ago may be a zombie until its worker reaps it)."""
+    found = []
+    for child in psutil.Process(pid).children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.Error:
+            continue
+    return found
 
 
 def _running(engine: Engine, since: datetime) -> bool:
