@@ -100,7 +100,7 @@ def test_a_quarter_of_the_standard_catalogue_runs_once_in_order_on_the_right_day
     _cli(env, "init")
     generate(engine, size=DemoSize(customers=12, suppliers=5, items=20, months=12), end=date(2026, 9, 30), seed=7)
     settings = Settings(database_url=db_url, data_dir=tmp_path / "data")
-    assert _catch_up_earlier_closes(engine, settings)  # the demo leaves its last months open
+    assert _catch_up_earlier_closes(engine, settings)  # the demo leaves its end date's month (September) open
 
     report = json.loads(_cli(env, "simulate", "--from", FIRST.isoformat(), "--to", LAST.isoformat(), "--json"))
 

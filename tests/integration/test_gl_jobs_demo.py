@@ -94,8 +94,12 @@ def test_demo_company_daily_close_period_close_trial_balance_and_budget(engine: 
         assert kept == {k: v for k, v in expected.items() if v != (0, 0)}
         assert_sound(s)
 
-    close = run_job(engine, settings, "GL_PERIOD_CLOSE", now=at(END), business_date=END,
-                    params={"period": "PREVIOUS", "output_format": "csv"})  # fmt: skip
+    # The demo hands over with October closed: November's own close, on its last day, is the first
+    month_end = date(2026, 11, 30)
+    last_daily = run_job(engine, settings, "GL_DAILY_CLOSE", now=at(month_end), business_date=month_end)
+    assert last_daily.state is ExecutionState.SUCCEEDED, last_daily.error
+    close = run_job(engine, settings, "GL_PERIOD_CLOSE", now=at(month_end), business_date=month_end,
+                    params={"period": "CURRENT", "output_format": "csv"})  # fmt: skip
     assert close.state is ExecutionState.SUCCEEDED, close.error
     tb_run = run_job(engine, settings, "GL_TRIAL_BALANCE", now=at(END), business_date=END,
                      params={"as_of": END.isoformat(), "output_format": "csv"})  # fmt: skip
@@ -106,15 +110,16 @@ def test_demo_company_daily_close_period_close_trial_balance_and_budget(engine: 
 
     with Session(engine) as s:
         october = s.scalars(select(AccountingPeriod).where(AccountingPeriod.start_date == date(2026, 10, 1))).one()
-        assert october.status is PeriodStatus.CLOSED
+        november = s.scalars(select(AccountingPeriod).where(AccountingPeriod.start_date == date(2026, 11, 1))).one()
+        assert october.status is PeriodStatus.CLOSED and november.status is PeriodStatus.CLOSED
         closing = dict(
             s.execute(
                 select(PeriodClosingBalance.account_id, PeriodClosingBalance.closing_pence).where(
-                    PeriodClosingBalance.period_id == october.id
+                    PeriodClosingBalance.period_id == november.id
                 )
             ).all()
         )
-        assert {a: v for a, v in closing.items() if v} == lines_by_account(s, until=october.end_date)
+        assert {a: v for a, v in closing.items() if v} == lines_by_account(s, until=november.end_date)
         tb = {
             a: d - c
             for a, d, c in s.execute(

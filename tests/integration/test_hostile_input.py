@@ -13,6 +13,7 @@ from acas_batch.batch.operations import enqueue
 from acas_batch.db import transaction
 from acas_batch.errors import ValidationError
 from acas_batch.models import BatchExecution
+from acas_batch.security.actor import Actor
 from acas_batch.services import JobSchedulerService
 from acas_batch.services.runs import RunAction, act_on_run, run_now
 from tests.engine_helpers import NOW, define, engine_settings
@@ -32,29 +33,30 @@ def _count(engine: Engine) -> int:
 
 
 @pytest.mark.parametrize(
-    ("job", "params", "actor", "force_reason", "message"),
+    ("job", "params", "force_reason", "message"),
     [
-        ("TEST_NOOP/../x", {}, "ann", None, "may hold only letters"),
-        ("..", {}, "ann", None, "may hold only letters"),
-        ("TEST\x00NOOP", {}, "ann", None, "may hold only letters"),
-        ("J" * 65, {}, "ann", None, "at most 64"),
-        ("TEST_NOOP", {"tag": _nested(50)}, "ann", None, "nested more than 8 levels"),
-        ("TEST_NOOP", {"tag": "a\x00b"}, "ann", None, "NUL"),
-        ("TEST_NOOP", {"tag": 2**70}, "ann", None, "beyond a 64-bit integer"),
-        ("TEST_NOOP", {"tag": "x" * 70_000}, "ann", None, "larger than 64 KB"),
-        ("TEST_NOOP", {}, "a" * 65, None, "user name is 65 characters long"),
-        ("TEST_NOOP", {}, "ann", ".", "says nothing"),
-        ("TEST_NOOP", {}, "ann", " ok ", "says nothing"),
+        ("TEST_NOOP/../x", {}, None, "may hold only letters"),
+        ("..", {}, None, "may hold only letters"),
+        ("TEST\x00NOOP", {}, None, "may hold only letters"),
+        ("J" * 65, {}, None, "at most 64"),
+        ("TEST_NOOP", {"tag": _nested(50)}, None, "nested more than 8 levels"),
+        ("TEST_NOOP", {"tag": "a\x00b"}, None, "NUL"),
+        ("TEST_NOOP", {"tag": 2**70}, None, "beyond a 64-bit integer"),
+        ("TEST_NOOP", {"tag": "x" * 70_000}, None, "larger than 64 KB"),
+        ("TEST_NOOP", {}, ".", "says nothing"),
+        ("TEST_NOOP", {}, " ok ", "says nothing"),
     ],
 )
 def test_a_hostile_run_request_is_refused_and_writes_nothing(
-    engine: Engine, db_url: str, tmp_path: Path, job: str, params: dict[str, Any], actor: str,
+    engine: Engine, db_url: str, tmp_path: Path, job: str, params: dict[str, Any],
     force_reason: str | None, message: str,
 ) -> None:  # fmt: skip
     settings = engine_settings(db_url, tmp_path)
     define(engine, "TEST_NOOP")
     with pytest.raises(ValidationError, match=message) as refused:
-        run_now(engine, settings, job, params, business_date=None, actor=actor, now=NOW, force_reason=force_reason)
+        run_now(
+            engine, settings, job, params, business_date=None, actor=Actor.console(), now=NOW, force_reason=force_reason
+        )
     assert "\n" not in str(refused.value)
     assert _count(engine) == 0
 
@@ -65,12 +67,12 @@ def test_recipients_are_limited_to_the_configured_domains(engine: Engine, db_url
     with pytest.raises(ValidationError, match=r"'evil@attacker\.test' is not an allowed recipient"):
         run_now(
             engine, settings, "TEST_FAIL", {"notify": {"recipients": ["ops@pennine.test", "evil@attacker.test"]}},
-            business_date=None, actor="ann", now=NOW,
+            business_date=None, actor=Actor.console(), now=NOW,
         )  # fmt: skip
     assert _count(engine) == 0
     eid, created = run_now(
         engine, settings, "TEST_FAIL", {"notify": {"recipients": ["ops@pennine.test", "fd@example.co.uk"]}},
-        business_date=None, actor="ann", now=NOW,
+        business_date=None, actor=Actor.console(), now=NOW,
     )  # fmt: skip
     assert created and eid > 0
 
@@ -81,9 +83,9 @@ def test_control_actions_refuse_huge_ids_and_empty_reasons(engine: Engine, db_ur
     with transaction(engine, write=True) as s:
         eid = enqueue(s, "TEST_NOOP", {}, now=NOW, business_date=NOW.date()).id
     with pytest.raises(ValidationError, match="is not an id"):
-        act_on_run(engine, settings, RunAction.CANCEL, 2**64, actor="ann", reason="stop it", now=NOW)
+        act_on_run(engine, settings, RunAction.CANCEL, 2**64, actor=Actor.console(), reason="stop it", now=NOW)
     with pytest.raises(ValidationError, match="says nothing"):
-        act_on_run(engine, settings, RunAction.CANCEL, eid, actor="ann", reason=".", now=NOW)
+        act_on_run(engine, settings, RunAction.CANCEL, eid, actor=Actor.console(), reason=".", now=NOW)
     svc = JobSchedulerService(engine, settings=settings)
     ok, error = svc.cancel_execution(eid, reason="..")
     assert not ok and "says nothing" in str(error)

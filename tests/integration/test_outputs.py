@@ -12,6 +12,7 @@ from acas_batch.batch.outputs import database_id
 from acas_batch.db import make_engine, transaction
 from acas_batch.models import BatchExecution, ExecutionState
 from acas_batch.models.migrate import upgrade
+from acas_batch.security.actor import Actor
 from acas_batch.services.runs import output_files, run_detail, run_file
 from tests.engine_helpers import NOW, Running, define, engine_settings, wait_until
 
@@ -46,7 +47,7 @@ def test_two_databases_sharing_a_data_folder_write_their_execution_1_to_differen
             assert eid == 1
             with Running(settings, db, slots=1):
                 wait_until(lambda db=db, eid=eid: _done(db, eid))  # type: ignore[misc]
-            results[rows] = (database_id(db), run_detail(db, settings, eid), settings)
+            results[rows] = (database_id(db), run_detail(db, settings, eid, actor=Actor.console(), now=NOW), settings)
         # Then each database has its own identity and its own folder, under the one outputs folder
         (id3, first, settings), (id7, second, _) = results[3], results[7]
         assert id3 != id7
@@ -54,8 +55,8 @@ def test_two_databases_sharing_a_data_folder_write_their_execution_1_to_differen
         assert Path(first["output_dir"]) == (settings.outputs / id3 / "1").absolute()
         assert Path(second["output_dir"]) == (settings.outputs / id7 / "1").absolute()
         # And neither overwrote the other's report
-        assert run_file(engine, settings, 1, "report.csv").read_text().endswith(",3\n")
-        assert run_file(other, settings, 1, "report.csv").read_text().endswith(",7\n")
+        assert run_file(engine, settings, 1, "report.csv", actor=Actor.console(), now=NOW).read_text().endswith(",3\n")
+        assert run_file(other, settings, 1, "report.csv", actor=Actor.console(), now=NOW).read_text().endswith(",7\n")
         assert [f["name"] for f in first["files"]] == [f["name"] for f in second["files"]] == ["report.csv"]
     finally:
         other.dispose()
@@ -80,7 +81,7 @@ def test_folders_recorded_before_the_per_database_level_still_resolve(engine: En
         s.execute(update(BatchExecution).where(BatchExecution.id == eid).values(output_dir=str(old)))
     # Then its files are listed and served from there
     assert [f["name"] for f in output_files(settings, str(old))] == ["report.csv"]
-    assert run_file(engine, settings, eid, "report.csv").read_text() == "old\n"
+    assert run_file(engine, settings, eid, "report.csv", actor=Actor.console(), now=NOW).read_text() == "old\n"
     cwd = Path.cwd()
     os.chdir(tmp_path)
     try:

@@ -25,6 +25,9 @@ from acas_batch.services.secrets import rotate_secret_key
 from acas_batch.services.system import backup_now
 from tests.engine_helpers import NOW, Running, define, engine_settings, wait_until
 
+#: Who these tests act as: the local administrator console.
+CONSOLE = Actor.console()
+
 API_KEY = "sk-Clear-Api-Key-7f3a9c"
 BANK_TOKEN = "bank-tok-Q2w3e4r5"
 
@@ -60,7 +63,7 @@ def test_a_secret_parameter_is_stored_sealed_and_opened_only_by_the_job(
         "TEST_SECRET",
         {"api_key": API_KEY, "bank_token": BANK_TOKEN},
         business_date=None,
-        actor="tester",
+        actor=CONSOLE,
         now=NOW,
     )
     with Running(settings, engine, slots=1):
@@ -76,7 +79,7 @@ def test_a_secret_parameter_is_stored_sealed_and_opened_only_by_the_job(
     backup = backup_now(engine, settings, Actor.console(), now=NOW, dest_dir=tmp_path / "backups", verify=False)
     for where in (_everything_stored(engine), export.read_text(), _backup_text(backup.info.path)):
         assert API_KEY not in where and BANK_TOKEN not in where
-    shown = run_detail(engine, settings, eid)["params"]
+    shown = run_detail(engine, settings, eid, actor=CONSOLE, now=NOW)["params"]
     assert shown["api_key"] == SECRET_SHOWN and shown["bank_token"] == SECRET_SHOWN
     # And the key file is readable by its owner only
     assert stat.S_IMODE(key_file(settings).stat().st_mode) == 0o600
@@ -85,7 +88,7 @@ def test_a_secret_parameter_is_stored_sealed_and_opened_only_by_the_job(
 def test_rotating_the_key_reseals_every_stored_secret(engine: Engine, db_url: str, tmp_path: Path) -> None:
     settings = engine_settings(db_url, tmp_path)
     define(engine, "TEST_SECRET")
-    eid, _ = run_now(engine, settings, "TEST_SECRET", {"api_key": API_KEY}, business_date=None, actor="tester", now=NOW)
+    eid, _ = run_now(engine, settings, "TEST_SECRET", {"api_key": API_KEY}, business_date=None, actor=CONSOLE, now=NOW)
     old_key = key_file(settings).read_text()
     with transaction(engine) as s:
         before = s.get_one(BatchExecution, eid).params["api_key"]

@@ -16,6 +16,9 @@ from acas_batch.security.policy import STANDARD_ROLES, may
 from acas_batch.services.runs import run_now
 from acas_batch.web.auth import Identities
 
+#: Who these tests act as: the local administrator console.
+CONSOLE = Actor.console()
+
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
@@ -104,7 +107,7 @@ def test_executions_list_filters_and_pages(
     app_client: TestClient, engine: Engine, settings: Settings, tokens: dict[str, str]
 ) -> None:
     ids = [
-        run_now(engine, settings, "SYS_HEALTH_CHECK", {}, business_date=date(2026, 11, d), actor="t", now=NOW)[0]
+        run_now(engine, settings, "SYS_HEALTH_CHECK", {}, business_date=date(2026, 11, d), actor=CONSOLE, now=NOW)[0]
         for d in (1, 2, 3)
     ]
     viewer = bearer(tokens["viewer"])
@@ -122,7 +125,7 @@ def test_bulk_preview_then_idempotent_apply(
     app_client: TestClient, engine: Engine, settings: Settings, tokens: dict[str, str]
 ) -> None:
     ids = [
-        run_now(engine, settings, "SYS_HEALTH_CHECK", {}, business_date=date(2026, 11, d), actor="t", now=NOW)[0]
+        run_now(engine, settings, "SYS_HEALTH_CHECK", {}, business_date=date(2026, 11, d), actor=CONSOLE, now=NOW)[0]
         for d in (1, 2)
     ]
     op = bearer(tokens["operator"])
@@ -142,7 +145,7 @@ def test_bulk_preview_then_idempotent_apply(
 
 
 def test_metrics_are_read_from_the_database(app_client: TestClient, engine: Engine, settings: Settings) -> None:
-    run_now(engine, settings, "SYS_HEALTH_CHECK", {}, business_date=date(2026, 11, 1), actor="t", now=NOW)
+    run_now(engine, settings, "SYS_HEALTH_CHECK", {}, business_date=date(2026, 11, 1), actor=CONSOLE, now=NOW)
     text = app_client.get("/metrics").text
     assert "acas_batch_queued 1" in text
     assert 'acas_batch_build_info{version="' in text
@@ -175,7 +178,7 @@ ENDPOINTS = [
 def test_every_endpoint_by_role_follows_the_policy_table(
     app_client: TestClient, engine: Engine, settings: Settings, identities: Identities
 ) -> None:
-    run = run_now(engine, settings, "SYS_HEALTH_CHECK", {}, business_date=date(2026, 11, 1), actor="t", now=NOW)[0]
+    run = run_now(engine, settings, "SYS_HEALTH_CHECK", {}, business_date=date(2026, 11, 1), actor=CONSOLE, now=NOW)[0]
     for role, definition in STANDARD_ROLES.items():
         if role not in identities.users:
             identities.add_user(role, f"{role}-password-1", role)

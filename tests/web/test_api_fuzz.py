@@ -17,8 +17,12 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import Engine
 
 from acas_batch.config import Settings
+from acas_batch.security.actor import Actor
 from acas_batch.services.runs import run_now
 from acas_batch.web.auth import Identities
+
+#: Who these tests act as: the local administrator console.
+CONSOLE = Actor.console()
 
 #: Examples per operation: enough to reach every parameter's edge cases, bounded to keep the suite quick.
 EXAMPLES = 12
@@ -29,7 +33,7 @@ def test_api_conforms_to_its_openapi_document(
     app_client: TestClient, engine: Engine, settings: Settings, identities: Identities
 ) -> None:
     now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-    run_now(engine, settings, "SYS_HEALTH_CHECK", {}, business_date=date(2026, 11, 1), actor="t", now=now)
+    run_now(engine, settings, "SYS_HEALTH_CHECK", {}, business_date=date(2026, 11, 1), actor=CONSOLE, now=now)
     headers = {"Authorization": f"Bearer {identities.create_token('admin', 'fuzz')}"}
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app_client.app)
     operations = [result.ok() for result in schema.get_all_operations()]

@@ -18,7 +18,11 @@ from acas_batch.security.actor import Actor
 from acas_batch.services.month_calendar import month_calendar
 from acas_batch.services.runs import run_now
 from acas_batch.services.schedules import forecast
+from tests.support.users import user
 from tests.web.conftest import sign_in
+
+#: Who these tests act as: the local administrator console.
+CONSOLE = Actor.console()
 
 NOW = datetime(2030, 12, 10, 12, 0, tzinfo=UTC)
 
@@ -80,8 +84,10 @@ def test_runs_lie_on_their_occurrences_and_the_rest_are_expected_or_not_run(
     _, rows = forecast(engine, settings, day, day, job="SYS_HEALTH_CHECK")
     (occurrence,) = rows
     made = NOW - timedelta(days=10)
-    scheduled, _ = run_now(engine, settings, "SYS_HEALTH_CHECK", {}, business_date=day, actor="t", now=made)
-    manual, _ = run_now(engine, settings, "SL_AGED_DEBTORS", {}, business_date=day, actor="sam", now=made)
+    scheduled, _ = run_now(engine, settings, "SYS_HEALTH_CHECK", {}, business_date=day, actor=CONSOLE, now=made)
+    manual, _ = run_now(
+        engine, settings, "SL_AGED_DEBTORS", {}, business_date=day, actor=user(engine, "sam", "operator"), now=made
+    )
     with Session(engine) as session, session.begin():
         session.execute(
             update(BatchExecution)

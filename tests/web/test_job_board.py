@@ -17,6 +17,9 @@ from acas_batch.services.job_board import job_board
 from acas_batch.services.runs import run_now
 from tests.web.conftest import sign_in
 
+#: Who these tests act as: the local administrator console.
+CONSOLE = Actor.console()
+
 NOW = datetime(2030, 12, 10, 12, 0, tzinfo=UTC)
 READER = Actor("viewer", "viewer", frozenset({"jobs:read"}), None, face="web")
 
@@ -34,7 +37,9 @@ def test_next_runs_say_what_they_wait_for(engine: Engine, settings: Settings, id
     # Given the standard GL_PERIOD_CLOSE (month end, 22:00), which waits for the daily close, the
     # accruals and the stock valuation; a stock valuation already made for 31 December; and the
     # accruals' schedules switched off
-    made, _ = run_now(engine, settings, "ST_STOCK_VALUATION", {}, business_date=date(2030, 12, 31), actor="t", now=NOW)
+    made, _ = run_now(
+        engine, settings, "ST_STOCK_VALUATION", {}, business_date=date(2030, 12, 31), actor=CONSOLE, now=NOW
+    )
     with Session(engine) as session, session.begin():
         accruals = session.scalar(select(BatchJob.id).where(BatchJob.name == "PL_ACCRUALS_CALCULATION"))
         session.execute(update(BatchSchedule).where(BatchSchedule.job_id == accruals).values(enabled=False))
@@ -60,9 +65,15 @@ def test_next_runs_say_what_they_wait_for(engine: Engine, settings: Settings, id
 
 def test_reliability_and_last_failures(engine: Engine, settings: Settings, identities: object) -> None:
     # Given two runs of the period close in the last month: one failed, one succeeded
-    bad, _ = run_now(engine, settings, "GL_PERIOD_CLOSE", {}, business_date=date(2030, 11, 30), actor="t", now=NOW)
+    bad, _ = run_now(engine, settings, "GL_PERIOD_CLOSE", {}, business_date=date(2030, 11, 30), actor=CONSOLE, now=NOW)
     good, _ = run_now(
-        engine, settings, "GL_PERIOD_CLOSE", {}, business_date=date(2030, 10, 31), actor="t", now=NOW - timedelta(1)
+        engine,
+        settings,
+        "GL_PERIOD_CLOSE",
+        {},
+        business_date=date(2030, 10, 31),
+        actor=CONSOLE,
+        now=NOW - timedelta(1),
     )
     _fail(engine, bad)
     with Session(engine) as session, session.begin():

@@ -11,15 +11,27 @@ from sqlalchemy.orm import Session
 
 from acas_batch.config import Settings
 from acas_batch.models import Audit
+from acas_batch.security.actor import Actor
 from acas_batch.services.runs import run_now
 from tests.web.conftest import sign_in
+
+#: Who these tests act as: the local administrator console.
+CONSOLE = Actor.console()
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def _runs(engine: Engine, settings: Settings, job: str, days: int) -> list[int]:
     return [
-        run_now(engine, settings, job, {}, business_date=date(2026, 11, 1) + timedelta(days=i), actor="t", now=NOW)[0]
+        run_now(
+            engine,
+            settings,
+            job,
+            {},
+            business_date=date(2026, 11, 1) + timedelta(days=i),
+            actor=CONSOLE,
+            now=NOW,
+        )[0]
         for i in range(days)
     ]
 

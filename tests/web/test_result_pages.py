@@ -10,8 +10,12 @@ from sqlalchemy.orm import Session
 
 from acas_batch.config import Settings
 from acas_batch.models import BatchExecution, BatchJob
+from acas_batch.security.actor import Actor
 from acas_batch.services.runs import run_now
 from tests.web.conftest import sign_in
+
+#: Who these tests act as: the local administrator console.
+CONSOLE = Actor.console()
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 RESULT = {
@@ -28,7 +32,9 @@ def test_a_runs_result_reads_in_pounds_and_its_notify_parameter_as_a_list(
 ) -> None:
     # Given a finished run with a notify parameter and a result in pence
     params = {"notify": {"recipients": ["ops@example.com"], "on_failure": True}}
-    run, _ = run_now(engine, settings, "SL_AGED_DEBTORS", params, business_date=date(2026, 11, 30), actor="t", now=NOW)
+    run, _ = run_now(
+        engine, settings, "SL_AGED_DEBTORS", params, business_date=date(2026, 11, 30), actor=CONSOLE, now=NOW
+    )
     with Session(engine) as session, session.begin():
         session.execute(update(BatchExecution).where(BatchExecution.id == run).values(result=RESULT))
     sign_in(app_client, "viewer")

@@ -262,13 +262,15 @@ def generate(
 def _periods(w: BulkWriter, start: date, end: date) -> tuple[dict[tuple[int, int], int], list[date]]:
     """Periods of every financial year the history touches, and one more; which are closed or locked.
 
-    Periods ending before the previous month are closed (the previous month is left for
-    GL_PERIOD_CLOSE); a financial year whose periods are all closed was year-end closed: locked.
+    Periods ending before the end date's month are closed, as the books of a company handing
+    over to the system would be, so the first scheduled GL_PERIOD_CLOSE (the end date's month)
+    finds no earlier period open; a financial year whose periods are all closed was year-end
+    closed: locked.
     """
     first_fy = financial_year_of(start, YEAR_START_MONTH)
     years = financial_year_of(end, YEAR_START_MONTH) - first_fy + 2
     rows = period_rows(first_fy, years, YEAR_START_MONTH)
-    closed_before = month_start(end, -1)
+    closed_before = month_start(end, 0)
     ends = {int(str(r["id"])): cast(date, r["end_date"]) for r in rows}
     fy_of = {int(str(r["id"])): int(str(r["financial_year"])) for r in rows}
     locked_years = {fy for fy in set(fy_of.values()) if all(ends[p] < closed_before for p in ends if fy_of[p] == fy)}

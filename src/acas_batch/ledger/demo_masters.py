@@ -317,7 +317,7 @@ def build_masters(
         custs.terms.append(terms)
         custs.profile.append(profile)
         custs.salesperson.append(salesperson)
-        limit = int(weights[i - 1] * 250_000) // 10_000 * 10_000 + 50_000
+        limit = int(weights[i - 1] * 1_000_000) // 10_000 * 10_000 + 200_000
         w.add(
             "sl_customer_rec",
             {
@@ -345,7 +345,7 @@ def build_masters(
     for i in range(1, items + 1):
         c_index = rng.choices(range(len(CATEGORIES)), weights=cat_shares)[0]
         cat, _, vat, life = CATEGORIES[c_index]
-        cost = max(5, int(rng.lognormvariate(math.log(600), 0.9)))
+        cost = max(20, int(rng.lognormvariate(math.log(2_400), 0.9)))
         price = cost * rng.randint(125, 165) // 100
         method = rng.choices(range(len(METHODS)), weights=(5, 4, 1))[0]
         standard = cost if method == STANDARD else 0

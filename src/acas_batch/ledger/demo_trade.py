@@ -27,6 +27,11 @@ from acas_batch.models import (
     JournalSource,
 )
 
+#: Payroll as a share of sales (the last three months'), as a wholesaler's staff cost runs;
+#: never below :data:`WAGES_FLOOR` per unit of scale a month (someone answers the phone).
+WAGES_SHARE = 0.12
+WAGES_FLOOR = 250_000
+
 
 class Trade(TradeBooks):
     """Runs the company from ``start`` to ``end``: each day's sales, purchasing and routine."""
@@ -129,7 +134,7 @@ class Trade(TradeBooks):
             on -= timedelta(days=1)
         if on > self.end or on < self.start:
             return
-        wages = int(3_500_000 * self.scale * self.rng.uniform(0.97, 1.05))
+        wages = int(self.payroll(on) * self.rng.uniform(0.97, 1.05))
         _, (_, bank_line) = self.journal(
             on,
             JournalSource.GL,
@@ -138,6 +143,13 @@ class Trade(TradeBooks):
             "Payroll",
         )
         self.statement_line(on, -wages, f"PAYROLL {on:%Y-%m}", bank_line)
+
+    def payroll(self, on: date) -> float:
+        """The month's payroll before its small variation: a share of the last three months' sales."""
+        months = [month_start(on, -n) for n in range(3)]
+        periods = [self.periods[(m.year, m.month)] for m in months if m >= month_start(self.start, 0)]
+        sales = -sum(self.actuals[(ACC[code], p)] for code in ("4000", "4010") for p in periods)
+        return max(WAGES_FLOOR * self.scale, WAGES_SHARE * sales / len(periods))
 
     def vat_return(self, quarter_end: date, pay_day: date) -> None:
         """The quarter's return (submitted) and, if due by the end date, the payment to HMRC.

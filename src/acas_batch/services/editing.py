@@ -22,6 +22,10 @@ from acas_batch.db import transaction
 from acas_batch.errors import PreconditionFailed, PreconditionRequired, ValidationError
 from acas_batch.jobs.catalogue import show_job
 from acas_batch.models import BatchJob, BatchSchedule
+from acas_batch.security.actor import Actor
+from acas_batch.security.policy import Permission
+from acas_batch.services import door
+from acas_batch.services.guards import job_module, schedule_module
 
 #: What an edit of a job may change.
 JOB_FIELDS = frozenset({"description", "enabled", "priority", "timeout_seconds", "max_attempts", "default_params"})
@@ -99,42 +103,64 @@ def _fields(values: Mapping[str, Any], allowed: frozenset[str], what: str) -> di
 
 
 def edit_job(
-    engine: Engine, name: str, values: Mapping[str, Any], *, if_match: str | None, actor: str, now: datetime
+    engine: Engine, name: str, values: Mapping[str, Any], *, if_match: str | None, actor: Actor, now: datetime
 ) -> tuple[dict[str, Any], str]:
-    """Change a job if ``if_match`` names its current version; audited. Returns the job and its new tag.
+    """Change a job as ``actor`` if ``if_match`` names its current version; audited. Returns the job
+    and its new tag. Its code (``handler``) is not an editable field.
 
     Raises:
+        PermissionDenied: the actor may not edit jobs (audited; nothing else written).
         PreconditionRequired / PreconditionFailed: no tag, or an old one.
         ValidationError: a field that is not editable or a bad value.
     """
-    with transaction(engine, write=True) as session:
+
+    def act(session: Session) -> dict[str, Any]:
         current = _job(session, name)
         _check(if_match, _tag(current), f"job {current['name']}")
         changes = _fields(values, JOB_FIELDS, f"job {current['name']}")
         enabled = changes.pop("enabled", None)
         if changes:
-            definitions.update_job(session, current["name"], now=now, actor=actor, **changes)
+            definitions.update_job(session, current["name"], now=now, actor=actor.username, **changes)
         if enabled is not None and bool(enabled) != current["enabled"]:
-            definitions.set_job_enabled(session, current["name"], bool(enabled), now=now, actor=actor)
+            definitions.set_job_enabled(session, current["name"], bool(enabled), now=now, actor=actor.username)
         session.flush()
-        data = _job(session, name)
+        return _job(session, name)
+
+    data = door.perform(
+        engine, actor, Permission.JOBS_WRITE, "job.update", ("job", name), act, now=now, module=job_module(name)
+    )
     return data, _tag(data)
 
 
 def edit_schedule(
-    engine: Engine, schedule_id: int, values: Mapping[str, Any], *, if_match: str | None, actor: str, now: datetime
+    engine: Engine,
+    schedule_id: int,
+    values: Mapping[str, Any],
+    *,
+    if_match: str | None,
+    actor: Actor,
+    now: datetime,
+    reason: str | None = None,
 ) -> tuple[dict[str, Any], str]:
-    """Change a schedule if ``if_match`` names its current version; audited. Returns it and its new tag.
+    """Change a schedule as ``actor`` if ``if_match`` names its current version; audited. Returns it
+    and its new tag.
 
     Raises:
+        PermissionDenied: the actor may not edit this job's schedules (audited; nothing else written).
         PreconditionRequired / PreconditionFailed: no tag, or an old one.
         ValidationError: a field that is not editable, or a rule the calendar cannot read.
     """
-    with transaction(engine, write=True) as session:
+
+    def act(session: Session) -> dict[str, Any]:
         current = _schedule(session, schedule_id)
         _check(if_match, _tag(current), f"schedule {schedule_id}")
         changes = _fields(values, SCHEDULE_FIELDS, f"schedule {schedule_id}")
-        definitions.update_schedule(session, schedule_id, now=now, actor=actor, **changes)
+        definitions.update_schedule(session, schedule_id, now=now, actor=actor.username, **changes)
         session.flush()
-        data = _schedule(session, schedule_id)
+        return _schedule(session, schedule_id)
+
+    data = door.perform(
+        engine, actor, Permission.SCHEDULES_WRITE, "schedule.update", ("schedule", schedule_id), act, now=now,
+        module=schedule_module(schedule_id), reason=reason or f"schedule edited through the {actor.face} (If-Match)",
+    )  # fmt: skip
     return data, _tag(data)

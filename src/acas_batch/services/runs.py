@@ -5,6 +5,10 @@ negative job patterns (``-SYS_*``), and paged by keyset (``id < cursor``, newest
 ``COUNT(*)`` and no ``OFFSET``, so the first page costs the same at a million rows as at ten.
 Run-now honours an ``Idempotency-Key``: it is stored on the execution, so a retried request
 returns the execution its first attempt made.
+
+Every function takes the acting :class:`Actor` and asks the services' door (``door.py``) before it
+reads or changes anything: the faces check no permission themselves. A refusal raises
+:class:`PermissionDenied` and writes nothing but its own audit row.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from acas_batch.batch.worker import load_job_modules
 from acas_batch.config import Settings
 from acas_batch.db import transaction
 from acas_batch.errors import (
+    ApprovalRequired,
     ExecutionNotFound,
     InvalidStateTransition,
     JobNotFound,
@@ -46,8 +51,9 @@ from acas_batch.models.enums import ExecutionState, Module, TriggerKind, WorkerS
 from acas_batch.monitoring import open_alerts
 from acas_batch.secretbox import SecretBox
 from acas_batch.security.actor import Actor
-from acas_batch.security.policy import Permission, check
-from acas_batch.services import door, inputs
+from acas_batch.security.policy import CLOSE_JOBS, Permission, check
+from acas_batch.services import approvals, door, inputs
+from acas_batch.services.guards import execution_module
 from acas_batch.services.schedules import forecast
 
 #: Rows per page when the caller names no limit, and the most a caller may ask for.
@@ -238,8 +244,22 @@ def _row(e: BatchExecution, job: str) -> dict[str, Any]:
     }
 
 
-def list_runs(engine: Engine, q: RunQuery) -> RunPage:
-    """One page of executions matching ``q``, newest first (see the module docstring)."""
+def _reading(engine: Engine, actor: Actor, permission: Permission, what: str, now: datetime) -> None:
+    """Check a read permission through the door (a refusal is audited).
+
+    Raises:
+        PermissionDenied: the actor lacks ``permission``.
+    """
+    door.read(engine, actor, permission, lambda _s: None, what=what, now=now)
+
+
+def list_runs(engine: Engine, q: RunQuery, *, actor: Actor, now: datetime) -> RunPage:
+    """One page of executions matching ``q``, newest first (see the module docstring).
+
+    Raises:
+        PermissionDenied: the actor may not read executions.
+    """
+    _reading(engine, actor, Permission.EXECUTIONS_READ, "list runs", now)
     with transaction(engine) as session:
         conds = _where(session, q)
         if q.before is not None:
@@ -263,11 +283,15 @@ def list_runs(engine: Engine, q: RunQuery) -> RunPage:
     )
 
 
-def count_newer(engine: Engine, q: RunQuery, after_id: int) -> int:
+def count_newer(engine: Engine, q: RunQuery, after_id: int, *, actor: Actor, now: datetime) -> int:
     """How many executions matching ``q`` are newer than ``after_id`` (the "N new runs" control).
 
     Counts only the id range above ``after_id``, which the primary key bounds.
+
+    Raises:
+        PermissionDenied: the actor may not read executions.
     """
+    _reading(engine, actor, Permission.EXECUTIONS_READ, "count new runs", now)
     with transaction(engine) as session:
         conds = [*_where(session, q), BatchExecution.id > after_id]
         return int(session.scalar(select(func.count()).select_from(BatchExecution).where(*conds)) or 0)
@@ -329,14 +353,18 @@ def output_files(settings: Settings, output_dir: str | None) -> list[dict[str, A
     ]
 
 
-def run_detail(engine: Engine, settings: Settings, execution_id: int, *, log_limit: int = 500) -> dict[str, Any]:
+def run_detail(
+    engine: Engine, settings: Settings, execution_id: int, *, actor: Actor, now: datetime, log_limit: int = 500
+) -> dict[str, Any]:
     """One execution for people: parameters masked, attempts, its job's usual duration, files,
     upstream and downstream runs, log lines.
 
     Raises:
+        PermissionDenied: the actor may not read executions.
         ExecutionNotFound: no execution has this id.
     """
     inputs.check_id("execution id", execution_id)
+    _reading(engine, actor, Permission.EXECUTIONS_READ, "read a run", now)
     with transaction(engine) as session:
         detail = execution_detail(session, execution_id, log_limit=log_limit)
         row = session.get_one(BatchExecution, execution_id)
@@ -350,13 +378,15 @@ def run_detail(engine: Engine, settings: Settings, execution_id: int, *, log_lim
     return detail
 
 
-def run_file(engine: Engine, settings: Settings, execution_id: int, name: str) -> Path:
+def run_file(engine: Engine, settings: Settings, execution_id: int, name: str, *, actor: Actor, now: datetime) -> Path:
     """The path of one file an execution wrote, checked to lie inside its output folder.
 
     Raises:
+        PermissionDenied: the actor may not read executions.
         ExecutionNotFound: no execution has this id.
         NotFound: the execution wrote no file of that name.
     """
+    _reading(engine, actor, Permission.EXECUTIONS_READ, "read a run's file", now)
     with transaction(engine) as session:
         row = session.get(BatchExecution, execution_id)
         if row is None:
@@ -376,73 +406,100 @@ def run_now(
     params: Mapping[str, Any],
     *,
     business_date: object | None,
-    actor: str,
+    actor: Actor,
     now: datetime,
     force_reason: str | None = None,
     idempotency_key: str | None = None,
-    scope: Actor | None = None,
 ) -> tuple[int, bool]:
-    """Start ``job`` now; returns the execution id and whether this call created it.
+    """Start ``job`` now as ``actor``; returns the execution id and whether this call created it.
 
-    With an ``idempotency_key`` that an earlier call already used, nothing is created and that
-    call's execution is returned (the same key for another job is refused).
+    Needs ``jobs:run`` for the job's module (``periods:close`` too for a close, and
+    ``executions:force`` to force work that succeeded already). With an ``idempotency_key``
+    that an earlier call already used, nothing is created and that call's execution is
+    returned (the same key for another job is refused).
 
     Raises:
+        PermissionDenied: the actor may not run the job (audited; nothing else written).
         JobNotFound: no such job.
         ValidationError: a bad parameter (``fields`` names each), business date or key.
         RunKeyAlreadySucceeded: the work was done before and no ``force_reason`` was given.
     """
+    door.allowed(engine, actor, Permission.JOBS_RUN, what="job.run", now=now)
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 128):
         raise ValidationError("Idempotency-Key must be 1 to 128 characters")
     inputs.check_name("job", job)
     params = inputs.check_params(params)
     inputs.check_recipients(settings, params)
-    inputs.check_actor(actor)
     force_reason = inputs.check_reason(force_reason)
     when = (
         operations.local_date(now, settings.timezone)
         if business_date in (None, "")
         else operations.parse_business_date(business_date)
     )
-    if idempotency_key:
-        earlier = _by_key(engine, idempotency_key, job)
-        if earlier is not None:
-            return earlier, False
-    _check_scope(engine, scope, Permission.JOBS_RUN, now=now, job=job.upper())
+    name = job.upper()
+    extra: tuple[Permission, ...] = (Permission.PERIODS_CLOSE,) if name in CLOSE_JOBS else ()
     if force_reason is not None:
-        _check_scope(engine, scope, Permission.EXECUTIONS_FORCE, now=now, job=job.upper())
+        extra += (Permission.EXECUTIONS_FORCE,)
+
+    def act(session: Session) -> tuple[int, bool]:
+        if idempotency_key:
+            earlier = _by_key(session, idempotency_key, name)
+            if earlier is not None:
+                return earlier, False
+        row = operations.enqueue(
+            session,
+            name,
+            params,
+            now=now,
+            business_date=when,
+            actor=actor.username,
+            force_reason=force_reason,
+            wait_default_seconds=settings.dependency_wait_seconds,
+            seal=lambda clear: SecretBox.for_settings(settings).seal(clear),
+        )
+        row.idempotency_key = idempotency_key
+        session.flush()
+        return row.id, True
+
     try:
-        with transaction(engine, write=True) as session:
-            row = operations.enqueue(
-                session,
-                job.upper(),
-                params,
-                now=now,
-                business_date=when,
-                actor=actor,
-                force_reason=force_reason,
-                wait_default_seconds=settings.dependency_wait_seconds,
-                seal=lambda clear: SecretBox.for_settings(settings).seal(clear),
-            )
-            row.idempotency_key = idempotency_key
-            session.flush()
-            return row.id, True
+        return door.perform(
+            engine,
+            actor,
+            Permission.JOBS_RUN,
+            "job.run",
+            ("job", name),
+            act,
+            now=now,
+            module=_job_module(name),
+            extra=extra,
+            details=lambda r: {"execution_id": r[0], "replayed": not r[1], "business_date": when.isoformat()},
+        )
     except IntegrityError:
         # Another request with the same key won the race: its execution is the answer.
         if idempotency_key:
-            earlier = _by_key(engine, idempotency_key, job)
+            with transaction(engine) as session:
+                earlier = _by_key(session, idempotency_key, name)
             if earlier is not None:
                 return earlier, False
         raise
 
 
-def _by_key(engine: Engine, key: str, job: str) -> int | None:
-    with transaction(engine) as session:
-        found = session.execute(
-            select(BatchExecution.id, BatchJob.name)
-            .join(BatchJob, BatchJob.id == BatchExecution.job_id)
-            .where(BatchExecution.idempotency_key == key)
-        ).first()
+def _job_module(name: str) -> door.ModuleOf:
+    """The module of job ``name`` for the door (None for an unknown job: ``enqueue`` then names it)."""
+
+    def find(session: Session) -> str | None:
+        module = session.scalar(select(BatchJob.module).where(BatchJob.name == name))
+        return None if module is None else str(module.value)
+
+    return find
+
+
+def _by_key(session: Session, key: str, job: str) -> int | None:
+    found = session.execute(
+        select(BatchExecution.id, BatchJob.name)
+        .join(BatchJob, BatchJob.id == BatchExecution.job_id)
+        .where(BatchExecution.idempotency_key == key)
+    ).first()
     if found is None:
         return None
     if found[1] != job.upper():
@@ -450,12 +507,14 @@ def _by_key(engine: Engine, key: str, job: str) -> int | None:
     return int(found[0])
 
 
-def param_fields(engine: Engine, job: str) -> list[dict[str, Any]]:
+def param_fields(engine: Engine, job: str, *, actor: Actor, now: datetime) -> list[dict[str, Any]]:
     """The run-now form of a job: one field per parameter of its model, with type, default and help.
 
     Raises:
+        PermissionDenied: the actor may not read jobs.
         JobNotFound: no such job, or its code is not loaded.
     """
+    _reading(engine, actor, Permission.JOBS_READ, "read a job's parameters", now)
     with transaction(engine) as session:
         row = session.scalars(select(BatchJob).where(BatchJob.name == job.upper())).first()
         if row is None:
@@ -565,43 +624,24 @@ def _apply(
     )
 
 
+#: The audit trail's name for each action (and the four-eyes setting's).
+ACTION_NAMES: dict[RunAction, str] = {
+    RunAction.CANCEL: "execution.cancel",
+    RunAction.HOLD: "execution.hold",
+    RunAction.RELEASE: "execution.release",
+    RunAction.RERUN: "execution.rerun",
+    RunAction.MARK_SUCCEEDED: "execution.mark_succeeded",
+}
+
+
 def _permission_of(action: RunAction, *, force: bool = False) -> Permission:
     if action is RunAction.MARK_SUCCEEDED or force:
         return Permission.EXECUTIONS_FORCE
     return Permission.EXECUTIONS_CONTROL
 
 
-def _check_scope(
-    engine: Engine,
-    actor: Actor | None,
-    permission: Permission,
-    *,
-    now: datetime,
-    job: str | None = None,
-    execution_id: int | None = None,
-) -> None:
-    """The policy's answer for ``actor`` on the module of ``job`` (or of the execution's job).
-
-    Asked before the action's own transaction; a refusal is audited and nothing else is written.
-
-    Raises:
-        PermissionDenied: the role lacks the permission, or is not scoped to the job's module.
-    """
-    if actor is None:
-        return
-    with transaction(engine) as session:
-        if job is None and execution_id is not None:
-            job = session.scalar(
-                select(BatchJob.name)
-                .join(BatchExecution, BatchExecution.job_id == BatchJob.id)
-                .where(BatchExecution.id == execution_id)
-            )
-        module = session.scalar(select(BatchJob.module).where(BatchJob.name == job)) if job else None
-    try:
-        check(actor, permission, str(module) if module else None, what=f"{permission} {job or ''}".strip())
-    except PermissionDenied as exc:
-        door.audit_refusal(engine, actor, exc, action=str(permission), target=("job", job), now=now)
-        raise
+def _name_of(action: RunAction, *, force: bool = False) -> str:
+    return "execution.force_rerun" if action is RunAction.RERUN and force else ACTION_NAMES[action]
 
 
 def parse_action(value: str) -> RunAction:
@@ -623,34 +663,70 @@ def act_on_run(
     action: RunAction,
     execution_id: int,
     *,
-    actor: str,
+    actor: Actor,
     reason: str | None,
     now: datetime,
     force: bool = False,
-    scope: Actor | None = None,
 ) -> dict[str, Any]:
-    """Apply one operator action, audited with its reason; returns the execution's id and new state
-    (a rerun returns the new execution).
+    """Apply one operator action as ``actor``, audited with its reason; returns the execution's id
+    and new state (a rerun returns the new execution).
+
+    Needs ``executions:control`` (``executions:force`` to mark succeeded or force a rerun) for the
+    module of the execution's job. An action the four-eyes setting names is recorded as a request
+    for a second user's approval instead of done.
 
     Raises:
+        PermissionDenied: the actor may not (audited; nothing else written).
+        ApprovalRequired: recorded as a four-eyes request, not done.
         ExecutionNotFound: no such execution.
         InvalidStateTransition: the action does not apply to its state.
     """
     inputs.check_id("execution id", execution_id)
-    inputs.check_actor(actor)
+    name = _name_of(action, force=force)
+    # Refused before its input is judged: whoever may not act learns nothing more (module scope below).
+    door.allowed(engine, actor, _permission_of(action, force=force), what=name, now=now)
     reason = inputs.check_reason(reason, required=action is RunAction.MARK_SUCCEEDED or force)
-    _check_scope(engine, scope, _permission_of(action, force=force), now=now, execution_id=execution_id)
-    with transaction(engine, write=True) as session:
-        row = _apply(session, settings, action, execution_id, actor=actor, reason=reason, now=now, force=force)
+
+    def act(session: Session) -> dict[str, Any]:
+        if approvals.required(settings, actor, name, approvals.job_of_execution(session, execution_id)):
+            request = approvals.request(
+                session, actor, name, ("execution", execution_id), params={}, reason=reason, now=now
+            )
+            return {"approval_id": request.id}
+        row = _apply(session, settings, action, execution_id, actor=actor.username, reason=reason, now=now, force=force)
         return {"id": row.id, "state": row.state.value, "cancel_requested": row.cancel_requested}
+
+    done = door.perform(
+        engine,
+        actor,
+        _permission_of(action, force=force),
+        name,
+        ("execution", execution_id),
+        act,
+        now=now,
+        reason=reason,
+        module=execution_module(execution_id),
+    )
+    if "approval_id" in done:
+        raise ApprovalRequired(
+            f"{name} of execution {execution_id} needs a second user's approval: request {done['approval_id']} "
+            f"recorded (acas-batch approvals approve {done['approval_id']})",
+            approval_id=int(done["approval_id"]),
+        )
+    return done
 
 
 #: The most executions one bulk action may touch.
 BULK_LIMIT = 10_000
 
 
-def bulk_preview(engine: Engine, q: RunQuery, action: RunAction) -> list[int]:
-    """The ids a bulk action over the filter would touch: the matching runs in a state the action applies to."""
+def bulk_preview(engine: Engine, q: RunQuery, action: RunAction, *, actor: Actor, now: datetime) -> list[int]:
+    """The ids a bulk action over the filter would touch: the matching runs in a state the action applies to.
+
+    Raises:
+        PermissionDenied: the actor may not take the action on any module.
+    """
+    door.allowed(engine, actor, _permission_of(action), what=ACTION_NAMES[action], now=now)
     allowed = _BULK_STATES[action]
     with transaction(engine) as session:
         conds = [*_where(session, q), BatchExecution.state.in_(allowed)]
@@ -676,20 +752,25 @@ def bulk_act(
     action: RunAction,
     ids: list[int],
     *,
-    actor: str,
+    actor: Actor,
     reason: str,
     now: datetime,
     idempotency_key: str | None = None,
-    scope: Actor | None = None,
 ) -> dict[str, Any]:
-    """Apply one action to many runs in one transaction, audited as one operation listing its items.
+    """Apply one action to many runs in one transaction as ``actor``, audited as one operation
+    listing its items.
 
-    A run whose state no longer allows the action is skipped and reported. An ``idempotency_key``
-    already used by an earlier bulk action returns that action's result instead.
+    A run whose state no longer allows the action, whose job's module the actor's role does not
+    cover, or which the four-eyes setting keeps for a second user, is skipped and reported. An
+    ``idempotency_key`` already used by an earlier bulk action returns that action's result instead.
 
     Raises:
+        PermissionDenied: the actor may not take the action at all (audited; nothing else written).
         ValidationError: no reason, no runs or too many.
     """
+    permission = _permission_of(action)
+    name = ACTION_NAMES[action]
+    door.allowed(engine, actor, permission, what=name, now=now)
     if idempotency_key:
         with transaction(engine) as session:
             earlier = session.scalars(
@@ -703,27 +784,36 @@ def bulk_act(
         raise ValidationError("no runs were chosen", fields={"ids": "empty"})
     if len(ids) > BULK_LIMIT:
         raise ValidationError(f"{len(ids)} runs is more than {BULK_LIMIT} at once", fields={"ids": "too many"})
-    refused: dict[int, PermissionDenied] = {}
-    for execution_id in ids:
-        try:
-            _check_scope(engine, scope, _permission_of(action), now=now, execution_id=execution_id)
-        except PermissionDenied as exc:
-            refused[execution_id] = exc
-    with transaction(engine, write=True) as session:
+    refused: list[tuple[int, PermissionDenied]] = []
+
+    def act(session: Session) -> dict[str, Any]:
         done, skipped = [], []
         for execution_id in ids:
             try:
-                if execution_id in refused:
-                    raise refused[execution_id]
+                job = approvals.job_of_execution(session, execution_id)
+                module = session.scalar(select(BatchJob.module).where(BatchJob.name == job))
+                try:
+                    check(actor, permission, module.value if module else None, what=f"{name} {execution_id}")
+                except PermissionDenied as exc:
+                    refused.append((execution_id, exc))
+                    raise
+                if approvals.required(settings, actor, name, job):
+                    skipped.append(
+                        {"id": execution_id, "why": f"{name} needs a second user's approval: act on it alone"}
+                    )
+                    continue
                 with session.begin_nested():
-                    _apply(session, settings, action, execution_id, actor=actor, reason=reason, now=now, force=False)
+                    _apply(
+                        session, settings, action, execution_id, actor=actor.username, reason=reason, now=now,
+                        force=False,
+                    )  # fmt: skip
                 done.append(execution_id)
             except (InvalidStateTransition, ExecutionNotFound, RunKeyAlreadySucceeded, PermissionDenied) as exc:
                 skipped.append({"id": execution_id, "why": str(exc)})
         result = {"action": action.value, "done": done, "skipped": skipped}
         audit(
             session,
-            actor=actor,
+            actor=actor.username,
             action="execution.bulk",
             target_type="bulk",
             target_id=idempotency_key[:64] if idempotency_key else None,
@@ -731,15 +821,24 @@ def bulk_act(
             reason=reason,
             details=result,
         )
+        return result
+
+    result = door.perform(engine, actor, permission, "execution.bulk", ("bulk", idempotency_key), act, now=now)
+    for execution_id, exc in refused:  # each run refused for its module is audited as a refusal
+        door.audit_refusal(engine, actor, exc, action=name, target=("execution", execution_id), now=now)
     return result | {"replayed": False}
 
 
-def change_marker(engine: Engine) -> str:
+def change_marker(engine: Engine, *, actor: Actor, now: datetime) -> str:
     """A short text that changes whenever a run is created, changes state or reports progress.
 
     Reads only the newest id, the latest finish and the few live runs, so a page may ask every
     second or two without scanning the table.
+
+    Raises:
+        PermissionDenied: the actor may not read executions.
     """
+    _reading(engine, actor, Permission.EXECUTIONS_READ, "follow runs", now)
     live = (
         ExecutionState.PENDING,
         ExecutionState.QUEUED,
@@ -762,9 +861,20 @@ def change_marker(engine: Engine) -> str:
 
 
 def audit_trail(
-    engine: Engine, *, before: int | None = None, limit: int = 100, target: str | None = None
+    engine: Engine,
+    *,
+    actor: Actor,
+    now: datetime,
+    before: int | None = None,
+    limit: int = 100,
+    target: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Audit lines newest first (keyset by id), optionally for one target (``execution:42``)."""
+    """Audit lines newest first (keyset by id), optionally for one target (``execution:42``).
+
+    Raises:
+        PermissionDenied: the actor may not read the audit trail.
+    """
+    _reading(engine, actor, Permission.AUDIT_READ, "read the audit trail", now)
     with transaction(engine) as session:
         stmt = select(Audit).order_by(Audit.id.desc()).limit(min(limit, MAX_LIMIT))
         if before is not None:
@@ -787,9 +897,14 @@ def audit_trail(
         ]
 
 
-def overview(engine: Engine, settings: Settings, *, now: datetime) -> dict[str, Any]:
+def overview(engine: Engine, settings: Settings, *, actor: Actor, now: datetime) -> dict[str, Any]:
     """The dashboard's first page: counts by state, running runs with progress, next runs, recent
-    failures, open alerts, and every scheduler and worker with its heartbeat (dead ones marked)."""
+    failures, open alerts, and every scheduler and worker with its heartbeat (dead ones marked).
+
+    Raises:
+        PermissionDenied: the actor may not read executions.
+    """
+    _reading(engine, actor, Permission.EXECUTIONS_READ, "read the overview", now)
     stale = timedelta(seconds=max(3 * settings.lease_seconds, 30))
     with transaction(engine) as session:
         board = dashboard(session, now=now, stale_after=stale)
@@ -816,6 +931,15 @@ def overview(engine: Engine, settings: Settings, *, now: datetime) -> dict[str, 
         p["role"] == "scheduler" and not p["alive"] for p in board["processes"]
     )
     return board
+
+
+def liveness(engine: Engine, settings: Settings, *, now: datetime) -> dict[str, Any]:
+    """What the health check tells anyone, signed in or not: whether a scheduler runs, and each
+    scheduler's and worker's heartbeat (no run, job, alert or log data)."""
+    stale = timedelta(seconds=max(3 * settings.lease_seconds, 30))
+    with transaction(engine) as session:
+        running = bool(dashboard(session, now=now, stale_after=stale)["scheduler_running"])
+    return {"scheduler_running": running, "processes": process_heartbeats(engine, now=now, stale_after=stale)}
 
 
 def params_from_form(fields: list[dict[str, Any]], form: Mapping[str, str]) -> dict[str, Any]:
@@ -847,12 +971,14 @@ def params_from_form(fields: list[dict[str, Any]], form: Mapping[str, str]) -> d
     return params
 
 
-def job_history(engine: Engine, job: str, *, limit: int = 200) -> dict[str, Any]:
+def job_history(engine: Engine, job: str, *, actor: Actor, now: datetime, limit: int = 200) -> dict[str, Any]:
     """The job's last runs oldest first (id, created, duration, state) with its success rate and p50/p95.
 
     Raises:
+        PermissionDenied: the actor may not read executions.
         JobNotFound: no such job.
     """
+    _reading(engine, actor, Permission.EXECUTIONS_READ, "read a job's history", now)
     with transaction(engine) as session:
         job_id = session.scalar(select(BatchJob.id).where(BatchJob.name == job.upper()))
         if job_id is None:

@@ -24,15 +24,15 @@ from acas_batch.services.editing import edit_job, edit_schedule, job_version, sc
 from acas_batch.services.identity import list_tokens, revoke_token
 from acas_batch.services.log_stream import MEDIA_TYPES, export_format, stream_logs
 from acas_batch.services.log_viewer import view_logs
-from acas_batch.services.monitoring_alerts import acknowledge, resolve
+from acas_batch.services.monitoring_alerts import acknowledge, active_alerts, resolve
 from acas_batch.services.runs import (
     act_on_run,
     audit_trail,
     bulk_act,
     bulk_preview,
     list_runs,
+    liveness,
     output_files,
-    overview,
     parse_action,
     parse_run_query,
     run_detail,
@@ -43,7 +43,6 @@ from acas_batch.services.schedules import forecast, schedule_summaries
 from acas_batch.web.auth import require
 from acas_batch.web.common import MAX_ID, ActorDep, Id, SmallId, context
 from acas_batch.web.problems import http_problem, problem_response, problem_types, request_validation_problem
-from acas_batch.web.runs import ACTION_PERMISSION
 
 
 class FieldError(BaseModel):
@@ -172,7 +171,7 @@ def _runs_filter(request: Request) -> dict[str, str | None]:
 def health(request: Request) -> dict[str, Any]:
     """Liveness and the scheduler's and workers' heartbeats (no sign-in needed)."""
     web = context(request)
-    board = overview(web.engine, web.settings, now=web.now)
+    board = liveness(web.engine, web.settings, now=web.now)
     return {
         "status": "ok",
         "version": __version__,
@@ -209,9 +208,8 @@ def patch_job(
     request: Request, response: Response, actor: ActorDep, name: str, body: dict[str, Any], if_match: IfMatch = None
 ) -> dict[str, Any]:
     """Change a job (description, enabled, priority, timeout_seconds, max_attempts, default_params)."""
-    require(request, actor, "jobs:write")
     web = context(request)
-    data, tag = edit_job(web.engine, name, body, if_match=if_match, actor=actor.username, now=web.now)
+    data, tag = edit_job(web.engine, name, body, if_match=if_match, actor=actor, now=web.now)
     response.headers["ETag"] = tag
     return data
 
@@ -225,9 +223,6 @@ def run_job(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Run a job now. With ``Idempotency-Key``, a retried request returns the first one's run (200)."""
-    require(request, actor, "jobs:run")
-    if body.force_reason:
-        require(request, actor, "executions:force")
     web = context(request)
     execution_id, created = run_now(
         web.engine,
@@ -235,8 +230,7 @@ def run_job(
         name,
         body.params,
         business_date=body.business_date,
-        actor=actor.username,
-        scope=actor,
+        actor=actor,
         now=web.now,
         force_reason=body.force_reason,
         idempotency_key=idempotency_key,
@@ -297,9 +291,8 @@ def patch_schedule(
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
     """Change a schedule (enabled, kind, rule, timezone, shift_policy, misfire_policy)."""
-    require(request, actor, "schedules:write")
     web = context(request)
-    data, tag = edit_schedule(web.engine, schedule_id, body, if_match=if_match, actor=actor.username, now=web.now)
+    data, tag = edit_schedule(web.engine, schedule_id, body, if_match=if_match, actor=actor, now=web.now)
     response.headers["ETag"] = tag
     return data
 
@@ -321,9 +314,9 @@ def executions(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Executions newest first, filtered as the runs page is; keyset pages (``before``)."""
-    require(request, actor, "executions:read")
+    web = context(request)
     q = parse_run_query(_runs_filter(request))
-    page = list_runs(context(request).engine, q)
+    page = list_runs(web.engine, q, actor=actor, now=web.now)
     return {"items": page.rows, "next_before": page.next_before}
 
 
@@ -345,10 +338,9 @@ def executions_bulk(
     """One action (rerun, cancel, hold, release) on chosen runs or every run the filter matches,
     audited as one operation; ``preview`` first says which runs it would touch."""
     action = parse_action(body.action)
-    require(request, actor, ACTION_PERMISSION[action])
     web = context(request)
     q = parse_run_query(_runs_filter(request))
-    targets = body.ids if body.ids else bulk_preview(web.engine, q, action)
+    targets = body.ids if body.ids else bulk_preview(web.engine, q, action, actor=actor, now=web.now)
     if body.preview:
         return {"action": action.value, "preview": targets}
     return bulk_act(
@@ -356,8 +348,7 @@ def executions_bulk(
         web.settings,
         action,
         targets,
-        actor=actor.username,
-        scope=actor,
+        actor=actor,
         reason=body.reason,
         now=web.now,
         idempotency_key=idempotency_key,
@@ -367,9 +358,8 @@ def executions_bulk(
 @router.get("/executions/{execution_id}", tags=["executions"])
 def execution(request: Request, actor: ActorDep, execution_id: Id) -> dict[str, Any]:
     """One execution: masked parameters, attempts, usual duration, files, upstream and downstream runs."""
-    require(request, actor, "executions:read")
     web = context(request)
-    detail = run_detail(web.engine, web.settings, execution_id, log_limit=1)
+    detail = run_detail(web.engine, web.settings, execution_id, actor=actor, now=web.now, log_limit=1)
     detail.pop("logs", None)
     return detail
 
@@ -385,7 +375,7 @@ def execution_logs(
 ) -> dict[str, Any]:
     require(request, actor, "logs:read")
     web = context(request)
-    run_detail(web.engine, web.settings, execution_id, log_limit=1)  # 404 for an unknown execution
+    run_detail(web.engine, web.settings, execution_id, actor=actor, now=web.now, log_limit=1)  # 404 if unknown
     flt: dict[str, Any] = {"execution_id": execution_id, "limit": limit}
     if level:
         flt["log_level"] = level
@@ -397,9 +387,8 @@ def execution_logs(
 
 @router.get("/executions/{execution_id}/files", tags=["executions"])
 def execution_files(request: Request, actor: ActorDep, execution_id: Id) -> list[dict[str, Any]]:
-    require(request, actor, "executions:read")
     web = context(request)
-    detail = run_detail(web.engine, web.settings, execution_id, log_limit=1)
+    detail = run_detail(web.engine, web.settings, execution_id, actor=actor, now=web.now, log_limit=1)
     return output_files(web.settings, detail.get("output_dir"))
 
 
@@ -410,9 +399,8 @@ def execution_files(request: Request, actor: ActorDep, execution_id: Id) -> list
     responses={200: {"content": {"application/octet-stream": {}}, "description": "The file."}},
 )
 def execution_file(request: Request, actor: ActorDep, execution_id: Id, name: str) -> FileResponse:
-    require(request, actor, "executions:read")
     web = context(request)
-    path = run_file(web.engine, web.settings, execution_id, name)
+    path = run_file(web.engine, web.settings, execution_id, name, actor=actor, now=web.now)
     return FileResponse(path, filename=path.name)
 
 
@@ -422,17 +410,13 @@ def execution_action(
 ) -> dict[str, Any]:
     """cancel, hold, release, rerun (``force`` for a success) or mark-succeeded, with a reason (audited)."""
     chosen = parse_action(action)
-    require(request, actor, ACTION_PERMISSION[chosen])
-    if body.force:
-        require(request, actor, "executions:force")
     web = context(request)
     return act_on_run(
         web.engine,
         web.settings,
         chosen,
         execution_id,
-        actor=actor.username,
-        scope=actor,
+        actor=actor,
         reason=body.reason.strip(),
         now=web.now,
         force=body.force,
@@ -443,13 +427,12 @@ def execution_action(
 @router.get("/alerts", tags=["alerts"])
 def alerts(request: Request, actor: ActorDep) -> list[dict[str, Any]]:
     """Open and acknowledged alerts, newest first."""
-    require(request, actor, "alerts:read")
-    return list(overview(context(request).engine, context(request).settings, now=context(request).now)["alerts"])
+    web = context(request)
+    return active_alerts(web.engine, actor, now=web.now)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", tags=["alerts"])
 def alert_acknowledge(request: Request, actor: ActorDep, alert_id: SmallId, body: Reason) -> dict[str, Any]:
-    require(request, actor, "alerts:manage")
     web = context(request)
     return acknowledge(web.engine, alert_id, actor=actor, now=web.now)
 
@@ -496,7 +479,6 @@ def silence_end_now(request: Request, actor: ActorDep, silence_id: SmallId) -> d
 
 @router.post("/alerts/{alert_id}/resolve", tags=["alerts"])
 def alert_resolve(request: Request, actor: ActorDep, alert_id: SmallId, body: Reason) -> dict[str, Any]:
-    require(request, actor, "alerts:manage")
     web = context(request)
     return resolve(web.engine, alert_id, actor=actor, now=web.now)
 
@@ -561,8 +543,8 @@ def audit(
     target: str | None = None,
 ) -> list[dict[str, Any]]:
     """The audit trail newest first (keyset: ``before``); ``target`` like ``execution:42``."""
-    require(request, actor, "audit:read")
-    return audit_trail(context(request).engine, before=before, limit=limit, target=target)
+    web = context(request)
+    return audit_trail(web.engine, actor=actor, now=web.now, before=before, limit=limit, target=target)
 
 
 # --- users and tokens ---------------------------------------------------------------------------
@@ -580,13 +562,11 @@ class NewToken(BaseModel):
 
 @router.get("/users", tags=["users"])
 def users(request: Request, actor: ActorDep) -> list[dict[str, Any]]:
-    require(request, actor, "users:manage")
     return context(request).identities.list_users(actor)
 
 
 @router.post("/users", tags=["users"], status_code=201)
 def add_user(request: Request, actor: ActorDep, body: NewUser) -> dict[str, Any]:
-    require(request, actor, "users:manage")
     context(request).identities.add_user(body.username, body.password, body.role, actor=actor)
     return {"username": body.username, "role": body.role}
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from acas_batch.errors import AcasBatchError, NotFound, ValidationError
+from acas_batch.errors import AcasBatchError, NotFound, PermissionDenied, ValidationError
 from acas_batch.services.catalogue import job_list
 from acas_batch.services.editing import job_version
 from acas_batch.services.identity import Actor
@@ -38,7 +38,7 @@ def _job_page(
     web = context(request)
     job, _tag = job_version(web.engine, name)
     board = job_board(web.engine, web.settings, actor, job["name"], now=web.now)
-    history = job_history(web.engine, job["name"])
+    history = job_history(web.engine, job["name"], actor=actor, now=web.now)
     chart = {
         "x": [int(r["at"].timestamp()) for r in history["runs"]],
         "y": [round((r["duration_ms"] or 0) / 1000, 3) for r in history["runs"]],
@@ -47,7 +47,7 @@ def _job_page(
         "p95": round((history["p95_ms"] or 0) / 1000, 3),
     }
     try:
-        fields = param_fields(web.engine, job["name"])
+        fields = param_fields(web.engine, job["name"], actor=actor, now=web.now)
     except NotFound:
         fields = []
     values: dict[str, Any] = {f["name"]: f["default"] for f in fields}
@@ -83,18 +83,16 @@ async def job_run(request: Request, actor: ActorDep, name: str) -> Response:
     """Run the job from its form; a bad parameter shows the form again with the error next to the field."""
     form = {k: str(v) for k, v in (await request.form()).items()}
     check_csrf(request, form.get("csrf"))
-    require(request, actor, "jobs:run")
     return await _run(request, actor, name, form)
 
 
 async def _run(request: Request, actor: Actor, name: str, form: dict[str, str]) -> Response:
-    username = actor.username
     from starlette.concurrency import run_in_threadpool
 
     def act() -> Response:
         web = context(request)
         try:
-            fields = param_fields(web.engine, name)
+            fields = param_fields(web.engine, name, actor=actor, now=web.now)
             params = params_from_form(fields, form)
             execution_id, _created = run_now(
                 web.engine,
@@ -102,13 +100,12 @@ async def _run(request: Request, actor: Actor, name: str, form: dict[str, str]) 
                 name,
                 params,
                 business_date=form.get("business_date") or None,
-                actor=username,
+                actor=actor,
                 now=web.now,
                 idempotency_key=form.get("idempotency_key") or None,
-                scope=actor,
             )
         except (ValidationError, AcasBatchError) as exc:
-            if isinstance(exc, NotFound) and "no job" in str(exc):
+            if isinstance(exc, PermissionDenied) or (isinstance(exc, NotFound) and "no job" in str(exc)):
                 raise
             return _job_page(request, actor, name, form=form, error=exc, status_code=exc.http_status)
         return RedirectResponse(f"/runs/{execution_id}", status_code=303)

@@ -22,7 +22,6 @@ router = APIRouter()
 
 @router.get("/alerts", response_class=HTMLResponse)
 def alerts_page(request: Request, actor: ActorDep, state: str = "active") -> HTMLResponse:
-    require(request, actor, "alerts:read")
     return _alerts(request, actor, state)
 
 
@@ -30,7 +29,7 @@ def _alerts(
     request: Request, actor: Actor, state: str, *, error: AcasBatchError | None = None, silencing: int | None = None
 ) -> HTMLResponse:
     web = context(request)
-    svc = BatchMonitoringService(web.engine, actor.username, settings=web.settings, clock=web.clock)
+    svc = BatchMonitoringService(web.engine, settings=web.settings, clock=web.clock, actor=actor)
     ok, rows = svc.get_alerts({"state": state, "limit": 200})
     if not ok:
         raise svc.last_error or ValidationError(str(rows))
@@ -81,7 +80,6 @@ def alert_action(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf)
-    require(request, actor, "alerts:manage")
     web = context(request)
     if action == "acknowledge":
         acknowledge(web.engine, alert_id, actor=actor, now=web.now)
@@ -131,10 +129,10 @@ def logs_page(
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, actor: ActorDep, target: str = "", before: int | None = None) -> HTMLResponse:
-    require(request, actor, "audit:read")
     if before is not None and not 1 <= before <= MAX_ID:
         raise ValidationError(f"before {before} is out of range")
-    rows = audit_trail(context(request).engine, before=before, limit=100, target=target or None)
+    web = context(request)
+    rows = audit_trail(web.engine, actor=actor, now=web.now, before=before, limit=100, target=target or None)
     return render(
         request,
         "audit.html",
@@ -144,7 +142,6 @@ def audit_page(request: Request, actor: ActorDep, target: str = "", before: int 
 
 @router.get("/users", response_class=HTMLResponse)
 def users_page(request: Request, actor: ActorDep) -> HTMLResponse:
-    require(request, actor, "users:manage")
     web = context(request)
     return _users(request, web.identities.list_users(actor), web.identities.list_tokens(actor))
 
@@ -203,9 +200,8 @@ def _token_id(value: str) -> int:
 
 @router.get("/system", response_class=HTMLResponse)
 def system_page(request: Request, actor: ActorDep) -> HTMLResponse:
-    require(request, actor, "executions:read")
     web = context(request)
-    board = overview(web.engine, web.settings, now=web.now)
+    board = overview(web.engine, web.settings, actor=actor, now=web.now)
     return render(
         request,
         "system.html",

@@ -7,10 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from acas_batch.errors import AcasBatchError, ValidationError
+from acas_batch.errors import AcasBatchError, PermissionDenied, ValidationError
 from acas_batch.services.log_viewer import view_logs
 from acas_batch.services.runs import (
-    RunAction,
     act_on_run,
     bulk_act,
     bulk_preview,
@@ -21,19 +20,9 @@ from acas_batch.services.runs import (
     run_detail,
     run_file,
 )
-from acas_batch.web.auth import require
 from acas_batch.web.common import ActorDep, Id, check_csrf, context, query_string, render
 
 router = APIRouter()
-
-#: Which permission each action needs.
-ACTION_PERMISSION = {
-    RunAction.CANCEL: "executions:control",
-    RunAction.HOLD: "executions:control",
-    RunAction.RELEASE: "executions:control",
-    RunAction.RERUN: "executions:control",
-    RunAction.MARK_SUCCEEDED: "executions:force",
-}
 
 _STATES = (
     "pending",
@@ -57,7 +46,6 @@ def _raw(request: Request) -> dict[str, str | None]:
 
 @router.get("/runs", response_class=HTMLResponse)
 def runs_page(request: Request, actor: ActorDep) -> HTMLResponse:
-    require(request, actor, "executions:read")
     web = context(request)
     raw = _raw(request)
     error = None
@@ -65,7 +53,7 @@ def runs_page(request: Request, actor: ActorDep) -> HTMLResponse:
         q = parse_run_query(raw)
     except ValidationError as exc:
         error, q = str(exc), parse_run_query({})
-    page = list_runs(web.engine, q)
+    page = list_runs(web.engine, q, actor=actor, now=web.now)
     return render(
         request,
         "runs.html",
@@ -86,9 +74,9 @@ def runs_page(request: Request, actor: ActorDep) -> HTMLResponse:
 @router.get("/runs/new-count", response_class=HTMLResponse)
 def new_count(request: Request, actor: ActorDep, after: int = 0) -> HTMLResponse:
     """The "N new runs" control: how many matching runs are newer than the page's first row."""
-    require(request, actor, "executions:read")
+    web = context(request)
     q = parse_run_query(_raw(request))
-    n = count_newer(context(request).engine, q, after)
+    n = count_newer(web.engine, q, after, actor=actor, now=web.now)
     return render(request, "_new_runs.html", {"n": n, "filter_qs": query_string(q.as_params())})
 
 
@@ -105,10 +93,9 @@ def bulk(
     """Preview (how many runs, which) and then apply a bulk action over the selection or the whole filter."""
     check_csrf(request, csrf)
     chosen = parse_action(action)
-    require(request, actor, ACTION_PERMISSION[chosen])
     web = context(request)
     q = parse_run_query(_raw(request))
-    targets = list(ids) if ids else bulk_preview(web.engine, q, chosen)
+    targets = list(ids) if ids else bulk_preview(web.engine, q, chosen, actor=actor, now=web.now)
     if not confirm:
         return render(
             request,
@@ -124,9 +111,7 @@ def bulk(
             },
         )
     try:
-        result = bulk_act(
-            web.engine, web.settings, chosen, targets, actor=actor.username, scope=actor, reason=reason, now=web.now
-        )
+        result = bulk_act(web.engine, web.settings, chosen, targets, actor=actor, reason=reason, now=web.now)
     except ValidationError as exc:
         return render(
             request,
@@ -161,9 +146,8 @@ def bulk(
 def run_page(
     request: Request, actor: ActorDep, execution_id: Id, level: str | None = None, search: str | None = None
 ) -> HTMLResponse:
-    require(request, actor, "executions:read")
     web = context(request)
-    run = run_detail(web.engine, web.settings, execution_id, log_limit=1)
+    run = run_detail(web.engine, web.settings, execution_id, actor=actor, now=web.now, log_limit=1)
     log_filter: dict[str, object] = {"execution_id": execution_id, "limit": 1000}
     if level:
         log_filter["log_level"] = level
@@ -202,9 +186,6 @@ def run_action(
 ) -> Response:
     check_csrf(request, csrf)
     chosen = parse_action(action)
-    require(request, actor, ACTION_PERMISSION[chosen])
-    if force:
-        require(request, actor, "executions:force")
     web = context(request)
     try:
         if not reason.strip():
@@ -214,14 +195,15 @@ def run_action(
             web.settings,
             chosen,
             execution_id,
-            actor=actor.username,
-            scope=actor,
+            actor=actor,
             reason=reason.strip(),
             now=web.now,
             force=force,
         )
+    except PermissionDenied:
+        raise  # the error page, as for any refusal
     except AcasBatchError as exc:
-        run = run_detail(web.engine, web.settings, execution_id, log_limit=1)
+        run = run_detail(web.engine, web.settings, execution_id, actor=actor, now=web.now, log_limit=1)
         return render(
             request,
             "run.html",
@@ -233,7 +215,6 @@ def run_action(
 
 @router.get("/runs/{execution_id}/files/{name:path}")
 def run_file_download(request: Request, actor: ActorDep, execution_id: Id, name: str) -> FileResponse:
-    require(request, actor, "executions:read")
     web = context(request)
-    path = run_file(web.engine, web.settings, execution_id, name)
+    path = run_file(web.engine, web.settings, execution_id, name, actor=actor, now=web.now)
     return FileResponse(path, filename=path.name)
