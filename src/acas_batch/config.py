@@ -136,6 +136,11 @@ class Settings(BaseModel):
     http_host: str = Field(default="127.0.0.1", description="Address the dashboard and API listen on.")
     http_port: int = Field(default=8000, ge=1, le=65535, description="Port of the dashboard and API.")
     smtp_host: str = Field(default="localhost", description="SMTP server for alert e-mail.")
+    mail_documents: bool = Field(
+        default=True,
+        description="E-mail statements, reminders and remittance advices to customers and suppliers "
+        "(false: each is recorded as printed only; a simulation always runs with false).",
+    )
     smtp_port: int = Field(default=587, ge=1, le=65535, description="Port of the SMTP server (587 STARTTLS, 465 TLS).")
     smtp_from: str = Field(default="acas-batch@localhost", description="Sender address of alert e-mail.")
     secret_key: str | None = Field(

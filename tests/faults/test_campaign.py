@@ -1,16 +1,17 @@
 """The fault campaign: real schedulers and workers killed with SIGKILL at random moments, on both databases.
 
 Two schedulers and two workers (two job processes each) run a stream of checkpointing jobs
-while the campaign kills, at random, a worker, one of its job processes or the scheduler,
-and starts it again; on PostgreSQL it also restarts the server (a private cluster) or cuts a
-worker's connections. At the end nothing may be lost, duplicated or stuck: each run key
-succeeded exactly once, each chunk of each run was written exactly once, nothing waits or
-runs. It prints the runs, the kills and the recovery times (kill to the next attempt's start).
+while the campaign, each time work has started since its last fault, kills at random a
+worker, one of its job processes or a scheduler, and starts it again; on PostgreSQL it also
+restarts the server (a private cluster) or cuts a worker's connections. At the end nothing
+may be lost, duplicated or stuck: each run key succeeded exactly once, each chunk of each run
+was written exactly once, nothing waits or runs. It prints the runs, the kills and the
+recovery times (kill to the next attempt's start).
 
 Sizes from the environment (``make faults FAULT_KILLS=300``): ``FAULT_KILLS`` kills per
 database (default 6, the short form run by ``make test``), ``FAULT_PAUSE`` the most seconds
-between two faults (default 0.5), ``FAULT_RESTART_EVERY`` a server restart every so many
-kills on PostgreSQL (default 5).
+between work seen in flight and the fault (default 0.5), ``FAULT_RESTART_EVERY`` a server
+restart every so many kills on PostgreSQL (default 5).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class Campaign:
         self.tags = 0
         self.kills: Counter[str] = Counter()
         self.in_flight: list[tuple[datetime, list[int]]] = []  # (kill time, executions its victim ran)
+        self.last = datetime.now(UTC)  # the last fault
 
     def top_up(self) -> None:
         with transaction(self.engine) as s:
@@ -85,6 +87,7 @@ class Campaign:
             )
 
     def strike(self, n: int) -> None:
+        self.last = datetime.now(UTC)
         if self.server is not None and n % RESTART_EVERY == RESTART_EVERY - 1:
             self.server.ctl("restart")
             self.kills["server restart"] += 1
@@ -93,7 +96,7 @@ class Campaign:
             self.kills["backends cut"] += 1 if terminate_backends(self.url, self.rng.choice(self.workers).pid) else 0
         victim = self.rng.choice(["worker", "job process", "job process", "scheduler"])
         worker = self.rng.choice(self.workers)
-        children = [c for c in psutil.Process(worker.pid).children() if "spawn_main" in " ".join(c.cmdline())]
+        children = _job_processes(worker.pid)
         if victim == "job process" and not children:  # its worker is still starting them: kill the worker
             victim = "worker"
         if victim == "scheduler":
@@ -110,14 +113,31 @@ class Campaign:
             self.workers[i] = self.procs.start("worker", "start", "--slots", "2")
         else:
             running = self._running_of(worker.pid)
-            self.rng.choice(children).send_signal(signal.SIGKILL)
+            try:
+                self.rng.choice(children).send_signal(signal.SIGKILL)
+            except psutil.NoSuchProcess:  # it ended on its own meanwhile
+                return
             self.in_flight.append((datetime.now(UTC), running))
         self.kills[victim] += 1
 
 
-def _running(engine: Engine) -> bool:
+def _job_processes(pid: int) -> list[psutil.Process]:
+    """The worker's live job processes (one killed a moment ago may be a zombie until its worker reaps it)."""
+    found = []
+    for child in psutil.Process(pid).children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.Error:
+            continue
+    return found
+
+
+def _running(engine: Engine, since: datetime) -> bool:
     with transaction(engine) as s:
-        running = select(BatchExecution.id).where(BatchExecution.state == ExecutionState.RUNNING)
+        running = select(BatchExecution.id).where(
+            BatchExecution.state == ExecutionState.RUNNING, BatchExecution.started_at > since
+        )
         return s.scalars(running.limit(1)).first() is not None
 
 
@@ -142,8 +162,8 @@ def test_a_campaign_of_kills_loses_duplicates_and_strands_nothing(
             campaign = Campaign(engine, procs, server, url)
             for n in range(KILLS):
                 campaign.top_up()
-                # strike while work is in flight, at a random moment of it
-                wait_until(lambda: _running(engine), timeout=60, interval=0.05)
+                # strike while work is in flight, work started since the last fault (the system recovered)
+                wait_until(lambda: _running(engine, campaign.last), timeout=120, interval=0.05)
                 time.sleep(campaign.rng.uniform(0.0, PAUSE))
                 campaign.strike(n)
             # Then, left alone, everything settles

@@ -113,6 +113,22 @@ def test_statements_reach_the_customers_with_an_address_with_their_pdf_once(
     assert "1 already e-mailed or queued by an earlier run (not sent again)" in again.result.summary
 
 
+def test_an_installation_that_does_not_mail_documents_queues_none(
+    engine: Engine, db_url: str, tmp_path: Path, customers: dict[str, int], smtp: tuple[Inbox, int]
+) -> None:
+    # Given an installation (or a simulation) that does not mail documents, and a customer with an address
+    inbox, port = smtp
+    settings = _settings(db_url, tmp_path, port).model_copy(update={"mail_documents": False})
+    # When the June statements are made
+    run = run_job(engine, settings, STATEMENTS, now=at(DAY))
+    # Then both are made, none is queued or sent, and the run says so
+    assert run.state is ExecutionState.SUCCEEDED, run.error
+    assert inbox.messages == [] and _outbox(engine) == []
+    assert run.result is not None
+    assert run.result.counts["statements"] == 2 and run.result.counts["emailed"] == 0
+    assert run.result.counts["email_queued"] == 0
+
+
 def test_a_crash_between_queueing_and_sending_sends_each_statement_once(
     engine: Engine,
     db_url: str,

@@ -33,7 +33,12 @@ def email_field(whom: str) -> Any:
 
 
 def queue_documents(ctx: JobContext[Any], docs: Sequence[Document], *, run_key: str, email: bool) -> Recorded:
-    """Record ``docs`` and queue the e-mailed ones in ``ctx.session`` (committed by the caller)."""
+    """Record ``docs`` and queue the e-mailed ones in ``ctx.session`` (committed by the caller).
+
+    Nothing is queued when the installation does not mail documents (``mail_documents``
+    false, as in every simulation: simulated customers must not get real letters).
+    """
+    email = email and ctx.settings.mail_documents
     return documents.record(
         ctx.session, docs, execution_id=ctx.execution_id, run_key=run_key, email=email, now=ctx.clock_now()
     )

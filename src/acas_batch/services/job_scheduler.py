@@ -279,7 +279,8 @@ class JobSchedulerService:
         if (refused := self._allowed(Permission.SCHEDULER_CONTROL, "simulate")) is not None:
             return False, refused
         report = simulate(
-            self.settings,
+            # A simulation's statements and letters are never e-mailed: its customers are real addresses.
+            self.settings.model_copy(update={"mail_documents": False}),
             self.engine,
             begin,
             finish - timedelta(microseconds=1),
