@@ -172,6 +172,9 @@ ENDPOINTS = [
     ("GET", "/api/v1/logs/export?format=json", None, "logs:export"),
     ("GET", "/api/v1/audit", None, "audit:read"),
     ("GET", "/api/v1/users", None, "users:manage"),
+    ("GET", "/api/v1/jobs/SYS_HEALTH_CHECK", None, "jobs:read"),
+    ("GET", "/api/v1/schedules/1", None, "jobs:read"),
+    ("POST", "/api/v1/users/admin/tokens", {"name": "for another"}, "users:manage"),
 ]
 
 
