@@ -2,9 +2,8 @@
 
 The one module of the web face that knows where identities come from: the services'
 identity functions (users, argon2id passwords, server-side sessions and API tokens in the
-database, sign-in throttling). Permissions are the security policy's; :func:`require`
-asks the services' door, which audits a refusal. Templates use :func:`may` only to hide
-what the user cannot do.
+database, sign-in throttling). Permissions are checked by the services through their door,
+which audits a refusal; templates use :func:`may` only to hide what the user cannot do.
 """
 
 from __future__ import annotations
@@ -16,28 +15,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import Engine
 
 from acas_batch.clock import Clock, SystemClock
 from acas_batch.errors import ValidationError
-from acas_batch.services import door, identity
-from acas_batch.services.identity import Actor, Permission, may
+from acas_batch.services import identity
+from acas_batch.services.identity import Actor, may
 
-__all__ = ["SESSION_LIFETIME", "Actor", "Identities", "first_admin", "may", "require"]
+__all__ = ["SESSION_LIFETIME", "Actor", "Identities", "first_admin", "may"]
 
 #: How long a session cookie is kept by the browser (the server ends idle sessions sooner).
 SESSION_LIFETIME: timedelta = identity.SESSION_ABSOLUTE
-
-
-def require(request: Request, actor: Actor, permission: str) -> None:
-    """Refuse the request unless the policy lets ``actor`` do ``permission`` (a refusal is audited).
-
-    Raises:
-        PermissionDenied: naming the user and the missing permission.
-    """
-    web = request.app.state.web
-    door.allowed(web.engine, actor, Permission(permission), what=permission, now=web.now)
 
 
 class Identities:
