@@ -146,7 +146,16 @@ def test_a_corrupt_backup_is_refused_in_one_line_and_changes_nothing(
     info.path.write_bytes(bytes(data))
     before = row_counts(engine)
 
-    result = acas("db", "restore", str(info.path), "--database-url", db_url, "--force")
+    result = acas(
+        "db",
+        "restore",
+        str(info.path),
+        "--database-url",
+        db_url,
+        "--force",
+        "--reason",
+        "bring back last night's books",
+    )
     assert result.returncode == 74
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("error: backup file") and "is corrupt" in result.stderr
@@ -177,11 +186,13 @@ def test_db_backup_and_restore_from_the_command_line(db_url: str, empty_db_url: 
     assert data["verified"] is True and data["generation"] == generation
     assert data["row_counts"]["batch_job_rec"] == 32
 
-    restored = acas("db", "restore", data["path"], "--database-url", empty_db_url, "--json")
+    restored = acas(
+        "db", "restore", data["path"], "--database-url", empty_db_url, "--json", "--reason", "a restore test"
+    )
     assert restored.returncode == 0, restored.stderr
     assert json.loads(restored.stdout)["row_counts"] == data["row_counts"]
 
-    again = acas("db", "restore", data["path"], "--database-url", empty_db_url)
+    again = acas("db", "restore", data["path"], "--database-url", empty_db_url, "--reason", "a restore test")
     assert again.returncode == 75
     assert "use --force" in again.stderr
 
