@@ -299,6 +299,7 @@ def deliverer_for(settings: Settings, *, sender: str | None = None) -> Deliverer
         notifier_for(settings),
         WebhookNotifier(ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None),
         sender=sender or f"monitor:{socket.gethostname()}:{os.getpid()}",
+        smime_dir=settings.smime_cert_dir,
     )
 
 

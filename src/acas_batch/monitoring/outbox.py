@@ -35,6 +35,7 @@ from acas_batch.db import transaction
 from acas_batch.errors import ConfigError
 from acas_batch.masking import mask_text
 from acas_batch.models import AlertSeverity, AlertState, BatchAlert, NotificationOutbox
+from acas_batch.monitoring import smime
 from acas_batch.monitoring.findings import Finding
 from acas_batch.monitoring.notify import DeliveryError, EmailNotifier, WebhookNotifier
 
@@ -223,11 +224,13 @@ class Deliverer:
         *,
         sender: str = "monitor",
         encoder: Encoder | None = None,
+        smime_dir: Path | None = None,
     ) -> None:
         self.email = email
         self.webhook = webhook or WebhookNotifier()
         self.sender = sender
         self.encoder = encoder
+        self.smime_dir = smime_dir  # recipients' S/MIME certificates: their copies leave encrypted
 
     def send(self, row: NotificationOutbox) -> None:
         if row.channel == "webhook":
@@ -236,8 +239,12 @@ class Deliverer:
         msg = to_email(row, self.email.config.sender)
         if self.encoder is not None:
             msg = self.encoder(msg, row)
+        sealed, plain = smime.split(self.smime_dir, row.recipients)
         try:
-            self.email.deliver(msg, row.recipients)
+            if sealed:
+                self.email.deliver(smime.seal(msg, list(sealed.values())), list(sealed))
+            if plain:
+                self.email.deliver(msg, plain)
         except ConfigError as exc:
             raise DeliveryError(str(exc)) from exc
 
