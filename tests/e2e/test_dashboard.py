@@ -76,6 +76,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     )
     subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True, timeout=120)
     cli("run", "SYS_HEALTH_CHECK")
+    rule = '{"at": "07:30", "business_day": 1}'
+    cli("deadlines", "set", "gl-close", "--job", "GL_PERIOD_CLOSE", "--kind", "monthly", "--rule", rule,
+        "--description", "GL close by 07:30, first working day")  # fmt: skip
     port = _free_port()
     log = (data / "server.log").open("wb")
     proc = subprocess.Popen(
@@ -259,6 +262,7 @@ PAGES = [
     ("13-job", "/jobs/SL_AGED_DEBTORS"),
     ("14-calendar", "/calendar"),
     ("15-alerts", "/alerts"),
+    ("15b-deadlines", "/deadlines"),
     ("16-logs", "/logs"),
     ("17-audit", "/audit"),
     ("18-users", "/users"),

@@ -7,14 +7,25 @@
   var source = null;
   var updatedAt = Date.now();
 
+  // Never replace a form someone is filling in: the next change refreshes it.
+  function busy(el) {
+    if (el.contains(document.activeElement) && document.activeElement !== document.body) { return true; }
+    return Array.prototype.some.call(el.querySelectorAll("input[type=text], input:not([type]), textarea"),
+      function (i) { return i.value !== ""; });
+  }
+
+  // A refresh asked for before someone started typing must not land on what they typed either.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var el = evt.detail.target;
+    if (el && el.hasAttribute && el.hasAttribute("data-live-refresh") && busy(el)) {
+      evt.detail.shouldSwap = false;
+    }
+  });
+
   function refresh() {
     var parts = document.querySelectorAll("[data-live-refresh]");
     parts.forEach(function (el) {
-      // Never replace a form someone is filling in: the next change refreshes it.
-      if (el.contains(document.activeElement) && document.activeElement !== document.body) { return; }
-      var typed = Array.prototype.some.call(el.querySelectorAll("input[type=text], input:not([type]), textarea"),
-        function (i) { return i.value !== ""; });
-      if (typed) { return; }
+      if (busy(el)) { return; }
       var url = el.getAttribute("data-live-refresh") || window.location.href;
       htmx.ajax("GET", url, { target: el, swap: "outerHTML" }).then(function () { updatedAt = Date.now(); });
     });
