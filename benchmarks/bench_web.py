@@ -120,9 +120,9 @@ def _figures(url: str, label: str) -> list[tuple[str, str]]:
         out.append((f"{label}: load {ROWS:,} executions", f"{load:.1f} s"))
         with tempfile.TemporaryDirectory() as tmp:
             settings = load_settings(environ={}, database_url=url, data_dir=Path(tmp))
-            identities = Identities()
+            identities = Identities(engine)
             identities.add_user("bench", "bench-password-1", "viewer")
-            token = identities.create_token("bench", "bench", now=datetime.now(UTC))
+            token = identities.create_token("bench", "bench")
             headers = {"Authorization": f"Bearer {token}"}
             app = create_app(settings, engine=engine, identities=identities)
             with TestClient(app) as client:
