@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 from acas_batch import __version__
 from acas_batch.batch.events import Observers
 from acas_batch.batch.liveness import mark_lost
-from acas_batch.batch.outage import Outage, patiently
+from acas_batch.batch.outage import Outage, one_line, patiently
 from acas_batch.batch.outputs import database_id
 from acas_batch.batch.queue import Claim, ClaimLimits, Events, claim, finish_failure, release_claim, renew
 from acas_batch.batch.registry import REGISTRY
@@ -504,12 +504,20 @@ class Worker:
         """Give claimed executions that never started back to the queue (fenced: only if still ours)."""
         if not claims:
             return
-        try:
+
+        def release() -> None:
             with transaction(self.engine, write=True) as s:
                 for c in claims:
                     release_claim(s, c)
-        except Exception:  # their leases expire and a scheduler recovers them
-            log.warning("could not release claimed-ahead executions", exc_info=True)
+
+        # A busy or restarting database is waited out (the release is fenced, so a repeat changes
+        # nothing): given up, the runs would sit "running" until their leases expired.
+        try:
+            patiently(release, log, self.worker_id, "handing back claimed-ahead executions", give_up_after=60.0)
+        except Exception as exc:  # their leases expire and a scheduler recovers them
+            log.warning(
+                "%s: could not hand back %d claimed-ahead execution(s): %s", self.worker_id, len(claims), one_line(exc)
+            )
 
     def _maintain(self) -> None:
         """Heartbeat when due (learning of lost leases and cancellations) and enforce timeouts."""
