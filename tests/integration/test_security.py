@@ -9,15 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.orm import Session
 
 from acas_batch.batch.definitions import create_job, create_schedule
 from acas_batch.cli import main
 from acas_batch.db import transaction
 from acas_batch.errors import ApprovalRequired, Conflict, PermissionDenied
+from acas_batch.jobs.catalogue.installer import install_catalogue
 from acas_batch.logs import ExportFormat
 from acas_batch.models import Approval, Audit, BatchExecution, BatchJob, BatchSchedule, ExecutionState
+from acas_batch.models.enums import RecoveryPolicy
 from acas_batch.security.actor import Actor
 from acas_batch.security.policy import STANDARD_ROLES, Permission, may
 from acas_batch.services import (
@@ -338,3 +340,45 @@ def test_only_an_administrator_rotates_the_secret_key_or_generates_the_demo(
     with Session(engine) as s:
         last = s.scalars(select(Audit).order_by(Audit.id.desc()).limit(1)).one()
     assert (last.action, last.actor) == ("secrets.rotate_key", "a_settings")
+
+
+def test_an_operator_sets_a_jobs_recovery_policy_from_the_command_line(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an installation from before the payment run resumed by itself: its policy is still hold
+    with transaction(engine, write=True) as s:
+        install_catalogue(s, now=NOW, with_schedules=False)
+        s.execute(update(BatchJob).where(BatchJob.name == "PL_PAYMENT_RUN").values(recovery_policy=RecoveryPolicy.HOLD))
+
+    def policy() -> RecoveryPolicy:
+        with Session(engine) as s:
+            return s.scalars(select(BatchJob.recovery_policy).where(BatchJob.name == "PL_PAYMENT_RUN")).one()
+
+    def edit(role: str, value: str) -> tuple[int, str, int]:
+        """The command's exit code, what it wrote to stderr, and how many audit rows it added."""
+        token, _view = create_token(engine, user(engine, f"rp_{role}", role), name="cli", now=NOW)
+        monkeypatch.setenv("ACAS_TOKEN", token)
+        audits = _counts(engine)["audit"]
+        try:
+            main(["jobs", "edit", "PL_PAYMENT_RUN", "--recovery-policy", value, "--database-url", db_url])
+            code = 0
+        except SystemExit as ended:
+            code = int(ended.code or 0)
+        return code, capsys.readouterr().err, _counts(engine)["audit"] - audits
+
+    # When a viewer tries: refused, and the refusal audited
+    code, err, audited = edit("viewer", "retry")
+    assert code == 77 and "missing permission jobs:write" in err
+    assert policy() is RecoveryPolicy.HOLD and audited == 1
+    # A value that is no policy: one line, nothing changed
+    code, err, _ = edit("admin", "sometimes")
+    assert code != 0
+    assert err.strip().splitlines() == ["error: recovery policy must be one of retry, fail, hold, not 'sometimes'"]
+    assert policy() is RecoveryPolicy.HOLD
+    # An administrator sets retry: changed, and audited with who and what
+    code, err, audited = edit("admin", "retry")
+    assert code == 0 and audited == 1, err
+    assert policy() is RecoveryPolicy.RETRY
+    with Session(engine) as s:
+        row = s.scalars(select(Audit).where(Audit.action == "job.update").order_by(Audit.id.desc())).first()
+    assert row is not None and row.actor == "rp_admin" and row.details == {"recovery_policy": "retry"}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar as stdlib_calendar
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,6 +48,8 @@ class CalendarEntry:
     execution_id: int | None = None
     #: Why an occurrence is skipped, or what made an unscheduled run (``manual by sam``).
     note: str = ""
+    #: The instant :attr:`time` shows: the occurrence's nominal time, or the run's creation (UTC).
+    at: datetime | None = None
 
     @property
     def expected(self) -> bool:
@@ -60,6 +62,7 @@ class CalendarEntry:
             "status": self.status,
             "execution_id": self.execution_id,
             "note": self.note,
+            "at": self.at.astimezone(UTC).isoformat().replace("+00:00", "Z") if self.at else None,
         }
 
 
@@ -269,19 +272,19 @@ def month_calendar(
         local = o.nominal.astimezone(zone).strftime("%H:%M")
         if run is not None:
             used.add(run.id)
-            entry = CalendarEntry(o.job, local, run.state.value, run.id, o.note)
+            entry = CalendarEntry(o.job, local, run.state.value, run.id, o.note, o.nominal)
         elif o.skipped_reason is not None:
-            entry = CalendarEntry(o.job, local, "skipped", None, o.note)
+            entry = CalendarEntry(o.job, local, "skipped", None, o.note, o.nominal)
         else:
             passed = "not run" if o.nominal >= records_start else "before records"
             status = "expected" if o.nominal > now else passed
-            entry = CalendarEntry(o.job, local, status, None, o.note)
+            entry = CalendarEntry(o.job, local, status, None, o.note, o.nominal)
         per_day.setdefault(o.business_date, []).append((o.nominal, entry))
     for row, job in runs:
         if row.id in used:
             continue
         at = row.nominal_time or row.created_at
-        entry = CalendarEntry(job, at.astimezone(zone).strftime("%H:%M"), row.state.value, row.id, _note(row))
+        entry = CalendarEntry(job, at.astimezone(zone).strftime("%H:%M"), row.state.value, row.id, _note(row), at)
         per_day.setdefault(row.business_date, []).append((at, entry))
 
     days: list[tuple[CalendarDay, ...]] = []
