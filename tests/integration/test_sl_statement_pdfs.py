@@ -38,6 +38,11 @@ def _texts(run: JobRun) -> dict[str, list[str]]:
     }
 
 
+def _bytes(run: JobRun) -> dict[str, bytes]:
+    folder = run.context.output("statements.csv").parent
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("statement*.pdf"))}
+
+
 def _supersede(engine: Engine, run: JobRun) -> None:
     with Session(engine) as s:  # as an operator's forced rerun does
         done = update(BatchExecution).where(BatchExecution.id == run.execution_id)
@@ -45,7 +50,7 @@ def _supersede(engine: Engine, run: JobRun) -> None:
         s.commit()
 
 
-def test_worker_processes_write_the_same_statements_as_one_process(
+def test_worker_processes_write_the_same_statements_as_one_process_to_the_byte(
     engine: Engine, db_url: str, tmp_path: Path, demo: None
 ) -> None:
     settings = settings_for(db_url, tmp_path)
@@ -56,34 +61,13 @@ def test_worker_processes_write_the_same_statements_as_one_process(
     assert two.state is ExecutionState.SUCCEEDED, two.error
     serial, parallel = _texts(one), _texts(two)
     assert len(serial) > 4 and serial == parallel  # more than one chunk, page for page the same text
+    assert _bytes(one) == _bytes(two)  # every customer's file and the combined file, byte for byte
+    assert not list(two.context.output("statements.csv").parent.glob(".*"))  # no piece left behind
     assert all("Amount due" in pages[-1] for pages in parallel.values())
     assert two.context.last_checkpoint is not None
     assert two.context.last_checkpoint["pdf_chunks_done"] == list(range((len(serial) + 3) // 4))
     combined = PdfReader(two.context.output("statements_all.pdf"))
     assert len(combined.pages) == sum(len(pages) for pages in parallel.values())
-
-
-def _bytes(run: JobRun) -> dict[str, bytes]:
-    folder = run.context.output("statements.csv").parent
-    return {p.name: p.read_bytes() for p in sorted(folder.glob("statement*.pdf"))}
-
-
-def test_every_pdf_is_the_same_to_the_byte_with_one_process_or_two(
-    engine: Engine, db_url: str, tmp_path: Path, demo: None
-) -> None:
-    # Given the same statements laid out by one process, then by two
-    settings = settings_for(db_url, tmp_path)
-    one = run_job(engine, settings, "SL_STATEMENT_GENERATION", now=at(END), params={"pdf_workers": 1})
-    assert one.state is ExecutionState.SUCCEEDED, one.error
-    _supersede(engine, one)
-    two = run_job(engine, settings, "SL_STATEMENT_GENERATION", now=at(END), params={"pdf_workers": 2})
-    assert two.state is ExecutionState.SUCCEEDED, two.error
-    # Then every customer's file and the combined file are identical, and no piece is left behind
-    serial, parallel = _bytes(one), _bytes(two)
-    assert "statements_all.pdf" in serial and len(serial) > 5
-    assert serial == parallel
-    folder = two.context.output("statements.csv").parent
-    assert not list(folder.glob(".*"))
 
 
 def test_the_printed_statement_shows_the_figures_of_an_independent_computation(
