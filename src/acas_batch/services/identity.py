@@ -575,9 +575,20 @@ def first_admin_credentials(engine: Engine, data_dir: Path, *, now: datetime) ->
         return username, made, True
     if path.exists():
         saved_user, _, saved = path.read_text().strip().partition(":")
-        if saved_user == username and saved:
+        if saved_user == username and saved and _still_signs_in(engine, username, saved):
             return username, saved, False
+        # A password that no longer signs in (changed, or another administrator's) is not kept about.
+        path.unlink(missing_ok=True)
     return username, None, False
+
+
+def _still_signs_in(engine: Engine, username: str, password: str) -> bool:
+    with transaction(engine) as session:
+        stored = session.scalar(select(User.password_hash).where(User.username == username, User.active))
+    try:
+        return stored is not None and HASHER.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 # --- API tokens ----------------------------------------------------------------------------------
