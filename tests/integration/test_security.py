@@ -342,6 +342,27 @@ def test_only_an_administrator_rotates_the_secret_key_or_generates_the_demo(
     assert (last.action, last.actor) == ("secrets.rotate_key", "a_settings")
 
 
+def test_sending_the_outbox_by_hand_needs_alerts_manage_and_is_audited(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    # Given a viewer (who may read alerts and the outbox) and an operator
+    settings = engine_settings(db_url, tmp_path)
+    viewer = user(engine, "v_outbox", "viewer")
+    operator = user(engine, "o_outbox", "operator")
+    alerting.outbox_status(engine, actor=viewer, now=NOW)
+    before = _counts(engine)
+    # When the viewer asks the outbox to send now: refused, naming the permission; only the refusal audited
+    with pytest.raises(PermissionDenied, match="missing permission alerts:manage"):
+        alerting.deliver_outbox(engine, settings, actor=viewer, now=NOW)
+    assert _counts(engine) == before | {"audit": before["audit"] + 1}
+    # Then the operator may, and the sending is audited with what it did
+    sent = alerting.deliver_outbox(engine, settings, actor=operator, now=NOW)
+    with Session(engine) as s:
+        last = s.scalars(select(Audit).order_by(Audit.id.desc()).limit(1)).one()
+    assert (last.action, last.actor) == ("outbox.deliver", "o_outbox")
+    assert last.details is not None and last.details["delivered"] == sent["delivered"]
+
+
 def test_an_operator_sets_a_jobs_recovery_policy_from_the_command_line(
     engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

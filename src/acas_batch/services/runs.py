@@ -117,6 +117,8 @@ def parse_run_query(raw: Mapping[str, str | None]) -> RunQuery:
     Raises:
         ValidationError: naming the parameter and the value.
     """
+    for key, value in raw.items():
+        _no_nul(key, value)
     include: list[str] = []
     exclude = list(_split(raw.get("hide")))
     for name in _split(raw.get("job")):
@@ -165,6 +167,16 @@ def parse_run_query(raw: Mapping[str, str | None]) -> RunQuery:
         before=before,
         limit=limit,
     )
+
+
+def _no_nul(name: str, value: str | None) -> None:
+    """Refuse a NUL character, which no name holds (and PostgreSQL cannot compare text with).
+
+    Raises:
+        ValidationError: naming the parameter.
+    """
+    if value and "\x00" in value:
+        raise ValidationError(f"{name} holds a NUL character", fields={name: "NUL character"})
 
 
 def _int(name: str, value: str | None, *, minimum: int) -> int | None:
@@ -880,6 +892,7 @@ def audit_trail(
         if before is not None:
             stmt = stmt.where(Audit.id < before)
         if target:
+            _no_nul("target", target)
             kind, _, ident = target.partition(":")
             stmt = stmt.where(Audit.target_type == kind, Audit.target_id == ident)
         return [
