@@ -909,9 +909,8 @@ def _child_pdfs(url: str, folder: str, count: int) -> dict[str, Any]:
     from acas_batch.analysis.ageing import DEFAULT_BOUNDS, bucket_labels
     from acas_batch.db import transaction
     from acas_batch.jobs.params import resolve_period_range
-    from acas_batch.jobs.sl.statement_generation import build_statements, render_statements
+    from acas_batch.jobs.sl.statement_generation import PDF_SET_CHUNK, build_statements, render_statements
     from acas_batch.reports.pool import ProcessPool
-    from acas_batch.reports.render import PDF_SET_CHUNK
 
     engine = make_engine(url)
     with transaction(engine) as s:
@@ -927,7 +926,6 @@ def _child_pdfs(url: str, folder: str, count: int) -> dict[str, Any]:
         "start": PREVIOUS[0],
         "end": PREVIOUS[1],
         "labels": bucket_labels(DEFAULT_BOUNDS),
-        "title": "Statement",
     }
     size = min(PDF_SET_CHUNK, max(1, len(statements) // 4))  # at least four chunks for two processes
     chunks = [statements[i : i + size] for i in range(0, len(statements), size)]
@@ -935,7 +933,7 @@ def _child_pdfs(url: str, folder: str, count: int) -> dict[str, Any]:
     def paths(tag: str, chunk: list[Any]) -> list[str]:
         return [str(Path(folder) / f"{tag}_{st.code}.pdf") for st in chunk]
 
-    if statements:  # the first render loads Pango and the fonts: warm up outside the timing
+    if statements:  # the first render reads the fonts: warm up outside the timing
         render_statements(statements[:1], paths("warm-up", statements[:1]), context)
     began = time.perf_counter()
     for chunk in chunks:

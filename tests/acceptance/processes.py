@@ -40,14 +40,18 @@ class Processes:
         self.started: list[subprocess.Popen[bytes]] = []
         self._logs: list[IO[bytes]] = []
 
-    def start(self, *args: str) -> subprocess.Popen[bytes]:
+    def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = (self.logs / f"proc{len(self.started)}.log").open("wb")
         self._logs.append(log)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "acas_batch", *args], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "acas_batch", *args], env=env or self.env, stdout=log, stderr=subprocess.STDOUT
         )
         self.started.append(proc)
         return proc
+
+    def log_of(self, proc: subprocess.Popen[bytes]) -> Path:
+        """The file the process writes its output to."""
+        return self.logs / f"proc{self.started.index(proc)}.log"
 
     def stop_all(self) -> None:
         for proc in self.started:

@@ -1,12 +1,16 @@
-"""Faults on demand for the fault tests: a process's database connections cut, a server restarted."""
+"""Faults on demand for the fault tests: a process's database connections cut, a server restarted,
+the mail server stopped and started again."""
 
 from __future__ import annotations
 
 import os
 import socket
 import subprocess
+from email import message_from_bytes, policy
+from typing import Any
 
 import psutil
+from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
@@ -83,3 +87,32 @@ class PrivateServer:
 
     def drop(self) -> None:
         subprocess.run(["pg_dropcluster", "--stop", self.VERSION, self.name], check=False, capture_output=True)
+
+
+class MailServer:
+    """A real SMTP server on a local port that can be stopped and started again on the same port.
+
+    It keeps the outbox key (``X-ACAS-Outbox-Key``) of every message it accepted, in order.
+    """
+
+    def __init__(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.keys: list[str] = []
+        self._controller: Controller | None = None
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        content = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
+        message = message_from_bytes(content, policy=policy.default)
+        self.keys.append(str(message["X-ACAS-Outbox-Key"]).strip())
+        return "250 OK"
+
+    def start(self) -> None:
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None

@@ -12,6 +12,14 @@ Sizes from the environment (``make faults FAULT_KILLS=300``): ``FAULT_KILLS`` ki
 database (default 6, the short form run by ``make test``), ``FAULT_PAUSE`` the most seconds
 between work seen in flight and the fault (default 0.5), ``FAULT_RESTART_EVERY`` a server
 restart every so many kills on PostgreSQL (default 5).
+
+The alerts the campaign raises (processes marked lost, among others) are e-mailed to a real
+local SMTP server by a third scheduler's monitor (every second), which the campaign does not
+kill: the mail server itself goes down a third of the way through and comes back at two
+thirds. Every alert queued must reach it exactly once, the outage be logged once with its
+reason and shown by the health check while it lasts. (A sender killed between the server's
+acceptance and its own record sends that message again, with the same Message-ID; the outbox
+says so. Here the mail outage is the fault, not the sender's death.)
 """
 
 from __future__ import annotations
@@ -32,17 +40,20 @@ from sqlalchemy import Engine, select
 
 from acas_batch.batch.operations import enqueue
 from acas_batch.db import make_engine, transaction
-from acas_batch.models import BatchExecution, BatchMetric, BatchWorker
+from acas_batch.models import AlertState, BatchAlert, BatchExecution, BatchMetric, BatchWorker, NotificationOutbox
 from acas_batch.models.enums import ExecutionState, RecoveryPolicy, WorkerState
+from acas_batch.monitoring.outbox import DELIVERY_RULE
+from acas_batch.system.health import HealthLimits, check_outbox
 from tests.acceptance.processes import Processes, engine_env, processes
 from tests.engine_helpers import NOW, define, wait_until
-from tests.faults.support import PrivateServer, terminate_backends
+from tests.faults.support import MailServer, PrivateServer, terminate_backends
 from tests.faults.test_database_outage import restartable_url  # noqa: F401  (a fixture)
 
 KILLS = int(os.environ.get("FAULT_KILLS", "6"))
 PAUSE = float(os.environ.get("FAULT_PAUSE", "0.5"))
 RESTART_EVERY = int(os.environ.get("FAULT_RESTART_EVERY", "5"))
 CHUNKS = 4
+OTHER_FAULTS = ("server restart", "backends cut", "mail outage")
 UNSETTLED = (ExecutionState.PENDING, ExecutionState.QUEUED, ExecutionState.RUNNING, ExecutionState.RETRY_WAIT)
 
 
@@ -55,9 +66,16 @@ def campaign_url(backend: str, request: pytest.FixtureRequest) -> Iterator[tuple
 
 
 class Campaign:
-    def __init__(self, engine: Engine, procs: Processes, server: PrivateServer | None, url: str) -> None:
-        self.engine, self.procs, self.server, self.url = engine, procs, server, url
+    def __init__(
+        self, engine: Engine, procs: Processes, server: PrivateServer | None, url: str, mail: MailServer
+    ) -> None:
+        self.engine, self.procs, self.server, self.url, self.mail = engine, procs, server, url, mail
         self.rng = random.Random(int(os.environ.get("FAULT_SEED", "20")))
+        # the office's monitor, e-mailing alerts: never killed (the mail server is its fault)
+        self.monitor = procs.start(
+            "scheduler", "start", "--workers", "0", "--no-web", env={**procs.env, "ACAS_MONITOR_INTERVAL_SECONDS": "1"}
+        )
+        self.outage_health: str | None = None
         # two schedulers, as a site may run them: one killed, the other carries on meanwhile
         self.schedulers = [procs.start("scheduler", "start", "--workers", "0", "--no-web") for _ in range(2)]
         self.workers = [procs.start("worker", "start", "--slots", "2") for _ in range(2)]
@@ -74,6 +92,17 @@ class Campaign:
                 self.tags += 1
                 params = {"tag": f"r{self.tags}", "chunks": CHUNKS, "chunk_seconds": 0.1}
                 enqueue(s, "TEST_CAMPAIGN", params, now=NOW, business_date=NOW.date())
+
+    def mail_down(self) -> None:
+        self.mail.stop()
+        self.kills["mail outage"] += 1
+
+    def mail_back(self) -> None:
+        """Once the outage is known (a message failed, the outage alert is open), the server comes back."""
+        wait_until(lambda: _open_outage(self.engine) is not None, timeout=180, interval=0.2)
+        with transaction(self.engine) as s:
+            self.outage_health = check_outbox(s, datetime.now(UTC), HealthLimits()).message
+        self.mail.start()
 
     def _running_of(self, pid: int) -> list[int]:
         with transaction(self.engine) as s:
@@ -133,6 +162,19 @@ def _job_processes(pid: int) -> list[psutil.Process]:
     return found
 
 
+def _open_outage(engine: Engine) -> BatchAlert | None:
+    with transaction(engine) as s:
+        return s.scalars(
+            select(BatchAlert).where(BatchAlert.rule == DELIVERY_RULE, BatchAlert.state != AlertState.RESOLVED)
+        ).first()
+
+
+def _mail_settled(engine: Engine) -> bool:
+    with transaction(engine) as s:
+        waiting = select(NotificationOutbox.id).where(NotificationOutbox.state.in_(("pending", "sending")))
+        return s.scalars(waiting.limit(1)).first() is None and _open_outage(engine) is None
+
+
 def _running(engine: Engine, since: datetime) -> bool:
     with transaction(engine) as s:
         running = select(BatchExecution.id).where(
@@ -153,45 +195,75 @@ def test_a_campaign_of_kills_loses_duplicates_and_strands_nothing(
     url, server = campaign_url
     engine = make_engine(url)
     define(engine, "TEST_CAMPAIGN", recovery_policy=RecoveryPolicy.RETRY, max_attempts=1, max_concurrency=100)
+    mail = MailServer()
     env = engine_env(
-        url, tmp_path, ACAS_LEASE_SECONDS="2", ACAS_LOST_MARGIN_SECONDS="1", ACAS_MONITOR_INTERVAL_SECONDS="0"
+        url,
+        tmp_path,
+        ACAS_LEASE_SECONDS="2",
+        ACAS_LOST_MARGIN_SECONDS="1",
+        ACAS_MONITOR_INTERVAL_SECONDS="0",
+        ACAS_SMTP_HOST="127.0.0.1",
+        ACAS_SMTP_PORT=str(mail.port),
+        ACAS_SMTP_TLS="none",
+        ACAS_ALERT_EMAIL_TO="ops@acme.test",
     )
     started = time.monotonic()
+    mail.start()
     try:
         with processes(env, tmp_path) as procs:
-            campaign = Campaign(engine, procs, server, url)
+            campaign = Campaign(engine, procs, server, url, mail)
             for n in range(KILLS):
+                if n == max(1, KILLS // 3):
+                    campaign.mail_down()
+                if n == max(2, 2 * KILLS // 3):
+                    campaign.mail_back()
                 campaign.top_up()
                 # strike while work is in flight, work started since the last fault (the system recovered)
                 wait_until(lambda: _running(engine, campaign.last), timeout=120, interval=0.05)
                 time.sleep(campaign.rng.uniform(0.0, PAUSE))
                 campaign.strike(n)
-            # Then, left alone, everything settles
+            if campaign.outage_health is None:
+                campaign.mail_back()
+            # Then, left alone, everything settles, the alerts waiting in the outbox delivered
             wait_until(lambda: _settled(engine), timeout=180, interval=0.2)
+            wait_until(lambda: _mail_settled(engine), timeout=180, interval=0.2)
+            monitor_log = procs.log_of(campaign.monitor)
         with transaction(engine) as s:
             rows = s.scalars(select(BatchExecution).order_by(BatchExecution.id)).all()
             chunks: dict[str, list[int]] = defaultdict(list)
             for name, value in s.execute(select(BatchMetric.name, BatchMetric.value)):
                 chunks[name].append(int(value))
             lost_procs = s.scalars(select(BatchWorker.id).where(BatchWorker.state == WorkerState.LOST)).all()
+            outbox = s.scalars(select(NotificationOutbox).order_by(NotificationOutbox.id)).all()
+            alerts = s.scalars(select(BatchAlert).where(BatchAlert.muted_reason.is_(None))).all()
     finally:
         engine.dispose()
+        mail.stop()
     succeeded = Counter(r.run_key for r in rows if r.state is ExecutionState.SUCCEEDED)
     keys = {r.run_key for r in rows}
     by_id = {r.id: r for r in rows}
     successors = {r.previous_execution_id: r for r in rows if r.previous_execution_id is not None}
     recoveries = []
+    # where the time goes: the kill noticed and recorded, the backoff, the wait in the queue
+    parts: dict[str, list[float]] = defaultdict(list)
     for at, ids in campaign.in_flight:
         for eid in ids:
             nxt = successors.get(eid)
             if by_id[eid].state is ExecutionState.FAILED and nxt is not None and nxt.started_at is not None:
                 recoveries.append((nxt.started_at.astimezone(UTC) - at).total_seconds())
+                failed_at = by_id[eid].finished_at or at
+                due = max(failed_at, nxt.not_before or failed_at)
+                parts["noticed"].append((failed_at.astimezone(UTC) - at).total_seconds())
+                parts["backoff"].append((due - failed_at).total_seconds())
+                parts["queued"].append((nxt.started_at - due).total_seconds())
     print(  # the campaign's figures, shown by `make faults`
         f"\nfault campaign ({backend}): {len(keys)} runs, {len(rows)} executions, "
-        f"{sum(v for k, v in campaign.kills.items() if k not in ('server restart', 'backends cut'))} kills "
+        f"{sum(v for k, v in campaign.kills.items() if k not in OTHER_FAULTS)} kills "
         f"{dict(campaign.kills)}, {len(lost_procs)} processes marked lost, "
         f"recovery p50 {statistics.median(recoveries) if recoveries else 0:.1f} s "
-        f"max {max(recoveries, default=0):.1f} s over {len(recoveries)} recovered runs, "
+        f"p95 {_p95(recoveries):.1f} s max {max(recoveries, default=0):.1f} s over {len(recoveries)} recovered runs, "
+        f"of which {', '.join(f'{k} p50 {statistics.median(v):.1f} s max {max(v):.1f} s' for k, v in parts.items())}; "
+        f"{len(outbox)} alert messages (longest wait {_longest_wait(outbox):.0f} s), "
         f"{time.monotonic() - started:.0f} s"
     )
     # Then nothing was lost, nothing done twice, nothing stuck
@@ -200,4 +272,22 @@ def test_a_campaign_of_kills_loses_duplicates_and_strands_nothing(
     tags = {f"campaign/{r.params['tag']}" for r in rows}
     assert {t: sorted(chunks[t]) for t in tags if sorted(chunks[t]) != list(range(CHUNKS))} == {}
     assert [r.error_type for r in rows if r.state is ExecutionState.FAILED and r.id not in successors] == []
-    assert sum(campaign.kills.values()) >= KILLS
+    assert sum(v for k, v in campaign.kills.items() if k != "mail outage") >= KILLS
+    # and every alert raised reached the mail server exactly once, through the outage
+    assert [a.id for a in alerts if a.notified_at is None] == []
+    assert {r.state for r in outbox} == {"delivered"}
+    assert sorted(mail.keys) == sorted(r.idempotency_key for r in outbox)  # none lost, none twice
+    assert any(r.attempts > 1 for r in outbox), "some alert waited out the outage"
+    # the outage logged once, with its reason, and shown by the health check while it lasted
+    lines = [ln for ln in monitor_log.read_text().splitlines() if "notification_delivery_failed" in ln]
+    assert len(lines) == 1 and "reason=" in lines[0] and "refused" in lines[0].lower(), lines
+    assert campaign.outage_health is not None and "email delivery is down since" in campaign.outage_health
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20, method="inclusive")[-1] if len(values) >= 2 else max(values, default=0.0)
+
+
+def _longest_wait(rows: list[NotificationOutbox]) -> float:
+    waits = [(r.delivered_at - r.created_at).total_seconds() for r in rows if r.delivered_at is not None]
+    return max(waits, default=0.0)

@@ -155,3 +155,19 @@ def test_users_are_managed_by_administrators_only_and_the_last_one_stays(engine:
         ("denied:user.add", "carol"),
         ("user.set_role", "admin"),
     ]
+
+
+def test_the_saved_first_password_is_forgotten_once_it_no_longer_signs_in(engine: Engine, tmp_path) -> None:
+    # Given the first administrator made with a generated password, kept in the data folder
+    name, password, made = identity.first_admin_credentials(engine, tmp_path, now=NOW)
+    saved = tmp_path / identity.CREDENTIALS_FILE
+    assert made and password is not None and saved.read_text() == f"{name}:{password}\n"
+    assert oct(saved.stat().st_mode & 0o777) == "0o600"
+    # When it is asked for again, the same password is shown (it still signs in)
+    assert identity.first_admin_credentials(engine, tmp_path, now=NOW) == (name, password, False)
+    # When the administrator changes the password
+    admin = identity.authenticate_password(engine, name, password, client_addr=None, face="cli", now=NOW)
+    identity.set_password(engine, admin, name, "a new and longer secret", now=NOW)
+    # Then the old one is no longer offered, and the file holding it is gone
+    assert identity.first_admin_credentials(engine, tmp_path, now=NOW) == (name, None, False)
+    assert not saved.exists()

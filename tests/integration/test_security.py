@@ -9,15 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.orm import Session
 
 from acas_batch.batch.definitions import create_job, create_schedule
 from acas_batch.cli import main
 from acas_batch.db import transaction
 from acas_batch.errors import ApprovalRequired, Conflict, PermissionDenied
+from acas_batch.jobs.catalogue.installer import install_catalogue
 from acas_batch.logs import ExportFormat
 from acas_batch.models import Approval, Audit, BatchExecution, BatchJob, BatchSchedule, ExecutionState
+from acas_batch.models.enums import RecoveryPolicy
 from acas_batch.security.actor import Actor
 from acas_batch.security.policy import STANDARD_ROLES, Permission, may
 from acas_batch.services import (
@@ -338,3 +340,84 @@ def test_only_an_administrator_rotates_the_secret_key_or_generates_the_demo(
     with Session(engine) as s:
         last = s.scalars(select(Audit).order_by(Audit.id.desc()).limit(1)).one()
     assert (last.action, last.actor) == ("secrets.rotate_key", "a_settings")
+
+
+def test_sending_the_outbox_by_hand_needs_alerts_manage_and_is_audited(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    # Given a viewer (who may read alerts and the outbox) and an operator
+    settings = engine_settings(db_url, tmp_path)
+    viewer = user(engine, "v_outbox", "viewer")
+    operator = user(engine, "o_outbox", "operator")
+    alerting.outbox_status(engine, actor=viewer, now=NOW)
+    before = _counts(engine)
+    # When the viewer asks the outbox to send now: refused, naming the permission; only the refusal audited
+    with pytest.raises(PermissionDenied, match="missing permission alerts:manage"):
+        alerting.deliver_outbox(engine, settings, actor=viewer, now=NOW)
+    assert _counts(engine) == before | {"audit": before["audit"] + 1}
+    # Then the operator may, and the sending is audited with what it did
+    sent = alerting.deliver_outbox(engine, settings, actor=operator, now=NOW)
+    with Session(engine) as s:
+        last = s.scalars(select(Audit).order_by(Audit.id.desc()).limit(1)).one()
+    assert (last.action, last.actor) == ("outbox.deliver", "o_outbox")
+    assert last.details is not None and last.details["delivered"] == sent["delivered"]
+
+
+def test_an_operator_sets_a_jobs_recovery_policy_from_the_command_line(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an installation from before the payment run resumed by itself: its policy is still hold
+    with transaction(engine, write=True) as s:
+        install_catalogue(s, now=NOW, with_schedules=False)
+        s.execute(update(BatchJob).where(BatchJob.name == "PL_PAYMENT_RUN").values(recovery_policy=RecoveryPolicy.HOLD))
+
+    def policy() -> RecoveryPolicy:
+        with Session(engine) as s:
+            return s.scalars(select(BatchJob.recovery_policy).where(BatchJob.name == "PL_PAYMENT_RUN")).one()
+
+    def edit(role: str, value: str) -> tuple[int, str, int]:
+        """The command's exit code, what it wrote to stderr, and how many audit rows it added."""
+        token, _view = create_token(engine, user(engine, f"rp_{role}", role), name="cli", now=NOW)
+        monkeypatch.setenv("ACAS_TOKEN", token)
+        audits = _counts(engine)["audit"]
+        try:
+            main(["jobs", "edit", "PL_PAYMENT_RUN", "--recovery-policy", value, "--database-url", db_url])
+            code = 0
+        except SystemExit as ended:
+            code = int(ended.code or 0)
+        return code, capsys.readouterr().err, _counts(engine)["audit"] - audits
+
+    # When a viewer tries: refused, and the refusal audited
+    code, err, audited = edit("viewer", "retry")
+    assert code == 77 and "missing permission jobs:write" in err
+    assert policy() is RecoveryPolicy.HOLD and audited == 1
+    # A value that is no policy: one line, nothing changed
+    code, err, _ = edit("admin", "sometimes")
+    assert code != 0
+    assert err.strip().splitlines() == ["error: recovery policy must be one of retry, fail, hold, not 'sometimes'"]
+    assert policy() is RecoveryPolicy.HOLD
+    # An administrator sets retry: changed, and audited with who and what
+    code, err, audited = edit("admin", "retry")
+    assert code == 0 and audited == 1, err
+    assert policy() is RecoveryPolicy.RETRY
+    with Session(engine) as s:
+        row = s.scalars(select(Audit).where(Audit.action == "job.update").order_by(Audit.id.desc())).first()
+    assert row is not None and row.actor == "rp_admin" and row.details == {"recovery_policy": "retry"}
+
+
+def test_waiting_for_a_run_needs_executions_read_and_a_refusal_is_audited(engine: Engine, tmp_path: Path) -> None:
+    # Given a run of a GL job and a user whose role lacks only executions:read
+    _job(engine, "GL_NOOP", "GL")
+    holder = user(engine, "o_waiter", "operator")
+    settings = engine_settings(str(engine.url.render_as_string(False)), tmp_path)
+    ok, execution_id = JobSchedulerService(engine, settings=settings, actor=holder).execute_job_now("GL_NOOP")
+    assert ok, execution_id
+    lacking = Actor("no_wait", "custom", holder.permissions - {Permission.EXECUTIONS_READ.value}, None, "python")
+    before = _counts(engine)
+    # When that user waits for the run: refused before anything runs, and the refusal audited
+    with pytest.raises(PermissionDenied, match="missing permission executions:read"):
+        JobSchedulerService(engine, settings=settings, actor=lacking).wait_for(execution_id, run_inline=False)
+    assert _counts(engine) == before | {"audit": before["audit"] + 1}
+    with Session(engine) as s:
+        last = s.scalars(select(Audit).order_by(Audit.id.desc()).limit(1)).one()
+    assert last.action.startswith("denied:") and last.actor == "no_wait"

@@ -1,4 +1,5 @@
-"""SL_STATEMENT_GENERATION's PDFs: laid out in worker processes, and resumed after a crash."""
+"""SL_STATEMENT_GENERATION's PDFs: laid out in worker processes, the same to the byte whatever
+the parallelism, printing the figures of an independent computation, and resumed after a crash."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from acas_batch.analysis.ageing import DEFAULT_BOUNDS
+from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.registry import REGISTRY
 from acas_batch.jobs.sl import statement_generation as sl_statements
 from acas_batch.ledger.demo import DemoSize, generate
-from acas_batch.models import BatchExecution, ExecutionState
+from acas_batch.models import BatchExecution, Customer, DocumentKind, ExecutionState, Receipt, SalesInvoice
 from tests.sl_support import at, settings_for
 from tests.support.context import JobRun, run_job
 
@@ -35,6 +38,11 @@ def _texts(run: JobRun) -> dict[str, list[str]]:
     }
 
 
+def _bytes(run: JobRun) -> dict[str, bytes]:
+    folder = run.context.output("statements.csv").parent
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("statement*.pdf"))}
+
+
 def _supersede(engine: Engine, run: JobRun) -> None:
     with Session(engine) as s:  # as an operator's forced rerun does
         done = update(BatchExecution).where(BatchExecution.id == run.execution_id)
@@ -42,7 +50,7 @@ def _supersede(engine: Engine, run: JobRun) -> None:
         s.commit()
 
 
-def test_worker_processes_write_the_same_statements_as_one_process(
+def test_worker_processes_write_the_same_statements_as_one_process_to_the_byte(
     engine: Engine, db_url: str, tmp_path: Path, demo: None
 ) -> None:
     settings = settings_for(db_url, tmp_path)
@@ -53,11 +61,63 @@ def test_worker_processes_write_the_same_statements_as_one_process(
     assert two.state is ExecutionState.SUCCEEDED, two.error
     serial, parallel = _texts(one), _texts(two)
     assert len(serial) > 4 and serial == parallel  # more than one chunk, page for page the same text
+    assert _bytes(one) == _bytes(two)  # every customer's file and the combined file, byte for byte
+    assert not list(two.context.output("statements.csv").parent.glob(".*"))  # no piece left behind
     assert all("Amount due" in pages[-1] for pages in parallel.values())
     assert two.context.last_checkpoint is not None
     assert two.context.last_checkpoint["pdf_chunks_done"] == list(range((len(serial) + 3) // 4))
     combined = PdfReader(two.context.output("statements_all.pdf"))
     assert len(combined.pages) == sum(len(pages) for pages in parallel.values())
+
+
+def test_the_printed_statement_shows_the_figures_of_an_independent_computation(
+    engine: Engine, db_url: str, tmp_path: Path, demo: None
+) -> None:
+    # Given the demo company's statements for October, made on 23/11 (PREVIOUS)
+    start, end = date(2026, 10, 1), date(2026, 10, 31)
+    run = run_job(engine, settings_for(db_url, tmp_path), "SL_STATEMENT_GENERATION", now=at(END),
+                  params={"period": "PREVIOUS"})  # fmt: skip
+    assert run.state is ExecutionState.SUCCEEDED, run.error
+    # When one customer's statement is computed here from the documents and receipts themselves
+    with Session(engine) as s:
+        moves = [
+            (d.customer_id, d.invoice_date, "invoice" if d.kind is DocumentKind.INVOICE else "credit note",
+             d.id, d.number, d.gross_pence if d.kind is DocumentKind.INVOICE else -d.gross_pence)
+            for d in s.scalars(select(SalesInvoice))
+        ]  # fmt: skip
+        moves += [(r.customer_id, r.receipt_date, "receipt", r.id, r.reference, -r.amount_pence)
+                  for r in s.scalars(select(Receipt))]  # fmt: skip
+        open_items = [
+            (d.customer_id, d.due_date, d.outstanding_pence if d.kind is DocumentKind.INVOICE else -d.outstanding_pence)
+            for d in s.scalars(select(SalesInvoice).where(SalesInvoice.outstanding_pence > 0))
+        ]
+        open_items += [(r.customer_id, r.receipt_date, -r.unallocated_pence)
+                       for r in s.scalars(select(Receipt).where(Receipt.unallocated_pence > 0))]  # fmt: skip
+        codes = {int(i): str(c) for i, c in s.execute(select(Customer.id, Customer.code))}
+    busiest = max(codes, key=lambda c: sum(1 for m in moves if m[0] == c and start <= m[1] <= end))
+    mine = sorted((m for m in moves if m[0] == busiest and m[1] <= end), key=lambda m: (m[1], m[2], m[3]))
+    balance = sum(m[5] for m in mine if m[1] < start)
+    expected = [f"{start:%d/%m/%Y} Balance brought forward {format_pounds(balance)}"]
+    for _, on, kind, _, ref, amount in (m for m in mine if m[1] >= start):
+        balance += amount
+        expected.append(f"{on:%d/%m/%Y} {kind} {ref} {format_pounds(abs(amount))} {format_pounds(balance)}")
+    expected.append(f"{end:%d/%m/%Y} Balance now due {format_pounds(balance)}")
+    buckets = [0] * (len(DEFAULT_BOUNDS) + 1)
+    for cid, on, amount in open_items:
+        if cid == busiest:
+            days = (end - on).days
+            buckets[sum(1 for b in DEFAULT_BOUNDS if days > b)] += amount
+    expected.append(" ".join(format_pounds(v) for v in [*buckets, sum(buckets)]))
+    expected.append(f"Amount due: {format_pounds(balance)}")
+    # Then its PDF prints those lines, in that order, and nothing else between them
+    text = "\n".join(
+        page.extract_text() for page in PdfReader(run.context.output(f"statement_{codes[busiest]}.pdf")).pages
+    )
+    printed = [line for line in text.splitlines() if any(line.startswith(e.split(" ")[0]) for e in expected)]
+    assert len(expected) > 4
+    assert [line for line in printed if not line.startswith("Amount due")] + [
+        line.split(" Amount paid")[0] for line in printed if line.startswith("Amount due")
+    ] == expected
 
 
 def test_a_resumed_run_does_not_lay_out_the_chunks_already_written(
@@ -67,11 +127,11 @@ def test_a_resumed_run_does_not_lay_out_the_chunks_already_written(
     laid_out: list[list[str]] = []
     real = sl_statements.render_statements
 
-    def render(statements: Any, paths: list[str], context: dict[str, Any]) -> None:
+    def render(statements: Any, paths: list[str], context: dict[str, Any], part: str | None = None) -> None:
         laid_out.append([Path(p).name for p in paths])
         if len(laid_out) == 2:
             raise OSError("disk full")
-        real(statements, paths, context)
+        real(statements, paths, context, part)
 
     monkeypatch.setattr(sl_statements, "render_statements", render)
     settings = settings_for(db_url, tmp_path)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
@@ -125,7 +127,8 @@ def test_the_printed_statement_has_the_running_balance_aged_summary_and_slip(
 ) -> None:
     from acas_batch.jobs.params import DateRange
     from acas_batch.jobs.sl.statement_generation import build_statements
-    from acas_batch.reports.render import render_html
+    from acas_batch.reports.letters import statement_pages
+    from acas_batch.reports.pdf import pdf_bytes
 
     with Session(engine) as s:
         period = DateRange("2026-08", date(2026, 8, 1), MONTH_END, 2026, 5)
@@ -134,18 +137,16 @@ def test_the_printed_statement_has_the_running_balance_aged_summary_and_slip(
     assert [(t["kind"], t["balance"]) for t in a.lines] == [("receipt", 0), ("invoice", 6_000), ("credit note", 5_400)]
     assert a.aged == [5_400, 0, 0, 0, 0, 0]  # both open items fall due in September
     assert statements[1].aged == [0, 0, 0, 12_000, 0, 0]  # due 01/07: 61 days by 31/08
-    html = render_html(
-        "statement.html",
-        statements=statements,
-        company="Test Wholesale Ltd",
-        start=period.start,
-        end=period.end,
-        labels=["current", "1-30", "31-60", "61-90", "91-120", "121+"],
-        title="Statement",
-    )
-    assert html.count('class="statement"') == 2
-    assert "Amount due: 54.00" in html and "Amount due: 120.00" in html
-    assert "Balance brought forward" in html
+    labels = ["current", "1-30", "31-60", "61-90", "91-120", "121+"]
+    texts = []
+    for st in statements:
+        pages = statement_pages(st, company="Test Wholesale Ltd", start=period.start, end=MONTH_END, labels=labels)
+        texts.append("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf_bytes(pages))).pages))
+    assert len(texts) == 2
+    assert "Amount due: 54.00" in texts[0] and "Amount due: 120.00" in texts[1]
+    assert "01/08/2026 Balance brought forward" in texts[0]
+    assert "current 1-30 31-60 61-90 91-120 121+ Total\n54.00 0.00 0.00 0.00 0.00 0.00 54.00" in texts[0]
+    assert "Page 1 of 1" in texts[1] and "Test Wholesale Ltd" in texts[1]
 
 
 def test_include_zero_balance_and_a_rerun_replaces_the_periods_set(

@@ -45,6 +45,7 @@ def test_openapi_document_is_3_1_and_lists_the_resources(app_client: TestClient)
     for path in (
         "/jobs",
         "/schedules/forecast",
+        "/calendar",
         "/executions",
         "/executions/{execution_id}/logs",
         "/alerts",
@@ -53,6 +54,51 @@ def test_openapi_document_is_3_1_and_lists_the_resources(app_client: TestClient)
         "/health",
     ):
         assert path in doc["paths"], path
+
+
+def test_calendar_gives_the_month_the_page_shows_and_a_bad_month_is_a_problem(
+    app_client: TestClient, engine: Engine, settings: Settings, tokens: dict[str, str]
+) -> None:
+    # Given a run on business date 1 December 2026, made at 09:00 UTC
+    run = run_now(engine, settings, "SYS_HEALTH_CHECK", {}, business_date=date(2026, 12, 1), actor=CONSOLE, now=NOW)[0]
+
+    # When a viewer asks for December 2026
+    answer = app_client.get("/api/v1/calendar?month=2026-12", headers=bearer(tokens["viewer"]))
+
+    # Then the month comes as weeks of days, Monday first, with its holidays, marks and runs
+    assert answer.status_code == 200
+    month = answer.json()
+    assert (month["month"], month["previous"], month["next"]) == ("2026-12", "2026-11", "2027-01")
+    days = {d["day"]: d for week in month["weeks"] for d in week}
+    assert days["2026-11-30"]["in_month"] is False and days["2026-12-01"]["in_month"] is True
+    assert days["2026-12-25"]["holiday"] == "Christmas Day" and days["2026-12-25"]["business_day"] is False
+    assert "month end" in days["2026-12-31"]["marks"]
+    entries = [e for e in days["2026-12-01"]["entries"] if e["execution_id"] == run]
+    assert len(entries) == 1
+    assert entries[0]["at"] == "2026-12-01T09:00:00Z" and entries[0]["time"] == "09:00"
+    assert entries[0]["status"] == "queued" and entries[0]["note"].startswith("manual")
+    # A clock change is marked on its day
+    march = app_client.get("/api/v1/calendar?month=2027-03", headers=bearer(tokens["viewer"])).json()
+    marks = {d["day"]: d["marks"] for week in march["weeks"] for d in week}
+    assert "clocks go forward 1 h (BST begins)" in marks["2027-03-28"]
+
+    # And a month that is not YYYY-MM is an RFC 9457 problem naming the field
+    bad = app_client.get("/api/v1/calendar?month=2026-13", headers=bearer(tokens["viewer"]))
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == "application/problem+json"
+    problem = bad.json()
+    assert problem["type"] == "/problems/validation-error"
+    assert "2026-13" in problem["detail"] and problem["errors"][0]["field"] == "month"
+
+
+def test_a_nul_character_in_a_text_filter_is_a_422_not_a_server_error(
+    app_client: TestClient, tokens: dict[str, str]
+) -> None:
+    # PostgreSQL cannot compare text holding NUL: the filters refuse it before any query
+    for path in ("/api/v1/audit?target=%00", "/api/v1/executions?user=a%00b", "/api/v1/executions?job=GL%00"):
+        answer = app_client.get(path, headers=bearer(tokens["admin"]))
+        assert answer.status_code == 422, (path, answer.text)
+        assert "NUL character" in answer.json()["detail"]
 
 
 def test_run_now_with_an_idempotency_key_creates_one_execution(
@@ -121,6 +167,39 @@ def test_executions_list_filters_and_pages(
     assert cancel.status_code == 403 and cancel.json()["type"] == "/problems/permission-denied"
 
 
+def test_business_date_ranges_page_newest_run_first_however_the_range_is_read(
+    app_client: TestClient, engine: Engine, settings: Settings, tokens: dict[str, str]
+) -> None:
+    # Given runs whose ids do not follow their business dates (the last one reruns 2 November)
+    days = [5, 2, 9, 3, 2, 7, 2]
+    ids = [
+        run_now(engine, settings, "SYS_HEALTH_CHECK", {}, business_date=date(2026, 11, d), actor=CONSOLE, now=NOW)[0]
+        for d in days
+    ]
+    viewer = bearer(tokens["viewer"])
+
+    def pages(query: str) -> list[int]:
+        got: list[int] = []
+        cursor = ""
+        while True:
+            page = app_client.get(f"/api/v1/executions?limit=2&{query}{cursor}", headers=viewer).json()
+            got += [r["id"] for r in page["items"]]
+            if page["next_before"] is None:
+                return got
+            cursor = f"&before={page['next_before']}"
+
+    # When they are paged by a narrow range (read through the date index) and by a wide one (the id order)
+    narrow = pages("from=2026-11-02&to=2026-11-05")
+    wide = pages("from=2024-01-01&to=2026-11-05")
+
+    # Then both give exactly the runs in the range, newest id first, each once
+    expected = sorted((i for i, d in zip(ids, days, strict=True) if 2 <= d <= 5), reverse=True)
+    assert narrow == wide == expected
+    assert pages("from=2026-11-02&to=2026-11-02") == sorted(
+        (i for i, d in zip(ids, days, strict=True) if d == 2), reverse=True
+    )
+
+
 def test_bulk_preview_then_idempotent_apply(
     app_client: TestClient, engine: Engine, settings: Settings, tokens: dict[str, str]
 ) -> None:
@@ -157,6 +236,7 @@ ENDPOINTS = [
     ("GET", "/api/v1/jobs", None, "jobs:read"),
     ("GET", "/api/v1/schedules", None, "jobs:read"),
     ("GET", "/api/v1/schedules/forecast?from=2026-12-01&to=2026-12-02", None, "jobs:read"),
+    ("GET", "/api/v1/calendar?month=2026-12", None, "executions:read"),
     ("GET", "/api/v1/executions", None, "executions:read"),
     ("GET", "/api/v1/executions/{run}", None, "executions:read"),
     ("GET", "/api/v1/executions/{run}/logs", None, "logs:read"),

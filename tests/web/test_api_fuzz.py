@@ -38,6 +38,7 @@ def test_api_conforms_to_its_openapi_document(
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app_client.app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 20
+    assert {"/calendar", "/executions", "/schedules/forecast"} <= {o.path for o in operations}
     for operation in operations:
 
         @hypothesis_settings(

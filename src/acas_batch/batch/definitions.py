@@ -66,8 +66,9 @@ def _check_job_values(values: Mapping[str, Any], registry: Registry, allow_unreg
         spec = registry.get(values["handler"])
         spec.refuse_clear_secrets(values["default_params"], f"default parameters of {values.get('name', 'the job')}")
         spec.validate_params(values["default_params"])
-    if "recovery_policy" in values:
-        RecoveryPolicy(values["recovery_policy"])
+    if "recovery_policy" in values and values["recovery_policy"] not in tuple(RecoveryPolicy):
+        choices = ", ".join(p.value for p in RecoveryPolicy)
+        raise ValidationError(f"recovery policy must be one of {choices}, not {values['recovery_policy']!r}")
 
 
 def create_job(
@@ -123,6 +124,8 @@ def update_job(
     """Change a job's settings; standard jobs are marked as modified by a user."""
     job = job_by_name(session, name)
     _check_job_values({"handler": job.handler, **values}, registry, allow_unregistered=True)
+    if "recovery_policy" in values:
+        values["recovery_policy"] = RecoveryPolicy(values["recovery_policy"])
     for key, value in values.items():
         setattr(job, key, value)
     job.updated_at = now

@@ -113,7 +113,7 @@ def outbox_cmd(
     settings, engine, actor = context_from(config, database_url)
     now = utcnow()
     summary = outbox_status(engine, actor=actor, now=now)
-    sent = deliver_outbox(engine, settings, now=now) if deliver else None
+    sent = deliver_outbox(engine, settings, actor=actor, now=now) if deliver else None
     if sent is not None:
         summary = outbox_status(engine, actor=actor, now=now)
     rows = outbox_list(engine, actor=actor, now=now, state=state, limit=limit)

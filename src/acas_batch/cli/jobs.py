@@ -163,6 +163,14 @@ def edit_cmd(
     ] = None,
     max_attempts: Annotated[int | None, typer.Option("--max-attempts", help="Attempts before it fails.")] = None,
     description: Annotated[str | None, typer.Option("--description", help="What the job does.")] = None,
+    recovery_policy: Annotated[
+        str | None,
+        typer.Option(
+            "--recovery-policy",
+            help="After a crash (its process or worker killed, its lease lost): retry (resume from its "
+            "checkpoint), hold (an operator releases it) or fail.",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     database_url: DatabaseUrlOpt = None,
     json_: JsonOpt = False,
@@ -175,12 +183,14 @@ def edit_cmd(
             "timeout_seconds": timeout_seconds,
             "max_attempts": max_attempts,
             "description": description,
+            "recovery_policy": recovery_policy,
         }.items()
         if v is not None
     }
     if not values:
         raise ValidationError(
-            "jobs edit: give at least one of --priority, --timeout-seconds, --max-attempts, --description"
+            "jobs edit: give at least one of --priority, --timeout-seconds, --max-attempts, --description, "
+            "--recovery-policy"
         )
     svc = _scheduler(config, database_url)
     changed = ", ".join(f"{k} {v}" for k, v in values.items())

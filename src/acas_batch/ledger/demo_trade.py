@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
+from acas_batch.analysis.money import apply_rate, round_half_up
 from acas_batch.ledger.chart import month_start
 from acas_batch.ledger.demo_books import TradeBooks
 from acas_batch.ledger.demo_buying import Buying
@@ -29,7 +31,7 @@ from acas_batch.models import (
 
 #: Payroll as a share of sales (the last three months'), as a wholesaler's staff cost runs;
 #: never below :data:`WAGES_FLOOR` per unit of scale a month (someone answers the phone).
-WAGES_SHARE = 0.12
+WAGES_SHARE = Decimal("0.12")
 WAGES_FLOOR = 250_000
 
 
@@ -134,7 +136,10 @@ class Trade(TradeBooks):
             on -= timedelta(days=1)
         if on > self.end or on < self.start:
             return
-        wages = int(self.payroll(on) * self.rng.uniform(0.97, 1.05))
+        # The variation is drawn as before and kept to a hundredth of a per cent, so the wage
+        # itself is worked out in pence.
+        variation = Decimal(round(self.rng.uniform(0.97, 1.05) * 10_000)) / 10_000
+        wages = apply_rate(self.payroll(on), variation)
         _, (_, bank_line) = self.journal(
             on,
             JournalSource.GL,
@@ -144,12 +149,12 @@ class Trade(TradeBooks):
         )
         self.statement_line(on, -wages, f"PAYROLL {on:%Y-%m}", bank_line)
 
-    def payroll(self, on: date) -> float:
-        """The month's payroll before its small variation: a share of the last three months' sales."""
+    def payroll(self, on: date) -> int:
+        """The month's payroll in pence before its small variation: a share of the last three months' sales."""
         months = [month_start(on, -n) for n in range(3)]
         periods = [self.periods[(m.year, m.month)] for m in months if m >= month_start(self.start, 0)]
         sales = -sum(self.actuals[(ACC[code], p)] for code in ("4000", "4010") for p in periods)
-        return max(WAGES_FLOOR * self.scale, WAGES_SHARE * sales / len(periods))
+        return max(int(WAGES_FLOOR * self.scale), round_half_up(WAGES_SHARE * sales / len(periods)))
 
     def vat_return(self, quarter_end: date, pay_day: date) -> None:
         """The quarter's return (submitted) and, if due by the end date, the payment to HMRC.

@@ -45,7 +45,8 @@ PENDING, SENDING, DELIVERED, FAILED = "pending", "sending", "delivered", "failed
 CLAIM = timedelta(minutes=5)
 BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(minutes=10)
-#: The alert rule that tells of a delivery outage (raised once per outage, resolved on the next success).
+#: The alert rule that tells of a delivery outage (raised once per outage, resolved on the next success;
+#: the health check reads it as ``system.health.DELIVERY_OUTAGE_RULE``).
 DELIVERY_RULE = "notify_failed"
 
 
@@ -372,6 +373,17 @@ class Deliverer:
             alert.state = AlertState.RESOLVED
             alert.resolved_at = now
             since = alert.first_raised_at
+            # What waited out the outage goes at the next pass, not after each message's backoff
+            session.execute(
+                update(NotificationOutbox)
+                .where(
+                    NotificationOutbox.state == PENDING,
+                    NotificationOutbox.channel == channel,
+                    NotificationOutbox.next_attempt_at > now,
+                )
+                .values(next_attempt_at=now)
+                .execution_options(synchronize_session=False)
+            )
         _log.warning("notification_delivery_recovered channel=%s down_since=%s", channel, since.isoformat())
 
 

@@ -8,26 +8,23 @@ ever leaves half a document where a user looks.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import itertools
-import os
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from acas_batch.analysis.money import format_pounds
-from acas_batch.errors import OutputError
-from acas_batch.fileperms import FILE_MODE, private_dir, private_file
+from acas_batch.reports.files import atomic_file
 
 #: The report fonts (a Latin subset of DejaVu Sans; see ``fonts/LICENSE``).
 FONTS = Path(__file__).resolve().parent / "fonts"
@@ -61,65 +58,6 @@ def environment() -> Environment:
 def render_html(template: str, **context: Any) -> str:
     """Render ``templates/<template>`` with ``context``."""
     return environment().get_template(template).render(**context)
-
-
-@contextmanager
-def atomic_file(path: Path, mode: str = "wb", **kwargs: Any) -> Iterator[IO[Any]]:
-    """A file opened under a temporary name in ``path``'s folder and renamed into place on success.
-
-    Its data is synced before the rename and the folder after it, so once this returns the
-    file is whole on disk under its final name and survives a power cut; until then the final
-    name holds what it held before (or nothing). On any failure the temporary file is removed.
-    A disk that is full or a folder that cannot be written raises :class:`OutputError` naming
-    the file and the system's reason.
-    """
-    try:
-        private_dir(path.parent)
-    except OSError as exc:
-        raise OutputError(f"cannot create the output folder {path.parent}: {exc.strerror or exc}") from exc
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        try:
-            # created 0600: never readable by others, not even empty
-            fh = os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE), mode, **kwargs)
-        except OSError as exc:
-            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        with _file_errors(path), fh:
-            private_file(tmp)
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        with _file_errors(path):
-            os.replace(tmp, path)
-            _sync_folder(path.parent)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-
-
-@contextmanager
-def _file_errors(path: Path) -> Iterator[None]:
-    """The file system's errors while writing ``path`` (disk full, quota, I/O) as one line."""
-    try:
-        yield
-    except OutputError:
-        raise
-    except OSError as exc:
-        if exc.filename is not None and Path(exc.filename) != path.with_name(f".{path.name}.tmp{os.getpid()}"):
-            raise  # another file's error, raised by the caller's own code
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
-def _sync_folder(folder: Path) -> None:
-    """Sync a folder's entries (a rename into it), where the system allows opening a folder."""
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _replace_atomically(path: Path, data: bytes) -> Path:

@@ -76,9 +76,17 @@ def outbox_list(
         ]
 
 
-def deliver_outbox(engine: Engine, settings: Settings, *, now: datetime) -> dict[str, Any]:
-    """Send what waits in the outbox now (normally the monitor does this every pass)."""
-    return deliverer_for(settings).deliver_due(engine, now=now).as_dict()
+def deliver_outbox(engine: Engine, settings: Settings, *, actor: Actor, now: datetime) -> dict[str, Any]:
+    """Send what waits in the outbox now (normally the monitor does this every pass); audited
+    with what was delivered, retried and failed.
+
+    Raises:
+        PermissionDenied: ``actor`` may not manage alerts (audited); nothing sent.
+    """
+    door.allowed(engine, actor, Permission.ALERTS_MANAGE, what="outbox.deliver", now=now)
+    sent = deliverer_for(settings).deliver_due(engine, now=now).as_dict()
+    door.record(engine, actor, "outbox.deliver", ("outbox", None), now=now, details=sent)
+    return sent
 
 
 def alert_dismiss(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar as stdlib_calendar
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,6 +48,8 @@ class CalendarEntry:
     execution_id: int | None = None
     #: Why an occurrence is skipped, or what made an unscheduled run (``manual by sam``).
     note: str = ""
+    #: The instant :attr:`time` shows: the occurrence's nominal time, or the run's creation (UTC).
+    at: datetime | None = None
 
     @property
     def expected(self) -> bool:
@@ -60,6 +62,7 @@ class CalendarEntry:
             "status": self.status,
             "execution_id": self.execution_id,
             "note": self.note,
+            "at": self.at.astimezone(UTC).isoformat().replace("+00:00", "Z") if self.at else None,
         }
 
 
@@ -241,11 +244,15 @@ def month_calendar(
 ) -> MonthCalendar:
     """The month ``YYYY-MM`` (default: this month in the company's zone) with its days' runs.
 
+    Business dates, bank holidays and clock changes are the company's; the entries' wall times
+    are in the actor's own zone if they chose one (``timezone`` says which).
+
     Raises:
         ValidationError: a month that is not ``YYYY-MM`` or out of range.
         PermissionDenied: the actor may not read executions.
     """
     zone = ZoneInfo(settings.timezone)
+    shown = ZoneInfo(actor.zone or settings.timezone)
     today = now.astimezone(zone).date()
     year, mon = parse_month(month, today=today)
     weeks = stdlib_calendar.Calendar(firstweekday=0).monthdatescalendar(year, mon)
@@ -266,22 +273,22 @@ def month_calendar(
     per_day: dict[date, list[tuple[datetime, CalendarEntry]]] = {}
     for o in occurrences:
         run = by_occurrence.get((o.schedule_id, o.nominal))
-        local = o.nominal.astimezone(zone).strftime("%H:%M")
+        local = o.nominal.astimezone(shown).strftime("%H:%M")
         if run is not None:
             used.add(run.id)
-            entry = CalendarEntry(o.job, local, run.state.value, run.id, o.note)
+            entry = CalendarEntry(o.job, local, run.state.value, run.id, o.note, o.nominal)
         elif o.skipped_reason is not None:
-            entry = CalendarEntry(o.job, local, "skipped", None, o.note)
+            entry = CalendarEntry(o.job, local, "skipped", None, o.note, o.nominal)
         else:
             passed = "not run" if o.nominal >= records_start else "before records"
             status = "expected" if o.nominal > now else passed
-            entry = CalendarEntry(o.job, local, status, None, o.note)
+            entry = CalendarEntry(o.job, local, status, None, o.note, o.nominal)
         per_day.setdefault(o.business_date, []).append((o.nominal, entry))
     for row, job in runs:
         if row.id in used:
             continue
         at = row.nominal_time or row.created_at
-        entry = CalendarEntry(job, at.astimezone(zone).strftime("%H:%M"), row.state.value, row.id, _note(row))
+        entry = CalendarEntry(job, at.astimezone(shown).strftime("%H:%M"), row.state.value, row.id, _note(row), at)
         per_day.setdefault(row.business_date, []).append((at, entry))
 
     days: list[tuple[CalendarDay, ...]] = []
@@ -308,6 +315,4 @@ def month_calendar(
                 )
             )
         days.append(tuple(cells))
-    return MonthCalendar(
-        year, mon, tuple(days), settings.timezone, previous=_shift(year, mon, -1), next=_shift(year, mon, 1)
-    )
+    return MonthCalendar(year, mon, tuple(days), shown.key, previous=_shift(year, mon, -1), next=_shift(year, mon, 1))

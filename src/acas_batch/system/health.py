@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from acas_batch.db import rowcount
 from acas_batch.models import (
     AlertSeverity,
+    AlertState,
+    BatchAlert,
     BatchExecution,
     BatchWorker,
     ExecutionState,
@@ -32,6 +34,9 @@ from acas_batch.models import (
 )
 from acas_batch.models.migrate import pending_migrations
 from acas_batch.system.backup_register import latest_verified
+
+#: The alert the outbox raises while a channel cannot deliver (``monitoring.outbox.DELIVERY_RULE``).
+DELIVERY_OUTAGE_RULE = "notify_failed"
 
 _ORDER = {AlertSeverity.INFO: 0, AlertSeverity.WARNING: 1, AlertSeverity.CRITICAL: 2}
 
@@ -222,7 +227,8 @@ def check_writable(folder: Path) -> Finding:
 
 
 def check_outbox(session: Session, now: datetime, limits: HealthLimits) -> Finding:
-    """Notifications waiting in the outbox: how many, the oldest's age and the last error."""
+    """Notifications waiting in the outbox: how many, the oldest's age and the last error; a
+    delivery outage (the mail server down) as a warning from its first failure, with its reason."""
     ob = NotificationOutbox
     waiting = ob.state.in_(("pending", "sending"))
     count = session.scalar(select(func.count()).select_from(ob).where(waiting)) or 0
@@ -232,6 +238,12 @@ def check_outbox(session: Session, now: datetime, limits: HealthLimits) -> Findi
     error = session.scalar(
         select(ob.last_error).where(waiting, ob.last_error.is_not(None)).order_by(ob.last_attempt_at.desc()).limit(1)
     )
+    outage = session.scalars(
+        select(BatchAlert)
+        .where(BatchAlert.rule == DELIVERY_OUTAGE_RULE, BatchAlert.state != AlertState.RESOLVED)
+        .order_by(BatchAlert.first_raised_at)
+        .limit(1)
+    ).first()
     if failed:
         return Finding(
             "outbox",
@@ -240,6 +252,18 @@ def check_outbox(session: Session, now: datetime, limits: HealthLimits) -> Findi
             f"{failed} notification(s) refused for good by the server; see `acas-batch alerts outbox`",
             float(failed),
             0.0,
+        )
+    if outage is not None:
+        details = outage.details or {}
+        reason = details.get("reason") or error
+        return Finding(
+            "outbox",
+            "notifications",
+            AlertSeverity.WARNING,
+            f"{details.get('channel', 'email')} delivery is down since "
+            f"{outage.first_raised_at:%Y-%m-%d %H:%M:%S} UTC: {reason}; {count} notification(s) waiting",
+            age,
+            float(limits.outbox_delay_warn_seconds),
         )
     if count and age > limits.outbox_delay_warn_seconds:
         return Finding(

@@ -25,6 +25,7 @@ from acas_batch.services.identity import list_tokens, revoke_token
 from acas_batch.services.log_stream import MEDIA_TYPES, export_format, stream_logs
 from acas_batch.services.log_viewer import view_logs
 from acas_batch.services.monitoring_alerts import acknowledge, active_alerts, resolve
+from acas_batch.services.month_calendar import month_calendar
 from acas_batch.services.runs import (
     act_on_run,
     audit_trail,
@@ -40,7 +41,7 @@ from acas_batch.services.runs import (
     run_now,
 )
 from acas_batch.services.schedules import forecast, schedule_summaries
-from acas_batch.web.common import MAX_ID, ActorDep, Id, SmallId, context
+from acas_batch.web.common import MAX_ID, ActorDep, Id, SmallId, context, zone_of
 from acas_batch.web.problems import http_problem, problem_response, problem_types, request_validation_problem
 
 
@@ -295,6 +296,59 @@ def patch_schedule(
     return data
 
 
+# --- calendar ---------------------------------------------------------------------------
+class CalendarEntryOut(BaseModel):
+    """One line of a day: a scheduled occurrence (expected, not run, skipped), or a run."""
+
+    job: str
+    time: str = Field(description="Wall time of ``at`` in the month's ``timezone`` (``08:00``).")
+    at: datetime | None = Field(description="The occurrence's nominal time, or the run's creation (UTC).")
+    status: str = Field(
+        description="``expected`` (to come), ``not run`` (its time passed, no run), ``before records``, "
+        "``skipped`` (the calendar skips it), or the run's state (``succeeded``, ``failed`` ...)."
+    )
+    execution_id: int | None = Field(description="The run; null for an occurrence with no run.")
+    note: str = Field(description="Why an occurrence is skipped, or what made an unscheduled run.")
+
+
+class CalendarDayOut(BaseModel):
+    day: date
+    in_month: bool = Field(description="False for the neighbouring months' days that fill the first and last weeks.")
+    business_day: bool
+    holiday: str | None = Field(description="The bank holiday's or closure's name.")
+    marks: list[str] = Field(
+        description="Month end, period and VAT-quarter ends, clock changes (``clocks go back 1 h (GMT begins)``)."
+    )
+    today: bool
+    counts: dict[str, int] = Field(description="Entries by status.")
+    entries: list[CalendarEntryOut] = Field(description="Expected runs and actual runs, in time order.")
+
+
+class CalendarMonth(BaseModel):
+    """A month of the business calendar as weeks of days, Monday first, as the calendar page shows it."""
+
+    month: str = Field(description="``YYYY-MM``.")
+    timezone: str = Field(
+        description="The zone of the entries' ``time``: the caller's own, else the company's "
+        "(business dates are the company's)."
+    )
+    previous: str | None
+    next: str | None
+    weeks: list[list[CalendarDayOut]]
+
+
+@router.get("/calendar", tags=["calendar"], response_model=CalendarMonth)
+def calendar(
+    request: Request,
+    actor: ActorDep,
+    month: Annotated[str | None, Query(max_length=32, description="``YYYY-MM``; default this month.")] = None,
+) -> dict[str, Any]:
+    """A month of the business calendar: business days, bank holidays and closures, period and
+    VAT-quarter ends, clock changes, each day's expected runs and the runs made."""
+    web = context(request)
+    return month_calendar(web.engine, web.settings, actor, month, now=web.now).as_dict()
+
+
 # --- executions ---------------------------------------------------------------------------
 @router.get("/executions", tags=["executions"], response_model=ExecutionPage)
 def executions(
@@ -455,7 +509,7 @@ def alert_silence(request: Request, actor: ActorDep, alert_id: SmallId, body: Si
         reason=body.reason,
         until=body.until.isoformat() if body.until else None,
         duration=body.for_,
-        timezone=web.settings.timezone,
+        timezone=zone_of(request),
         now=web.now,
     )
 

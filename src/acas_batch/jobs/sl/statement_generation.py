@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, as_completed, wait
@@ -24,10 +25,16 @@ from acas_batch.jobs.params import DateRange, Notify, OutputFormat, Period, reso
 from acas_batch.jobs.sl.aged_debtors import company_name
 from acas_batch.jobs.sl.queries import aged_sums, as_date
 from acas_batch.models import Customer, DocumentKind, Module, Receipt, SalesInvoice, StatementLine
+from acas_batch.reports.files import atomic_files
+from acas_batch.reports.letters import statement_pages
+from acas_batch.reports.pdf import write_combined, write_pages, write_parts
 from acas_batch.reports.pool import ProcessPool
-from acas_batch.reports.render import PDF_SET_CHUNK, merge_pdfs, write_csv, write_pdf_set
+from acas_batch.reports.render import write_csv
 
 CHUNK = 5000
+
+#: Statements laid out by one call in a worker process (and checkpointed together).
+PDF_SET_CHUNK = 200
 
 #: A row of :func:`statement_figures`.
 FigureRow = Sequence[Any]
@@ -184,9 +191,17 @@ def build_statements(session: Session, p: DateRange, *, include_zero: bool) -> I
         yield from with_lines(session, p, figures[first : first + PDF_SET_CHUNK])
 
 
-def render_statements(statements: Sequence[Statement], paths: Sequence[str], context: dict[str, Any]) -> None:
-    """Lay out one chunk of statements and write one PDF per customer (each replaced atomically)."""
-    write_pdf_set("statement.html", "statements", statements, [Path(x) for x in paths], context=context)
+def render_statements(
+    statements: Sequence[Statement], paths: Sequence[str], context: dict[str, Any], part: str | None = None
+) -> None:
+    """Lay out one chunk of statements and write one PDF per customer (each replaced atomically),
+    and their pages, in order, to ``part`` (a piece of the combined file, :func:`write_combined`)."""
+    with write_parts(Path(part)) if part else contextlib.nullcontext() as pages, atomic_files(batch=20) as files:
+        for st, path in zip(statements, paths, strict=True):
+            contents = statement_pages(st, **context)
+            write_pages(Path(path), contents, title=f"Statement {st.code}", files=files)
+            if pages is not None:
+                pages.extend(contents)
 
 
 def _pdf_workers(params: StatementParams) -> int:
@@ -196,7 +211,8 @@ def _pdf_workers(params: StatementParams) -> int:
 def _write_pdfs(
     ctx: JobContext[StatementParams], period: DateRange, figures: Sequence[FigureRow], context: dict[str, Any]
 ) -> list[Path]:
-    """One PDF per statement, laid out PDF_SET_CHUNK at a time in a pool of processes.
+    """One PDF per statement, laid out PDF_SET_CHUNK at a time in a pool of processes, and
+    the combined file of them all, streamed from the chunks' pages in customer code order.
 
     Each finished chunk is recorded in the checkpoint (``pdf_chunks_done``, indexes of the
     chunks in customer code order), so a run resumed after a crash renders only the chunks
@@ -204,8 +220,9 @@ def _write_pdfs(
     """
     paths = [ctx.output(f"statement_{r[1]}.pdf") for r in figures]
     chunks = [range(i, min(i + PDF_SET_CHUNK, len(figures))) for i in range(0, len(figures), PDF_SET_CHUNK)]
+    parts = [ctx.output(f".statements_all.{i:05d}.part") for i in range(len(chunks))]
     done = set((ctx.last_checkpoint or {}).get("pdf_chunks_done", []))
-    done = {i for i in done if i < len(chunks) and all(paths[j].exists() for j in chunks[i])}
+    done = {i for i in done if i < len(chunks) and parts[i].exists() and all(paths[j].exists() for j in chunks[i])}
     todo = [i for i in range(len(chunks)) if i not in done]
     if done:
         ctx.log.info(f"resuming: {len(done)} of {len(chunks)} chunks of PDFs already written", event="pdfs_resumed")
@@ -219,21 +236,24 @@ def _write_pdfs(
     if workers == 1:  # no pool: lay out in this process
         for i in todo:
             render_statements(with_lines(ctx.session, period, figures[chunks[i].start : chunks[i].stop]),
-                              [str(paths[j]) for j in chunks[i]], context)  # fmt: skip
+                              [str(paths[j]) for j in chunks[i]], context, str(parts[i]))  # fmt: skip
             finished(i)
-        return paths
-    with ProcessPool(workers) as pool:
-        pending: dict[Future[None], int] = {}
-        for i in todo:
-            statements = with_lines(ctx.session, period, figures[chunks[i].start : chunks[i].stop])
-            pending[pool.submit(render_statements, statements, [str(paths[j]) for j in chunks[i]], context)] = i
-            while len(pending) > workers:  # the next chunk is read while these are laid out
-                for future in wait(pending, return_when=FIRST_COMPLETED).done:
-                    future.result()
-                    finished(pending.pop(future))
-        for future in as_completed(pending):
-            future.result()
-            finished(pending[future])
+    else:
+        with ProcessPool(workers) as pool:
+            pending: dict[Future[None], int] = {}
+            for i in todo:
+                statements = with_lines(ctx.session, period, figures[chunks[i].start : chunks[i].stop])
+                names = [str(paths[j]) for j in chunks[i]]
+                pending[pool.submit(render_statements, statements, names, context, str(parts[i]))] = i
+                while len(pending) > workers:  # the next chunk is read while these are laid out
+                    for future in wait(pending, return_when=FIRST_COMPLETED).done:
+                        future.result()
+                        finished(pending.pop(future))
+            for future in as_completed(pending):
+                future.result()
+                finished(pending[future])
+    if parts:
+        write_combined(ctx.output("statements_all.pdf"), parts, title="Statements")
     return paths
 
 
@@ -298,7 +318,7 @@ def statement_generation(ctx: JobContext[StatementParams]) -> JobResult:
     pdfs: list[Path] = []
     if p.output_format.pdf:
         common = {"company": company_name(ctx), "start": period.start, "end": period.end, "labels": labels}
-        pdfs = _write_pdfs(ctx, period, figures, {**common, "title": "Statement"})
+        pdfs = _write_pdfs(ctx, period, figures, common)
     csv_path = ctx.output("statements.csv")
     header = ["customer", "name", "opening_pence", "debits_pence", "credits_pence", "closing_pence"]
     header += ["transactions", "email", *(f"aged_{label}_pence" for label in labels)]
@@ -313,7 +333,7 @@ def statement_generation(ctx: JobContext[StatementParams]) -> JobResult:
     owed = sum(int(r[8]) for r in figures)
     files = [str(x) for x in pdfs]
     if pdfs:
-        files.append(str(merge_pdfs(ctx.output("statements_all.pdf"), pdfs)))
+        files.append(str(ctx.output("statements_all.pdf")))
     ctx.log.info(
         f"{n} statements for {period.label}, {format_pounds(owed)} due; {mail.summary()}",
         event="statements_written",
