@@ -268,6 +268,7 @@ PAGES = [
     ("18-users", "/users"),
     ("19-system", "/system"),
     ("20-api-docs", "/api/v1/docs"),
+    ("21-account", "/account"),
 ]
 
 
@@ -287,6 +288,35 @@ def test_the_calendar_moves_by_month_with_the_keys_and_links_to_runs(browser: Br
     page.keyboard.press("t")
     expect(page.locator(".calendar a.entry.actual").first).to_be_visible()
     shot(page, "14-calendar-keys")
+    page.close()
+
+
+def test_a_viewer_chooses_a_time_zone_and_the_pages_show_it(browser: Browser, server: Server) -> None:
+    # Given a viewer reading times in the company's zone (December: GMT)
+    page = _signed_in(browser, server, server.viewer)
+    page.goto(f"{server.url}/runs")
+    expect(page.locator("#runs tbody tr").first).to_contain_text(re.compile(r" GMT|BST"))
+    # When they open their account from the top bar and type a zone that does not exist
+    page.click("#account-link")
+    expect(page).to_have_url(f"{server.url}/account")
+    page.fill("#zone", "Mars/Olympus")
+    page.click("form[action='/account/zone'] button[type=submit]")
+    # Then the field says so and the zone stays the company's
+    expect(page.locator("#error-zone")).to_contain_text("'Mars/Olympus' is not known")
+    expect(page.locator("#shown-zone")).to_have_text("Europe/London")
+    shot(page, "22-account-unknown-zone")
+    # When they choose New York
+    page.fill("#zone", "America/New_York")
+    page.click("form[action='/account/zone'] button[type=submit]")
+    expect(page.locator("#shown-zone")).to_have_text("America/New_York")
+    # Then the runs list and a run show New York time, and the top bar names the zone
+    page.goto(f"{server.url}/runs")
+    expect(page.locator("#header-zone")).to_have_text("America/New_York")
+    expect(page.locator("#runs tbody tr").first).to_contain_text(re.compile(r" E[SD]T"))
+    shot(page, "23-runs-in-new-york")
+    page.locator("#runs tbody tr a[href^='/runs/']").first.click()
+    expect(page.locator("main")).to_contain_text(re.compile(r"created\s*\d{4}-\d\d-\d\d \d\d:\d\d:\d\d E[SD]T"))
+    shot(page, "24-run-in-new-york")
     page.close()
 
 

@@ -6,12 +6,15 @@ import json
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from acas_batch.errors import Conflict
+from acas_batch.jobs.pl import vat_return as pl_vat_return
+from acas_batch.jobs.sl import vat_return as sl_vat_return
 from acas_batch.ledger.demo import DemoSize, generate
 from acas_batch.ledger.money import pro_rata
 from acas_batch.ledger.sl import SalesLine, post_sales_invoice
@@ -202,3 +205,35 @@ def test_the_engine_runs_it_end_to_end(engine: Engine, db_url: str, tmp_path: Pa
     assert ok and detail["state"] == "succeeded", detail
     assert detail["result"]["data"]["mtd"]["vatDueSales"] == 25.17
     assert _return(engine).box1_pence == 2_517
+
+
+def test_each_sides_mtd_json_is_written_only_after_its_figures_are_committed(
+    engine: Engine, db_url: str, tmp_path: Path, quarter: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a look, from another connection, at the return committed at the moment a JSON file is
+    # written (a commit lost after that moment would leave a file no rerun agrees with)
+    seen: list[tuple[str, str | None, int | None, float]] = []
+
+    def watching(module: Any) -> None:
+        write_text = module.write_text
+
+        def watched(path: Path, text: str, **kwargs: Any) -> Path:
+            if path.suffix == ".json":
+                with Session(engine) as s:
+                    committed = s.scalars(select(VatReturn).where(VatReturn.end_date == QUARTER_END)).first()
+                    status = committed.status.value if committed is not None else None
+                    box5 = committed.box5_pence if committed is not None else None
+                seen.append((path.name, status, box5, json.loads(text)["netVatDue"]))
+            return write_text(path, text, **kwargs)
+
+        monkeypatch.setattr(module, "write_text", watched)
+
+    watching(sl_vat_return)
+    watching(pl_vat_return)
+    # When the output side, then the input side, are run
+    settings = settings_for(db_url, tmp_path)
+    for job in ("SL_VAT_RETURN", "PL_VAT_RETURN"):
+        run = run_job(engine, settings, job, now=at(QUARTER_END))
+        assert run.state is ExecutionState.SUCCEEDED, run.error
+    # Then each JSON file holds exactly what was committed before it was written
+    assert seen == [("vat_return_26C3.json", "draft", 2_517, 25.17), ("vat_return_mtd.json", "complete", 2_517, 25.17)]

@@ -136,6 +136,26 @@ def users_set_password(
     typer.echo(f"password of {username} changed")
 
 
+@users_app.command("set-zone")
+def users_set_zone(
+    username: Annotated[str, typer.Argument(help="Login name (one's own, or anyone's with users:manage).")],
+    zone: Annotated[
+        str, typer.Argument(help="IANA time zone (Europe/London, America/New_York); 'default' for the company's.")
+    ],
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Choose the time zone a user reads times in on the dashboard (stored times stay UTC)."""
+    settings, engine, actor = context_from(config, database_url)
+    view = identity.set_time_zone(engine, actor, username, zone, now=utcnow())
+    if json_:
+        print_json(view.as_dict())
+    else:
+        shown = view.time_zone or f"{settings.timezone} (the company's)"
+        typer.echo(f"user {view.username} now reads times in {shown}")
+
+
 @users_app.command("roles")
 def users_roles(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False) -> None:
     """The roles, their permissions and the job modules they are limited to."""

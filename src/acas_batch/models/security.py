@@ -39,6 +39,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The IANA zone this user reads times in (``America/New_York``); None: the company's zone.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
 
 class UserSession(Base):

@@ -42,6 +42,8 @@ class Actor:
     os_user: str | None = field(default=None)
     host: str | None = field(default=None)
     client_addr: str | None = field(default=None)
+    #: The IANA zone this user reads times in; None: the company's.
+    zone: str | None = field(default=None)
 
     @classmethod
     def system(cls) -> Actor:

@@ -16,8 +16,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from zoneinfo import available_timezones
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -52,6 +54,7 @@ FAILURE_MEMORY = timedelta(minutes=15)
 MIN_PASSWORD = 10
 _USERNAME_CHARS = set(string.ascii_letters + string.digits + "._-@")
 _DUMMY_HASH = HASHER.hash("not a password of anyone")
+T = TypeVar("T")
 
 
 def hash_password(password: str) -> str:
@@ -125,6 +128,7 @@ def actor_of_user(
         os_user=os_user() if face in {"cli", "python"} else None,
         host=host_name() if face in {"cli", "python"} else None,
         client_addr=client_addr,
+        zone=user.time_zone,
     )
 
 
@@ -306,6 +310,8 @@ class UserView:
     email: str | None
     created_at: datetime
     last_login_at: datetime | None
+    #: The zone the user reads times in; None: the company's.
+    time_zone: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -316,6 +322,7 @@ class UserView:
             "email": self.email,
             "created_at": self.created_at.isoformat(),
             "last_login_at": self.last_login_at.isoformat() if self.last_login_at else None,
+            "time_zone": self.time_zone,
         }
 
 
@@ -387,6 +394,7 @@ def _view(session: Session, user: User) -> UserView:
         user.email,
         user.created_at,
         user.last_login_at,
+        user.time_zone,
     )
 
 
@@ -400,6 +408,21 @@ def list_users(engine: Engine, actor: Actor, *, now: datetime) -> list[UserView]
         what="list users",
         now=now,
     )
+
+
+def my_account(engine: Engine, actor: Actor) -> UserView:
+    """The signed-in user's own account (anyone may read their own).
+
+    Raises:
+        NotFound: the actor is not a user of this database (the console, the system).
+    """
+    if actor.user_id is None:
+        raise NotFound(f"{actor.username} is not a user with an account: sign in as one")
+    with transaction(engine) as session:
+        user = session.get(User, actor.user_id)
+        if user is None:
+            raise NotFound(f"no user is named {actor.username!r}")
+        return _view(session, user)
 
 
 def _admins_left(session: Session, without: int) -> int:
@@ -487,6 +510,39 @@ def set_user_role(engine: Engine, actor: Actor, username: str, role: str, *, now
     return perform(engine, actor, Permission.USERS_MANAGE, "user.set_role", ("user", username), act, now=now)
 
 
+def _own_or_managed(
+    engine: Engine,
+    actor: Actor,
+    username: str,
+    action: str,
+    act: Callable[[Session], T],
+    *,
+    now: datetime,
+    details: Callable[[T], dict[str, Any] | None] | None = None,
+) -> T:
+    """Change something of a user's own (anyone signed in, as themselves) or of another
+    (``users:manage``, through the door); audited either way.
+
+    Raises:
+        PermissionDenied: another user's, without ``users:manage`` (audited).
+    """
+    if actor.user_id is not None and actor.username == username:
+        with transaction(engine, write=True) as session:
+            result = act(session)
+            append_audit(
+                session,
+                actor=actor.username,
+                action=action,
+                target_type="user",
+                target_id=username,
+                now=now,
+                details=details(result) if details else None,
+                identity=identity_of(actor),
+            )
+        return result
+    return perform(engine, actor, Permission.USERS_MANAGE, action, ("user", username), act, now=now, details=details)
+
+
 def set_password(engine: Engine, actor: Actor, username: str, password: str, *, now: datetime) -> None:
     """Set a user's password (their own: anyone signed in; another's: ``users:manage``).
 
@@ -494,7 +550,6 @@ def set_password(engine: Engine, actor: Actor, username: str, password: str, *, 
         PermissionDenied, NotFound, ValidationError.
     """
     _check_password(password)
-    own = actor.user_id is not None and actor.username == username
 
     def act(session: Session) -> None:
         user = _user(session, username)
@@ -506,20 +561,64 @@ def set_password(engine: Engine, actor: Actor, username: str, password: str, *, 
         ):
             row.revoked_at = now
 
-    if own:
-        with transaction(engine, write=True) as session:
-            act(session)
-            append_audit(
-                session,
-                actor=actor.username,
-                action="user.set_password",
-                target_type="user",
-                target_id=username,
-                now=now,
-                identity=identity_of(actor),
-            )
-        return
-    perform(engine, actor, Permission.USERS_MANAGE, "user.set_password", ("user", username), act, now=now)
+    _own_or_managed(engine, actor, username, "user.set_password", act, now=now)
+
+
+#: What a user types to go back to the company's zone.
+COMPANY_ZONE_WORDS = ("", "default", "company")
+
+
+@cache
+def time_zones() -> dict[str, str]:
+    """Every IANA zone name the zone database knows, by its lower-case form."""
+    return {name.lower(): name for name in available_timezones() if name not in {"Factory", "posixrules", "localtime"}}
+
+
+def parse_time_zone(value: str) -> str | None:
+    """An IANA zone name in its proper case (``america/new_york`` gives ``America/New_York``),
+    or None for the company's zone (empty, ``default`` or ``company``).
+
+    Raises:
+        ValidationError: a name the zone database does not know, naming it.
+    """
+    name = value.strip()
+    if name.lower() in COMPANY_ZONE_WORDS:
+        return None
+    known = time_zones().get(name.lower())
+    if known is None:
+        raise ValidationError(
+            f"time zone {value[:70]!r} is not known: use an IANA name such as Europe/London or America/New_York",
+            fields={"zone": "unknown time zone"},
+        )
+    return known
+
+
+def set_time_zone(engine: Engine, actor: Actor, username: str, zone: str, *, now: datetime) -> UserView:
+    """Choose the zone a user reads times in (their own: anyone signed in; another's:
+    ``users:manage``). ``default`` goes back to the company's zone. Times stay stored in UTC.
+
+    Raises:
+        ValidationError: an unknown zone; nothing changed.
+        PermissionDenied, NotFound.
+    """
+    chosen = parse_time_zone(zone)
+    before: list[str | None] = []
+
+    def act(session: Session) -> UserView:
+        user = _user(session, username)
+        before.append(user.time_zone)
+        user.time_zone = chosen
+        return _view(session, user)
+
+    return _own_or_managed(
+        engine,
+        actor,
+        username,
+        "user.set_time_zone",
+        act,
+        now=now,
+        details=lambda v: {"before": {"time_zone": before[0]}, "after": {"time_zone": v.time_zone}},
+    )
 
 
 def create_first_admin(

@@ -244,11 +244,15 @@ def month_calendar(
 ) -> MonthCalendar:
     """The month ``YYYY-MM`` (default: this month in the company's zone) with its days' runs.
 
+    Business dates, bank holidays and clock changes are the company's; the entries' wall times
+    are in the actor's own zone if they chose one (``timezone`` says which).
+
     Raises:
         ValidationError: a month that is not ``YYYY-MM`` or out of range.
         PermissionDenied: the actor may not read executions.
     """
     zone = ZoneInfo(settings.timezone)
+    shown = ZoneInfo(actor.zone or settings.timezone)
     today = now.astimezone(zone).date()
     year, mon = parse_month(month, today=today)
     weeks = stdlib_calendar.Calendar(firstweekday=0).monthdatescalendar(year, mon)
@@ -269,7 +273,7 @@ def month_calendar(
     per_day: dict[date, list[tuple[datetime, CalendarEntry]]] = {}
     for o in occurrences:
         run = by_occurrence.get((o.schedule_id, o.nominal))
-        local = o.nominal.astimezone(zone).strftime("%H:%M")
+        local = o.nominal.astimezone(shown).strftime("%H:%M")
         if run is not None:
             used.add(run.id)
             entry = CalendarEntry(o.job, local, run.state.value, run.id, o.note, o.nominal)
@@ -284,7 +288,7 @@ def month_calendar(
         if row.id in used:
             continue
         at = row.nominal_time or row.created_at
-        entry = CalendarEntry(job, at.astimezone(zone).strftime("%H:%M"), row.state.value, row.id, _note(row), at)
+        entry = CalendarEntry(job, at.astimezone(shown).strftime("%H:%M"), row.state.value, row.id, _note(row), at)
         per_day.setdefault(row.business_date, []).append((at, entry))
 
     days: list[tuple[CalendarDay, ...]] = []
@@ -311,6 +315,4 @@ def month_calendar(
                 )
             )
         days.append(tuple(cells))
-    return MonthCalendar(
-        year, mon, tuple(days), settings.timezone, previous=_shift(year, mon, -1), next=_shift(year, mon, 1)
-    )
+    return MonthCalendar(year, mon, tuple(days), shown.key, previous=_shift(year, mon, -1), next=_shift(year, mon, 1))

@@ -41,7 +41,7 @@ from acas_batch.services.runs import (
     run_now,
 )
 from acas_batch.services.schedules import forecast, schedule_summaries
-from acas_batch.web.common import MAX_ID, ActorDep, Id, SmallId, context
+from acas_batch.web.common import MAX_ID, ActorDep, Id, SmallId, context, zone_of
 from acas_batch.web.problems import http_problem, problem_response, problem_types, request_validation_problem
 
 
@@ -328,7 +328,10 @@ class CalendarMonth(BaseModel):
     """A month of the business calendar as weeks of days, Monday first, as the calendar page shows it."""
 
     month: str = Field(description="``YYYY-MM``.")
-    timezone: str = Field(description="The zone of the entries' ``time`` (the company's).")
+    timezone: str = Field(
+        description="The zone of the entries' ``time``: the caller's own, else the company's "
+        "(business dates are the company's)."
+    )
     previous: str | None
     next: str | None
     weeks: list[list[CalendarDayOut]]
@@ -506,7 +509,7 @@ def alert_silence(request: Request, actor: ActorDep, alert_id: SmallId, body: Si
         reason=body.reason,
         until=body.until.isoformat() if body.until else None,
         duration=body.for_,
-        timezone=web.settings.timezone,
+        timezone=zone_of(request),
         now=web.now,
     )
 

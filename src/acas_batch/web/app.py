@@ -24,7 +24,7 @@ from acas_batch.errors import AcasBatchError, AuthenticationRequired
 from acas_batch.services.base import connect
 from acas_batch.services.metrics import exposition
 from acas_batch.services.runs import load_jobs
-from acas_batch.web import alert_links, calendar, deadlines, jobs, live, overview, pages, runs, session
+from acas_batch.web import account, alert_links, calendar, deadlines, jobs, live, overview, pages, runs, session
 from acas_batch.web.api import create_api
 from acas_batch.web.auth import Identities
 from acas_batch.web.common import WebContext, render
@@ -94,6 +94,6 @@ def create_app(
             exposition(web.engine, now=web.now, settings=settings), media_type="text/plain; version=0.0.4"
         )
 
-    for module in (session, overview, runs, jobs, calendar, deadlines, pages, alert_links, live):
+    for module in (session, overview, runs, jobs, calendar, deadlines, pages, alert_links, account, live):
         app.include_router(module.router)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path as FilePath
@@ -41,8 +42,9 @@ class WebContext:
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
         env = self.templates.env
         zone = self.settings.timezone
-        env.filters["local"] = lambda v, seconds=True: times.local_time(v, zone, seconds=seconds)
-        env.filters["local_iso"] = lambda v: times.local_iso(v, zone)
+        # The viewer's zone, set by render() for the page it renders (macros included).
+        env.filters["local"] = lambda v, seconds=True: times.local_time(v, _SHOWN_ZONE.get(zone), seconds=seconds)
+        env.filters["local_iso"] = lambda v: times.local_iso(v, _SHOWN_ZONE.get(zone))
         env.filters["duration"] = times.duration
         env.filters["iso"] = times.iso_utc
         env.filters["readable_result"] = readable.readable_result
@@ -55,6 +57,16 @@ class WebContext:
     @property
     def now(self) -> datetime:
         return self.clock.now()
+
+
+#: The zone of the page being rendered: the viewer's own, else the company's.
+_SHOWN_ZONE: ContextVar[str] = ContextVar("shown_zone")
+
+
+def zone_of(request: Request) -> str:
+    """The zone the signed-in viewer reads times in: their own choice, else the company's."""
+    actor = getattr(request.state, "actor", None)
+    return (actor.zone if isinstance(actor, Actor) else None) or context(request).settings.timezone
 
 
 def context(request: Request) -> WebContext:
@@ -129,6 +141,7 @@ def render(
     """A page, or one of its blocks when htmx asks for a part (``HX-Request``) and ``block`` is named."""
     web = context(request)
     actor = getattr(request.state, "actor", None)
+    zone = zone_of(request)
     full = {
         "request": request,
         "actor": actor,
@@ -136,12 +149,17 @@ def render(
         "now": web.now,
         "path": request.url.path,
         "qs": query_string,
+        "zone": zone,
         **values,
     }
-    if block and request.headers.get("hx-request"):
-        tmpl = web.templates.env.get_template(template)
-        # A block rendered alone does not run the page's top-level imports: give it the macros.
-        full["m"] = web.templates.env.get_template("_macros.html").module
-        html = "".join(tmpl.blocks[block](tmpl.new_context(full)))
-        return HTMLResponse(html, status_code=status_code)
-    return web.templates.TemplateResponse(request, template, full, status_code=status_code)
+    shown = _SHOWN_ZONE.set(zone)
+    try:
+        if block and request.headers.get("hx-request"):
+            tmpl = web.templates.env.get_template(template)
+            # A block rendered alone does not run the page's top-level imports: give it the macros.
+            full["m"] = web.templates.env.get_template("_macros.html").module
+            html = "".join(tmpl.blocks[block](tmpl.new_context(full)))
+            return HTMLResponse(html, status_code=status_code)
+        return web.templates.TemplateResponse(request, template, full, status_code=status_code)
+    finally:
+        _SHOWN_ZONE.reset(shown)

@@ -13,7 +13,7 @@ from acas_batch.services.editing import job_version
 from acas_batch.services.identity import Actor
 from acas_batch.services.job_board import job_board
 from acas_batch.services.runs import job_history, param_fields, params_from_form, run_now
-from acas_batch.web.common import ActorDep, check_csrf, context, render
+from acas_batch.web.common import ActorDep, check_csrf, context, render, zone_of
 
 router = APIRouter()
 
@@ -44,6 +44,7 @@ def _job_page(
         "state": [r["state"] for r in history["runs"]],
         "p50": round((history["p50_ms"] or 0) / 1000, 3),
         "p95": round((history["p95_ms"] or 0) / 1000, 3),
+        "zone": zone_of(request),
     }
     try:
         fields = param_fields(web.engine, job["name"], actor=actor, now=web.now)

@@ -14,7 +14,7 @@ from acas_batch.services.log_viewer import view_logs
 from acas_batch.services.monitoring_alerts import BatchMonitoringService, acknowledge, resolve
 from acas_batch.services.runs import audit_trail, overview
 from acas_batch.services.system import backups, schema_status
-from acas_batch.web.common import MAX_ID, ActorDep, SmallId, check_csrf, context, query_string, render
+from acas_batch.web.common import MAX_ID, ActorDep, SmallId, check_csrf, context, query_string, render, zone_of
 
 router = APIRouter()
 
@@ -62,7 +62,7 @@ def alert_silence(
             reason=reason,
             until=until or None,
             duration=None if until else duration or None,
-            timezone=web.settings.timezone,
+            timezone=zone_of(request),
             now=web.now,
         )
     except ValidationError as exc:

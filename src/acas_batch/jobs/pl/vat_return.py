@@ -173,7 +173,10 @@ def vat_return(ctx: JobContext[VatReturnParams]) -> JobResult:
     row.box7_pence = whole_pounds_truncated(net7) * 100
     row.box9_pence = whole_pounds_truncated(net9) * 100
     row.status = VatReturnStatus.COMPLETE
-    s.flush()
+    # The complete return is committed (and durable) before any file is written from it: a
+    # crash after this point leaves a complete return that a rerun computes again into the
+    # same files.
+    ctx.checkpoint({"period_key": row.period_key, "figures_committed": True})
     boxes = [getattr(row, f"box{n}_pence") for n in range(1, 10)]
     names = [
         "VAT due on sales",

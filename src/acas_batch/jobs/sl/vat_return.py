@@ -193,6 +193,9 @@ def sl_vat_return(ctx: JobContext[VatReturnParams]) -> JobResult:
         ),
     )
     mtd = built.mtd_json()
+    # The figures are committed (and durable) before any file is written from them: a crash
+    # after this point leaves a draft that a rerun computes again into the same files.
+    ctx.checkpoint({"period_key": key, "figures_committed": True})
     json_path = ctx.output(f"vat_return_{key}.json")
     write_text(json_path, json.dumps(mtd, indent=2) + "\n")
     boxes = [

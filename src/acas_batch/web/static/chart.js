@@ -14,6 +14,8 @@
     var p95 = d.x.map(function () { return d.p95; });
     var opts = {
       width: Math.max(320, el.clientWidth), height: 220,
+      // Axis times in the viewer's zone (the page's), not the browser's.
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), d.zone); },
       // The x range from the data itself: one run (or runs close together) gets a day either side.
       scales: { x: { time: true, range: function () { return [xLo - pad, xHi + pad]; } } },
       axes: [{}, { label: "seconds" }],
