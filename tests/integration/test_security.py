@@ -403,3 +403,21 @@ def test_an_operator_sets_a_jobs_recovery_policy_from_the_command_line(
     with Session(engine) as s:
         row = s.scalars(select(Audit).where(Audit.action == "job.update").order_by(Audit.id.desc())).first()
     assert row is not None and row.actor == "rp_admin" and row.details == {"recovery_policy": "retry"}
+
+
+def test_waiting_for_a_run_needs_executions_read_and_a_refusal_is_audited(engine: Engine, tmp_path: Path) -> None:
+    # Given a run of a GL job and a user whose role lacks only executions:read
+    _job(engine, "GL_NOOP", "GL")
+    holder = user(engine, "o_waiter", "operator")
+    settings = engine_settings(str(engine.url.render_as_string(False)), tmp_path)
+    ok, execution_id = JobSchedulerService(engine, settings=settings, actor=holder).execute_job_now("GL_NOOP")
+    assert ok, execution_id
+    lacking = Actor("no_wait", "custom", holder.permissions - {Permission.EXECUTIONS_READ.value}, None, "python")
+    before = _counts(engine)
+    # When that user waits for the run: refused before anything runs, and the refusal audited
+    with pytest.raises(PermissionDenied, match="missing permission executions:read"):
+        JobSchedulerService(engine, settings=settings, actor=lacking).wait_for(execution_id, run_inline=False)
+    assert _counts(engine) == before | {"audit": before["audit"] + 1}
+    with Session(engine) as s:
+        last = s.scalars(select(Audit).order_by(Audit.id.desc()).limit(1)).one()
+    assert last.action.startswith("denied:") and last.actor == "no_wait"

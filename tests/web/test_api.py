@@ -167,6 +167,39 @@ def test_executions_list_filters_and_pages(
     assert cancel.status_code == 403 and cancel.json()["type"] == "/problems/permission-denied"
 
 
+def test_business_date_ranges_page_newest_run_first_however_the_range_is_read(
+    app_client: TestClient, engine: Engine, settings: Settings, tokens: dict[str, str]
+) -> None:
+    # Given runs whose ids do not follow their business dates (the last one reruns 2 November)
+    days = [5, 2, 9, 3, 2, 7, 2]
+    ids = [
+        run_now(engine, settings, "SYS_HEALTH_CHECK", {}, business_date=date(2026, 11, d), actor=CONSOLE, now=NOW)[0]
+        for d in days
+    ]
+    viewer = bearer(tokens["viewer"])
+
+    def pages(query: str) -> list[int]:
+        got: list[int] = []
+        cursor = ""
+        while True:
+            page = app_client.get(f"/api/v1/executions?limit=2&{query}{cursor}", headers=viewer).json()
+            got += [r["id"] for r in page["items"]]
+            if page["next_before"] is None:
+                return got
+            cursor = f"&before={page['next_before']}"
+
+    # When they are paged by a narrow range (read through the date index) and by a wide one (the id order)
+    narrow = pages("from=2026-11-02&to=2026-11-05")
+    wide = pages("from=2024-01-01&to=2026-11-05")
+
+    # Then both give exactly the runs in the range, newest id first, each once
+    expected = sorted((i for i, d in zip(ids, days, strict=True) if 2 <= d <= 5), reverse=True)
+    assert narrow == wide == expected
+    assert pages("from=2026-11-02&to=2026-11-02") == sorted(
+        (i for i, d in zip(ids, days, strict=True) if d == 2), reverse=True
+    )
+
+
 def test_bulk_preview_then_idempotent_apply(
     app_client: TestClient, engine: Engine, settings: Settings, tokens: dict[str, str]
 ) -> None:

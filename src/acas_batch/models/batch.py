@@ -215,6 +215,9 @@ class BatchExecution(Base):
         Index("uq_batch_execution_rec_idempotency_key", "idempotency_key", unique=True),
         Index("ix_batch_execution_rec_state_id", "state", "id"),
         Index("ix_batch_execution_rec_job_id", "job_id", "id"),
+        Index("ix_batch_execution_rec_date_id", "business_date", "job_id", "id"),
+        Index("ix_batch_execution_rec_trigger_id", "trigger", "id"),
+        Index("ix_batch_execution_rec_user_id", "created_by", "id"),
     )
 
 

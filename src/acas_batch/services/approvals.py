@@ -278,7 +278,7 @@ def reject(engine: Engine, actor: Actor, approval_id: int, *, now: datetime, not
         if row is None:
             raise NotFound(f"no approval request has id {approval_id}")
         if row.requested_by != actor.username:
-            door.check_read(actor, Permission.APPROVE, what=f"reject request {approval_id}")
+            door.check_within(actor, Permission.APPROVE, what=f"reject request {approval_id}")
         row = _claim(s, approval_id, actor, now=now, state=State.REJECTED, note=note)
         append_audit(
             s,

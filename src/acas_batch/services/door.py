@@ -206,6 +206,8 @@ def record(
         )
 
 
-def check_read(actor: Actor, permission: Permission, *, what: str) -> None:
-    """Check a read permission with nothing to read yet (unaudited, like an allowed read)."""
+def check_within(actor: Actor, permission: Permission, *, what: str) -> None:
+    """Check a further permission inside an action already going through :func:`perform`,
+    which audits its refusal (one that depends on the row the action found).
+    """
     check(actor, permission, what=what)

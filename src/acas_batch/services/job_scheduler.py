@@ -378,7 +378,9 @@ class JobSchedulerService:
         ``on_poll`` is told at every look what is awaited (:meth:`_waiting`), for a face
         that shows it.
         """
-        door.check_read(self.actor, Permission.EXECUTIONS_READ, what="wait for an execution")
+        door.may_read(
+            self.engine, self.actor, Permission.EXECUTIONS_READ, what="wait for an execution", now=self.clock.now()
+        )
         began = time.monotonic()
         deadline = None if timeout is None else time.monotonic() + timeout
         started_here = False
