@@ -29,6 +29,7 @@ import multiprocessing
 import os
 import resource
 import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -284,6 +285,12 @@ def _reportlab_statement(path: Path, st: Any, context: dict[str, Any]) -> None:
     canvas.save()
 
 
+def _row(out: list[tuple[str, str]], figure: str, value: str) -> None:
+    """Keep a figure, and show it at once on stderr (the bureau's size takes long)."""
+    out.append((figure, value))
+    print(f"# {figure}: {value}", file=sys.stderr, flush=True)
+
+
 def run() -> list[tuple[str, str]]:
     n = int(os.environ.get("ACAS_BENCH_STATEMENTS", "2000"))
     kinds = [k.strip() for k in os.environ.get("ACAS_BENCH_STATEMENTS_DATABASES", "sqlite,postgresql").split(",")]
@@ -301,12 +308,13 @@ def run() -> list[tuple[str, str]]:
                     before = size
                     load = _load()
                     r = _in_child(_child_job, url, str(folder / f"run-{size}"))
-                    out.append((
+                    _row(
+                        out,
                         f"{kind}: {r['statements']:,} statements with PDFs, 2 processes (load {load})",
                         f"{r['seconds']:.1f} s = {r['statements'] / r['seconds']:.0f} statements/s;"
                         f" peak RSS job {r['job_mb']:.0f} MB, worker {r['worker_mb']:.0f} MB;"
                         f" combined file {r['combined_mb']:.1f} MB",
-                    ))  # fmt: skip
+                    )
                     shutil.rmtree(folder / f"run-{size}", ignore_errors=True)
                 if renderers and kind == kinds[0]:
                     (folder / "renderers").mkdir()
@@ -314,13 +322,14 @@ def run() -> list[tuple[str, str]]:
                     f = _in_child(_child_renderers, url, str(folder / "renderers"), renderers)
                     for name in ("weasyprint", "reportlab", "own"):
                         if isinstance(f[name], str):
-                            out.append((f"renderer {name}", f"not measured: {f[name]}"))
+                            _row(out, f"renderer {name}", f"not measured: {f[name]}")
                             continue
                         seconds, size = f[name]
-                        out.append((
+                        _row(
+                            out,
                             f"renderer {name}: {f['count']} statements, 1 process (load {load})",
                             f"{seconds:.2f} s = {f['count'] / seconds:.0f} statements/s; {size / 1000:.1f} kB a PDF",
-                        ))  # fmt: skip
+                        )
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     return out

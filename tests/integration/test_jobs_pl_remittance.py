@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import Engine, func, select, update
 
 from acas_batch.batch.definitions import create_job
@@ -61,6 +62,10 @@ def test_remittance_advice_per_payment_with_each_invoice_and_discount(
     pdfs = sorted(p.name for p in folder.glob("*.pdf"))
     assert pdfs == ["remittance_S00001.pdf", "remittance_S00002.pdf", "remittance_S00003.pdf"]
     assert all((folder / name).read_bytes().startswith(b"%PDF") for name in pdfs)
+    # S00001's advice lists both invoices it settles, the discount taken and the total paid
+    printed = PdfReader(folder / "remittance_S00001.pdf").pages[0].extract_text()
+    assert "60.00 60.00" in printed and "120.00 3.00 117.00" in printed
+    assert "Total 180.00 3.00 177.00" in printed and "Page 1 of 1" in printed
     with transaction(engine) as s:
         advised = {r.payment_id: r for r in s.scalars(select(Remittance))}
         payments = set(s.scalars(select(SupplierPayment.id)))

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
@@ -85,6 +86,11 @@ def test_the_oldest_overdue_item_picks_the_letter_level(
     assert rows[1] == ["C00001", "Customer", "3", "60", "14400", "240", "8000", "2"]
     for name in ("reminder_C00001.pdf", "reminder_C00003.pdf", "reminders_all.pdf"):
         assert run.context.output(name).read_bytes().startswith(b"%PDF"), name
+    # A's final notice prints the overdue total, each invoice with its interest and compensation
+    printed = " ".join(PdfReader(run.context.output("reminder_C00001.pdf")).pages[0].extract_text().split())
+    assert "Final notice before collection" in printed and "The overdue total is 144.00." in printed
+    assert "interest 2.40, compensation 80.00 to date" in printed and "Page 1 of 1" in printed
+    assert len(PdfReader(run.context.output("reminders_all.pdf")).pages) == 3
     assert_ledger_sound(engine)
 
 

@@ -8,7 +8,7 @@ its footer. A letter longer than a page goes on over the next, its table's headi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -64,15 +64,17 @@ def columns(spec: Sequence[tuple[str, float, bool]], *, left: float = LEFT, righ
 class Letter:
     """The pages of one letter as it is drawn, top to bottom, with a cursor ``y``.
 
-    ``heading`` draws what a page after the first starts with (and returns where the
-    cursor is then); :meth:`room` starts a new page when what comes next does not fit.
+    :meth:`room` starts a new page when what comes next does not fit; a page after the first
+    starts with ``continued`` (the letter's title and whom it is for) and the headings of the
+    table ``cols``, the one a long letter runs over with.
     """
 
-    def __init__(self, company: str, heading: Callable[[Page], float] | None = None) -> None:
+    def __init__(self, company: str, continued: str = "", cols: Sequence[Column] = ()) -> None:
         self.company = company
         self.pages = [Page()]
         self.y = TOP
-        self._heading = heading
+        self._continued = continued
+        self._cols = cols
 
     @property
     def page(self) -> Page:
@@ -81,12 +83,35 @@ class Letter:
     def room(self, height: float) -> None:
         if self.y + height > BOTTOM:
             self.pages.append(Page())
-            self.y = self._heading(self.page) if self._heading else TOP
+            self.y = TOP
+            if self._continued:
+                self.page.text(LEFT, TOP + 11, self._continued, size=11, bold=True, width=RIGHT - LEFT)
+                self.y = TOP + 11 + 4 * MM
+            if self._cols:
+                self.table_head(self._cols)
 
     def line(self, text: str, *, size: float = 9, bold: bool = False, gap: float = LEADING) -> None:
         self.room(gap)
         self.y += gap
         self.page.text(LEFT, self.y, text, size=size, bold=bold)
+
+    def paragraph(self, runs: Sequence[tuple[str, bool]], *, gap: float = 3 * MM) -> None:
+        """Words of ``runs`` (text, bold) set across the page, a new line where the next word
+        would pass the right margin; ``gap`` above it."""
+        self.y += gap
+        words = [(word, bold) for text, bold in runs for word in text.split()]
+        x = LEFT
+        self.room(LEADING)
+        self.y += LEADING
+        space = text_width(" ")
+        for word, bold in words:
+            w = text_width(word, bold=bold)
+            if x > LEFT and x + w > RIGHT:
+                self.room(LEADING)
+                self.y += LEADING
+                x = LEFT
+            self.page.text(x, self.y, word, bold=bold)
+            x += w + space
 
     def table_head(self, cols: Sequence[Column]) -> None:
         self.room(2 * ROW)
@@ -167,14 +192,7 @@ def statement_pages(st: StatementLike, *, company: str, start: date, end: date, 
     """One customer's statement of account: the period's transactions with a running balance
     from the balance brought forward, the balance now due, the aged summary and a slip."""
     cols = STATEMENT_COLUMNS
-
-    def continued(page: Page) -> float:
-        page.text(LEFT, TOP + 11, f"Statement (continued): {st.name}, account {st.code}", size=11, bold=True)
-        letter.y = TOP + 11 + 4 * MM
-        letter.table_head(cols)
-        return letter.y
-
-    letter = Letter(company, continued)
+    letter = Letter(company, f"Statement (continued): {st.name}, account {st.code}", cols)
     period = f"Period {uk_date(start)} to {uk_date(end)}"
     _addressed(letter, "Statement", [company], [st.name, f"Account {st.code}", period])
     letter.table_head(cols)
@@ -203,4 +221,125 @@ def statement_pages(st: StatementLike, *, company: str, start: date, end: date, 
     letter.y += 16
     w = letter.page.text(LEFT, letter.y, due, size=12, bold=True)
     letter.page.text(LEFT + w + 8, letter.y, "Amount paid: ______________")
+    return letter.finish()
+
+
+# --- payment reminders ------------------------------------------------------------------------
+
+
+class ReminderLike(Protocol):
+    """What a reminder prints; ``invoices`` hold ``number``, ``invoice_date``, ``due_date``,
+    ``days``, ``outstanding``, ``interest``, ``compensation``."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def level(self) -> int: ...
+    @property
+    def days_overdue(self) -> int: ...
+    @property
+    def overdue(self) -> int: ...
+    @property
+    def interest(self) -> int: ...
+    @property
+    def compensation(self) -> int: ...
+    @property
+    def invoices(self) -> Sequence[dict[str, Any]]: ...
+
+
+REMINDER_TITLES = {1: "Payment reminder", 2: "Second reminder: payment overdue", 3: "Final notice before collection"}
+
+
+def reminder_pages(r: ReminderLike, *, company: str, day: date, statutory: bool) -> list[bytes]:
+    """A dunning letter at ``r.level`` (1-3): the overdue invoices, their total and, under the
+    Late Payment Act, the interest and compensation claimed."""
+    spec = [("Invoice", 0, False), ("Date", 26, False), ("Due", 26, False), ("Days overdue", 26, True),
+            ("Outstanding", 30, True)]  # fmt: skip
+    if statutory:
+        spec += [("Interest", 26, True), ("Compensation", 30, True)]
+    cols = columns(spec)
+    letter = Letter(company, f"{REMINDER_TITLES[r.level]} (continued): {r.name}, account {r.code}", cols)
+    page = letter.page
+    page.text(LEFT, TOP + 9, company, bold=True)
+    page.text(LEFT, TOP + 9 + 2 * LEADING, r.name, width=RIGHT - LEFT)
+    page.text(LEFT, TOP + 9 + 3 * LEADING, f"Account {r.code}")
+    page.text(LEFT, TOP + 9 + 5 * LEADING, uk_date(day))
+    letter.y = TOP + 9 + 5 * LEADING + 8 * MM
+    red = (0.6, 0.0, 0.0) if r.level == 3 else None
+    page.text(LEFT, letter.y, REMINDER_TITLES[r.level], size=14, bold=True, color=red)
+    count = len(r.invoices)
+    letter.paragraph(
+        [(f"Our records show {count} invoice{'s' if count != 1 else ''} unpaid past their due date, the oldest "
+          f"{r.days_overdue} days overdue. The overdue total is", False), (f"{pounds(r.overdue)}.", True)]
+    )  # fmt: skip
+    letter.y += 3 * MM
+    letter.table_head(cols)
+    for i in r.invoices:
+        cells = [str(i["number"]), uk_date(i["invoice_date"]), uk_date(i["due_date"]), str(i["days"]),
+                 pounds(i["outstanding"])]  # fmt: skip
+        if statutory:
+            cells += [pounds(i["interest"]), pounds(i["compensation"])]
+        letter.row(cols, cells)
+    if statutory:
+        letter.paragraph(
+            [("Under the Late Payment of Commercial Debts (Interest) Act 1998 we are entitled to interest at 8% "
+              "over the Bank of England reference rate and fixed compensation per invoice: interest "
+              f"{pounds(r.interest)}, compensation {pounds(r.compensation)} to date.", False)]
+        )  # fmt: skip
+    if r.level == 3:
+        closing = "Unless the overdue amount is paid within 7 days the account will be passed for collection."
+    else:
+        closing = "Please arrange payment, or let us know if you have already paid."
+    letter.paragraph([(closing, False)])
+    return letter.finish()
+
+
+# --- remittance advices -----------------------------------------------------------------------
+
+
+def remittance_pages(
+    *,
+    company: str,
+    supplier_name: str,
+    supplier_code: str,
+    payment_date: date,
+    method: str,
+    reference: str,
+    lines: Sequence[dict[str, Any]],
+    cleared: int,
+    discount: int,
+    paid: int,
+    credits: Sequence[dict[str, Any]],
+) -> list[bytes]:
+    """A remittance advice: the invoices one payment settles (``lines``: ``number``,
+    ``invoice_date``, ``amount``, ``discount``), the total, and the credit notes set against them."""
+    cols = columns([("Your invoice", 0, False), ("Date", 30, False), ("Amount", 32, True), ("Discount", 30, True),
+                    ("Paid", 32, True)])  # fmt: skip
+    letter = Letter(company, f"Remittance advice (continued): {supplier_name}", cols)
+    page = letter.page
+    page.text(LEFT, TOP + 14, "Remittance advice", size=14, bold=True)
+    page.text(LEFT, TOP + 14 + 14, company, gray=0.27)
+    y = TOP + 28 + 6 * MM
+    middle = LEFT + (RIGHT - LEFT) * 0.52
+    for x, label, texts in (
+        (LEFT, "To", [supplier_name, f"Account {supplier_code}"]),
+        (middle, "Payment", [f"{uk_date(payment_date)} by {method}", f"Reference {reference}"]),
+    ):
+        page.text(x, y, label, size=8, gray=LIGHT)
+        for k, t in enumerate(texts, start=1):
+            page.text(x, y + k * LEADING, t, width=(RIGHT - LEFT) * 0.46)
+    letter.y = y + 2 * LEADING + 6 * MM
+    letter.table_head(cols)
+    for line in lines:
+        amount, off = int(line["amount"]), int(line["discount"])
+        letter.row(cols, [str(line["number"]), uk_date(line["invoice_date"]), pounds(amount),
+                          pounds(off, blank_zero=True), pounds(amount - off)])  # fmt: skip
+    letter.row(cols, ["Total", "", pounds(cleared), pounds(discount, blank_zero=True), pounds(paid)], total=True)
+    if credits:
+        letter.y += 3 * MM
+    for c in credits:
+        letter.line(f"Your credit note {c['number']} of {pounds(c['amount'])} was set against invoice {c['invoice']}.",
+                    size=8)  # fmt: skip
     return letter.finish()

@@ -19,7 +19,7 @@ import io
 import struct
 import zlib
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -149,12 +149,14 @@ class Page:
         size: float = 9,
         bold: bool = False,
         gray: float = 0.07,
+        color: tuple[float, float, float] | None = None,
         align: str = "left",
         width: float | None = None,
     ) -> float:
         """Draw ``text`` with its baseline at ``y``; ``align`` right puts its end at ``x``.
 
-        A ``width`` cuts the text to fit it (ending in an ellipsis). Returns the text's width.
+        A ``width`` cuts the text to fit it (ending in an ellipsis); ``color`` (red, green, blue)
+        replaces the shade of ``gray``. Returns the text's width.
         """
         font = fonts().bold if bold else fonts().regular
         if width is not None and font.width(text, size) > width:
@@ -262,6 +264,10 @@ class PdfWriter:
         self._object(b"<< /Length %d /Filter /FlateDecode >>" % len(content), content)
         self._pages.append(number)
 
+    def add_pages(self, contents: Iterable[bytes]) -> None:
+        for content in contents:
+            self.add_page(content)
+
     def close(self) -> None:
         """Write the page tree, the catalogue, the document's title and the cross-reference table."""
         self._object(b"<< /Type /Catalog /Pages 2 0 R >>", number=1)
@@ -337,15 +343,22 @@ def _read_parts(path: Path) -> Iterator[bytes]:
             yield fh.read(size)
 
 
+@contextmanager
+def combined_pdf(path: Path, *, title: str = "") -> Iterator[PdfWriter]:
+    """A PDF written at ``path`` as pages are added (replaced atomically when the block ends)."""
+    with atomic_file(path) as fh:
+        writer = PdfWriter(fh, title=title)
+        yield writer
+        writer.close()
+
+
 def write_combined(path: Path, parts: Sequence[Path], *, title: str = "") -> Path:
     """One PDF of the pages of ``parts`` (:func:`write_parts`) in order, streamed part by part
     (replaced atomically); the parts are removed once it is written."""
-    with atomic_file(path) as fh:
-        writer = PdfWriter(fh, title=title)
+    with combined_pdf(path, title=title) as writer:
         for part in parts:
             for content in _read_parts(part):
                 writer.add_page(content)
-        writer.close()
     for part in parts:
         with contextlib.suppress(FileNotFoundError):
             part.unlink()

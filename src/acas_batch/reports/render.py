@@ -171,18 +171,6 @@ def _number_pages(reader: Any, bounds: Sequence[int]) -> None:
             reader.pages[a + k - 1].merge_page(stamps[(k, b - a)])
 
 
-def merge_pdfs(path: Path, parts: Sequence[Path]) -> Path:
-    """Concatenate PDF files into ``path`` (replaced atomically)."""
-    from pypdf import PdfWriter
-
-    writer = PdfWriter()
-    for part in parts:
-        writer.append(str(part))
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return _replace_atomically(path, buffer.getvalue())
-
-
 def write_table_pdf(
     path: Path,
     *,

@@ -33,7 +33,9 @@ from acas_batch.models import (
     Supplier,
     SupplierPayment,
 )
-from acas_batch.reports import write_csv, write_pdf
+from acas_batch.reports import write_csv
+from acas_batch.reports.letters import remittance_pages
+from acas_batch.reports.pdf import write_pages
 
 
 class RemittanceParams(BaseModel):
@@ -138,21 +140,22 @@ def remittance_advice(ctx: JobContext[RemittanceParams]) -> JobResult:
             # A supplier paid twice in one run gets two advices, never one file written over the other.
             name = supplier.code if supplier.code not in named else f"{supplier.code}_{pay.id}"
             named.add(supplier.code)
-            path = write_pdf(
+            path = write_pages(
                 ctx.output(f"remittance_{name}.pdf"),
-                "remittance.html",
-                title="Remittance advice",
-                company=company,
-                supplier_name=supplier.name,
-                supplier_code=supplier.code,
-                payment_date=pay.payment_date,
-                method=pay.method.value.upper(),
-                reference=pay.reference,
-                lines=mine,
-                cleared=sum(ln["amount"] for ln in mine),
-                discount=pay.discount_pence,
-                paid=pay.amount_pence,
-                credits=credits[supplier.id],
+                remittance_pages(
+                    company=company,
+                    supplier_name=supplier.name,
+                    supplier_code=supplier.code,
+                    payment_date=pay.payment_date,
+                    method=pay.method.value.upper(),
+                    reference=pay.reference,
+                    lines=mine,
+                    cleared=sum(ln["amount"] for ln in mine),
+                    discount=pay.discount_pence,
+                    paid=pay.amount_pence,
+                    credits=credits[supplier.id],
+                ),
+                title=f"Remittance advice {supplier.code}",
             )
             document = str(path)
             files.append(document)

@@ -19,7 +19,10 @@ from acas_batch.jobs.mailing import Document, Recorded, email_field, queue_docum
 from acas_batch.jobs.params import Notify, OutputFormat
 from acas_batch.jobs.sl.aged_debtors import company_name
 from acas_batch.models import Customer, DocumentKind, Module, Reminder, SalesInvoice
-from acas_batch.reports.render import write_csv, write_pdf_set
+from acas_batch.reports.files import atomic_files
+from acas_batch.reports.letters import REMINDER_TITLES, reminder_pages
+from acas_batch.reports.pdf import combined_pdf, write_pages
+from acas_batch.reports.render import write_csv
 
 CHUNK = 500
 
@@ -229,16 +232,16 @@ def overdue_reminders(ctx: JobContext[ReminderParams]) -> JobResult:
     )
     pdfs: list[Path | None] = [None] * len(letters)
     if p.output_format.pdf and letters:
-        common = {"company": company, "day": day, "statutory": p.statutory_interest, "title": "Payment reminder"}
-        pdfs = [ctx.output(f"reminder_{x.code}.pdf") for x in letters]
-        files += write_pdf_set(
-            "reminder.html",
-            "letters",
-            letters,
-            [x for x in pdfs if x is not None],
-            combined=ctx.output("reminders_all.pdf"),
-            context=common,
-        )
+        paths = [ctx.output(f"reminder_{x.code}.pdf") for x in letters]
+        combined = ctx.output("reminders_all.pdf")
+        # Each letter's file, and its pages into the combined file as they come (never all in memory)
+        with atomic_files(batch=20) as out, combined_pdf(combined, title="Payment reminders") as everything:
+            for x, path in zip(letters, paths, strict=True):
+                pages = reminder_pages(x, company=company, day=day, statutory=p.statutory_interest)
+                write_pages(path, pages, title=f"{REMINDER_TITLES[x.level]} {x.code}", files=out)
+                everything.add_pages(pages)
+        pdfs = list(paths)
+        files += [*paths, combined]
     run_key = f"{ctx.job_name}:{day.isoformat()}"
     recorded: list[Recorded] = []
     for start in range(0, len(letters), CHUNK):
