@@ -38,12 +38,14 @@ test: lint typecheck chromium
 	$(BIN)/pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 # The fault tests alone (real processes, connections cut, a private PostgreSQL server restarted),
-# the campaign with as many kills per database as asked: make faults FAULT_KILLS=300 (make test: 6).
+# the campaign with as many kills per database as asked: make faults FAULT_KILLS=300 (make test: 6);
+# FAULT_SECONDS=N stops striking after N seconds; PYTEST_ARGS="-k 'campaign and sqlite'" picks one database.
 FAULT_KILLS ?= 6
 FAULT_PAUSE ?= 0.5
 FAULT_RESTART_EVERY ?= 5
+FAULT_SECONDS ?= 0
 faults: $(STAMP)
-	FAULT_KILLS=$(FAULT_KILLS) FAULT_PAUSE=$(FAULT_PAUSE) FAULT_RESTART_EVERY=$(FAULT_RESTART_EVERY) \
+	FAULT_KILLS=$(FAULT_KILLS) FAULT_PAUSE=$(FAULT_PAUSE) FAULT_RESTART_EVERY=$(FAULT_RESTART_EVERY) FAULT_SECONDS=$(FAULT_SECONDS) \
 		$(BIN)/pytest -m faults tests/faults -s $(PYTEST_ARGS)
 
 unit: $(STAMP)

@@ -11,7 +11,8 @@ recovery times (kill to the next attempt's start).
 Sizes from the environment (``make faults FAULT_KILLS=300``): ``FAULT_KILLS`` kills per
 database (default 6, the short form run by ``make test``), ``FAULT_PAUSE`` the most seconds
 between work seen in flight and the fault (default 0.5), ``FAULT_RESTART_EVERY`` a server
-restart every so many kills on PostgreSQL (default 5).
+restart every so many kills on PostgreSQL (default 5), ``FAULT_SECONDS`` a time after which
+it strikes no more (default none; the mail outage then spans the middle third of that time).
 
 The alerts the campaign raises (processes marked lost, among others) are e-mailed to a real
 local SMTP server by a third scheduler's monitor (every second), which the campaign does not
@@ -52,6 +53,8 @@ from tests.faults.test_database_outage import restartable_url  # noqa: F401  (a 
 KILLS = int(os.environ.get("FAULT_KILLS", "6"))
 PAUSE = float(os.environ.get("FAULT_PAUSE", "0.5"))
 RESTART_EVERY = int(os.environ.get("FAULT_RESTART_EVERY", "5"))
+#: Strike no more after this many seconds (0: no limit), however many of FAULT_KILLS are left.
+SECONDS = float(os.environ.get("FAULT_SECONDS", "0"))
 CHUNKS = 4
 OTHER_FAULTS = ("server restart", "backends cut", "mail outage")
 UNSETTLED = (ExecutionState.PENDING, ExecutionState.QUEUED, ExecutionState.RUNNING, ExecutionState.RETRY_WAIT)
@@ -76,6 +79,7 @@ class Campaign:
             "scheduler", "start", "--workers", "0", "--no-web", env={**procs.env, "ACAS_MONITOR_INTERVAL_SECONDS": "1"}
         )
         self.outage_health: str | None = None
+        self.mail_was_down = False
         # two schedulers, as a site may run them: one killed, the other carries on meanwhile
         self.schedulers = [procs.start("scheduler", "start", "--workers", "0", "--no-web") for _ in range(2)]
         self.workers = [procs.start("worker", "start", "--slots", "2") for _ in range(2)]
@@ -95,6 +99,7 @@ class Campaign:
 
     def mail_down(self) -> None:
         self.mail.stop()
+        self.mail_was_down = True
         self.kills["mail outage"] += 1
 
     def mail_back(self) -> None:
@@ -212,16 +217,28 @@ def test_a_campaign_of_kills_loses_duplicates_and_strands_nothing(
     try:
         with processes(env, tmp_path) as procs:
             campaign = Campaign(engine, procs, server, url, mail)
+            struck = 0
             for n in range(KILLS):
-                if n == max(1, KILLS // 3):
+                elapsed = time.monotonic() - started
+                if SECONDS and elapsed > SECONDS:
+                    break
+                # the mail server goes down a third of the way through and comes back at two thirds
+                if not campaign.mail_was_down and (elapsed > SECONDS / 3 if SECONDS else n == max(1, KILLS // 3)):
                     campaign.mail_down()
-                if n == max(2, 2 * KILLS // 3):
+                if (
+                    campaign.mail_was_down
+                    and campaign.outage_health is None
+                    and (elapsed > 2 * SECONDS / 3 if SECONDS else n == max(2, 2 * KILLS // 3))
+                ):
                     campaign.mail_back()
                 campaign.top_up()
                 # strike while work is in flight, work started since the last fault (the system recovered)
                 wait_until(lambda: _running(engine, campaign.last), timeout=120, interval=0.05)
                 time.sleep(campaign.rng.uniform(0.0, PAUSE))
                 campaign.strike(n)
+                struck += 1
+            if not campaign.mail_was_down:
+                campaign.mail_down()
             if campaign.outage_health is None:
                 campaign.mail_back()
             # Then, left alone, everything settles, the alerts waiting in the outbox delivered
@@ -244,7 +261,8 @@ def test_a_campaign_of_kills_loses_duplicates_and_strands_nothing(
     by_id = {r.id: r for r in rows}
     successors = {r.previous_execution_id: r for r in rows if r.previous_execution_id is not None}
     recoveries = []
-    # where the time goes: the kill noticed and recorded, the backoff, the wait in the queue
+    # where the time goes: the kill noticed and recorded, the backoff, the wait to be queued
+    # again (a scheduler's tick) and in the queue (a worker's claim)
     parts: dict[str, list[float]] = defaultdict(list)
     for at, ids in campaign.in_flight:
         for eid in ids:
@@ -255,7 +273,13 @@ def test_a_campaign_of_kills_loses_duplicates_and_strands_nothing(
                 due = max(failed_at, nxt.not_before or failed_at)
                 parts["noticed"].append((failed_at.astimezone(UTC) - at).total_seconds())
                 parts["backoff"].append((due - failed_at).total_seconds())
-                parts["queued"].append((nxt.started_at - due).total_seconds())
+                queued = max(due, nxt.queued_at or due)
+                parts["promoted"].append((queued - due).total_seconds())
+                parts["queued"].append((nxt.started_at - queued).total_seconds())
+                if os.environ.get("FAULT_DETAIL"):
+                    ahead = sum(1 for r in rows if r.queued_at and r.queued_at <= queued and r.id < nxt.id
+                                and r.started_at and r.started_at > queued)  # fmt: skip
+                    print(f"recovery of {eid}: {[round(v[-1], 1) for v in parts.values()]} ahead {ahead}")
     print(  # the campaign's figures, shown by `make faults`
         f"\nfault campaign ({backend}): {len(keys)} runs, {len(rows)} executions, "
         f"{sum(v for k, v in campaign.kills.items() if k not in OTHER_FAULTS)} kills "
@@ -272,7 +296,8 @@ def test_a_campaign_of_kills_loses_duplicates_and_strands_nothing(
     tags = {f"campaign/{r.params['tag']}" for r in rows}
     assert {t: sorted(chunks[t]) for t in tags if sorted(chunks[t]) != list(range(CHUNKS))} == {}
     assert [r.error_type for r in rows if r.state is ExecutionState.FAILED and r.id not in successors] == []
-    assert sum(v for k, v in campaign.kills.items() if k != "mail outage") >= KILLS
+    assert sum(v for k, v in campaign.kills.items() if k != "mail outage") >= struck
+    assert struck == KILLS or SECONDS  # all asked for, unless the campaign was given a time
     # and every alert raised reached the mail server exactly once, through the outage
     assert [a.id for a in alerts if a.notified_at is None] == []
     assert {r.state for r in outbox} == {"delivered"}

@@ -52,7 +52,7 @@ def test_a_killed_worker_is_marked_lost_once_and_health_counts_only_the_living(
         # When one worker is killed outright
         os.kill(doomed.pid, signal.SIGKILL)
         doomed.wait(timeout=10)
-        # Then a live process marks it lost soon after its lease and the margin have passed
+        # Then a live process marks it lost: at once, since it sees the process gone from this machine
         wait_until(lambda: any(w.state is WorkerState.LOST for w in _workers(engine)), timeout=LEASE * 10)
         rows = _workers(engine)
         lost = [w for w in rows if w.state is WorkerState.LOST]
@@ -63,7 +63,7 @@ def test_a_killed_worker_is_marked_lost_once_and_health_counts_only_the_living(
             now = lost[0].stopped_at
             assert now is not None
             # ... the health check counts the living only: nobody silent
-            findings = check_heartbeats(s, now, HealthLimits(heartbeat_stale_seconds=1))
+            findings = check_heartbeats(s, now, HealthLimits(heartbeat_stale_seconds=int(LEASE)))
             # ... and the loss is one alert, seen by one monitoring window and not the next
             first = rules.lost_processes(s, now - timedelta(minutes=1), now)
             later = rules.lost_processes(s, now, now + timedelta(minutes=1))
@@ -122,3 +122,64 @@ def test_a_killed_job_process_is_not_the_jobs_failure(engine: Engine, db_url: st
 
 def test_a_killed_worker_is_not_the_jobs_failure_either(engine: Engine, db_url: str, tmp_path: Path) -> None:
     _crash_and_finish(engine, db_url, tmp_path, kill="worker")
+
+
+def test_a_worker_gone_from_this_machine_is_recovered_at_once_not_after_its_lease(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    # Given the production lease (60 s and a 30 s margin) and two workers, each running a long job
+    define(
+        engine,
+        "TEST_CHECKPOINT",
+        recovery_policy=RecoveryPolicy.RETRY,
+        timeout_seconds=300,
+        max_attempts=1,
+        max_concurrency=2,
+    )
+    with transaction(engine, write=True) as s:
+        for day in (NOW.date(), NOW.date() - timedelta(days=1)):
+            params = {"chunks": 2, "pause_after": 0, "pause_seconds": 30}
+            enqueue(s, "TEST_CHECKPOINT", params, now=NOW, business_date=day)
+    env = engine_env(db_url, tmp_path, ACAS_LEASE_SECONDS="60", ACAS_LOST_MARGIN_SECONDS="30")
+    with processes(env, tmp_path) as procs:
+        procs.start("scheduler", "start", "--workers", "0", "--no-web")
+        doomed = procs.start("worker", "start", "--slots", "1")
+        survivor = procs.start("worker", "start", "--slots", "1")
+        wait_until(lambda: all(r.checkpoint == {"next": 1} for r in executions(engine)), timeout=90)
+        owners = {w.pid: w.id for w in _workers(engine)}
+        live = next(r for r in executions(engine) if r.lease_owner == owners[survivor.pid])
+        # When one worker is killed outright
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(timeout=10)
+        # Then the scheduler beside it sees its process gone and recovers its run well before the lease
+        # could have run out (the wait is far shorter than 60 s), and marks it lost, saying why
+        wait_until(lambda: len(executions(engine)) == 3, timeout=20)
+        rows = {r.id: r for r in executions(engine)}
+        lost = [w for w in _workers(engine) if w.state is WorkerState.LOST]
+        # ... while the live worker's run keeps its lease and its token
+        assert rows[live.id].state is ExecutionState.RUNNING
+        assert rows[live.id].fencing_token == live.fencing_token
+        assert survivor.poll() is None
+    assert [w.pid for w in lost] == [doomed.pid]
+    failed = [r for r in rows.values() if r.state is ExecutionState.FAILED]
+    assert [r.error_type for r in failed] == ["LeaseExpired"]
+    assert "its process is gone from this machine" in procs.log_of(procs.started[0]).read_text()
+
+
+def test_a_process_is_judged_gone_only_when_it_surely_shares_this_machine() -> None:
+    from acas_batch.batch.liveness import _gone, this_process
+
+    me = this_process()
+    ended = psutil.Popen(["true"])
+    ended.wait()
+    info = {**me, "proc_start": ended.create_time() if ended.is_running() else me["proc_start"]}
+    # a pid that no longer runs, recorded on this boot in this pid namespace: gone
+    assert _gone(ended.pid, info, me)
+    # this very process: alive
+    assert not _gone(os.getpid(), me, me)
+    # a pid now held by another process than the one recorded: gone
+    assert _gone(os.getpid(), {**me, "proc_start": me["proc_start"] - 100}, me)
+    # recorded on another machine (or boot), or in another container: never judged from here
+    assert not _gone(ended.pid, {**info, "boot": "another-boot"}, me)
+    assert not _gone(ended.pid, {**info, "pidns": 1}, me)
+    assert not _gone(ended.pid, {}, me)

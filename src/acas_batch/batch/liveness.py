@@ -8,19 +8,29 @@ one process can win, so each loss is recorded, logged and alerted once; the heal
 then counts only the living. A process marked lost that was only stalled (a long pause,
 a cut network) marks itself running again at its next heartbeat; the leases it held were
 recovered meanwhile and its fencing tokens refuse its late writes.
+
+A process on this very machine need not be waited for: each records at registration the
+machine's boot, its pid namespace and its own start time (:func:`this_process`), and a live
+process that shares boot and namespace and finds that pid gone (or now another process's, or
+a zombie) marks it lost at once and ends its leases, without waiting for lease and margin to
+run out. A process that cannot be seen this surely (another machine, another container,
+another boot) is only ever judged by its heartbeat, so no lease is taken from a live worker.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+import psutil  # type: ignore[import-untyped]
+from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session
 
-from acas_batch.models import BatchWorker
-from acas_batch.models.enums import WorkerRole, WorkerState
+from acas_batch.models import BatchExecution, BatchWorker
+from acas_batch.models.enums import ExecutionState, WorkerRole, WorkerState
 
 log = logging.getLogger("acas_batch.liveness")
 
@@ -56,11 +66,26 @@ def mark_lost(
     silent = list(
         session.scalars(select(BatchWorker.id).where(BatchWorker.state.in_(LIVING), BatchWorker.heartbeat_at < cutoff))
     )
+    me = this_process()
+    gone = [
+        row.id
+        for row in session.execute(
+            select(BatchWorker.id, BatchWorker.pid, BatchWorker.info).where(
+                BatchWorker.state.in_(LIVING), BatchWorker.heartbeat_at >= cutoff
+            )
+        )
+        if _gone(row.pid, row.info, me)
+    ]
     lost: list[LostProcess] = []
-    for pid in silent:
+    for pid in silent + gone:
+        seen_gone = pid in gone
         row = session.execute(
             update(BatchWorker)
-            .where(BatchWorker.id == pid, BatchWorker.state.in_(LIVING), BatchWorker.heartbeat_at < cutoff)
+            .where(
+                BatchWorker.id == pid,
+                BatchWorker.state.in_(LIVING),
+                true() if seen_gone else BatchWorker.heartbeat_at < cutoff,
+            )
             .values(state=WorkerState.LOST, stopped_at=now)
             .returning(
                 BatchWorker.id, BatchWorker.role, BatchWorker.hostname, BatchWorker.pid, BatchWorker.heartbeat_at
@@ -76,17 +101,60 @@ def mark_lost(
             .values(info=_with_loss(session, pid, by, now))
             .execution_options(synchronize_session=False)
         )
+        if seen_gone:  # its leases end now: the scheduler's next tick recovers them (fenced)
+            session.execute(
+                update(BatchExecution)
+                .where(
+                    BatchExecution.lease_owner == pid,
+                    BatchExecution.state == ExecutionState.RUNNING,
+                    BatchExecution.lease_expires_at > now,
+                )
+                .values(lease_expires_at=now)
+                .execution_options(synchronize_session=False)
+            )
         log.warning(
-            "%s %s (host %s, pid %s) marked lost by %s: no heartbeat since %s UTC",
+            "%s %s (host %s, pid %s) marked lost by %s: %s",
             found.role.value,
             found.id,
             found.hostname,
             found.pid,
             by,
-            f"{found.heartbeat_at:%Y-%m-%d %H:%M:%S}",
+            "its process is gone from this machine"
+            if seen_gone
+            else f"no heartbeat since {found.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC",
         )
         lost.append(found)
     return lost
+
+
+def this_process() -> dict[str, Any]:
+    """What tells this process apart on its machine: the machine's boot, the pid namespace and
+    the process's own start time; recorded in ``batch_worker_rec.info`` at registration."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+            boot: str | None = fh.read().strip()
+        pidns: int | None = os.stat("/proc/self/ns/pid").st_ino
+        started: float | None = psutil.Process().create_time()
+    except (OSError, psutil.Error):  # not Linux, or /proc hidden: judged by heartbeat only
+        boot = pidns = started = None
+    return {"boot": boot, "pidns": pidns, "proc_start": started}
+
+
+def _gone(pid: int, info: dict[str, Any] | None, me: dict[str, Any]) -> bool:
+    """Whether process ``pid``, registered with ``info``, surely no longer runs: it shares this
+    process's boot and pid namespace, and its pid is gone, a zombie, or another process's."""
+    info = info or {}
+    if me["boot"] is None or info.get("boot") != me["boot"] or info.get("pidns") != me["pidns"]:
+        return False
+    if info.get("proc_start") is None:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        return bool(proc.status() == psutil.STATUS_ZOMBIE or abs(proc.create_time() - float(info["proc_start"])) > 0.5)
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.Error:  # cannot look at it: assume it lives
+        return False
 
 
 def _with_loss(session: Session, pid: str, by: str, now: datetime) -> dict[str, object]:

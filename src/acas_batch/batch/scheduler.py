@@ -38,7 +38,7 @@ from acas_batch import __version__
 from acas_batch.batch.calendar import next_occurrence, occurrences
 from acas_batch.batch.events import ExecutionEvent, Observers
 from acas_batch.batch.executions import notify_workers, run_key_for
-from acas_batch.batch.liveness import mark_lost
+from acas_batch.batch.liveness import mark_lost, this_process
 from acas_batch.batch.outage import Outage
 from acas_batch.batch.queue import Events, promote_ready, recover_expired
 from acas_batch.batch.registry import REGISTRY, Registry
@@ -495,5 +495,6 @@ class Scheduler:
                     started_at=now,
                     heartbeat_at=now,
                     version=__version__,
+                    info=this_process(),
                 )
             )

@@ -35,7 +35,7 @@ from sqlalchemy.engine import make_url
 
 from acas_batch import __version__
 from acas_batch.batch.events import Observers
-from acas_batch.batch.liveness import mark_lost
+from acas_batch.batch.liveness import mark_lost, this_process
 from acas_batch.batch.outage import Outage, one_line, patiently
 from acas_batch.batch.outputs import database_id
 from acas_batch.batch.queue import Claim, ClaimLimits, Events, claim, finish_failure, release_claim, renew
@@ -403,7 +403,7 @@ class Worker:
                     started_at=now,
                     heartbeat_at=now,
                     version=__version__,
-                    info={"slots": self.slots_wanted},
+                    info={"slots": self.slots_wanted, **this_process()},
                 )
             )
 
