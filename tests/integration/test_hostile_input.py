@@ -15,7 +15,7 @@ from acas_batch.errors import ValidationError
 from acas_batch.models import BatchExecution
 from acas_batch.security.actor import Actor
 from acas_batch.services import JobSchedulerService
-from acas_batch.services.runs import RunAction, act_on_run, run_now
+from acas_batch.services.run_actions import RunAction, act_on_run, run_now
 from tests.engine_helpers import NOW, define, engine_settings
 from tests.integration.test_cli import acas
 

@@ -20,7 +20,8 @@ from acas_batch.models.enums import ExecutionState
 from acas_batch.secretbox import SecretBox, key_file
 from acas_batch.security.actor import Actor
 from acas_batch.services.log_viewer import export_log_file
-from acas_batch.services.runs import run_detail, run_now
+from acas_batch.services.run_actions import run_now
+from acas_batch.services.runs import run_detail
 from acas_batch.services.secrets import rotate_secret_key
 from acas_batch.services.system import backup_now
 from tests.engine_helpers import NOW, Running, define, engine_settings, wait_until

@@ -10,7 +10,7 @@ import pytest
 
 from acas_batch.db import make_engine
 from acas_batch.errors import OutputError
-from acas_batch.reports import render
+from acas_batch.reports import files, render
 
 
 def test_every_sqlite_connection_syncs_each_commit(tmp_path: Path) -> None:
@@ -37,8 +37,8 @@ def _traced(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
         steps.append(("rename", str(dst)))
         real_replace(src, dst)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(render.os, "fsync", fsync)
-    monkeypatch.setattr(render.os, "replace", replace)
+    monkeypatch.setattr(files.os, "fsync", fsync)
+    monkeypatch.setattr(files.os, "replace", replace)
     return steps
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from acas_batch.config import Settings
 from acas_batch.security.actor import Actor
-from acas_batch.services.runs import run_now
+from acas_batch.services.run_actions import run_now
 from acas_batch.web.auth import Identities
 
 #: Who these tests act as: the local administrator console.

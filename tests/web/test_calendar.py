@@ -16,7 +16,7 @@ from acas_batch.models import AccountingPeriod, BatchExecution
 from acas_batch.models.enums import TriggerKind
 from acas_batch.security.actor import Actor
 from acas_batch.services.month_calendar import month_calendar
-from acas_batch.services.runs import run_now
+from acas_batch.services.run_actions import run_now
 from acas_batch.services.schedules import forecast
 from tests.support.users import user
 from tests.web.conftest import sign_in

@@ -14,7 +14,7 @@ from acas_batch.errors import JobNotFound, PermissionDenied
 from acas_batch.models import BatchExecution, BatchJob, BatchSchedule
 from acas_batch.security.actor import Actor
 from acas_batch.services.job_board import job_board
-from acas_batch.services.runs import run_now
+from acas_batch.services.run_actions import run_now
 from tests.web.conftest import sign_in
 
 #: Who these tests act as: the local administrator console.

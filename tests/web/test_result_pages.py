@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from acas_batch.config import Settings
 from acas_batch.models import BatchExecution, BatchJob
 from acas_batch.security.actor import Actor
-from acas_batch.services.runs import run_now
+from acas_batch.services.run_actions import run_now
 from tests.web.conftest import sign_in
 
 #: Who these tests act as: the local administrator console.

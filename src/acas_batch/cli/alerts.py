@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -39,12 +41,7 @@ def ack_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Acknowledge an open alert: someone is on it."""
-    _, engine, actor = context_from(config, database_url)
-    state = acknowledge(engine, alert_id, actor=actor, now=utcnow())["state"]
-    if json_:
-        print_json({"id": alert_id, "state": state})
-    else:
-        typer.echo(f"alert {alert_id} {state} by {actor.username}")
+    _move(acknowledge, alert_id, config, database_url, json_)
 
 
 @app.command("resolve")
@@ -55,8 +52,15 @@ def resolve_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Mark an alert resolved: its cause is gone."""
+    _move(resolve, alert_id, config, database_url, json_)
+
+
+def _move(
+    action: Callable[..., dict[str, Any]], alert_id: int, config: Path | None, database_url: str | None, json_: bool
+) -> None:
+    """Acknowledge or resolve an alert as the signed-in user and say its new state."""
     _, engine, actor = context_from(config, database_url)
-    state = resolve(engine, alert_id, actor=actor, now=utcnow())["state"]
+    state = action(engine, alert_id, actor=actor, now=utcnow())["state"]
     if json_:
         print_json({"id": alert_id, "state": state})
     else:

@@ -22,6 +22,7 @@ from acas_batch.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     AcasBatchError,
+    Conflict,
     OutputError,
     ValidationError,
 )
@@ -261,3 +262,17 @@ def scheduler_service(config: Path | None, database_url: str | None, *, job_code
 
     settings, engine, actor = context_from(config, database_url)
     return JobSchedulerService(engine, settings=settings, actor=actor, job_code=job_code)
+
+
+def report_change(
+    svc: JobSchedulerService, outcome: tuple[bool, Any], message: str, json_: bool, data: dict[str, Any]
+) -> None:
+    """Print what a scheduler-facade change did and who it is audited as, or raise the
+    facade's error (and so its exit code)."""
+    ok, value = outcome
+    if not ok:
+        raise svc.last_error or Conflict(str(value))
+    if json_:
+        print_json(data | {"by": svc.actor.username})
+    else:
+        typer.echo(f"{message} (audited as {svc.actor.username})")

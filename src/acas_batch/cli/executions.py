@@ -228,43 +228,26 @@ def _act(svc: JobSchedulerService, result: tuple[bool, Any], json_: bool) -> Non
         typer.echo(f"execution {value['id']} {value['state']}")
 
 
-@app.command("cancel")
-def cancel_cmd(
-    execution_id: Annotated[int, typer.Argument(help="Execution id.")],
-    reason: ReasonOpt = None,
-    config: ConfigOpt = None,
-    database_url: DatabaseUrlOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Cancel an execution; a running one is terminated by its worker."""
-    svc = service(config, database_url)
-    _act(svc, svc.cancel_execution(execution_id, reason), json_)
+def _state_command(name: str, action: str, summary: str) -> None:
+    """Register ``executions <name> ID [--reason]``: one operator action on one execution."""
+
+    def command(
+        execution_id: Annotated[int, typer.Argument(help="Execution id.")],
+        reason: ReasonOpt = None,
+        config: ConfigOpt = None,
+        database_url: DatabaseUrlOpt = None,
+        json_: JsonOpt = False,
+    ) -> None:
+        svc = service(config, database_url)
+        _act(svc, getattr(svc, action)(execution_id, reason), json_)
+
+    command.__doc__ = summary
+    app.command(name)(command)
 
 
-@app.command("hold")
-def hold_cmd(
-    execution_id: Annotated[int, typer.Argument(help="Execution id.")],
-    reason: ReasonOpt = None,
-    config: ConfigOpt = None,
-    database_url: DatabaseUrlOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Hold an execution that has not started; release puts it back."""
-    svc = service(config, database_url)
-    _act(svc, svc.hold_execution(execution_id, reason), json_)
-
-
-@app.command("release")
-def release_cmd(
-    execution_id: Annotated[int, typer.Argument(help="Execution id.")],
-    reason: ReasonOpt = None,
-    config: ConfigOpt = None,
-    database_url: DatabaseUrlOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Release a held execution to the state it was held from."""
-    svc = service(config, database_url)
-    _act(svc, svc.release_execution(execution_id, reason), json_)
+_state_command("cancel", "cancel_execution", "Cancel an execution; a running one is terminated by its worker.")
+_state_command("hold", "hold_execution", "Hold an execution that has not started; release puts it back.")
+_state_command("release", "release_execution", "Release a held execution to the state it was held from.")
 
 
 @app.command("rerun")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,10 +15,11 @@ from acas_batch.cli.common import (
     context_from,
     print_json,
     print_table,
+    report_change,
     scheduler_service,
 )
 from acas_batch.clock import utcnow
-from acas_batch.errors import Conflict, ValidationError
+from acas_batch.errors import ValidationError
 from acas_batch.services.catalogue import job_details, job_list, job_order
 from acas_batch.services.inputs import parse_day, today
 
@@ -125,24 +126,13 @@ def _scheduler(config: Path | None, database_url: str | None) -> JobSchedulerSer
     return scheduler_service(config, database_url)
 
 
-def _done(svc: JobSchedulerService, outcome: tuple[bool, Any], message: str, json_: bool, data: dict[str, Any]) -> None:
-    """Print what changed, or raise the facade's error (and so its exit code)."""
-    ok, value = outcome
-    if not ok:
-        raise svc.last_error or Conflict(str(value))
-    if json_:
-        print_json(data | {"by": svc.actor.username})
-    else:
-        typer.echo(f"{message} (audited as {svc.actor.username})")
-
-
 @app.command("enable")
 def enable_cmd(
     name: NameArg, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False
 ) -> None:
     """Enable a job: its schedules fire again and it may be run."""
     svc = _scheduler(config, database_url)
-    _done(svc, svc.enable_job(name), f"job {name} enabled", json_, {"job": name, "enabled": True})
+    report_change(svc, svc.enable_job(name), f"job {name} enabled", json_, {"job": name, "enabled": True})
 
 
 @app.command("disable")
@@ -151,7 +141,7 @@ def disable_cmd(
 ) -> None:
     """Disable a job: its schedules stop firing and it is not run until enabled again."""
     svc = _scheduler(config, database_url)
-    _done(svc, svc.disable_job(name), f"job {name} disabled", json_, {"job": name, "enabled": False})
+    report_change(svc, svc.disable_job(name), f"job {name} disabled", json_, {"job": name, "enabled": False})
 
 
 @app.command("edit")
@@ -194,7 +184,9 @@ def edit_cmd(
         )
     svc = _scheduler(config, database_url)
     changed = ", ".join(f"{k} {v}" for k, v in values.items())
-    _done(svc, svc.update_job(name, **values), f"job {name}: {changed}", json_, {"job": name, "changed": values})
+    report_change(
+        svc, svc.update_job(name, **values), f"job {name}: {changed}", json_, {"job": name, "changed": values}
+    )
 
 
 @app.command("depend")
@@ -214,7 +206,7 @@ def depend_cmd(
 ) -> None:
     """Make a job depend on another (a cycle is refused); the change is audited."""
     svc = _scheduler(config, database_url)
-    _done(
+    report_change(
         svc,
         svc.add_dependency(name, on, kind=kind, condition=condition, lookback_days=lookback_days),
         f"{name} now {'waits for' if kind == 'wait' else 'is triggered by'} {on} ({condition})",
@@ -234,7 +226,7 @@ def undepend_cmd(
 ) -> None:
     """Remove a job's dependency on another; the change is audited."""
     svc = _scheduler(config, database_url)
-    _done(
+    report_change(
         svc,
         svc.remove_dependency(name, on, kind=kind),
         f"{name} no longer depends on {on} ({kind})",

@@ -18,12 +18,12 @@ from acas_batch.cli.common import (
     context_from,
     print_json,
     print_table,
+    report_change,
     scheduler_service,
 )
 from acas_batch.clock import SystemClock
 from acas_batch.config import load_settings
-from acas_batch.errors import Conflict, ValidationError
-from acas_batch.services import JobSchedulerService
+from acas_batch.errors import ValidationError
 from acas_batch.services.inputs import ShiftPolicy, parse_day, parse_instant, today
 from acas_batch.services.schedules import RunRow, forecast, next_runs, preview, utc_text
 
@@ -170,18 +170,6 @@ def schedules_list(config: ConfigOpt = None, database_url: DatabaseUrlOpt = None
 ScheduleArg = Annotated[int, typer.Argument(help="The schedule's id (see `acas-batch schedules list`).")]
 
 
-def _changed(
-    svc: JobSchedulerService, outcome: tuple[bool, Any], message: str, json_: bool, data: dict[str, Any]
-) -> None:
-    ok, value = outcome
-    if not ok:
-        raise svc.last_error or Conflict(str(value))
-    if json_:
-        print_json(data | {"by": svc.actor.username})
-    else:
-        typer.echo(f"{message} (audited as {svc.actor.username})")
-
-
 @app.command("enable")
 def enable_cmd(
     schedule_id: ScheduleArg, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, json_: JsonOpt = False
@@ -189,7 +177,7 @@ def enable_cmd(
     """Enable a schedule: it fires again from its next time."""
     svc = scheduler_service(config, database_url)
     outcome = svc.update_schedule(schedule_id, enabled=True)
-    _changed(svc, outcome, f"schedule {schedule_id} enabled", json_, {"schedule_id": schedule_id, "enabled": True})
+    report_change(svc, outcome, f"schedule {schedule_id} enabled", json_, {"schedule_id": schedule_id, "enabled": True})
 
 
 @app.command("disable")
@@ -199,7 +187,9 @@ def disable_cmd(
     """Disable a schedule: it stops firing until enabled again (its job may still be run by hand)."""
     svc = scheduler_service(config, database_url)
     outcome = svc.update_schedule(schedule_id, enabled=False)
-    _changed(svc, outcome, f"schedule {schedule_id} disabled", json_, {"schedule_id": schedule_id, "enabled": False})
+    report_change(
+        svc, outcome, f"schedule {schedule_id} disabled", json_, {"schedule_id": schedule_id, "enabled": False}
+    )
 
 
 @app.command("edit")
@@ -232,4 +222,6 @@ def edit_cmd(
     svc = scheduler_service(config, database_url)
     changed = ", ".join(f"{k} {v}" for k, v in values.items())
     outcome = svc.update_schedule(schedule_id, **values)
-    _changed(svc, outcome, f"schedule {schedule_id}: {changed}", json_, {"schedule_id": schedule_id, "changed": values})
+    report_change(
+        svc, outcome, f"schedule {schedule_id}: {changed}", json_, {"schedule_id": schedule_id, "changed": values}
+    )

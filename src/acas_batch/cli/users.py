@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,6 +18,14 @@ from acas_batch.services.inputs import parse_instant
 users_app = typer.Typer(help="Users: add, list, disable, set a role or a password.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail: list, export, verify the hash chain.", no_args_is_help=True)
+
+
+def _say(json_: bool, view: Any, line: str) -> None:
+    """The changed row as JSON, or one line saying what changed."""
+    if json_:
+        print_json(view.as_dict())
+    else:
+        typer.echo(line)
 
 
 def _new_password(given: str | None) -> str:
@@ -67,10 +75,7 @@ def users_add(
     view = identity.add_user(
         engine, actor, username, role=role, password=password, now=utcnow(), display_name=display_name, email=email
     )
-    if json_:
-        print_json(view.as_dict())
-    else:
-        typer.echo(f"user {view.username} added with role {view.role}")
+    _say(json_, view, f"user {view.username} added with role {view.role}")
 
 
 @users_app.command("list")
@@ -100,10 +105,7 @@ def users_disable(
     """Disable a user (their sessions and tokens end at once), or --enable them again."""
     _, engine, actor = context_from(config, database_url)
     view = identity.set_user_active(engine, actor, username, enable, now=utcnow(), reason=reason)
-    if json_:
-        print_json(view.as_dict())
-    else:
-        typer.echo(f"user {view.username} {'enabled' if view.active else 'disabled'}")
+    _say(json_, view, f"user {view.username} {'enabled' if view.active else 'disabled'}")
 
 
 @users_app.command("set-role")
@@ -117,10 +119,7 @@ def users_set_role(
     """Give a user another role."""
     _, engine, actor = context_from(config, database_url)
     view = identity.set_user_role(engine, actor, username, role, now=utcnow())
-    if json_:
-        print_json(view.as_dict())
-    else:
-        typer.echo(f"user {view.username} now has role {view.role}")
+    _say(json_, view, f"user {view.username} now has role {view.role}")
 
 
 @users_app.command("set-password")
@@ -149,11 +148,8 @@ def users_set_zone(
     """Choose the time zone a user reads times in on the dashboard (stored times stay UTC)."""
     settings, engine, actor = context_from(config, database_url)
     view = identity.set_time_zone(engine, actor, username, zone, now=utcnow())
-    if json_:
-        print_json(view.as_dict())
-    else:
-        shown = view.time_zone or f"{settings.timezone} (the company's)"
-        typer.echo(f"user {view.username} now reads times in {shown}")
+    shown = view.time_zone or f"{settings.timezone} (the company's)"
+    _say(json_, view, f"user {view.username} now reads times in {shown}")
 
 
 @users_app.command("roles")
@@ -232,6 +228,19 @@ SinceFilter = Annotated[str | None, typer.Option("--since", help="From this date
 UntilFilter = Annotated[str | None, typer.Option("--until", help="Before this date and time (ISO).")]
 
 
+def _audit_filters(
+    zone: str, actor: str | None, action: str | None, target: str | None, since: str | None, until: str | None
+) -> dict[str, Any]:
+    """The audit filters of ``audit list`` and ``audit export``, times read in the company's zone."""
+    return {
+        "actor": actor,
+        "action": action,
+        "target": target,
+        "since": parse_instant("--since", since, zone) if since else None,
+        "until": parse_instant("--until", until, zone) if until else None,
+    }
+
+
 @audit_app.command("list")
 def audit_list(
     actor_: ActorFilter = None,
@@ -250,11 +259,7 @@ def audit_list(
         engine,
         actor,
         now=utcnow(),
-        actor=actor_,
-        action=action,
-        target=target,
-        since=parse_instant("--since", since, settings.timezone) if since else None,
-        until=parse_instant("--until", until, settings.timezone) if until else None,
+        **_audit_filters(settings.timezone, actor_, action, target, since, until),
         limit=limit,
     )
     if json_:
@@ -300,11 +305,7 @@ def audit_export(
         dest,
         fmt=fmt,
         now=utcnow(),
-        actor=actor_,
-        action=action,
-        target=target,
-        since=parse_instant("--since", since, settings.timezone) if since else None,
-        until=parse_instant("--until", until, settings.timezone) if until else None,
+        **_audit_filters(settings.timezone, actor_, action, target, since, until),
     )
     if json_:
         print_json({"path": str(path), "rows": count})
@@ -361,10 +362,7 @@ def approvals_approve(
     """Approve another user's request; it is carried out at once, once."""
     settings, engine, actor = context_from(config, database_url)
     view = approvals.approve(engine, settings, actor, approval_id, now=utcnow(), note=note)
-    if json_:
-        print_json(view.as_dict())
-    else:
-        typer.echo(f"request {view.id} ({view.action} {view.target}) {view.state}: {view.result or ''}")
+    _say(json_, view, f"request {view.id} ({view.action} {view.target}) {view.state}: {view.result or ''}")
 
 
 @approvals_app.command("reject")
@@ -378,7 +376,4 @@ def approvals_reject(
     """Reject a request (or withdraw one's own)."""
     _, engine, actor = context_from(config, database_url)
     view = approvals.reject(engine, actor, approval_id, now=utcnow(), note=note)
-    if json_:
-        print_json(view.as_dict())
-    else:
-        typer.echo(f"request {view.id} rejected")
+    _say(json_, view, f"request {view.id} rejected")

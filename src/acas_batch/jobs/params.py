@@ -128,6 +128,17 @@ class Notify(BaseModel):
     on_failure: bool = Field(True, description="Tell the recipients when the run fails for good.")
 
 
+class VatReturnParams(BaseModel):
+    """The parameters of both halves of the quarter's VAT return (SL_VAT_RETURN, PL_VAT_RETURN)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quarter: VatQuarter = Field("CURRENT", description="CURRENT, PREVIOUS or YYYY-Qn (calendar quarter).")
+    scheme: VatSchemeName = Field(None, description="accrual or cash; default: the company's VAT scheme.")
+    output_format: OutputFormat = OutputFormat.BOTH
+    notify: Notify = Field(default_factory=Notify)
+
+
 @dataclass(frozen=True)
 class DateRange:
     """A resolved period or VAT quarter: its name, first and last day, financial year and first period number."""

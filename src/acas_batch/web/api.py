@@ -26,20 +26,9 @@ from acas_batch.services.log_stream import MEDIA_TYPES, export_format, stream_lo
 from acas_batch.services.log_viewer import view_logs
 from acas_batch.services.monitoring_alerts import acknowledge, active_alerts, resolve
 from acas_batch.services.month_calendar import month_calendar
-from acas_batch.services.runs import (
-    act_on_run,
-    audit_trail,
-    bulk_act,
-    bulk_preview,
-    list_runs,
-    liveness,
-    output_files,
-    parse_action,
-    parse_run_query,
-    run_detail,
-    run_file,
-    run_now,
-)
+from acas_batch.services.run_actions import act_on_run, bulk_act, bulk_preview, parse_action, run_now
+from acas_batch.services.run_board import audit_trail, liveness
+from acas_batch.services.runs import list_runs, output_files, parse_run_query, run_detail, run_file
 from acas_batch.services.schedules import forecast, schedule_summaries
 from acas_batch.web.common import MAX_ID, ActorDep, Id, SmallId, context, zone_of
 from acas_batch.web.problems import http_problem, problem_response, problem_types, request_validation_problem

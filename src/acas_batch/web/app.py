@@ -23,7 +23,7 @@ from acas_batch.config import Settings
 from acas_batch.errors import AcasBatchError, AuthenticationRequired
 from acas_batch.services.base import connect
 from acas_batch.services.metrics import exposition
-from acas_batch.services.runs import load_jobs
+from acas_batch.services.run_actions import load_jobs
 from acas_batch.web import account, alert_links, calendar, deadlines, jobs, live, overview, pages, runs, session
 from acas_batch.web.api import create_api
 from acas_batch.web.auth import Identities

@@ -12,7 +12,8 @@ from acas_batch.services.catalogue import job_list
 from acas_batch.services.editing import job_version
 from acas_batch.services.identity import Actor
 from acas_batch.services.job_board import job_board
-from acas_batch.services.runs import job_history, param_fields, params_from_form, run_now
+from acas_batch.services.run_actions import param_fields, params_from_form, run_now
+from acas_batch.services.run_board import job_history
 from acas_batch.web.common import ActorDep, check_csrf, context, render, zone_of
 
 router = APIRouter()

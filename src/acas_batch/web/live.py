@@ -19,7 +19,7 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from acas_batch.services.runs import change_marker
+from acas_batch.services.run_board import change_marker
 from acas_batch.web.common import ActorDep, context
 
 router = APIRouter()

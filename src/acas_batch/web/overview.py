@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from acas_batch.services.runs import overview
+from acas_batch.services.run_board import overview
 from acas_batch.web.common import ActorDep, context, render
 
 router = APIRouter()

@@ -12,7 +12,7 @@ from acas_batch.services.alert_routes import silence_alert, silence_expire, sile
 from acas_batch.services.identity import Actor
 from acas_batch.services.log_viewer import view_logs
 from acas_batch.services.monitoring_alerts import BatchMonitoringService, acknowledge, resolve
-from acas_batch.services.runs import audit_trail, overview
+from acas_batch.services.run_board import audit_trail, overview
 from acas_batch.services.system import backups, schema_status
 from acas_batch.web.common import MAX_ID, ActorDep, SmallId, check_csrf, context, query_string, render, zone_of
 

@@ -9,17 +9,8 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from acas_batch.errors import AcasBatchError, PermissionDenied, ValidationError
 from acas_batch.services.log_viewer import view_logs
-from acas_batch.services.runs import (
-    act_on_run,
-    bulk_act,
-    bulk_preview,
-    count_newer,
-    list_runs,
-    parse_action,
-    parse_run_query,
-    run_detail,
-    run_file,
-)
+from acas_batch.services.run_actions import act_on_run, bulk_act, bulk_preview, parse_action
+from acas_batch.services.runs import count_newer, list_runs, parse_run_query, run_detail, run_file
 from acas_batch.web.common import ActorDep, Id, check_csrf, context, query_string, render
 
 router = APIRouter()

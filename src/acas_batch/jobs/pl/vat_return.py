@@ -6,7 +6,6 @@ import json
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
@@ -16,10 +15,7 @@ from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.errors import ReturnSubmitted, ValidationError
 from acas_batch.jobs.params import (
-    Notify,
-    OutputFormat,
-    VatQuarter,
-    VatSchemeName,
+    VatReturnParams,
     hmrc_period_key,
     quarter_run_key,
     resolve_quarter,
@@ -39,15 +35,6 @@ from acas_batch.models import (
     VatReturnStatus,
 )
 from acas_batch.reports.render import write_csv, write_table_pdf, write_text
-
-
-class VatReturnParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    quarter: VatQuarter = Field("CURRENT", description="CURRENT, PREVIOUS or YYYY-Qn (calendar quarter).")
-    scheme: VatSchemeName = Field(None, description="accrual or cash; default: the company's VAT scheme.")
-    output_format: OutputFormat = OutputFormat.BOTH
-    notify: Notify = Field(default_factory=Notify)
 
 
 def _net_by_box() -> Any:

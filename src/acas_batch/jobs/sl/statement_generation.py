@@ -324,12 +324,13 @@ def statement_generation(ctx: JobContext[StatementParams]) -> JobResult:
     header += ["transactions", "email", *(f"aged_{label}_pence" for label in labels)]
     n = write_csv(csv_path, header, _snapshot(ctx, key, period, figures, pdfs))
     company = company_name(ctx)
-    recorded = queue_documents(
-        ctx, [_document(r, pdfs[i] if pdfs else None, period, company, key) for i, r in enumerate(figures)],
-        run_key=key, email=p.email,
-    )  # fmt: skip
-    ctx.checkpoint({**(ctx.last_checkpoint or {}), "documents_queued": len(recorded.keys)})
-    mail = send_documents(ctx, key, [recorded])
+    recorded = []
+    for start in range(0, len(figures), CHUNK):  # the e-mails of CHUNK statements at a time, each committed
+        docs = [_document(r, pdfs[start + i] if pdfs else None, period, company, key)
+                for i, r in enumerate(figures[start : start + CHUNK])]  # fmt: skip
+        recorded.append(queue_documents(ctx, docs, run_key=key, email=p.email))
+        ctx.checkpoint({**(ctx.last_checkpoint or {}), "documents_queued": start + len(docs)})
+    mail = send_documents(ctx, key, recorded)
     owed = sum(int(r[8]) for r in figures)
     files = [str(x) for x in pdfs]
     if pdfs:

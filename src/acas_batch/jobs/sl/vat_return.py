@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
@@ -22,10 +21,7 @@ from acas_batch.batch.registry import job
 from acas_batch.errors import Conflict
 from acas_batch.jobs.params import (
     DateRange,
-    Notify,
-    OutputFormat,
-    VatQuarter,
-    VatSchemeName,
+    VatReturnParams,
     hmrc_period_key,
     quarter_run_key,
     resolve_quarter,
@@ -48,15 +44,6 @@ from acas_batch.models import (
     VatReturnStatus,
 )
 from acas_batch.reports.render import write_csv, write_table_pdf, write_text
-
-
-class VatReturnParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    quarter: VatQuarter = Field("CURRENT", description="CURRENT, PREVIOUS or YYYY-Qn (calendar quarter).")
-    scheme: VatSchemeName = Field(None, description="accrual or cash; default: the company's VAT scheme.")
-    output_format: OutputFormat = OutputFormat.BOTH
-    notify: Notify = Field(default_factory=Notify)
 
 
 def _lines_per_invoice() -> Any:
