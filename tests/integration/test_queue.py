@@ -6,7 +6,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from acas_batch.batch.operations import enqueue
 from acas_batch.batch.queue import (
@@ -188,3 +188,26 @@ def test_an_expired_lease_is_recovered_by_the_jobs_policy(
     with transaction(engine) as s:
         running = s.scalars(select(BatchExecution).where(BatchExecution.state == ExecutionState.RUNNING)).all()
     assert running == []
+
+
+# Row locks: on SQLite one writer at a time, so two schedulers' ticks never interleave.
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_ageing_passes_over_a_row_another_scheduler_holds_instead_of_waiting_for_it(engine: Engine) -> None:
+    # Two schedulers tick on one PostgreSQL database; ageing row by row in whatever order the
+    # scan gave, they once locked the same queued rows in opposite orders and deadlocked.
+    define(engine, "LOW", handler="TEST_NOOP", priority=10)
+    first, held, last = (_enqueue(engine, "LOW", tag) for tag in ("a", "b", "c"))
+    later = NOW + timedelta(minutes=5)
+    # Given another scheduler's transaction holds one of the queued rows
+    with engine.connect() as other:
+        other.execute(select(BatchExecution.id).where(BatchExecution.id == held).with_for_update())
+        # When this scheduler's tick ages the queue (and would give up after 2 s of waiting)
+        with transaction(engine, write=True) as s:
+            s.execute(text("SET LOCAL lock_timeout = '2s'"))
+            promote_ready(s, now=later, ageing_seconds=60)
+        other.rollback()
+    # Then it aged the rows nobody held without waiting, and left the held one to the next tick
+    assert {r.id: r.priority for r in executions(engine)} == {first: 15, held: 10, last: 15}
+    with transaction(engine, write=True) as s:
+        promote_ready(s, now=later, ageing_seconds=60)
+    assert executions(engine, id=held)[0].priority == 15

@@ -24,9 +24,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import exists, func, select, text, update
+from sqlalchemy import Table, bindparam, exists, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -712,21 +712,30 @@ def promote_ready(session: Session, *, now: datetime, ageing_seconds: int = 600,
 
 
 def _age_queued(session: Session, *, now: datetime, ageing_seconds: int) -> None:
+    """Raise waiting work's priority by one per ``ageing_seconds`` queued.
+
+    Rows are locked in id order and a row another transaction holds (a second scheduler's tick,
+    a worker claiming it) is passed over until the next tick: two schedulers never wait for each
+    other here, so they cannot deadlock (they did, ageing in scan order). No row locks on SQLite,
+    where one writer at a time holds the database.
+    """
     cutoff = now - timedelta(seconds=ageing_seconds)
     rows = session.execute(
         select(BatchExecution.id, BatchExecution.priority, BatchExecution.queued_at, BatchJob.priority)
         .join(BatchJob, BatchJob.id == BatchExecution.job_id)
         .where(BatchExecution.state == ExecutionState.QUEUED, BatchExecution.queued_at < cutoff)
+        .order_by(BatchExecution.id)
         .limit(10_000)
+        .with_for_update(of=BatchExecution, skip_locked=True)
     ).all()
-    for eid, current, queued_at, base in rows:
-        if queued_at is None:
-            continue
-        aged = min(1000, base + int((now - queued_at).total_seconds() // ageing_seconds))
-        if aged > current:
-            session.execute(
-                update(BatchExecution)
-                .where(BatchExecution.id == eid)
-                .values(priority=aged)
-                .execution_options(synchronize_session=False)
-            )
+    changes = [
+        {"eid": eid, "aged": aged}
+        for eid, current, queued_at, base in rows
+        if queued_at is not None
+        and (aged := min(1000, base + int((now - queued_at).total_seconds() // ageing_seconds))) > current
+    ]
+    if changes:
+        table = cast(Table, BatchExecution.__table__)
+        session.connection().execute(
+            update(table).where(table.c.id == bindparam("eid")).values(priority=bindparam("aged")), changes
+        )
