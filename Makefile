@@ -35,7 +35,7 @@ chromium:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium chromium-driver)
 
 test: lint typecheck chromium
-	$(BIN)/pytest -n auto --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto --dist loadfile --durations=30 $(PYTEST_ARGS)
 
 # The fault tests alone (real processes, connections cut, a private PostgreSQL server restarted),
 # the campaign with as many kills per database as asked: make faults FAULT_KILLS=300 (make test: 6);
