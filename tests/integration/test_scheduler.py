@@ -159,11 +159,9 @@ def test_two_schedulers_marking_each_other_lost_do_not_deadlock(engine: Engine, 
     now = datetime(2026, 12, 7, 5, 0, tzinfo=UTC)
     with transaction(engine, write=True) as s:
         for sid in ("scheduler:a", "scheduler:b"):
-            s.add(
-                BatchWorker(id=sid, role=WorkerRole.SCHEDULER, state=WorkerState.RUNNING, hostname="elsewhere",
-                            pid=1, started_at=now - timedelta(minutes=5), heartbeat_at=now - timedelta(minutes=1),
-                            version="0", info={})  # fmt: skip
-            )
+            silent = {"started_at": now - timedelta(minutes=5), "heartbeat_at": now - timedelta(minutes=1)}
+            s.add(BatchWorker(id=sid, role=WorkerRole.SCHEDULER, state=WorkerState.RUNNING, hostname="elsewhere",
+                              pid=1, version="0", info={}, **silent))  # fmt: skip
     scheduler = Scheduler(
         engine_settings(db_url, tmp_path), engine, clock=SimulatedClock(now), calendar=uk_calendar(),
         scheduler_id="scheduler:a", fire_schedules=False,
@@ -194,7 +192,7 @@ def test_two_schedulers_marking_each_other_lost_do_not_deadlock(engine: Engine, 
     # Then neither failed: this one's heartbeat was committed, so the other found it alive
     assert failures == [] and marked == 0
     with transaction(engine) as s:
-        states = {wid: state for wid, state in s.execute(select(BatchWorker.id, BatchWorker.state))}
+        states = {row.id: row.state for row in s.execute(select(BatchWorker.id, BatchWorker.state))}
     assert states == {"scheduler:a": WorkerState.RUNNING, "scheduler:b": WorkerState.RUNNING}
 
 
