@@ -7,23 +7,31 @@ in one warning per outage rather than a traceback per poll.
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from acas_batch.batch.operations import enqueue
 from acas_batch.db import make_engine, transaction
+from acas_batch.models import NotificationOutbox
 from acas_batch.models.enums import ExecutionState, RecoveryPolicy
 from acas_batch.models.migrate import upgrade
+from acas_batch.monitoring.outbox import CLAIM, Deliverer, Outgoing
+from acas_batch.monitoring.outbox import enqueue as enqueue_message
 from tests.acceptance.processes import engine_env, processes
 from tests.engine_helpers import NOW, define, executions, wait_until
-from tests.faults.support import PrivateServer, terminate_backends
+from tests.faults.support import MailServer, PrivateServer, terminate_backends
+from tests.support.alerting import local_smtp
 
 
 @pytest.fixture
@@ -147,3 +155,40 @@ def test_a_server_restart_under_a_scheduler_and_a_worker_loses_and_repeats_nothi
     for log in logs:
         assert "Traceback" not in log, log
         assert log.count("database unavailable") <= 2, log
+
+
+def test_a_message_the_mail_server_took_just_before_a_database_restart_is_sent_once(
+    restartable_url: str, private_pg: PrivateServer
+) -> None:
+    engine = make_engine(restartable_url)
+    mail = MailServer()
+    mail.start()
+
+    class CutAfterSending(Deliverer):
+        """Really sends; then the database goes down before the delivery is recorded, back 2 s later."""
+
+        def send(self, row: NotificationOutbox) -> None:
+            super().send(row)
+            if len(mail.keys) == 1:
+                private_pg.ctl("stop")
+                threading.Timer(2.0, private_pg.ctl, args=("start",)).start()
+
+    deliverer = CutAfterSending(local_smtp(mail.port))
+    try:
+        with transaction(engine, write=True) as s:
+            outgoing = Outgoing("alert-1", "alert", ("ops@acme.test",), "disk low", "the disk is low")
+            enqueue_message(s, outgoing, now=NOW)
+        # When the mail server accepts the message and the database restarts before its delivery is recorded
+        with contextlib.suppress(OperationalError):
+            deliverer.deliver_due(engine, now=NOW)
+        wait_until(lambda: _is_up(private_pg), timeout=60)
+        # and a later pass looks again, after any claim on the message has expired
+        deliverer.deliver_due(engine, now=NOW + CLAIM + timedelta(minutes=1))
+        # Then the server received it once, and it is recorded as delivered
+        with transaction(engine) as s:
+            rows = s.scalars(select(NotificationOutbox)).all()
+    finally:
+        mail.stop()
+        engine.dispose()
+    assert mail.keys == ["alert-1"]
+    assert [(r.state, r.attempts) for r in rows] == [("delivered", 1)]

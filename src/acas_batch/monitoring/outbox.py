@@ -13,11 +13,13 @@ A mail server that is down only delays: transient errors never use up a message'
 Exactly once within the system: one row per key, one sender at a time per row. At the SMTP
 boundary a sender killed after the server accepted a message but before step 3 committed
 leaves the row to be sent again when its claim expires; the Message-ID is derived from the key,
-so the copy is recognisable as the same message.
+so the copy is recognisable as the same message. A sender that lives waits out a database away
+at step 3 (a restart) instead, so that the row is not sent again.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
@@ -31,6 +33,7 @@ from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from acas_batch.batch.outage import patiently
 from acas_batch.db import transaction
 from acas_batch.errors import ConfigError
 from acas_batch.masking import mask_text
@@ -281,20 +284,9 @@ class Deliverer:
                 if not exc.permanent:
                     down[row.channel] = reason
                 continue
-            with transaction(engine, write=True) as session:
-                session.execute(
-                    update(NotificationOutbox)
-                    .where(NotificationOutbox.id == oid, NotificationOutbox.claimed_by == self.sender)
-                    .values(
-                        state=DELIVERED,
-                        delivered_at=now,
-                        last_attempt_at=now,
-                        attempts=NotificationOutbox.attempts + 1,
-                        claimed_by=None,
-                        claim_expires_at=None,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
+            # The server has the message: its delivery is recorded even through a database
+            # restart (waited out), or the row would be sent again when its claim expired.
+            patiently(functools.partial(self._delivered, engine, oid, now), _log, self.sender, "recording a delivery")
             report.delivered += 1
             report.delivered_keys.append(row.idempotency_key)
         for channel in ("email", "webhook"):
@@ -303,6 +295,22 @@ class Deliverer:
             elif report.delivered and channel == "email":
                 self._recovered(engine, channel, now)
         return report
+
+    def _delivered(self, engine: Engine, oid: int, now: datetime) -> None:
+        with transaction(engine, write=True) as session:
+            session.execute(
+                update(NotificationOutbox)
+                .where(NotificationOutbox.id == oid, NotificationOutbox.claimed_by == self.sender)
+                .values(
+                    state=DELIVERED,
+                    delivered_at=now,
+                    last_attempt_at=now,
+                    attempts=NotificationOutbox.attempts + 1,
+                    claimed_by=None,
+                    claim_expires_at=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
 
     def _release(self, engine: Engine, oid: int, now: datetime) -> None:
         with transaction(engine, write=True) as session:
