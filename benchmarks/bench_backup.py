@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from acas_batch.db import make_engine
 from acas_batch.models import BatchLog
 from acas_batch.models.migrate import upgrade
 from acas_batch.system.backup import create_backup, restore_backup, verify_backup
+from benchmarks.measure import timed
 
 PG_ADMIN_URL = os.environ.get("ACAS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
@@ -42,22 +42,19 @@ def _fill(url: str, rows: int) -> None:
 
 def _measure(label: str, url: str, restore_url: str, work: Path) -> list[tuple[str, str]]:
     engine = make_engine(url)
-    began = time.perf_counter()
-    info = create_backup(engine, work, NOW)
-    backup_s = time.perf_counter() - began
-    began = time.perf_counter()
-    verify_backup(info, engine, work)
-    verify_s = time.perf_counter() - began
-    began = time.perf_counter()
-    restore_backup(info.path, restore_url)
-    restore_s = time.perf_counter() - began
+    with timed() as backup:
+        info = create_backup(engine, work, NOW)
+    with timed() as verify:
+        verify_backup(info, engine, work)
+    with timed() as restore:
+        restore_backup(info.path, restore_url)
     engine.dispose()
     rows = sum(info.row_counts.values())
     return [
-        (f"{label}: backup of {rows:,} rows (s)", f"{backup_s:.2f}"),
+        (f"{label}: backup of {rows:,} rows (s)", f"{backup.seconds:.2f}"),
         (f"{label}: backup file (MB)", f"{info.size_bytes / 1e6:.1f}"),
-        (f"{label}: verification by test restore (s)", f"{verify_s:.2f}"),
-        (f"{label}: restore into an empty database (s)", f"{restore_s:.2f}"),
+        (f"{label}: verification by test restore (s)", f"{verify.seconds:.2f}"),
+        (f"{label}: restore into an empty database (s)", f"{restore.seconds:.2f}"),
     ]
 
 

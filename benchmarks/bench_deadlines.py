@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import statistics
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from acas_batch.jobs.catalogue import install_catalogue
 from acas_batch.models import BatchExecution, BatchJob, BatchSchedule, Deadline, ExecutionState, TriggerKind
 from acas_batch.models.migrate import upgrade
 from acas_batch.monitoring.deadlines import check
+from benchmarks.measure import timed
 
 DAYS = int(os.environ.get("ACAS_BENCH_DEADLINE_DAYS", "730"))
 NOW = datetime(2026, 11, 30, 23, 50, tzinfo=UTC)
@@ -64,9 +64,9 @@ def run() -> list[tuple[str, str]]:
         for _ in range(5):
             statements = 0
             with transaction(engine) as s:
-                t0 = time.perf_counter()
-                found, _ok = check(s, NOW, cal)
-                times.append(time.perf_counter() - t0)
+                with timed() as t:
+                    found, _ok = check(s, NOW, cal)
+                times.append(t.seconds)
                 findings = len(found)
                 if os.environ.get("ACAS_BENCH_VERBOSE"):
                     print(*(f.title + " | " + f.message[:150] for f in found), sep="\n")

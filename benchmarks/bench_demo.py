@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from sqlalchemy.engine import make_url
 from acas_batch.db import make_engine
 from acas_batch.ledger.demo import DemoSize, generate
 from acas_batch.models.migrate import upgrade
+from benchmarks.measure import peak_rss_mb
 
 PG_URL = os.environ.get(
     "ACAS_BENCH_PG_URL", os.environ.get("ACAS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -37,8 +37,7 @@ def _child(url: str, scale: float, months: int) -> None:
     upgrade(engine)
     report = generate(engine, size=DemoSize.scaled(scale, months), end=END, seed=1)
     engine.dispose()
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps(report.as_dict() | {"peak_rss_mb": round(peak_kb / 1024)}, default=str))
+    print(json.dumps(report.as_dict() | {"peak_rss_mb": round(peak_rss_mb())}, default=str))
 
 
 def _measure(backend: str, scale: float, months: int = 24) -> dict[str, object]:

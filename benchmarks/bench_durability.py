@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
-import time
 from pathlib import Path
+
+from benchmarks.measure import timed
 
 SECONDS = float(os.environ.get("ACAS_BENCH_SECONDS", "2"))
 
@@ -23,13 +24,14 @@ def _rate(level: str) -> float:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={level}")
             conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
-            n, t0 = 0, time.perf_counter()
-            while time.perf_counter() - t0 < SECONDS:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.execute("INSERT INTO t (v) VALUES ('x')")
-                conn.execute("COMMIT")
-                n += 1
-            return n / (time.perf_counter() - t0)
+            n = 0
+            with timed() as t:
+                while t.seconds < SECONDS:
+                    conn.execute("BEGIN IMMEDIATE")
+                    conn.execute("INSERT INTO t (v) VALUES ('x')")
+                    conn.execute("COMMIT")
+                    n += 1
+            return n / t.seconds
         finally:
             conn.close()
 

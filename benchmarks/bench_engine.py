@@ -41,6 +41,7 @@ from acas_batch.db import make_engine, transaction
 from acas_batch.models import BatchExecution, BatchJob
 from acas_batch.models.enums import ExecutionState, Module, TriggerKind
 from acas_batch.models.migrate import upgrade
+from benchmarks.measure import timed
 
 PG_ADMIN_URL = os.environ.get("ACAS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 JOBS = int(os.environ.get("ACAS_BENCH_JOBS", "2000"))
@@ -174,10 +175,9 @@ def _engine_run(backend: str, workers: int) -> tuple[float, float, float]:
                 _wait(lambda i=i: _done(engine) >= i + 1)
             latencies = _latencies(engine)
             # Throughput: a burst of JOBS no-op jobs.
-            start = time.perf_counter()
-            _enqueue(engine, JOBS)
-            _wait(lambda: _done(engine) >= LATENCY_JOBS + JOBS, timeout=600, interval=0.1)
-            elapsed = time.perf_counter() - start
+            with timed() as burst:
+                _enqueue(engine, JOBS)
+                _wait(lambda: _done(engine) >= LATENCY_JOBS + JOBS, timeout=600, interval=0.1)
         finally:
             stop.set()
             for p in procs:
@@ -185,7 +185,7 @@ def _engine_run(backend: str, workers: int) -> tuple[float, float, float]:
                 if p.is_alive():
                     p.kill()
             engine.dispose()
-    return JOBS / elapsed, statistics.median(latencies), _pct(latencies, 99)
+    return JOBS / burst.seconds, statistics.median(latencies), _pct(latencies, 99)
 
 
 def _wait_for_workers(engine: Engine, n: int) -> None:
@@ -229,20 +229,16 @@ def _tick_times(backend: str) -> tuple[float, float, int]:
         with transaction(engine, write=True) as s:
             fire_due(s, now=created, calendar=cal, limit=20_000)  # compute every next_fire_at
         now = created + timedelta(minutes=1)
-        t0 = time.perf_counter()
-        with transaction(engine, write=True) as s:
+        with timed() as idle_time, transaction(engine, write=True) as s:
             idle = fire_due(s, now=created, calendar=cal)
-        idle_ms = (time.perf_counter() - t0) * 1000
         assert idle.schedules == 0
         # 100 schedules fall due in the next minute-ish window: move them.
         with transaction(engine, write=True) as s:
             s.execute(text("UPDATE batch_schedule_rec SET next_fire_at = :t WHERE id <= 100"), {"t": now})
-        t0 = time.perf_counter()
-        with transaction(engine, write=True) as s:
+        with timed() as busy_time, transaction(engine, write=True) as s:
             busy = fire_due(s, now=now, calendar=cal)
-        busy_ms = (time.perf_counter() - t0) * 1000
         engine.dispose()
-    return idle_ms, busy_ms, busy.schedules
+    return idle_time.ms, busy_time.ms, busy.schedules
 
 
 def run() -> list[tuple[str, str]]:

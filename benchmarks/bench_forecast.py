@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import time
 
 import numpy as np
 
 from acas_batch.analysis.forecast import forecast_many
+from benchmarks.measure import timed
 
 
 def _history(items: int, months: int, seed: int = 11) -> np.ndarray:
@@ -26,9 +26,9 @@ def run() -> list[tuple[str, str]]:
     items = int(os.environ.get("ACAS_BENCH_FORECAST_ITEMS", "20000"))
     months = 24
     history = _history(items, months)
-    start = time.perf_counter()
-    batch = forecast_many(history, horizon=12)
-    elapsed = time.perf_counter() - start
+    with timed() as t:
+        batch = forecast_many(history, horizon=12)
+    elapsed = t.seconds
     counts = {m.value: batch.methods.count(m) for m in set(batch.methods)}
     return [
         (f"forecast {items} items x {months} months (s)", f"{elapsed:.2f}"),

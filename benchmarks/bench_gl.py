@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -76,11 +75,11 @@ def run() -> list[tuple[str, str]]:
         settings = load_settings(environ={}, database_url=url, data_dir=Path(tmp))
 
         def timed(name: str, params: dict[str, object]) -> float:
-            began = time.perf_counter()
-            done = run_job(engine, settings, name, now=NOW, business_date=END, params=params)
+            with timed() as t:
+                done = run_job(engine, settings, name, now=NOW, business_date=END, params=params)
             if done.error is not None:
                 raise RuntimeError(f"{name} failed: {done.error}")
-            return time.perf_counter() - began
+            return t.seconds
 
         daily = timed("GL_DAILY_CLOSE", {})
         figures.append(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
@@ -25,6 +24,7 @@ from sqlalchemy import Boolean, Column, Connection, Date, Integer, MetaData, Str
 
 from acas_batch.db import insert_rows, make_engine
 from acas_batch.models.base import JSONType, Pence, enum_column
+from benchmarks.measure import timed
 
 
 class State(StrEnum):
@@ -69,11 +69,10 @@ def _rows(n: int) -> list[dict[str, Any]]:
 
 def _timed(conn: Connection, write: Callable[[], None]) -> float:
     conn.rollback()
-    start = time.perf_counter()
-    write()
-    elapsed = time.perf_counter() - start
+    with timed() as t:
+        write()
     conn.rollback()
-    return elapsed
+    return t.seconds
 
 
 def run() -> list[tuple[str, str]]:

@@ -910,20 +910,11 @@ def _child_pdfs(url: str, folder: str, count: int) -> dict[str, Any]:
     """The first ``count`` statements laid out as the job does (chunks, one PDF per customer),
     in this process and in a pool of two worker processes (its start-up included)."""
     from acas_batch.analysis.ageing import DEFAULT_BOUNDS, bucket_labels
-    from acas_batch.db import transaction
-    from acas_batch.jobs.params import resolve_period_range
-    from acas_batch.jobs.sl.statement_generation import PDF_SET_CHUNK, build_statements, render_statements
+    from acas_batch.jobs.sl.statement_generation import PDF_SET_CHUNK, render_statements
     from acas_batch.reports.pool import ProcessPool
+    from benchmarks.statements import first_statements
 
-    engine = make_engine(url)
-    with transaction(engine) as s:
-        period = resolve_period_range(s, "PREVIOUS", END)
-        statements = []
-        for st in build_statements(s, period, include_zero=False):
-            statements.append(st)
-            if len(statements) == count:
-                break
-    engine.dispose()
+    _, statements = first_statements(url, END, count)
     context = {
         "company": "",
         "start": PREVIOUS[0],

@@ -32,7 +32,6 @@ import itertools
 import json
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -57,6 +56,7 @@ from acas_batch.logs import ExportFormat, export_logs, parse_filter, query_page
 from acas_batch.models import BatchJob, BatchLog, LogLevel, Module
 from acas_batch.models.migrate import upgrade
 from acas_batch.system.housekeeping import purge_log_chunks
+from benchmarks.measure import median_ms, peak_rss_mb, timed
 
 PG_ADMIN_URL = os.environ.get("ACAS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ROWS = int(os.environ.get("ACAS_BENCH_LOG_ROWS", "1000000"))
@@ -126,37 +126,27 @@ def _load(engine: Engine) -> tuple[float, float]:
     if postgresql:
         with engine.begin() as conn:
             conn.execute(text("DROP INDEX ix_batch_log_rec_search"))
-    t0 = time.perf_counter()
     batch = 200_000
     lines = _lines(job_ids, ROWS)
-    while part := list(itertools.islice(lines, batch)):
-        with transaction(engine, write=True) as s:
-            insert_rows(s, BatchLog, part, columns=list(_COLUMNS))
-    loaded = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    if postgresql:
-        from acas_batch.logs.query import PG_DOCUMENT
+    with timed() as loaded:
+        while part := list(itertools.islice(lines, batch)):
+            with transaction(engine, write=True) as s:
+                insert_rows(s, BatchLog, part, columns=list(_COLUMNS))
+    with timed() as indexed:
+        if postgresql:
+            from acas_batch.logs.query import PG_DOCUMENT
 
-        with engine.begin() as conn:
-            conn.execute(text("SET maintenance_work_mem = '256MB'"))
-            conn.execute(text(f"CREATE INDEX ix_batch_log_rec_search ON batch_log_rec USING gin ({PG_DOCUMENT})"))
-            conn.execute(text("ANALYZE batch_log_rec"))
-    else:
-        with engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
-    return loaded, time.perf_counter() - t0
+            with engine.begin() as conn:
+                conn.execute(text("SET maintenance_work_mem = '256MB'"))
+                conn.execute(text(f"CREATE INDEX ix_batch_log_rec_search ON batch_log_rec USING gin ({PG_DOCUMENT})"))
+                conn.execute(text("ANALYZE batch_log_rec"))
+        else:
+            with engine.begin() as conn:
+                conn.execute(text("ANALYZE"))
+    return loaded.seconds, indexed.seconds
 
 
 _COLUMNS = ("job_id", "logged_at", "level", "event", "message")
-
-
-def _median_ms(action: Callable[[], object], repeats: int = REPEATS) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
 
 
 def _page(engine: Engine, raw: dict[str, Any]) -> Callable[[], object]:
@@ -173,26 +163,23 @@ def _like_scan(engine: Engine, word: str) -> float:
     """The search as it was: a count and a first page by ``LIKE '%word%'`` over every line."""
     pattern = f"%{word}%"
     where = or_(func.lower(BatchLog.message).like(pattern), func.lower(BatchLog.event).like(pattern))
-    t0 = time.perf_counter()
-    with Session(engine) as s:
+    with timed() as t, Session(engine) as s:
         s.scalar(select(func.count()).select_from(BatchLog).where(where))
         s.execute(select(BatchLog.id).where(where).order_by(BatchLog.logged_at, BatchLog.id).limit(50)).all()
-    return (time.perf_counter() - t0) * 1000
+    return t.ms
 
 
 def _export_child(url: str, out: str, fmt: str, jobs: int) -> None:
     engine = make_engine(url)
     names = [f"BENCH_JOB_{k:02d}" for k in range(jobs)]
     count = 0
-    t0 = time.perf_counter()
-    for name in names:
-        with Session(engine) as s:
-            raw = {"job_name": name, "date_to": (START + timedelta(days=EXPORT_DAYS - 1)).date()}
-            _, n = export_logs(s, parse_filter(raw), ExportFormat(fmt), Path(out), START)
-        count += n
-    elapsed = time.perf_counter() - t0
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"rows": count, "seconds": elapsed, "peak_rss_mb": peak_mb}))
+    with timed() as t:
+        for name in names:
+            with Session(engine) as s:
+                raw = {"job_name": name, "date_to": (START + timedelta(days=EXPORT_DAYS - 1)).date()}
+                _, n = export_logs(s, parse_filter(raw), ExportFormat(fmt), Path(out), START)
+            count += n
+    print(json.dumps({"rows": count, "seconds": t.seconds, "peak_rss_mb": peak_rss_mb()}))
 
 
 def _export(url: str, fmt: str, jobs: int) -> dict[str, float]:
@@ -210,17 +197,17 @@ def _export(url: str, fmt: str, jobs: int) -> dict[str, float]:
 def _purge_child(url: str, cutoff: str) -> None:
     engine = make_engine(url)
     at = datetime.fromisoformat(cutoff)
-    t0 = time.perf_counter()
-    purge = purge_log_chunks(engine, cutoffs={LogLevel.DEBUG: at, LogLevel.INFO: at})
-    print(json.dumps({"rows": purge.total, "chunks": purge.chunks, "seconds": time.perf_counter() - t0}))
+    with timed() as t:
+        purge = purge_log_chunks(engine, cutoffs={LogLevel.DEBUG: at, LogLevel.INFO: at})
+    print(json.dumps({"rows": purge.total, "chunks": purge.chunks, "seconds": t.seconds}))
 
 
 def _ticks(scheduler: Scheduler, until: Callable[[], bool], least: int = 20) -> list[float]:
     times: list[float] = []
     while not until() or len(times) < least:
-        t0 = time.perf_counter()
-        scheduler.tick()
-        times.append((time.perf_counter() - t0) * 1000)
+        with timed() as t:
+            scheduler.tick()
+        times.append(t.ms)
         time.sleep(0.02)
     return times
 
@@ -268,10 +255,10 @@ def _measure(backend: str) -> list[tuple[str, str]]:
         add("load rate, lines/s", f"{ROWS / (loaded + indexed):,.0f}")
         for word, what in (("posted", "common, ~1/3"), ("refund", "1 in 1,000"), (f"ref{ROWS // 2}", "unique")):
             page = _page(engine, {"search": word})()
-            ms = _median_ms(_page(engine, {"search": word}))
+            ms = median_ms(_page(engine, {"search": word}), REPEATS)
             count = getattr(page, "total_text", "?")
             add(f"search '{word}' ({what}) first page + count {count}: ms (target 200)", f"{ms:.1f}")
-        ms = _median_ms(_page(engine, {"search": "posted supplier"}))
+        ms = median_ms(_page(engine, {"search": "posted supplier"}), REPEATS)
         add("search 'posted supplier' (two words) first page: ms (target 200)", f"{ms:.1f}")
         mid = (START + timedelta(days=DAYS // 2)).date()
         views: list[tuple[str, dict[str, Any]]] = [
@@ -283,7 +270,7 @@ def _measure(backend: str) -> list[tuple[str, str]]:
             ("view page 20 by cursor (job)", {"job_name": "BENCH_JOB_05", "after": _cursor(engine, 20)}),
         ]
         for label, raw in views:
-            add(f"{label} first page + count: ms (target 100)", f"{_median_ms(_page(engine, raw)):.1f}")
+            add(f"{label} first page + count: ms (target 100)", f"{median_ms(_page(engine, raw), REPEATS):.1f}")
         add("before: search 'refund' by LIKE scan + full count, ms (once)", f"{_like_scan(engine, 'refund'):.0f}")
         for fmt in ("csv", "json", "txt"):
             small, large = _export(url, fmt, 1), _export(url, fmt, 10)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 from acas_batch.masking import mask_text
+from benchmarks.measure import best_seconds
 
 MB = 1 << 20
 
@@ -34,12 +33,7 @@ def _line(unit: str, size: int = MB) -> str:
 
 
 def _best(line: str) -> float:
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        mask_text(line)
-        best = min(best, time.perf_counter() - started)
-    return best
+    return best_seconds(lambda: mask_text(line), 3)
 
 
 def run() -> list[tuple[str, str]]:

@@ -52,6 +52,7 @@ from sqlalchemy.engine import make_url
 from acas_batch.db import make_engine
 from acas_batch.jobs.catalogue.definitions import JOBS_BY_NAME
 from acas_batch.ledger.demo import DemoSize, generate
+from benchmarks.measure import timed
 
 MONTH_END = date(2026, 11, 30)
 ROOT = Path(__file__).resolve().parents[1]
@@ -161,9 +162,9 @@ def _runs(url: str) -> list[Run]:
 def _company(url: str, scale: float) -> tuple[dict[str, int], float]:
     engine = make_engine(url)
     try:
-        began = time.perf_counter()
-        generate(engine, size=DemoSize.scaled(scale), end=MONTH_END, seed=1)
-        seconds = time.perf_counter() - began
+        with timed() as t:
+            generate(engine, size=DemoSize.scaled(scale), end=MONTH_END, seed=1)
+        seconds = t.seconds
         counts = {}
         with engine.begin() as conn:
             for table in ("sl_invoice_rec", "gl_journal_line_rec", "sl_customer_rec", "pl_supplier_rec", "st_item_rec"):

@@ -25,15 +25,12 @@ Environment:
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import resource
 import shutil
 import sys
 import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -45,6 +42,8 @@ from sqlalchemy.orm import Session
 
 from acas_batch.db import insert_rows, make_engine
 from acas_batch.models import Customer, DocumentKind, Receipt, SalesInvoice
+from benchmarks.measure import children_peak_rss_mb, in_child, peak_rss_mb, timed
+from benchmarks.statements import first_statements
 
 END = date(2026, 11, 23)
 NOW = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
@@ -136,14 +135,6 @@ def add_customers(url: str, first: int, count: int) -> None:
     engine.dispose()
 
 
-def _peaks() -> tuple[float, float]:
-    """This process's peak RSS and its largest waited-for child's, in MB."""
-    return (
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-    )
-
-
 def _child_job(url: str, folder: str) -> dict[str, Any]:
     import gc
 
@@ -164,45 +155,27 @@ def _child_job(url: str, folder: str) -> dict[str, Any]:
         s.commit()
     settings = load_settings(environ={}, database_url=url, data_dir=Path(folder), mail_documents=False)
     gc.freeze()
-    began = time.perf_counter()
-    done = run_job(engine, settings, "SL_STATEMENT_GENERATION", now=NOW, business_date=END, params=PARAMS)
-    seconds = time.perf_counter() - began
+    with timed() as t:
+        done = run_job(engine, settings, "SL_STATEMENT_GENERATION", now=NOW, business_date=END, params=PARAMS)
     if done.result is None:
         raise RuntimeError(f"SL_STATEMENT_GENERATION failed: {done.error!r}")
     combined = Path(done.result.files[-1])
     engine.dispose()
-    job_mb, worker_mb = _peaks()
     return {
-        "seconds": seconds,
+        "seconds": t.seconds,
         "statements": done.result.counts["statements"],
-        "job_mb": job_mb,
-        "worker_mb": worker_mb,
+        "job_mb": peak_rss_mb(),
+        "worker_mb": children_peak_rss_mb(),
         "combined_mb": combined.stat().st_size / 1e6,
     }
-
-
-def _in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
-    # A fresh process from the forkserver: its peak memory does not start from this one's.
-    with multiprocessing.get_context("forkserver").Pool(1, maxtasksperchild=1) as pool:
-        result: dict[str, Any] = pool.apply(fn, args)
-    return result
 
 
 def _child_renderers(url: str, folder: str, count: int) -> dict[str, Any]:
     """``count`` statements laid out by each renderer in this process (after one warm-up each)."""
     from acas_batch.analysis.ageing import DEFAULT_BOUNDS, bucket_labels
-    from acas_batch.jobs.params import resolve_period_range
-    from acas_batch.jobs.sl.statement_generation import build_statements, render_statements
+    from acas_batch.jobs.sl.statement_generation import render_statements
 
-    engine = make_engine(url)
-    with Session(engine) as s:
-        period = resolve_period_range(s, "PREVIOUS", END)
-        statements = []
-        for st in build_statements(s, period, include_zero=False):
-            statements.append(st)
-            if len(statements) == count:
-                break
-    engine.dispose()
+    period, statements = first_statements(url, END, count)
     context = {"company": "Bureau Benchmark Ltd", "start": period.start, "end": period.end,
                "labels": bucket_labels(DEFAULT_BOUNDS)}  # fmt: skip
     out = Path(folder)
@@ -227,11 +200,10 @@ def _child_renderers(url: str, folder: str, count: int) -> dict[str, Any]:
         except ImportError as exc:  # ReportLab comes with the bench extra only
             figures[name] = str(exc)
             continue
-        began = time.perf_counter()
-        fn(statements, name)
-        seconds = time.perf_counter() - began
+        with timed() as t:
+            fn(statements, name)
         size = sum(p.stat().st_size for p in out.glob(f"{name}_*.pdf")) / max(1, len(statements))
-        figures[name] = (seconds, size)
+        figures[name] = (t.seconds, size)
     return figures
 
 
@@ -312,7 +284,7 @@ def run() -> list[tuple[str, str]]:
                     add_customers(url, before, size - before)
                     before = size
                     load = _load()
-                    r = _in_child(_child_job, url, str(folder / f"run-{size}"))
+                    r = in_child(_child_job, url, str(folder / f"run-{size}"))
                     _row(
                         out,
                         f"{kind}: {r['statements']:,} statements with PDFs, 2 processes (load {load})",
@@ -324,7 +296,7 @@ def run() -> list[tuple[str, str]]:
                 if renderers and kind == kinds[0]:
                     (folder / "renderers").mkdir()
                     load = _load()
-                    f = _in_child(_child_renderers, url, str(folder / "renderers"), renderers)
+                    f = in_child(_child_renderers, url, str(folder / "renderers"), renderers)
                     for name in ("weasyprint", "reportlab", "own"):
                         if isinstance(f[name], str):
                             _row(out, f"renderer {name}", f"not measured: {f[name]}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 import tracemalloc
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -30,6 +29,7 @@ from acas_batch.db import make_engine
 from acas_batch.jobs import load_standard_jobs
 from acas_batch.ledger.demo import DemoSize, generate
 from acas_batch.models.migrate import upgrade
+from benchmarks.measure import timed
 
 END = date(2026, 11, 23)
 NOW = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
@@ -95,12 +95,11 @@ def monthly_demand(engine: Engine, first: date, last: date) -> tuple[npt.NDArray
 
 def _measure(fn: Callable[[], Any]) -> tuple[float, float, Any]:
     tracemalloc.start()
-    began = time.perf_counter()
-    out = fn()
-    elapsed = time.perf_counter() - began
+    with timed() as t:
+        out = fn()
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    return elapsed, peak, out
+    return t.seconds, peak, out
 
 
 def _forecast_numpy(engine: Engine) -> int:

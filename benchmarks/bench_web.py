@@ -15,9 +15,7 @@ Environment: ``ACAS_BENCH_WEB_ROWS``, ``ACAS_BENCH_WEB_REPEATS``, ``ACAS_BENCH_W
 from __future__ import annotations
 
 import os
-import statistics
 import tempfile
-import time
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -33,6 +31,7 @@ from acas_batch.models import BatchExecution, BatchJob
 from acas_batch.services.bootstrap import initialise
 from acas_batch.web.app import create_app
 from acas_batch.web.auth import Identities
+from benchmarks.measure import median_ms, timed
 
 PG_ADMIN_URL = os.environ.get("ACAS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ROWS = int(os.environ.get("ACAS_BENCH_WEB_ROWS", "1000000"))
@@ -98,32 +97,32 @@ def _fill(engine: Engine) -> float:
         jobs = session.scalar(select(func.count()).select_from(BatchJob)) or 0
     # The table's indexes are built once over the loaded rows, as a restore does, not row by row.
     indexes = list(BatchExecution.__table__.indexes)
-    began = time.perf_counter()
-    with engine.begin() as conn:
-        for index in indexes:
-            index.drop(conn)
-        conn.execute(text(_fill_sql(engine.dialect.name)), {"n": ROWS, "jobs": jobs})
-        for index in indexes:
-            index.create(conn)
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM (ANALYZE) batch_execution_rec"))
-    else:
+    with timed() as t:
         with engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
-    return time.perf_counter() - began
+            for index in indexes:
+                index.drop(conn)
+            conn.execute(text(_fill_sql(engine.dialect.name)), {"n": ROWS, "jobs": jobs})
+            for index in indexes:
+                index.create(conn)
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                    text("VACUUM (ANALYZE) batch_execution_rec")
+                )
+        else:
+            with engine.begin() as conn:
+                conn.execute(text("ANALYZE"))
+    return t.seconds
 
 
 def _median_ms(client: TestClient, path: str, headers: dict[str, str]) -> tuple[float, int]:
     first = client.get(path, headers=headers)
     assert first.status_code == 200, (path, first.status_code, first.text[:300])
-    times = []
-    for _ in range(REPEATS):
-        began = time.perf_counter()
-        answer = client.get(path, headers=headers)
-        times.append((time.perf_counter() - began) * 1000)
-        assert answer.status_code == 200
-    return statistics.median(times), len(first.content)
+
+    def again() -> None:
+        assert client.get(path, headers=headers).status_code == 200
+
+    return median_ms(again, REPEATS), len(first.content)
 
 
 def cases(rows: int) -> list[tuple[str, str]]:

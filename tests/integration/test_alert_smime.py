@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
@@ -20,6 +20,7 @@ from acas_batch.monitoring.monitor import deliverer_for
 from acas_batch.monitoring.notify import DeliveryError
 from acas_batch.monitoring.outbox import Deliverer
 from tests.integration.conftest import Inbox
+from tests.support.certificates import self_signed
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 SECRET_LINE = "GL_PERIOD_CLOSE failed: control account 1100 differs by 1,234.56"
@@ -29,16 +30,7 @@ def _recipient(folder: Path, address: str) -> tuple[x509.Certificate, rsa.RSAPri
     """A key pair and certificate for ``address``, the certificate filed as ``<address>.pem``."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.EMAIL_ADDRESS, address)])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - timedelta(days=1))
-        .not_valid_after(NOW + timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
+    cert = self_signed(key, name, valid_from=NOW - timedelta(days=1), valid_until=NOW + timedelta(days=365))
     (folder / f"{address}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert, key
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
@@ -25,6 +25,7 @@ from acas_batch.errors import ConfigError
 from acas_batch.monitoring import EmailNotifier, SmtpConfig, SmtpTls, WebhookNotifier
 from acas_batch.monitoring.notify import DeliveryError
 from tests.integration.conftest import Inbox, free_port
+from tests.support.certificates import self_signed
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
@@ -32,17 +33,15 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "acas-test-mail")])
     now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
+    cert = self_signed(
+        key,
+        name,
+        valid_from=now - timedelta(minutes=5),
+        valid_until=now + timedelta(days=1),
+        extensions=[
+            (x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False),
+            (x509.BasicConstraints(ca=True, path_length=None), True),
+        ],
     )
     cert_path, key_path = folder / "mail.pem", folder / "mail.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))

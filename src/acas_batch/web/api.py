@@ -155,6 +155,14 @@ def _runs_filter(request: Request) -> dict[str, str | None]:
     return dict(request.query_params.items())
 
 
+def _versioned(response: Response, version: tuple[dict[str, Any], str]) -> dict[str, Any]:
+    """A job's or a schedule's data as a service returned it with its version tag, the tag sent as
+    ``ETag``: what an edit sends back as ``If-Match``."""
+    data, tag = version
+    response.headers["ETag"] = tag
+    return data
+
+
 # --- health ---------------------------------------------------------------------------
 @router.get("/health", tags=["system"])
 def health(request: Request) -> dict[str, Any]:
@@ -187,9 +195,7 @@ def jobs(request: Request, actor: ActorDep, module: str | None = None) -> list[d
 def job(request: Request, response: Response, actor: ActorDep, name: str) -> dict[str, Any]:
     """One job; its ``ETag`` is what an edit sends back as ``If-Match``."""
     web = context(request)
-    data, tag = job_version(web.engine, name, actor=actor, now=web.now)
-    response.headers["ETag"] = tag
-    return data
+    return _versioned(response, job_version(web.engine, name, actor=actor, now=web.now))
 
 
 @router.patch("/jobs/{name}", tags=["jobs"], responses=EDIT_RESPONSES)
@@ -198,9 +204,7 @@ def patch_job(
 ) -> dict[str, Any]:
     """Change a job (description, enabled, priority, timeout_seconds, max_attempts, default_params)."""
     web = context(request)
-    data, tag = edit_job(web.engine, name, body, if_match=if_match, actor=actor, now=web.now)
-    response.headers["ETag"] = tag
-    return data
+    return _versioned(response, edit_job(web.engine, name, body, if_match=if_match, actor=actor, now=web.now))
 
 
 @router.post("/jobs/{name}/runs", tags=["jobs"], status_code=201, response_model=RunCreated)
@@ -264,9 +268,7 @@ def schedules_forecast(
 @router.get("/schedules/{schedule_id}", tags=["schedules"])
 def schedule(request: Request, response: Response, actor: ActorDep, schedule_id: SmallId) -> dict[str, Any]:
     web = context(request)
-    data, tag = schedule_version(web.engine, schedule_id, actor=actor, now=web.now)
-    response.headers["ETag"] = tag
-    return data
+    return _versioned(response, schedule_version(web.engine, schedule_id, actor=actor, now=web.now))
 
 
 @router.patch("/schedules/{schedule_id}", tags=["schedules"], responses=EDIT_RESPONSES)
@@ -280,9 +282,9 @@ def patch_schedule(
 ) -> dict[str, Any]:
     """Change a schedule (enabled, kind, rule, timezone, shift_policy, misfire_policy)."""
     web = context(request)
-    data, tag = edit_schedule(web.engine, schedule_id, body, if_match=if_match, actor=actor, now=web.now)
-    response.headers["ETag"] = tag
-    return data
+    return _versioned(
+        response, edit_schedule(web.engine, schedule_id, body, if_match=if_match, actor=actor, now=web.now)
+    )
 
 
 # --- calendar ---------------------------------------------------------------------------
