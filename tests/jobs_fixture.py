@@ -11,6 +11,7 @@ import hashlib
 import os
 import time
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -217,3 +218,25 @@ def campaign(ctx: JobContext[CampaignParams]) -> JobResult:
         ctx.session.add(BatchMetric(name=name, recorded_at=ctx.now, value=float(chunk), execution_id=ctx.execution_id))
         ctx.checkpoint({"next": chunk + 1})
     return JobResult(summary=f"campaign {ctx.params.tag}", counts={"chunks": ctx.params.chunks})
+
+
+class LongReadParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    gate: str  # a file: the job reads until it exists
+    reading: str  # a file the job creates once its transaction has read
+
+
+@job("TEST_LONG_READ", module=Module.SYS, params=LongReadParams, timeout_seconds=300, max_attempts=1)
+def long_read(ctx: JobContext[LongReadParams]) -> JobResult:
+    """Read in its transaction until the file ``gate`` exists (a long read phase, or a slow phase
+    such as laying out PDFs with the transaction open), then write a row with a checkpoint."""
+    reads = 0
+    while not os.path.exists(ctx.params.gate):
+        reads += ctx.session.scalar(select(func.count()).select_from(BatchMetric)) is not None
+        if reads == 1:
+            Path(ctx.params.reading).touch()
+        time.sleep(0.05)
+    row = BatchMetric(name="long_read", recorded_at=ctx.now, value=float(reads), execution_id=ctx.execution_id)
+    ctx.session.add(row)
+    ctx.checkpoint({"reads": reads})
+    return JobResult(summary=f"{reads} reads", counts={"reads": reads})

@@ -5,7 +5,8 @@ a busy timeout and explicit ``BEGIN``: pysqlite's own
 transaction handling defers ``BEGIN`` until the first write, which makes
 ``BEGIN IMMEDIATE`` impossible. With ``isolation_level=None`` on the DBAPI connection
 we emit ``BEGIN`` ourselves, ``BEGIN IMMEDIATE`` when a connection is opened with
-``execution_options(sqlite_begin="IMMEDIATE")`` (see :func:`write_engine`).
+``execution_options(sqlite_begin="IMMEDIATE")`` (see :func:`write_engine`), and for a job's
+unit of work a ``BEGIN`` that takes the write lock only at the first write (see :func:`job_engine`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import re
+import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -64,6 +67,88 @@ Ts = TypeVarTuple("Ts")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
+#: ``sqlite_begin`` of a job's unit of work: read without a lock, take the write lock at the first write.
+AT_FIRST_WRITE = "AT_FIRST_WRITE"
+#: ``Connection.info`` key: what the connection's SQLite transaction holds, ``READING`` or ``WRITING``.
+_LOCK = "acas_sqlite_lock"
+_READING, _WRITING = "reading", "writing"
+
+# Statements that need no write lock on the main database: reads, transaction control, and
+# temporary tables (SQLite keeps them in a database of the connection's own).
+_NO_WRITE = re.compile(
+    r"\s*(SELECT|PRAGMA|EXPLAIN|VALUES|BEGIN|COMMIT|END|ROLLBACK|RELEASE|CREATE\s+TEMP(ORARY)?\s)", re.IGNORECASE
+)
+_DML = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
+def _needs_write_lock(statement: str, context: Any, executemany: bool) -> bool:
+    """Whether a statement of a job's transaction must hold the write lock when it runs.
+
+    Writes; and reads ``FOR UPDATE`` (which SQLite drops from the SQL: the lock is what makes
+    them exclusive here) and savepoints (they are opened to write). A statement starting with
+    ``WITH`` writes if it names a DML verb anywhere: a read taken for a write only takes the
+    lock early.
+    """
+    if executemany or context.isinsert or context.isupdate or context.isdelete:
+        return True
+    compiled = context.compiled
+    if compiled is not None and getattr(compiled.statement, "_for_update_arg", None) is not None:
+        return True
+    if statement.lstrip()[:4].upper() == "WITH":
+        return _DML.search(statement) is not None
+    return _NO_WRITE.match(statement) is None
+
+
+def _take_write_lock(conn: Connection, run: Callable[[str], Any]) -> None:
+    """End the job's read-only transaction and begin one that holds the write lock.
+
+    A read transaction cannot wait for the write lock: in WAL mode SQLite refuses the upgrade
+    at once (``SQLITE_BUSY``, no busy handler) if another connection holds the lock, and for
+    good (``SQLITE_BUSY_SNAPSHOT``) if another has committed since the transaction's first
+    read. Nothing of the main database has been written yet, so the read transaction ends
+    (``COMMIT``: the temporary tables it made stay) and ``BEGIN IMMEDIATE`` waits for the lock
+    up to the busy timeout.
+    """
+    conn.info[_LOCK] = _WRITING
+    run("COMMIT")
+    try:
+        run("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY_SNAPSHOT:
+            raise
+        # Only a statement still stepping keeps the old snapshot past the COMMIT.
+        raise sqlite3.OperationalError(
+            "cannot take the write lock: a read of this transaction is still open and another process "
+            "has written since it began; read a result to its end before the transaction's first write"
+        ) from exc
+
+
+def take_write_lock(bind: Session | Connection) -> None:
+    """Make sure the transaction of ``bind`` holds SQLite's write lock from here to its commit.
+
+    For a job's transaction that has only read (:func:`job_engine`): before a read whose
+    result decides a write and must not change before it (ids drawn from ``MAX(id)``), and
+    before writes that bypass SQLAlchemy's statements. Elsewhere it does nothing.
+    """
+    conn = _connection_of(bind)
+    if conn.info.get(_LOCK) != _READING:
+        return
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        _take_write_lock(conn, cursor.execute)
+    except sqlite3.Error as exc:
+        raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+    finally:
+        cursor.close()
+
+
+def holds_write_lock(session: Session) -> bool:
+    """Whether the session's SQLite transaction holds the write lock (so no other connection
+    of this process may write until it commits). False on PostgreSQL."""
+    if not session.in_transaction() or session.get_bind().dialect.name != "sqlite":
+        return False
+    return bool(session.connection().info.get(_LOCK) == _WRITING)
+
 
 def _install_sqlite_hooks(engine: Engine, *, busy_timeout_ms: int, read_only: bool) -> None:
     @event.listens_for(engine, "connect")
@@ -83,9 +168,29 @@ def _install_sqlite_hooks(engine: Engine, *, busy_timeout_ms: int, read_only: bo
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
-            raise ValueError(f"sqlite_begin must be DEFERRED, IMMEDIATE or EXCLUSIVE, not {mode!r}")
+        if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE", AT_FIRST_WRITE):
+            raise ValueError(f"sqlite_begin must be DEFERRED, IMMEDIATE, EXCLUSIVE or {AT_FIRST_WRITE}, not {mode!r}")
+        if mode == AT_FIRST_WRITE:
+            conn.exec_driver_sql("BEGIN")
+            conn.info[_LOCK] = _READING
+            return
         conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode == "DEFERRED":
+            conn.info.pop(_LOCK, None)
+        else:
+            conn.info[_LOCK] = _WRITING
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_execute(
+        conn: Connection, cursor: Any, statement: str, _params: Any, context: Any, executemany: bool
+    ) -> None:
+        if conn.info.get(_LOCK) == _READING and _needs_write_lock(statement, context, executemany):
+            _take_write_lock(conn, cursor.execute)
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(conn: Connection) -> None:
+        conn.info.pop(_LOCK, None)
 
 
 def _install_idle_ping(engine: Engine, idle_seconds: float) -> None:
@@ -178,6 +283,25 @@ def write_engine(engine: Engine) -> Engine:
     """
     if is_sqlite(engine):
         return engine.execution_options(sqlite_begin="IMMEDIATE")
+    return engine
+
+
+def job_engine(engine: Engine) -> Engine:
+    """The same engine, but a SQLite transaction reads without a lock and takes the write lock
+    only at its first write (then holds it to its commit).
+
+    For a job's unit of work, which may read, or lay out documents, for longer than a lease
+    between two commits: meanwhile the worker renews leases and other processes write. At its
+    first write (or a read ``FOR UPDATE``, or a savepoint) the read-only transaction ends and
+    ``BEGIN IMMEDIATE`` begins a new one, waiting for the lock up to the busy timeout (see
+    :func:`_take_write_lock`): from there to the commit the transaction sees the newest rows.
+    What it read before may be older, as under PostgreSQL's READ COMMITTED, which the jobs run
+    under there: the writes that protect money guard themselves (compare-and-set, unique
+    constraints, ``FOR UPDATE``) and the fenced finish checks the lease in its own ``UPDATE``.
+    On PostgreSQL it changes nothing.
+    """
+    if is_sqlite(engine):
+        return engine.execution_options(sqlite_begin=AT_FIRST_WRITE)
     return engine
 
 
@@ -534,6 +658,7 @@ def _write(
                 written += 1
         return written
 
+    take_write_lock(conn)  # the rows go past SQLAlchemy's statements, which take it otherwise
     cur = raw.cursor()
     try:
         cur.executemany(
@@ -561,9 +686,9 @@ def reserve_ids(session: Session, target: Table | Any, count: int) -> list[int]:
     Rows written with ids drawn beforehand need no ``RETURNING`` (which SQLite answers one row
     at a time when the ids must come back in order) and can go through ``COPY``. PostgreSQL
     draws them from the column's sequence, so concurrent writers never get the same ids. SQLite
-    takes the ones after the table's highest id: only one transaction writes at a time, and a
-    transaction that read before another's commit fails on its own write (busy snapshot)
-    rather than reusing an id.
+    takes the ones after the table's highest id, read holding the write lock (a job's transaction
+    that has only read takes it first: :func:`take_write_lock`): only one transaction writes at
+    a time, so no other can take the same ids before this one commits.
     """
     if count <= 0:
         return []
@@ -574,6 +699,7 @@ def reserve_ids(session: Session, target: Table | Any, count: int) -> list[int]:
             {"table": table.name, "n": count},
         )
         return [int(i) for i in drawn]
+    take_write_lock(session)  # a job's transaction that has only read: no other writer from here to its commit
     top = int(session.scalar(text(f"SELECT COALESCE(MAX(id), 0) FROM {table.name}")) or 0)
     return list(range(top + 1, top + 1 + count))
 

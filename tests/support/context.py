@@ -22,7 +22,7 @@ from acas_batch.batch.context import JobResult
 from acas_batch.batch.outputs import database_id, execution_folder
 from acas_batch.batch.registry import REGISTRY
 from acas_batch.config import Settings
-from acas_batch.db import transaction, write_engine
+from acas_batch.db import job_engine, transaction
 from acas_batch.jobs import load_standard_jobs
 from acas_batch.models import BatchDatabase, BatchExecution, BatchJob, BatchLog, ExecutionState, LogLevel, TriggerKind
 
@@ -95,7 +95,7 @@ class HarnessContext:
         # The database's uuid, read here if not given: before the job's transaction, as on
         # SQLite making it needs the write lock.
         self.folder = execution_folder(settings, database or database_id(engine), execution_id)
-        self._session = Session(bind=write_engine(engine), expire_on_commit=False)
+        self._session = Session(bind=job_engine(engine), expire_on_commit=False)  # as a worker runs it
         self._log = HarnessLog(self)
         self._checkpoint: dict[str, Any] | None = None
         self.warning: str | None = None

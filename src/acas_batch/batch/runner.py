@@ -5,8 +5,9 @@ committed together with a checkpoint (``ctx.checkpoint``) or with the final stat
 transaction fenced by the lease token, so a worker that lost its lease commits nothing.
 
 Log lines and progress are written outside the job's transaction so they are visible
-live. On SQLite the job's open transaction holds the database's write lock, so while one
-is open they are buffered and written with the next commit instead.
+live. On SQLite the job's transaction reads without a lock and takes the database's write
+lock at its first write (:func:`~acas_batch.db.job_engine`); while it holds it they are
+buffered and written with the next commit instead.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from acas_batch.batch.queue import (
 from acas_batch.batch.registry import Registry
 from acas_batch.batch.retry import DATABASE_LOST
 from acas_batch.config import Settings
-from acas_batch.db import is_sqlite, rowcount, transaction, write_engine
+from acas_batch.db import holds_write_lock, is_sqlite, job_engine, rowcount, transaction
 from acas_batch.errors import AcasBatchError, LeaseLost, OutputError, RunKeyAlreadySucceeded, never_retried
 from acas_batch.fileperms import private_dir
 from acas_batch.models.batch import BatchExecution, BatchLog
@@ -110,9 +111,10 @@ class RunContext:
         self._token = claim.token
         self._clock = clock
         self._sqlite = is_sqlite(engine)
-        # On SQLite the job's transaction takes the write lock at BEGIN, so its writes and
-        # the fenced finish can never fail to upgrade a read lock.
-        self._session = Session(bind=write_engine(engine), expire_on_commit=False)
+        # On SQLite the job's transaction takes the write lock at its first write, not at BEGIN:
+        # a job that reads, or lays out documents, for longer than its lease between two
+        # commits keeps nobody waiting (the worker renews leases meanwhile).
+        self._session = Session(bind=job_engine(engine), expire_on_commit=False)
         self._pending = _Pending()
         self._checkpoint = claim.checkpoint
         self._started = clock.now()
@@ -164,8 +166,12 @@ class RunContext:
     def last_checkpoint(self) -> dict[str, Any] | None:
         return self._checkpoint
 
+    def _locked(self) -> bool:
+        """Whether the job's own transaction holds SQLite's write lock: another write would wait for it."""
+        return self._sqlite and holds_write_lock(self._session)
+
     def progress(self, done: int, total: int | None = None) -> None:
-        if self._sqlite and self._session.in_transaction():
+        if self._locked():
             self._pending.progress = (done, total)
             return
         with transaction(self._engine, write=True) as s:
@@ -206,7 +212,7 @@ class RunContext:
             logger=self._job_name,
             context=context or None,
         )
-        if self._sqlite and self._session.in_transaction():
+        if self._locked():
             self._pending.logs.append(line)
             return
         with transaction(self._engine, write=True) as s:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
@@ -31,6 +32,30 @@ from acas_batch.monitoring.thresholds import Limit, ThresholdKind, Thresholds, r
 
 FAILED_STATES = (ExecutionState.FAILED, ExecutionState.TIMED_OUT)
 DONE_OK = (ExecutionState.SUCCEEDED, ExecutionState.WARNING)
+
+
+def _about_run(
+    ex: BatchExecution,
+    rule: str,
+    severity: AlertSeverity,
+    *,
+    title: str,
+    message: str,
+    details: dict[str, Any],
+    key: str | None = None,
+) -> Finding:
+    """A finding about execution ``ex``, its job and id attached: one alert per execution (key
+    ``<rule>:<id>``) unless ``key`` names what its repeated sightings share."""
+    return Finding(
+        rule=rule,
+        severity=severity,
+        dedup_key=key if key is not None else f"{rule}:{ex.id}",
+        title=title,
+        message=message,
+        job_id=ex.job_id,
+        execution_id=ex.id,
+        details=details,
+    )
 
 
 def failures(session: Session, since: datetime, now: datetime) -> list[Finding]:
@@ -59,17 +84,16 @@ def failures(session: Session, since: datetime, now: datetime) -> list[Finding]:
             else ""
         )
         found.append(
-            Finding(
-                rule="failure",
-                severity=AlertSeverity.CRITICAL,
-                dedup_key=f"failure:{ex.run_key}",
+            _about_run(
+                ex,
+                "failure",
+                AlertSeverity.CRITICAL,
+                key=f"failure:{ex.run_key}",  # every failure of the same work is one alert
                 title=f"{name} {what} (business date {ex.business_date.isoformat()}, {of})",
                 message=(
                     f"{name} execution {ex.id} {what} on {of}: "
                     f"{ex.error_type or 'error'}: {ex.error_message or 'no message'}{settled}"
                 ),
-                job_id=ex.job_id,
-                execution_id=ex.id,
                 details={
                     "run_key": ex.run_key,
                     "attempt": ex.attempt,
@@ -173,10 +197,10 @@ def slow_runs(
         if bound is None or bound <= 0 or ex.duration_ms <= bound:
             continue
         found.append(
-            Finding(
-                rule="slow_run",
-                severity=AlertSeverity.WARNING,
-                dedup_key=f"slow_run:{ex.id}",
+            _about_run(
+                ex,
+                "slow_run",
+                AlertSeverity.WARNING,
                 title=(
                     f"{name} ran {ex.duration_ms / usual:.1f}× slower than usual"
                     if usual
@@ -186,8 +210,6 @@ def slow_runs(
                     f"{name} execution {ex.id} took {ex.duration_ms / 1000:.1f} s; usually {usual / 1000:.1f} s, "
                     f"limit {bound / 1000:.1f} s"
                 ),
-                job_id=ex.job_id,
-                execution_id=ex.id,
                 details={"duration_ms": ex.duration_ms, "usual_ms": usual},
             )
         )
@@ -218,14 +240,12 @@ def running_long(
         if bound is None or bound <= 0 or elapsed_ms <= bound:
             continue
         found.append(
-            Finding(
-                rule="running_long",
-                severity=AlertSeverity.WARNING,
-                dedup_key=f"running_long:{ex.id}",
+            _about_run(
+                ex,
+                "running_long",
+                AlertSeverity.WARNING,
                 title=f"{name} is running longer than usual",
                 message=f"{name} execution {ex.id} has run {elapsed_ms / 1000:.0f} s; usually {usual / 1000:.1f} s",
-                job_id=ex.job_id,
-                execution_id=ex.id,
                 details={"elapsed_ms": int(elapsed_ms), "usual_ms": usual},
             )
         )
@@ -257,17 +277,15 @@ def late_starts(
                 continue
         late_min = int((now - ex.nominal_time).total_seconds() // 60)
         found.append(
-            Finding(
-                rule="late",
-                severity=AlertSeverity.WARNING,
-                dedup_key=f"late:{ex.id}",
+            _about_run(
+                ex,
+                "late",
+                AlertSeverity.WARNING,
                 title=f"{name} for {ex.business_date.isoformat()} has not started",
                 message=(
                     f"{name} execution {ex.id} was due at {ex.nominal_time.isoformat()} and is still "
                     f"{ex.state.value} {late_min} minutes later"
                 ),
-                job_id=ex.job_id,
-                execution_id=ex.id,
                 details={"minutes_late": late_min, "state": ex.state.value},
             )
         )
@@ -390,14 +408,12 @@ def skipped(session: Session, since: datetime, now: datetime) -> list[Finding]:
         )
     ).all()
     return [
-        Finding(
-            rule="skipped",
-            severity=AlertSeverity.INFO,
-            dedup_key=f"skipped:{ex.id}",
+        _about_run(
+            ex,
+            "skipped",
+            AlertSeverity.INFO,
             title=f"{name} for {ex.business_date.isoformat()} was skipped ({skip_reason_code(ex.reason)})",
             message=f"{name} execution {ex.id} skipped: {ex.reason or 'no reason recorded'}",
-            job_id=ex.job_id,
-            execution_id=ex.id,
             details={
                 "reason_code": skip_reason_code(ex.reason),
                 "reason": ex.reason,
