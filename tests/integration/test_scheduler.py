@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, text, update
 
 from acas_batch.batch.definitions import create_schedule
 from acas_batch.batch.scheduler import Scheduler, fire_due
 from acas_batch.clock import SimulatedClock
 from acas_batch.db import transaction
-from acas_batch.models.enums import ExecutionState, MisfirePolicy, TriggerKind
-from tests.engine_helpers import define, engine_settings, executions, schedules, uk_calendar
+from acas_batch.models import BatchWorker
+from acas_batch.models.enums import ExecutionState, MisfirePolicy, TriggerKind, WorkerRole, WorkerState
+from tests.engine_helpers import define, engine_settings, executions, schedules, uk_calendar, wait_until
 
 CREATED = datetime(2026, 10, 20, 12, 0, tzinfo=UTC)
 LAST_TICK = datetime(2026, 10, 24, 12, 0, tzinfo=UTC)  # the scheduler goes down after this tick
@@ -148,3 +150,59 @@ def test_month_end_runs_once_and_weekend_skips_are_recorded_across_the_outage(
     skipped = sorted(d for d, r in weekday.items() if r.state is ExecutionState.SKIPPED)
     assert skipped == [date(2026, 10, 24), date(2026, 10, 25), date(2026, 10, 31), date(2026, 11, 1)]
     assert all(weekday[d].reason for d in skipped)  # the calendar's reason is kept
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_two_schedulers_marking_each_other_lost_do_not_deadlock(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    # Under load two schedulers each saw the other silent; each tick beat its own row and then
+    # marked the other lost in the same transaction, so each held the row the other wanted.
+    now = datetime(2026, 12, 7, 5, 0, tzinfo=UTC)
+    with transaction(engine, write=True) as s:
+        for sid in ("scheduler:a", "scheduler:b"):
+            silent = {"started_at": now - timedelta(minutes=5), "heartbeat_at": now - timedelta(minutes=1)}
+            s.add(BatchWorker(id=sid, role=WorkerRole.SCHEDULER, state=WorkerState.RUNNING, hostname="elsewhere",
+                              pid=1, version="0", info={}, **silent))  # fmt: skip
+    scheduler = Scheduler(
+        engine_settings(db_url, tmp_path), engine, clock=SimulatedClock(now), calendar=uk_calendar(),
+        scheduler_id="scheduler:a", fire_schedules=False,
+    )  # fmt: skip
+    failures: list[BaseException] = []
+
+    def tick() -> None:
+        try:
+            scheduler.tick()
+        except BaseException as exc:
+            failures.append(exc)
+
+    with engine.connect() as other:
+        # Given the other scheduler's tick has beaten its own row, not yet committed
+        other.execute(update(BatchWorker).where(BatchWorker.id == "scheduler:b").values(heartbeat_at=now))
+        # When this scheduler's tick, finding the other silent, waits to mark it lost
+        thread = threading.Thread(target=tick)
+        thread.start()
+        wait_until(lambda: _waiting_for_a_lock(engine), timeout=30)
+        # and the other scheduler, finding this one silent, marks it lost in its own tick
+        marked = other.execute(
+            update(BatchWorker)
+            .where(BatchWorker.id == "scheduler:a", BatchWorker.heartbeat_at < now - timedelta(seconds=10))
+            .values(state=WorkerState.LOST)
+        ).rowcount
+        other.commit()
+        thread.join(timeout=30)
+    # Then neither failed: this one's heartbeat was committed, so the other found it alive
+    assert failures == [] and marked == 0
+    with transaction(engine) as s:
+        states = {row.id: row.state for row in s.execute(select(BatchWorker.id, BatchWorker.state))}
+    assert states == {"scheduler:a": WorkerState.RUNNING, "scheduler:b": WorkerState.RUNNING}
+
+
+def _waiting_for_a_lock(engine: Engine) -> bool:
+    with engine.connect() as c:
+        return bool(
+            c.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+        )

@@ -9,13 +9,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, MetaData, select
+from sqlalchemy import Engine, MetaData, func, select
 
 from acas_batch.batch.definitions import create_schedule
+from acas_batch.cli import main
 from acas_batch.db import transaction
 from acas_batch.errors import ValidationError
 from acas_batch.masking import SECRET_SHOWN
-from acas_batch.models import BatchExecution
+from acas_batch.models import Audit, BatchExecution
 from acas_batch.models.enums import ExecutionState
 from acas_batch.secretbox import SecretBox, key_file
 from acas_batch.security.actor import Actor
@@ -25,6 +26,7 @@ from acas_batch.services.runs import run_detail
 from acas_batch.services.secrets import rotate_secret_key
 from acas_batch.services.system import backup_now
 from tests.engine_helpers import NOW, Running, define, engine_settings, wait_until
+from tests.support.users import token_env
 
 #: Who these tests act as: the local administrator console.
 CONSOLE = Actor.console()
@@ -114,6 +116,49 @@ def test_a_schedule_may_not_keep_a_secret_in_clear(engine: Engine, db_url: str, 
     sealed = SecretBox.for_settings(settings).seal(API_KEY)
     with transaction(engine, write=True) as s:
         create_schedule(s, "TEST_SECRET", now=NOW, kind="daily", rule={"at": "06:00"}, params={"api_key": sealed})
+
+
+def test_sealing_a_value_on_the_command_line_needs_jobs_write_and_is_audited(
+    engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an installation whose data folder has no secret key yet
+    monkeypatch.setenv("ACAS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("ACAS_SECRET_KEY", raising=False)
+    monkeypatch.delenv("ACAS_SECRET_KEY_FILE", raising=False)
+    settings = engine_settings(db_url, tmp_path)
+
+    def seal(role: str) -> tuple[int, str, str, list[Audit]]:
+        """Exit code, stdout, stderr and the audit rows added, for ``secrets seal`` by a user of ``role``."""
+        monkeypatch.setenv("ACAS_TOKEN", token_env(engine, f"seal_{role}", role)["ACAS_TOKEN"])
+        with transaction(engine) as s:
+            last = s.scalar(select(func.max(Audit.id))) or 0
+        try:
+            main(["secrets", "seal", "--value", API_KEY, "--database-url", db_url])
+            code = 0
+        except SystemExit as ended:
+            code = int(ended.code or 0)
+        out, err = capsys.readouterr()
+        with transaction(engine) as s:
+            added = list(s.scalars(select(Audit).where(Audit.id > last).order_by(Audit.id)))
+        return code, out, err, added
+
+    # When an operator (no jobs:write) seals: one clear line, and only the refusal is audited
+    code, out, err, added = seal("operator")
+    assert code == 77 and out == ""
+    assert err.strip().splitlines() == [
+        "error: seal_operator (role operator) may not secrets.seal: missing permission jobs:write"
+    ]
+    assert [(a.action, a.actor) for a in added] == [("denied:secrets.seal", "seal_operator")]
+    # and nothing else changed: no key was made
+    assert not key_file(settings).exists()
+
+    # When an administrator seals: the value printed sealed, opening to the clear one, audited
+    code, out, err, added = seal("admin")
+    assert code == 0, err
+    sealed = out.strip()
+    assert sealed.startswith("enc:v1:") and SecretBox.for_settings(settings, create=False).open(sealed) == API_KEY
+    assert [(a.action, a.actor) for a in added] == [("secrets.seal", "seal_admin")]
+    assert API_KEY not in str(added[0].details) and sealed not in str(added[0].details)
 
 
 def _state(engine: Engine, eid: int) -> ExecutionState:

@@ -60,7 +60,10 @@ def mark_lost(
     """Mark LOST every living process silent for longer than its lease plus the margin.
 
     In the caller's transaction; returns only the rows this call changed (a concurrent
-    caller that marked them first gets nothing back).
+    caller that marked them first gets nothing back). The rows are locked in id order, and
+    the transaction must hold no other process row (its caller's own heartbeat committed
+    before): two processes that each beat their own row and then marked the other lost in
+    one transaction deadlocked on PostgreSQL, each holding the row the other wanted.
     """
     cutoff = silent_before(now, lease_seconds=lease_seconds, margin_seconds=margin_seconds)
     silent = list(
@@ -77,7 +80,7 @@ def mark_lost(
         if _gone(row.pid, row.info, me)
     ]
     lost: list[LostProcess] = []
-    for pid in silent + gone:
+    for pid in sorted({*silent, *gone}):
         seen_gone = pid in gone
         row = session.execute(
             update(BatchWorker)

@@ -437,7 +437,8 @@ class Scheduler:
         with transaction(self.engine, write=True) as s:
             recovered = recover_expired(s, now=now, wait_default_seconds=wait_default, events=events)
             self._beat(s, now)
-            if self.mark_lost:
+        if self.mark_lost:  # not while holding its own row: see ``mark_lost``
+            with transaction(self.engine, write=True) as s:
                 mark_lost(
                     s,
                     now=now,

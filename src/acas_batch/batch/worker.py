@@ -552,7 +552,13 @@ class Worker:
                     .where(BatchWorker.id == self.worker_id)
                     .values(heartbeat_at=now, state=WorkerState.RUNNING, stopped_at=None)
                 )
-                if self.mark_lost:
+        except Exception as exc:  # a busy or unreachable database: try again at the next beat
+            self.outage.failed(exc, "renewing its leases")
+            return
+        self.outage.ok()
+        if self.mark_lost:  # in a transaction of its own, not holding its own row: see ``mark_lost``
+            try:
+                with transaction(self.engine, write=True) as s:
                     mark_lost(
                         s,
                         now=now,
@@ -560,10 +566,8 @@ class Worker:
                         margin_seconds=self.settings.lost_margin_seconds,
                         by=self.worker_id,
                     )
-        except Exception as exc:  # a busy or unreachable database: try again at the next beat
-            self.outage.failed(exc, "renewing its leases")
-            return
-        self.outage.ok()
+            except Exception as exc:
+                self.outage.failed(exc, "looking for lost processes")
         gone = renewal.lost | renewal.cancel_requested
         for c in list(self._ready):
             if c.execution_id in gone:

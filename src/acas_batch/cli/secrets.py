@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, context_from, print_json, settings_from
+from acas_batch.cli.common import ConfigOpt, DatabaseUrlOpt, JsonOpt, context_from, print_json
 from acas_batch.clock import utcnow
 from acas_batch.services.secrets import rotate_secret_key, seal_secret
 
@@ -33,6 +33,8 @@ def seal_cmd(
         ),
     ],
     config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
 ) -> None:
-    """Print a value sealed with the secret key, for a job's defaults or a schedule's parameters."""
-    typer.echo(seal_secret(settings_from(config, None), value))
+    """Print a value sealed with the secret key, for a job's defaults or a schedule's parameters (needs jobs:write)."""
+    settings, engine, actor = context_from(config, database_url)
+    typer.echo(seal_secret(engine, settings, value, actor=actor, now=utcnow()))

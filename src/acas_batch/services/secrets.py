@@ -30,9 +30,26 @@ def ensure_secret_key(settings: Settings) -> Path | None:
     return ensure_key_file(settings)
 
 
-def seal_secret(settings: Settings, clear: str) -> str:
-    """``clear`` sealed with the installation's key, for a job's defaults or a schedule's parameters."""
-    return SecretBox.for_settings(settings).seal(clear)
+def seal_secret(engine: Engine, settings: Settings, clear: str, *, actor: Actor, now: datetime) -> str:
+    """``clear`` sealed with the installation's key, for a job's defaults or a schedule's parameters.
+
+    Sealing needs ``jobs:write``, the permission to write a job's parameters, where a sealed value
+    goes. It is audited (``secrets.seal``), neither the clear nor the sealed value recorded. A key
+    file is made first if the installation has none yet.
+
+    Raises:
+        PermissionDenied: ``actor`` may not write jobs (audited; nothing else written, no key made).
+        ValidationError: the configured key is not a valid key.
+    """
+    return door.perform(
+        engine,
+        actor,
+        Permission.JOBS_WRITE,
+        "secrets.seal",
+        ("system", None),
+        lambda _session: SecretBox.for_settings(settings).seal(clear),
+        now=now,
+    )
 
 
 @dataclass(frozen=True)
