@@ -27,6 +27,7 @@ from acas_batch.models import (
     PeriodStatus,
 )
 from acas_batch.models.migrate import upgrade
+from benchmarks.measure import timed
 
 END = date(2026, 11, 30)
 NOW = datetime(2026, 11, 30, 23, 0, tzinfo=UTC)
@@ -74,14 +75,14 @@ def run() -> list[tuple[str, str]]:
         journals, lines = _reopen(engine)
         settings = load_settings(environ={}, database_url=url, data_dir=Path(tmp))
 
-        def timed(name: str, params: dict[str, object]) -> float:
+        def job_seconds(name: str, params: dict[str, object]) -> float:
             with timed() as t:
                 done = run_job(engine, settings, name, now=NOW, business_date=END, params=params)
             if done.error is not None:
                 raise RuntimeError(f"{name} failed: {done.error}")
             return t.seconds
 
-        daily = timed("GL_DAILY_CLOSE", {})
+        daily = job_seconds("GL_DAILY_CLOSE", {})
         figures.append(
             (f"daily close, {journals} journals / {lines} lines ({backend}, scale {scale:g})",
              f"{daily:.2f} s = {journals / daily:,.0f} journals/s, {lines / daily:,.0f} lines/s")
@@ -91,6 +92,6 @@ def run() -> list[tuple[str, str]]:
             ("GL_TRIAL_BALANCE", {"as_of": END.isoformat(), "output_format": "csv"}),
             ("GL_ACCOUNT_RECONCILIATION", {"output_format": "csv"}),
         ):
-            figures.append((f"{name} ({backend}, scale {scale:g})", f"{timed(name, params):.2f} s"))
+            figures.append((f"{name} ({backend}, scale {scale:g})", f"{job_seconds(name, params):.2f} s"))
         engine.dispose()
     return figures

@@ -11,7 +11,9 @@ is marked on its row and fails the run at the end, so the baseline is honest.
 
 Every measurement (each job, each baseline) runs in a fresh ``multiprocessing`` child forked
 by the forkserver (so its peak memory does not start from this process's):
-its wall time is taken around the work only (imports and the connection are made first),
+its wall time is taken around the work only (imports and the connection are made first, on
+the engine a worker's job process uses: ``worker.job_process_engine``, whose connections are
+pinged only after two seconds idle),
 its peak memory is the child's peak RSS (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` read
 at its end), so it includes the interpreter and the imported libraries (about 100 MB).
 
@@ -77,6 +79,7 @@ from typing import Any
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.engine import make_url
 
+from acas_batch.batch.worker import job_process_engine
 from acas_batch.db import make_engine
 from acas_batch.ledger.demo import DemoSize, generate, ledger_is_empty
 from acas_batch.models.migrate import upgrade
@@ -562,7 +565,7 @@ def _child_job(url: str, name: str, params: dict[str, Any], folder: str, figures
         from acas_batch.batch.business_days import BusinessCalendar
 
         BusinessCalendar()  # the holidays package imports its countries on first use (0.2-0.7 s, once a worker)
-    engine = make_engine(url)
+    engine = job_process_engine(url)
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     settings = load_settings(environ={}, database_url=url, data_dir=Path(folder))
@@ -625,7 +628,7 @@ def clear_earlier_snapshots(url: str, name: str) -> int:
 
 
 def _child_baseline(url: str, name: str) -> dict[str, Any]:
-    engine = make_engine(url)
+    engine = job_process_engine(url)
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     # As the job's child: without it the baseline's own fetch pays the collector's passes over
@@ -642,7 +645,7 @@ def _child_baseline(url: str, name: str) -> dict[str, Any]:
 
 
 def _child_payment_writes(url: str) -> dict[str, Any]:
-    engine = make_engine(url)
+    engine = job_process_engine(url)
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     gc.freeze()  # as the job's child

@@ -13,9 +13,8 @@ from acas_batch.jobs.catalogue.definitions import JOBS_BY_NAME, topological_orde
 
 def test_the_month_end_runs_through_the_real_scheduler_in_dependency_order(empty_db_url: str, tmp_path: Path) -> None:
     # Given a scale-1 demo company in an empty database, its month-end asked for by hand
-    # When `acas-batch scheduler start` runs it (with a lease long enough for SQLite's write lock
-    # held by the statements' PDF phase on a loaded machine: see the benchmark's docstring)
-    result = month_end(empty_db_url, 1, tmp_path, timeout=900, lease_seconds=900)
+    # When `acas-batch scheduler start` runs it, with the shipped lease (60 s)
+    result = month_end(empty_db_url, 1, tmp_path, timeout=900)
     # Then every job of the chain succeeded once, none before an upstream had finished
     problems = order_problems(result.runs)
     assert not problems, "\n".join([*problems, (tmp_path / "scheduler.log").read_text()[-3000:]])

@@ -23,7 +23,7 @@ from acas_batch.batch.queue import (
 from acas_batch.batch.retry import RetryPolicy
 from acas_batch.db import transaction
 from acas_batch.errors import LeaseLost
-from acas_batch.models import BatchExecution
+from acas_batch.models import BatchExecution, BatchJob
 from acas_batch.models.enums import ExecutionState, RecoveryPolicy, TriggerKind
 from tests.engine_helpers import NOW, define, executions
 
@@ -114,6 +114,43 @@ def test_higher_priority_first_and_ageing_lifts_the_old_low_priority_work(engine
     # Low has waited 20 minutes (priority 30) and now goes before the newer high-priority run.
     assert [c.execution_id for c in _claim(engine, 1, now=NOW + timedelta(minutes=20))] == [low]
     assert executions(engine, id=late)[0].state is ExecutionState.QUEUED
+
+
+def test_ageing_gives_each_waiting_run_its_jobs_priority_plus_one_per_whole_period_waited(engine: Engine) -> None:
+    # Given queued runs of a low and a near-the-cap job, waiting a millisecond and a microsecond
+    # either side of whole periods, under a period, and at random over three days, at an instant
+    # whose fraction of a second rounds up to the next second at millisecond precision
+    define(engine, "LOW", handler="TEST_NOOP", priority=10)
+    define(engine, "NEAR_CAP", handler="TEST_NOOP", priority=995)
+    ageing, now = 600, NOW + timedelta(days=3, microseconds=999_700)
+    period, ms, us = timedelta(seconds=ageing), timedelta(milliseconds=1), timedelta(microseconds=1)
+    rnd = random.Random(22)
+    waits = [k * period + d for k in (1, 2, 3) for d in (-ms, -us, 0 * us, us, ms)] + [period / 2]
+    waits += [timedelta(microseconds=rnd.randrange(1, 3 * 86_400_000_000)) for _ in range(40)]
+    with transaction(engine, write=True) as s:
+        rows = []
+        for i, wait in enumerate(waits):
+            for job in ("LOW", "NEAR_CAP"):
+                rows.append(enqueue(s, job, {"tag": f"{job}{i}"}, now=NOW, business_date=NOW.date()))
+                rows[-1].queued_at = now - wait
+        rows[-1].priority = 2000  # an operator's own raise is never lowered
+        rows[-3].state, rows[-3].held_from = ExecutionState.HELD, ExecutionState.QUEUED  # only queued work ages
+    before = {r.id: (r.job_id, r.priority, r.queued_at, r.state) for r in executions(engine)}
+    with transaction(engine) as s:
+        base: dict[int, int] = dict(s.execute(select(BatchJob.id, BatchJob.priority)).all())
+    # When the queue is aged
+    with transaction(engine, write=True) as s:
+        promote_ready(s, now=now, ageing_seconds=ageing)
+    # Then each queued run waiting more than a period has its job's priority plus one per whole
+    # period waited, at most 1000 and never lower than before, reckoned here in Python
+    expected = {}
+    for eid, (job_id, priority, queued_at, state) in before.items():
+        assert queued_at is not None
+        waited = now - queued_at
+        aged = min(1000, base[job_id] + waited // period) if state is ExecutionState.QUEUED and waited > period else 0
+        expected[eid] = max(priority, aged)
+    assert {r.id: r.priority for r in executions(engine)} == expected
+    assert {e: p for e, p in expected.items() if before[e][1] != p}  # and ageing did change some
 
 
 def test_retries_are_new_rows_linked_to_the_first_with_growing_capped_delays(engine: Engine) -> None:

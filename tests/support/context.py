@@ -1,8 +1,8 @@
 """A real, minimal job context for testing jobs until the engine runs them.
 
 It implements ``batch.context.JobContext`` on a real database: an execution row in
-``batch_execution_rec`` (RUNNING, with a lease), log lines in ``batch_log_rec`` (written
-in their own transaction), checkpoints committed together with the job's writes, and an
+``batch_execution_rec`` (RUNNING, with a lease), log lines in ``batch_log_rec`` (committed
+with the job's checkpoints and its last commit), checkpoints committed together with the job's writes, and an
 output folder per execution. No mocks: what a job writes is really there afterwards.
 """
 
@@ -24,12 +24,12 @@ from acas_batch.batch.registry import REGISTRY
 from acas_batch.config import Settings
 from acas_batch.db import job_engine, transaction
 from acas_batch.jobs import load_standard_jobs
-from acas_batch.models import BatchExecution, BatchJob, BatchLog, ExecutionState, LogLevel, TriggerKind
+from acas_batch.models import BatchDatabase, BatchExecution, BatchJob, BatchLog, ExecutionState, LogLevel, TriggerKind
 
 
 class HarnessLog:
-    """Buffers lines and writes them to ``batch_log_rec`` outside the job's transaction
-    (after each commit), so a log line never waits on the job's own SQLite write lock."""
+    """Buffers lines until the job's next checkpoint or its end, which writes them in the
+    same commit (as the engine's runner does on SQLite)."""
 
     def __init__(self, ctx: HarnessContext) -> None:
         self._ctx = ctx
@@ -61,10 +61,10 @@ class HarnessLog:
     def error(self, message: str, *, event: str = "job_error", **context: Any) -> None:
         self._add(LogLevel.ERROR, message, event, context)
 
-    def flush(self, engine: Engine) -> None:
+    def flush(self, session: Session) -> None:
+        """Add the buffered lines to ``session``, to be written by its next commit."""
         if self.pending:
-            with transaction(engine, write=True) as s:
-                s.add_all(self.pending)
+            session.add_all(self.pending)
             self.pending = []
 
 
@@ -82,6 +82,7 @@ class HarnessContext:
         params: BaseModel,
         business_date: date,
         now: datetime,
+        database: str | None = None,
     ) -> None:
         self._engine = engine
         self._settings = settings
@@ -91,8 +92,9 @@ class HarnessContext:
         self._params = params
         self._business_date = business_date
         self._now = now
-        # Read before the job's transaction: on SQLite, making the uuid needs the write lock.
-        self.folder = execution_folder(settings, database_id(engine), execution_id)
+        # The database's uuid, read here if not given: before the job's transaction, as on
+        # SQLite making it needs the write lock.
+        self.folder = execution_folder(settings, database or database_id(engine), execution_id)
         self._session = Session(bind=job_engine(engine), expire_on_commit=False)  # as a worker runs it
         self._log = HarnessLog(self)
         self._checkpoint: dict[str, Any] | None = None
@@ -122,10 +124,10 @@ class HarnessContext:
         self._session.execute(
             update(BatchExecution).where(BatchExecution.id == self._execution_id).values(checkpoint=state)
         )
+        self._log.flush(self._session)  # the lines so far, committed with the checkpoint (as the runner does)
         self._session.commit()
         self._checkpoint = dict(state)
         self.checkpoints += 1
-        self._log.flush(self._engine)
 
     def output(self, name: str) -> Path:
         folder = self.folder
@@ -150,15 +152,37 @@ class JobRun:
     context: HarnessContext
 
 
-def _job_row(engine: Engine, name: str, now: datetime) -> tuple[int, dict[str, Any]]:
+def _job_row(s: Session, name: str, now: datetime) -> tuple[int, dict[str, Any]]:
     spec = REGISTRY.get(name)
-    with transaction(engine, write=True) as s:
-        row = s.scalar(select(BatchJob).where(BatchJob.name == name))
-        if row is None:
-            row = BatchJob(name=name, module=spec.module, handler=name, created_at=now, updated_at=now)
-            s.add(row)
-            s.flush()
-        return row.id, dict(row.default_params or {})
+    row = s.scalar(select(BatchJob).where(BatchJob.name == name))
+    if row is None:
+        row = BatchJob(name=name, module=spec.module, handler=name, created_at=now, updated_at=now)
+        s.add(row)
+        s.flush()
+    return row.id, dict(row.default_params or {})
+
+
+def _finish(
+    s: Session, ctx: HarnessContext, state: ExecutionState, result: JobResult | None, error: BaseException | None
+) -> None:
+    """The execution's outcome and the log lines still buffered, in ``s``'s transaction."""
+    execution_id, now = ctx.execution_id, ctx.now
+    ctx.log.flush(s)
+    s.execute(
+        update(BatchExecution)
+        .where(BatchExecution.id == execution_id)
+        .values(
+            state=state,
+            finished_at=now,
+            duration_ms=0,
+            result=result.model_dump(mode="json") if result else None,
+            error_type=type(error).__name__ if error else None,
+            error_message=str(error) if error else None,
+            reason=ctx.warning,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
 
 
 def run_job(
@@ -170,13 +194,18 @@ def run_job(
     params: Mapping[str, Any] | None = None,
     business_date: date | None = None,
 ) -> JobRun:
-    """Run job ``name`` once, as a worker would, and record the outcome on its execution row."""
+    """Run job ``name`` once, as a worker would, and record the outcome on its execution row.
+
+    As the engine does, the execution row is made in one transaction (the claim's part) and a
+    success is recorded with its log lines in the job's own last commit; a failure, after the
+    rollback, in one transaction.
+    """
     load_standard_jobs()
     spec = REGISTRY.get(name)
-    job_id, defaults = _job_row(engine, name, now)
-    model = spec.validate_params({**defaults, **(params or {})})
     day = business_date or now.date()
     with transaction(engine, write=True) as s:
+        job_id, defaults = _job_row(s, name, now)
+        model = spec.validate_params({**defaults, **(params or {})})
         execution = BatchExecution(
             job_id=job_id,
             business_date=day,
@@ -193,37 +222,26 @@ def run_job(
         s.add(execution)
         s.flush()
         execution_id = execution.id
+        database = s.scalar(select(BatchDatabase.database_id).where(BatchDatabase.id == 1))
+    if database is None:  # a database's first run: made outside the job's transaction (SQLite's write lock)
+        database = database_id(engine)
     ctx = HarnessContext(
         engine, settings, job_id=job_id, job_name=name, execution_id=execution_id, params=model,
-        business_date=day, now=now,
+        business_date=day, now=now, database=database,
     )  # fmt: skip
     result: JobResult | None = None
     error: BaseException | None = None
     try:
         raw = spec.func(ctx)
         result = raw if isinstance(raw, JobResult) else JobResult(**(raw or {}))
-        ctx.session.commit()
         state = ExecutionState.WARNING if ctx.warning else ExecutionState.SUCCEEDED
+        _finish(ctx.session, ctx, state, result, None)
+        ctx.session.commit()
     except Exception as exc:
         ctx.session.rollback()
         error, state = exc, ExecutionState.FAILED
+        with transaction(engine, write=True) as s:
+            _finish(s, ctx, state, result, error)
     finally:
         ctx.session.close()
-    ctx.log.flush(engine)
-    with transaction(engine, write=True) as s:
-        s.execute(
-            update(BatchExecution)
-            .where(BatchExecution.id == execution_id)
-            .values(
-                state=state,
-                finished_at=now,
-                duration_ms=0,
-                result=result.model_dump(mode="json") if result else None,
-                error_type=type(error).__name__ if error else None,
-                error_message=str(error) if error else None,
-                reason=ctx.warning,
-                lease_owner=None,
-                lease_expires_at=None,
-            )
-        )
     return JobRun(execution_id, state, result, error, ctx)

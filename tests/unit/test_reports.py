@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from pypdf import PdfReader
 
+from acas_batch.analysis.money import format_pounds
 from acas_batch.reports import open_csv, render_html, write_csv, write_table_pdf
 from acas_batch.reports.letters import reminder_pages
 from acas_batch.reports.pdf import combined_pdf, write_pages
@@ -33,6 +34,45 @@ def test_table_pdf_shows_pounds_totals_and_escapes_text(tmp_path: Path) -> None:
     assert text.count("12,345.67") == 4  # two lines and two totals
     assert "Debtors <control>" in text
     assert not list(path.parent.glob(".*tmp*"))  # nothing half-written left behind
+
+
+def test_a_table_runs_over_pages_with_its_headings_and_wraps_long_texts(tmp_path: Path) -> None:
+    long_name = (
+        "Refurbished warehouse racking bought from the liquidator of a neighbouring firm,"
+        " with its delivery and fitting by our own staff over two weekends in March"
+    )
+    rows = [(f"{1000 + i}", long_name if i % 10 == 0 else f"Account {i}", i * 100 + 1, None) for i in range(120)]
+    arguments: dict[str, Any] = {
+        "title": "Nominal ledger",
+        "columns": ["Account", "Name", "Debit", "Credit"],
+        "rows": rows,
+        "money_columns": (2, 3),
+        "totals": ("", "Total", sum(r[2] for r in rows), 0),
+        "company": "Acme Wholesale Ltd",
+    }
+    path = write_table_pdf(tmp_path / "a.pdf", **arguments)
+    reader = PdfReader(path)
+    assert reader.metadata is not None and reader.metadata.producer == "acas-batch"  # the writer, not WeasyPrint
+    pages = [page.extract_text() for page in reader.pages]
+    assert len(pages) >= 3
+    for k, text in enumerate(pages, start=1):  # every page: the headings, the company, its number
+        assert "Account" in text and "Debit" in text and "Credit" in text, k
+        assert f"Page {k} of {len(pages)}" in text and "Acme Wholesale Ltd" in text
+    everything = " ".join(pages)
+    assert all(f"{1000 + i}" in everything for i in range(120))  # no row lost at a page break
+    assert everything.count("liquidator") == 12  # the long name wrapped, not cut: every word prints
+    assert everything.count("two weekends in March") == 12 and "…" not in everything
+    assert format_pounds(sum(r[2] for r in rows)) in pages[-1]
+    assert write_table_pdf(tmp_path / "b.pdf", **arguments).read_bytes() == path.read_bytes()  # the same bytes
+
+
+def test_a_table_whose_figures_do_not_fit_across_the_page_is_laid_out_by_weasyprint(tmp_path: Path) -> None:
+    columns = ["Customer", *(f"Bucket {n}" for n in range(12))]
+    row = ("C001", *(123_456_789_00 for _ in range(12)))
+    path = write_table_pdf(tmp_path / "wide.pdf", title="Wide", columns=columns, rows=[row], money_columns=range(1, 13))
+    reader = PdfReader(path)
+    assert reader.metadata is not None and reader.metadata.producer != "acas-batch"
+    assert "Bucket 11" in reader.pages[0].extract_text()
 
 
 def test_html_escapes_and_formats() -> None:

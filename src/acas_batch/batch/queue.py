@@ -24,11 +24,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, exists, func, select, text, update
+from sqlalchemy import BigInteger, case, exists, func, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from acas_batch.batch.dependencies import fire_triggers, wait_status
 from acas_batch.batch.events import ExecutionEvent
@@ -36,6 +39,7 @@ from acas_batch.batch.executions import NewExecution, insert_execution, notify_w
 from acas_batch.batch.resources import ResourceClaim, conflicts, parse_resources
 from acas_batch.batch.retry import INFRA_RETRY, LEASE_EXPIRED, infra_delay, is_infrastructure, policy_of
 from acas_batch.errors import LeaseLost
+from acas_batch.models.base import UTCDateTime
 from acas_batch.models.batch import BatchDependency, BatchExecution, BatchJob
 from acas_batch.models.enums import DependencyKind, ExecutionState, RecoveryPolicy, TriggerKind
 
@@ -711,31 +715,70 @@ def promote_ready(session: Session, *, now: datetime, ageing_seconds: int = 600,
     return int(promoted)
 
 
+#: The highest priority ageing raises waiting work to.
+AGED_PRIORITY_CAP = 1000
+
+#: How many queued rows one tick ages at most (the oldest by id first).
+AGEING_BATCH = 10_000
+
+
+class microseconds_between(FunctionElement[int]):
+    """``microseconds_between(start, end)``: the whole microseconds from one UTC instant to another,
+    exact on both databases (a floor of it in seconds or minutes is then integer division)."""
+
+    type = BigInteger()
+    name = "microseconds_between"
+    inherit_cache = True
+
+
+@compiles(microseconds_between)
+def _microseconds_between(element: microseconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    # EXTRACT(EPOCH FROM interval) is numeric, exact to the microsecond (PostgreSQL 14 on).
+    return f"CAST(EXTRACT(EPOCH FROM ({end}) - ({start})) * 1000000 AS BIGINT)"
+
+
+@compiles(microseconds_between, "sqlite")
+def _microseconds_between_sqlite(element: microseconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    # SQLite keeps an instant as text, 'YYYY-MM-DD HH:MM:SS.ffffff', and its date functions round to
+    # the millisecond (a .9996 s fraction reads as the next second): the whole seconds are read from
+    # the first 19 characters, the microseconds from the rest (none written: 0).
+    return (
+        f"((strftime('%s', substr({end}, 1, 19)) - strftime('%s', substr({start}, 1, 19))) * 1000000"
+        f" + CAST(substr({end}, 21) AS INTEGER) - CAST(substr({start}, 21) AS INTEGER))"
+    )
+
+
 def _age_queued(session: Session, *, now: datetime, ageing_seconds: int) -> None:
-    """Raise waiting work's priority by one per ``ageing_seconds`` queued.
+    """Raise waiting work's priority to its job's priority plus one per whole ``ageing_seconds``
+    queued (at most :data:`AGED_PRIORITY_CAP`; never lowered), in one statement.
 
     Rows are locked in id order and a row another transaction holds (a second scheduler's tick,
     a worker claiming it) is passed over until the next tick: two schedulers never wait for each
     other here, so they cannot deadlock (they did, ageing in scan order). No row locks on SQLite,
     where one writer at a time holds the database.
     """
-    cutoff = now - timedelta(seconds=ageing_seconds)
-    rows = session.execute(
-        select(BatchExecution.id, BatchExecution.priority, BatchExecution.queued_at, BatchJob.priority)
-        .join(BatchJob, BatchJob.id == BatchExecution.job_id)
-        .where(BatchExecution.state == ExecutionState.QUEUED, BatchExecution.queued_at < cutoff)
-        .order_by(BatchExecution.id)
-        .limit(10_000)
-        .with_for_update(of=BatchExecution, skip_locked=True)
-    ).all()
-    changes = [
-        {"eid": eid, "aged": aged}
-        for eid, current, queued_at, base in rows
-        if queued_at is not None
-        and (aged := min(1000, base + int((now - queued_at).total_seconds() // ageing_seconds))) > current
-    ]
-    if changes:
-        table = cast(Table, BatchExecution.__table__)
-        session.connection().execute(
-            update(table).where(table.c.id == bindparam("eid")).values(priority=bindparam("aged")), changes
+    waiting = (
+        select(BatchExecution.id)
+        .where(
+            BatchExecution.state == ExecutionState.QUEUED,
+            BatchExecution.queued_at < now - timedelta(seconds=ageing_seconds),
         )
+        .order_by(BatchExecution.id)
+        .limit(AGEING_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    base = select(BatchJob.priority).where(BatchJob.id == BatchExecution.job_id).scalar_subquery()
+    queued_for = microseconds_between(BatchExecution.queued_at, literal(now, UTCDateTime()))
+    aged = base + queued_for // literal(ageing_seconds * 1_000_000, BigInteger())
+    session.execute(
+        update(BatchExecution)
+        .where(
+            BatchExecution.id.in_(waiting),
+            BatchExecution.priority < AGED_PRIORITY_CAP,
+            aged > BatchExecution.priority,
+        )
+        .values(priority=case((aged > AGED_PRIORITY_CAP, AGED_PRIORITY_CAP), else_=aged))
+        .execution_options(synchronize_session=False)
+    )

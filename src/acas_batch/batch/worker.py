@@ -68,6 +68,14 @@ def _die_with_parent() -> None:
 
 #: A worker's or job process's pooled connection is pinged before use only after this long unused (s).
 PING_AFTER_IDLE = 2.0
+
+
+def job_process_engine(url: str) -> Engine:
+    """The engine a job process runs its jobs on: two pooled connections, pinged only after
+    :data:`PING_AFTER_IDLE` unused (a job's transactions follow each other closely)."""
+    return make_engine(url, pool_size=2, ping_after_idle=PING_AFTER_IDLE)
+
+
 #: Deferred successes recorded together at most this many at a time ...
 GROUP_MAX = 64
 #: ... and none waits longer than this (seconds) for the next job to finish.
@@ -93,7 +101,7 @@ def _child_main(conn: Connection, settings_data: dict[str, Any], parent_pid: int
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when we stop
     settings = Settings(**settings_data)
     load_job_modules(settings)
-    engine = make_engine(settings.database_url, pool_size=2, ping_after_idle=PING_AFTER_IDLE)
+    engine = job_process_engine(settings.database_url)
     # What is loaded now lives as long as the process: out of the garbage collector's scans,
     # which otherwise walk these ~150,000 objects in every full collection a job triggers.
     gc.freeze()

@@ -90,6 +90,10 @@ class Letter:
             if self._cols:
                 self.table_head(self._cols)
 
+    def end_table(self) -> None:
+        """What follows is not the table: a page started from here repeats no headings."""
+        self._cols = ()
+
     def line(self, text: str, *, size: float = 9, bold: bool = False, gap: float = LEADING) -> None:
         self.room(gap)
         self.y += gap
@@ -120,16 +124,28 @@ class Letter:
         self.y += ROW
         self.page.rule(LEFT, self.y, RIGHT, gray=GRAY)
 
-    def row(self, cols: Sequence[Column], cells: Sequence[str], *, total: bool = False) -> None:
-        """A row of ``cells`` (on a new page when this one is full: its heading repeats the table's)."""
-        self.room(ROW + 2)
+    def row(self, cols: Sequence[Column], cells: Sequence[str], *, total: bool = False, wrap: bool = False) -> None:
+        """A row of ``cells`` (on a new page when this one is full: its heading repeats the table's).
+
+        A text runs on over the empty cells after it; with ``wrap``, a text too long for its
+        column goes on over more lines instead, and the row is as tall as its longest text.
+        """
+        lines = [
+            wrap_text(cell, col.end - col.start - 2 * PAD, bold=total) if wrap and not col.right else [cell]
+            for col, cell in zip(cols, cells, strict=True)
+        ]
+        height = ROW + (max((len(x) for x in lines), default=1) - 1) * LEADING
+        self.room(height + 2)
         if total:
             self.page.rule(LEFT, self.y, RIGHT, gray=GRAY)
-        for i, (col, cell) in enumerate(zip(cols, cells, strict=True)):
-            if cell:  # running on over the empty cells after it, as far as the next one's text
+        for i, (col, texts) in enumerate(zip(cols, lines, strict=True)):
+            end = None
+            if not wrap and texts[0]:  # running on over the empty cells after it, as far as the next one's text
                 end = next((c.start for c, x in zip(cols[i + 1 :], cells[i + 1 :], strict=True) if x), RIGHT)
-                col.draw(self.page, self.y + 10.5, cell, bold=total, end=end)
-        self.y += ROW
+            for k, text in enumerate(texts):
+                if text:
+                    col.draw(self.page, self.y + 10.5 + k * LEADING, text, bold=total, end=end)
+        self.y += height
         if total:
             self.page.rule(LEFT, self.y, RIGHT, width=0.5, gray=GRAY)
             self.page.rule(LEFT, self.y + 1.5, RIGHT, width=0.5, gray=GRAY)
@@ -143,6 +159,23 @@ class Letter:
             page.text(LEFT, FOOTER, self.company, size=8, gray=LIGHT)
             page.text(RIGHT, FOOTER, f"Page {k} of {n}", size=8, gray=LIGHT, align="right")
         return [page.content() for page in self.pages]
+
+
+def wrap_text(text: str, width: float, *, size: float = 9, bold: bool = False) -> list[str]:
+    """``text`` in lines no wider than ``width``, broken between words (a word too long for a
+    line of its own is cut when drawn, ending in an ellipsis)."""
+    if text_width(text, size=size, bold=bold) <= width:
+        return [text]
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        candidate = f"{line} {word}" if line else word
+        if line and text_width(candidate, size=size, bold=bold) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    return [*lines, line] if line else lines or [""]
 
 
 def _addressed(letter: Letter, title: str, left: Sequence[str], right: Sequence[str], *, size: float = 14) -> None:

@@ -60,6 +60,14 @@ class Font:
     def width(self, text: str, size: float) -> float:
         return sum(map(self.widths.__getitem__, self.encode(text))) * size / 1000
 
+    def prints(self, text: str) -> bool:
+        """Whether every character of ``text`` is one this font draws (none would print as ``?``)."""
+        try:
+            raw = text.encode("cp1252")
+        except UnicodeEncodeError:
+            return False
+        return raw.translate(self.codes) == raw
+
 
 def _load_font(resource: str, style: str) -> Font:
     from fontTools.ttLib import TTFont

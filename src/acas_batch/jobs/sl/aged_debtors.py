@@ -86,14 +86,18 @@ def aged_debtors(ctx: JobContext[AgedDebtorsParams]) -> JobResult:
     customers = _write_snapshot(ctx, key, labels)
     ctx.progress(customers, customers)
     ctx.checkpoint({"customers_written": customers})
-    totals = [0] * len(labels)
+    n = len(labels)
+    totals = [0] * n
     over = items = 0
     csv_rows: list[list[Any]] = []
-    for code, name, buckets, total, count, limit, flagged in s.execute(
+    # The buckets read as integers, taken out of the JSON array by the database: decoding one
+    # JSON value per customer in Python was most of the read's time in a profile.
+    bucket_columns = [cast(AgedDebtorLine.bucket_pence[i].as_string(), BigInteger) for i in range(n)]
+    for code, name, *buckets, total, count, limit, flagged in s.execute(
         select(
             Customer.code,
             Customer.name,
-            AgedDebtorLine.bucket_pence,
+            *bucket_columns,
             AgedDebtorLine.total_pence,
             AgedDebtorLine.items,
             AgedDebtorLine.credit_limit_pence,
