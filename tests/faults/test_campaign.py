@@ -27,8 +27,11 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import statistics
+import subprocess
+import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -111,6 +114,32 @@ class Campaign:
         with transaction(self.engine) as s:
             self.outage_health = check_outbox(s, datetime.now(UTC), HealthLimits()).message
         self.mail.start()
+
+    def stall_report(self) -> str:
+        """What every process and the queue were doing when nothing started for too long."""
+        lines = [f"STALL after {sum(self.kills.values())} faults {dict(self.kills)}; last at {self.last:%H:%M:%S.%f}"]
+        with transaction(self.engine) as s:
+            states = Counter(s.scalars(select(BatchExecution.state)))
+            lines.append(f"executions by state: {dict(states)}")
+            for w in s.scalars(select(BatchWorker).where(BatchWorker.state != WorkerState.LOST)):
+                lines.append(f"process row {w.id} pid {w.pid} {w.state} heartbeat {w.heartbeat_at}")
+            for r in s.scalars(select(BatchExecution).where(BatchExecution.state.in_(UNSETTLED))):
+                lines.append(
+                    f"execution {r.id} {r.state} attempt {r.attempt} not_before {r.not_before} "
+                    f"lease_owner {r.lease_owner} lease_until {r.lease_expires_at}"
+                )
+        spy = shutil.which("py-spy", path=os.path.dirname(sys.executable)) or shutil.which("py-spy")
+        for proc in self.procs.started:
+            if proc.poll() is not None:
+                continue
+            lines.append(f"--- pid {proc.pid} {proc.args!r}, log tail:")
+            lines += self.procs.log_of(proc).read_text(errors="replace").splitlines()[-15:]
+            if spy:
+                dump = subprocess.run(
+                    [spy, "dump", "--pid", str(proc.pid)], check=False, capture_output=True, text=True
+                )
+                lines.append(dump.stdout + dump.stderr)
+        return "\n".join(lines)
 
     def _running_of(self, pid: int) -> list[int]:
         with transaction(self.engine) as s:
@@ -236,7 +265,11 @@ def test_a_campaign_of_kills_loses_duplicates_and_strands_nothing(
                     campaign.mail_back()
                 campaign.top_up()
                 # strike while work is in flight, work started since the last fault (the system recovered)
-                wait_until(lambda: _running(engine, campaign.last), timeout=120, interval=0.05)
+                try:
+                    wait_until(lambda: _running(engine, campaign.last), timeout=120, interval=0.05)
+                except AssertionError:
+                    print(campaign.stall_report())
+                    raise
                 time.sleep(campaign.rng.uniform(0.0, PAUSE))
                 campaign.strike(n)
                 struck += 1
