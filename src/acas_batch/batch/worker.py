@@ -126,7 +126,7 @@ def _child_main(conn: Connection, settings_data: dict[str, Any], parent_pid: int
                 record_group()
             try:
                 message = conn.recv()
-            except EOFError:
+            except (EOFError, OSError):  # the worker is gone (a reset pipe comes before our own SIGKILL)
                 return
             if message is None:
                 record_group()
@@ -146,6 +146,9 @@ def _child_main(conn: Connection, settings_data: dict[str, Any], parent_pid: int
                     database = database_id(engine)
             outcome = run_execution(engine, settings, REGISTRY, claim, start, deferred=group, database=database)
             conn.send(Ran(outcome, time.monotonic() - began))
+    except (BrokenPipeError, ConnectionResetError):
+        # the worker died while we reported: what ran is recorded, or recovered with its lease
+        return
     finally:
         engine.dispose()
 
