@@ -18,6 +18,7 @@ from acas_batch.config import Settings, load_settings
 from acas_batch.db import transaction
 from acas_batch.errors import ValidationError
 from acas_batch.jobs import mailing
+from acas_batch.jobs.sl import statement_generation as sl_statements
 from acas_batch.models import Customer, ExecutionState, MailedDocument, NotificationOutbox, Supplier
 from acas_batch.monitoring import Deliverer
 from acas_batch.services import JobSchedulerService
@@ -111,6 +112,37 @@ def test_statements_reach_the_customers_with_an_address_with_their_pdf_once(
     assert len(inbox.messages) == 1
     assert again.result is not None and again.result.counts["emailed_by_earlier_run"] == 1
     assert "1 already e-mailed or queued by an earlier run (not sent again)" in again.result.summary
+
+
+def test_statements_read_back_a_page_at_a_time_are_each_sent_and_counted_once(
+    engine: Engine,
+    db_url: str,
+    tmp_path: Path,
+    books: Books,
+    customers: dict[str, int],
+    smtp: tuple[Inbox, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inbox, port = smtp
+    # Given a third customer with an address, and the run's statements and their keys read one at a time
+    c = books.customer()
+    books.session.execute(update(Customer).where(Customer.id == c).values(statement_email="ledger@c.example"))
+    books.invoice(c, 5_000, on=date(2026, 5, 2))
+    books.session.commit()
+    monkeypatch.setattr(sl_statements, "CHUNK", 1)
+    # When the June statements are made
+    run = run_job(engine, _settings(db_url, tmp_path, port), STATEMENTS, now=at(DAY))
+    # Then A and C each get theirs once, and every statement is counted once
+    assert run.state is ExecutionState.SUCCEEDED, run.error
+    assert sorted(inbox.envelopes) == [["accounts@a.example"], ["ledger@c.example"]]
+    assert run.result is not None
+    assert run.result.counts == {
+        "statements": 3,
+        "emailed": 2,
+        "email_queued": 0,
+        "email_failed": 0,
+        "not_emailed_no_address": 1,
+    }
 
 
 def test_an_installation_that_does_not_mail_documents_queues_none(

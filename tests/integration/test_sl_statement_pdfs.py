@@ -1,5 +1,6 @@
 """SL_STATEMENT_GENERATION's PDFs: laid out in worker processes, the same to the byte whatever
-the parallelism, printing the figures of an independent computation, and resumed after a crash."""
+the parallelism, printing the figures of an independent computation, resumed after a crash, and
+made from statement rows read back from the database a page at a time."""
 
 from __future__ import annotations
 
@@ -17,7 +18,15 @@ from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.registry import REGISTRY
 from acas_batch.jobs.sl import statement_generation as sl_statements
 from acas_batch.ledger.demo import DemoSize, generate
-from acas_batch.models import BatchExecution, Customer, DocumentKind, ExecutionState, Receipt, SalesInvoice
+from acas_batch.models import (
+    BatchExecution,
+    Customer,
+    DocumentKind,
+    ExecutionState,
+    Receipt,
+    SalesInvoice,
+    StatementLine,
+)
 from tests.sl_support import at, settings_for
 from tests.support.context import JobRun, run_job
 
@@ -147,3 +156,40 @@ def test_a_resumed_run_does_not_lay_out_the_chunks_already_written(
     assert {name: first.context.output(name).stat().st_mtime_ns for name in laid_out[0]} == written
     names = {name for chunk in laid_out for name in chunk}
     assert set(_texts(first)) == names and result.counts["statements"] == len(names)
+
+
+def test_every_statement_is_recorded_first_and_each_page_read_back_when_it_is_reached(
+    engine: Engine, db_url: str, tmp_path: Path, demo: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a run laying out four statements at a time and writing its CSV five at a time, in
+    # which the last customer's recorded name is changed while the first chunk is laid out
+    monkeypatch.setattr(sl_statements, "CHUNK", 5)
+    recorded: list[str] = []
+    real = sl_statements.render_statements
+
+    def render(statements: Any, paths: list[str], context: dict[str, Any], part: str | None = None) -> None:
+        if not recorded:
+            with Session(engine) as s:
+                recorded.extend(s.scalars(select(StatementLine.customer_code).order_by(StatementLine.customer_code)))
+                last = update(StatementLine).where(StatementLine.customer_code == recorded[-1])
+                s.execute(last.values(customer_name="Renamed Meanwhile Ltd"))
+                s.commit()
+        real(statements, paths, context, part)
+
+    monkeypatch.setattr(sl_statements, "render_statements", render)
+    run = run_job(engine, settings_for(db_url, tmp_path), "SL_STATEMENT_GENERATION", now=at(END),
+                  params={"pdf_workers": 1})  # fmt: skip
+    assert run.state is ExecutionState.SUCCEEDED, run.error
+    # Then every statement's row was in the database before the first PDF was laid out
+    assert run.result is not None and len(recorded) == run.result.counts["statements"] > 8
+    # and the last statement was made from its row as it stood when its page was read, not as
+    # it was computed at the start: its PDF, its page of the combined file and its CSV row
+    texts = _texts(run)
+    assert "Renamed Meanwhile Ltd" in texts[f"statement_{recorded[-1]}.pdf"][0]
+    assert not any("Renamed Meanwhile Ltd" in t for name, pages in texts.items() for t in pages
+                   if name != f"statement_{recorded[-1]}.pdf")  # fmt: skip
+    combined = PdfReader(run.context.output("statements_all.pdf"))
+    assert "Renamed Meanwhile Ltd" in combined.pages[-1].extract_text()
+    rows = run.context.output("statements.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[0] for row in rows] == recorded  # every statement, in customer code order
+    assert rows[-1].split(",")[1] == "Renamed Meanwhile Ltd"

@@ -8,11 +8,12 @@ hands them to the mail server and says where they stand. See
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from itertools import chain
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, not_, select
 
 from acas_batch.batch.context import JobContext
 from acas_batch.db import transaction
@@ -20,7 +21,7 @@ from acas_batch.models import MailedDocument, NotificationOutbox
 from acas_batch.monitoring import documents
 from acas_batch.monitoring.documents import Document, Recorded, Tally
 
-__all__ = ["Document", "Recorded", "Tally", "email_field", "queue_documents", "send_documents"]
+__all__ = ["Document", "Recorded", "Tally", "email_field", "queue_documents", "send_documents", "send_documents_where"]
 
 
 def email_field(whom: str) -> Any:
@@ -44,6 +45,9 @@ def queue_documents(ctx: JobContext[Any], docs: Sequence[Document], *, run_key: 
     )
 
 
+_WAITING = ("pending", "sending")
+
+
 def send_documents(ctx: JobContext[Any], run_key: str, recorded: Sequence[Recorded]) -> Tally:
     """Deliver what the run queued (and what an interrupted attempt of the same run key left
     waiting), then tally this run's documents. Call it after the commit, with nothing pending
@@ -53,13 +57,34 @@ def send_documents(ctx: JobContext[Any], run_key: str, recorded: Sequence[Record
         waiting = session.scalars(
             select(MailedDocument.document_key)
             .join(NotificationOutbox, NotificationOutbox.idempotency_key == MailedDocument.document_key)
-            .where(MailedDocument.run_key == run_key, NotificationOutbox.state.in_(("pending", "sending")))
+            .where(MailedDocument.run_key == run_key, NotificationOutbox.state.in_(_WAITING))
         ).all()
     mine = set(keys)
     keys += [k for k in waiting if k not in mine]
-    stopped = documents.deliver(ctx.engine, ctx.settings, keys, clock=ctx.clock_now, execution_id=ctx.execution_id)
+    return _deliver_and_tally(ctx, lambda: keys, earlier=sum(r.earlier for r in recorded))
+
+
+def send_documents_where(
+    ctx: JobContext[Any], run_key: str, keys: Callable[[], Iterable[str]], mine: ColumnElement[bool], *, earlier: int
+) -> Tally:
+    """:func:`send_documents` for a run too large to hold its documents' keys: ``keys()``
+    streams them (read again for the tally), ``mine`` picks the same documents in SQL (a
+    condition on ``batch_document_rec``), so that those of ``run_key`` an interrupted attempt
+    left waiting in the outbox are added once. ``earlier``: the run's :attr:`Recorded.earlier`."""
+    with transaction(ctx.engine) as session:  # few: an earlier attempt's documents the run no longer makes
+        others = session.scalars(
+            select(MailedDocument.document_key)
+            .join(NotificationOutbox, NotificationOutbox.idempotency_key == MailedDocument.document_key)
+            .where(MailedDocument.run_key == run_key, NotificationOutbox.state.in_(_WAITING), not_(mine))
+        ).all()
+    return _deliver_and_tally(ctx, lambda: chain(keys(), others), earlier=earlier)
+
+
+def _deliver_and_tally(ctx: JobContext[Any], keys: Callable[[], Iterable[str]], *, earlier: int) -> Tally:
+    """Deliver the documents of ``keys()`` and tally them (``keys`` is called once for each)."""
+    stopped = documents.deliver(ctx.engine, ctx.settings, keys(), clock=ctx.clock_now, execution_id=ctx.execution_id)
     with transaction(ctx.engine) as session:
-        result = documents.tally(session, keys)
+        result = documents.tally(session, keys())
     if stopped:
         ctx.log.warning(
             f"{result.queued} document(s) wait in the outbox: the mail server did not take them ({stopped}); "
@@ -71,7 +96,7 @@ def send_documents(ctx: JobContext[Any], run_key: str, recorded: Sequence[Record
             f"{result.failed} document(s) could not be e-mailed: {result.last_error}", event="documents_failed"
         )
         ctx.warn_outcome(f"{result.failed} document(s) could not be e-mailed (acas-batch documents list)")
-    result.earlier = sum(r.earlier for r in recorded)
+    result.earlier = earlier
     if result.earlier:
         ctx.log.info(
             f"{result.earlier} document(s) were e-mailed or queued by an earlier run: not sent again",

@@ -115,18 +115,26 @@ class StatementLine(Base):
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
     customer_id: Mapped[int] = mapped_column(ForeignKey("sl_customer_rec.id"))
+    customer_code: Mapped[str] = mapped_column(String(12), doc="As printed; the key of the run's pages.")
+    customer_name: Mapped[str] = mapped_column(String(128))
     opening_pence: Mapped[int] = mapped_column(Pence)
     debits_pence: Mapped[int] = mapped_column(Pence)
     credits_pence: Mapped[int] = mapped_column(Pence)
     closing_pence: Mapped[int] = mapped_column(Pence)
     transactions: Mapped[int] = mapped_column(Integer)
+    aged_0_pence: Mapped[int | None] = mapped_column(Pence, doc="Aged summary, current (NULL in rows before 0029).")
+    aged_1_pence: Mapped[int | None] = mapped_column(Pence)
+    aged_2_pence: Mapped[int | None] = mapped_column(Pence)
+    aged_3_pence: Mapped[int | None] = mapped_column(Pence)
+    aged_4_pence: Mapped[int | None] = mapped_column(Pence)
+    aged_5_pence: Mapped[int | None] = mapped_column(Pence, doc="Aged summary, the oldest bucket (121+ days).")
     file: Mapped[str | None] = mapped_column(String(255), doc="The customer's PDF, if PDFs were written.")
     email_to: Mapped[str | None] = mapped_column(String(128))
     email_state: Mapped[str | None] = mapped_column(String(16), doc="'queued' until the e-mail work sends it.")
 
     __table_args__ = (
         CheckConstraint("closing_pence = opening_pence + debits_pence - credits_pence", name="closing_adds_up"),
-        Index("ix_sl_statement_rec_run_key", "run_key"),
+        Index("ix_sl_statement_rec_run_key_code", "run_key", "customer_code", unique=True),
         Index("ix_sl_statement_rec_execution", "execution_id"),
     )
 

@@ -26,10 +26,11 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +81,11 @@ class Recorded:
     earlier: int = 0  # e-mailed (or queued) by an earlier run: not queued again
 
 
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    """``items`` ``size`` at a time, read as they are needed (an iterator is not read whole)."""
+    it = iter(items)
+    while part := list(islice(it, size)):
+        yield part
 
 
 def _sha256(path: Path) -> tuple[str, int]:
@@ -179,7 +182,7 @@ def _outbox_row(doc: Document, sha: str | None, execution_id: int, now: datetime
 
 
 def deliver(
-    engine: Engine, settings: Settings, keys: Sequence[str], *, clock: Callable[[], datetime], execution_id: int
+    engine: Engine, settings: Settings, keys: Iterable[str], *, clock: Callable[[], datetime], execution_id: int
 ) -> str | None:
     """Send the queued documents of ``keys`` now, as the monitor would; stop at the first
     sign that the mail server is away (the rest wait in the outbox for the monitor's passes).
@@ -187,7 +190,7 @@ def deliver(
     sender = deliverer_for(settings, sender=f"job:{execution_id}:{socket.gethostname()}:{os.getpid()}")
     with sender.email.batch():  # one SMTP connection for the run's documents, not one per message
         for part in _chunks(keys, 100):
-            report = sender.deliver_due(engine, now=clock(), limit=len(part), keys=list(part))
+            report = sender.deliver_due(engine, now=clock(), limit=len(part), keys=part)
             if report.retrying:
                 return report.error
     return None
@@ -238,7 +241,7 @@ class Tally:
         return ", ".join(parts)
 
 
-def tally(session: Session, keys: Sequence[str]) -> Tally:
+def tally(session: Session, keys: Iterable[str]) -> Tally:
     """Where the documents of ``keys`` stand now, whichever run queued them."""
     out = Tally()
     for part in _chunks(keys):
