@@ -128,3 +128,13 @@ def empty_db_url(backend: str, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def old_engine(empty_db_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """An engine on a database migrated up to the revision the test module names ``BEFORE``
+    (a migration's test, which then upgrades and downgrades it)."""
+    engine = make_engine(empty_db_url)
+    upgrade(engine, request.module.BEFORE)
+    yield engine
+    engine.dispose()

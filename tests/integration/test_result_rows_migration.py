@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from acas_batch.db import make_engine
 from acas_batch.models import AbcResult, ForecastResult
 from acas_batch.models.migrate import current_revision, downgrade, upgrade
 from tests.books import Books
@@ -17,14 +15,6 @@ from tests.support.executions import add_execution
 
 BEFORE = "0014_vat_stagger"
 ACCURACY = "method, history_months, holdout_months, adi, mae, mape, mase"
-
-
-@pytest.fixture
-def old_engine(empty_db_url: str) -> Iterator[Engine]:
-    engine = make_engine(empty_db_url)
-    upgrade(engine, BEFORE)
-    yield engine
-    engine.dispose()
 
 
 def _old_rows(engine: Engine) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], list[tuple[object, ...]]]:

@@ -3,28 +3,17 @@ roles rewritten to the policy, and the downgrade removes what it added."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
-from acas_batch.db import make_engine
 from acas_batch.models import Role
 from acas_batch.models.audit_chain import verify_chain
 from acas_batch.models.migrate import current_revision, downgrade, head_revision, upgrade
 from acas_batch.security.policy import STANDARD_ROLES
 
 BEFORE = "0023_perf"
-
-
-@pytest.fixture
-def old_engine(empty_db_url: str) -> Iterator[Engine]:
-    engine = make_engine(empty_db_url)
-    upgrade(engine, BEFORE)
-    yield engine
-    engine.dispose()
 
 
 def test_upgrade_chains_old_audit_rows_and_rewrites_standard_roles_and_downgrade_undoes_it(old_engine: Engine) -> None:

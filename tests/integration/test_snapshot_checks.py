@@ -4,7 +4,6 @@ deletes its rows; and the temporary tables the ABC job ranks into."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy import Engine, delete, func, insert, inspect, literal, select, t
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from acas_batch.db import make_engine, temporary_table, transaction
+from acas_batch.db import temporary_table, transaction
 from acas_batch.models import AbcResult, BatchExecution, ForecastResult
 from acas_batch.models.migrate import current_revision, downgrade, upgrade
 from acas_batch.models.results_st import SNAPSHOT_CHECKS
@@ -111,14 +110,6 @@ def test_an_execution_is_locked_against_deletion_while_its_rows_are_being_writte
         other.rollback()
         writer.commit()
     assert _counts(engine)["st_abc_result_rec"] == 5
-
-
-@pytest.fixture
-def old_engine(empty_db_url: str) -> Iterator[Engine]:
-    engine = make_engine(empty_db_url)
-    upgrade(engine, BEFORE)
-    yield engine
-    engine.dispose()
 
 
 def _execution_keys(engine: Engine) -> dict[str, list[str]]:

@@ -3,27 +3,15 @@ customer's code and name (filled in for rows already there) and its aged summary
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session
 
-from acas_batch.db import make_engine
 from acas_batch.models.migrate import downgrade, upgrade
 from tests.books import Books
 from tests.support.executions import add_execution
 
 BEFORE = "0028_runs_indexes"
 AGED = [f"aged_{i}_pence" for i in range(6)]
-
-
-@pytest.fixture
-def old_engine(empty_db_url: str) -> Iterator[Engine]:
-    engine = make_engine(empty_db_url)
-    upgrade(engine, BEFORE)
-    yield engine
-    engine.dispose()
 
 
 def _columns(engine: Engine) -> set[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -10,7 +9,6 @@ from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from acas_batch.db import make_engine
 from acas_batch.ledger import JournalDraft, balances, cr, dr, post_journal
 from acas_batch.models import JournalSource, VatReturn
 from acas_batch.models.migrate import current_revision, downgrade, upgrade
@@ -18,14 +16,6 @@ from tests.books import Books
 
 BEFORE = "0015_result_rows"
 RETURNS = "SELECT period_key, status, box3_pence, box4_pence, box5_pence FROM vat_return_rec ORDER BY period_key"
-
-
-@pytest.fixture
-def old_engine(empty_db_url: str) -> Iterator[Engine]:
-    engine = make_engine(empty_db_url)
-    upgrade(engine, BEFORE)
-    yield engine
-    engine.dispose()
 
 
 def _columns(engine: Engine) -> set[str]:
