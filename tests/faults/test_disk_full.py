@@ -116,7 +116,8 @@ def test_a_report_that_cannot_be_written_fails_the_job_cleanly(
     engine: Engine, db_url: str, tmp_path: Path, small_disk: SmallDisk, fault: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a job that writes rows and then a report of ~600 KiB into a 64 KiB file system
-    settings = engine_settings(db_url, tmp_path, output_dir=small_disk.path)
+    # (a lease long enough that a loaded machine's late renewal cannot fail the run first: not under test here)
+    settings = engine_settings(db_url, tmp_path, output_dir=small_disk.path, lease_seconds=30)
     define(engine, "TEST_REPORT", max_attempts=1)
     params = {"rows": 5, "lines": 20_000}
     if small_disk.mounted:
