@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck unit bench faults clean chromium
+.PHONY: run test lint typecheck unit bench faults long clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ FAULT_SECONDS ?= 0
 faults: $(STAMP)
 	FAULT_KILLS=$(FAULT_KILLS) FAULT_PAUSE=$(FAULT_PAUSE) FAULT_RESTART_EVERY=$(FAULT_RESTART_EVERY) FAULT_SECONDS=$(FAULT_SECONDS) \
 		$(BIN)/pytest -m faults tests/faults -s $(PYTEST_ARGS)
+
+# The long forms of the acceptance tests that make test runs short: the whole quarter of the
+# standard catalogue (make test: its last six weeks).
+long: $(STAMP)
+	ACAS_SIM_FROM=2026-10-01 $(BIN)/pytest -n auto tests/acceptance/test_simulated_quarter.py $(PYTEST_ARGS)
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)

@@ -55,6 +55,9 @@ def pg_template_url() -> Iterator[str]:
     admin = _pg_admin_engine()
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+        # A test's commits need not wait for the disk: durability is the fault tests' business, on a
+        # server of their own (tests/faults), whose databases keep the default
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
     upgrade(engine)
@@ -79,10 +82,21 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _truncate_all(engine: Engine) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+def _empty_all(engine: Engine) -> None:
+    """Every table emptied and every sequence back at its start, as a fresh database at head.
+
+    ``DELETE`` rather than ``TRUNCATE``: a test leaves a few rows in a few of the ~90 tables, and
+    truncating gives every table, index and TOAST table a new file (0.27 s each test at rest, about
+    1 s under load; deleting: 0.02 s). Foreign keys are not checked meanwhile (``replica``), so the
+    order does not matter and cycles do not either.
+    """
+    deletes = ";".join(f'DELETE FROM "{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        conn.exec_driver_sql(deletes)
+        conn.exec_driver_sql(
+            "SELECT setval(c.oid, s.seqstart, false) FROM pg_class c JOIN pg_sequence s ON s.seqrelid = c.oid"
+        )
 
 
 @pytest.fixture(params=BACKENDS)
@@ -100,7 +114,7 @@ def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{target}"
     url: str = request.getfixturevalue("pg_template_url")
     engine = make_engine(url)
-    _truncate_all(engine)
+    _empty_all(engine)
     engine.dispose()
     return url
 

@@ -1,10 +1,11 @@
-"""A quarter of the whole standard catalogue on the demo company, through `acas-batch simulate`.
+"""The end of a quarter of the whole standard catalogue on the demo company, through `acas-batch simulate`.
 
 The real scheduler and a real worker (jobs in child processes) run every default schedule
-from 1 October to 31 December 2026 on a virtual clock. The test then checks, against
-dates worked out here from the schedules' own rules, that every scheduled run happened
-exactly once on the right day, that each wait and trigger edge of the catalogue was
-honoured for the same business date, and that every run succeeded.
+from 16 November to 31 December 2026 on a virtual clock: two month ends, a quarter end and six
+weekly Sundays (``make long`` runs the whole quarter from 1 October: ``ACAS_SIM_FROM=2026-10-01``).
+The test then checks, against dates worked out here from the schedules' own rules, that every
+scheduled run happened exactly once on the right day, that each wait and trigger edge of the
+catalogue was honoured for the same business date, and that every run succeeded.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from tests.acceptance.processes import ROOT
 from tests.support.context import run_job
 
 LONDON = ZoneInfo("Europe/London")
-FIRST, LAST = date(2026, 10, 1), date(2026, 12, 31)
+FIRST, LAST = date.fromisoformat(os.environ.get("ACAS_SIM_FROM", "2026-11-16")), date(2026, 12, 31)
 DAYS = [FIRST + timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
-MONTH_ENDS = [date(2026, 10, 31), date(2026, 11, 30), date(2026, 12, 31)]
+MONTH_ENDS = [d for d in (date(2026, 10, 31), date(2026, 11, 30), date(2026, 12, 31)) if d >= FIRST]
+SUNDAYS = [d for d in DAYS if d.weekday() == 6]
 
 
 def _cli(env: dict[str, str], *args: str) -> str:
@@ -48,7 +50,7 @@ def _expected_days(kind: str, rule: dict[str, object]) -> list[date]:
     if kind == "daily":
         return DAYS
     if kind == "weekly":
-        return [d for d in DAYS if d.weekday() == 6]  # the catalogue's weekly runs are on Sundays
+        return SUNDAYS  # the catalogue's weekly runs are on Sundays
     if kind == "monthly" and rule.get("day") == "last":
         return MONTH_ENDS
     if kind == "quarterly":
@@ -67,7 +69,12 @@ def _catch_up_earlier_closes(engine: Engine, settings: Settings) -> list[str]:
             )
         )
         s.expunge_all()
-    backup = run_job(engine, settings, "SYS_DATABASE_BACKUP", now=datetime(2026, 9, 30, 23, 45, tzinfo=UTC))
+    backup = run_job(
+        engine,
+        settings,
+        "SYS_DATABASE_BACKUP",
+        now=datetime.combine(FIRST - timedelta(days=1), time(23, 45), tzinfo=UTC),
+    )
     assert backup.state is ExecutionState.SUCCEEDED, backup.error
     closed = []
     for period in open_before:
@@ -144,8 +151,8 @@ def test_a_quarter_of_the_standard_catalogue_runs_once_in_order_on_the_right_day
             nominal = r.nominal_time.replace(tzinfo=UTC) if r.nominal_time.tzinfo is None else r.nominal_time
             assert nominal.astimezone(LONDON).strftime("%H:%M") == at, (name, r.business_date)
         scheduled_total += len(mine)
-    # 7 daily jobs over 92 days, 7 weekly over 13 Sundays, 9 monthly over 3 month ends, 2 quarterly.
-    assert scheduled_total == 7 * 92 + 7 * 13 + 9 * 3 + 2
+    # 7 daily jobs every day, 7 weekly every Sunday, 9 monthly at each month end, 2 quarterly.
+    assert scheduled_total == 7 * len(DAYS) + 7 * len(SUNDAYS) + 9 * len(MONTH_ENDS) + 2
 
     # Each edge of the catalogue held, for the same business date.
     def finished(name: str, day: date) -> list[BatchExecution]:
@@ -168,7 +175,7 @@ def test_a_quarter_of_the_standard_catalogue_runs_once_in_order_on_the_right_day
                 r.business_date,
             )
             checked[kind] += 1
-    assert checked[DependencyKind.TRIGGER] >= 92 and checked[DependencyKind.WAIT] >= 3
+    assert checked[DependencyKind.TRIGGER] >= len(DAYS) and checked[DependencyKind.WAIT] >= len(MONTH_ENDS)
 
     # Triggered jobs ran once per upstream success, never on their own.
     for downstream, upstream, kind in edges:
@@ -176,11 +183,12 @@ def test_a_quarter_of_the_standard_catalogue_runs_once_in_order_on_the_right_day
             days = sorted(r.business_date for r in by_job[downstream] if r.trigger is TriggerKind.DEPENDENCY)
             assert days == sorted(u.business_date for u in by_job[upstream]), downstream
 
-    # The month-end closes closed October, November and December, in order.
+    # The month-end closes closed each month ending in the window, in order.
     with transaction(engine) as s:
         closed = [
             (p.start_date, p.closed_at)
-            for p in s.scalars(select(AccountingPeriod).where(AccountingPeriod.start_date >= FIRST))
-            if p.status is PeriodStatus.CLOSED
+            for p in s.scalars(select(AccountingPeriod).where(AccountingPeriod.end_date >= FIRST))
+            if p.status is PeriodStatus.CLOSED and p.closed_at is not None
         ]
-    assert sorted(d for d, _ in closed) == [date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)]
+    assert sorted(d for d, _ in closed) == [d.replace(day=1) for d in MONTH_ENDS]
+    assert [d for d, _ in sorted(closed, key=lambda c: str(c[1]))] == sorted(d for d, _ in closed)
