@@ -162,17 +162,17 @@ def search_words(text: str) -> list[tuple[str, bool]]:
     return [(w.lower(), star == "*") for w, star in _WORD.findall(text)]
 
 
-def _search_clause(session: Session, words: list[tuple[str, bool]], *, rows: int | None) -> TextClause:
+def _search_clause(session: Session, words: list[tuple[str, bool]], *, index_first: bool) -> TextClause:
     """Lines whose event or message has each of ``words`` (or a word starting with it), by the full-text index.
 
-    ``rows`` is how many lines in order the caller wants (a page's offset and limit), None for all."""
+    ``index_first``: on SQLite, read the matches from the index (see :func:`_index_first`)."""
     if session.get_bind().dialect.name == "postgresql":
         query = " & ".join(f"'{w}'{':*' if prefix else ''}" for w, prefix in words)
         return text(f"{PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, :log_search)").bindparams(log_search=query)
     # A prefix costs FTS5 a merge of every matching word's list, at each probe below: whole
     # words are the fast case, prefixes are for when a person asks for one.
     match = _fts_match(words)
-    if _sqlite_index_first(session, match, rows):
+    if index_first:
         # Few lines match: read them from the index, then filter and order them.
         return text(
             "batch_log_rec.id IN (SELECT rowid FROM batch_log_fts WHERE batch_log_fts MATCH :log_search)"
@@ -189,9 +189,10 @@ def _fts_match(words: list[tuple[str, bool]]) -> str:
     return " AND ".join(f'"{w}"{"*" if prefix else ""}' for w, prefix in words)
 
 
-def _sqlite_index_first(session: Session, match: str, rows: int | None) -> bool:
-    """Whether a search reads its matches from the index first (then filters and orders them)
-    rather than walking the lines in order and probing the index for each.
+def _index_first(session: Session, flt: LogFilter, rows: int | None) -> bool:
+    """Whether a search on SQLite reads its matches from the index first (then filters and orders
+    them) rather than walking the lines in order and probing the index for each. ``rows``: how
+    many lines in order the caller wants (a page's offset and limit), None for all.
 
     Reading first costs one row per match (``m``); walking costs about ``rows * lines / m``
     probes of :data:`SQLITE_PROBE_COST` rows each, whatever the other filters (they thin the
@@ -199,6 +200,8 @@ def _sqlite_index_first(session: Session, match: str, rows: int | None) -> bool:
     * rows * lines``: at 10,000,000 lines and a page of 50, below about 39,000 matches. A
     whole export (``rows`` None) reads first below :data:`SQLITE_PROBE_FROM` matches.
     """
+    if not flt.search or session.get_bind().dialect.name != "sqlite":
+        return True
     if rows is None:
         threshold = SQLITE_PROBE_FROM
     else:
@@ -207,7 +210,7 @@ def _sqlite_index_first(session: Session, match: str, rows: int | None) -> bool:
             text("SELECT coalesce((SELECT max(id) FROM batch_log_rec) - (SELECT min(id) FROM batch_log_rec) + 1, 0)")
         )
         threshold = math.isqrt(SQLITE_PROBE_COST * rows * int(lines or 0))
-    return _fts_matches(session, match, threshold) < threshold
+    return _fts_matches(session, _fts_match(search_words(flt.search)), threshold) < threshold
 
 
 def _fts_matches(session: Session, match: str, limit: int) -> int:
@@ -225,14 +228,12 @@ def _fts_matches(session: Session, match: str, limit: int) -> int:
 _FTS = table("batch_log_fts", column("rowid"))
 
 
-def _count_statement(session: Session, flt: LogFilter, cap: int, rows: int) -> Select[Any]:
+def _count_statement(session: Session, flt: LogFilter, cap: int, *, index_first: bool) -> Select[Any]:
     """The matches, no more than ``cap``. On SQLite, a search matching many lines is counted in
     the index's order (a stream of its list) joined to the lines, not probed line by line."""
-    if not flt.search or session.get_bind().dialect.name != "sqlite":
-        return _statement(session, flt, rows=rows, ordered=False).limit(cap)
+    if not flt.search or index_first or session.get_bind().dialect.name != "sqlite":
+        return _statement(session, flt, index_first=index_first, ordered=False).limit(cap)
     words = search_words(flt.search)
-    if _sqlite_index_first(session, _fts_match(words), rows):
-        return _statement(session, flt, rows=rows, ordered=False).limit(cap)
     stmt = (
         select(BatchLog.id)
         .select_from(_FTS.join(BatchLog, BatchLog.id == _FTS.c.rowid))
@@ -241,7 +242,7 @@ def _count_statement(session: Session, flt: LogFilter, cap: int, rows: int) -> S
     return _filtered(stmt, flt).limit(cap)
 
 
-def _statement(session: Session, flt: LogFilter, *, rows: int | None, ordered: bool = True) -> Select[Any]:
+def _statement(session: Session, flt: LogFilter, *, index_first: bool, ordered: bool = True) -> Select[Any]:
     stmt = select(
         BatchLog.id,
         BatchLog.logged_at,
@@ -253,7 +254,7 @@ def _statement(session: Session, flt: LogFilter, *, rows: int | None, ordered: b
         BatchLog.context,
     ).outerjoin(BatchJob, BatchJob.id == BatchLog.job_id)
     if flt.search:
-        stmt = stmt.where(_search_clause(session, search_words(flt.search), rows=rows))
+        stmt = stmt.where(_search_clause(session, search_words(flt.search), index_first=index_first))
     if not ordered:
         return _filtered(stmt, flt)
     walk = session.get_bind().dialect.name == "sqlite"
@@ -331,12 +332,13 @@ class LogPage:
 def query_page(session: Session, flt: LogFilter) -> LogPage:
     """One page of matching lines (after ``flt.after`` or from ``flt.offset``) and a capped count."""
     cap = max(COUNT_CAP, flt.offset + flt.limit)
-    wanted = flt.offset + flt.limit
+    first = _index_first(session, flt, flt.offset + flt.limit)
     counted = session.scalar(
-        select(func.count()).select_from(_count_statement(session, flt, cap + 1, wanted).subquery())
+        select(func.count()).select_from(_count_statement(session, flt, cap + 1, index_first=first).subquery())
     )
     counted = counted or 0
-    rows = session.execute(_statement(session, flt, rows=wanted).limit(flt.limit).offset(flt.offset)).all()
+    page = _statement(session, flt, index_first=first).limit(flt.limit).offset(flt.offset)
+    rows = session.execute(page).all()
     entries = [_entry(r) for r in rows]
     last = entries[-1] if len(entries) == flt.limit else None
     next_after = f"{last.logged_at.isoformat()}|{last.id}" if last is not None else None
@@ -351,6 +353,8 @@ def query_logs(session: Session, flt: LogFilter) -> tuple[list[LogEntry], int]:
 
 def iter_logs(session: Session, flt: LogFilter, *, chunk: int = 2_000) -> Iterator[LogEntry]:
     """Every matching line (limit and offset ignored), streamed in chunks."""
-    result = session.execute(_statement(session, flt, rows=None).execution_options(yield_per=chunk))
+    result = session.execute(
+        _statement(session, flt, index_first=_index_first(session, flt, None)).execution_options(yield_per=chunk)
+    )
     for row in result:
         yield _entry(row)
