@@ -55,7 +55,7 @@ def test_words_are_found_whole_or_by_their_start_in_message_or_event(
     logged: Engine, monkeypatch: pytest.MonkeyPatch, probe_cost: int
 ) -> None:
     # Both ways SQLite reads the index: the matches first, or the lines in order, probing each.
-    monkeypatch.setattr(query, "SQLITE_PROBE_COST", probe_cost)
+    monkeypatch.setattr(query, "PROBE_COST", probe_cost)
     journals = [m for m in MESSAGES if m.startswith("journal")]
     assert _messages(logged, {"search": "JOURNAL"}) == journals
     assert _messages(logged, {"search": "jour*"}) == journals  # a word's start
