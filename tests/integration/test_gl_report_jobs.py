@@ -13,6 +13,7 @@ from acas_batch.config import Settings
 from acas_batch.db import transaction
 from acas_batch.errors import TrialBalanceOutOfBalance, ValidationError
 from acas_batch.jobs import load_standard_jobs
+from acas_batch.jobs.gl import account_reconciliation
 from acas_batch.models import (
     AccountingPeriod,
     BankStatementLine,
@@ -28,6 +29,7 @@ from acas_batch.models import (
 from tests.books import Books
 from tests.integration.test_gl_close_jobs import APR_END, at, books, gl
 from tests.support.context import run_job
+from tests.support.write_lock import lock_seen_during
 
 __all__ = ["books"]  # a fixture shared with the close tests
 
@@ -261,3 +263,23 @@ def test_bank_reconciliation_matches_once_and_proves_the_statement_balance(
     assert again.state is ExecutionState.WARNING
     assert again.context.warning == "bank BANK1 does not reconcile: difference 3100 pence"
     assert again.result is not None and "matched" not in again.result.counts  # nothing matched twice
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_on_sqlite_the_reconciliation_matches_before_it_takes_the_write_lock(
+    engine: Engine, settings: Settings, books: Books, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gl(books, date(2026, 4, 15), "CASH4", ("1200", 50_000), ("4000", -50_000))
+    books.session.commit()
+    post_all(engine, settings, APR_END)
+    books.session.execute(
+        insert(BankStatementLine).values(
+            bank_account_id=1, statement_date=date(2026, 4, 16), amount_pence=50_000, reference="CASH4"
+        )
+    )
+    books.session.commit()
+    seen = lock_seen_during(monkeypatch, account_reconciliation, "match", db_url)  # as it reads and matches
+    run = run_job(engine, settings, "GL_ACCOUNT_RECONCILIATION", now=at(APR_END), business_date=APR_END)
+    assert run.state is ExecutionState.SUCCEEDED, (run.error, run.context.warning)
+    assert seen == [True]
+    assert run.result is not None and run.result.summary.startswith("1 bank line(s) matched")

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from acas_batch.db import make_engine
@@ -50,12 +50,12 @@ def _messages(engine: Engine, raw: dict[str, object]) -> list[str]:
         return [e.message for e in query_page(s, parse_filter(raw)).entries]
 
 
-@pytest.mark.parametrize("probe_from", [5_000, 1], ids=["few-matches", "many-matches"])
+@pytest.mark.parametrize("probe_cost", [10**9, 0], ids=["index-first", "lines-first"])
 def test_words_are_found_whole_or_by_their_start_in_message_or_event(
-    logged: Engine, monkeypatch: pytest.MonkeyPatch, probe_from: int
+    logged: Engine, monkeypatch: pytest.MonkeyPatch, probe_cost: int
 ) -> None:
     # Both ways SQLite reads the index: the matches first, or the lines in order, probing each.
-    monkeypatch.setattr(query, "SQLITE_PROBE_FROM", probe_from)
+    monkeypatch.setattr(query, "SQLITE_PROBE_COST", probe_cost)
     journals = [m for m in MESSAGES if m.startswith("journal")]
     assert _messages(logged, {"search": "JOURNAL"}) == journals
     assert _messages(logged, {"search": "jour*"}) == journals  # a word's start
@@ -65,6 +65,70 @@ def test_words_are_found_whole_or_by_their_start_in_message_or_event(
     assert _messages(logged, {"search": "execution_failed"}) == [MESSAGES[11]]  # the event's words
     assert _messages(logged, {"search": "ournal"}) == []  # not the middle of a word
     assert _messages(logged, {"search": "journal", "log_level": "ERROR"}) == []
+
+
+def _many_lines(engine: Engine, n: int, *, word_every: int, error_every: int) -> None:
+    """``n`` lines of one job, one a second; ``word_every``-th says "refund", ``error_every``-th is an ERROR."""
+    with Session(engine) as s:
+        job = BatchJob(name="SL_BACS", module=Module.SL, handler="x", created_at=T0, updated_at=T0)
+        s.add(job)
+        s.flush()
+        s.add_all(
+            BatchLog(
+                job_id=job.id,
+                logged_at=T0 + timedelta(seconds=i),
+                level=LogLevel.ERROR if i % error_every == 0 else LogLevel.INFO,
+                event="job_info",
+                message=f"line {i}" + (" refund due" if i % word_every == 0 else ""),
+            )
+            for i in range(n)
+        )
+        s.commit()
+
+
+@pytest.mark.parametrize(("word_every", "index_first"), [(25, True), (10, False)])
+def test_sqlite_reads_a_words_matches_first_while_there_are_fewer_than_a_walk_would_probe(
+    engine: Engine, backend: str, word_every: int, index_first: bool
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("the choice is SQLite's; PostgreSQL's planner makes its own")
+    # Given 1,000 lines, a page of 1 and a probe costing 3 reads: reading the matches first
+    # costs one read a match, walking about 1,000 / matches probes of 3 reads
+    _many_lines(engine, 1_000, word_every=word_every, error_every=1_000)
+    with Session(engine) as s:
+        # When 40 lines match, 40 reads beat 25 probes (75 reads); when 100 do, 10 probes (30 reads) win
+        clause = str(query._search_clause(s, [("refund", False)], rows=1))
+        page = query_page(s, parse_filter({"search": "refund", "limit": 1}))
+    assert ("IN (SELECT rowid" in clause) is index_first
+    assert [e.message for e in page.entries] == ["line 0 refund due"]
+    assert page.total == 1_000 // word_every
+
+
+def test_sqlite_pages_lines_of_several_levels_in_time_order_without_sorting_them_all(
+    engine: Engine, backend: str
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("a plan of SQLite's")
+    # Given lines one in 50 an ERROR, and the planner's statistics of a log of 10,000,000 lines
+    _many_lines(engine, 5_000, word_every=5_000, error_every=50)
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+        conn.execute(text("DELETE FROM sqlite_stat1 WHERE tbl = 'batch_log_rec'"))
+        stats = {"time": "1", "level_time": "2000000 1", "job_time": "312500 1", "execution": "10000000 1"}
+        for index, stat in stats.items():
+            conn.execute(
+                text("INSERT INTO sqlite_stat1 VALUES ('batch_log_rec', :index, :stat)"),
+                {"index": f"ix_batch_log_rec_{index}", "stat": f"10000000 {stat}"},
+            )
+    engine.dispose()  # the statistics are read when a connection opens
+    flt = parse_filter({"log_level": "ERROR", "limit": 3})
+    with Session(engine) as s:
+        page = query_page(s, flt)
+        sql = query._statement(s, flt, rows=3).limit(3).compile(engine, compile_kwargs={"literal_binds": True})
+        plan = " | ".join(str(row[-1]) for row in s.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    # Then the page walks the lines in order, not every ERROR and CRITICAL line sorted
+    assert [e.message for e in page.entries] == ["line 0 refund due", "line 50", "line 100"]
+    assert "TEMP B-TREE" not in plan, plan
 
 
 def test_a_search_without_words_is_refused() -> None:

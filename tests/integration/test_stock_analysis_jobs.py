@@ -16,6 +16,7 @@ from acas_batch.batch.registry import REGISTRY
 from acas_batch.config import Settings
 from acas_batch.errors import ValidationError
 from acas_batch.jobs import load_standard_jobs
+from acas_batch.jobs.stock import stock_valuation
 from acas_batch.jobs.stock.common import year_before
 from acas_batch.ledger import balances
 from acas_batch.ledger.demo import DemoSize, generate
@@ -39,6 +40,7 @@ from tests.books import Books
 from tests.engine_helpers import engine_settings
 from tests.support.context import run_job
 from tests.support.users import user
+from tests.support.write_lock import lock_seen_during
 
 DAY = date(2027, 6, 30)
 NOW = datetime(2027, 6, 30, 21, 0, tzinfo=UTC)
@@ -197,6 +199,17 @@ def test_valuation_by_cost_method_ties_to_stock_control(books: Books, engine: En
     }
     assert [f.rsplit(".", 1)[1] for f in run.result.files] == ["csv", "pdf"]
     _sound(engine)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_on_sqlite_the_valuation_is_committed_before_its_files_so_others_can_write_meanwhile(
+    books: Books, engine: Engine, settings: Settings, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _three_methods(books)
+    seen = lock_seen_during(monkeypatch, stock_valuation, "write_csv", db_url)  # as the job writes its CSV
+    run = run_job(engine, settings, "ST_STOCK_VALUATION", now=NOW, business_date=DAY)
+    assert run.state is ExecutionState.SUCCEEDED, run.error
+    assert seen == [True]
 
 
 def test_a_changed_standard_cost_is_listed_as_a_difference_and_warns(

@@ -22,7 +22,7 @@ from acas_batch.batch.context import JobResult
 from acas_batch.batch.outputs import database_id, execution_folder
 from acas_batch.batch.registry import REGISTRY
 from acas_batch.config import Settings
-from acas_batch.db import job_engine, transaction
+from acas_batch.db import holds_write_lock, is_sqlite, job_engine, transaction
 from acas_batch.jobs import load_standard_jobs
 from acas_batch.models import BatchDatabase, BatchExecution, BatchJob, BatchLog, ExecutionState, LogLevel, TriggerKind
 
@@ -114,11 +114,18 @@ class HarnessContext:
     last_checkpoint = property(lambda self: self._checkpoint)
 
     def progress(self, done: int, total: int | None = None) -> None:
-        self._session.execute(
+        # As the runner does: in a transaction of its own, unless the job's transaction holds
+        # SQLite's write lock (then with the job's next commit), so that progress never takes the lock
+        stmt = (
             update(BatchExecution)
             .where(BatchExecution.id == self._execution_id)
             .values(progress_done=done, progress_total=total)
         )
+        if holds_write_lock(self._session) or not is_sqlite(self._engine):
+            self._session.execute(stmt)
+            return
+        with transaction(self._engine, write=True) as s:
+            s.execute(stmt)
 
     def checkpoint(self, state: dict[str, Any]) -> None:
         self._session.execute(

@@ -11,13 +11,14 @@ at :data:`COUNT_CAP` beyond the page.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, TextClause, and_, column, func, or_, select, table, text
+from sqlalchemy import Select, TextClause, and_, column, func, literal_column, or_, select, table, text
 from sqlalchemy.orm import Session
 
 from acas_batch.errors import ValidationError
@@ -30,8 +31,10 @@ LEVEL_ORDER = [LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARNING, LogLevel.ERROR, 
 MAX_LIMIT = 10_000
 #: A page's count stops this far: the rest shows as ``1,000+``.
 COUNT_CAP = 1_000
-#: On SQLite, from this many matches a search probes the index line by line in the page's order.
+#: On SQLite, from this many matches an export's search probes the index line by line in order.
 SQLITE_PROBE_FROM = 5_000
+#: On SQLite, a probe of the full-text index costs about this many reads of a line by its id.
+SQLITE_PROBE_COST = 3
 _WORD = re.compile(r"([^\W_]+)(\*?)")
 
 
@@ -159,15 +162,17 @@ def search_words(text: str) -> list[tuple[str, bool]]:
     return [(w.lower(), star == "*") for w, star in _WORD.findall(text)]
 
 
-def _search_clause(session: Session, words: list[tuple[str, bool]]) -> TextClause:
-    """Lines whose event or message has each of ``words`` (or a word starting with it), by the full-text index."""
+def _search_clause(session: Session, words: list[tuple[str, bool]], *, rows: int | None) -> TextClause:
+    """Lines whose event or message has each of ``words`` (or a word starting with it), by the full-text index.
+
+    ``rows`` is how many lines in order the caller wants (a page's offset and limit), None for all."""
     if session.get_bind().dialect.name == "postgresql":
         query = " & ".join(f"'{w}'{':*' if prefix else ''}" for w, prefix in words)
         return text(f"{PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, :log_search)").bindparams(log_search=query)
     # A prefix costs FTS5 a merge of every matching word's list, at each probe below: whole
     # words are the fast case, prefixes are for when a person asks for one.
-    match = " AND ".join(f'"{w}"{"*" if prefix else ""}' for w, prefix in words)
-    if _fts_matches(session, match) < SQLITE_PROBE_FROM:
+    match = _fts_match(words)
+    if _sqlite_index_first(session, match, rows):
         # Few lines match: read them from the index, then filter and order them.
         return text(
             "batch_log_rec.id IN (SELECT rowid FROM batch_log_fts WHERE batch_log_fts MATCH :log_search)"
@@ -180,13 +185,38 @@ def _search_clause(session: Session, words: list[tuple[str, bool]]) -> TextClaus
     ).bindparams(log_search=match)
 
 
-def _fts_matches(session: Session, match: str) -> int:
-    """How many lines the FTS5 query matches, counting no further than :data:`SQLITE_PROBE_FROM`."""
+def _fts_match(words: list[tuple[str, bool]]) -> str:
+    return " AND ".join(f'"{w}"{"*" if prefix else ""}' for w, prefix in words)
+
+
+def _sqlite_index_first(session: Session, match: str, rows: int | None) -> bool:
+    """Whether a search reads its matches from the index first (then filters and orders them)
+    rather than walking the lines in order and probing the index for each.
+
+    Reading first costs one row per match (``m``); walking costs about ``rows * lines / m``
+    probes of :data:`SQLITE_PROBE_COST` rows each, whatever the other filters (they thin the
+    walk and the matches alike). So the index is read first while ``m * m < SQLITE_PROBE_COST
+    * rows * lines``: at 10,000,000 lines and a page of 50, below about 39,000 matches. A
+    whole export (``rows`` None) reads first below :data:`SQLITE_PROBE_FROM` matches.
+    """
+    if rows is None:
+        threshold = SQLITE_PROBE_FROM
+    else:
+        # max - min of the ids, each one seek (lines deleted by retention are at the low end).
+        lines = session.scalar(
+            text("SELECT coalesce((SELECT max(id) FROM batch_log_rec) - (SELECT min(id) FROM batch_log_rec) + 1, 0)")
+        )
+        threshold = math.isqrt(SQLITE_PROBE_COST * rows * int(lines or 0))
+    return _fts_matches(session, match, threshold) < threshold
+
+
+def _fts_matches(session: Session, match: str, limit: int) -> int:
+    """How many lines the FTS5 query matches, counting no further than ``limit``."""
     return int(
         session.scalar(
             text(
                 "SELECT count(*) FROM (SELECT rowid FROM batch_log_fts WHERE batch_log_fts MATCH :m LIMIT :n)"
-            ).bindparams(m=match, n=SQLITE_PROBE_FROM)
+            ).bindparams(m=match, n=limit)
         )
         or 0
     )
@@ -195,21 +225,23 @@ def _fts_matches(session: Session, match: str) -> int:
 _FTS = table("batch_log_fts", column("rowid"))
 
 
-def _count_statement(session: Session, flt: LogFilter, cap: int) -> Select[Any]:
-    """The matches, no more than ``cap``: on SQLite, a search's count is read in the index's
-    order (a stream of its list) joined to the lines, not probed line by line."""
+def _count_statement(session: Session, flt: LogFilter, cap: int, rows: int) -> Select[Any]:
+    """The matches, no more than ``cap``. On SQLite, a search matching many lines is counted in
+    the index's order (a stream of its list) joined to the lines, not probed line by line."""
     if not flt.search or session.get_bind().dialect.name != "sqlite":
-        return _statement(session, flt, search=bool(flt.search)).order_by(None).limit(cap)
-    match = " AND ".join(f'"{w}"{"*" if prefix else ""}' for w, prefix in search_words(flt.search))
+        return _statement(session, flt, rows=rows, ordered=False).limit(cap)
+    words = search_words(flt.search)
+    if _sqlite_index_first(session, _fts_match(words), rows):
+        return _statement(session, flt, rows=rows, ordered=False).limit(cap)
     stmt = (
         select(BatchLog.id)
         .select_from(_FTS.join(BatchLog, BatchLog.id == _FTS.c.rowid))
-        .where(text("batch_log_fts MATCH :log_count").bindparams(log_count=match))
+        .where(text("batch_log_fts MATCH :log_count").bindparams(log_count=_fts_match(words)))
     )
     return _filtered(stmt, flt).limit(cap)
 
 
-def _statement(session: Session, flt: LogFilter, *, search: bool = True) -> Select[Any]:
+def _statement(session: Session, flt: LogFilter, *, rows: int | None, ordered: bool = True) -> Select[Any]:
     stmt = select(
         BatchLog.id,
         BatchLog.logged_at,
@@ -220,13 +252,20 @@ def _statement(session: Session, flt: LogFilter, *, search: bool = True) -> Sele
         BatchLog.message,
         BatchLog.context,
     ).outerjoin(BatchJob, BatchJob.id == BatchLog.job_id)
-    if flt.search and search:
-        stmt = stmt.where(_search_clause(session, search_words(flt.search)))
-    return _filtered(stmt, flt).order_by(BatchLog.logged_at, BatchLog.id)
+    if flt.search:
+        stmt = stmt.where(_search_clause(session, search_words(flt.search), rows=rows))
+    if not ordered:
+        return _filtered(stmt, flt)
+    walk = session.get_bind().dialect.name == "sqlite"
+    return _filtered(stmt, flt, level_walk=walk).order_by(BatchLog.logged_at, BatchLog.id)
 
 
-def _filtered(stmt: Select[Any], flt: LogFilter) -> Select[Any]:
-    """``stmt`` with every condition of ``flt`` but the search."""
+def _filtered(stmt: Select[Any], flt: LogFilter, *, level_walk: bool = False) -> Select[Any]:
+    """``stmt`` with every condition of ``flt`` but the search.
+
+    ``level_walk``: a minimum level of several levels is checked on the lines walked in order,
+    not looked up in the (level, logged_at) index (SQLite).
+    """
     if flt.job_name:
         # The job's id first, so the (job_id, logged_at) index serves the filter and the order.
         job_id = select(BatchJob.id).where(BatchJob.name == flt.job_name).scalar_subquery()
@@ -238,7 +277,15 @@ def _filtered(stmt: Select[Any], flt: LogFilter) -> Select[Any]:
     if flt.date_to:
         stmt = stmt.where(BatchLog.logged_at < datetime.combine(flt.date_to + timedelta(days=1), time(), UTC))
     if flt.min_level and flt.min_level is not LEVEL_ORDER[0]:
-        stmt = stmt.where(BatchLog.level.in_(LEVEL_ORDER[LEVEL_ORDER.index(flt.min_level) :]))
+        levels = LEVEL_ORDER[LEVEL_ORDER.index(flt.min_level) :]
+        level: Any = BatchLog.level
+        if level_walk and len(levels) > 1:
+            # SQLite reads one index range per level and cannot merge them in time order: it
+            # would sort every ERROR and CRITICAL line for one page. The unary + keeps the
+            # (level, logged_at) index out, so the page walks the time (or job) index instead
+            # and stops at the page's end (ERROR and up: about one line in 33).
+            level = literal_column("+batch_log_rec.level", BatchLog.level.type)
+        stmt = stmt.where(level.in_(levels))
     if flt.event:
         stmt = stmt.where(BatchLog.event == flt.event)
     if flt.after is not None:
@@ -284,9 +331,12 @@ class LogPage:
 def query_page(session: Session, flt: LogFilter) -> LogPage:
     """One page of matching lines (after ``flt.after`` or from ``flt.offset``) and a capped count."""
     cap = max(COUNT_CAP, flt.offset + flt.limit)
-    counted = session.scalar(select(func.count()).select_from(_count_statement(session, flt, cap + 1).subquery()))
+    wanted = flt.offset + flt.limit
+    counted = session.scalar(
+        select(func.count()).select_from(_count_statement(session, flt, cap + 1, wanted).subquery())
+    )
     counted = counted or 0
-    rows = session.execute(_statement(session, flt).limit(flt.limit).offset(flt.offset)).all()
+    rows = session.execute(_statement(session, flt, rows=wanted).limit(flt.limit).offset(flt.offset)).all()
     entries = [_entry(r) for r in rows]
     last = entries[-1] if len(entries) == flt.limit else None
     next_after = f"{last.logged_at.isoformat()}|{last.id}" if last is not None else None
@@ -301,6 +351,6 @@ def query_logs(session: Session, flt: LogFilter) -> tuple[list[LogEntry], int]:
 
 def iter_logs(session: Session, flt: LogFilter, *, chunk: int = 2_000) -> Iterator[LogEntry]:
     """Every matching line (limit and offset ignored), streamed in chunks."""
-    result = session.execute(_statement(session, flt).execution_options(yield_per=chunk))
+    result = session.execute(_statement(session, flt, rows=None).execution_options(yield_per=chunk))
     for row in result:
         yield _entry(row)

@@ -138,28 +138,20 @@ def account_reconciliation(ctx: JobContext[ReconciliationParams]) -> JobResult:
     """Matches bank statement lines to the cash book and proves the balance; control accounts vs subledgers."""
     p, s, day = ctx.params, ctx.session, ctx.business_date
     key = f"{ctx.job_name}:{day.isoformat()}"
-    s.execute(delete(ReconciliationLine).where(ReconciliationLine.run_key == key))
     banks = s.scalars(select(BankAccount).order_by(BankAccount.code)).all()
     if p.bank_account.upper() != "ALL":
         banks = [b for b in banks if b.code.upper() == p.bank_account.upper()]
     rows: list[dict[str, Any]] = []
     base = {"execution_id": ctx.execution_id, "run_key": key}
     problems: list[str] = []
-    matched_total = 0
+    matches: list[dict[str, int]] = []
+    # Everything is read and matched first, then written at once: on SQLite a job holds the
+    # database's write lock from its first write to its commit, so other processes wait only
+    # for the writes and the files, not for the reading and matching
     for bank in banks:
         statement, cashbook = _unmatched(s, bank, day)
         pairs = match(statement, cashbook, p.date_window_days)
-        if pairs:
-            table = BankStatementLine.__table__
-            assert isinstance(table, Table)
-            # Core executemany: one statement for every pair; a line matched meanwhile is left alone.
-            s.connection().execute(
-                update(table)
-                .where(table.c.id == bindparam("sid"), table.c.matched_line_id.is_(None))
-                .values(matched_line_id=bindparam("lid"), matched_on=day),
-                [{"sid": st.id, "lid": cb.id} for st, cb, _rule in pairs],
-            )
-        matched_total += len(pairs)
+        matches += [{"sid": st.id, "lid": cb.id} for st, cb, _rule in pairs]
         paired_st = {st.id for st, _c, _r in pairs}
         paired_cb = {cb.id for _s, cb, _r in pairs}
         open_st = [x for x in statement if x.id not in paired_st]
@@ -195,6 +187,17 @@ def account_reconciliation(ctx: JobContext[ReconciliationParams]) -> JobResult:
         rows.append(base | {"section": "control", "name": rec.name, "difference_pence": rec.difference_pence} | figures)
         if abs(rec.difference_pence) > p.tolerance:
             problems.append(f"{rec.name} control differs from its subledger by {rec.difference_pence} pence")
+    if matches:
+        table = BankStatementLine.__table__
+        assert isinstance(table, Table)
+        # Core executemany: one statement for every pair; a line matched meanwhile is left alone.
+        s.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("sid"), table.c.matched_line_id.is_(None))
+            .values(matched_line_id=bindparam("lid"), matched_on=day),
+            matches,
+        )
+    s.execute(delete(ReconciliationLine).where(ReconciliationLine.run_key == key))
     if rows:
         s.execute(insert(ReconciliationLine), rows)
     files = _files(ctx, rows)
@@ -206,7 +209,7 @@ def account_reconciliation(ctx: JobContext[ReconciliationParams]) -> JobResult:
     for r in rows:
         counts[r["section"]] += 1
     return JobResult(
-        summary=f"{matched_total} bank line(s) matched; {len(problems)} difference(s)",
+        summary=f"{len(matches)} bank line(s) matched; {len(problems)} difference(s)",
         counts=dict(counts),
         files=files,
     )

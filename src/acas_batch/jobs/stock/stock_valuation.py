@@ -113,6 +113,9 @@ def stock_valuation(ctx: JobContext[ValuationParams]) -> JobResult:
             select(literal(ctx.execution_id), *inner.c),
         )
     )
+    # Committed before the files are read back from it: on SQLite the job holds the write lock only
+    # for the valuation itself, not while it writes the CSV and the PDF (a retry values again)
+    ctx.checkpoint({"valued": True})
     ctx.progress(1, 3)
     csv_path, sums = _valuation_csv(ctx)
     groups = [(wh, cat, n, v, b) for (wh, cat), (n, v, b, _d) in sorted(sums.items())]
