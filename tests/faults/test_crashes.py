@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -166,20 +166,37 @@ def test_a_worker_gone_from_this_machine_is_recovered_at_once_not_after_its_leas
     assert "its process is gone from this machine" in procs.log_of(procs.started[0]).read_text()
 
 
-def test_a_process_is_judged_gone_only_when_it_surely_shares_this_machine() -> None:
-    from acas_batch.batch.liveness import _gone, this_process
+def test_a_process_is_judged_gone_or_alive_only_when_it_surely_shares_this_machine() -> None:
+    from acas_batch.batch.liveness import _alive_here, this_process
 
     me = this_process()
     ended = psutil.Popen(["true"])
     ended.wait()
     info = {**me, "proc_start": ended.create_time() if ended.is_running() else me["proc_start"]}
     # a pid that no longer runs, recorded on this boot in this pid namespace: gone
-    assert _gone(ended.pid, info, me)
+    assert _alive_here(ended.pid, info, me) is False
     # this very process: alive
-    assert not _gone(os.getpid(), me, me)
+    assert _alive_here(os.getpid(), me, me) is True
     # a pid now held by another process than the one recorded: gone
-    assert _gone(os.getpid(), {**me, "proc_start": me["proc_start"] - 100}, me)
+    assert _alive_here(os.getpid(), {**me, "proc_start": me["proc_start"] - 100}, me) is False
     # recorded on another machine (or boot), or in another container: never judged from here
-    assert not _gone(ended.pid, {**info, "boot": "another-boot"}, me)
-    assert not _gone(ended.pid, {**info, "pidns": 1}, me)
-    assert not _gone(ended.pid, {}, me)
+    assert _alive_here(ended.pid, {**info, "boot": "another-boot"}, me) is None
+    assert _alive_here(ended.pid, {**info, "pidns": 1}, me) is None
+    assert _alive_here(ended.pid, {}, me) is None
+
+
+def test_a_late_heartbeat_marks_lost_only_a_process_that_cannot_be_seen_alive(engine: Engine) -> None:
+    from acas_batch.batch.liveness import mark_lost, this_process
+
+    now = datetime.now(UTC)
+    late = now - timedelta(minutes=5)
+    with transaction(engine, write=True) as s:
+        for wid, info in (("worker:here", this_process()), ("worker:elsewhere", {})):
+            # both rows name this very (live) process; only the first says it is on this machine
+            s.add(BatchWorker(id=wid, role=WorkerRole.WORKER, state=WorkerState.RUNNING, hostname="h",
+                              pid=os.getpid(), version="0", info=info, started_at=late, heartbeat_at=late))  # fmt: skip
+    with transaction(engine, write=True) as s:
+        lost = mark_lost(s, now=now, lease_seconds=60, margin_seconds=30, by="test")
+    assert [p.id for p in lost] == ["worker:elsewhere"]
+    with transaction(engine) as s:
+        assert s.get_one(BatchWorker, "worker:here").state is WorkerState.RUNNING

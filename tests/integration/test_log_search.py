@@ -55,7 +55,7 @@ def test_words_are_found_whole_or_by_their_start_in_message_or_event(
     logged: Engine, monkeypatch: pytest.MonkeyPatch, probe_cost: int
 ) -> None:
     # Both ways SQLite reads the index: the matches first, or the lines in order, probing each.
-    monkeypatch.setattr(query, "SQLITE_PROBE_COST", probe_cost)
+    monkeypatch.setattr(query, "PROBE_COST", probe_cost)
     journals = [m for m in MESSAGES if m.startswith("journal")]
     assert _messages(logged, {"search": "JOURNAL"}) == journals
     assert _messages(logged, {"search": "jour*"}) == journals  # a word's start
@@ -86,9 +86,9 @@ def _many_lines(engine: Engine, n: int, *, word_every: int, error_every: int) ->
         s.commit()
 
 
-@pytest.mark.parametrize(("word_every", "index_first"), [(25, True), (10, False)])
+@pytest.mark.parametrize(("word_every", "expected"), [(25, True), (10, False)])
 def test_sqlite_reads_a_words_matches_first_while_there_are_fewer_than_a_walk_would_probe(
-    engine: Engine, backend: str, word_every: int, index_first: bool
+    engine: Engine, backend: str, word_every: int, expected: bool
 ) -> None:
     if backend != "sqlite":
         pytest.skip("the choice is SQLite's; PostgreSQL's planner makes its own")
@@ -97,9 +97,9 @@ def test_sqlite_reads_a_words_matches_first_while_there_are_fewer_than_a_walk_wo
     _many_lines(engine, 1_000, word_every=word_every, error_every=1_000)
     with Session(engine) as s:
         # When 40 lines match, 40 reads beat 25 probes (75 reads); when 100 do, 10 probes (30 reads) win
-        clause = str(query._search_clause(s, [("refund", False)], rows=1))
+        index_first = query._index_first(s, parse_filter({"search": "refund"}), 1)
         page = query_page(s, parse_filter({"search": "refund", "limit": 1}))
-    assert ("IN (SELECT rowid" in clause) is index_first
+    assert index_first is expected
     assert [e.message for e in page.entries] == ["line 0 refund due"]
     assert page.total == 1_000 // word_every
 
@@ -124,7 +124,9 @@ def test_sqlite_pages_lines_of_several_levels_in_time_order_without_sorting_them
     flt = parse_filter({"log_level": "ERROR", "limit": 3})
     with Session(engine) as s:
         page = query_page(s, flt)
-        sql = query._statement(s, flt, rows=3).limit(3).compile(engine, compile_kwargs={"literal_binds": True})
+        sql = (
+            query._statement(s, flt, index_first=True).limit(3).compile(engine, compile_kwargs={"literal_binds": True})
+        )
         plan = " | ".join(str(row[-1]) for row in s.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
     # Then the page walks the lines in order, not every ERROR and CRITICAL line sorted
     assert [e.message for e in page.entries] == ["line 0 refund due", "line 50", "line 100"]

@@ -13,8 +13,13 @@ A process on this very machine need not be waited for: each records at registrat
 machine's boot, its pid namespace and its own start time (:func:`this_process`), and a live
 process that shares boot and namespace and finds that pid gone (or now another process's, or
 a zombie) marks it lost at once and ends its leases, without waiting for lease and margin to
-run out. A process that cannot be seen this surely (another machine, another container,
-another boot) is only ever judged by its heartbeat, so no lease is taken from a live worker.
+run out. The same look keeps a process that surely still runs here from being marked lost
+because its heartbeat is late (a machine under heavy load, a long pause): it is not lost, and
+marking it so only raised a false alert, and a second when it beat again. Its leases are not
+kept by this: a lease it fails to renew expires and is recovered as ever, and the health check
+reports its silence. A process that cannot be seen this surely (another machine, another
+container, another boot) is only ever judged by its heartbeat, so no lease is taken from a live
+worker.
 """
 
 from __future__ import annotations
@@ -66,19 +71,18 @@ def mark_lost(
     one transaction deadlocked on PostgreSQL, each holding the row the other wanted.
     """
     cutoff = silent_before(now, lease_seconds=lease_seconds, margin_seconds=margin_seconds)
-    silent = list(
-        session.scalars(select(BatchWorker.id).where(BatchWorker.state.in_(LIVING), BatchWorker.heartbeat_at < cutoff))
-    )
     me = this_process()
-    gone = [
-        row.id
-        for row in session.execute(
-            select(BatchWorker.id, BatchWorker.pid, BatchWorker.info).where(
-                BatchWorker.state.in_(LIVING), BatchWorker.heartbeat_at >= cutoff
-            )
+    silent, gone = [], []
+    for process in session.execute(
+        select(BatchWorker.id, BatchWorker.pid, BatchWorker.info, BatchWorker.heartbeat_at).where(
+            BatchWorker.state.in_(LIVING)
         )
-        if _gone(row.pid, row.info, me)
-    ]
+    ):
+        alive = _alive_here(process.pid, process.info, me)
+        if alive is False:
+            gone.append(process.id)
+        elif alive is None and process.heartbeat_at < cutoff:
+            silent.append(process.id)
     lost: list[LostProcess] = []
     for pid in sorted({*silent, *gone}):
         seen_gone = pid in gone
@@ -143,21 +147,23 @@ def this_process() -> dict[str, Any]:
     return {"boot": boot, "pidns": pidns, "proc_start": started}
 
 
-def _gone(pid: int, info: dict[str, Any] | None, me: dict[str, Any]) -> bool:
-    """Whether process ``pid``, registered with ``info``, surely no longer runs: it shares this
-    process's boot and pid namespace, and its pid is gone, a zombie, or another process's."""
+def _alive_here(pid: int, info: dict[str, Any] | None, me: dict[str, Any]) -> bool | None:
+    """Whether process ``pid``, registered with ``info``, surely runs (True) or surely no longer
+    runs (False: its pid is gone, a zombie, or another process's), seen from this machine; None
+    when it cannot be seen so surely (another machine, container or boot, or no /proc), and its
+    heartbeat must tell."""
     info = info or {}
     if me["boot"] is None or info.get("boot") != me["boot"] or info.get("pidns") != me["pidns"]:
-        return False
+        return None
     if info.get("proc_start") is None:
-        return False
+        return None
     try:
         proc = psutil.Process(pid)
-        return bool(proc.status() == psutil.STATUS_ZOMBIE or abs(proc.create_time() - float(info["proc_start"])) > 0.5)
+        return not (proc.status() == psutil.STATUS_ZOMBIE or abs(proc.create_time() - float(info["proc_start"])) > 0.5)
     except psutil.NoSuchProcess:
-        return True
-    except psutil.Error:  # cannot look at it: assume it lives
         return False
+    except psutil.Error:  # cannot look at it
+        return None
 
 
 def _with_loss(session: Session, pid: str, by: str, now: datetime) -> dict[str, object]:

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, TextClause, and_, column, func, literal_column, or_, select, table, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from acas_batch.errors import ValidationError
 from acas_batch.models import BatchJob, BatchLog, LogLevel
@@ -33,8 +33,9 @@ MAX_LIMIT = 10_000
 COUNT_CAP = 1_000
 #: On SQLite, from this many matches an export's search probes the index line by line in order.
 SQLITE_PROBE_FROM = 5_000
-#: On SQLite, a probe of the full-text index costs about this many reads of a line by its id.
-SQLITE_PROBE_COST = 3
+#: Walking the lines in order costs about this many times more a line than reading a match from
+#: the full-text index (SQLite: a probe of the index; PostgreSQL: computing the line's words).
+PROBE_COST = 3
 _WORD = re.compile(r"([^\W_]+)(\*?)")
 
 
@@ -162,17 +163,17 @@ def search_words(text: str) -> list[tuple[str, bool]]:
     return [(w.lower(), star == "*") for w, star in _WORD.findall(text)]
 
 
-def _search_clause(session: Session, words: list[tuple[str, bool]], *, rows: int | None) -> TextClause:
+def _search_clause(session: Session, words: list[tuple[str, bool]], *, index_first: bool) -> TextClause:
     """Lines whose event or message has each of ``words`` (or a word starting with it), by the full-text index.
 
-    ``rows`` is how many lines in order the caller wants (a page's offset and limit), None for all."""
+    ``index_first``: on SQLite, read the matches from the index (see :func:`_index_first`)."""
     if session.get_bind().dialect.name == "postgresql":
         query = " & ".join(f"'{w}'{':*' if prefix else ''}" for w, prefix in words)
         return text(f"{PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, :log_search)").bindparams(log_search=query)
     # A prefix costs FTS5 a merge of every matching word's list, at each probe below: whole
     # words are the fast case, prefixes are for when a person asks for one.
     match = _fts_match(words)
-    if _sqlite_index_first(session, match, rows):
+    if index_first:
         # Few lines match: read them from the index, then filter and order them.
         return text(
             "batch_log_rec.id IN (SELECT rowid FROM batch_log_fts WHERE batch_log_fts MATCH :log_search)"
@@ -189,16 +190,26 @@ def _fts_match(words: list[tuple[str, bool]]) -> str:
     return " AND ".join(f'"{w}"{"*" if prefix else ""}' for w, prefix in words)
 
 
-def _sqlite_index_first(session: Session, match: str, rows: int | None) -> bool:
-    """Whether a search reads its matches from the index first (then filters and orders them)
-    rather than walking the lines in order and probing the index for each.
+def _index_first(session: Session, flt: LogFilter, rows: int | None) -> bool:
+    """Whether a search on SQLite reads its matches from the index first (then filters and orders
+    them) rather than walking the lines in order and probing the index for each. ``rows``: how
+    many lines in order the caller wants (a page's offset and limit), None for all.
 
     Reading first costs one row per match (``m``); walking costs about ``rows * lines / m``
-    probes of :data:`SQLITE_PROBE_COST` rows each, whatever the other filters (they thin the
-    walk and the matches alike). So the index is read first while ``m * m < SQLITE_PROBE_COST
+    probes of :data:`PROBE_COST` rows each, whatever the other filters (they thin the
+    walk and the matches alike). So the index is read first while ``m * m < PROBE_COST
     * rows * lines``: at 10,000,000 lines and a page of 50, below about 39,000 matches. A
     whole export (``rows`` None) reads first below :data:`SQLITE_PROBE_FROM` matches.
     """
+    if not flt.search:
+        return True
+    if session.get_bind().dialect.name == "postgresql":
+        if rows is None:
+            return True
+        # The planner's own estimates (its statistics of the indexed words): no line is read.
+        words = " & ".join(f"'{w}'{':*' if prefix else ''}" for w, prefix in search_words(flt.search))
+        matches = _pg_estimate(session, f"{PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, :q)", {"q": words})
+        return matches * matches < PROBE_COST * rows * _pg_estimate(session, "true", {})
     if rows is None:
         threshold = SQLITE_PROBE_FROM
     else:
@@ -206,8 +217,14 @@ def _sqlite_index_first(session: Session, match: str, rows: int | None) -> bool:
         lines = session.scalar(
             text("SELECT coalesce((SELECT max(id) FROM batch_log_rec) - (SELECT min(id) FROM batch_log_rec) + 1, 0)")
         )
-        threshold = math.isqrt(SQLITE_PROBE_COST * rows * int(lines or 0))
-    return _fts_matches(session, match, threshold) < threshold
+        threshold = math.isqrt(PROBE_COST * rows * int(lines or 0))
+    return _fts_matches(session, _fts_match(search_words(flt.search)), threshold) < threshold
+
+
+def _pg_estimate(session: Session, condition: str, params: dict[str, Any]) -> int:
+    """How many lines PostgreSQL's planner expects to match ``condition``."""
+    plan = session.scalar(text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM batch_log_rec WHERE {condition}"), params)
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def _fts_matches(session: Session, match: str, limit: int) -> int:
@@ -225,14 +242,12 @@ def _fts_matches(session: Session, match: str, limit: int) -> int:
 _FTS = table("batch_log_fts", column("rowid"))
 
 
-def _count_statement(session: Session, flt: LogFilter, cap: int, rows: int) -> Select[Any]:
+def _count_statement(session: Session, flt: LogFilter, cap: int, *, index_first: bool) -> Select[Any]:
     """The matches, no more than ``cap``. On SQLite, a search matching many lines is counted in
     the index's order (a stream of its list) joined to the lines, not probed line by line."""
-    if not flt.search or session.get_bind().dialect.name != "sqlite":
-        return _statement(session, flt, rows=rows, ordered=False).limit(cap)
+    if not flt.search or index_first or session.get_bind().dialect.name != "sqlite":
+        return _statement(session, flt, index_first=index_first, ordered=False).limit(cap)
     words = search_words(flt.search)
-    if _sqlite_index_first(session, _fts_match(words), rows):
-        return _statement(session, flt, rows=rows, ordered=False).limit(cap)
     stmt = (
         select(BatchLog.id)
         .select_from(_FTS.join(BatchLog, BatchLog.id == _FTS.c.rowid))
@@ -241,27 +256,28 @@ def _count_statement(session: Session, flt: LogFilter, cap: int, rows: int) -> S
     return _filtered(stmt, flt).limit(cap)
 
 
-def _statement(session: Session, flt: LogFilter, *, rows: int | None, ordered: bool = True) -> Select[Any]:
+def _statement(session: Session, flt: LogFilter, *, index_first: bool, ordered: bool = True) -> Select[Any]:
+    log: Any = BatchLog
+    search = _search_clause(session, search_words(flt.search), index_first=index_first) if flt.search else None
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if search is not None and index_first and postgresql:
+        # The word's lines from the index, fenced (OFFSET 0) from the rest of the query: else
+        # the planner may walk the lines in page order and compute each one's words (seconds
+        # for a word in one line of a thousand), or AND the index with the job's 300,000 lines.
+        log = aliased(BatchLog, select(BatchLog).where(search).offset(0).subquery("matches"))
+        search = None
     stmt = select(
-        BatchLog.id,
-        BatchLog.logged_at,
-        BatchLog.level,
-        BatchJob.name,
-        BatchLog.execution_id,
-        BatchLog.event,
-        BatchLog.message,
-        BatchLog.context,
-    ).outerjoin(BatchJob, BatchJob.id == BatchLog.job_id)
-    if flt.search:
-        stmt = stmt.where(_search_clause(session, search_words(flt.search), rows=rows))
+        log.id, log.logged_at, log.level, BatchJob.name, log.execution_id, log.event, log.message, log.context
+    ).outerjoin(BatchJob, BatchJob.id == log.job_id)
+    if search is not None:
+        stmt = stmt.where(search)
     if not ordered:
-        return _filtered(stmt, flt)
-    walk = session.get_bind().dialect.name == "sqlite"
-    return _filtered(stmt, flt, level_walk=walk).order_by(BatchLog.logged_at, BatchLog.id)
+        return _filtered(stmt, flt, log=log)
+    return _filtered(stmt, flt, log=log, level_walk=not postgresql).order_by(log.logged_at, log.id)
 
 
-def _filtered(stmt: Select[Any], flt: LogFilter, *, level_walk: bool = False) -> Select[Any]:
-    """``stmt`` with every condition of ``flt`` but the search.
+def _filtered(stmt: Select[Any], flt: LogFilter, *, log: Any = BatchLog, level_walk: bool = False) -> Select[Any]:
+    """``stmt`` with every condition of ``flt`` but the search, on the lines of ``log``.
 
     ``level_walk``: a minimum level of several levels is checked on the lines walked in order,
     not looked up in the (level, logged_at) index (SQLite).
@@ -269,16 +285,16 @@ def _filtered(stmt: Select[Any], flt: LogFilter, *, level_walk: bool = False) ->
     if flt.job_name:
         # The job's id first, so the (job_id, logged_at) index serves the filter and the order.
         job_id = select(BatchJob.id).where(BatchJob.name == flt.job_name).scalar_subquery()
-        stmt = stmt.where(BatchLog.job_id == job_id)
+        stmt = stmt.where(log.job_id == job_id)
     if flt.execution_id is not None:
-        stmt = stmt.where(BatchLog.execution_id == flt.execution_id)
+        stmt = stmt.where(log.execution_id == flt.execution_id)
     if flt.date_from:
-        stmt = stmt.where(BatchLog.logged_at >= datetime.combine(flt.date_from, time(), UTC))
+        stmt = stmt.where(log.logged_at >= datetime.combine(flt.date_from, time(), UTC))
     if flt.date_to:
-        stmt = stmt.where(BatchLog.logged_at < datetime.combine(flt.date_to + timedelta(days=1), time(), UTC))
+        stmt = stmt.where(log.logged_at < datetime.combine(flt.date_to + timedelta(days=1), time(), UTC))
     if flt.min_level and flt.min_level is not LEVEL_ORDER[0]:
         levels = LEVEL_ORDER[LEVEL_ORDER.index(flt.min_level) :]
-        level: Any = BatchLog.level
+        level: Any = log.level
         if level_walk and len(levels) > 1:
             # SQLite reads one index range per level and cannot merge them in time order: it
             # would sort every ERROR and CRITICAL line for one page. The unary + keeps the
@@ -287,10 +303,10 @@ def _filtered(stmt: Select[Any], flt: LogFilter, *, level_walk: bool = False) ->
             level = literal_column("+batch_log_rec.level", BatchLog.level.type)
         stmt = stmt.where(level.in_(levels))
     if flt.event:
-        stmt = stmt.where(BatchLog.event == flt.event)
+        stmt = stmt.where(log.event == flt.event)
     if flt.after is not None:
         at, after_id = flt.after
-        stmt = stmt.where(or_(BatchLog.logged_at > at, and_(BatchLog.logged_at == at, BatchLog.id > after_id)))
+        stmt = stmt.where(or_(log.logged_at > at, and_(log.logged_at == at, log.id > after_id)))
     return stmt
 
 
@@ -331,12 +347,13 @@ class LogPage:
 def query_page(session: Session, flt: LogFilter) -> LogPage:
     """One page of matching lines (after ``flt.after`` or from ``flt.offset``) and a capped count."""
     cap = max(COUNT_CAP, flt.offset + flt.limit)
-    wanted = flt.offset + flt.limit
+    first = _index_first(session, flt, flt.offset + flt.limit)
     counted = session.scalar(
-        select(func.count()).select_from(_count_statement(session, flt, cap + 1, wanted).subquery())
+        select(func.count()).select_from(_count_statement(session, flt, cap + 1, index_first=first).subquery())
     )
     counted = counted or 0
-    rows = session.execute(_statement(session, flt, rows=wanted).limit(flt.limit).offset(flt.offset)).all()
+    page = _statement(session, flt, index_first=first).limit(flt.limit).offset(flt.offset)
+    rows = session.execute(page).all()
     entries = [_entry(r) for r in rows]
     last = entries[-1] if len(entries) == flt.limit else None
     next_after = f"{last.logged_at.isoformat()}|{last.id}" if last is not None else None
@@ -351,6 +368,8 @@ def query_logs(session: Session, flt: LogFilter) -> tuple[list[LogEntry], int]:
 
 def iter_logs(session: Session, flt: LogFilter, *, chunk: int = 2_000) -> Iterator[LogEntry]:
     """Every matching line (limit and offset ignored), streamed in chunks."""
-    result = session.execute(_statement(session, flt, rows=None).execution_options(yield_per=chunk))
+    result = session.execute(
+        _statement(session, flt, index_first=_index_first(session, flt, None)).execution_options(yield_per=chunk)
+    )
     for row in result:
         yield _entry(row)
