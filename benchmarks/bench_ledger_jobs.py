@@ -35,6 +35,11 @@ Environment:
   SL_STATEMENT_GENERATION is measured on its own with ``output_format=csv``, since rendering a
   PDF per customer dominates at full size. 0 leaves the PDF measurement out.
 
+- ``ACAS_BENCH_LEDGER_WARM``: 1 to time each job (and each baseline) as the second run in its
+  process, after one untimed run there: what a worker's long-lived job process meets every
+  day after its first (SQLAlchemy has compiled the job's statements; the payment run's warm-up
+  pays on a copy of its own, on an engine sharing the compiled statements). Default: each
+  timed run is the first in a fresh process, as after a worker starts, and pays the compiling.
 - ``ACAS_BENCH_LEDGER_RERUN``: 1 to time the stock jobs as forced reruns, each replacing the
   snapshot of the run before (``replace_snapshot`` deletes its rows). Default: each timed run is
   the day's scheduled run, with no earlier snapshot of its run key; the earlier runs' snapshot
@@ -554,7 +559,13 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _child_job(url: str, name: str, params: dict[str, Any], folder: str, figures: bool) -> dict[str, Any]:
+def _child_job(
+    url: str, name: str, params: dict[str, Any], folder: str, figures: bool, *, warm_url: str | None = None
+) -> dict[str, Any]:
+    """One timed run of job ``name``. With ``warm_url``, the job runs there once first, untimed, on
+    an engine that shares this one's compiled statements (the same database, or for the payment
+    run another copy): the timed run is then a later run of a long-lived job process."""
+    from sqlalchemy.util import LRUCache
     from tests.support.context import run_job
 
     from acas_batch.config import load_settings
@@ -565,10 +576,20 @@ def _child_job(url: str, name: str, params: dict[str, Any], folder: str, figures
         from acas_batch.batch.business_days import BusinessCalendar
 
         BusinessCalendar()  # the holidays package imports its countries on first use (0.2-0.7 s, once a worker)
-    engine = job_process_engine(url)
+    compiled: LRUCache[Any, Any] = LRUCache(500)  # an engine's own cache, shared by the warm-up's engine
+    engine = job_process_engine(url).execution_options(compiled_cache=compiled)
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     settings = load_settings(environ={}, database_url=url, data_dir=Path(folder))
+    if warm_url is not None:
+        warm = engine if warm_url == url else job_process_engine(warm_url).execution_options(compiled_cache=compiled)
+        supersede_earlier_runs(warm, name)
+        done = run_job(warm, settings, name, now=NOW, business_date=END, params=params)
+        if done.error is not None:
+            raise RuntimeError(f"{name} failed warming up: {done.error!r}")
+        if warm is not engine:
+            warm.dispose()
+        clear_earlier_snapshots(url, name)
     supersede_earlier_runs(engine, name)
     gc.freeze()  # as a worker's job process does once its modules are loaded
     began = time.perf_counter()
@@ -627,10 +648,12 @@ def clear_earlier_snapshots(url: str, name: str) -> int:
         engine.dispose()
 
 
-def _child_baseline(url: str, name: str) -> dict[str, Any]:
+def _child_baseline(url: str, name: str, warm: bool = False) -> dict[str, Any]:
     engine = job_process_engine(url)
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+    if warm:  # run once untimed, as the job's child runs the job
+        BASELINES[name](engine)
     # As the job's child: without it the baseline's own fetch pays the collector's passes over
     # every imported object (100-130 ms for 32,000 rows of six values).
     gc.freeze()
@@ -682,12 +705,12 @@ def _payment_writes(url: str, job_url: str) -> tuple[float, float, str, str | No
     return base["seconds"], base["peak_mb"], figure, problem
 
 
-def _in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+def _in_child(fn: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> dict[str, Any]:
     # Forked by the forkserver, a small process of its own: a child's peak memory starts from
     # its parent's (Linux keeps the high-water mark across fork), which here would be this
     # process after reading every earlier run's figures.
     with multiprocessing.get_context("forkserver").Pool(1, maxtasksperchild=1) as pool:
-        result: dict[str, Any] = pool.apply(fn, args)
+        result: dict[str, Any] = pool.apply(fn, args, kwargs)
     return result
 
 
@@ -818,6 +841,7 @@ def run() -> list[tuple[str, str]]:
     pdfs = int(os.environ.get("ACAS_BENCH_LEDGER_STATEMENT_PDF", "30"))
     runs = int(os.environ.get("ACAS_BENCH_LEDGER_RUNS", "1"))
     rerun = os.environ.get("ACAS_BENCH_LEDGER_RERUN", "") not in ("", "0")
+    warm = os.environ.get("ACAS_BENCH_LEDGER_WARM", "") not in ("", "0")
     if runs < 1:
         raise ValueError(f"ACAS_BENCH_LEDGER_RUNS must be at least 1, not {runs}")
     out: list[tuple[str, str]] = []
@@ -839,13 +863,17 @@ def run() -> list[tuple[str, str]]:
             if not rerun:
                 clear_earlier_snapshots(url, name)
             vacuumed_between.update(_autovacuum_between_runs(url))
-            bases.append(_in_child(_child_baseline, url, name))
-            drop = None
-            job_url = url
+            bases.append(_in_child(_child_baseline, url, name, warm))
+            drops = []
+            job_url, warm_url = url, url if warm else None
             if name == "PL_PAYMENT_RUN":
                 job_url, drop = _copy_database(url)
+                drops.append(drop)
+                if warm:  # the warm-up pays too: on a copy of its own
+                    warm_url, drop = _copy_database(url)
+                    drops.append(drop)
             try:
-                jobs.append(_in_child(_child_job, job_url, name, PARAMS[name], folder, True))
+                jobs.append(_in_child(_child_job, job_url, name, PARAMS[name], folder, True, warm_url=warm_url))
                 if name == "PL_PAYMENT_RUN":  # its writing baseline each run too, for the medians
                     seconds, peak, figure, wrong = _payment_writes(url, job_url)
                     writes.append(seconds)
@@ -853,7 +881,7 @@ def run() -> list[tuple[str, str]]:
                     if wrong:
                         problems.append(wrong)
             finally:
-                if drop is not None:
+                for drop in drops:
                     drop()
             problem = _compare(name, jobs[-1].pop("figures"), bases[-1]["figures"])
             rows = len([k for k in bases[-1].pop("figures") if k != "control"])
@@ -869,6 +897,7 @@ def run() -> list[tuple[str, str]]:
                 for j, b in zip(jobs, bases, strict=True)
             )
         mode = "; reruns replacing the last run's snapshot" if rerun and name in SNAPSHOTS else ""
+        mode += "; warmed: each timed after one untimed run in its process" if warm else ""
         _row(
             out,
             f"{name} ({rows:,} rows, {'FIGURES DIFFER' if problem else 'figures equal'}; load {load}{mode})",

@@ -49,6 +49,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Executable
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from acas_batch.config import normalise_database_url
 from acas_batch.errors import (
@@ -425,7 +426,13 @@ def temporary_table(bind: Session | Connection, name: str, query: Select[*Ts]) -
 
 
 class _CreateTemporaryTableAs(Executable, ClauseElement):
-    inherit_cache = False
+    # Cacheable: the name and the query's structure make the key, the query's values stay bound
+    # parameters, so a long-lived process compiles each ranking once, not at every run.
+    inherit_cache = True
+    _traverse_internals = [
+        ("name", InternalTraversal.dp_string),
+        ("query", InternalTraversal.dp_clauseelement),
+    ]
 
     def __init__(self, name: str, query: Select[*tuple[Any, ...]]) -> None:
         self.name, self.query = name, query

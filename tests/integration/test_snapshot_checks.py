@@ -5,9 +5,10 @@ deletes its rows; and the temporary tables the ABC job ranks into."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, func, insert, inspect, literal, select, text, update
+from sqlalchemy import Engine, delete, event, func, insert, inspect, literal, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -164,6 +165,32 @@ def test_a_temporary_table_holds_the_query_rows_for_the_block_and_is_gone_after(
         with pytest.raises(DBAPIError):
             s.execute(text("SELECT COUNT(*) FROM acas_test_runs"))
         s.rollback()
+
+
+def test_a_temporary_table_of_the_same_query_is_compiled_once_and_takes_each_run_s_values(engine: Engine) -> None:
+    # Given two executions, and every CREATE TEMPORARY TABLE's cache outcome recorded
+    with transaction(engine, write=True) as s:
+        first = add_execution(s, "ST_ABC_ANALYSIS", date(2026, 11, 21))
+        second = add_execution(s, "ST_ABC_ANALYSIS", date(2026, 11, 22))
+    hits: list[bool] = []
+
+    def seen(conn: object, cursor: object, statement: str, params: object, context: Any, many: bool) -> None:
+        if statement.startswith("CREATE TEMPORARY TABLE acas_test_cached"):
+            hits.append(context.cache_hit == context.dialect.CACHE_HIT)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        # When the same ranking is made twice with different values
+        got = []
+        for day in (date(2026, 11, 20), date(2026, 11, 21)):
+            query = select(BatchExecution.id.label("run")).where(BatchExecution.business_date > day)
+            with transaction(engine, write=True) as s, temporary_table(s, "acas_test_cached", query) as runs:
+                got.append(set(s.scalars(select(runs.c.run))))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    # Then the second is served from the compiled cache, with its own value bound
+    assert hits == [False, True]
+    assert got == [{first, second}, {second}]
 
 
 def test_a_temporary_table_left_by_an_error_goes_with_the_rollback(engine: Engine) -> None:
