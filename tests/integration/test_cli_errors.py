@@ -98,11 +98,11 @@ def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     one_line(folder, errors.NotADatabase.exit_code, "folder")
 
 
+# File permissions are SQLite's; PostgreSQL's read-only roles answer with SQLSTATE 42501
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_read_only_database_is_opened_read_only_for_an_auditor(
-    engine: Engine, db_url: str, backend: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if backend != "sqlite":
-        pytest.skip("file permissions are SQLite's; PostgreSQL's read-only roles answer with SQLSTATE 42501")
     define(engine, "TEST_WRITE")
     engine.dispose()
     path = Path(db_url.removeprefix("sqlite:///"))
@@ -122,9 +122,9 @@ def test_a_read_only_database_is_opened_read_only_for_an_auditor(
     assert path.read_bytes() == before
 
 
-def test_a_lock_held_past_the_busy_timeout(engine: Engine, db_url: str, backend: str) -> None:
-    if backend != "sqlite":
-        pytest.skip("a writer waits for a lock only on SQLite; PostgreSQL's rows lock one by one")
+# A writer waits for the database's lock only on SQLite; PostgreSQL's rows lock one by one
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_lock_held_past_the_busy_timeout(engine: Engine, db_url: str) -> None:
     define(engine, "TEST_WRITE")
     engine.dispose()
     holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
