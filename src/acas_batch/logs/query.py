@@ -191,9 +191,12 @@ def _fts_match(words: list[tuple[str, bool]]) -> str:
 
 
 def _index_first(session: Session, flt: LogFilter, rows: int | None) -> bool:
-    """Whether a search on SQLite reads its matches from the index first (then filters and orders
-    them) rather than walking the lines in order and probing the index for each. ``rows``: how
-    many lines in order the caller wants (a page's offset and limit), None for all.
+    """Whether a search reads its matches from the full-text index first (then filters and orders
+    them) rather than walking the lines in order and probing the index for each (SQLite) or
+    computing each line's words (PostgreSQL). ``rows``: how many lines in order the caller wants
+    (a page's offset and limit), None for all. On PostgreSQL the matches are the planner's
+    estimate, so no line is read to choose; on SQLite they are counted in the index, up to the
+    threshold.
 
     Reading first costs one row per match (``m``); walking costs about ``rows * lines / m``
     probes of :data:`PROBE_COST` rows each, whatever the other filters (they thin the
