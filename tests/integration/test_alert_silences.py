@@ -55,7 +55,8 @@ def test_a_silence_keeps_its_job_out_of_the_mail_until_it_is_expired(engine: Eng
     assert len(inbox.messages) == 2 and "SL_STATEMENT_GENERATION" in _bodies(inbox)[1]
     assert silences_list(engine, now=NOW + timedelta(minutes=15)) == []
     with Session(engine) as s:
-        audit = [(a.action, a.reason) for a in s.scalars(select(Audit).where(Audit.action.like("alert.%silence")))]
+        rows = s.scalars(select(Audit).where(Audit.action.like("alert.%silence")).order_by(Audit.id))
+        audit = [(a.action, a.reason) for a in rows]
     assert audit == [("alert.silence", "printer being mended"), ("alert.unsilence", None)]
 
 

@@ -230,6 +230,7 @@ def test_deadlines_on_the_command_line_with_the_estimate_the_slack_and_the_metri
     assert gone.returncode == 0 and "deadline gl-close deleted" in gone.stdout
     assert again.returncode != 0 and "no deadline is named 'gl-close'" in again.stderr
     with Session(engine) as s:
-        assert [a.action for a in s.scalars(select(Audit).where(Audit.action.like("deadline.%")))] == [
+        rows = s.scalars(select(Audit).where(Audit.action.like("deadline.%")).order_by(Audit.id))
+        assert [a.action for a in rows] == [
             "deadline.set", "deadline.delete"
         ]  # fmt: skip
