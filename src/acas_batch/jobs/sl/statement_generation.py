@@ -361,6 +361,11 @@ def _write_pdfs(ctx: JobContext[StatementParams], key: str, period: DateRange, c
         write_combined(ctx.output("statements_all.pdf"), parts, title="Statements")
 
 
+def _key_prefix(run_key: str) -> str:
+    """The start of every document key of the run's statements; the customer's code ends it."""
+    return f"statement:{run_key}:"
+
+
 def _csv_rows(ctx: JobContext[StatementParams], key: str, count: int) -> Iterator[list[Any]]:
     """Each statement's CSV row, read back a page at a time."""
     written = 0
@@ -417,7 +422,7 @@ def statement_generation(ctx: JobContext[StatementParams]) -> JobResult:
         earlier, queued = earlier + recorded.earlier, queued + len(docs)
         ctx.checkpoint({**(ctx.last_checkpoint or {}), "documents_queued": queued})
         del page, docs, recorded  # not alive while the next page is read
-    prefix = f"statement:{key}:"  # a statement's document key is the prefix and the customer's code (_document)
+    prefix = _key_prefix(key)  # a statement's document key is the prefix and the customer's code
 
     def keys() -> Iterator[str]:
         for page in recorded_pages(ctx.engine, key, CHUNK, StatementLine.customer_code):
@@ -459,7 +464,7 @@ def _document(row: FigureRow, pdf: Path | None, period: DateRange, company: str,
     )
     return Document(
         kind="statement",
-        key=f"statement:{run_key}:{code}",  # the job's keys() and mine spell it so too
+        key=f"{_key_prefix(run_key)}{code}",
         party="customer",
         party_id=int(cid),
         party_code=str(code),
