@@ -163,6 +163,8 @@ def _load(engine: Engine) -> tuple[float, float]:
         for index in indexes:
             index.drop(conn)
         conn.execute(text("DROP INDEX ix_batch_log_rec_search" if postgresql else "DROP TRIGGER batch_log_fts_insert"))
+        if postgresql:
+            conn.execute(text("DROP INDEX ix_batch_log_rec_job_level_time"))
     with timed() as loaded, engine.begin() as conn:
         conn.execute(text(_fill_sql(engine.dialect.name)), {"n": ROWS, "first_job": job_ids[0]})
     with timed() as indexed:
@@ -170,6 +172,9 @@ def _load(engine: Engine) -> tuple[float, float]:
             if postgresql:
                 conn.execute(text("SET maintenance_work_mem = '512MB'"))
                 conn.execute(text(f"CREATE INDEX ix_batch_log_rec_search ON batch_log_rec USING gin ({PG_DOCUMENT})"))
+                conn.execute(
+                    text("CREATE INDEX ix_batch_log_rec_job_level_time ON batch_log_rec (job_id, level, logged_at)")
+                )
             else:
                 conn.execute(text("INSERT INTO batch_log_fts(batch_log_fts) VALUES ('rebuild')"))
                 conn.execute(text(_SQLITE_INSERT_TRIGGER))

@@ -275,6 +275,27 @@ def is_sqlite(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+#: The longest sleep of SQLite's busy handler between two tries at a lock: its delays end at 100 ms.
+BUSY_HANDLER_LONGEST_SLEEP = 0.1
+_sleep = time.sleep
+
+
+def yield_write_lock(bind: Session | Connection | Engine) -> None:
+    """Call after a commit in a series of write transactions: on SQLite, let waiting writers in.
+
+    A writer waiting for SQLite's lock sleeps in its busy handler, up to 100 ms between tries,
+    and one that wakes while a chunked writer (the log clean-up) holds the lock again sleeps
+    again. A writer that commits chunk after chunk and begins the next at once keeps the others
+    out for seconds, though each chunk is short: the scheduler's tick and the workers' lease
+    renewals with them. A pause as long as the busy handler's longest sleep, the lock free, lets
+    every writer that was waiting in. PostgreSQL wakes a writer waiting on a row lock at once:
+    no pause there.
+    """
+    dialect = bind.get_bind().dialect if isinstance(bind, Session) else bind.dialect
+    if dialect.name == "sqlite":
+        _sleep(BUSY_HANDLER_LONGEST_SLEEP)
+
+
 def write_engine(engine: Engine) -> Engine:
     """The same engine, but SQLite transactions take the write lock at ``BEGIN``.
 

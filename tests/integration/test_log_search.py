@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, delete, select, text, update
+from sqlalchemy import Engine, delete, inspect, select, text, update
 from sqlalchemy.orm import Session
 
+from acas_batch import db
 from acas_batch.db import make_engine
 from acas_batch.errors import ValidationError
 from acas_batch.logs import query
@@ -18,6 +19,7 @@ from acas_batch.models import BatchJob, BatchLog, LogLevel, Module
 from acas_batch.models.migrate import alembic_config_without_engine, downgrade, upgrade
 from acas_batch.system import housekeeping
 from acas_batch.system.housekeeping import purge_log_chunks
+from tests.support.write_lock import another_writer_gets_through
 
 #: The revision just before the search index's.
 BEFORE = str(ScriptDirectory.from_config(alembic_config_without_engine()).get_revision("0023_perf").down_revision)
@@ -204,6 +206,28 @@ def test_retention_commits_each_chunk(logged: Engine, monkeypatch: pytest.Monkey
     assert _messages(logged, {}) == [MESSAGES[11]]
 
 
+def test_retention_leaves_the_write_lock_free_for_a_moment_after_each_chunk_on_sqlite(
+    logged: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A writer waiting for SQLite's lock (the scheduler's tick) tries again every 100 ms at most:
+    # a clean-up that took the lock again as soon as it had committed a chunk kept it out.
+    pauses: list[tuple[float, bool]] = []
+    sqlite = logged.dialect.name == "sqlite"
+
+    def pause(seconds: float) -> None:
+        pauses.append((seconds, another_writer_gets_through(db_url) if sqlite else True))
+
+    monkeypatch.setattr(db, "_sleep", pause)
+    done = purge_log_chunks(logged, cutoffs={LogLevel.INFO: T0 + timedelta(days=1)}, chunk_size=2)
+    assert done.total == 11 and done.chunks == 6
+    if sqlite:
+        # After every chunk, a pause as long as the busy handler's longest sleep, the lock free
+        assert pauses == [(db.BUSY_HANDLER_LONGEST_SLEEP, True)] * done.chunks
+        assert db.BUSY_HANDLER_LONGEST_SLEEP >= 0.1
+    else:
+        assert pauses == []  # PostgreSQL wakes a waiting writer at once
+
+
 @pytest.fixture
 def migrated(empty_db_url: str) -> Iterator[Engine]:
     engine = make_engine(empty_db_url)
@@ -224,6 +248,18 @@ def test_the_migration_indexes_lines_already_there_and_goes_back(migrated: Engin
         s.commit()
     upgrade(migrated, "0023_perf")
     assert _messages(migrated, {"search": "verified"}) == ["nightly backup verified", "second backup verified"]
+
+
+def test_postgresql_alone_indexes_a_jobs_lines_by_level_and_the_migration_goes_back(migrated: Engine) -> None:
+    def indexes() -> set[str]:
+        return {str(i["name"]) for i in inspect(migrated).get_indexes("batch_log_rec")}
+
+    upgrade(migrated, "0030_log_job_level_index")
+    postgresql = migrated.dialect.name == "postgresql"
+    assert ("ix_batch_log_rec_job_level_time" in indexes()) is postgresql
+    downgrade(migrated, "0029_statement_figures")
+    assert "ix_batch_log_rec_job_level_time" not in indexes()
+    assert "ix_batch_log_rec_job_time" in indexes()
 
 
 def test_percent_and_underscore_are_matched_as_written_not_as_wildcards(engine: Engine) -> None:

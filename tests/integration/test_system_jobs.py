@@ -6,8 +6,10 @@ import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, func, select
 
+from acas_batch import db
 from acas_batch.batch.outputs import database_id
 from acas_batch.config import Settings, load_settings
 from acas_batch.db import transaction
@@ -34,6 +36,7 @@ from acas_batch.system.backup import BackupInfo
 from acas_batch.system.backup_register import record_backup
 from acas_batch.system.performance import percentile, trend_pct
 from tests.support.context import run_job
+from tests.support.write_lock import another_writer_gets_through
 
 NOW = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
 
@@ -57,7 +60,9 @@ def _job(s: object, name: str) -> BatchJob:
 # ---- log clean-up ----------------------------------------------------------------------
 
 
-def test_log_cleanup_keeps_errors_longer_and_deletes_in_chunks(engine: Engine, db_url: str, tmp_path: Path) -> None:
+def test_log_cleanup_keeps_errors_longer_and_deletes_in_chunks(
+    engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given log lines of every level, 10, 60, 200 and 400 days old
     ages = (10, 60, 200, 400)
     with transaction(engine, write=True) as s:
@@ -89,7 +94,10 @@ def test_log_cleanup_keeps_errors_longer_and_deletes_in_chunks(engine: Engine, d
         os.utime(f, (stamp, stamp))
     os.utime(new, (NOW.timestamp(), NOW.timestamp()))
 
-    # When the clean-up runs with chunks of 4
+    # When the clean-up runs with chunks of 4, noting at each pause whether another writer gets through
+    pauses: list[bool] = []
+    sqlite = engine.dialect.name == "sqlite"
+    monkeypatch.setattr(db, "_sleep", lambda _: pauses.append(another_writer_gets_through(db_url) if sqlite else True))
     run = run_job(engine, settings, "SYS_LOG_CLEANUP", now=NOW, params={"chunk_size": 4})
 
     # Then each level keeps only what is inside its retention
@@ -116,6 +124,8 @@ def test_log_cleanup_keeps_errors_longer_and_deletes_in_chunks(engine: Engine, d
     assert counts["log_lines"] == 3 * (4 + 3 + 2 + 1 + 1)
     assert counts["log_lines_debug"] == 12 and counts["log_lines_error"] == 3
     assert counts["chunks"] >= 8 and run.context.checkpoints == counts["chunks"]
+    # And on SQLite the write lock was free for a moment after each chunk's commit
+    assert pauses == ([True] * counts["chunks"] if sqlite else [])
     # And the old output files are gone with their folders, the new one stays, and another
     # database's files sharing the data folder are not this database's to delete
     assert not old.exists() and not old.parent.exists() and new.exists()

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from acas_batch.db import rowcount, write_engine
+from acas_batch.db import rowcount, write_engine, yield_write_lock
 from acas_batch.models import BatchLog, LogLevel, UserSession
 
 #: Log levels grouped by retention parameter; errors and criticals are kept longest.
@@ -46,7 +46,12 @@ def purge_logs(
     chunk_size: int = 5000,
     on_chunk: Callable[[LogPurge], None] | None = None,
 ) -> LogPurge:
-    """Delete log lines logged before their level's cutoff, ``chunk_size`` at a time."""
+    """Delete log lines logged before their level's cutoff, ``chunk_size`` at a time.
+
+    ``on_chunk`` commits each chunk (the job's checkpoint); after it, on SQLite, the write lock
+    stays free for a moment (:func:`~acas_batch.db.yield_write_lock`) so that the scheduler and
+    the workers, waiting to write, are not kept out for the whole clean-up.
+    """
     result = LogPurge()
     for level, cutoff in cutoffs.items():
         while True:
@@ -66,6 +71,7 @@ def purge_logs(
             result.chunks += 1
             if on_chunk is not None:
                 on_chunk(result)
+                yield_write_lock(session)
             if len(ids) < chunk_size:
                 break
     return result
@@ -74,8 +80,8 @@ def purge_logs(
 def purge_log_chunks(engine: Engine, *, cutoffs: Mapping[LogLevel, datetime], chunk_size: int = 1000) -> LogPurge:
     """:func:`purge_logs` with each chunk in its own write transaction.
 
-    Between chunks the write lock is free (SQLite), so the scheduler's tick and the workers'
-    claims wait for at most one chunk, never for the whole clean-up.
+    Between chunks the write lock is free for a moment (SQLite), so the scheduler's tick and the
+    workers' claims wait for at most one chunk, never for the whole clean-up.
     """
     with Session(write_engine(engine), expire_on_commit=False) as session:
         try:
