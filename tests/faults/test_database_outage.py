@@ -15,17 +15,20 @@ import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from acas_batch.batch.operations import enqueue
 from acas_batch.db import make_engine, transaction
 from acas_batch.models import NotificationOutbox
 from acas_batch.models.enums import ExecutionState, RecoveryPolicy
 from acas_batch.models.migrate import upgrade
+from acas_batch.monitoring import outbox
 from acas_batch.monitoring.outbox import CLAIM, Deliverer, Outgoing
 from acas_batch.monitoring.outbox import enqueue as enqueue_message
 from tests.acceptance.processes import engine_env, processes
@@ -192,3 +195,44 @@ def test_a_message_the_mail_server_took_just_before_a_database_restart_is_sent_o
         engine.dispose()
     assert mail.keys == ["alert-1"]
     assert [(r.state, r.attempts) for r in rows] == [("delivered", 1)]
+
+
+def test_messages_claimed_by_a_pass_that_a_database_restart_cut_short_go_with_the_senders_next_pass(
+    restartable_url: str, private_pg: PrivateServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(restartable_url)
+    mail = MailServer()
+    mail.start()
+    real_claim = outbox.claim_due
+
+    def claim_then_restart(session: Session, **kw: Any) -> list[int]:
+        # The database goes down the moment the claim is committed, before a message is read
+        event.listen(session, "after_commit", lambda _: private_pg.ctl("stop"), once=True)
+        return real_claim(session, **kw)
+
+    deliverer = Deliverer(local_smtp(mail.port))
+    try:
+        with transaction(engine, write=True) as s:
+            for key in ("alert-1", "alert-2"):
+                enqueue_message(s, Outgoing(key, "alert", ("ops@acme.test",), key, "the disk is low"), now=NOW)
+        # When a pass claims the messages and the database restarts before it has sent them
+        monkeypatch.setattr(outbox, "claim_due", claim_then_restart)
+        with pytest.raises(OperationalError):
+            deliverer.deliver_due(engine, now=NOW)
+        monkeypatch.setattr(outbox, "claim_due", real_claim)
+        private_pg.ctl("start")
+        wait_until(lambda: _is_up(private_pg), timeout=60)
+        with transaction(engine) as s:
+            claimed = s.scalars(select(NotificationOutbox.state)).all()
+        # and the same sender's next pass comes ten seconds later, the claim 5 minutes long
+        report = deliverer.deliver_due(engine, now=NOW + timedelta(seconds=10))
+        with transaction(engine) as s:
+            rows = s.scalars(select(NotificationOutbox).order_by(NotificationOutbox.id)).all()
+    finally:
+        mail.stop()
+        engine.dispose()
+    # Then that pass sends them, each once, instead of waiting out its own claim
+    assert claimed == ["sending", "sending"]
+    assert report.delivered == 2
+    assert sorted(mail.keys) == ["alert-1", "alert-2"]
+    assert [(r.state, r.attempts) for r in rows] == [("delivered", 1), ("delivered", 1)]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from acas_batch.db import transaction
 from acas_batch.models import (
     AlertRoute,
     AlertState,
@@ -22,6 +24,7 @@ from acas_batch.models import (
     TriggerKind,
 )
 from acas_batch.monitoring import MonitorOptions, NotifyPolicy
+from acas_batch.monitoring.outbox import Deliverer, Outgoing, claim_due, enqueue
 from tests.integration.conftest import Inbox, free_port
 from tests.support.alerting import local_smtp, monitor
 
@@ -200,3 +203,29 @@ def test_an_hour_without_a_mail_server_delays_every_alert_and_loses_none(engine:
     assert failed_jobs == [f"GL_JOB_{m:02d}" for m in range(0, 61, 5)]
     assert max((r.delivered_at - r.created_at) for r in rows if r.delivered_at) >= timedelta(minutes=70)
     assert outage.state is AlertState.RESOLVED
+
+
+def test_a_sender_takes_back_its_own_unfinished_claim_at_once_and_another_waits_it_out(
+    engine: Engine, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    with transaction(engine, write=True) as s:
+        enqueue(s, Outgoing("alert-1", "alert", ("ops@acme.test",), "disk low", "the disk is low"), now=NOW)
+    ours = Deliverer(local_smtp(port))
+    # Given a claim of this sender's that no pass finished (a pass cut short after its claim)
+    with transaction(engine, write=True) as s:
+        assert len(claim_due(s, sender=ours.sender, now=NOW)) == 1
+    # When another thread's sender, then another process's, look a minute later
+    other_thread: list[Deliverer] = []
+    worker = threading.Thread(target=lambda: other_thread.append(Deliverer(local_smtp(port))))
+    worker.start()
+    worker.join()
+    theirs = [other_thread[0], Deliverer(local_smtp(port), sender="monitor:elsewhere:1:1")]
+    reports = [d.deliver_due(engine, now=NOW + timedelta(minutes=1)) for d in theirs]
+    # Then neither takes it: the claim may be theirs who is sending it now
+    assert [r.delivered for r in reports] == [0, 0] and inbox.messages == []
+    assert len({ours.sender, *(d.sender for d in theirs)}) == 3
+    # And this sender's next pass sends it at once, once
+    assert ours.deliver_due(engine, now=NOW + timedelta(minutes=1)).delivered == 1
+    assert [m["X-ACAS-Outbox-Key"] for m in inbox.messages] == ["alert-1"]
+    assert ours.deliver_due(engine, now=NOW + timedelta(minutes=2)).delivered == 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -298,7 +296,7 @@ def deliverer_for(settings: Settings, *, sender: str | None = None) -> Deliverer
     return Deliverer(
         notifier_for(settings),
         WebhookNotifier(ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None),
-        sender=sender or f"monitor:{socket.gethostname()}:{os.getpid()}",
+        sender=sender,
         smime_dir=settings.smime_cert_dir,
     )
 

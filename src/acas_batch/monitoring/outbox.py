@@ -22,6 +22,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import os
+import socket
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -130,13 +133,20 @@ def claim_due(
     session: Session, *, sender: str, now: datetime, limit: int = 50, keys: Sequence[str] | None = None
 ) -> list[int]:
     """Claim up to ``limit`` due messages for ``sender`` (oldest first), only those of ``keys``
-    when given; the caller commits."""
-    stmt = select(NotificationOutbox.id).where(
-        or_(
-            (NotificationOutbox.state == PENDING) & (NotificationOutbox.next_attempt_at <= now),
-            (NotificationOutbox.state == SENDING) & (NotificationOutbox.claim_expires_at < now),
-        )
+    when given; the caller commits.
+
+    A sender takes back its own claims at once: ``sender`` names one process and thread, whose
+    passes follow one another, so a message it claimed and has not recorded was left by a pass
+    of its own that a database restart cut short before it was sent (a sent message's delivery
+    is recorded patiently, through the restart). Another sender's claim is waited out
+    (:data:`CLAIM`): that sender may be sending it now.
+    """
+    due = or_(
+        (NotificationOutbox.state == PENDING) & (NotificationOutbox.next_attempt_at <= now),
+        (NotificationOutbox.state == SENDING)
+        & or_(NotificationOutbox.claim_expires_at < now, NotificationOutbox.claimed_by == sender),
     )
+    stmt = select(NotificationOutbox.id).where(due)
     if keys is not None:
         stmt = stmt.where(NotificationOutbox.idempotency_key.in_(list(keys)))
     candidates = session.scalars(
@@ -147,13 +157,7 @@ def claim_due(
         # Compare-and-set: of two senders, one moves the row; the other's update matches nothing.
         hit = session.execute(
             update(NotificationOutbox)
-            .where(
-                NotificationOutbox.id == oid,
-                or_(
-                    (NotificationOutbox.state == PENDING) & (NotificationOutbox.next_attempt_at <= now),
-                    (NotificationOutbox.state == SENDING) & (NotificationOutbox.claim_expires_at < now),
-                ),
-            )
+            .where(NotificationOutbox.id == oid, due)
             .values(state=SENDING, claimed_by=sender, claim_expires_at=now + CLAIM)
             .execution_options(synchronize_session=False)
         )
@@ -226,13 +230,15 @@ class Deliverer:
         email: EmailNotifier,
         webhook: WebhookNotifier | None = None,
         *,
-        sender: str = "monitor",
+        sender: str | None = None,
         encoder: Encoder | None = None,
         smime_dir: Path | None = None,
     ) -> None:
         self.email = email
         self.webhook = webhook or WebhookNotifier()
-        self.sender = sender
+        # Named after its process and thread unless told: a sender takes back its own unfinished
+        # claims at once (claim_due), so two threads of one process (the web's) must not share a name.
+        self.sender = sender or f"monitor:{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         self.encoder = encoder
         self.smime_dir = smime_dir  # recipients' S/MIME certificates: their copies leave encrypted
 
