@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, insert, select, update
@@ -279,7 +280,46 @@ def test_on_sqlite_the_reconciliation_matches_before_it_takes_the_write_lock(
     )
     books.session.commit()
     seen = lock_seen_during(monkeypatch, account_reconciliation, "match", db_url)  # as it reads and matches
+    files = [
+        lock_seen_during(monkeypatch, account_reconciliation, name, db_url) for name in ("write_csv", "write_table_pdf")
+    ]
     run = run_job(engine, settings, "GL_ACCOUNT_RECONCILIATION", now=at(APR_END), business_date=APR_END)
     assert run.state is ExecutionState.SUCCEEDED, (run.error, run.context.warning)
     assert seen == [True]
+    assert files == [[True], [True]]  # nor as it writes its CSV and its PDF
     assert run.result is not None and run.result.summary.startswith("1 bank line(s) matched")
+
+
+def test_a_reconciliation_that_failed_writing_its_files_resumes_with_what_it_matched(
+    engine: Engine, settings: Settings, books: Books, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gl(books, date(2026, 4, 15), "CASH4", ("1200", 50_000), ("4000", -50_000))
+    books.session.commit()
+    post_all(engine, settings, APR_END)
+    books.session.execute(
+        insert(BankStatementLine).values(
+            bank_account_id=1, statement_date=date(2026, 4, 16), amount_pence=50_000, reference="CASH4"
+        )
+    )
+    books.session.commit()
+    real_pdf = account_reconciliation.write_table_pdf
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    # Given a run that matched and then failed writing its PDF
+    monkeypatch.setattr(account_reconciliation, "write_table_pdf", disk_full)
+    failed = run_job(engine, settings, "GL_ACCOUNT_RECONCILIATION", now=at(APR_END), business_date=APR_END)
+    assert failed.state is ExecutionState.FAILED and isinstance(failed.error, OSError)
+    # When its retry resumes from the last checkpoint
+    monkeypatch.setattr(account_reconciliation, "write_table_pdf", real_pdf)
+    retry = run_job(engine, settings, "GL_ACCOUNT_RECONCILIATION", now=at(APR_END), business_date=APR_END,
+                    checkpoint=failed.context.last_checkpoint)  # fmt: skip
+    # Then its report holds the pair the failed attempt matched, matched once
+    assert retry.state is ExecutionState.SUCCEEDED, (retry.error, retry.context.warning)
+    assert retry.result is not None and retry.result.summary.startswith("1 bank line(s) matched")
+    assert retry.result.counts["matched"] == 1
+    csv = next(f for f in retry.result.files if f.endswith(".csv"))
+    matched = [line for line in Path(csv).read_text().splitlines() if line.startswith("matched,")]
+    assert len(matched) == 1 and ",CASH4," in matched[0] and ",50000," in matched[0]
+    assert len(retry.result.files) == 2

@@ -200,8 +200,11 @@ def run_job(
     now: datetime,
     params: Mapping[str, Any] | None = None,
     business_date: date | None = None,
+    checkpoint: Mapping[str, Any] | None = None,
 ) -> JobRun:
     """Run job ``name`` once, as a worker would, and record the outcome on its execution row.
+
+    ``checkpoint``: the last checkpoint of an attempt before, which a retry of the run resumes from.
 
     As the engine does, the execution row is made in one transaction (the claim's part) and a
     success is recorded with its log lines in the job's own last commit; a failure, after the
@@ -236,6 +239,8 @@ def run_job(
         engine, settings, job_id=job_id, job_name=name, execution_id=execution_id, params=model,
         business_date=day, now=now, database=database,
     )  # fmt: skip
+    if checkpoint is not None:
+        ctx._checkpoint = dict(checkpoint)
     result: JobResult | None = None
     error: BaseException | None = None
     try:
