@@ -266,10 +266,8 @@ def test_bank_reconciliation_matches_once_and_proves_the_statement_balance(
     assert again.result is not None and "matched" not in again.result.counts  # nothing matched twice
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_on_sqlite_the_reconciliation_matches_before_it_takes_the_write_lock(
-    engine: Engine, settings: Settings, books: Books, db_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _cash_received_and_on_the_statement(engine: Engine, settings: Settings, books: Books) -> None:
+    """£500 received on 15 April, posted; the bank's statement shows it the next day."""
     gl(books, date(2026, 4, 15), "CASH4", ("1200", 50_000), ("4000", -50_000))
     books.session.commit()
     post_all(engine, settings, APR_END)
@@ -279,6 +277,13 @@ def test_on_sqlite_the_reconciliation_matches_before_it_takes_the_write_lock(
         )
     )
     books.session.commit()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_on_sqlite_the_reconciliation_matches_before_it_takes_the_write_lock(
+    engine: Engine, settings: Settings, books: Books, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _cash_received_and_on_the_statement(engine, settings, books)
     seen = lock_seen_during(monkeypatch, account_reconciliation, "match", db_url)  # as it reads and matches
     files = [
         lock_seen_during(monkeypatch, account_reconciliation, name, db_url) for name in ("write_csv", "write_table_pdf")
@@ -293,15 +298,7 @@ def test_on_sqlite_the_reconciliation_matches_before_it_takes_the_write_lock(
 def test_a_reconciliation_that_failed_writing_its_files_resumes_with_what_it_matched(
     engine: Engine, settings: Settings, books: Books, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gl(books, date(2026, 4, 15), "CASH4", ("1200", 50_000), ("4000", -50_000))
-    books.session.commit()
-    post_all(engine, settings, APR_END)
-    books.session.execute(
-        insert(BankStatementLine).values(
-            bank_account_id=1, statement_date=date(2026, 4, 16), amount_pence=50_000, reference="CASH4"
-        )
-    )
-    books.session.commit()
+    _cash_received_and_on_the_statement(engine, settings, books)
     real_pdf = account_reconciliation.write_table_pdf
 
     def disk_full(*args: object, **kwargs: object) -> None:
