@@ -66,6 +66,32 @@ def test_a_table_runs_over_pages_with_its_headings_and_wraps_long_texts(tmp_path
     assert write_table_pdf(tmp_path / "b.pdf", **arguments).read_bytes() == path.read_bytes()  # the same bytes
 
 
+def test_headings_too_wide_on_one_line_wrap_and_the_writer_still_draws_the_table(tmp_path: Path) -> None:
+    # Eight columns whose headings on one line are wider than the page, as the reconciliation's
+    columns = ["Section", "Account", "Date", "Reference", "Amount", "Control / cash book", "Subledger", "Difference"]
+    rows = [
+        ("cashbook unmatched", "BANK1", date(2026, 11, 16), f"RC{i:05d}", 1_234_567 + i, None, None, None)
+        for i in range(200)
+    ]
+    rows.append(("bank proof", "BANK1", date(2026, 11, 30), "", 8_188_121_349, 9_382_651_555, 9_382_651_555, 0))
+    arguments: dict[str, Any] = {"title": "Account reconciliation", "columns": columns, "rows": rows}
+    path = write_table_pdf(tmp_path / "rec.pdf", money_columns=(4, 5, 6, 7), **arguments)
+    reader = PdfReader(path)
+    assert reader.metadata is not None and reader.metadata.producer == "acas-batch"  # not WeasyPrint
+    pages = [page.extract_text() for page in reader.pages]
+    assert len(pages) >= 4
+    for text in pages:  # the heading on two lines, on every page
+        assert "Control /" in text and "cash book" in text and "Control / cash book" not in text
+    everything = " ".join(pages)
+    assert all(f"RC{i:05d}" in everything for i in range(200))
+    assert "93,826,515.55" in pages[-1] and "…" not in everything
+    # Headings that fit on one line stay on one line
+    fits = write_table_pdf(
+        tmp_path / "fits.pdf", title="T", columns=["Account", "Control / cash book"], rows=[("A", "B")]
+    )
+    assert "Control / cash book" in PdfReader(fits).pages[0].extract_text()
+
+
 def test_a_table_whose_figures_do_not_fit_across_the_page_is_laid_out_by_weasyprint(tmp_path: Path) -> None:
     columns = ["Customer", *(f"Bucket {n}" for n in range(12))]
     row = ("C001", *(123_456_789_00 for _ in range(12)))

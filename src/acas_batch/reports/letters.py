@@ -118,10 +118,15 @@ class Letter:
             x += w + space
 
     def table_head(self, cols: Sequence[Column]) -> None:
-        self.room(2 * ROW)
-        for col in cols:
-            col.draw(self.page, self.y + 10.5, col.heading, bold=True)
-        self.y += ROW
+        """The table's headings; one too long for its column goes on over more lines, broken
+        between words (the row is as tall as the longest), as a browser lays out a table's head."""
+        lines = [wrap_text(col.heading, col.end - col.start - 2 * PAD, bold=True) for col in cols]
+        height = ROW + (max((len(x) for x in lines), default=1) - 1) * LEADING
+        self.room(height + ROW)
+        for col, texts in zip(cols, lines, strict=True):
+            for k, text in enumerate(texts):
+                col.draw(self.page, self.y + 10.5 + k * LEADING, text, bold=True)
+        self.y += height
         self.page.rule(LEFT, self.y, RIGHT, gray=GRAY)
 
     def row(self, cols: Sequence[Column], cells: Sequence[str], *, total: bool = False, wrap: bool = False) -> None:

@@ -5,7 +5,9 @@ table with its headings repeated on every page it runs over, a bold total row be
 rule and a double rule, notes in small grey type, the company and "Page k of n" in the
 footer. Columns are as wide as their widest text, the spare width shared out in proportion,
 as a browser lays out a table of ``width: 100%``; a text too long for its column wraps
-onto more lines of its row. A table whose figures alone do not fit across the page, or a
+onto more lines of its row. When the table is too wide so, each column is made as wide as the
+longest word it holds and the spare width shared out, the headings and texts wrapping between
+words. A table whose figures and longest words do not fit across the page, or a
 text with a character the report fonts lack, is not drawn here (:func:`table_pages` gives
 ``None``) and goes to WeasyPrint, which can fall back to other fonts.
 """
@@ -18,8 +20,6 @@ from typing import Any
 from acas_batch.reports.letters import LEADING, LEFT, PAD, RIGHT, TOP, Column, Letter, pounds, wrap_text
 from acas_batch.reports.pdf import MM, fonts, text_width
 
-#: The narrowest a text column is squeezed to before the table goes to WeasyPrint instead.
-MIN_TEXT = 18 * MM
 NOTE_SIZE, NOTE_LEADING = 8.0, 10.0
 
 
@@ -30,20 +30,29 @@ def _cells(row: Sequence[Any], money: set[int]) -> list[str]:
     ]
 
 
-def _widths(natural: list[float], money: set[int], room: float) -> list[float] | None:
-    """Each column's width: as wide as its text and a share of the spare width; when the
-    texts are too wide, the text columns share what the figures leave (``None``: not even
-    the figures fit)."""
-    total = sum(natural)
-    if total <= room:
-        return [w * room / total for w in natural] if total else natural
-    fixed = sum(w for i, w in enumerate(natural) if i in money)
-    texts = [i for i in range(len(natural)) if i not in money]
-    left = room - fixed
-    if not texts or left < MIN_TEXT * len(texts):
+def _longest_word(text: str, *, bold: bool = False) -> float:
+    return max((text_width(word, bold=bold) for word in text.split()), default=0.0)
+
+
+def _min_content_widths(
+    columns: Sequence[str], body: list[list[str]], total: list[str] | None, money: set[int], natural: list[float]
+) -> list[float] | None:
+    """Widths for a table too wide with every text on one line, as a browser's automatic table
+    layout gives them: each column at least as wide as the longest word it holds (its heading's,
+    its texts'; a figure whole), the spare width shared in proportion to what each column would
+    need more to hold its texts on one line. Headings and texts then wrap between words, and no
+    word is cut; ``None`` when even those least widths do not fit across the page."""
+    # A hundredth of a point more than the word: the columns' edges are sums of floats
+    least = [_longest_word(heading, bold=True) + 2 * PAD + 0.01 for heading in columns]
+    for row, bold in [*((cells, False) for cells in body), *([(total, True)] if total is not None else [])]:
+        for i, cell in enumerate(row):
+            word = text_width(cell, bold=bold) if i in money else _longest_word(cell, bold=bold)
+            least[i] = max(least[i], word + 2 * PAD + 0.01)
+    room = RIGHT - LEFT
+    spare, grow = room - sum(least), [n - m for n, m in zip(natural, least, strict=True)]
+    if spare < 0 or sum(grow) <= 0:
         return None
-    text_total = sum(natural[i] for i in texts)
-    return [w if i in money else max(MIN_TEXT, left * w / text_total) for i, w in enumerate(natural)]
+    return [m + spare * g / sum(grow) for m, g in zip(least, grow, strict=True)]
 
 
 def table_pages(
@@ -70,7 +79,11 @@ def table_pages(
             natural[i] = max(natural[i], text_width(cell) + 2 * PAD)
     for i, cell in enumerate(total or ()):
         natural[i] = max(natural[i], text_width(cell, bold=True) + 2 * PAD)
-    widths = _widths(natural, money, RIGHT - LEFT)
+    room = RIGHT - LEFT
+    if sum(natural) <= room:
+        widths: list[float] | None = [w * room / sum(natural) for w in natural] if sum(natural) else natural
+    else:
+        widths = _min_content_widths(columns, body, total, money, natural)
     if widths is None:
         return None
     cols, x = [], LEFT
