@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import io
 import math
 import multiprocessing
 import os
@@ -81,7 +82,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Engine, bindparam, select, text, update
 from sqlalchemy.engine import make_url
 
 from acas_batch.batch.worker import job_process_engine
@@ -176,8 +177,9 @@ WITH m AS (
     SUM(CASE WHEN days > 120 THEN amount ELSE 0 END) AS b5
   FROM items GROUP BY customer_id
 )
-SELECT per.customer_id, opening, debits, credits, opening + debits - credits, n,
-       COALESCE(b0, 0), COALESCE(b1, 0), COALESCE(b2, 0), COALESCE(b3, 0), COALESCE(b4, 0), COALESCE(b5, 0)
+SELECT per.customer_id, opening, debits, credits, opening + debits - credits AS closing, n,
+       COALESCE(b0, 0) AS a0, COALESCE(b1, 0) AS a1, COALESCE(b2, 0) AS a2, COALESCE(b3, 0) AS a3,
+       COALESCE(b4, 0) AS a4, COALESCE(b5, 0) AS a5
 FROM per LEFT JOIN aged ON aged.customer_id = per.customer_id
 WHERE n > 0 OR opening + debits - credits <> 0
 """
@@ -260,18 +262,83 @@ def base_aged_debtors(engine: Engine) -> Figures:
         return {int(r[0]): tuple(int(v) for v in r[2:]) for r in rows} | {"control": int(rows[0][1]) if rows else 0}
 
 
-def base_statements(engine: Engine) -> Figures:
-    """Per statement the opening balance, the period's debits, credits and count, the closing
-    balance, and the aged summary (open items by days past due at the period end)."""
-    start, end = PREVIOUS
+def _statement_sql(engine: Engine) -> str:
+    end = PREVIOUS[1]
     if engine.dialect.name == "sqlite":
         days = "CAST(julianday('{end}') - julianday({column}) AS INTEGER)"
     else:
         days = "DATE '{end}' - {column}"
-    sql = STATEMENT_SQL.format(
+    return STATEMENT_SQL.format(
         days_due=days.format(end=end.isoformat(), column="due_date"),
         days_receipt=days.format(end=end.isoformat(), column="receipt_date"),
     )
+
+
+#: The writing baseline's own run key: its rows and documents stay apart from the job's.
+STATEMENT_WRITES_KEY = "BENCH_STATEMENT_WRITES:2026-10"
+
+
+def base_statement_writes(engine: Engine, csv_path: Path) -> None:
+    """SL_STATEMENT_GENERATION's writes (``output_format=csv``, no e-mail) by hand, in one
+    transaction: the run key's statement rows replaced by :data:`STATEMENT_SQL`'s figures with
+    each customer's code, name and address (one ``INSERT ... SELECT``); the CSV of them in
+    customer code order (``COPY ... TO STDOUT`` on PostgreSQL, one cursor on SQLite); and a
+    document record per statement, not e-mailed, kept once (``ON CONFLICT DO NOTHING``: a later
+    run, as the job's timed run, finds them recorded). Under a run key of its own."""
+    start, end = PREVIOUS
+    key = STATEMENT_WRITES_KEY
+    buckets = ", ".join(f"aged_{i}_pence" for i in range(6))
+    insert = f"""INSERT INTO sl_statement_rec (execution_id, run_key, period_start, period_end, customer_id,
+        customer_code, customer_name, opening_pence, debits_pence, credits_pence, closing_pence, transactions,
+        {buckets}, email_to)
+      SELECT :execution, :key, :start, :end, s.customer_id, c.code, c.name, s.opening, s.debits, s.credits,
+        s.closing, s.n, s.a0, s.a1, s.a2, s.a3, s.a4, s.a5, c.statement_email
+      FROM ({_statement_sql(engine)}) AS s JOIN sl_customer_rec c ON c.id = s.customer_id"""
+    documents = """INSERT INTO batch_document_rec (document_key, kind, execution_id, run_key, party, party_id,
+        party_code, email_to, delivery, created_at)
+      SELECT 'statement:' || :key || ':' || customer_code, 'statement', :execution, :key, 'customer', customer_id,
+        customer_code, email_to, 'email_off', :now
+      FROM sl_statement_rec WHERE run_key = :key
+      ON CONFLICT (document_key) DO NOTHING"""
+    columns = (
+        "customer_code, customer_name, opening_pence, debits_pence, credits_pence, closing_pence, transactions,"
+        f" email_to, {buckets}"
+    )
+    rows = f"SELECT {columns} FROM sl_statement_rec WHERE run_key = :key ORDER BY customer_code"
+    from acas_batch.models import MailedDocument  # here: the module loads none of the models at import
+
+    now_type = MailedDocument.__table__.c.created_at.type
+    with engine.begin() as conn:
+        execution = conn.scalar(text("SELECT MAX(id) FROM batch_execution_rec"))
+        conn.execute(text("DELETE FROM sl_statement_rec WHERE run_key = :key"), {"key": key})
+        conn.execute(
+            text(insert),
+            {"execution": execution, "key": key, "start": _bind(engine, start), "end": _bind(engine, end)},
+        )
+        raw: Any = conn.connection.driver_connection
+        with csv_path.open("wb") as out:
+            if engine.dialect.name == "postgresql":
+                quoted = rows.replace(":key", f"'{key}'")
+                copy_sql = f"COPY ({quoted}) TO STDOUT WITH (FORMAT csv, HEADER)"
+                with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+                    for block in copy:
+                        out.write(block)
+            else:
+                text_out = io.TextIOWrapper(out, encoding="utf-8", newline="")
+                writer = csv.writer(text_out)
+                writer.writerow([c.strip() for c in columns.split(",")])
+                writer.writerows(raw.execute(rows.replace(":key", "?"), (key,)))
+                text_out.flush()
+                text_out.detach()
+        statement = text(documents).bindparams(bindparam("now", type_=now_type))
+        conn.execute(statement, {"key": key, "execution": execution, "now": NOW})
+
+
+def base_statements(engine: Engine) -> Figures:
+    """Per statement the opening balance, the period's debits, credits and count, the closing
+    balance, and the aged summary (open items by days past due at the period end)."""
+    start, end = PREVIOUS
+    sql = _statement_sql(engine)
     with engine.connect() as conn:
         rows = conn.execute(text(sql), {"start": _bind(engine, start), "end": _bind(engine, end)})
         return {int(r[0]): tuple(int(v) for v in r[1:]) for r in rows}
@@ -680,6 +747,38 @@ def _child_payment_writes(url: str) -> dict[str, Any]:
     return {"seconds": seconds, "peak_mb": peak}
 
 
+def _child_statement_writes(url: str, folder: str, warm: bool) -> dict[str, Any]:
+    engine = job_process_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    csv_path = Path(folder) / "statement_writes.csv"
+    if warm:  # once untimed, as the job's child runs the job: the documents are then recorded
+        base_statement_writes(engine, csv_path)
+    gc.freeze()  # as the job's child
+    began = time.perf_counter()
+    base_statement_writes(engine, csv_path)
+    seconds = time.perf_counter() - began
+    peak = _peak_mb()
+    with engine.connect() as conn:
+        written: Figures = {
+            int(r[0]): tuple(int(v) for v in r[1:])
+            for r in conn.execute(
+                text(
+                    "SELECT customer_id, opening_pence, debits_pence, credits_pence, closing_pence, transactions,"
+                    " aged_0_pence, aged_1_pence, aged_2_pence, aged_3_pence, aged_4_pence, aged_5_pence"
+                    " FROM sl_statement_rec WHERE run_key = :key"
+                ),
+                {"key": STATEMENT_WRITES_KEY},
+            )
+        }
+        documents = conn.scalar(
+            text("SELECT COUNT(*) FROM batch_document_rec WHERE run_key = :key"), {"key": STATEMENT_WRITES_KEY}
+        )
+    lines = sum(1 for _ in csv_path.open()) - 1
+    engine.dispose()
+    return {"seconds": seconds, "peak_mb": peak, "written": written, "documents": documents, "csv_lines": lines}
+
+
 def _written(url: str) -> Figures:
     engine = make_engine(url)
     try:
@@ -880,6 +979,22 @@ def run() -> list[tuple[str, str]]:
                     writes_figure, writes_mb = figure, max(writes_mb, peak)
                     if wrong:
                         problems.append(wrong)
+                if name == "SL_STATEMENT_GENERATION":  # and the statements' writing baseline
+                    done = _in_child(_child_statement_writes, url, folder, warm)
+                    writes.append(done["seconds"])
+                    writes_mb = max(writes_mb, done["peak_mb"])
+                    n = len(done["written"])
+                    wrong = _compare("SL_STATEMENT_GENERATION (written)", jobs[-1]["figures"], done["written"])
+                    if not wrong and (done["documents"], done["csv_lines"]) != (n, n):
+                        wrong = (
+                            f"statement writes: {done['documents']} documents and {done['csv_lines']} CSV lines for {n}"
+                        )
+                    if wrong:
+                        problems.append(wrong)
+                    writes_figure = (
+                        f"SL_STATEMENT_GENERATION writes ({n:,} statements, their CSV and document records,"
+                        f" {'WRITES DIFFER' if wrong else 'writes equal'})"
+                    )
             finally:
                 for drop in drops:
                     drop()

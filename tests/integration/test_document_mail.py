@@ -112,6 +112,23 @@ def test_statements_reach_the_customers_with_an_address_with_their_pdf_once(
     assert len(inbox.messages) == 1
     assert again.result is not None and again.result.counts["emailed_by_earlier_run"] == 1
     assert "1 already e-mailed or queued by an earlier run (not sent again)" in again.result.summary
+    # When they are made once more without PDFs, then with e-mail off (each recorded in SQL, none e-mailable)
+    for params in ({"output_format": "csv"}, {"output_format": "csv", "email": False}):
+        _supersede(engine, again.execution_id)
+        again = run_job(engine, settings, STATEMENTS, now=at(DAY) + timedelta(hours=3), params=params)
+        # Then A's still counts as e-mailed by the earlier run, B's record is the first run's, nothing is sent
+        assert again.state is ExecutionState.SUCCEEDED, again.error
+        assert len(inbox.messages) == 1 and len(_outbox(engine)) == 1
+        assert again.result is not None
+        assert again.result.counts == {
+            "statements": 2,
+            "emailed": 1,
+            "email_queued": 0,
+            "email_failed": 0,
+            "not_emailed_no_address": 1,
+            "emailed_by_earlier_run": 1,
+        }
+        assert _statuses(engine) == {"C00001": "e-mailed", "C00002": "not e-mailed (no address)"}
 
 
 def test_statements_read_back_a_page_at_a_time_are_each_sent_and_counted_once(
@@ -159,6 +176,11 @@ def test_an_installation_that_does_not_mail_documents_queues_none(
     assert run.result is not None
     assert run.result.counts["statements"] == 2 and run.result.counts["emailed"] == 0
     assert run.result.counts["email_queued"] == 0
+    assert run.result.counts["not_emailed_email_off"] == 2
+    assert _statuses(engine, execution_id=run.execution_id) == {
+        "C00001": "not e-mailed (e-mail off)",
+        "C00002": "not e-mailed (e-mail off)",
+    }
 
 
 def test_a_crash_between_queueing_and_sending_sends_each_statement_once(

@@ -8,12 +8,11 @@ hands them to the mail server and says where they stand. See
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from itertools import chain
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import ColumnElement, not_, select
+from sqlalchemy import Select, not_, or_, select
 
 from acas_batch.batch.context import JobContext
 from acas_batch.db import transaction
@@ -21,7 +20,17 @@ from acas_batch.models import MailedDocument, NotificationOutbox
 from acas_batch.monitoring import documents
 from acas_batch.monitoring.documents import Document, Recorded, Tally
 
-__all__ = ["Document", "Recorded", "Tally", "email_field", "queue_documents", "send_documents", "send_documents_where"]
+__all__ = [
+    "Document",
+    "Recorded",
+    "Tally",
+    "email_field",
+    "emails_documents",
+    "queue_documents",
+    "record_unmailed",
+    "send_documents",
+    "send_documents_where",
+]
 
 
 def email_field(whom: str) -> Any:
@@ -39,13 +48,34 @@ def queue_documents(ctx: JobContext[Any], docs: Sequence[Document], *, run_key: 
     Nothing is queued when the installation does not mail documents (``mail_documents``
     false, as in every simulation: simulated customers must not get real letters).
     """
-    email = email and ctx.settings.mail_documents
+    email = emails_documents(ctx, email)
     return documents.record(
         ctx.session, docs, execution_id=ctx.execution_id, run_key=run_key, email=email, now=ctx.clock_now()
     )
 
 
+def emails_documents(ctx: JobContext[Any], email: bool) -> bool:
+    """Whether a run with the ``email`` parameter sends its documents: not when the installation
+    does not mail documents (``mail_documents`` false, as in every simulation)."""
+    return email and ctx.settings.mail_documents
+
+
+def record_unmailed(
+    ctx: JobContext[Any], docs: Select[int, str, str, str | None], *, kind: str, party: str, run_key: str, email: bool
+) -> Recorded:
+    """:func:`queue_documents` for documents none of which is e-mailed (``email`` off, or no
+    PDF to attach), recorded in SQL from ``docs``: the party's id, the document's key, the
+    party's code and address. Nothing is read into Python but a count."""
+    how = documents.Delivery.NO_PDF if emails_documents(ctx, email) else documents.Delivery.EMAIL_OFF
+    return documents.record_unmailed(
+        ctx.session, docs, kind=kind, party=party, how=how, execution_id=ctx.execution_id, run_key=run_key,
+        now=ctx.clock_now(),
+    )  # fmt: skip
+
+
 _WAITING = ("pending", "sending")
+#: Keys read at a time of the documents waiting in the outbox.
+_PAGE = 100
 
 
 def send_documents(ctx: JobContext[Any], run_key: str, recorded: Sequence[Recorded]) -> Tally:
@@ -64,20 +94,41 @@ def send_documents(ctx: JobContext[Any], run_key: str, recorded: Sequence[Record
     return _deliver_and_tally(ctx, lambda: keys, earlier=sum(r.earlier for r in recorded))
 
 
-def send_documents_where(
-    ctx: JobContext[Any], run_key: str, keys: Callable[[], Iterable[str]], mine: ColumnElement[bool], *, earlier: int
-) -> Tally:
-    """:func:`send_documents` for a run too large to hold its documents' keys: ``keys()``
-    streams them (read again for the tally), ``mine`` picks the same documents in SQL (a
-    condition on ``batch_document_rec``), so that those of ``run_key`` an interrupted attempt
-    left waiting in the outbox are added once. ``earlier``: the run's :attr:`Recorded.earlier`."""
-    with transaction(ctx.engine) as session:  # few: an earlier attempt's documents the run no longer makes
-        others = session.scalars(
-            select(MailedDocument.document_key)
-            .join(NotificationOutbox, NotificationOutbox.idempotency_key == MailedDocument.document_key)
-            .where(MailedDocument.run_key == run_key, NotificationOutbox.state.in_(_WAITING), not_(mine))
-        ).all()
-    return _deliver_and_tally(ctx, lambda: chain(keys(), others), earlier=earlier)
+def send_documents_where(ctx: JobContext[Any], run_key: str, keys: Select[str], *, earlier: int) -> Tally:
+    """:func:`send_documents` for a run too large to hold its documents' keys: ``keys`` selects
+    them in SQL. Only the documents waiting in the outbox, of those or of ``run_key`` (what an
+    interrupted attempt left), are read, a page at a time, and delivered; the tally is counted
+    in SQL. A run with nothing to send (mail off, or all e-mailed before) reads no key.
+    ``earlier``: the run's :attr:`Recorded.earlier`."""
+    waiting = NotificationOutbox.state.in_(_WAITING)
+    ours = MailedDocument.document_key.in_(keys)
+
+    def waiting_keys() -> Iterator[str]:
+        after = ""
+        while True:
+            with transaction(ctx.engine) as session:
+                page = session.scalars(
+                    select(MailedDocument.document_key)
+                    .join(NotificationOutbox, NotificationOutbox.idempotency_key == MailedDocument.document_key)
+                    .where(waiting, or_(ours, MailedDocument.run_key == run_key), MailedDocument.document_key > after)
+                    .order_by(MailedDocument.document_key)
+                    .limit(_PAGE)
+                ).all()
+            yield from page
+            if len(page) < _PAGE:
+                return
+            after = page[-1]
+
+    stopped = documents.deliver(
+        ctx.engine, ctx.settings, waiting_keys(), clock=ctx.clock_now, execution_id=ctx.execution_id
+    )
+    with transaction(ctx.engine) as session:
+        result = documents.tally_where(session, ours)
+        others = documents.tally_where(session, (MailedDocument.run_key == run_key) & waiting & not_(ours))
+    for name in ("documents", "queued"):
+        setattr(result, name, getattr(result, name) + getattr(others, name))
+    result.last_error = result.last_error or others.last_error
+    return _reported(ctx, result, stopped, earlier=earlier)
 
 
 def _deliver_and_tally(ctx: JobContext[Any], keys: Callable[[], Iterable[str]], *, earlier: int) -> Tally:
@@ -85,6 +136,11 @@ def _deliver_and_tally(ctx: JobContext[Any], keys: Callable[[], Iterable[str]], 
     stopped = documents.deliver(ctx.engine, ctx.settings, keys(), clock=ctx.clock_now, execution_id=ctx.execution_id)
     with transaction(ctx.engine) as session:
         result = documents.tally(session, keys())
+    return _reported(ctx, result, stopped, earlier=earlier)
+
+
+def _reported(ctx: JobContext[Any], result: Tally, stopped: str | None, *, earlier: int) -> Tally:
+    """The run's tally, its waiting and failed documents logged (a failure warns the run)."""
     if stopped:
         ctx.log.warning(
             f"{result.queued} document(s) wait in the outbox: the mail server did not take them ({stopped}); "

@@ -34,7 +34,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import ColumnElement, Engine, Select, Table, func, literal, select, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from acas_batch.config import Settings
@@ -108,8 +110,10 @@ def record(
     for part in _chunks(documents):
         known = {
             row.document_key: row
-            for row in session.scalars(
-                select(MailedDocument).where(MailedDocument.document_key.in_([d.key for d in part]))
+            for row in session.execute(
+                select(MailedDocument.id, MailedDocument.document_key, MailedDocument.delivery).where(
+                    MailedDocument.document_key.in_([d.key for d in part])
+                )
             )
         }
         new_docs: list[dict[str, Any]] = []
@@ -157,6 +161,51 @@ def record(
             insert_rows(session, NotificationOutbox, outgoing)
             done.queued += len(outgoing)
     return done
+
+
+def record_unmailed(
+    session: Session,
+    documents: Select[int, str, str, str | None],
+    *,
+    kind: str,
+    party: str,
+    how: Delivery,
+    execution_id: int,
+    run_key: str,
+    now: datetime,
+) -> Recorded:
+    """:func:`record` for a run none of whose documents can go by e-mail (``how``: e-mail off,
+    or no PDFs), in SQL: ``documents`` selects each one's party id, key, party code and address;
+    those not recorded before are recorded in one ``INSERT ... SELECT``, and those an earlier
+    run e-mailed are counted as such (:attr:`Recorded.earlier`). Only the count comes back to
+    Python: ``keys`` stays empty."""
+    assert how is not Delivery.EMAIL
+    src = documents.subquery()
+    party_id, key, code, email = src.c
+    table = MailedDocument.__table__
+    assert isinstance(table, Table)
+    insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(table)
+    values = select(
+        key,
+        literal(kind),
+        literal(execution_id),
+        literal(run_key),
+        literal(party),
+        party_id,
+        code,
+        func.nullif(func.trim(email), ""),
+        literal(how.value),
+        literal(now, table.c.created_at.type),
+    ).where(true())  # fmt: skip  (SQLite reads ON CONFLICT after a SELECT with no WHERE as a join's ON)
+    columns = ["document_key", "kind", "execution_id", "run_key", "party", "party_id", "party_code", "email_to",
+               "delivery", "created_at"]  # fmt: skip
+    session.execute(insert.from_select(columns, values).on_conflict_do_nothing(index_elements=["document_key"]))
+    earlier = session.scalar(
+        select(func.count())
+        .select_from(MailedDocument)
+        .where(MailedDocument.document_key.in_(select(key)), MailedDocument.delivery == Delivery.EMAIL.value)
+    )
+    return Recorded(keys=[], earlier=int(earlier or 0))
 
 
 def _outbox_row(doc: Document, sha: str | None, execution_id: int, now: datetime) -> dict[str, Any]:
@@ -210,6 +259,24 @@ class Tally:
     earlier: int = 0  # e-mailed or queued by an earlier run of the same work: not sent again
     last_error: str | None = None
 
+    def add(self, how: str, state: str | None, count: int, error: str | None) -> None:
+        """``count`` documents recorded as ``how`` whose message is in the outbox state ``state``."""
+        self.documents += count
+        if how == Delivery.NO_ADDRESS:
+            self.no_address += count
+        elif how == Delivery.EMAIL_OFF:
+            self.email_off += count
+        elif how == Delivery.NO_PDF:
+            self.no_pdf += count
+        elif state == DELIVERED:
+            self.emailed += count
+        elif state == FAILED:
+            self.failed += count
+            self.last_error = error or self.last_error
+        else:
+            self.queued += count
+            self.last_error = error or self.last_error
+
     def counts(self) -> dict[str, int]:
         """The run's counts: the e-mail ones always, the reasons for not e-mailing when they apply."""
         out = {"emailed": self.emailed, "email_queued": self.queued, "email_failed": self.failed}
@@ -251,21 +318,27 @@ def tally(session: Session, keys: Iterable[str]) -> Tally:
             .where(MailedDocument.document_key.in_(list(part)))
         )
         for how, state, error in rows:
-            out.documents += 1
-            if how == Delivery.NO_ADDRESS:
-                out.no_address += 1
-            elif how == Delivery.EMAIL_OFF:
-                out.email_off += 1
-            elif how == Delivery.NO_PDF:
-                out.no_pdf += 1
-            elif state == DELIVERED:
-                out.emailed += 1
-            elif state == FAILED:
-                out.failed += 1
-                out.last_error = error or out.last_error
-            else:
-                out.queued += 1
-                out.last_error = error or out.last_error
+            out.add(how, state, 1, error)
+    return out
+
+
+def tally_where(session: Session, condition: ColumnElement[bool]) -> Tally:
+    """:func:`tally` of the documents that ``condition`` (on ``batch_document_rec`` and the
+    outbox) picks, counted in SQL: one row per delivery and outbox state."""
+    rows = session.execute(
+        select(
+            MailedDocument.delivery,
+            NotificationOutbox.state,
+            func.count(),
+            func.max(NotificationOutbox.last_error),
+        )
+        .outerjoin(NotificationOutbox, NotificationOutbox.idempotency_key == MailedDocument.document_key)
+        .where(condition)
+        .group_by(MailedDocument.delivery, NotificationOutbox.state)
+    )
+    out = Tally()
+    for how, state, count, error in rows:
+        out.add(how, state, int(count), error)
     return out
 
 

@@ -20,7 +20,6 @@ from sqlalchemy import (
     case,
     cast,
     delete,
-    exists,
     func,
     insert,
     literal,
@@ -38,14 +37,20 @@ from acas_batch.analysis.money import format_pounds
 from acas_batch.batch.context import JobContext, JobResult
 from acas_batch.batch.registry import job
 from acas_batch.db import transaction
-from acas_batch.jobs.mailing import Document, email_field, queue_documents, send_documents_where
+from acas_batch.jobs.mailing import (
+    Document,
+    email_field,
+    emails_documents,
+    queue_documents,
+    record_unmailed,
+    send_documents_where,
+)
 from acas_batch.jobs.params import DateRange, Notify, OutputFormat, Period, resolve_period_range
 from acas_batch.jobs.sl.aged_debtors import company_name
 from acas_batch.jobs.sl.queries import aged_sums, as_date
 from acas_batch.models import (
     Customer,
     DocumentKind,
-    MailedDocument,
     Module,
     Receipt,
     SalesInvoice,
@@ -415,25 +420,27 @@ def statement_generation(ctx: JobContext[StatementParams]) -> JobResult:
     header = ["customer", "name", "opening_pence", "debits_pence", "credits_pence", "closing_pence"]
     header += ["transactions", "email", *(f"aged_{label}_pence" for label in labels)]
     write_csv(csv_path, header, _csv_rows(ctx, key, n))
+    # A statement's document key is the prefix and the customer's code
+    keys = select(literal(_key_prefix(key)) + StatementLine.customer_code).where(StatementLine.run_key == key)
     earlier, queued = 0, 0
-    for page in recorded_pages(s, key, CHUNK, *FIGURES, StatementLine.file):  # each page's e-mails committed
-        docs = [_document(r, Path(r[-1]) if r[-1] else None, period, company, key) for r in page]
-        recorded = queue_documents(ctx, docs, run_key=key, email=p.email)
-        earlier, queued = earlier + recorded.earlier, queued + len(docs)
+    if emails_documents(ctx, p.email) and p.output_format.pdf:
+        for page in recorded_pages(s, key, CHUNK, *FIGURES, StatementLine.file):  # each page's e-mails committed
+            docs = [_document(r, Path(r[-1]) if r[-1] else None, period, company, key) for r in page]
+            recorded = queue_documents(ctx, docs, run_key=key, email=p.email)
+            earlier, queued = earlier + recorded.earlier, queued + len(docs)
+            ctx.checkpoint({**(ctx.last_checkpoint or {}), "documents_queued": queued})
+            del page, docs, recorded  # not alive while the next page is read
+    else:  # none can be e-mailed: each statement recorded as such, in SQL
+        unmailed = select(
+            StatementLine.customer_id,
+            literal(_key_prefix(key)) + StatementLine.customer_code,
+            StatementLine.customer_code,
+            StatementLine.email_to,
+        ).where(StatementLine.run_key == key)
+        recorded = record_unmailed(ctx, unmailed, kind="statement", party="customer", run_key=key, email=p.email)
+        earlier, queued = recorded.earlier, n
         ctx.checkpoint({**(ctx.last_checkpoint or {}), "documents_queued": queued})
-        del page, docs, recorded  # not alive while the next page is read
-    prefix = _key_prefix(key)  # a statement's document key is the prefix and the customer's code
-
-    def keys() -> Iterator[str]:
-        for page in recorded_pages(ctx.engine, key, CHUNK, StatementLine.customer_code):
-            yield from (prefix + code for (code,) in page)
-
-    mine = exists().where(
-        StatementLine.run_key == key,
-        StatementLine.customer_code == func.substr(MailedDocument.document_key, len(prefix) + 1),
-        func.substr(MailedDocument.document_key, 1, len(prefix)) == prefix,
-    )
-    mail = send_documents_where(ctx, key, keys, mine, earlier=earlier)
+    mail = send_documents_where(ctx, key, keys, earlier=earlier)
     # Each customer's PDF is in its sl_statement_rec row and the run's folder: the result names
     # the combined file, not 25,000 files (nor does the run's notice e-mail list them).
     files = [str(ctx.output("statements_all.pdf"))] if p.output_format.pdf else []
