@@ -185,6 +185,7 @@ def record_unmailed(
     table = MailedDocument.__table__
     assert isinstance(table, Table)
     insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(table)
+    # WHERE true: SQLite would read the ON CONFLICT after a SELECT with no WHERE as a join's ON
     values = select(
         key,
         literal(kind),
@@ -196,7 +197,7 @@ def record_unmailed(
         func.nullif(func.trim(email), ""),
         literal(how.value),
         literal(now, table.c.created_at.type),
-    ).where(true())  # fmt: skip  (SQLite reads ON CONFLICT after a SELECT with no WHERE as a join's ON)
+    ).where(true())
     columns = ["document_key", "kind", "execution_id", "run_key", "party", "party_id", "party_code", "email_to",
                "delivery", "created_at"]  # fmt: skip
     session.execute(insert.from_select(columns, values).on_conflict_do_nothing(index_elements=["document_key"]))
