@@ -92,6 +92,19 @@ def test_headings_too_wide_on_one_line_wrap_and_the_writer_still_draws_the_table
     assert "Control / cash book" in PdfReader(fits).pages[0].extract_text()
 
 
+def test_a_word_too_long_for_any_layout_is_cut_and_the_writer_still_draws_the_table(tmp_path: Path) -> None:
+    # A reference with no space in it, wider than the page left beside four columns of figures
+    word = "REF" + "X" * 80
+    rows = [("C001", word, 1_234_567, 7_654_321, 1_000, 2_000)]
+    columns = ["Customer", "Reference", "Balance", "Limit", "Over", "Due"]
+    path = write_table_pdf(tmp_path / "cut.pdf", title="T", columns=columns, rows=rows, money_columns=(2, 3, 4, 5))
+    reader = PdfReader(path)
+    assert reader.metadata is not None and reader.metadata.producer == "acas-batch"  # not WeasyPrint
+    text = reader.pages[0].extract_text()
+    assert "REFXXX" in text and "…" in text and word not in text  # the word cut, the figures whole
+    assert "12,345.67" in text and "76,543.21" in text
+
+
 def test_a_table_whose_figures_do_not_fit_across_the_page_is_laid_out_by_weasyprint(tmp_path: Path) -> None:
     columns = ["Customer", *(f"Bucket {n}" for n in range(12))]
     row = ("C001", *(123_456_789_00 for _ in range(12)))

@@ -7,7 +7,8 @@ footer. Columns are as wide as their widest text, the spare width shared out in 
 as a browser lays out a table of ``width: 100%``; a text too long for its column wraps
 onto more lines of its row. When the table is too wide so, each column is made as wide as the
 longest word it holds and the spare width shared out, the headings and texts wrapping between
-words. A table whose figures and longest words do not fit across the page, or a
+words; when even that is too wide, the text columns share what the figures leave, a word too
+long for its column cut with an ellipsis. A table whose figures alone do not fit across the page, or a
 text with a character the report fonts lack, is not drawn here (:func:`table_pages` gives
 ``None``) and goes to WeasyPrint, which can fall back to other fonts.
 """
@@ -20,6 +21,8 @@ from typing import Any
 from acas_batch.reports.letters import LEADING, LEFT, PAD, RIGHT, TOP, Column, Letter, pounds, wrap_text
 from acas_batch.reports.pdf import MM, fonts, text_width
 
+#: The narrowest a text column is squeezed to, its words cut, when even its longest words do not fit.
+MIN_TEXT = 18 * MM
 NOTE_SIZE, NOTE_LEADING = 8.0, 10.0
 
 
@@ -55,6 +58,19 @@ def _min_content_widths(
     return [m + spare * g / sum(grow) for m, g in zip(least, grow, strict=True)]
 
 
+def _squeezed(natural: list[float], money: set[int], room: float) -> list[float] | None:
+    """Widths when even the longest words do not fit: the figures keep theirs and the text
+    columns share what is left in proportion, no narrower than :data:`MIN_TEXT`, a word too
+    long for its column cut with an ellipsis (``None``: not even the figures fit)."""
+    fixed = sum(w for i, w in enumerate(natural) if i in money)
+    texts = [i for i in range(len(natural)) if i not in money]
+    left = room - fixed
+    if not texts or left < MIN_TEXT * len(texts):
+        return None
+    text_total = sum(natural[i] for i in texts)
+    return [w if i in money else max(MIN_TEXT, left * w / text_total) for i, w in enumerate(natural)]
+
+
 def table_pages(
     *,
     title: str,
@@ -83,7 +99,7 @@ def table_pages(
     if sum(natural) <= room:
         widths: list[float] | None = [w * room / sum(natural) for w in natural] if sum(natural) else natural
     else:
-        widths = _min_content_widths(columns, body, total, money, natural)
+        widths = _min_content_widths(columns, body, total, money, natural) or _squeezed(natural, money, room)
     if widths is None:
         return None
     cols, x = [], LEFT
