@@ -12,6 +12,7 @@ from pypdf import PdfReader
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from acas_batch.jobs.sl import overdue_reminders
 from acas_batch.ledger.demo import DemoSize, generate
 from acas_batch.models import Customer, DocumentKind, ExecutionState, Reminder, SalesInvoice
 from acas_batch.services import JobSchedulerService
@@ -20,6 +21,7 @@ from tests.engine_helpers import engine_settings
 from tests.sl_support import assert_ledger_sound, at, open_books, receipt, settings_for
 from tests.support.context import run_job
 from tests.support.users import user
+from tests.support.write_lock import lock_seen_during
 
 DAY = date(2026, 6, 30)
 
@@ -233,3 +235,15 @@ def test_the_engine_runs_it_end_to_end(engine: Engine, db_url: str, tmp_path: Pa
     ok, detail = svc.wait_for(execution_id, timeout=60)
     assert ok and detail["state"] == "succeeded", detail
     assert [lvl for _, lvl, _ in _reminders(engine)] == [3, 2, 1]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_on_sqlite_the_letters_are_laid_out_before_the_job_takes_the_write_lock(
+    engine: Engine, db_url: str, tmp_path: Path, ledger: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another connection tries the lock as the job writes its CSV and each letter's PDF
+    seen = [lock_seen_during(monkeypatch, overdue_reminders, name, db_url) for name in ("write_csv", "write_pages")]
+    run = run_job(engine, settings_for(db_url, tmp_path), "SL_OVERDUE_REMINDERS", now=at(DAY))
+    assert run.state is ExecutionState.SUCCEEDED, run.error
+    assert seen == [[True], [True, True, True]]  # the CSV and three letters, the lock free for each
+    assert [level for _, level, _ in _reminders(engine)] == [3, 2, 1]

@@ -189,26 +189,6 @@ def overdue_reminders(ctx: JobContext[ReminderParams]) -> JobResult:
     """Dunning letters at levels 1-3 by days overdue, never repeated within the repeat days."""
     p, day, s = ctx.params, ctx.business_date, ctx.session
     letters, overdue_customers, held = _letters(ctx)
-    # Customers whose overdue items are all settled start again from level 0.
-    reset = cast(
-        "CursorResult[Any]",
-        s.execute(
-            update(Customer)
-            .where(
-                and_(
-                    Customer.dunning_level > 0,
-                    Customer.id.not_in(
-                        select(SalesInvoice.customer_id).where(
-                            SalesInvoice.kind == DocumentKind.INVOICE,
-                            SalesInvoice.outstanding_pence > 0,
-                            SalesInvoice.due_date < day,
-                        )
-                    ),
-                )
-            )
-            .values(dunning_level=0, in_collection=False)
-        ),
-    ).rowcount
     # The letters are laid out before they are recorded: each chunk of the history commits with
     # the e-mails that carry its letters, so a letter recorded as sent is always one queued or posted.
     company = company_name(ctx)
@@ -242,6 +222,28 @@ def overdue_reminders(ctx: JobContext[ReminderParams]) -> JobResult:
                 everything.add_pages(pages)
         pdfs = list(paths)
         files += [*paths, combined]
+    # Customers whose overdue items are all settled start again from level 0. The job's first
+    # write, after the files: on SQLite the job holds the write lock from here to its commit,
+    # not while it lays out the letters.
+    reset = cast(
+        "CursorResult[Any]",
+        s.execute(
+            update(Customer)
+            .where(
+                and_(
+                    Customer.dunning_level > 0,
+                    Customer.id.not_in(
+                        select(SalesInvoice.customer_id).where(
+                            SalesInvoice.kind == DocumentKind.INVOICE,
+                            SalesInvoice.outstanding_pence > 0,
+                            SalesInvoice.due_date < day,
+                        )
+                    ),
+                )
+            )
+            .values(dunning_level=0, in_collection=False)
+        ),
+    ).rowcount
     run_key = f"{ctx.job_name}:{day.isoformat()}"
     recorded: list[Recorded] = []
     for start in range(0, len(letters), CHUNK):
