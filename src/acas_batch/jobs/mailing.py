@@ -123,11 +123,8 @@ def send_documents_where(ctx: JobContext[Any], run_key: str, keys: Select[str], 
         ctx.engine, ctx.settings, waiting_keys(), clock=ctx.clock_now, execution_id=ctx.execution_id
     )
     with transaction(ctx.engine) as session:
-        result = documents.tally_where(session, ours)
-        others = documents.tally_where(session, (MailedDocument.run_key == run_key) & waiting & not_(ours))
-    for name in ("documents", "queued"):
-        setattr(result, name, getattr(result, name) + getattr(others, name))
-    result.last_error = result.last_error or others.last_error
+        others = (MailedDocument.run_key == run_key) & waiting & not_(ours)
+        result = documents.tally_where(session, ours, others)
     return _reported(ctx, result, stopped, earlier=earlier)
 
 

@@ -168,8 +168,9 @@ def _search_clause(session: Session, words: list[tuple[str, bool]], *, index_fir
 
     ``index_first``: on SQLite, read the matches from the index (see :func:`_index_first`)."""
     if session.get_bind().dialect.name == "postgresql":
-        query = " & ".join(f"'{w}'{':*' if prefix else ''}" for w, prefix in words)
-        return text(f"{PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, :log_search)").bindparams(log_search=query)
+        return text(f"{PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, :log_search)").bindparams(
+            log_search=_pg_tsquery(words)
+        )
     # A prefix costs FTS5 a merge of every matching word's list, at each probe below: whole
     # words are the fast case, prefixes are for when a person asks for one.
     match = _fts_match(words)
@@ -188,6 +189,10 @@ def _search_clause(session: Session, words: list[tuple[str, bool]], *, index_fir
 
 def _fts_match(words: list[tuple[str, bool]]) -> str:
     return " AND ".join(f'"{w}"{"*" if prefix else ""}' for w, prefix in words)
+
+
+def _pg_tsquery(words: list[tuple[str, bool]]) -> str:
+    return " & ".join(f"'{w}'{':*' if prefix else ''}" for w, prefix in words)
 
 
 def _index_first(session: Session, flt: LogFilter, rows: int | None) -> bool:
@@ -210,8 +215,8 @@ def _index_first(session: Session, flt: LogFilter, rows: int | None) -> bool:
         if rows is None:
             return True
         # The planner's own estimates (its statistics of the indexed words): no line is read.
-        words = " & ".join(f"'{w}'{':*' if prefix else ''}" for w, prefix in search_words(flt.search))
-        matches = _pg_estimate(session, f"{PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, :q)", {"q": words})
+        query = _pg_tsquery(search_words(flt.search))
+        matches = _pg_estimate(session, f"{PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, :q)", {"q": query})
         return matches * matches < PROBE_COST * rows * _pg_estimate(session, "true", {})
     if rows is None:
         threshold = SQLITE_PROBE_FROM

@@ -152,8 +152,8 @@ def account_reconciliation(ctx: JobContext[ReconciliationParams]) -> JobResult:
     if problems:
         ctx.warn_outcome("; ".join(problems))
     counts: dict[str, int] = defaultdict(int)
-    for r in rows:
-        counts[r["section"]] += 1
+    for row in rows:
+        counts[row[0]] += 1  # the section
     return JobResult(
         summary=f"{state['matched']} bank line(s) matched; {len(problems)} difference(s)",
         counts=dict(counts),
@@ -234,16 +234,15 @@ _HEADER = ("section", "name", "line_date", "reference", "rule", "amount_pence", 
            "subledger_pence", "difference_pence", "statement_line_id", "journal_line_id")  # fmt: skip
 
 
-def _stored(session: Session, key: str) -> list[dict[str, Any]]:
-    """This run's lines as written, in the order written."""
+def _stored(session: Session, key: str) -> list[tuple[Any, ...]]:
+    """This run's lines as written, in the order written, their columns those of :data:`_HEADER`."""
     columns = [getattr(ReconciliationLine, h) for h in _HEADER]
     query = select(*columns).where(ReconciliationLine.run_key == key).order_by(ReconciliationLine.id)
-    return [dict(zip(_HEADER, row, strict=True)) for row in session.execute(query)]
+    return [tuple(row) for row in session.execute(query)]
 
 
-def _files(ctx: JobContext[ReconciliationParams], rows: list[dict[str, Any]]) -> list[str]:
+def _files(ctx: JobContext[ReconciliationParams], table: list[tuple[Any, ...]]) -> list[str]:
     header = _HEADER
-    table = [tuple(r[h] for h in header) for r in rows]
     files: list[str] = []
     stamp = ctx.business_date.isoformat()
     path = ctx.output(f"reconciliation_{stamp}.csv")
